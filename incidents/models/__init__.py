@@ -1,0 +1,25 @@
+"""The human side of an incident, one module per part of the post-mortem."""
+
+from __future__ import annotations
+
+from incidents.models.actions import ActionItem, Horizon, SuccessCriterion
+from incidents.models.analysis import Cause, Lesson
+from incidents.models.document import FinalNote, PathPriority, SolutionOption, StatusItem
+from incidents.models.incident import Incident, ReferenceCounter, Severity
+from incidents.models.timeline import TimelineEvent
+
+__all__ = [
+    "ActionItem",
+    "Cause",
+    "FinalNote",
+    "Horizon",
+    "Incident",
+    "Lesson",
+    "PathPriority",
+    "ReferenceCounter",
+    "Severity",
+    "SolutionOption",
+    "StatusItem",
+    "SuccessCriterion",
+    "TimelineEvent",
+]

@@ -1,0 +1,152 @@
+"""What the team will do about it: action items and the criteria that say it is done."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from incidents.models.base import MarkdownModel, Ordered
+
+
+class Horizon(models.TextChoices):
+    IMMEDIATE = "immediate", "Immediate"
+    TODAY = "today", "Today"
+    THIS_WEEK = "this_week", "This week"
+    BEFORE_NEXT_DEPLOYMENT = "before_next_deployment", "Before next deployment"
+    LONG_TERM = "long_term", "Long term"
+
+
+class ActionItem(MarkdownModel, Ordered):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        WONT_DO = "wont_do", "Won't do"
+
+    class Priority(models.TextChoices):
+        P1 = "p1", "P1"
+        P2 = "p2", "P2"
+        P3 = "p3", "P3"
+
+    class Kind(models.TextChoices):
+        PREVENT = "prevent", "Prevent"
+        MITIGATE = "mitigate", "Mitigate"
+        PROCESS = "process", "Process"
+        DETECT = "detect", "Detect"
+
+    # Statuses that no longer need anyone's attention.
+    CLOSED_STATUSES = (Status.DONE, Status.WONT_DO)
+
+    markdown_fields = ("detail",)
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="action_items"
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+        help_text="Makes this a sub-item (a step) of another item.",
+    )
+    title = models.CharField(max_length=300)
+    detail = models.TextField(blank=True)
+    detail_html = models.TextField(blank=True, editable=False)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN)
+    priority = models.CharField(max_length=2, choices=Priority.choices, default=Priority.P2)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.PREVENT)
+    horizon = models.CharField(max_length=30, choices=Horizon.choices, default=Horizon.THIS_WEEK)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="action_items",
+    )
+    due_date = models.DateField(null=True, blank=True)
+    blocks_deployments = models.BooleanField(
+        default=False, help_text="While open, the deployment gate blocks this service."
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(status="done") & Q(done_at__isnull=False))
+                | (~Q(status="done") & Q(done_at__isnull=True)),
+                name="actionitem_done_has_done_at",
+            ),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="actionitem_not_own_parent"),
+        ]
+        indexes = [
+            models.Index(fields=["incident", "order"], name="actionitem_incident_order_idx"),
+            # "My open items, overdue first": owner, then due date among the open ones.
+            models.Index(
+                fields=["owner", "due_date"],
+                condition=Q(status__in=["open", "in_progress"]),
+                name="actionitem_owner_open_idx",
+            ),
+            # The gate's blocking rule: open items that block deployments, by incident.
+            models.Index(
+                fields=["incident"],
+                condition=Q(blocks_deployments=True) & Q(status__in=["open", "in_progress"]),
+                name="actionitem_blocking_open_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_done(self) -> bool:
+        return self.status == self.Status.DONE
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in self.CLOSED_STATUSES
+
+
+class SuccessCriterion(MarkdownModel, Ordered):
+    """A checkable statement of "we are safe again", grouped by when it must hold."""
+
+    markdown_fields = ("text",)
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="success_criteria"
+    )
+    group = models.CharField(
+        max_length=30, choices=Horizon.choices, default=Horizon.BEFORE_NEXT_DEPLOYMENT
+    )
+    text = models.CharField(max_length=500)
+    text_html = models.TextField(blank=True, editable=False)
+    done = models.BooleanField(default=False)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name_plural = "success criteria"
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(done=True) & Q(done_at__isnull=False))
+                | (Q(done=False) & Q(done_at__isnull=True)),
+                name="criterion_done_has_done_at",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["incident", "order"], name="criterion_incident_order_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text

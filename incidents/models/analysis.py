@@ -1,0 +1,75 @@
+"""Root cause analysis and lessons."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+
+from incidents.models.base import MarkdownModel, Ordered
+
+
+class Cause(MarkdownModel, Ordered):
+    class Kind(models.TextChoices):
+        PRIMARY = "primary", "Primary cause"
+        CONTRIBUTING = "contributing", "Contributing factor"
+        TRIGGER = "trigger", "Trigger"
+        ASSUMPTION = "assumption", "Incorrect assumption"
+
+    markdown_fields = ("detail",)
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="causes"
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="children",
+        help_text="Nests this row as detail under another cause.",
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CONTRIBUTING)
+    title = models.CharField(max_length=300)
+    detail = models.TextField(blank=True)
+    detail_html = models.TextField(blank=True, editable=False)
+    deployment = models.ForeignKey(
+        "deployments.Deployment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The deployment that carried this cause, when there is one.",
+    )
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="cause_not_own_parent"),
+        ]
+        indexes = [models.Index(fields=["incident", "order"], name="cause_incident_order_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Lesson(MarkdownModel, Ordered):
+    class Kind(models.TextChoices):
+        WENT_WRONG = "went_wrong", "What went wrong"
+        WENT_RIGHT = "went_right", "What went right"
+        LUCKY = "lucky", "Where we got lucky"
+
+    markdown_fields = ("text",)
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="lessons"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    text = models.TextField()
+    text_html = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["kind", "order", "id"]
+        indexes = [models.Index(fields=["incident", "order"], name="lesson_incident_order_idx")]
+
+    def __str__(self) -> str:
+        return self.text[:80]

@@ -1,0 +1,109 @@
+"""The narrative sections of a post-mortem that are lists: where things stand, the way forward,
+and the closing notes."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from incidents.models.base import MarkdownModel, Ordered
+
+
+class StatusItem(MarkdownModel, Ordered):
+    """A line of "current status", "what's working" or "known issues"."""
+
+    class Kind(models.TextChoices):
+        CURRENT = "current", "Current status"
+        WORKING = "working", "What's working"
+        KNOWN_ISSUE = "known_issue", "Known issue"
+
+    markdown_fields = ("detail",)
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="status_items"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    label = models.CharField(max_length=200)
+    detail = models.TextField(blank=True)
+    detail_html = models.TextField(blank=True, editable=False)
+    ok = models.BooleanField(
+        null=True, blank=True, help_text="For current status: healthy (yes), failing (no)."
+    )
+    pre_existing = models.BooleanField(
+        default=False, help_text="For known issues: it was there before this incident."
+    )
+
+    class Meta:
+        ordering = ["kind", "order", "id"]
+        indexes = [models.Index(fields=["incident", "order"], name="statusitem_incident_idx")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class PathPriority(MarkdownModel, Ordered):
+    """One numbered priority of the path forward."""
+
+    markdown_fields = ("detail",)
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="priorities"
+    )
+    title = models.CharField(max_length=300)
+    urgent = models.BooleanField(default=False)
+    detail = models.TextField(blank=True)
+    detail_html = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = "path-forward priority"
+        verbose_name_plural = "path-forward priorities"
+        indexes = [models.Index(fields=["incident", "order"], name="priority_incident_idx")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SolutionOption(MarkdownModel, Ordered):
+    """One way to carry out a priority, with what it is expected to cost."""
+
+    markdown_fields = ("detail",)
+
+    priority = models.ForeignKey(PathPriority, on_delete=models.CASCADE, related_name="options")
+    label = models.CharField(max_length=10, help_text='Short handle, e.g. "A".')
+    title = models.CharField(max_length=300)
+    estimate = models.CharField(max_length=100, blank=True, help_text='e.g. "2 to 3 hours".')
+    detail = models.TextField(blank=True)
+    detail_html = models.TextField(blank=True, editable=False)
+    chosen = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["priority", "label"], name="option_label_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label}) {self.title}"
+
+
+class FinalNote(MarkdownModel, Ordered):
+    class Kind(models.TextChoices):
+        ACCOMPLISHED = "accomplished", "What we accomplished"
+        LEARNED = "learned", "What we learned"
+        MOVING_FORWARD = "moving_forward", "Moving forward"
+
+    markdown_fields = ("text",)
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="final_notes"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    text = models.TextField()
+    text_html = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["kind", "order", "id"]
+        indexes = [models.Index(fields=["incident", "order"], name="finalnote_incident_idx")]
+
+    def __str__(self) -> str:
+        return self.text[:80]

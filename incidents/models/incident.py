@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from incidents.models.base import MarkdownModel
+
+REFERENCE_PREFIX = "INC-"
+REFERENCE_RE = re.compile(r"^\s*(?:INC-)?(\d{1,9})\s*$", re.IGNORECASE)
+
+
+class Severity(models.TextChoices):
+    SEV1 = "sev1", "SEV1 · Critical"
+    SEV2 = "sev2", "SEV2 · High"
+    SEV3 = "sev3", "SEV3 · Medium"
+    SEV4 = "sev4", "SEV4 · Low"
+
+
+class IncidentQuerySet(models.QuerySet):
+    def by_reference(self, reference: str | int) -> Incident:
+        """Fetch by "INC-12", "inc-12" or 12. Raises DoesNotExist for anything else."""
+        match = REFERENCE_RE.match(str(reference))
+        if not match:
+            raise self.model.DoesNotExist(f"{reference!r} is not an incident reference.")
+        return self.get(number=int(match.group(1)))
+
+    def open(self) -> IncidentQuerySet:
+        return self.exclude(status=Incident.Status.RESOLVED)
+
+
+class ReferenceCounter(models.Model):
+    """The last number handed out per kind of reference (INC-1, INC-2, ...).
+
+    Allocation increments the row with UPDATE ... SET value = value + 1, which holds the row lock
+    until commit; concurrent creators queue on it instead of reading the same MAX().
+    """
+
+    name = models.CharField(max_length=50, unique=True)
+    value = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.value}"
+
+
+class Incident(MarkdownModel):
+    class Status(models.TextChoices):
+        INVESTIGATING = "investigating", "Investigating"
+        IDENTIFIED = "identified", "Identified"
+        MONITORING = "monitoring", "Monitoring"
+        RESOLVED = "resolved", "Resolved"
+
+    class PostmortemState(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        PUBLISHED = "published", "Published"
+
+    markdown_fields = ("summary", "impact", "resolution", "next_step")
+
+    number = models.PositiveIntegerField(editable=False)
+    service = models.ForeignKey(
+        "deployments.Service", on_delete=models.PROTECT, related_name="incidents"
+    )
+    title = models.CharField(max_length=200)
+    severity = models.CharField(max_length=4, choices=Severity.choices, default=Severity.SEV3)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.INVESTIGATING)
+    postmortem_state = models.CharField(
+        "post-mortem state",
+        max_length=20,
+        choices=PostmortemState.choices,
+        default=PostmortemState.DRAFT,
+    )
+    status_line = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text='Where things stand in one line, e.g. "Resolved: site back online".',
+    )
+
+    started_at = models.DateTimeField()
+    detected_at = models.DateTimeField(null=True, blank=True)
+    mitigated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    impact = models.TextField("impact summary", blank=True)
+    impact_html = models.TextField(blank=True, editable=False)
+    summary = models.TextField(blank=True)
+    summary_html = models.TextField(blank=True, editable=False)
+    resolution = models.TextField(blank=True)
+    resolution_html = models.TextField(blank=True, editable=False)
+    next_step = models.TextField(
+        blank=True, help_text="What happens next, and when it is expected to be done."
+    )
+    next_step_html = models.TextField(blank=True, editable=False)
+
+    authors = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="authored_incidents"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Bumped by every write to the incident row; writes compare-and-set against it so two
+    # editors never overwrite each other unseen.
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["number"], name="incident_reference_unique"),
+            models.CheckConstraint(
+                condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("started_at")),
+                name="incident_resolved_after_started",
+            ),
+            models.CheckConstraint(
+                condition=Q(detected_at__isnull=True) | Q(detected_at__gte=F("started_at")),
+                name="incident_detected_after_started",
+            ),
+            models.CheckConstraint(
+                condition=Q(mitigated_at__isnull=True) | Q(mitigated_at__gte=F("started_at")),
+                name="incident_mitigated_after_started",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="resolved") | Q(resolved_at__isnull=False),
+                name="incident_resolved_has_resolved_at",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="incident_version_positive"),
+        ]
+        indexes = [
+            # The incident list filtered by service, newest first; also "incidents around t".
+            models.Index(fields=["service", "-started_at"], name="incident_service_started_idx"),
+            # Dashboards: open incidents.
+            models.Index(fields=["status"], name="incident_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.title}"
+
+    @property
+    def reference(self) -> str:
+        return f"{REFERENCE_PREFIX}{self.number}" if self.number else ""
+
+    @property
+    def duration(self) -> timedelta | None:
+        """From start to resolution; None while the incident is open."""
+        if self.resolved_at is None:
+            return None
+        return self.resolved_at - self.started_at
+
+    @property
+    def time_to_detect(self) -> timedelta | None:
+        return self.detected_at - self.started_at if self.detected_at else None
+
+    @property
+    def time_to_mitigate(self) -> timedelta | None:
+        return self.mitigated_at - self.started_at if self.mitigated_at else None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.RESOLVED

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from incidents.models.base import MarkdownModel
+
+
+class TimelineEvent(MarkdownModel):
+    class Kind(models.TextChoices):
+        NOTE = "note", "Note"
+        TRIGGER = "trigger", "Trigger"
+        DETECTED = "detected", "Detected"
+        ACTION = "action", "Action taken"
+        STATUS_CHANGE = "status_change", "Status change"
+        DEPLOYMENT = "deployment", "Deployment"
+        ROLLBACK = "rollback", "Rollback"
+        HEALTH = "health", "Health change"
+        COMMUNICATION = "communication", "Communication"
+        MITIGATED = "mitigated", "Mitigated"
+        RESOLVED = "resolved", "Resolved"
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Written by a person"
+        DEPLOYMENT = "deployment", "Deployment record"
+        HEALTH = "health", "Health check"
+        SYSTEM = "system", "Hindsight"
+
+    markdown_fields = ("text",)
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="timeline_events"
+    )
+    occurred_at = models.DateTimeField()
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.NOTE)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
+    text = models.TextField()
+    text_html = models.TextField(blank=True, editable=False)
+    deployment = models.ForeignKey(
+        "deployments.Deployment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            # An incident's timeline in time order (and its cursor pagination).
+            models.Index(
+                fields=["incident", "occurred_at", "id"], name="timeline_incident_time_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%H:%M} {self.get_kind_display()}"

@@ -1,0 +1,43 @@
+"""The one Markdown renderer. Everything a user typed reaches HTML through render().
+
+Python-Markdown turns text into HTML, then nh3 (ammonia) keeps only an allow-list of tags,
+attributes and URL schemes. The result is stored beside the source at save time, so pages never
+render Markdown per request.
+"""
+
+from __future__ import annotations
+
+import markdown
+import nh3
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
+    "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup",
+    "table", "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "code": {"class"},
+    "span": {"class"},
+    "td": {"align"},
+    "th": {"align"},
+    "ol": {"start"},
+}
+ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
+EXTENSIONS = ["fenced_code", "tables", "sane_lists", "nl2br"]
+
+
+def render(text: str) -> str:
+    """Markdown source to sanitized HTML. Raw HTML in the source is escaped or stripped."""
+    if not text:
+        return ""
+    html = markdown.markdown(text, extensions=EXTENSIONS, output_format="html")
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=ALLOWED_URL_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
