@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from deployments.models import (
+    Artifact,
+    CheckResult,
+    Deployment,
+    Environment,
+    HealthCheck,
+    HealthSnapshot,
+    Service,
+)
+
+
+class EnvironmentInline(admin.TabularInline):
+    model = Environment
+    extra = 0
+
+
+class HealthCheckInline(admin.TabularInline):
+    model = HealthCheck
+    extra = 0
+    fields = [
+        "name",
+        "environment",
+        "url",
+        "method",
+        "expected_status",
+        "interval_seconds",
+        "enabled",
+    ]
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "public_url"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [EnvironmentInline, HealthCheckInline]
+
+
+@admin.register(Environment)
+class EnvironmentAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "kind", "branch", "url"]
+    list_filter = ["kind", "service"]
+    search_fields = ["name", "service__name"]
+    list_select_related = ["service"]
+
+
+class ArtifactInline(admin.TabularInline):
+    model = Artifact
+    extra = 0
+    fields = ["path", "size", "sha256"]
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(admin.ModelAdmin):
+    list_display = [
+        "external_id",
+        "environment",
+        "short_commit",
+        "status",
+        "deployed_by",
+        "started_at",
+    ]
+    list_filter = ["status", "environment__kind", "environment__service"]
+    search_fields = ["external_id", "commit_sha", "branch", "deployed_by"]
+    list_select_related = ["environment__service"]
+    date_hierarchy = "started_at"
+    raw_id_fields = ["rollback_of"]
+    readonly_fields = ["manifest_digest", "created_at"]
+    inlines = [ArtifactInline]
+
+    @admin.display(description="commit", ordering="commit_sha")
+    def short_commit(self, obj: Deployment) -> str:
+        return obj.commit_sha[:7]
+
+
+@admin.register(HealthCheck)
+class HealthCheckAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "service",
+        "environment",
+        "method",
+        "url",
+        "interval_seconds",
+        "enabled",
+    ]
+    list_filter = ["enabled", "service", "method"]
+    search_fields = ["name", "url", "service__name"]
+    list_select_related = ["service", "environment__service"]
+
+
+class CheckResultInline(admin.TabularInline):
+    model = CheckResult
+    extra = 0
+    fields = ["health_check", "ok", "status_code", "latency_ms", "error"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("health_check")
+
+
+@admin.register(HealthSnapshot)
+class HealthSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["service", "taken_at", "status"]
+    list_filter = ["status", "service"]
+    date_hierarchy = "taken_at"
+    list_select_related = ["service"]
+    inlines = [CheckResultInline]
+    # Snapshots are measurements: recorded by the prober, never typed in.
+    readonly_fields = ["service", "taken_at", "status"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(CheckResult)
+class CheckResultAdmin(admin.ModelAdmin):
+    list_display = ["health_check", "taken_at", "ok", "status_code", "latency_ms", "error"]
+    list_filter = ["ok", "service"]
+    date_hierarchy = "taken_at"
+    list_select_related = ["health_check__service"]
+    readonly_fields = [f.name for f in CheckResult._meta.fields]
+    # Counting millions of results for the paginator is slower than the page itself.
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -1,0 +1,40 @@
+"""Non-trivial reads on the system side."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from deployments.models import CheckResult, Deployment, HealthSnapshot, Service
+
+
+def results_between(*, service: Service, start: datetime, end: datetime) -> QuerySet[CheckResult]:
+    """Every check result of a service in [start, end], oldest first.
+
+    Served by result_service_time_idx as a range scan; no join to the snapshots.
+    """
+    return CheckResult.objects.filter(
+        service=service, taken_at__gte=start, taken_at__lte=end
+    ).order_by("taken_at", "health_check_id")
+
+
+def snapshots_between(
+    *, service: Service, start: datetime, end: datetime
+) -> QuerySet[HealthSnapshot]:
+    return HealthSnapshot.objects.filter(
+        service=service, taken_at__gte=start, taken_at__lte=end
+    ).order_by("taken_at")
+
+
+def deployments_between(
+    *, service: Service, start: datetime, end: datetime
+) -> QuerySet[Deployment]:
+    """Deployments of any of the service's environments that started in [start, end]."""
+    return (
+        Deployment.objects.filter(
+            environment__service=service, started_at__gte=start, started_at__lte=end
+        )
+        .select_related("environment")
+        .order_by("started_at", "id")
+    )

@@ -1,0 +1,218 @@
+"""Writes and workflows on the human side. Keyword-only, one transaction each."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from deployments.models import Deployment, Service
+from incidents.models import (
+    ActionItem,
+    Cause,
+    FinalNote,
+    Incident,
+    Lesson,
+    PathPriority,
+    ReferenceCounter,
+    SolutionOption,
+    StatusItem,
+    SuccessCriterion,
+    TimelineEvent,
+)
+
+INCIDENT_COUNTER = "incident"
+
+# Fields of the incident row a person may change through incident_update. Everything else
+# (number, version, timestamps of the row itself) is Hindsight's.
+EDITABLE_INCIDENT_FIELDS = frozenset(
+    {
+        "service",
+        "title",
+        "severity",
+        "status",
+        "postmortem_state",
+        "status_line",
+        "started_at",
+        "detected_at",
+        "mitigated_at",
+        "resolved_at",
+        "impact",
+        "summary",
+        "resolution",
+        "next_step",
+    }
+)
+
+
+class StaleVersion(Exception):
+    """Someone else saved the incident first. Carries the version that is current now."""
+
+    def __init__(self, *, current_version: int | None):
+        self.current_version = current_version
+        super().__init__(f"The incident changed meanwhile; it is now at version {current_version}.")
+
+
+def incident_number_next() -> int:
+    """Allocate the next incident number. Call inside the transaction that saves the incident."""
+    return _next_number(INCIDENT_COUNTER)
+
+
+def _next_number(counter: str) -> int:
+    # UPDATE first: it takes the row lock, so a concurrent creator waits here until we commit
+    # and then reads our value + 1. A plain SELECT MAX() would hand both the same number.
+    if not ReferenceCounter.objects.filter(name=counter).update(value=F("value") + 1):
+        # First use (or a flushed test database): create the row, then increment it like
+        # everyone else. get_or_create survives a concurrent first use through its savepoint.
+        start = Incident.objects.order_by("-number").values_list("number", flat=True).first()
+        ReferenceCounter.objects.get_or_create(name=counter, defaults={"value": start or 0})
+        ReferenceCounter.objects.filter(name=counter).update(value=F("value") + 1)
+    return ReferenceCounter.objects.values_list("value", flat=True).get(name=counter)
+
+
+@transaction.atomic
+def incident_create(
+    *,
+    service: Service,
+    title: str,
+    started_at: datetime,
+    severity: str = Incident._meta.get_field("severity").default,
+    created_by: AbstractBaseUser | None = None,
+    **fields: Any,
+) -> Incident:
+    """Declare an incident and give it the next reference (INC-n)."""
+    unknown = set(fields) - EDITABLE_INCIDENT_FIELDS
+    if unknown:
+        raise TypeError(f"incident_create() got unexpected fields: {sorted(unknown)}")
+    incident = Incident(
+        service=service,
+        title=title,
+        severity=severity,
+        started_at=started_at,
+        created_by=created_by,
+        **fields,
+    )
+    incident.render_markdown()
+    incident.full_clean(exclude=["number"], validate_unique=False)
+    incident.number = incident_number_next()
+    incident.save()
+    if created_by is not None:
+        incident.authors.add(created_by)
+    return incident
+
+
+@transaction.atomic
+def incident_update(*, incident: Incident, expected_version: int, **changes: Any) -> Incident:
+    """Change fields of the incident row if nobody else saved since `expected_version`.
+
+    A compare-and-set UPDATE ... WHERE version = expected: of two concurrent editors exactly one
+    matches, the other gets StaleVersion and keeps their text to merge.
+    """
+    unknown = set(changes) - EDITABLE_INCIDENT_FIELDS
+    if unknown:
+        raise TypeError(f"incident_update() got unexpected fields: {sorted(unknown)}")
+    candidate = copy.copy(incident)
+    for name, value in changes.items():
+        setattr(candidate, name, value)
+    html_fields = candidate.render_markdown()
+    candidate.full_clean(validate_unique=False)
+
+    values = {name: getattr(candidate, name) for name in (*changes, *html_fields)}
+    updated = Incident.objects.filter(pk=incident.pk, version=expected_version).update(
+        **values, version=F("version") + 1, updated_at=timezone.now()
+    )
+    if updated != 1:
+        current = Incident.objects.filter(pk=incident.pk).values_list("version", flat=True).first()
+        raise StaleVersion(current_version=current)
+    incident.refresh_from_db()
+    return incident
+
+
+@transaction.atomic
+def timeline_event_add(
+    *,
+    incident: Incident,
+    occurred_at: datetime,
+    text: str,
+    kind: str = TimelineEvent.Kind.NOTE,
+    source: str = TimelineEvent.Source.MANUAL,
+    created_by: AbstractBaseUser | None = None,
+    deployment: Deployment | None = None,
+) -> TimelineEvent:
+    event = TimelineEvent(
+        incident=incident,
+        occurred_at=occurred_at,
+        text=text,
+        kind=kind,
+        source=source,
+        created_by=created_by,
+        deployment=deployment,
+    )
+    event.render_markdown()
+    event.full_clean()
+    event.save()
+    return event
+
+
+@transaction.atomic
+def action_item_complete(*, item: ActionItem, user: AbstractBaseUser | None) -> ActionItem:
+    """Tick an item done. Touches only the item's row, never the incident's version, so ticking
+    never conflicts with someone editing the post-mortem's prose."""
+    now = timezone.now()
+    ActionItem.objects.filter(pk=item.pk).exclude(status=ActionItem.Status.DONE).update(
+        status=ActionItem.Status.DONE, done_at=now, done_by=user, updated_at=now
+    )
+    item.refresh_from_db()
+    return item
+
+
+@transaction.atomic
+def action_item_reopen(*, item: ActionItem) -> ActionItem:
+    ActionItem.objects.filter(pk=item.pk, status=ActionItem.Status.DONE).update(
+        status=ActionItem.Status.OPEN, done_at=None, done_by=None, updated_at=timezone.now()
+    )
+    item.refresh_from_db()
+    return item
+
+
+# Every model whose rows belong to an incident and carry Markdown, with the path to the incident.
+_INCIDENT_PARTS = (
+    (TimelineEvent, "incident"),
+    (Cause, "incident"),
+    (Lesson, "incident"),
+    (ActionItem, "incident"),
+    (SuccessCriterion, "incident"),
+    (StatusItem, "incident"),
+    (PathPriority, "incident"),
+    (SolutionOption, "priority__incident"),
+    (FinalNote, "incident"),
+)
+
+
+@transaction.atomic
+def incident_rerender_markdown(*, incident: Incident) -> int:
+    """Render every stored Markdown field of an incident and its parts again.
+
+    Run after the renderer or its sanitizer allow-list changes, so stored HTML follows the new
+    rules. Writes only the *_html columns; returns how many rows it rewrote.
+    """
+    html_fields = incident.render_markdown()
+    Incident.objects.filter(pk=incident.pk).update(
+        **{name: getattr(incident, name) for name in html_fields}
+    )
+    count = 1
+    for model, path in _INCIDENT_PARTS:
+        rows = list(model.objects.filter(**{path: incident}))
+        if not rows:
+            continue
+        fields = [f"{name}_html" for name in model.markdown_fields]
+        for row in rows:
+            row.render_markdown()
+        model.objects.bulk_update(rows, fields, batch_size=500)
+        count += len(rows)
+    return count
