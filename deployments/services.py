@@ -85,7 +85,7 @@ def deployment_record(
 def overall_status(outcomes: Iterable[ProbeOutcome]) -> str:
     """Up when every check passed, down when none did, degraded in between."""
     oks = [o.ok for o in outcomes]
-    if not oks or all(oks):
+    if all(oks):
         return HealthStatus.UP
     if not any(oks):
         return HealthStatus.DOWN
@@ -98,6 +98,9 @@ def snapshot_record(
 ) -> HealthSnapshot:
     """Store one snapshot of a service with a result row per check."""
     outcomes = list(outcomes)
+    if not outcomes:
+        # A snapshot with no results would read as "up" while nothing was measured.
+        raise ValueError("A snapshot needs at least one check result.")
     snapshot = HealthSnapshot.objects.create(
         service=service, taken_at=taken_at, status=overall_status(outcomes)
     )

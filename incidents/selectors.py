@@ -29,7 +29,9 @@ def incident_document(reference: str | int) -> Incident:
         Incident.objects.select_related("service", "created_by")
         .prefetch_related(
             "authors",
-            Prefetch("timeline_events", queryset=TimelineEvent.objects.select_related("deployment")),
+            Prefetch(
+                "timeline_events", queryset=TimelineEvent.objects.select_related("deployment")
+            ),
             "status_items",
             Prefetch("causes", queryset=Cause.objects.select_related("deployment__environment")),
             "lessons",
@@ -40,4 +42,3 @@ def incident_document(reference: str | int) -> Incident:
         )
         .by_reference(reference)
     )
-

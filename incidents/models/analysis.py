@@ -68,7 +68,7 @@ class Lesson(MarkdownModel, Ordered):
     text_html = models.TextField(blank=True, editable=False)
 
     class Meta:
-        ordering = ["kind", "order", "id"]
+        ordering = ["order", "id"]  # the page groups rows by kind
         indexes = [models.Index(fields=["incident", "order"], name="lesson_incident_order_idx")]
 
     def __str__(self) -> str:

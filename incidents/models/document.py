@@ -33,7 +33,7 @@ class StatusItem(MarkdownModel, Ordered):
     )
 
     class Meta:
-        ordering = ["kind", "order", "id"]
+        ordering = ["order", "id"]  # the page groups rows by kind
         indexes = [models.Index(fields=["incident", "order"], name="statusitem_incident_idx")]
 
     def __str__(self) -> str:
@@ -102,7 +102,7 @@ class FinalNote(MarkdownModel, Ordered):
     text_html = models.TextField(blank=True, editable=False)
 
     class Meta:
-        ordering = ["kind", "order", "id"]
+        ordering = ["order", "id"]  # the page groups rows by kind
         indexes = [models.Index(fields=["incident", "order"], name="finalnote_incident_idx")]
 
     def __str__(self) -> str:

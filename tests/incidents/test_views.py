@@ -31,11 +31,15 @@ def filled_incident(rows: int):
         TimelineEventFactory(incident=incident, occurred_at=T0 + timedelta(minutes=i))
         parent = CauseFactory(incident=incident, kind=Cause.Kind.CONTRIBUTING, title=f"Factor {i}")
         CauseFactory(incident=incident, parent=parent, title=f"Detail {i}")
-        LessonFactory(incident=incident, kind=Lesson.Kind.WENT_RIGHT, text_html=f"<p>Lesson {i}</p>")
+        LessonFactory(
+            incident=incident, kind=Lesson.Kind.WENT_RIGHT, text_html=f"<p>Lesson {i}</p>"
+        )
         item = ActionItemFactory(incident=incident, owner=owner)
         ActionItemFactory(incident=incident, parent=item, title=f"Step {i}")
         SuccessCriterionFactory(incident=incident, text_html=f"<p>Criterion {i}</p>")
-        StatusItem.objects.create(incident=incident, kind=StatusItem.Kind.WORKING, label=f"Works {i}")
+        StatusItem.objects.create(
+            incident=incident, kind=StatusItem.Kind.WORKING, label=f"Works {i}"
+        )
         priority = PathPriority.objects.create(incident=incident, title=f"Priority {i}")
         SolutionOption.objects.create(priority=priority, label="A", title=f"Option {i}")
         FinalNote.objects.create(
