@@ -1,0 +1,233 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from io import StringIO
+
+import pytest
+from django.apps import apps
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.management import call_command
+
+from deployments.models import Deployment, HealthSnapshot, HealthStatus
+from incidents.demo import DEMO_PASSWORD, DEMO_USERS
+from incidents.demo.system import KNOWN_GOOD_EXTERNAL_ID
+from incidents.models import ActionItem, Cause, Horizon, Incident, Lesson, TimelineEvent
+from incidents.roles import Role, roles_ensure
+
+OUTAGE_START = datetime(2026, 1, 2, 6, 2, tzinfo=UTC)
+OUTAGE_END = datetime(2026, 1, 2, 6, 18, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The real hasher costs about 0.4 s per demo load; these tests are about who may log in.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def load_demo() -> str:
+    out = StringIO()
+    call_command("load_demo", stdout=out)
+    return out.getvalue()
+
+
+def row_counts() -> dict[str, int]:
+    models = [
+        *apps.get_app_config("incidents").get_models(),
+        *apps.get_app_config("deployments").get_models(),
+        get_user_model(),
+        Group,
+        Permission,
+        Group.permissions.through,
+        get_user_model().groups.through,
+    ]
+    return {model._meta.label: model._default_manager.count() for model in models}
+
+
+@pytest.fixture
+def demo_incident() -> Incident:
+    load_demo()
+    return Incident.objects.get(service__slug="moodmash")
+
+
+def production_deployments() -> dict[str, Deployment]:
+    rows = Deployment.objects.filter(
+        environment__service__slug="moodmash", environment__name="production"
+    )
+    broken = rows.get(started_at__date="2026-01-02", rollback_of__isnull=True)
+    return {
+        "known_good": rows.get(external_id=KNOWN_GOOD_EXTERNAL_ID),
+        "broken": broken,
+        "rollback": rows.get(rollback_of=broken),
+    }
+
+
+@pytest.mark.django_db
+def test_loading_the_demo_twice_changes_no_row_count():
+    output = load_demo()
+    first = row_counts()
+    assert load_demo()
+    assert row_counts() == first
+    assert Incident.objects.count() == 1
+    assert Incident.objects.get().reference in output
+
+
+@pytest.mark.django_db
+def test_the_command_prints_the_reference_and_every_login():
+    output = load_demo()
+    assert "INC-" in output
+    assert DEMO_PASSWORD in output
+    for username in DEMO_USERS:
+        assert username in output
+
+
+@pytest.mark.django_db
+def test_the_demo_incident_is_a_published_resolved_sev1(demo_incident):
+    assert demo_incident.severity == "sev1"
+    assert demo_incident.status == Incident.Status.RESOLVED
+    assert demo_incident.postmortem_state == Incident.PostmortemState.PUBLISHED
+    assert demo_incident.started_at == OUTAGE_START
+    assert demo_incident.resolved_at == OUTAGE_END
+    assert demo_incident.duration.total_seconds() == 16 * 60
+    assert list(demo_incident.authors.values_list("username", flat=True)) == ["demo-editor"]
+    assert "<strong>" in demo_incident.summary_html
+
+
+@pytest.mark.django_db
+def test_the_demo_incident_has_rows_in_every_section(demo_incident):
+    sections = [
+        "timeline_events",
+        "status_items",
+        "causes",
+        "lessons",
+        "action_items",
+        "success_criteria",
+        "priorities",
+        "final_notes",
+    ]
+    for name in sections:
+        assert getattr(demo_incident, name).exists(), name
+    assert set(demo_incident.lessons.values_list("kind", flat=True)) == set(Lesson.Kind.values)
+    assert set(demo_incident.causes.values_list("kind", flat=True)) >= {
+        Cause.Kind.PRIMARY,
+        Cause.Kind.CONTRIBUTING,
+        Cause.Kind.ASSUMPTION,
+    }
+    assert demo_incident.causes.filter(parent__isnull=False).exists()
+    assert set(demo_incident.action_items.values_list("horizon", flat=True)) == set(Horizon.values)
+    assert set(demo_incident.success_criteria.values_list("group", flat=True)) == {
+        Horizon.BEFORE_NEXT_DEPLOYMENT,
+        Horizon.LONG_TERM,
+    }
+    urgent = demo_incident.priorities.get(urgent=True)
+    assert urgent.options.count() == 3
+    assert all(option.estimate for option in urgent.options.all())
+    assert all(row.text_html for row in demo_incident.timeline_events.all())
+
+
+@pytest.mark.django_db
+def test_action_items_are_done_only_where_the_demo_says(demo_incident):
+    items = demo_incident.action_items
+    immediate = items.filter(horizon=Horizon.IMMEDIATE)
+    assert immediate.exists()
+    assert not immediate.exclude(status=ActionItem.Status.DONE).exists()
+    assert not immediate.filter(done_by__isnull=True).exists()
+    assert items.filter(horizon=Horizon.TODAY, parent__isnull=False).exists()
+    blocking = items.filter(blocks_deployments=True)
+    assert blocking.count() == 2
+    assert not blocking.exclude(horizon=Horizon.BEFORE_NEXT_DEPLOYMENT).exists()
+    assert not blocking.exclude(status=ActionItem.Status.OPEN).exists()
+    assert set(items.values_list("owner__username", flat=True)) == {"demo-editor", "demo-admin"}
+
+
+@pytest.mark.django_db
+def test_the_broken_deployment_shipped_no_worker_and_the_known_good_one_did(demo_incident):
+    deployments = production_deployments()
+    broken_paths = set(deployments["broken"].artifacts.values_list("path", flat=True))
+    assert "_worker.js" not in broken_paths
+    assert "_routes.json" in broken_paths
+    worker = deployments["known_good"].artifacts.get(path="_worker.js")
+    assert worker.size > 400_000
+    assert deployments["known_good"].commit_sha.startswith("dc8023d")
+    assert deployments["broken"].status == Deployment.Status.ROLLED_BACK
+    assert deployments["rollback"].rollback_of == deployments["broken"]
+    assert deployments["rollback"].manifest_digest == deployments["known_good"].manifest_digest
+    assert Deployment.objects.filter(status=Deployment.Status.SUCCEEDED).count() >= 4
+
+
+@pytest.mark.django_db
+def test_the_timeline_links_the_deploy_and_the_rollback(demo_incident):
+    deployments = production_deployments()
+    events = demo_incident.timeline_events
+    deploy = events.get(kind=TimelineEvent.Kind.DEPLOYMENT)
+    rollback = events.get(kind=TimelineEvent.Kind.ROLLBACK)
+    assert deploy.deployment == deployments["broken"]
+    assert rollback.deployment == deployments["rollback"]
+    assert {deploy.source, rollback.source} == {TimelineEvent.Source.DEPLOYMENT}
+    times = list(events.values_list("occurred_at", flat=True))
+    assert times == sorted(times)
+
+
+@pytest.mark.django_db
+def test_snapshots_fail_exactly_during_the_outage(demo_incident):
+    snapshots = list(HealthSnapshot.objects.filter(service__slug="moodmash").order_by("taken_at"))
+    assert snapshots[0].taken_at == datetime(2026, 1, 2, 5, 32, tzinfo=UTC)
+    assert snapshots[-1].taken_at == datetime(2026, 1, 2, 6, 48, tzinfo=UTC)
+    assert len(snapshots) == 77
+    for snapshot in snapshots:
+        down = OUTAGE_START <= snapshot.taken_at < OUTAGE_END
+        results = list(snapshot.results.all())
+        assert len(results) == 5
+        assert snapshot.status == (HealthStatus.DOWN if down else HealthStatus.UP)
+        assert all(r.ok is not down for r in results), snapshot.taken_at
+        assert {r.status_code for r in results} == ({404} if down else {200})
+    assert sum(s.status == HealthStatus.DOWN for s in snapshots) == 16
+
+
+@pytest.mark.django_db
+def test_demo_users_log_in_with_the_demo_password_and_hold_their_role(demo_incident):
+    for username, role in DEMO_USERS.items():
+        user = authenticate(username=username, password=DEMO_PASSWORD)
+        assert user is not None, username
+        assert list(user.groups.values_list("name", flat=True)) == [role.value]
+        assert authenticate(username=username, password="wrong") is None
+    admin = get_user_model().objects.get(username="demo-admin")
+    assert admin.is_superuser
+    assert admin.is_staff
+    assert not get_user_model().objects.get(username="demo-viewer").is_staff
+
+
+@pytest.mark.django_db
+def test_loading_again_restores_a_changed_demo_password(demo_incident):
+    viewer = get_user_model().objects.get(username="demo-viewer")
+    viewer.set_password("something-else")
+    viewer.save()
+    load_demo()
+    assert authenticate(username="demo-viewer", password=DEMO_PASSWORD) is not None
+
+
+@pytest.mark.django_db
+def test_editor_may_change_incidents_but_viewer_may_not():
+    roles_ensure()
+    load_demo()
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=DEMO_USERS)}
+    viewer, editor = users["demo-viewer"], users["demo-editor"]
+    assert editor.has_perm("incidents.change_incident")
+    assert not viewer.has_perm("incidents.change_incident")
+    assert viewer.has_perm("incidents.view_incident")
+    assert viewer.has_perm("deployments.view_deployment")
+    assert not editor.has_perm("deployments.change_deployment")
+    assert not editor.has_perm("auth.change_user")
+    admin_group = Group.objects.get(name=Role.ADMIN)
+    assert admin_group.permissions.filter(codename="change_deployment").exists()
+    assert admin_group.permissions.filter(codename="change_user").exists()
+
+
+@pytest.mark.django_db
+def test_roles_ensure_takes_back_a_permission_granted_by_hand():
+    groups = roles_ensure()
+    stray = Permission.objects.get(codename="delete_incident")
+    groups[Role.VIEWER].permissions.add(stray)
+    roles_ensure()
+    assert not Group.objects.get(name=Role.VIEWER).permissions.filter(pk=stray.pk).exists()
+    assert Group.objects.filter(name__in=Role.values).count() == 3
