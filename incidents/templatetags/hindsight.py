@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -21,3 +24,15 @@ def duration(value: timedelta | None) -> str:
     if hours < 48:
         return f"{hours} h {minutes} min" if minutes else f"{hours} h"
     return f"{round(hours / 24)} days"
+
+
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+@register.filter(needs_autoescape=False)
+def codespans(value: str) -> str:
+    """Show `backticks` in one-line titles as code, as people write them in chat and commits.
+
+    Titles are plain text, not Markdown: the text is escaped first, and only <code> is added.
+    """
+    return mark_safe(_CODE_SPAN.sub(r"<code>\1</code>", str(escape(value))))

@@ -133,3 +133,13 @@ class TestIncidentList:
         assert incident.reference in html
         assert "Checkout down" in html
         assert "<td>2</td>" in html
+
+
+class TestCodespans:
+    def test_backticks_become_code_and_everything_else_is_escaped(self):
+        from incidents.templatetags.hindsight import codespans
+
+        assert codespans("Ship `dist/_worker.js` <b>now</b>") == (
+            "Ship <code>dist/_worker.js</code> &lt;b&gt;now&lt;/b&gt;"
+        )
+        assert codespans("`<script>`") == "<code>&lt;script&gt;</code>"
