@@ -19,12 +19,6 @@ OUTAGE_START = datetime(2026, 1, 2, 6, 2, tzinfo=UTC)
 OUTAGE_END = datetime(2026, 1, 2, 6, 18, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    # The real hasher costs about 0.4 s per demo load; these tests are about who may log in.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def load_demo() -> str:
     out = StringIO()
     call_command("load_demo", stdout=out)

@@ -1,0 +1,107 @@
+"""Suite-wide plumbing: which real services this run has, Chromium for Playwright, a Celery worker.
+
+scripts/test.sh starts private PostgreSQL and Redis servers when their binaries exist and says
+which are real in HINDSIGHT_TEST_SERVICES. Tests that need a missing one are skipped with the
+reason, never run against a stand-in.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API keeps an event loop running in the main thread, which makes Django refuse
+# ORM calls from live_server tests with SynchronousOnlyOperation.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium instead of Playwright's download, which this network cannot fetch.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _redis_url() -> str:
+    from django.conf import settings
+
+    return getattr(settings, "REDIS_URL", "")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from django.db import connection
+
+    services = os.environ.get("HINDSIGHT_TEST_SERVICES")
+    if services is None:
+        services = "(unset: scripts/test.sh provides private PostgreSQL and Redis)"
+    return (
+        f"hindsight: database={connection.vendor}, redis={'yes' if _redis_url() else 'no'}, "
+        f"chromium={'yes' if CHROMIUM.exists() else 'no'}, HINDSIGHT_TEST_SERVICES={services}"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    from django.db import connection
+
+    reasons = {}
+    if connection.vendor != "postgresql":
+        reasons["postgres"] = (
+            f"needs PostgreSQL; this run uses {connection.vendor} (no DATABASE_URL)"
+        )
+    if not _redis_url():
+        reasons["redis"] = "needs a real Redis; REDIS_URL is unset"
+        reasons["celery_worker"] = "needs a real Redis for the Celery worker; REDIS_URL is unset"
+    if not CHROMIUM.exists():
+        reasons["browser"] = f"needs Chromium at {CHROMIUM}"
+    if not reasons:
+        return
+    for item in items:
+        for marker, reason in reasons.items():
+            if item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.skip(reason=reason))
+                break
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    # PBKDF2 costs about 0.4 s a hash by design; tests are about who may log in, not the hash.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def celery_worker(transactional_db: None) -> Iterator[object]:
+    """A real Celery worker in a thread of this process, consuming from the real REDIS_URL.
+
+    It sees only committed rows, so tests that use it need transactions, which this fixture
+    turns on (mark the test `@pytest.mark.django_db(transaction=True)` to say so). Tasks
+    published during the test go through Redis, not eagerly.
+    """
+    if not _redis_url():
+        pytest.skip("needs a real Redis for the Celery worker; REDIS_URL is unset")
+
+    # The worker's ping check needs celery.ping registered; without this import it fails with a
+    # bare AssertionError.
+    import celery.contrib.testing.tasks  # noqa: F401
+    from celery.contrib.testing.worker import start_worker
+
+    from hindsight.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=True) as worker:
+            yield worker
+    finally:
+        app.conf.task_always_eager = eager

@@ -1,0 +1,144 @@
+"""Settings come from the environment: each case boots Django in a clean subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SHOW_SETTINGS = """
+import json
+import django
+
+django.setup()
+from django.conf import settings
+from hindsight.celery import app
+
+print(json.dumps({
+    "engine": settings.DATABASES["default"]["ENGINE"],
+    "eager": settings.CELERY_TASK_ALWAYS_EAGER,
+    "app_eager": app.conf.task_always_eager,
+    "broker_url": settings.CELERY_BROKER_URL,
+    "app_broker_url": app.conf.broker_url,
+    "cache_backend": settings.CACHES["default"]["BACKEND"],
+    "transport_options": app.conf.broker_transport_options,
+    "connection_timeout": app.conf.broker_connection_timeout,
+    "redis_socket_timeout": app.conf.redis_socket_timeout,
+    "redis_socket_connect_timeout": app.conf.redis_socket_connect_timeout,
+}))
+"""
+
+
+def run_python(code: str, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run code in a fresh interpreter whose environment holds only PATH, the settings module
+    and `env`, so nothing from this shell (DATABASE_URL, REDIS_URL, ...) leaks in."""
+    clean = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "hindsight.settings",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def show_settings(**env: str) -> dict:
+    result = run_python(SHOW_SETTINGS, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_an_empty_environment_boots_on_sqlite_with_eager_tasks() -> None:
+    result = run_python(
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.DATABASES['default']['ENGINE'], settings.CELERY_TASK_ALWAYS_EAGER)"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "True"]
+
+
+def test_debug_off_without_secret_key_refuses_to_boot() -> None:
+    result = run_python("import django; django.setup()", DEBUG="false")
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_database_url_switches_to_postgresql() -> None:
+    shown = show_settings(DATABASE_URL="postgres://someone:secret@127.0.0.1:1/hindsight")
+
+    assert shown["engine"] == "django.db.backends.postgresql"
+
+
+def test_redis_url_feeds_broker_and_cache_and_turns_eager_off() -> None:
+    url = "redis://127.0.0.1:1/3"
+
+    shown = show_settings(REDIS_URL=url)
+
+    assert shown["broker_url"] == shown["app_broker_url"] == url
+    assert shown["cache_backend"] == "django.core.cache.backends.redis.RedisCache"
+    assert shown["eager"] is False
+    assert shown["app_eager"] is False
+    options = shown["transport_options"]
+    assert 0 < options["socket_timeout"] <= 5
+    assert 0 < options["socket_connect_timeout"] <= 5
+    assert 0 < shown["connection_timeout"] <= 5
+    assert 0 < shown["redis_socket_timeout"] <= 5
+    assert 0 < shown["redis_socket_connect_timeout"] <= 5
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A TCP port that accepts connections (the kernel completes the handshake) but whose
+    server never reads or answers: a wedged Redis."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield sock.getsockname()[1]
+
+
+PUBLISH = """
+import time
+import django
+
+django.setup()
+from incidents.tasks import incident_rerender_markdown
+
+started = time.monotonic()
+try:
+    incident_rerender_markdown.apply_async(args=[1])
+    outcome = "returned"
+except Exception as exc:
+    outcome = f"raised {type(exc).__name__}: {exc}"
+print(f"{time.monotonic() - started:.2f}s {outcome}")
+"""
+
+
+def test_publishing_to_a_redis_that_never_answers_gives_up_quickly(silent_server: int) -> None:
+    started = time.monotonic()
+    try:
+        result = run_python(PUBLISH, timeout=20, REDIS_URL=f"redis://127.0.0.1:{silent_server}/0")
+    except subprocess.TimeoutExpired:
+        # Celery's result backend subscribes to the task's result channel before publishing and
+        # retries that 20 times by default: about a minute per call with 2 s socket timeouts.
+        pytest.fail("apply_async() against a silent Redis was still blocked after 20 s")
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 15, f"apply_async() took {elapsed:.1f} s: {result.stdout}{result.stderr}"
