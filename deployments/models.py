@@ -196,7 +196,10 @@ class HealthStatus(models.TextChoices):
 class HealthSnapshot(models.Model):
     """All of a service's checks at one moment."""
 
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="snapshots")
+    # Indexed by snapshot_moment_unique, which starts with service.
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="snapshots", db_index=False
+    )
     taken_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=HealthStatus.choices)
 
@@ -219,9 +222,15 @@ class CheckResult(models.Model):
     to millions of rows, and the range scan by (service, taken_at) must not need a join.
     """
 
-    snapshot = models.ForeignKey(HealthSnapshot, on_delete=models.CASCADE, related_name="results")
-    health_check = models.ForeignKey(HealthCheck, on_delete=models.CASCADE, related_name="results")
-    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    # No single-column indexes on the foreign keys: the composite indexes below start with each
+    # of them, and this is the table where every extra index costs on every insert.
+    snapshot = models.ForeignKey(
+        HealthSnapshot, on_delete=models.CASCADE, related_name="results", db_index=False
+    )
+    health_check = models.ForeignKey(
+        HealthCheck, on_delete=models.CASCADE, related_name="results", db_index=False
+    )
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+", db_index=False)
     taken_at = models.DateTimeField()
     ok = models.BooleanField()
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -126,6 +126,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # acks_late tasks that a dead worker held are redelivered after this many seconds.
     "visibility_timeout": 3600,
 }
+# Before publishing, the Redis result backend subscribes to the task's result channel; its
+# default of 20 reconnect attempts turned an unanswering Redis into a minute-long hang.
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    "retry_policy": {
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
+    },
+}
 CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_SOCKET_TIMEOUT
 CELERY_REDIS_BACKEND_HEALTH_CHECK_INTERVAL = 30
