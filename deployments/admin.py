@@ -77,6 +77,14 @@ class DeploymentAdmin(admin.ModelAdmin):
         return obj.commit_sha[:7]
 
 
+@admin.register(Artifact)
+class ArtifactAdmin(admin.ModelAdmin):
+    list_display = ["path", "size", "deployment"]
+    search_fields = ["path", "sha256", "deployment__external_id"]
+    list_select_related = ["deployment__environment__service"]
+    raw_id_fields = ["deployment"]
+
+
 @admin.register(HealthCheck)
 class HealthCheckAdmin(admin.ModelAdmin):
     list_display = [

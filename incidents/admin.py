@@ -11,6 +11,7 @@ from incidents.models import (
     Incident,
     Lesson,
     PathPriority,
+    ReferenceCounter,
     SolutionOption,
     StatusItem,
     SuccessCriterion,
@@ -252,3 +253,26 @@ class FinalNoteAdmin(MarkdownAdminMixin, admin.ModelAdmin):
     search_fields = ["text", "incident__title"]
     list_select_related = ["incident"]
     raw_id_fields = ["incident"]
+
+
+@admin.register(ReferenceCounter)
+class ReferenceCounterAdmin(admin.ModelAdmin):
+    """Visible for support; numbers are handed out only by incident_create."""
+
+    list_display = ["name", "value"]
+    readonly_fields = ["name", "value"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(SolutionOption)
+class SolutionOptionAdmin(MarkdownAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "priority", "estimate", "chosen"]
+    list_filter = ["chosen"]
+    search_fields = ["title", "detail", "priority__title"]
+    list_select_related = ["priority"]
+    raw_id_fields = ["priority"]
