@@ -93,8 +93,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# Django 6's default today: a URL typed without a scheme means https.
-FORMS_URLFIELD_ASSUME_HTTPS = True
 
 # --- Redis, Celery and the cache --------------------------------------------------------------
 # One REDIS_URL feeds both the broker and the cache. Without it, tasks run eagerly in-process and
