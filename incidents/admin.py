@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import F
+from simple_history.admin import SimpleHistoryAdmin
 
 from incidents import services
 from incidents.models import (
@@ -98,7 +98,7 @@ class FinalNoteInline(admin.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(MarkdownAdminMixin, admin.ModelAdmin):
+class IncidentAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "reference",
         "title",
@@ -160,12 +160,16 @@ class IncidentAdmin(MarkdownAdminMixin, admin.ModelAdmin):
         if change:
             # An admin save is a write like any other: bump the version so an editor holding
             # the old one gets a conflict instead of overwriting this change.
-            obj.version = F("version") + 1
+            current = (
+                Incident.objects.select_for_update()
+                .values_list("version", flat=True)
+                .get(pk=obj.pk)
+            )
+            obj.version = current + 1
         else:
             obj.number = services.incident_number_next()
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
-        obj.refresh_from_db(fields=["version"])
 
 
 class SolutionOptionInline(admin.StackedInline):
@@ -175,7 +179,7 @@ class SolutionOptionInline(admin.StackedInline):
 
 
 @admin.register(PathPriority)
-class PathPriorityAdmin(MarkdownAdminMixin, admin.ModelAdmin):
+class PathPriorityAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
     list_display = ["title", "incident", "urgent", "order"]
     list_select_related = ["incident"]
     search_fields = ["title", "incident__title"]
@@ -184,7 +188,7 @@ class PathPriorityAdmin(MarkdownAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ActionItem)
-class ActionItemAdmin(MarkdownAdminMixin, admin.ModelAdmin):
+class ActionItemAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "title",
         "incident",
@@ -202,7 +206,7 @@ class ActionItemAdmin(MarkdownAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TimelineEvent)
-class TimelineEventAdmin(MarkdownAdminMixin, admin.ModelAdmin):
+class TimelineEventAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
     list_display = ["occurred_at", "incident", "kind", "source"]
     list_filter = ["kind", "source"]
     search_fields = ["text", "incident__title"]
@@ -211,7 +215,7 @@ class TimelineEventAdmin(MarkdownAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Cause)
-class CauseAdmin(MarkdownAdminMixin, admin.ModelAdmin):
+class CauseAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
     list_display = ["title", "incident", "kind", "parent"]
     list_filter = ["kind"]
     search_fields = ["title", "detail", "incident__title"]
@@ -220,7 +224,7 @@ class CauseAdmin(MarkdownAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Lesson)
-class LessonAdmin(MarkdownAdminMixin, admin.ModelAdmin):
+class LessonAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
     list_display = ["__str__", "incident", "kind"]
     list_filter = ["kind"]
     search_fields = ["text", "incident__title"]
@@ -229,7 +233,7 @@ class LessonAdmin(MarkdownAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SuccessCriterion)
-class SuccessCriterionAdmin(MarkdownAdminMixin, admin.ModelAdmin):
+class SuccessCriterionAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
     list_display = ["text", "incident", "group", "done"]
     list_filter = ["group", "done"]
     search_fields = ["text", "incident__title"]
@@ -238,7 +242,7 @@ class SuccessCriterionAdmin(MarkdownAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(StatusItem)
-class StatusItemAdmin(MarkdownAdminMixin, admin.ModelAdmin):
+class StatusItemAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
     list_display = ["label", "incident", "kind", "ok", "pre_existing"]
     list_filter = ["kind", "ok", "pre_existing"]
     search_fields = ["label", "detail", "incident__title"]
@@ -247,7 +251,7 @@ class StatusItemAdmin(MarkdownAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(FinalNote)
-class FinalNoteAdmin(MarkdownAdminMixin, admin.ModelAdmin):
+class FinalNoteAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
     list_display = ["__str__", "incident", "kind"]
     list_filter = ["kind"]
     search_fields = ["text", "incident__title"]
@@ -270,7 +274,7 @@ class ReferenceCounterAdmin(admin.ModelAdmin):
 
 
 @admin.register(SolutionOption)
-class SolutionOptionAdmin(MarkdownAdminMixin, admin.ModelAdmin):
+class SolutionOptionAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
     list_display = ["__str__", "priority", "estimate", "chosen"]
     list_filter = ["chosen"]
     search_fields = ["title", "detail", "priority__title"]

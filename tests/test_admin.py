@@ -50,7 +50,11 @@ def admin_url(model, action: str, *args) -> str:
 
 def test_every_app_model_is_registered():
     ours = {
-        m for app in ("incidents", "deployments") for m in apps.get_app_config(app).get_models()
+        model
+        for app in ("incidents", "deployments")
+        for model in apps.get_app_config(app).get_models()
+        # History rows are shown on each row's own History page in the admin.
+        if not model.__name__.startswith("Historical")
     }
     assert ours <= set(admin.site._registry), ours - set(admin.site._registry)
 

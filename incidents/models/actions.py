@@ -5,8 +5,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
 
-from incidents.models.base import MarkdownModel, Ordered
+from incidents.models.base import HISTORY_EXCLUDED, MarkdownModel, Ordered
 
 
 class Horizon(models.TextChoices):
@@ -38,6 +39,7 @@ class ActionItem(MarkdownModel, Ordered):
     # Statuses that no longer need anyone's attention.
     CLOSED_STATUSES = (Status.DONE, Status.WONT_DO)
 
+    sibling_fields = ("incident", "parent", "horizon")
     markdown_fields = ("detail",)
 
     incident = models.ForeignKey(
@@ -80,6 +82,8 @@ class ActionItem(MarkdownModel, Ordered):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
+
     class Meta:
         ordering = ["order", "id"]
         constraints = [
@@ -121,6 +125,7 @@ class ActionItem(MarkdownModel, Ordered):
 class SuccessCriterion(MarkdownModel, Ordered):
     """A checkable statement of "we are safe again", grouped by when it must hold."""
 
+    sibling_fields = ("incident", "group")
     markdown_fields = ("text",)
 
     incident = models.ForeignKey(
@@ -133,6 +138,8 @@ class SuccessCriterion(MarkdownModel, Ordered):
     text_html = models.TextField(blank=True, editable=False)
     done = models.BooleanField(default=False)
     done_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
 
     class Meta:
         ordering = ["order", "id"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
 
-from incidents.models.base import MarkdownModel, Ordered
+from incidents.models.base import HISTORY_EXCLUDED, MarkdownModel, Ordered
 
 
 class Cause(MarkdownModel, Ordered):
@@ -15,6 +16,7 @@ class Cause(MarkdownModel, Ordered):
         TRIGGER = "trigger", "Trigger"
         ASSUMPTION = "assumption", "Incorrect assumption"
 
+    sibling_fields = ("incident", "parent", "kind")
     markdown_fields = ("detail",)
 
     incident = models.ForeignKey(
@@ -41,6 +43,8 @@ class Cause(MarkdownModel, Ordered):
         help_text="The deployment that carried this cause, when there is one.",
     )
 
+    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
+
     class Meta:
         ordering = ["order", "id"]
         constraints = [
@@ -58,6 +62,7 @@ class Lesson(MarkdownModel, Ordered):
         WENT_RIGHT = "went_right", "What went right"
         LUCKY = "lucky", "Where we got lucky"
 
+    sibling_fields = ("incident", "kind")
     markdown_fields = ("text",)
 
     incident = models.ForeignKey(
@@ -66,6 +71,8 @@ class Lesson(MarkdownModel, Ordered):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     text = models.TextField()
     text_html = models.TextField(blank=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
 
     class Meta:
         ordering = ["order", "id"]  # the page groups rows by kind

@@ -4,6 +4,19 @@ from django.db import models
 
 from incidents.rendering import render
 
+# Not kept in history: the HTML is derived from the Markdown beside it, and the row's own
+# timestamps are the history's.
+HISTORY_EXCLUDED = [
+    "summary_html",
+    "impact_html",
+    "resolution_html",
+    "next_step_html",
+    "text_html",
+    "detail_html",
+    "updated_at",
+    "created_at",
+]
+
 
 class MarkdownModel(models.Model):
     """A model with Markdown fields whose sanitized HTML is stored beside them.
@@ -27,9 +40,26 @@ class MarkdownModel(models.Model):
 
 
 class Ordered(models.Model):
-    """Rows a person arranges by hand: lessons, causes, action items, criteria."""
+    """Rows a person arranges by hand: lessons, causes, action items, criteria.
+
+    `sibling_fields` names what a row shares with the rows it is ordered among, e.g. the same
+    incident, parent and kind for a cause.
+    """
+
+    sibling_fields: tuple[str, ...] = ("incident",)
 
     order = models.PositiveIntegerField(default=0)
 
     class Meta:
         abstract = True
+
+    def siblings(self) -> models.QuerySet:
+        """This row and the rows it is ordered among, in their order."""
+        attnames = {f.name: f.attname for f in self._meta.fields}
+        return (
+            type(self)
+            .objects.filter(
+                **{attnames[name]: getattr(self, attnames[name]) for name in self.sibling_fields}
+            )
+            .order_by("order", "id")
+        )

@@ -4,8 +4,9 @@ and the closing notes."""
 from __future__ import annotations
 
 from django.db import models
+from simple_history.models import HistoricalRecords
 
-from incidents.models.base import MarkdownModel, Ordered
+from incidents.models.base import HISTORY_EXCLUDED, MarkdownModel, Ordered
 
 
 class StatusItem(MarkdownModel, Ordered):
@@ -16,6 +17,7 @@ class StatusItem(MarkdownModel, Ordered):
         WORKING = "working", "What's working"
         KNOWN_ISSUE = "known_issue", "Known issue"
 
+    sibling_fields = ("incident", "kind")
     markdown_fields = ("detail",)
 
     incident = models.ForeignKey(
@@ -32,6 +34,8 @@ class StatusItem(MarkdownModel, Ordered):
         default=False, help_text="For known issues: it was there before this incident."
     )
 
+    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
+
     class Meta:
         ordering = ["order", "id"]  # the page groups rows by kind
         indexes = [models.Index(fields=["incident", "order"], name="statusitem_incident_idx")]
@@ -43,6 +47,7 @@ class StatusItem(MarkdownModel, Ordered):
 class PathPriority(MarkdownModel, Ordered):
     """One numbered priority of the path forward."""
 
+    sibling_fields = ("incident",)
     markdown_fields = ("detail",)
 
     incident = models.ForeignKey(
@@ -52,6 +57,8 @@ class PathPriority(MarkdownModel, Ordered):
     urgent = models.BooleanField(default=False)
     detail = models.TextField(blank=True)
     detail_html = models.TextField(blank=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
 
     class Meta:
         ordering = ["order", "id"]
@@ -66,6 +73,7 @@ class PathPriority(MarkdownModel, Ordered):
 class SolutionOption(MarkdownModel, Ordered):
     """One way to carry out a priority, with what it is expected to cost."""
 
+    sibling_fields = ("priority",)
     markdown_fields = ("detail",)
 
     priority = models.ForeignKey(PathPriority, on_delete=models.CASCADE, related_name="options")
@@ -75,6 +83,8 @@ class SolutionOption(MarkdownModel, Ordered):
     detail = models.TextField(blank=True)
     detail_html = models.TextField(blank=True, editable=False)
     chosen = models.BooleanField(default=False)
+
+    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
 
     class Meta:
         ordering = ["order", "id"]
@@ -92,6 +102,7 @@ class FinalNote(MarkdownModel, Ordered):
         LEARNED = "learned", "What we learned"
         MOVING_FORWARD = "moving_forward", "Moving forward"
 
+    sibling_fields = ("incident", "kind")
     markdown_fields = ("text",)
 
     incident = models.ForeignKey(
@@ -100,6 +111,8 @@ class FinalNote(MarkdownModel, Ordered):
     kind = models.CharField(max_length=20, choices=Kind.choices)
     text = models.TextField()
     text_html = models.TextField(blank=True, editable=False)
+
+    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
 
     class Meta:
         ordering = ["order", "id"]  # the page groups rows by kind

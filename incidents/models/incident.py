@@ -6,8 +6,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
 
-from incidents.models.base import MarkdownModel
+from incidents.models.base import HISTORY_EXCLUDED, MarkdownModel
 
 REFERENCE_PREFIX = "INC-"
 REFERENCE_RE = re.compile(r"^\s*(?:INC-)?(\d{1,9})\s*$", re.IGNORECASE)
@@ -112,6 +113,8 @@ class Incident(MarkdownModel):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = IncidentQuerySet.as_manager()
+
+    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
 
     class Meta:
         ordering = ["-started_at", "-number"]

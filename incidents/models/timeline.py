@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
 
-from incidents.models.base import MarkdownModel
+from incidents.models.base import HISTORY_EXCLUDED, MarkdownModel
 
 
 class TimelineEvent(MarkdownModel):
@@ -47,6 +48,8 @@ class TimelineEvent(MarkdownModel):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
 
     class Meta:
         ordering = ["occurred_at", "id"]

@@ -1,4 +1,4 @@
-"""Writes and workflows on the human side. Keyword-only, one transaction each."""
+"""The incident row: declaring, editing (compare-and-set on version) and transitions."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from deployments.models import Deployment, Service
+from deployments.models import Service
 from incidents.models import (
     ActionItem,
     Cause,
@@ -25,6 +25,8 @@ from incidents.models import (
     SuccessCriterion,
     TimelineEvent,
 )
+from incidents.services.history import history_record
+from incidents.services.timeline import timeline_event_add
 
 INCIDENT_COUNTER = "incident"
 
@@ -107,7 +109,13 @@ def incident_create(
 
 
 @transaction.atomic
-def incident_update(*, incident: Incident, expected_version: int, **changes: Any) -> Incident:
+def incident_update(
+    *,
+    incident: Incident,
+    expected_version: int,
+    user: AbstractBaseUser | None = None,
+    **changes: Any,
+) -> Incident:
     """Change fields of the incident row if nobody else saved since `expected_version`.
 
     A compare-and-set UPDATE ... WHERE version = expected: of two concurrent editors exactly one
@@ -130,54 +138,103 @@ def incident_update(*, incident: Incident, expected_version: int, **changes: Any
         current = Incident.objects.filter(pk=incident.pk).values_list("version", flat=True).first()
         raise StaleVersion(current_version=current)
     incident.refresh_from_db()
+    history_record(obj=incident, user=user)
     return incident
 
 
+def _user_label(user: AbstractBaseUser | None) -> str:
+    return user.get_username() if user is not None and user.is_authenticated else "Hindsight"
+
+
 @transaction.atomic
-def timeline_event_add(
+def _transition(
     *,
     incident: Incident,
-    occurred_at: datetime,
+    changes: dict[str, Any],
+    user: AbstractBaseUser | None,
+    at: datetime,
+    kind: str,
     text: str,
-    kind: str = TimelineEvent.Kind.NOTE,
-    source: str = TimelineEvent.Source.MANUAL,
-    created_by: AbstractBaseUser | None = None,
-    deployment: Deployment | None = None,
-) -> TimelineEvent:
-    event = TimelineEvent(
+) -> Incident:
+    """Apply a state change to the incident row and write it on the timeline.
+
+    A transition is a discrete action, not an overwrite of someone's text, so it does not ask for
+    an expected version; it still bumps the version so open editors learn of it.
+    """
+    candidate = copy.copy(incident)
+    for name, value in changes.items():
+        setattr(candidate, name, value)
+    candidate.full_clean(validate_unique=False)
+    Incident.objects.filter(pk=incident.pk).update(
+        **changes, version=F("version") + 1, updated_at=timezone.now()
+    )
+    incident.refresh_from_db()
+    history_record(obj=incident, user=user)
+    timeline_event_add(
         incident=incident,
-        occurred_at=occurred_at,
+        occurred_at=at,
         text=text,
         kind=kind,
-        source=source,
-        created_by=created_by,
-        deployment=deployment,
+        source=TimelineEvent.Source.SYSTEM,
+        created_by=user if user is not None and user.is_authenticated else None,
     )
-    event.render_markdown()
-    event.full_clean()
-    event.save()
-    return event
+    return incident
 
 
-@transaction.atomic
-def action_item_complete(*, item: ActionItem, user: AbstractBaseUser | None) -> ActionItem:
-    """Tick an item done. Touches only the item's row, never the incident's version, so ticking
-    never conflicts with someone editing the post-mortem's prose."""
-    now = timezone.now()
-    ActionItem.objects.filter(pk=item.pk).exclude(status=ActionItem.Status.DONE).update(
-        status=ActionItem.Status.DONE, done_at=now, done_by=user, updated_at=now
+def incident_set_status(
+    *,
+    incident: Incident,
+    status: str,
+    user: AbstractBaseUser | None,
+    at: datetime | None = None,
+) -> Incident:
+    """Move the incident through investigating, identified, monitoring and resolved.
+
+    Resolving stamps resolved_at (`at`, or now); moving to monitoring stamps mitigated_at if it
+    is not set; leaving resolved (a reopen) clears resolved_at.
+    """
+    status = Incident.Status(status)
+    if status == incident.status:
+        return incident
+    at = at or timezone.now()
+    changes: dict[str, Any] = {"status": status}
+    if status == Incident.Status.RESOLVED:
+        changes["resolved_at"] = at
+    elif incident.status == Incident.Status.RESOLVED:
+        changes["resolved_at"] = None
+    if status == Incident.Status.MONITORING and incident.mitigated_at is None:
+        changes["mitigated_at"] = at
+    old = incident.get_status_display()
+    return _transition(
+        incident=incident,
+        changes=changes,
+        user=user,
+        at=at,
+        kind=(
+            TimelineEvent.Kind.RESOLVED
+            if status == Incident.Status.RESOLVED
+            else TimelineEvent.Kind.STATUS_CHANGE
+        ),
+        text=f"Status changed from **{old}** to **{status.label}** by {_user_label(user)}.",
     )
-    item.refresh_from_db()
-    return item
 
 
-@transaction.atomic
-def action_item_reopen(*, item: ActionItem) -> ActionItem:
-    ActionItem.objects.filter(pk=item.pk, status=ActionItem.Status.DONE).update(
-        status=ActionItem.Status.OPEN, done_at=None, done_by=None, updated_at=timezone.now()
+def incident_set_postmortem_state(
+    *, incident: Incident, state: str, user: AbstractBaseUser | None
+) -> Incident:
+    """Draft, in review, published; any step may go back to draft."""
+    state = Incident.PostmortemState(state)
+    if state == incident.postmortem_state:
+        return incident
+    old = incident.get_postmortem_state_display()
+    return _transition(
+        incident=incident,
+        changes={"postmortem_state": state},
+        user=user,
+        at=timezone.now(),
+        kind=TimelineEvent.Kind.STATUS_CHANGE,
+        text=(f"Post-mortem moved from **{old}** to **{state.label}** by {_user_label(user)}."),
     )
-    item.refresh_from_db()
-    return item
 
 
 # Every model whose rows belong to an incident and carry Markdown, with the path to the incident.

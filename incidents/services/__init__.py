@@ -1,0 +1,44 @@
+"""Writes and workflows on the human side: keyword-only functions, one transaction each.
+
+Import from here (`from incidents import services`); the modules are split by topic only.
+"""
+
+from __future__ import annotations
+
+from incidents.services.action_items import (
+    action_item_assign,
+    action_item_complete,
+    action_item_reopen,
+)
+from incidents.services.history import history_record
+from incidents.services.incident import (
+    EDITABLE_INCIDENT_FIELDS,
+    StaleVersion,
+    incident_create,
+    incident_number_next,
+    incident_rerender_markdown,
+    incident_set_postmortem_state,
+    incident_set_status,
+    incident_update,
+)
+from incidents.services.parts import part_delete, part_move, part_save
+from incidents.services.timeline import timeline_event_add
+
+__all__ = [
+    "EDITABLE_INCIDENT_FIELDS",
+    "StaleVersion",
+    "action_item_assign",
+    "action_item_complete",
+    "action_item_reopen",
+    "history_record",
+    "incident_create",
+    "incident_number_next",
+    "incident_rerender_markdown",
+    "incident_set_postmortem_state",
+    "incident_set_status",
+    "incident_update",
+    "part_delete",
+    "part_move",
+    "part_save",
+    "timeline_event_add",
+]

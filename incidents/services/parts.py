@@ -1,0 +1,66 @@
+"""Rows of a post-mortem's sections: add, edit, delete and reorder, one row at a time.
+
+Rows are written one by one and never through the incident's version, so two people working on
+different rows (or one on a row and one on the prose) never collide. Each write is recorded in
+the incident's history by simple-history's signals, with the acting user.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Max
+from simple_history.utils import bulk_update_with_history
+
+from incidents.models.base import MarkdownModel, Ordered
+
+
+def _acting(row: MarkdownModel, user: AbstractBaseUser | None) -> None:
+    # simple-history takes the user from the request; outside one (CLI, tasks) from here.
+    row._history_user = user if user is not None and user.is_authenticated else None
+
+
+@transaction.atomic
+def part_save(*, row: MarkdownModel, user: AbstractBaseUser | None) -> MarkdownModel:
+    """Validate and store a new or changed row, with its rendered Markdown.
+
+    A new ordered row goes to the end of its siblings.
+    """
+    if row.pk is None and isinstance(row, Ordered):
+        last = row.siblings().aggregate(last=Max("order"))["last"]
+        row.order = 0 if last is None else last + 1
+    row.render_markdown()
+    row.full_clean()
+    _acting(row, user)
+    row.save()
+    return row
+
+
+@transaction.atomic
+def part_delete(*, row: MarkdownModel, user: AbstractBaseUser | None) -> None:
+    """Delete a row (and, through the database, its nested rows)."""
+    _acting(row, user)
+    row.delete()
+
+
+@transaction.atomic
+def part_move(*, row: Ordered, offset: int, user: AbstractBaseUser | None) -> Ordered:
+    """Move a row `offset` places among its siblings (-1 is up), renumbering them 0..n-1."""
+    siblings = list(row.siblings().select_for_update())
+    index = next(i for i, sibling in enumerate(siblings) if sibling.pk == row.pk)
+    target = max(0, min(len(siblings) - 1, index + offset))
+    siblings.insert(target, siblings.pop(index))
+    changed = []
+    for position, sibling in enumerate(siblings):
+        if sibling.order != position:
+            sibling.order = position
+            changed.append(sibling)
+    if changed:
+        bulk_update_with_history(
+            changed,
+            type(row),
+            ["order"],
+            default_user=user if user is not None and user.is_authenticated else None,
+        )
+    row.order = target
+    return row
