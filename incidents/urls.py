@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from django.urls import path
-
-from incidents import views
+from incidents.views import action_items, dashboard, documents
 
 app_name = "incidents"
 
+# Each view module owns its URL patterns; this list only gathers them.
 urlpatterns = [
-    path("", views.incident_list, name="list"),
-    path("<str:reference>/", views.incident_detail, name="detail"),
+    *dashboard.urlpatterns,
+    *documents.urlpatterns,
+    *action_items.urlpatterns,
 ]

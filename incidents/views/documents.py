@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import path
 from django.views.decorators.http import require_GET
 
 from incidents import selectors
@@ -72,3 +73,9 @@ def _document_context(incident: Incident) -> dict:
         ],
         "final_sections": by_kind(incident.final_notes.all(), FinalNote.Kind.choices),
     }
+
+
+urlpatterns = [
+    path("incidents/", incident_list, name="list"),
+    path("incidents/<str:reference>/", incident_detail, name="detail"),
+]

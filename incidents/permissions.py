@@ -1,0 +1,36 @@
+"""Who may do what in the web UI. The roles are Django groups (incidents.roles); the checks use
+the model permissions those groups carry, so a superuser and any custom group work too."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+EDIT_PERMISSION = "incidents.change_incident"
+
+
+def can_edit(user) -> bool:
+    """Editors and admins write post-mortems and tick items; viewers only read."""
+    return user.is_authenticated and user.has_perm(EDIT_PERMISSION)
+
+
+def editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Log in first; then 403 for anyone who may not edit, e.g. a viewer's forged POST."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not can_edit(request.user):
+            raise PermissionDenied("Your role can read post-mortems but not change them.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def roles(request: HttpRequest) -> dict[str, bool]:
+    """Template context: whether to show edit controls at all."""
+    return {"can_edit": can_edit(request.user)}
