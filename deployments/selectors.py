@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from deployments.models import CheckResult, Deployment, HealthSnapshot, Service
 
@@ -38,3 +38,17 @@ def deployments_between(
         .select_related("environment")
         .order_by("started_at", "id")
     )
+
+
+def service_health() -> QuerySet[Service]:
+    """Every service with the status and time of its latest health snapshot, in one query.
+
+    `health_status` and `health_taken_at` are None for a service never checked. Correlated
+    subqueries rather than DISTINCT ON: they run on SQLite too, and each is one probe of the
+    (service, taken_at) unique index.
+    """
+    latest = HealthSnapshot.objects.filter(service=OuterRef("pk")).order_by("-taken_at")
+    return Service.objects.annotate(
+        health_status=Subquery(latest.values("status")[:1]),
+        health_taken_at=Subquery(latest.values("taken_at")[:1]),
+    ).order_by("name")

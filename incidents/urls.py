@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from incidents.views import action_items, dashboard, documents
+from incidents.views import action_items, dashboard, documents, history, incident_page
 
 app_name = "incidents"
 
-# Each view module owns its URL patterns; this list only gathers them.
+# Each view module owns its URL patterns; this list only gathers them. incident_page comes after
+# documents, whose fixed paths (incidents/new/) must win over incidents/<reference>/.
 urlpatterns = [
     *dashboard.urlpatterns,
     *documents.urlpatterns,
+    *history.urlpatterns,
+    *incident_page.urlpatterns,
     *action_items.urlpatterns,
 ]

@@ -115,3 +115,14 @@ class SuccessCriterionFactory(factory.django.DjangoModelFactory):
 
     incident = factory.SubFactory(IncidentFactory)
     text = "It works"
+
+
+def user_with_role(role: str, **kwargs):
+    """A user in one of the three role groups (viewer, editor, admin), named "<role>-user"
+    unless a username is given."""
+    from incidents.roles import roles_ensure
+
+    kwargs.setdefault("username", f"{role}-user")
+    user = UserFactory(**kwargs)
+    user.groups.add(roles_ensure()[role])
+    return user

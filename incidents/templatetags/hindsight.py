@@ -36,3 +36,19 @@ def codespans(value: str) -> str:
     Titles are plain text, not Markdown: the text is escaped first, and only <code> is added.
     """
     return mark_safe(_CODE_SPAN.sub(r"<code>\1</code>", str(escape(value))))
+
+
+@register.filter
+def field_html(incident, name: str) -> str:
+    """The stored HTML of one of the incident's Markdown fields (already sanitized)."""
+    return getattr(incident, f"{name}_html", "")
+
+
+@register.filter
+def field_label(instance, name: str) -> str:
+    return str(instance._meta.get_field(name).verbose_name).capitalize()
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key, "") if mapping else ""

@@ -71,7 +71,7 @@ class TestIncidentPage:
         html = client.get(reverse("incidents:detail", args=[incident.reference])).content.decode()
         markers = [
             "Summary here.",
-            'id="timeline"',
+            'id="section-timeline"',
             "What&#x27;s working",
             'id="root-cause"',
             "Factor 0",

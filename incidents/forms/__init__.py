@@ -1,0 +1,1 @@
+"""Forms validate input only; the writes happen in incidents.services."""

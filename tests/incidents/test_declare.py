@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from django.urls import resolve, reverse
+
+from incidents.models import Incident
+from incidents.roles import Role
+from tests.factories import IncidentFactory, ServiceFactory, user_with_role
+
+pytestmark = pytest.mark.django_db
+
+DECLARE = "incidents:declare"
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def editor(client):
+    user = user_with_role(Role.EDITOR)
+    client.force_login(user)
+    return user
+
+
+@pytest.fixture
+def service():
+    return ServiceFactory(name="Shop", slug="shop")
+
+
+def valid_data(service, /, **changes) -> dict[str, str]:
+    data = {
+        "service": str(service.pk),
+        "title": "Checkout returns 500",
+        "severity": "sev2",
+        "started_at": "2026-03-10T11:42",
+    }
+    data.update(changes)
+    return data
+
+
+def field_error(html: str, name: str) -> str:
+    match = re.search(rf'<span class="error" id="id_{name}_error">([^<]*)</span>', html)
+    assert match is not None, f"no error beside {name}"
+    return match.group(1)
+
+
+class TestAccess:
+    def test_the_url_is_not_mistaken_for_a_reference(self):
+        assert reverse(DECLARE) == "/incidents/new/"
+        assert resolve("/incidents/new/").view_name == DECLARE
+
+    @pytest.mark.parametrize("method", ["get", "post"])
+    def test_anonymous_is_sent_to_login(self, client, method, service):
+        response = getattr(client, method)(reverse(DECLARE), valid_data(service))
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login"))
+        assert not Incident.objects.exists()
+
+    def test_viewer_may_not_open_the_form(self, client):
+        client.force_login(user_with_role(Role.VIEWER))
+        assert client.get(reverse(DECLARE)).status_code == 403
+
+    @time_machine.travel(NOW, tick=False)
+    def test_viewer_may_not_declare_by_posting(self, client, service):
+        client.force_login(user_with_role(Role.VIEWER))
+        assert client.post(reverse(DECLARE), valid_data(service)).status_code == 403
+        assert not Incident.objects.exists()
+
+    @pytest.mark.parametrize("role", [Role.EDITOR, Role.ADMIN])
+    def test_editors_and_admins_may_open_the_form(self, client, role):
+        client.force_login(user_with_role(role))
+        assert client.get(reverse(DECLARE)).status_code == 200
+
+    @time_machine.travel(NOW, tick=False)
+    @pytest.mark.parametrize("role", [Role.EDITOR, Role.ADMIN])
+    def test_editors_and_admins_may_declare(self, client, role, service):
+        client.force_login(user_with_role(role))
+        assert client.post(reverse(DECLARE), valid_data(service)).status_code == 302
+        assert Incident.objects.count() == 1
+
+
+class TestForm:
+    @time_machine.travel(NOW, tick=False)
+    def test_start_defaults_to_now_to_the_minute(self, client, editor):
+        html = client.get(reverse(DECLARE)).content.decode()
+        field = re.search(r'<input[^>]*name="started_at"[^>]*>', html).group(0)
+        assert 'type="datetime-local"' in field
+        assert 'value="2026-03-10T12:00"' in field
+
+    def test_services_are_offered_by_name(self, client, editor):
+        ServiceFactory(name="Zebra", slug="zebra")
+        ServiceFactory(name="Aardvark", slug="aardvark")
+        html = client.get(reverse(DECLARE)).content.decode()
+        assert html.index("Aardvark") < html.index("Zebra")
+
+
+class TestDeclaring:
+    @time_machine.travel(NOW, tick=False)
+    def test_declaring_creates_the_incident_and_opens_its_page(self, client, editor, service):
+        IncidentFactory(number=6)
+        response = client.post(reverse(DECLARE), valid_data(service))
+        incident = Incident.objects.get(title="Checkout returns 500")
+        assert incident.reference == "INC-7"
+        assert response.status_code == 302
+        assert response.url == reverse("incidents:detail", args=["INC-7"])
+        assert incident.service == service
+        assert incident.severity == "sev2"
+        assert incident.started_at == datetime(2026, 3, 10, 11, 42, tzinfo=UTC)
+        assert incident.status == Incident.Status.INVESTIGATING
+        assert incident.created_by == editor
+        assert list(incident.authors.all()) == [editor]
+
+    @time_machine.travel(NOW, tick=False)
+    def test_a_start_a_minute_ahead_of_the_clock_is_accepted(self, client, editor, service):
+        response = client.post(reverse(DECLARE), valid_data(service, started_at="2026-03-10T12:01"))
+        assert response.status_code == 302
+
+
+class TestBadInput:
+    @time_machine.travel(NOW, tick=False)
+    @pytest.mark.parametrize(
+        ("changes", "field", "message"),
+        [
+            ({"title": ""}, "title", "required"),
+            ({"title": "   "}, "title", "required"),
+            ({"title": "x" * 201}, "title", "at most 200 characters"),
+            ({"started_at": "yesterday-ish"}, "started_at", "valid date/time"),
+            ({"started_at": "2026-02-30T10:00"}, "started_at", "valid date/time"),
+            ({"started_at": ""}, "started_at", "required"),
+            ({"started_at": "2026-03-10T12:30"}, "started_at", "future"),
+            ({"started_at": "2027-01-01T00:00"}, "started_at", "future"),
+            ({"severity": "sev9"}, "severity", "valid choice"),
+            ({"service": "999999"}, "service", "valid choice"),
+            ({"service": "shop"}, "service", "valid choice"),
+            ({"service": ""}, "service", "required"),
+        ],
+    )
+    def test_bad_input_is_refused_with_the_error_beside_its_field(
+        self, client, editor, service, changes, field, message
+    ):
+        data = valid_data(service, **changes)
+        response = client.post(reverse(DECLARE), data)
+        assert response.status_code == 422
+        assert not Incident.objects.exists()
+        html = response.content.decode()
+        assert message in field_error(html, field)
+        widget = re.search(rf'<(?:input|select)[^>]*name="{field}"[^>]*>', html).group(0)
+        assert 'aria-invalid="true"' in widget
+        described_by = re.search(r'aria-describedby="([^"]*)"', widget).group(1).split()
+        assert f"id_{field}_error" in described_by
+
+    @time_machine.travel(NOW, tick=False)
+    def test_what_was_typed_stays_in_the_form(self, client, editor, service):
+        data = valid_data(service, title="Cart <empty>", started_at="not a time")
+        html = client.post(reverse(DECLARE), data).content.decode()
+        assert 'value="Cart &lt;empty&gt;"' in html
+        assert 'value="not a time"' in html
+        assert f'<option value="{service.pk}" selected>' in html
+        assert '<option value="sev2" selected>' in html
+
+    @time_machine.travel(NOW, tick=False)
+    def test_a_too_long_title_is_kept_to_be_shortened(self, client, editor, service):
+        title = "x" * 201
+        html = client.post(reverse(DECLARE), valid_data(service, title=title)).content.decode()
+        assert f'value="{title}"' in html
+
+    def test_other_methods_are_not_allowed(self, client, editor):
+        assert client.put(reverse(DECLARE)).status_code == 405

@@ -1,0 +1,438 @@
+"""Writing the post-mortem in place: prose with compare-and-set, section rows, transitions."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from incidents import services
+from incidents.forms.document import VersionedForm, comparable_values
+from incidents.models import (
+    ActionItem,
+    Cause,
+    FinalNote,
+    Incident,
+    Lesson,
+    PathPriority,
+    SolutionOption,
+    StatusItem,
+    SuccessCriterion,
+    TimelineEvent,
+)
+from tests.factories import T0, CauseFactory, IncidentFactory, ServiceFactory, user_with_role
+
+pytestmark = pytest.mark.django_db
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def incident():
+    return services.incident_create(
+        service=ServiceFactory(), title="Checkout down", started_at=T0, summary="First words."
+    )
+
+
+@pytest.fixture
+def editor_client(client):
+    client.force_login(user_with_role("editor"))
+    return client
+
+
+def prose_post(incident, field, value, *, version=None, base_from=None):
+    base_from = base_from or incident
+    return {
+        "value": value,
+        "version": version or base_from.version,
+        "base": VersionedForm.sign_base(comparable_values(base_from, [field])),
+    }
+
+
+def prose_url(incident, field="summary"):
+    return reverse("incidents:prose_edit", args=[incident.reference, field])
+
+
+class TestProse:
+    def test_htmx_get_returns_just_the_form_with_the_current_text(self, editor_client, incident):
+        response = editor_client.get(prose_url(incident), **HTMX)
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "<html" not in html
+        assert "First words." in html
+        assert 'name="version"' in html
+
+    def test_saving_renders_the_field_and_bumps_the_version(self, editor_client, incident):
+        response = editor_client.post(
+            prose_url(incident), prose_post(incident, "summary", "Now **bold**."), **HTMX
+        )
+        assert response.status_code == 200
+        assert "<strong>bold</strong>" in response.content.decode()
+        assert response["HX-Retarget"] == "#prose-summary"
+        incident.refresh_from_db()
+        assert incident.summary == "Now **bold**."
+        assert incident.version == 2
+
+    def test_plain_post_redirects_to_the_field_on_the_page(self, editor_client, incident):
+        response = editor_client.post(prose_url(incident), prose_post(incident, "summary", "x"))
+        assert response.status_code == 302
+        assert response.url.endswith(f"/incidents/{incident.reference}/#prose-summary")
+
+    def test_same_text_changed_meanwhile_is_a_conflict_that_keeps_both(
+        self, editor_client, incident
+    ):
+        stale = prose_post(incident, "summary", "My careful rewrite.")
+        services.incident_update(
+            incident=incident, expected_version=1, summary="Their *quick* fix."
+        )
+        response = editor_client.post(prose_url(incident), stale, **HTMX)
+        html = response.content.decode()
+        assert response.status_code == 409
+        assert "My careful rewrite." in html  # ours, kept in the box
+        assert "Their <em>quick</em> fix." in html  # theirs, shown beside it
+        incident.refresh_from_db()
+        assert incident.summary == "Their *quick* fix."
+        # The conflict form now carries the new version: saving again is a deliberate overwrite.
+        assert f'name="version" value="{incident.version}"' in html
+
+    def test_other_field_changed_meanwhile_saves_on_top(self, editor_client, incident):
+        stale = prose_post(incident, "summary", "Summary from a long edit.")
+        services.incident_update(incident=incident, expected_version=1, impact="Users saw 404s.")
+        response = editor_client.post(prose_url(incident), stale, **HTMX)
+        assert response.status_code == 200
+        incident.refresh_from_db()
+        assert incident.summary == "Summary from a long edit."
+        assert incident.impact == "Users saw 404s."
+        assert incident.version == 3
+
+    def test_ticking_an_item_never_conflicts_with_prose(self, editor_client, incident):
+        item = ActionItem.objects.create(incident=incident, title="Fix it")
+        stale = prose_post(incident, "summary", "Edited while someone ticked.")
+        services.action_item_complete(item=item, user=None)
+        response = editor_client.post(prose_url(incident), stale, **HTMX)
+        assert response.status_code == 200
+        incident.refresh_from_db()
+        assert incident.version == 2
+
+    def test_oversized_text_is_refused_beside_the_field_and_kept(self, editor_client, incident):
+        huge = "a" * (settings.HINDSIGHT_MARKDOWN_MAX_LENGTH + 1)
+        response = editor_client.post(
+            prose_url(incident), prose_post(incident, "summary", huge), **HTMX
+        )
+        html = response.content.decode()
+        assert response.status_code == 422
+        assert 'class="error"' in html
+        assert huge in html
+        incident.refresh_from_db()
+        assert incident.summary == "First words."
+
+    def test_script_and_javascript_links_render_inert(self, editor_client, incident):
+        payload = (
+            '<script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror="alert(1)">'
+        )
+        editor_client.post(prose_url(incident), prose_post(incident, "summary", payload), **HTMX)
+        page = editor_client.get(reverse("incidents:detail", args=[incident.reference]))
+        html = page.content.decode()
+        assert "<script>alert" not in html
+        assert "javascript:alert" not in html
+        assert "onerror" not in html
+
+    def test_tampered_base_is_refused(self, editor_client, incident):
+        data = prose_post(incident, "summary", "x")
+        data["base"] = data["base"][:-2] + "xx"
+        response = editor_client.post(prose_url(incident), data, **HTMX)
+        assert response.status_code == 422
+
+    def test_unknown_field_is_404(self, editor_client, incident):
+        assert editor_client.get(prose_url(incident, "title_html")).status_code == 404
+
+
+class TestDetails:
+    def url(self, incident):
+        return reverse("incidents:details_edit", args=[incident.reference])
+
+    def data(self, incident, **overrides):
+        values = {
+            "title": incident.title,
+            "severity": incident.severity,
+            "status_line": "",
+            "started_at": "2026-01-02T06:02",
+            "detected_at": "",
+            "mitigated_at": "",
+            "resolved_at": "",
+            "version": incident.version,
+            "base": VersionedForm.sign_base(
+                comparable_values(incident, ["title", "severity", "status_line", "started_at"])
+            ),
+        }
+        return {**values, **overrides}
+
+    def test_resolved_before_started_is_an_error_beside_the_field(self, editor_client, incident):
+        response = editor_client.post(
+            self.url(incident), self.data(incident, resolved_at="2026-01-02T05:00"), **HTMX
+        )
+        html = response.content.decode()
+        assert response.status_code == 422
+        assert 'id="id_resolved_at_error"' in html
+        assert 'value="2026-01-02T05:00"' in html
+        incident.refresh_from_db()
+        assert incident.resolved_at is None
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [("title", ""), ("title", "t" * 201), ("started_at", "yesterday-ish")],
+    )
+    def test_bad_values_are_refused_beside_their_field(self, editor_client, incident, field, value):
+        response = editor_client.post(self.url(incident), self.data(incident, **{field: value}))
+        html = response.content.decode()
+        assert response.status_code == 422
+        assert f'id="id_{field}_error"' in html
+        incident.refresh_from_db()
+        assert incident.title == "Checkout down"
+
+    def test_saving_details_updates_the_summary_box(self, editor_client, incident):
+        response = editor_client.post(
+            self.url(incident),
+            self.data(incident, title="Checkout returned 500s", severity="sev1"),
+            **HTMX,
+        )
+        assert response.status_code == 200
+        assert "Checkout returned 500s" in response.content.decode()
+        incident.refresh_from_db()
+        assert incident.severity == "sev1"
+
+
+ROW_DATA = {
+    "timeline": {"occurred_at": "2026-01-02T06:05", "kind": "detected", "text": "Pager *fired*."},
+    "status": {"kind": "working", "label": "Database", "detail": "Healthy."},
+    "causes": {"kind": "contributing", "title": "No artifact check", "detail": "None ran."},
+    "lessons": {"kind": "went_right", "text": "Rolled back fast."},
+    "actions": {
+        "title": "Check `_worker.js` before deploy",
+        "horizon": "before_next_deployment",
+        "priority": "p1",
+        "kind": "prevent",
+        "due_date": "2026-01-03",
+        "blocks_deployments": "on",
+    },
+    "criteria": {"group": "before_next_deployment", "text": "Worker is over 100 KB"},
+    "priorities": {"title": "Fix the build", "urgent": "on", "detail": "First."},
+    "notes": {"kind": "learned", "text": "Verify before deploying."},
+}
+MODELS = {
+    "timeline": TimelineEvent,
+    "status": StatusItem,
+    "causes": Cause,
+    "lessons": Lesson,
+    "actions": ActionItem,
+    "criteria": SuccessCriterion,
+    "priorities": PathPriority,
+    "notes": FinalNote,
+}
+
+
+class TestSectionRows:
+    @pytest.mark.parametrize("key", list(ROW_DATA))
+    def test_add_edit_and_delete_a_row_of(self, editor_client, incident, key):
+        model = MODELS[key]
+        new_url = reverse("incidents:row_new", args=[incident.reference, key])
+        assert editor_client.get(new_url, **HTMX).status_code == 200
+        response = editor_client.post(new_url, ROW_DATA[key], **HTMX)
+        assert response.status_code == 200, response.content.decode()[:1500]
+        assert response["HX-Retarget"].startswith("#section-")
+        row = model.objects.get(incident=incident)
+        assert row.history.count() == 1
+
+        edit_url = reverse("incidents:row_edit", args=[incident.reference, key, row.pk])
+        changed = dict(ROW_DATA[key])
+        text_field = next(f for f in ("text", "label", "title") if f in changed)
+        changed[text_field] = "Changed words"
+        response = editor_client.post(edit_url, changed)
+        assert response.status_code == 302
+        row.refresh_from_db()
+        assert getattr(row, text_field) == "Changed words"
+
+        delete_url = reverse("incidents:row_delete", args=[incident.reference, key, row.pk])
+        assert editor_client.post(delete_url, **HTMX).status_code == 200
+        assert not model.objects.filter(pk=row.pk).exists()
+
+    def test_markdown_of_a_row_is_stored_rendered(self, editor_client, incident):
+        editor_client.post(
+            reverse("incidents:row_new", args=[incident.reference, "timeline"]),
+            ROW_DATA["timeline"],
+        )
+        assert TimelineEvent.objects.get().text_html == "<p>Pager <em>fired</em>.</p>"
+
+    def test_invalid_row_shows_errors_and_keeps_what_was_typed(self, editor_client, incident):
+        response = editor_client.post(
+            reverse("incidents:row_new", args=[incident.reference, "actions"]),
+            {**ROW_DATA["actions"], "title": "", "due_date": "2026-02-30"},
+            **HTMX,
+        )
+        html = response.content.decode()
+        assert response.status_code == 422
+        assert 'id="id_title_error"' in html
+        assert 'id="id_due_date_error"' in html
+        assert 'value="2026-02-30"' in html
+        assert not ActionItem.objects.exists()
+
+    def test_options_go_under_a_priority_of_the_same_incident(self, editor_client, incident):
+        mine = PathPriority.objects.create(incident=incident, title="Mine")
+        other = PathPriority.objects.create(incident=IncidentFactory(), title="Other")
+        url = reverse("incidents:row_new", args=[incident.reference, "options"])
+        data = {"label": "A", "title": "Try it", "estimate": "2 hours"}
+        assert editor_client.post(url, {**data, "priority": other.pk}).status_code == 422
+        assert editor_client.post(url, {**data, "priority": mine.pk}).status_code == 302
+        assert SolutionOption.objects.get().priority == mine
+
+    def test_a_row_of_another_incident_is_404(self, editor_client, incident):
+        foreign = CauseFactory()
+        url = reverse("incidents:row_edit", args=[incident.reference, "causes", foreign.pk])
+        assert editor_client.get(url).status_code == 404
+
+    def test_unknown_section_is_404(self, editor_client, incident):
+        url = reverse("incidents:row_new", args=[incident.reference, "nonsense"])
+        assert editor_client.get(url).status_code == 404
+
+    def test_moving_a_lesson_up_reorders_its_kind_only(self, editor_client, incident):
+        a, _b, c = (
+            services.part_save(row=Lesson(incident=incident, kind="went_wrong", text=t), user=None)
+            for t in "abc"
+        )
+        other = services.part_save(row=Lesson(incident=incident, kind="lucky", text="x"), user=None)
+        url = reverse("incidents:row_move", args=[incident.reference, "lessons", c.pk])
+        editor_client.post(url, {"direction": "up"}, **HTMX)
+        assert [row.text for row in a.siblings()] == ["a", "c", "b"]
+        other.refresh_from_db()
+        assert other.order == 0
+
+    def test_timeline_is_ordered_by_time_not_by_hand(self, editor_client, incident):
+        event = services.timeline_event_add(incident=incident, occurred_at=T0, text="x")
+        url = reverse("incidents:row_move", args=[incident.reference, "timeline", event.pk])
+        assert editor_client.post(url, {"direction": "up"}).status_code == 404
+
+
+class TestTransitions:
+    def test_resolving_stamps_the_time_and_writes_the_timeline(self, editor_client, incident):
+        url = reverse("incidents:set_status", args=[incident.reference])
+        assert editor_client.post(url, {"status": "resolved"}).status_code == 302
+        incident.refresh_from_db()
+        assert incident.status == "resolved"
+        assert incident.resolved_at is not None
+        event = incident.timeline_events.get()
+        assert event.kind == TimelineEvent.Kind.RESOLVED
+        assert event.source == TimelineEvent.Source.SYSTEM
+        assert "Investigating" in event.text
+        assert "Resolved" in event.text
+
+    def test_reopening_clears_the_resolution_time(self, editor_client, incident):
+        services.incident_set_status(incident=incident, status="resolved", user=None)
+        editor_client.post(
+            reverse("incidents:set_status", args=[incident.reference]),
+            {"status": "investigating"},
+        )
+        incident.refresh_from_db()
+        assert incident.resolved_at is None
+        assert incident.timeline_events.count() == 2
+
+    def test_postmortem_states_each_write_an_event(self, editor_client, incident):
+        url = reverse("incidents:set_postmortem_state", args=[incident.reference])
+        editor_client.post(url, {"state": "in_review"})
+        editor_client.post(url, {"state": "published"})
+        incident.refresh_from_db()
+        assert incident.postmortem_state == "published"
+        assert incident.timeline_events.count() == 2
+
+    def test_unknown_status_changes_nothing(self, editor_client, incident):
+        editor_client.post(
+            reverse("incidents:set_status", args=[incident.reference]), {"status": "exploded"}
+        )
+        incident.refresh_from_db()
+        assert incident.status == "investigating"
+        assert incident.version == 1
+
+
+class TestPreviewAndHistory:
+    def test_preview_is_the_sanitized_renderer(self, editor_client):
+        response = editor_client.post(
+            reverse("incidents:preview") + "?field=value",
+            {"value": "**hi** <script>x</script>"},
+        )
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert "<strong>hi</strong>" in html
+        assert "<script>" not in html
+
+    def test_history_shows_who_changed_what_from_what(self, client, incident):
+        editor = user_with_role("editor", username="ana")
+        client.force_login(editor)
+        client.post(prose_url(incident), prose_post(incident, "summary", "Second words."))
+        html = client.get(reverse("incidents:history", args=[incident.reference])).content.decode()
+        assert "ana" in html
+        assert "First words." in html
+        assert "Second words." in html
+
+    def test_history_query_count_does_not_grow_with_changes(self, client, incident):
+        client.force_login(user_with_role("viewer"))
+        url = reverse("incidents:history", args=[incident.reference])
+        counts = []
+        for _ in range(2):
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(url).status_code == 200
+            counts.append(len(ctx.captured_queries))
+            for i in range(20):
+                services.incident_update(
+                    incident=incident, expected_version=incident.version, summary=f"v{i}"
+                )
+                services.part_save(
+                    row=Lesson(incident=incident, kind="lucky", text=f"{i}"), user=None
+                )
+        assert counts[0] == counts[1]
+
+
+class TestIncidentPageForRoles:
+    def test_viewer_sees_no_edit_controls(self, client, incident):
+        client.force_login(user_with_role("viewer"))
+        html = client.get(reverse("incidents:detail", args=[incident.reference])).content.decode()
+        for control in ("Edit details", "Set status", "+ Add", 'hx-post="', "Delete"):
+            assert control not in html
+
+    def test_editor_sees_them(self, editor_client, incident):
+        html = editor_client.get(
+            reverse("incidents:detail", args=[incident.reference])
+        ).content.decode()
+        for control in ("Edit details", "Set status", "+ Add event"):
+            assert control in html
+
+    def test_page_queries_stay_flat_with_history_and_rows(self, editor_client, incident):
+        url = reverse("incidents:detail", args=[incident.reference])
+        with CaptureQueriesContext(connection) as before:
+            editor_client.get(url)
+        for i in range(30):
+            services.part_save(
+                row=Cause(incident=incident, kind="contributing", title=f"c{i}"), user=None
+            )
+            services.timeline_event_add(
+                incident=incident, occurred_at=T0 + timedelta(minutes=i), text=f"e{i}"
+            )
+        with CaptureQueriesContext(connection) as after:
+            editor_client.get(url)
+        assert len(before.captured_queries) == len(after.captured_queries)
+        assert Incident.objects.count() == 1
+
+
+def test_saving_the_conflict_form_again_overwrites_on_purpose(client, incident):
+    import re as re_
+
+    client.force_login(user_with_role("editor"))
+    stale = prose_post(incident, "summary", "Mine.")
+    services.incident_update(incident=incident, expected_version=1, summary="Theirs.")
+    html = client.post(prose_url(incident), stale, **HTMX).content.decode()
+    hidden = dict(re_.findall(r'<input type="hidden" name="(version|base)" value="([^"]*)"', html))
+    response = client.post(prose_url(incident), {**hidden, "value": "Merged."}, **HTMX)
+    assert response.status_code == 200, response.content.decode()[:500]
+    incident.refresh_from_db()
+    assert incident.summary == "Merged."
