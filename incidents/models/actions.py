@@ -51,6 +51,7 @@ class ActionItem(MarkdownModel, Ordered):
         blank=True,
         on_delete=models.CASCADE,
         related_name="children",
+        verbose_name="step of",
         help_text="Makes this a sub-item (a step) of another item.",
     )
     title = models.CharField(max_length=300)

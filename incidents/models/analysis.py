@@ -28,6 +28,7 @@ class Cause(MarkdownModel, Ordered):
         blank=True,
         on_delete=models.CASCADE,
         related_name="children",
+        verbose_name="nested under",
         help_text="Nests this row as detail under another cause.",
     )
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CONTRIBUTING)

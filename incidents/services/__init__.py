@@ -21,7 +21,7 @@ from incidents.services.incident import (
     incident_set_status,
     incident_update,
 )
-from incidents.services.parts import part_delete, part_move, part_save
+from incidents.services.parts import criterion_set_done, part_delete, part_move, part_save
 from incidents.services.timeline import timeline_event_add
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "action_item_assign",
     "action_item_complete",
     "action_item_reopen",
+    "criterion_set_done",
     "history_record",
     "incident_create",
     "incident_number_next",

@@ -10,8 +10,10 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
+from incidents.models import SuccessCriterion
 from incidents.models.base import MarkdownModel, Ordered
 
 
@@ -64,3 +66,17 @@ def part_move(*, row: Ordered, offset: int, user: AbstractBaseUser | None) -> Or
         )
     row.order = target
     return row
+
+
+@transaction.atomic
+def criterion_set_done(
+    *, criterion: SuccessCriterion, done: bool, user: AbstractBaseUser | None
+) -> SuccessCriterion:
+    """Tick a success criterion as met, or take the tick back."""
+    if criterion.done == done:
+        return criterion
+    criterion.done = done
+    criterion.done_at = timezone.now() if done else None
+    _acting(criterion, user)
+    criterion.save(update_fields=["done", "done_at"])
+    return criterion

@@ -331,6 +331,19 @@ def section_row_move(request: HttpRequest, reference: str, key: str, pk: int) ->
     return _after_write(request, incident, section.partial, _section_anchor(section))
 
 
+@require_POST
+@editor_required
+def criterion_toggle(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    section = SECTIONS["criteria"]
+    incident = _incident(reference)
+    services.criterion_set_done(
+        criterion=_row(section, incident, pk),
+        done=request.POST.get("done") == "1",
+        user=request.user,
+    )
+    return _after_write(request, incident, section.partial, _section_anchor(section))
+
+
 # --- Transitions ---------------------------------------------------------------------------------
 
 
@@ -387,6 +400,11 @@ urlpatterns = [
         "incidents/<str:reference>/postmortem-state",
         set_postmortem_state,
         name="set_postmortem_state",
+    ),
+    path(
+        "incidents/<str:reference>/criteria/<int:pk>/done",
+        criterion_toggle,
+        name="criterion_toggle",
     ),
     path("incidents/<str:reference>/<str:key>/new", section_row_form, name="row_new"),
     path("incidents/<str:reference>/<str:key>/<int:pk>/edit", section_row_form, name="row_edit"),

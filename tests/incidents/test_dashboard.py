@@ -87,6 +87,16 @@ class TestOpenIncidents:
 
 
 class TestMyActionItems:
+    def test_a_long_list_shows_ten_and_links_to_all_of_them(self, client):
+        me = UserFactory()
+        for i in range(12):
+            ActionItemFactory(owner=me, title=f"Item number {i:02d}")
+        client.force_login(me)
+        panel = section(dashboard_html(client), "my-items-h")
+        assert panel.count("Item number") == 10
+        assert f"{reverse('incidents:action_items')}?mine=on" in panel
+        assert "All 12 of your open items" in panel
+
     @time_machine.travel(NOON, tick=False)
     def test_only_my_open_items_are_listed(self, client):
         me, someone = UserFactory(), UserFactory()

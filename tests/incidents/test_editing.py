@@ -436,3 +436,21 @@ def test_saving_the_conflict_form_again_overwrites_on_purpose(client, incident):
     assert response.status_code == 200, response.content.decode()[:500]
     incident.refresh_from_db()
     assert incident.summary == "Merged."
+
+
+def test_ticking_a_success_criterion_records_when(client, incident):
+    client.force_login(user_with_role("editor"))
+    criterion = services.part_save(
+        row=SuccessCriterion(incident=incident, text="Build under 60 s"), user=None
+    )
+    url = reverse("incidents:criterion_toggle", args=[incident.reference, criterion.pk])
+    response = client.post(url, {"done": "1"}, **HTMX)
+    assert response.status_code == 200
+    assert 'aria-pressed="true"' in response.content.decode()
+    criterion.refresh_from_db()
+    assert criterion.done
+    assert criterion.done_at is not None
+    client.post(url, {"done": "0"})
+    criterion.refresh_from_db()
+    assert not criterion.done
+    assert criterion.done_at is None
