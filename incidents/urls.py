@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from incidents.views import action_items, dashboard, documents, history, incident_page
+from incidents.views import (
+    action_items,
+    dashboard,
+    documents,
+    history,
+    incident_page,
+    section_rows,
+)
 
 app_name = "incidents"
 
@@ -11,5 +18,6 @@ urlpatterns = [
     *documents.urlpatterns,
     *history.urlpatterns,
     *incident_page.urlpatterns,
+    *section_rows.urlpatterns,
     *action_items.urlpatterns,
 ]

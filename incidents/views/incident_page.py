@@ -15,9 +15,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
@@ -26,27 +25,20 @@ from incidents.forms.document import (
     DetailsForm,
     ProseForm,
     comparable_values,
-    section_form_class,
 )
 from incidents.models import ActionItem, Cause, FinalNote, Horizon, Incident, Lesson, StatusItem
 from incidents.permissions import editor_required
 from incidents.rendering import render as render_markdown
-from incidents.sections import DETAIL_FIELDS, PROSE_FIELDS, SECTIONS, Section
+from incidents.sections import DETAIL_FIELDS, PROSE_FIELDS, SECTIONS
 
 UNPROCESSABLE = 422
 
 
-def _incident(reference: str) -> Incident:
+def get_incident(reference: str) -> Incident:
     try:
         return Incident.objects.select_related("service").by_reference(reference)
     except Incident.DoesNotExist:
         raise Http404(f"No incident {reference}.") from None
-
-
-def _section(key: str) -> Section:
-    if key not in SECTIONS:
-        raise Http404(f"No section {key}.")
-    return SECTIONS[key]
 
 
 @require_GET
@@ -115,7 +107,7 @@ def _render_fragment(
     return render(request, template, {**document_context(document), **extra})
 
 
-def _after_write(request: HttpRequest, incident: Incident, template: str, anchor: str, **extra):
+def after_write(request: HttpRequest, incident: Incident, template: str, anchor: str, **extra):
     if request.htmx:
         response = _render_fragment(request, incident, template, **extra)
         # The form was swapped into a corner of the section; the answer replaces all of it.
@@ -123,7 +115,7 @@ def _after_write(request: HttpRequest, incident: Incident, template: str, anchor
     return redirect(f"{reverse('incidents:detail', args=[incident.reference])}#{anchor}")
 
 
-def _form_response(request: HttpRequest, template: str, context: dict, status: int = 200):
+def form_response(request: HttpRequest, template: str, context: dict, status: int = 200):
     """The form alone for htmx; inside a full page otherwise."""
     if not request.htmx:
         context = {**context, "form_template": template}
@@ -145,7 +137,7 @@ def fragment(request: HttpRequest, reference: str, name: str) -> HttpResponse:
     if name not in FRAGMENTS:
         raise Http404(f"No part {name}.")
     template, extra = FRAGMENTS[name]
-    return _render_fragment(request, _incident(reference), template, **extra)
+    return _render_fragment(request, get_incident(reference), template, **extra)
 
 
 # --- Prose and details of the incident row, with compare-and-set --------------------------------
@@ -180,7 +172,7 @@ def _save_versioned(
 def prose_edit(request: HttpRequest, reference: str, field: str) -> HttpResponse:
     if field not in PROSE_FIELDS:
         raise Http404(f"No text field {field}.")
-    incident = _incident(reference)
+    incident = get_incident(reference)
     template = "incidents/prose/_form.html"
     context = {"incident": incident, "field": field}
     if request.method == "GET":
@@ -192,19 +184,19 @@ def prose_edit(request: HttpRequest, reference: str, field: str) -> HttpResponse
                 "base": ProseForm.sign_base(comparable_values(incident, [field])),
             },
         )
-        return _form_response(request, template, {**context, "form": form})
+        return form_response(request, template, {**context, "form": form})
 
     form = ProseForm(request.POST, field_name=field)
     if not form.is_valid():
-        return _form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
+        return form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
     try:
         saved = _save_versioned(request, incident, form, {field: form.cleaned_data["value"]})
     except ValidationError as error:
         form.add_error("value", error.message_dict.get(field) or error.messages)
-        return _form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
+        return form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
     if saved is None:
         return _conflict(request, incident, form, [field], template, context)
-    return _after_write(
+    return after_write(
         request, incident, "incidents/prose/_field.html", f"prose-{field}", field=field
     )
 
@@ -212,7 +204,7 @@ def prose_edit(request: HttpRequest, reference: str, field: str) -> HttpResponse
 @require_http_methods(["GET", "POST"])
 @editor_required
 def details_edit(request: HttpRequest, reference: str) -> HttpResponse:
-    incident = _incident(reference)
+    incident = get_incident(reference)
     template = "incidents/prose/_details_form.html"
     context = {"incident": incident}
     if request.method == "GET":
@@ -223,21 +215,21 @@ def details_edit(request: HttpRequest, reference: str) -> HttpResponse:
                 "base": DetailsForm.sign_base(comparable_values(incident, DETAIL_FIELDS)),
             }
         )
-        return _form_response(request, template, {**context, "form": form})
+        return form_response(request, template, {**context, "form": form})
 
     form = DetailsForm(request.POST)
     if not form.is_valid():
-        return _form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
+        return form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
     changes = {name: form.cleaned_data[name] for name in DETAIL_FIELDS}
     try:
         saved = _save_versioned(request, incident, form, changes)
     except ValidationError as error:
         for name, errors in error.message_dict.items():
             form.add_error(name if name in form.fields else None, errors)
-        return _form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
+        return form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
     if saved is None:
         return _conflict(request, incident, form, list(DETAIL_FIELDS), template, context)
-    return _after_write(request, incident, "incidents/prose/_summary_box.html", "summary-box")
+    return after_write(request, incident, "incidents/prose/_summary_box.html", "summary-box")
 
 
 def _conflict(request, incident, form, names, template, context) -> HttpResponse:
@@ -253,7 +245,7 @@ def _conflict(request, incident, form, names, template, context) -> HttpResponse
         merged = DetailsForm(data)
     merged.is_valid()
     theirs = {name: getattr(incident, name) for name in names}
-    return _form_response(
+    return form_response(
         request,
         template,
         {
@@ -269,88 +261,13 @@ def _conflict(request, incident, form, names, template, context) -> HttpResponse
     )
 
 
-# --- Section rows: add, edit, delete, move -------------------------------------------------------
-
-
-def _row(section: Section, incident: Incident, pk: int):
-    owner = "priority__incident" if section.key == "options" else "incident"
-    return get_object_or_404(section.model, pk=pk, **{owner: incident})
-
-
-def _section_anchor(section: Section) -> str:
-    return f"section-{section.partial_key}"
-
-
-@require_http_methods(["GET", "POST"])
-@editor_required
-def section_row_form(
-    request: HttpRequest, reference: str, key: str, pk: int | None = None
-) -> HttpResponse:
-    """Add a row to a section (no pk) or edit one."""
-    section = _section(key)
-    incident = _incident(reference)
-    row = _row(section, incident, pk) if pk is not None else None
-    form_class = section_form_class(section)
-    template = "incidents/sections/_row_form.html"
-    context = {"incident": incident, "section": section, "row": row}
-    if request.method == "GET":
-        initial = {}
-        if row is None and "occurred_at" in section.fields:
-            initial["occurred_at"] = timezone.now()
-        for name in ("kind", "horizon", "group", "priority", "parent"):
-            if name in request.GET and name in section.fields:
-                initial[name] = request.GET[name]
-        form = form_class(instance=row, initial=initial, incident=incident)
-        return _form_response(request, template, {**context, "form": form})
-
-    form = form_class(request.POST, instance=row, incident=incident)
-    if not form.is_valid():
-        return _form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
-    services.part_save(row=form.instance, user=request.user)
-    return _after_write(request, incident, section.partial, _section_anchor(section))
-
-
-@require_POST
-@editor_required
-def section_row_delete(request: HttpRequest, reference: str, key: str, pk: int) -> HttpResponse:
-    section = _section(key)
-    incident = _incident(reference)
-    services.part_delete(row=_row(section, incident, pk), user=request.user)
-    return _after_write(request, incident, section.partial, _section_anchor(section))
-
-
-@require_POST
-@editor_required
-def section_row_move(request: HttpRequest, reference: str, key: str, pk: int) -> HttpResponse:
-    section = _section(key)
-    if not section.ordered:
-        raise Http404("This section is ordered by time.")
-    incident = _incident(reference)
-    offset = -1 if request.POST.get("direction") == "up" else 1
-    services.part_move(row=_row(section, incident, pk), offset=offset, user=request.user)
-    return _after_write(request, incident, section.partial, _section_anchor(section))
-
-
-@require_POST
-@editor_required
-def criterion_toggle(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
-    section = SECTIONS["criteria"]
-    incident = _incident(reference)
-    services.criterion_set_done(
-        criterion=_row(section, incident, pk),
-        done=request.POST.get("done") == "1",
-        user=request.user,
-    )
-    return _after_write(request, incident, section.partial, _section_anchor(section))
-
-
 # --- Transitions ---------------------------------------------------------------------------------
 
 
 @require_POST
 @editor_required
 def set_status(request: HttpRequest, reference: str) -> HttpResponse:
-    incident = _incident(reference)
+    incident = get_incident(reference)
     status = request.POST.get("status", "")
     if status not in Incident.Status.values:
         messages.error(request, "Choose one of the listed statuses.")
@@ -365,7 +282,7 @@ def set_status(request: HttpRequest, reference: str) -> HttpResponse:
 @require_POST
 @editor_required
 def set_postmortem_state(request: HttpRequest, reference: str) -> HttpResponse:
-    incident = _incident(reference)
+    incident = get_incident(reference)
     state = request.POST.get("state", "")
     if state not in Incident.PostmortemState.values:
         messages.error(request, "Choose one of the listed post-mortem states.")
@@ -401,18 +318,5 @@ urlpatterns = [
         set_postmortem_state,
         name="set_postmortem_state",
     ),
-    path(
-        "incidents/<str:reference>/criteria/<int:pk>/done",
-        criterion_toggle,
-        name="criterion_toggle",
-    ),
-    path("incidents/<str:reference>/<str:key>/new", section_row_form, name="row_new"),
-    path("incidents/<str:reference>/<str:key>/<int:pk>/edit", section_row_form, name="row_edit"),
-    path(
-        "incidents/<str:reference>/<str:key>/<int:pk>/delete",
-        section_row_delete,
-        name="row_delete",
-    ),
-    path("incidents/<str:reference>/<str:key>/<int:pk>/move", section_row_move, name="row_move"),
     path("preview", markdown_preview, name="preview"),
 ]
