@@ -95,7 +95,6 @@ def document_context(incident: Incident) -> dict[str, Any]:
         "final_sections": by_kind(incident.final_notes.all(), FinalNote.Kind.choices),
         "status_choices": Incident.Status.choices,
         "postmortem_choices": Incident.PostmortemState.choices,
-        "sections": SECTIONS,
     }
 
 
@@ -127,7 +126,7 @@ def form_response(request: HttpRequest, template: str, context: dict, status: in
 FRAGMENTS = {
     "summary-box": ("incidents/prose/_summary_box.html", {}),
     **{f"prose-{f}": ("incidents/prose/_field.html", {"field": f}) for f in PROSE_FIELDS},
-    **{f"section-{s.template_key or s.key}": (s.partial, {}) for s in SECTIONS.values()},
+    **{f"section-{s.partial_key}": (s.partial, {}) for s in SECTIONS.values()},
 }
 
 
