@@ -3,10 +3,33 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import IsAuthenticated
+
+api_v1 = [
+    path("", include("deployments.api.urls")),
+    path("", include("incidents.api.urls")),
+]
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    # The schema and its docs are behind a login like every other page.
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]),
+        name="api-schema",
+    ),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[IsAuthenticated]),
+        name="api-docs",
+    ),
+    path("", include("api.urls")),
     path("", include("incidents.urls")),
 ]
+
+# Unknown URLs under /api/ answer a problem+json 404 like the rest of the API.
+handler404 = "api.problems.not_found"

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class ApiConfig(AppConfig):
+    """Floor 0: the REST plumbing both apps' API faces stand on. Knows no domain."""
+
+    name = "api"
+    verbose_name = "API access"

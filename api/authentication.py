@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from rest_framework import authentication, exceptions
+
+from api.tokens import token_authenticate
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Bearer hst_...`: a personal API token. request.auth is the ApiToken."""
+
+    keyword = "Bearer"
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        parts = header.split()
+        if parts[0].lower() != self.keyword.lower():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed(
+                "Send the token as: Authorization: Bearer <token>."
+            )
+        token = token_authenticate(parts[1])
+        if token is None:
+            raise exceptions.AuthenticationFailed("The token is unknown, expired or revoked.")
+        return token.user, token
+
+    def authenticate_header(self, request) -> str:
+        # Makes unauthenticated requests 401 with a challenge, not 403.
+        return f'{self.keyword} realm="api"'

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from api.models import ApiToken
+from api.tokens import token_create
+
+
+class Command(BaseCommand):
+    help = "Create a personal API token for a user and print it once."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("username")
+        parser.add_argument("--scope", choices=ApiToken.Scope.values, default=ApiToken.Scope.READ)
+        parser.add_argument("--expires-days", type=int, default=None)
+        parser.add_argument("--name", default="created with manage.py create_api_token")
+
+    def handle(
+        self, *args, username: str, scope: str, expires_days: int | None, name: str, **options
+    ) -> None:
+        if expires_days is not None and expires_days < 1:
+            raise CommandError("--expires-days must be 1 or more.")
+        try:
+            user = get_user_model().objects.get_by_natural_key(username)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"No user {username!r}.") from None
+        _token, raw = token_create(user=user, name=name, scope=scope, expires_in_days=expires_days)
+        # Only the token on stdout, so scripts can capture it; the advice goes to stderr.
+        self.stdout.write(raw)
+        self.stderr.write("Store it now: Hindsight keeps only its hash and cannot show it again.")

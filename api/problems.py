@@ -1,0 +1,136 @@
+"""Every API error is an RFC 9457 problem: application/problem+json with a stable `type`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+TYPE_PREFIX = "urn:hindsight:problem:"
+
+
+class Problem(exceptions.APIException):
+    """An API error with its own problem type and any extra members for the body."""
+
+    problem_type = "error"
+
+    def __init__(self, detail: str, *, status_code: int, problem_type: str, **extra: Any):
+        super().__init__(detail)
+        self.status_code = status_code
+        self.problem_type = problem_type
+        self.extra = extra
+
+
+# DRF's exceptions, each with the stable type clients switch on.
+_TYPES: dict[type[exceptions.APIException], tuple[str, str]] = {
+    exceptions.ValidationError: ("validation-error", "The request has invalid fields."),
+    exceptions.ParseError: ("malformed-request", "The request body could not be parsed."),
+    exceptions.UnsupportedMediaType: ("unsupported-media-type", "Unsupported media type."),
+    exceptions.NotAuthenticated: ("not-authenticated", "Authentication is required."),
+    exceptions.AuthenticationFailed: ("authentication-failed", "The credentials were refused."),
+    exceptions.PermissionDenied: ("permission-denied", "You may not do this."),
+    exceptions.NotFound: ("not-found", "Not found."),
+    exceptions.MethodNotAllowed: ("method-not-allowed", "Method not allowed."),
+    exceptions.NotAcceptable: ("not-acceptable", "Cannot answer in an acceptable format."),
+    exceptions.Throttled: ("throttled", "Too many requests."),
+}
+
+
+def problem_body(
+    *, status_code: int, problem_type: str, title: str, detail: str, instance: str, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "type": TYPE_PREFIX + problem_type,
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+        "instance": instance,
+        **extra,
+    }
+
+
+def problem_response(
+    request: HttpRequest, *, status_code: int, problem_type: str, detail: str, **extra: Any
+) -> JsonResponse:
+    """A problem answered outside DRF (middleware, URL-level 404s)."""
+    return JsonResponse(
+        problem_body(
+            status_code=status_code,
+            problem_type=problem_type,
+            title=detail,
+            detail=detail,
+            instance=request.get_full_path(),
+            **extra,
+        ),
+        status=status_code,
+        content_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    request = context["request"]
+    if isinstance(exc, DjangoValidationError):
+        # A service refused the write (a model rule): the same shape as a serializer's errors.
+        errors = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        exc = exceptions.ValidationError(errors)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a 500: Django's handler reports it
+
+    extra: dict[str, Any] = {}
+    if isinstance(exc, Problem):
+        problem_type, title = exc.problem_type, str(exc.detail)
+        extra = exc.extra
+        detail = str(exc.detail)
+    else:
+        problem_type, title = next(
+            (t for cls, t in _TYPES.items() if isinstance(exc, cls)),
+            ("error", "The request failed."),
+        )
+        if isinstance(exc, exceptions.ValidationError):
+            detail = "See `errors` for what to fix."
+            extra["errors"] = (
+                exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            )
+        else:
+            detail = str(exc.detail) if not isinstance(exc.detail, (list, dict)) else title
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        extra["retry_after"] = int(exc.wait)
+
+    response.data = problem_body(
+        status_code=response.status_code,
+        problem_type=problem_type,
+        title=title,
+        detail=detail,
+        instance=request.get_full_path(),
+        **extra,
+    )
+    response.content_type = PROBLEM_CONTENT_TYPE
+    return response
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None):
+    """URL-level 404 under /api/ as a problem; everywhere else Django's page."""
+    if request.path.startswith("/api/"):
+        return problem_response(
+            request,
+            status_code=status.HTTP_404_NOT_FOUND,
+            problem_type="not-found",
+            detail="Not found.",
+        )
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
