@@ -1,3 +1,10 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from api import views
+
+urlpatterns = [
+    path("settings/tokens/", views.token_list, name="tokens"),
+    path("settings/tokens/<int:pk>/revoke", views.token_revoke_view, name="token_revoke"),
+]

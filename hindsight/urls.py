@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 
 api_v1 = [
+    path("", include("api.api_urls")),
     path("", include("deployments.api.urls")),
     path("", include("incidents.api.urls")),
 ]

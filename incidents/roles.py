@@ -16,6 +16,8 @@ from django.db.models import Q
 # from CI and the prober, not from people typing.
 INCIDENTS_APP = "incidents"
 DEPLOYMENTS_APP = "deployments"
+# Everyone manages their own tokens on their settings page; only admins see all of them.
+API_APP = "api"
 
 
 class Role(models.TextChoices):
@@ -27,7 +29,7 @@ class Role(models.TextChoices):
 def _ensure_permission_rows() -> None:
     # Permissions are created by a post_migrate handler; a call made in the same process right
     # after migrate (or against a database migrated elsewhere) must not depend on its timing.
-    for label in ("auth", INCIDENTS_APP, DEPLOYMENTS_APP):
+    for label in ("auth", API_APP, INCIDENTS_APP, DEPLOYMENTS_APP):
         create_permissions(apps.get_app_config(label), verbosity=0)
 
 
@@ -46,12 +48,13 @@ def roles_ensure() -> dict[str, Group]:
         | Q(codename__startswith="delete_")
     )
     people = Q(content_type__app_label="auth", content_type__model__in=["user", "group"])
+    api_access = Q(content_type__app_label=API_APP)
 
     viewer = both_apps & Q(codename__startswith="view_")
     grants = {
         Role.VIEWER: _permissions(viewer),
         Role.EDITOR: _permissions(viewer | incidents_writes),
-        Role.ADMIN: _permissions(both_apps | people),
+        Role.ADMIN: _permissions(both_apps | people | api_access),
     }
     groups: dict[str, Group] = {}
     for role, permissions in grants.items():

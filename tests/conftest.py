@@ -70,6 +70,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(autouse=True)
+def _fresh_throttle_history(monkeypatch) -> None:
+    # Each test starts with no requests counted against any rate, without flushing the shared
+    # cache (on Redis that would also empty the Celery broker's queues).
+    from django.core.cache.backends.locmem import LocMemCache
+    from rest_framework.throttling import SimpleRateThrottle
+
+    cache = LocMemCache("test-throttle", {})
+    cache.clear()
+    monkeypatch.setattr(SimpleRateThrottle, "cache", cache)
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
     # PBKDF2 costs about 0.4 s a hash by design; tests are about who may log in, not the hash.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
