@@ -8,3 +8,7 @@ class ApiConfig(AppConfig):
 
     name = "api"
     verbose_name = "API access"
+
+    def ready(self) -> None:
+        # Registers the bearer-token security scheme with drf-spectacular.
+        from api import schema  # noqa: F401

@@ -1,15 +1,46 @@
 from __future__ import annotations
 
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination, PageNumberPagination
 
 
-class PagePagination(PageNumberPagination):
+class StrictPageSizeMixin:
+    """A bad page_size is an error, not a quiet fallback to the default: a client that asked
+    for 500 rows and got 50 would think it had them all."""
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+            raise ValidationError(
+                {
+                    self.page_size_query_param: [
+                        f"Must be a whole number from 1 to {self.max_page_size}."
+                    ]
+                }
+            )
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                }
+        return parameters
+
+
+class PagePagination(StrictPageSizeMixin, PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
 
 
-class TimeCursorPagination(CursorPagination):
+class TimeCursorPagination(StrictPageSizeMixin, CursorPagination):
     """For tables that grow without bound: stable pages however many rows arrive meanwhile."""
 
     page_size = 100

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from api.forms import TokenForm
 from api.models import ApiToken
+from api.serializers import RejectUnknownFieldsMixin, StrictCharField
 from api.tokens import token_create, token_revoke
 
 
@@ -80,8 +81,8 @@ class TokenSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TokenCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+class TokenCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    name = StrictCharField(max_length=100)
     scope = serializers.ChoiceField(choices=ApiToken.Scope.choices, default=ApiToken.Scope.READ)
     expires_in_days = serializers.IntegerField(
         min_value=1, max_value=3650, required=False, allow_null=True

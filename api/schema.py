@@ -1,0 +1,76 @@
+"""What the OpenAPI schema says about every operation: how to authenticate, and the problem
+answers any of them can give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An RFC 9457 problem. `type` is stable: switch on it, not on `title`.",
+    "properties": {
+        "type": {"type": "string", "example": "urn:hindsight:problem:validation-error"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "object",
+            "description": "For validation errors: the messages per field.",
+            "additionalProperties": True,
+        },
+    },
+    "required": ["type", "title", "status", "detail", "instance"],
+    "additionalProperties": True,
+}
+
+# Answers any operation may give, whatever it does.
+COMMON = {
+    "400": "Invalid input: see `errors`.",
+    "401": "No or bad credentials.",
+    "403": "Your role or your token's scope does not allow this.",
+    "404": "No such object (or page).",
+    "405": "Method not allowed.",
+    "406": "Cannot answer in an acceptable format.",
+    "429": "Too many requests; retry later.",
+}
+WITH_BODY = {"415": "The body must be JSON (application/json)."}
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "api.authentication.BearerTokenAuthentication"
+    name = "BearerToken"
+
+    def get_security_definition(self, auto_schema) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal API token (hst_...), from /settings/tokens/ or "
+            "`manage.py create_api_token`.",
+        }
+
+
+def add_problem_responses(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook: document the problem answers on every operation."""
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components.setdefault("Problem", PROBLEM_SCHEMA)
+    reference = {"$ref": "#/components/schemas/Problem"}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            responses = operation.setdefault("responses", {})
+            codes = dict(COMMON)
+            if "requestBody" in operation:
+                codes |= WITH_BODY
+            for code, description in codes.items():
+                responses.setdefault(
+                    code,
+                    {
+                        "description": description,
+                        "content": {"application/problem+json": {"schema": reference}},
+                    },
+                )
+    return result
