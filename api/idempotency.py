@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
@@ -67,7 +68,15 @@ class IdempotencyMiddleware:
         owner = _owner(request)
         if owner is None:
             return self.get_response(request)
-        digest = hashlib.sha256(request.body).hexdigest()
+        try:
+            digest = hashlib.sha256(request.body).hexdigest()
+        except RequestDataTooBig:
+            return problem_response(
+                request,
+                status_code=413,
+                problem_type="body-too-large",
+                detail="The request body is larger than this server accepts.",
+            )
         try:
             with transaction.atomic():
                 record = IdempotencyRecord.objects.create(

@@ -134,3 +134,23 @@ def not_found(request: HttpRequest, exception: Exception | None = None):
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None):
+    """URL-level 400s under /api/ (an oversized body, a malformed request) as problems."""
+    from django.core.exceptions import RequestDataTooBig
+
+    if request.path.startswith("/api/"):
+        if isinstance(exception, RequestDataTooBig):
+            return problem_response(
+                request,
+                status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+                problem_type="body-too-large",
+                detail="The request body is larger than this server accepts.",
+            )
+        return problem_response(
+            request, status_code=400, problem_type="malformed-request", detail="Bad request."
+        )
+    from django.views.defaults import bad_request as django_bad_request
+
+    return django_bad_request(request, exception)

@@ -30,5 +30,12 @@ class RejectUnknownFieldsMixin:
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+                raise serializers.ValidationError(
+                    {printable_key(name): ["Unknown field."] for name in unknown}
+                )
         return super().to_internal_value(data)
+
+
+def printable_key(name: str) -> str:
+    """A client's key as text that can always be encoded back (lone surrogates escaped)."""
+    return name.encode("utf-8", "backslashreplace").decode("utf-8")

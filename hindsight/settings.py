@@ -238,7 +238,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["api.permissions.RolePermission"],
     # JSON only: form parsers accept duplicated fields and silently keep one of them.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["api.renderers.ORJSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
     "DEFAULT_FILTER_BACKENDS": [

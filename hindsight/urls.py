@@ -34,3 +34,4 @@ urlpatterns = [
 
 # Unknown URLs under /api/ answer a problem+json 404 like the rest of the API.
 handler404 = "api.problems.not_found"
+handler400 = "api.problems.bad_request"

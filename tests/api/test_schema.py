@@ -3,6 +3,8 @@ answer is a server error or disagrees with the schema. Runs on PostgreSQL in mak
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -10,6 +12,7 @@ from django.db import close_old_connections
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from api.tokens import token_create
 from hindsight.wsgi import application
@@ -65,4 +68,13 @@ def test_the_docs_page_loads_its_assets_from_this_server(client: Client, db):
     derandomize=True,
 )
 def test_every_operation_answers_as_documented(case, api_token, keep_test_connection):
-    case.call_and_validate(headers={"Authorization": f"Bearer {api_token}"})
+    if case.headers and "Idempotency-Key" in case.headers:
+        # Generated cases would reuse one key with different bodies, which is rightly a 422.
+        case.headers["Idempotency-Key"] = uuid.uuid4().hex
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {api_token}"},
+        # Valid-looking data can still name a service or incident that doesn't exist (a 400 or
+        # 404, which is right); every other check stays: no 5xx, status codes, content types,
+        # headers and bodies as documented, schema-violating input refused.
+        excluded_checks=[positive_data_acceptance],
+    )

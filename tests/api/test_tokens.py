@@ -197,3 +197,35 @@ class TestProblems:
         assert set(body["errors"]) == {"name", "scope"}
         assert body["status"] == 400
         assert body["instance"] == TOKENS
+
+
+class TestHostileBodies:
+    @pytest.fixture
+    def client(self, editor):
+        client = APIClient()
+        client.force_authenticate(editor)
+        return client
+
+    def test_absurdly_nested_json_is_a_400_not_a_crash(self, client):
+        body = "[" * 100_000 + "]" * 100_000
+        response = client.post(TOKENS, body, content_type="application/json")
+        assert response.status_code == 400
+        assert response.json()["type"] == "urn:hindsight:problem:malformed-request"
+
+    def test_an_unknown_key_that_is_not_valid_unicode_is_named_safely(self, client):
+        response = client.post(
+            TOKENS, '{"name": "x", "\\udfff": 1}', content_type="application/json"
+        )
+        assert response.status_code == 400
+        assert "\\udfff" in response.json()["errors"]
+
+    def test_an_oversized_body_is_a_413_problem(self, client, settings):
+        settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+        response = client.post(
+            TOKENS,
+            '{"name": "' + "x" * 2000 + '"}',
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="big-1",
+        )
+        assert response.status_code == 413
+        assert response["Content-Type"] == "application/problem+json"
