@@ -2,7 +2,26 @@ from __future__ import annotations
 
 from rest_framework.routers import SimpleRouter
 
+from incidents.api import views
+
 router = SimpleRouter(trailing_slash=False)
+router.register("incidents", views.IncidentViewSet, basename="incident")
+# Rows nested under their incident; its reference is matched by the views, not here.
+_NESTED = r"incidents/(?P<incident_ref>[^/]+)"
+router.register(
+    f"{_NESTED}/timeline-events", views.TimelineEventViewSet, basename="incident-timeline-event"
+)
+router.register(f"{_NESTED}/causes", views.CauseViewSet, basename="incident-cause")
+router.register(f"{_NESTED}/lessons", views.LessonViewSet, basename="incident-lesson")
+router.register(
+    f"{_NESTED}/action-items", views.IncidentActionItemViewSet, basename="incident-action-item"
+)
+router.register(
+    f"{_NESTED}/success-criteria",
+    views.SuccessCriterionViewSet,
+    basename="incident-success-criterion",
+)
+router.register("action-items", views.ActionItemViewSet, basename="action-item")
 
 urlpatterns = [
     *router.urls,

@@ -1,0 +1,215 @@
+"""Action items across incidents: filters, default order, ticking done and reopening."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from incidents.models import ActionItem
+from tests.api.test_incidents_api import API, bearer, errors, problem_type
+from tests.factories import (
+    ActionItemFactory,
+    IncidentFactory,
+    ServiceFactory,
+    UserFactory,
+    user_with_role,
+)
+
+pytestmark = pytest.mark.django_db
+
+ITEMS = f"{API}/action-items"
+
+
+@pytest.fixture
+def editor():
+    return user_with_role("editor")
+
+
+@pytest.fixture
+def api(editor):
+    return bearer(editor)
+
+
+def ids(response) -> list[int]:
+    assert response.status_code == 200, response.content
+    return [row["id"] for row in response.json()["results"]]
+
+
+@pytest.fixture
+def today():
+    return timezone.localdate()
+
+
+class TestList:
+    def test_overdue_first_then_by_due_date_with_undated_last(self, api, today):
+        undated = ActionItemFactory(priority="p1")
+        later = ActionItemFactory(due_date=today + timedelta(days=9))
+        soon = ActionItemFactory(due_date=today + timedelta(days=1))
+        overdue = ActionItemFactory(due_date=today - timedelta(days=1))
+        very_overdue = ActionItemFactory(due_date=today - timedelta(days=5))
+        done_late = ActionItemFactory(
+            due_date=today - timedelta(days=9), status="done", done_at=timezone.now()
+        )
+        assert ids(api.get(ITEMS)) == [
+            very_overdue.pk,
+            overdue.pk,
+            done_late.pk,
+            soon.pk,
+            later.pk,
+            undated.pk,
+        ]
+
+    def test_a_row_says_where_it_belongs_and_whether_it_is_overdue(self, api, today):
+        incident = IncidentFactory(number=7, service=ServiceFactory(slug="checkout"))
+        ActionItemFactory(incident=incident, due_date=today - timedelta(days=1))
+        row = api.get(ITEMS).json()["results"][0]
+        assert (row["incident"], row["service"], row["overdue"]) == ("INC-7", "checkout", True)
+
+    def test_filters_by_owner_name_or_me(self, api, editor):
+        mine = ActionItemFactory(owner=editor)
+        anas = ActionItemFactory(owner=UserFactory(username="ana"))
+        ActionItemFactory()
+        assert ids(api.get(ITEMS, {"owner": "me"})) == [mine.pk]
+        assert ids(api.get(ITEMS, {"owner": "ana"})) == [anas.pk]
+        assert ids(api.get(ITEMS, {"owner": "nobody"})) == []
+
+    def test_filters_by_one_or_several_statuses(self, api):
+        open_item = ActionItemFactory()
+        doing = ActionItemFactory(status="in_progress")
+        ActionItemFactory(status="done", done_at=timezone.now())
+        assert ids(api.get(ITEMS, {"status": "in_progress"})) == [doing.pk]
+        response = api.get(f"{ITEMS}?status=open&status=in_progress&ordering=id")
+        assert ids(response) == [open_item.pk, doing.pk]
+
+    def test_filters_by_overdue_either_way(self, api, today):
+        late = ActionItemFactory(due_date=today - timedelta(days=1))
+        on_time = ActionItemFactory(due_date=today)
+        ActionItemFactory(due_date=today - timedelta(days=1), status="wont_do")
+        assert ids(api.get(ITEMS, {"overdue": "true"})) == [late.pk]
+        assert on_time.pk in ids(api.get(ITEMS, {"overdue": "false"}))
+        assert late.pk not in ids(api.get(ITEMS, {"overdue": "false"}))
+
+    def test_filters_by_due_dates_half_open(self, api, today):
+        first = ActionItemFactory(due_date=today)
+        second = ActionItemFactory(due_date=today + timedelta(days=1))
+        ActionItemFactory(due_date=today + timedelta(days=2))
+        window = {
+            "due_after": today.isoformat(),
+            "due_before": (today + timedelta(days=2)).isoformat(),
+        }
+        assert ids(api.get(ITEMS, window)) == [first.pk, second.pk]
+
+    def test_filters_by_horizon_blocking_incident_and_service(self, api):
+        checkout = ServiceFactory(slug="checkout")
+        incident = IncidentFactory(number=3, service=checkout)
+        blocking = ActionItemFactory(incident=incident, blocks_deployments=True, horizon="today")
+        other = ActionItemFactory(incident=incident)
+        elsewhere = ActionItemFactory(blocks_deployments=True, horizon="today")
+        assert ids(api.get(ITEMS, {"blocks_deployments": "true", "ordering": "id"})) == [
+            blocking.pk,
+            elsewhere.pk,
+        ]
+        assert ids(api.get(ITEMS, {"horizon": "today", "service": "checkout"})) == [blocking.pk]
+        assert ids(api.get(ITEMS, {"incident": "inc-3", "ordering": "id"})) == [
+            blocking.pk,
+            other.pk,
+        ]
+        assert ids(api.get(ITEMS, {"incident": "INC-4"})) == []
+
+    def test_ordering_can_be_asked_for(self, api):
+        first = ActionItemFactory(priority="p3")
+        second = ActionItemFactory(priority="p1")
+        assert ids(api.get(ITEMS, {"ordering": "-priority"})) == [first.pk, second.pk]
+
+    @pytest.mark.parametrize(
+        ("param", "value"),
+        [
+            ("overdue", "maybe"),
+            ("blocks_deployments", "yes"),
+            ("status", "finished"),
+            ("horizon", "someday"),
+            ("incident", "PRJ-1"),
+            ("incident", "INC-1234567890"),
+            ("due_before", "soon"),
+            ("due_after", "2026-02-30"),
+            ("incident", " INC-1"),
+            ("incident", ""),
+            ("overdue", "1"),
+            ("owner", "a\x00b"),
+            ("page_size", "100000"),
+            ("due_before", ""),
+            ("overdue", ""),
+            ("status", ""),
+        ],
+    )
+    def test_an_invalid_filter_is_a_400_problem(self, api, param, value):
+        assert param in errors(api.get(ITEMS, {param: value}))
+
+    def test_query_count_is_the_same_for_1_and_50_items(self, api, today):
+        owner = UserFactory()
+        ActionItemFactory(owner=owner, due_date=today)
+        api.get(ITEMS)  # marks the token used, once
+        with CaptureQueriesContext(connection) as one:
+            assert len(ids(api.get(ITEMS))) == 1
+        parent = ActionItemFactory(owner=owner)
+        ActionItemFactory.create_batch(48, owner=owner, parent=parent, due_date=today)
+        with CaptureQueriesContext(connection) as fifty:
+            assert len(ids(api.get(ITEMS))) == 50
+        # token, user permissions, group permissions, count, page
+        assert len(one) == len(fifty) == 5, [q["sql"] for q in fifty.captured_queries]
+
+    def test_anonymous_gets_401(self, client):
+        response = client.get(ITEMS)
+        assert response.status_code == 401
+        assert problem_type(response) == "not-authenticated"
+
+
+class TestOneItem:
+    def test_reads_one_item(self, api):
+        item = ActionItemFactory(title="Check the bundle")
+        assert api.get(f"{ITEMS}/{item.pk}").json()["title"] == "Check the bundle"
+
+    @pytest.mark.parametrize("pk", ["999", "99999999999", "0"])
+    def test_an_unknown_id_is_a_404_problem(self, api, pk):
+        response = api.get(f"{ITEMS}/{pk}")
+        assert response.status_code == 404
+        assert problem_type(response) == "not-found"
+
+    def test_complete_ticks_it_done_once(self, api, editor):
+        item = ActionItemFactory()
+        response = api.post(f"{ITEMS}/{item.pk}/complete")
+        assert response.status_code == 200, response.content
+        data = response.json()
+        assert (data["status"], data["overdue"]) == ("done", False)
+        assert data["done_at"] is not None
+        item.refresh_from_db()
+        assert item.done_by == editor
+        again = api.post(f"{ITEMS}/{item.pk}/complete")
+        assert again.json()["done_at"] == data["done_at"]
+
+    def test_reopen_takes_the_tick_back(self, api):
+        item = ActionItemFactory(status="done", done_at=timezone.now())
+        data = api.post(f"{ITEMS}/{item.pk}/reopen").json()
+        assert (data["status"], data["done_at"]) == ("open", None)
+
+    def test_complete_on_an_unknown_item_is_404(self, api):
+        assert api.post(f"{ITEMS}/999/complete").status_code == 404
+
+    @pytest.mark.parametrize("action", ["complete", "reopen"])
+    def test_a_viewer_or_a_read_token_gets_403(self, editor, action):
+        item = ActionItemFactory(status="done", done_at=timezone.now())
+        for client in (bearer(user_with_role("viewer")), bearer(editor, scope="read")):
+            response = client.post(f"{ITEMS}/{item.pk}/{action}")
+            assert response.status_code == 403
+            assert problem_type(response) == "permission-denied"
+        item.refresh_from_db()
+        assert item.status == ActionItem.Status.DONE
+
+    def test_the_global_list_does_not_take_writes(self, api):
+        item = ActionItemFactory()
+        assert api.post(ITEMS, {"title": "x"}, format="json").status_code == 405
+        assert api.delete(f"{ITEMS}/{item.pk}").status_code == 405
