@@ -39,6 +39,24 @@ class PagePagination(StrictPageSizeMixin, PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_page_number(self, request, paginator):
+        # DRF reads an empty or garbled ?page= as page 1; a client should learn it sent nonsense.
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None:
+            return 1
+        if raw in self.last_page_strings:
+            return raw
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValidationError({self.page_query_param: ["Must be a whole number from 1."]})
+        return raw
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+        return parameters
+
 
 class TimeCursorPagination(StrictPageSizeMixin, CursorPagination):
     """For tables that grow without bound: stable pages however many rows arrive meanwhile."""

@@ -1,0 +1,175 @@
+"""Query-string filters of the deployments API. A bad value is a 400, never a 500."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db.models import QuerySet
+from django_filters.fields import ChoiceField, IsoDateTimeField
+from drf_spectacular.utils import extend_schema_field
+
+from deployments.api.serializers import EARLIEST, YEAR_1970_TO_9999
+from deployments.models import (
+    Deployment,
+    Environment,
+    HealthCheck,
+    HealthSnapshot,
+    HealthStatus,
+)
+
+hex_prefix = RegexValidator(r"^[0-9a-fA-F]{1,64}$", "Enter 1 to 64 hex digits.")
+
+
+class BoundedIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601 between 1970 and 9999 in UTC: the database would choke on the rest. A parameter
+    sent empty is an error, not "no filter": the client meant something by sending it."""
+
+    def to_python(self, value):
+        if value == "":
+            raise ValidationError("Enter a time, or leave the parameter out.")
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            in_utc = parsed.astimezone(UTC)
+        except OverflowError:
+            in_utc = None
+        if in_utc is None or in_utc < EARLIEST:
+            raise ValidationError("Enter a time between 1970-01-01 and 9999-12-31 (UTC).")
+        # In UTC: PostgreSQL refuses offsets beyond about 16 hours, Python allows 24.
+        return in_utc
+
+
+class BoundedDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = BoundedIsoDateTimeField
+
+
+def time_filter(field_name: str, lookup_expr: str, description: str) -> BoundedDateTimeFilter:
+    """A time bound; its schema states the years it takes, as far as a pattern can."""
+    time = BoundedDateTimeFilter(field_name=field_name, lookup_expr=lookup_expr)
+    schema = {"type": "string", "format": "date-time", "pattern": YEAR_1970_TO_9999}
+    return extend_schema_field({**schema, "description": description})(time)
+
+
+class NonEmptyChoiceField(ChoiceField):
+    def clean(self, value):
+        if value == "":
+            raise ValidationError("Choose a value, or leave the parameter out.")
+        return super().clean(value)
+
+
+class StrictChoiceFilter(django_filters.ChoiceFilter):
+    """One of the choices; an empty value is an error, as the schema's enum says."""
+
+    field_class = NonEmptyChoiceField
+
+
+class TrueFalseField(forms.Field):
+    def to_python(self, value):
+        if value is None:
+            return None
+        if value in ("true", "false"):
+            return value == "true"
+        raise ValidationError("Enter true or false.")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """`true` or `false`; Django's NullBooleanField would read anything else as "no filter"."""
+
+    field_class = TrueFalseField
+
+
+class HexPrefixField(forms.CharField):
+    default_validators = [hex_prefix]
+
+    def clean(self, value):
+        if value == "":
+            raise ValidationError("Enter 1 to 64 hex digits, or leave the parameter out.")
+        return super().clean(value)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^[0-9a-fA-F]{1,64}$",
+        "description": "Commits starting with these hex digits, in either case.",
+    }
+)
+class CommitPrefixFilter(django_filters.CharFilter):
+    """Commits starting with these hex digits, in either case."""
+
+    field_class = HexPrefixField
+
+    def filter(self, qs: QuerySet, value: str) -> QuerySet:
+        if not value:
+            return qs
+        return qs.filter(**{f"{self.field_name}__startswith": value.lower()})
+
+
+class EnvironmentFilter(django_filters.FilterSet):
+    service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
+    name = django_filters.CharFilter()
+    kind = StrictChoiceFilter(choices=Environment.Kind.choices)
+
+    class Meta:
+        model = Environment
+        fields = ["service", "name", "kind"]
+
+
+class DeploymentFilter(django_filters.FilterSet):
+    service = django_filters.CharFilter(
+        field_name="environment__service__slug", help_text="The service's slug."
+    )
+    environment = django_filters.CharFilter(
+        field_name="environment__name", help_text="The environment's name."
+    )
+    status = StrictChoiceFilter(choices=Deployment.Status.choices)
+    external_id = django_filters.CharFilter()
+    commit = CommitPrefixFilter(field_name="commit_sha")
+    started_after = time_filter(
+        "started_at", "gte", "Started at or after this time (ISO 8601, 1970 to 9999)."
+    )
+    started_before = time_filter(
+        "started_at", "lt", "Started before this time (ISO 8601, 1970 to 9999)."
+    )
+
+    class Meta:
+        model = Deployment
+        fields = [
+            "service",
+            "environment",
+            "status",
+            "external_id",
+            "commit",
+            "started_after",
+            "started_before",
+        ]
+
+
+class HealthCheckFilter(django_filters.FilterSet):
+    service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
+    environment = django_filters.CharFilter(
+        field_name="environment__name", help_text="The environment's name."
+    )
+    enabled = StrictBooleanFilter()
+
+    class Meta:
+        model = HealthCheck
+        fields = ["service", "environment", "enabled"]
+
+
+class HealthSnapshotFilter(django_filters.FilterSet):
+    service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
+    status = StrictChoiceFilter(choices=HealthStatus.choices)
+    taken_after = time_filter(
+        "taken_at", "gte", "Taken at or after this time (ISO 8601, 1970 to 9999)."
+    )
+    taken_before = time_filter("taken_at", "lt", "Taken before this time (ISO 8601, 1970 to 9999).")
+
+    class Meta:
+        model = HealthSnapshot
+        fields = ["service", "status", "taken_after", "taken_before"]
