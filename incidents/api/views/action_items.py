@@ -1,0 +1,124 @@
+"""Action items across every incident, for dashboards and bots."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from api.pagination import PagePagination
+from incidents import selectors, services
+from incidents.api import serializers as s
+from incidents.api.filters import (
+    REFERENCE_PATTERN,
+    ActionItemFilter,
+    StableOrderingFilter,
+)
+from incidents.api.views.common import (
+    LIST_PROBLEMS,
+    READ_PROBLEMS,
+    ChangeOnPost,
+    id_or_404,
+    problems,
+)
+from incidents.models import (
+    ActionItem,
+)
+
+# --- Action items across incidents -------------------------------------------------------------
+
+ACTION_ITEM_ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List action items of every incident",
+        description=(
+            "All statuses unless `status` says otherwise. By default overdue items first (the "
+            "most overdue leading), then by due date with undated ones last, then priority, "
+            "then id. `ordering` takes due_date, priority, created_at, updated_at or id, `-` "
+            "for descending."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "incident",
+                str,
+                pattern=REFERENCE_PATTERN,
+                description="An incident's reference: INC-12, inc-12 or 12.",
+            )
+        ],
+        responses={200: s.ActionItemListSerializer(many=True), **problems(*LIST_PROBLEMS)},
+    ),
+    retrieve=extend_schema(
+        summary="Read an action item",
+        responses={200: s.ActionItemListSerializer, **problems(*READ_PROBLEMS)},
+    ),
+)
+class ActionItemViewSet(viewsets.GenericViewSet):
+    queryset = ActionItem.objects.all()  # for the role check: view/change_actionitem
+    serializer_class = s.ActionItemListSerializer
+    lookup_value_regex = "[0-9]{1,18}"
+    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
+    filterset_class = ActionItemFilter
+    ordering_fields = ["due_date", "priority", "created_at", "updated_at", "id"]
+    ordering = None  # the selector's: overdue first, then due date, priority, id
+    ordering_tiebreak = "id"
+    pagination_class = PagePagination
+
+    def get_queryset(self) -> QuerySet[ActionItem]:
+        return selectors.action_item_list(today=timezone.localdate(), statuses=None)
+
+    def get_object(self, queryset: QuerySet[ActionItem] | None = None) -> ActionItem:
+        queryset = self.get_queryset() if queryset is None else queryset
+        item = queryset.filter(pk=id_or_404(self.kwargs["pk"])).first()
+        if item is None:
+            raise NotFound("No action item has this id.")
+        return item
+
+    def _read(self, item: ActionItem) -> Response:
+        return Response(
+            s.ActionItemListSerializer(item, context=self.get_serializer_context()).data
+        )
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        data = s.ActionItemListSerializer(page, many=True, context=self.get_serializer_context())
+        return self.get_paginated_response(data.data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return self._read(self.get_object())
+
+    @extend_schema(
+        summary="Tick an action item done",
+        description="Completing a done item changes nothing.",
+        request=None,
+        responses={200: s.ActionItemListSerializer, **problems(*READ_PROBLEMS)},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[ChangeOnPost])
+    def complete(self, request: Request, pk: str) -> Response:
+        # The plain row: the list's read path defers fields the service's history needs.
+        item = self.get_object(ActionItem.objects.all())
+        services.action_item_complete(item=item, user=request.user)
+        return self._read(self.get_object())
+
+    @extend_schema(
+        summary="Reopen a done action item",
+        description="Reopening an item that is not done changes nothing.",
+        request=None,
+        responses={200: s.ActionItemListSerializer, **problems(*READ_PROBLEMS)},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[ChangeOnPost])
+    def reopen(self, request: Request, pk: str) -> Response:
+        item = self.get_object(ActionItem.objects.all())
+        services.action_item_reopen(item=item, user=request.user)
+        return self._read(self.get_object())
