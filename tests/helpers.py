@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -19,3 +20,25 @@ def assert_violates(constraint: str, write: Callable[[], object], *, columns: st
         assert f"UNIQUE constraint failed: {columns}" in message, message
     else:
         assert constraint in message, message
+
+
+def run_in_threads(count: int, work: Callable[[int], object]) -> list:
+    """Start `count` threads at one barrier; each has its own database connection."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def runner(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[i] = work(i)
+        except Exception as exc:
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results

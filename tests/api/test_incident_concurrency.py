@@ -7,43 +7,19 @@ each version. Many POSTs of one timeline event with one Idempotency-Key create o
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from api.tokens import token_create
 from incidents.models import TimelineEvent
 from tests.factories import IncidentFactory, user_with_role
+from tests.helpers import run_in_threads
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 WRITERS = 8
-
-
-def run_in_threads(count: int, work: Callable[[int], object]) -> list:
-    """Start `count` threads at one barrier; each has its own database connection."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def runner(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
 
 
 @pytest.fixture

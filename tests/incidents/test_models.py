@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from incidents import services
 from incidents.models import ActionItem, Incident, SuccessCriterion
@@ -17,7 +15,7 @@ from tests.factories import (
     ServiceFactory,
     SuccessCriterionFactory,
 )
-from tests.helpers import assert_violates
+from tests.helpers import assert_violates, run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -199,34 +197,12 @@ class TestIncidentUpdate:
         assert item.done_at is None
 
 
-def _run_in_threads(count: int, work) -> list:
-    """Start `count` threads at one barrier; each gets its own database connection."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def runner(i: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[i] = work(i)
-        except Exception as exc:
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 class TestConcurrencyOnPostgres:
     def test_concurrent_creates_get_distinct_references(self):
         service = ServiceFactory()
-        results = _run_in_threads(
+        results = run_in_threads(
             8,
             lambda i: (
                 services.incident_create(
@@ -247,7 +223,7 @@ class TestConcurrencyOnPostgres:
                 return "stale"
             return "won"
 
-        results = _run_in_threads(6, edit)
+        results = run_in_threads(6, edit)
         assert sorted(results) == ["stale"] * 5 + ["won"]
         incident.refresh_from_db()
         assert incident.version == 2
