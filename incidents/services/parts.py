@@ -7,6 +7,8 @@ the incident's history by simple-history's signals, with the acting user.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
@@ -23,14 +25,27 @@ def _acting(row: MarkdownModel, user: AbstractBaseUser | None) -> None:
 
 
 @transaction.atomic
-def part_save(*, row: MarkdownModel, user: AbstractBaseUser | None) -> MarkdownModel:
+def part_save(
+    *,
+    row: MarkdownModel,
+    user: AbstractBaseUser | None,
+    fields: Iterable[str] | None = None,
+) -> MarkdownModel:
     """Validate and store a new or changed row, with its rendered Markdown.
 
-    A new ordered row goes to the end of its siblings.
+    A new ordered row goes to the end of its siblings. For a changed row, `fields` names what
+    the person edited: only those are written, over the row as it is now in the database, so an
+    edit of an item's title never undoes someone ticking it done meanwhile.
     """
     if row.pk is None and isinstance(row, Ordered):
         last = row.siblings().aggregate(last=Max("order"))["last"]
         row.order = 0 if last is None else last + 1
+    if row.pk is not None and fields is not None:
+        fields = set(fields)
+        current = type(row).objects.select_for_update().get(pk=row.pk)
+        for field in row._meta.concrete_fields:
+            if field.name not in fields and not field.primary_key:
+                setattr(row, field.attname, getattr(current, field.attname))
     row.render_markdown()
     row.full_clean()
     _acting(row, user)

@@ -66,7 +66,7 @@ def section_row_form(
     form = form_class(request.POST, instance=row, incident=incident)
     if not form.is_valid():
         return form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
-    services.part_save(row=form.instance, user=request.user)
+    services.part_save(row=form.instance, user=request.user, fields=section.fields)
     return after_write(request, incident, section.partial, _section_anchor(section))
 
 

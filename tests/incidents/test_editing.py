@@ -454,3 +454,15 @@ def test_ticking_a_success_criterion_records_when(client, incident):
     criterion.refresh_from_db()
     assert not criterion.done
     assert criterion.done_at is None
+
+
+def test_editing_an_items_title_never_undoes_a_tick_made_meanwhile(incident):
+    item = services.part_save(row=ActionItem(incident=incident, title="Old title"), user=None)
+    stale = ActionItem.objects.get(pk=item.pk)  # the editor's copy, read before the tick
+    services.action_item_complete(item=ActionItem.objects.get(pk=item.pk), user=None)
+    stale.title = "New title"
+    services.part_save(row=stale, user=None, fields=["title"])
+    item.refresh_from_db()
+    assert item.title == "New title"
+    assert item.status == ActionItem.Status.DONE
+    assert item.done_at is not None

@@ -185,7 +185,7 @@ class IncidentRowViewSet(viewsets.GenericViewSet):
     def change_row(self, row: models.Model, values: dict[str, Any], user) -> None:
         for name, value in values.items():
             setattr(row, name, value)
-        services.part_save(row=row, user=user)
+        services.part_save(row=row, user=user, fields=values)
 
 
 @_row_schema(
