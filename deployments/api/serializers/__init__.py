@@ -11,6 +11,11 @@ describes exactly the keys `to_representation` writes; a test holds the two toge
 
 from __future__ import annotations
 
+from api.serializers import (  # noqa: F401
+    StrictBooleanField,
+    StrictChoiceField,
+    StrictIntegerField,
+)
 from deployments.api.serializers.fields import (  # noqa: F401
     EARLIEST,
     MANIFEST_MAX_FILES,
@@ -20,12 +25,9 @@ from deployments.api.serializers.fields import (  # noqa: F401
     SHA256_RE,
     UNKNOWN_FIELD,
     YEAR_1970_TO_9999,
-    StrictBooleanField,
-    StrictChoiceField,
     StrictDateTimeField,
     StrictDateTimeFieldSchema,
     StrictFloatField,
-    StrictIntegerField,
     StrictRegexField,
     StrictSerializer,
     StrictSerializerSchema,

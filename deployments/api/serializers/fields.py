@@ -17,7 +17,9 @@ from drf_spectacular.types import OpenApiTypes
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from api.serializers import RejectUnknownFieldsMixin
+from api.serializers import (
+    RejectUnknownFieldsMixin,
+)
 
 MANIFEST_MAX_FILES = 10_000
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
@@ -63,22 +65,6 @@ class StrictURLField(_TextOnly, serializers.URLField):
         return value
 
 
-class StrictChoiceField(serializers.ChoiceField):
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid_choice", input=data)
-        return super().to_internal_value(data)
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer: not "12", not 12.0, not true."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 class StrictFloatField(serializers.FloatField):
     def to_internal_value(self, data: Any) -> float:
         if isinstance(data, bool) or not isinstance(data, (int, float)):
@@ -86,13 +72,6 @@ class StrictFloatField(serializers.FloatField):
         if isinstance(data, float) and not math.isfinite(data):
             self.fail("invalid")
         return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    def to_internal_value(self, data: Any) -> bool:
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
 
 
 class StrictDateTimeField(serializers.DateTimeField):

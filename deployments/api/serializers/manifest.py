@@ -9,13 +9,15 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from api.problems import Problem
-from api.serializers import StrictCharField
+from api.serializers import (
+    StrictCharField,
+    StrictIntegerField,
+)
 from deployments.api.serializers.fields import (
     MANIFEST_MAX_FILES,
     PG_BIGINT_MAX,
     SHA256_RE,
     UNKNOWN_FIELD,
-    StrictIntegerField,
     StrictRegexField,
     StrictSerializer,
 )

@@ -7,15 +7,17 @@ from typing import Any
 
 from rest_framework.exceptions import ValidationError
 
-from api.serializers import StrictCharField
+from api.serializers import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictIntegerField,
+)
 from deployments.api.serializers.fields import (
     MANIFEST_MAX_FILES,
     PG_INT_MAX,
-    StrictBooleanField,
-    StrictChoiceField,
     StrictDateTimeField,
     StrictFloatField,
-    StrictIntegerField,
     StrictRegexField,
     StrictSerializer,
     StrictSlugField,

@@ -8,6 +8,11 @@ fields (strict JSON types and bounds), read (response shapes), write (request sh
 
 from __future__ import annotations
 
+from api.serializers import (  # noqa: F401
+    StrictBooleanField,
+    StrictChoiceField,
+    StrictIntegerField,
+)
 from incidents.api.serializers.detail import (  # noqa: F401
     CommunicationsPlaceholderField,
     IncidentDetailSerializer,
@@ -20,9 +25,6 @@ from incidents.api.serializers.fields import (  # noqa: F401
     YEAR_PATTERN,
     BoundedDateField,
     BoundedDateTimeField,
-    StrictBooleanField,
-    StrictChoiceField,
-    StrictIntegerField,
     StrictSerializer,
     StrictSerializerSchema,
     id_field,

@@ -11,7 +11,10 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.serializers import StrictCharField
+from api.serializers import (
+    StrictCharField,
+    StrictIntegerField,
+)
 
 # What every stored time and date must lie within: before 1970 is a typo or an epoch bug, and
 # after 9999 does not survive a round trip through Python or the database.
@@ -36,39 +39,6 @@ def markdown_field(**kwargs: Any) -> StrictCharField:
     """Markdown as typed: whitespace kept, at most HINDSIGHT_MARKDOWN_MAX_LENGTH characters."""
     kwargs.setdefault("allow_blank", True)
     return StrictCharField(trim_whitespace=False, max_length=MARKDOWN_MAX_LENGTH, **kwargs)
-
-
-class StrictChoiceField(serializers.ChoiceField):
-    """One of the choices, spelled exactly; the refusal lists them and never echoes the input."""
-
-    default_error_messages = {"invalid_choice": "Must be one of: {choices}."}
-
-    def to_internal_value(self, data):
-        if isinstance(data, str) and data in self.choice_strings_to_values:
-            return self.choice_strings_to_values[data]
-        self.fail("invalid_choice", choices=", ".join(map(str, self.choices)))
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """JSON true or false; "yes", 1 and "true" are refused."""
-
-    default_error_messages = {"invalid": "Must be true or false."}
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool):
-            return data
-        self.fail("invalid")
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer: "12", 12.0 and true are refused."""
-
-    default_error_messages = {"invalid": "Must be an integer."}
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 def id_field(**kwargs: Any) -> StrictIntegerField:

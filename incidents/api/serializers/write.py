@@ -7,13 +7,15 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from api.serializers import StrictCharField
+from api.serializers import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+)
 from deployments.models import Deployment, Service
 from incidents.api.serializers.fields import (
     BoundedDateField,
     BoundedDateTimeField,
-    StrictBooleanField,
-    StrictChoiceField,
     StrictSerializer,
     id_field,
     markdown_field,
