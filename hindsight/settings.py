@@ -281,3 +281,20 @@ CELERY_BEAT_SCHEDULE["idempotency-purge"] = {
 # --- Hindsight --------------------------------------------------------------------------------
 # The longest Markdown text a single field accepts; longer input is refused with a field error.
 HINDSIGHT_MARKDOWN_MAX_LENGTH = env.int("HINDSIGHT_MARKDOWN_MAX_LENGTH", default=100_000)
+
+# --- Deployments and health -------------------------------------------------------------------
+# Last known good: a succeeded deployment whose smoke run passed and that stayed healthy this long.
+HINDSIGHT_LAST_KNOWN_GOOD_MINUTES = env.int("HINDSIGHT_LAST_KNOWN_GOOD_MINUTES", default=30)
+# The incident page shows deployments from this long before an incident started to its end.
+HINDSIGHT_CORRELATION_WINDOW_HOURS = env.int("HINDSIGHT_CORRELATION_WINDOW_HOURS", default=24)
+# Draft an incident after this many consecutive failing production snapshots; 0 turns it off.
+HINDSIGHT_AUTO_DRAFT_AFTER_FAILURES = env.int("HINDSIGHT_AUTO_DRAFT_AFTER_FAILURES", default=0)
+# Raw check results older than this are rolled up into hourly aggregates and deleted.
+HINDSIGHT_RESULT_RETENTION_DAYS = env.int("HINDSIGHT_RESULT_RETENTION_DAYS", default=14)
+# The prober: concurrency caps and timeouts (seconds).
+HINDSIGHT_PROBE_MAX_CONCURRENCY = env.int("HINDSIGHT_PROBE_MAX_CONCURRENCY", default=200)
+HINDSIGHT_PROBE_MAX_PER_HOST = env.int("HINDSIGHT_PROBE_MAX_PER_HOST", default=10)
+HINDSIGHT_PROBE_CONNECT_TIMEOUT = env.float("HINDSIGHT_PROBE_CONNECT_TIMEOUT", default=5.0)
+# The SSRF guard refuses private, loopback and link-local targets. Opt in to private targets by
+# listing the networks allowed, e.g. "10.0.0.0/8,127.0.0.1/32"; cloud metadata stays refused.
+HINDSIGHT_PROBE_ALLOWED_NETWORKS = env.list("HINDSIGHT_PROBE_ALLOWED_NETWORKS", default=[])
