@@ -29,6 +29,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("", include("api.urls")),
+    path("system/", include("deployments.urls")),
     path("", include("incidents.urls")),
 ]
 

@@ -1,0 +1,48 @@
+"""Writes on the system side. Every function is keyword-only and runs in one transaction.
+
+One module per topic; everything is importable from `deployments.services` as well.
+"""
+
+from deployments.services.catalogue import (
+    ENVIRONMENT_FIELDS,
+    HEALTH_CHECK_FIELDS,
+    PROBE_SCHEMES,
+    SERVICE_FIELDS,
+    AlreadyExists,
+    environment_create,
+    environment_update,
+    health_check_create,
+    health_check_delete,
+    health_check_update,
+    service_create,
+    service_update,
+)
+from deployments.services.health import ProbeOutcome, overall_status, snapshot_record
+from deployments.services.releases import (
+    TransitionNotAllowed,
+    deployment_record,
+    deployment_set_status,
+    manifest_digest,
+)
+
+__all__ = [
+    "ENVIRONMENT_FIELDS",
+    "HEALTH_CHECK_FIELDS",
+    "PROBE_SCHEMES",
+    "SERVICE_FIELDS",
+    "AlreadyExists",
+    "ProbeOutcome",
+    "TransitionNotAllowed",
+    "deployment_record",
+    "deployment_set_status",
+    "environment_create",
+    "environment_update",
+    "health_check_create",
+    "health_check_delete",
+    "health_check_update",
+    "manifest_digest",
+    "overall_status",
+    "service_create",
+    "service_update",
+    "snapshot_record",
+]

@@ -1,0 +1,163 @@
+"""Recording deployments and moving them through their statuses."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from deployments.models import (
+    Artifact,
+    Deployment,
+    Environment,
+)
+
+
+def manifest_digest(manifest: Iterable[Mapping]) -> str:
+    """A digest of the shipped files that ignores their order."""
+    lines = sorted(f"{f['path']}\t{int(f['size'])}\t{f['sha256']}" for f in manifest)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+@transaction.atomic
+def deployment_record(
+    *,
+    environment: Environment,
+    external_id: str,
+    commit_sha: str,
+    branch: str = "",
+    status: str = Deployment.Status.PENDING,
+    deployed_by: str = "",
+    manifest: Iterable[Mapping] = (),
+    started_at: datetime | None = None,
+    finished_at: datetime | None = None,
+    rollback_of: Deployment | None = None,
+    rollback_of_external_id: str | None = None,
+) -> tuple[Deployment, bool]:
+    """Record a deployment and its manifest. Returns (deployment, created).
+
+    The external id is the provider's: seeing it again means the same deployment, so a CI job that
+    retries gets the first row back instead of a duplicate, even when both attempts race.
+    `rollback_of_external_id` names the rolled-back deployment by its external id in the same
+    environment, as CI knows it.
+    """
+    if rollback_of is not None and rollback_of_external_id is not None:
+        raise TypeError("Pass rollback_of or rollback_of_external_id, not both.")
+    existing = Deployment.objects.filter(environment=environment, external_id=external_id).first()
+    if existing is not None:
+        return existing, False
+    if rollback_of_external_id is not None:
+        rollback_of = Deployment.objects.filter(
+            environment=environment, external_id=rollback_of_external_id
+        ).first()
+        if rollback_of is None:
+            raise ValidationError(
+                {"rollback_of": "No deployment with this external id in this environment."}
+            )
+    if started_at is not None and finished_at is not None and finished_at < started_at:
+        raise ValidationError({"finished_at": "A deployment cannot finish before it started."})
+    manifest = list(manifest)
+    try:
+        # A savepoint, so that losing a race for the external id leaves a usable transaction.
+        with transaction.atomic():
+            deployment = Deployment.objects.create(
+                environment=environment,
+                external_id=external_id,
+                commit_sha=commit_sha.lower(),
+                branch=branch,
+                status=status,
+                deployed_by=deployed_by,
+                manifest_digest=manifest_digest(manifest) if manifest else "",
+                started_at=started_at,
+                finished_at=finished_at,
+                rollback_of=rollback_of,
+            )
+            Artifact.objects.bulk_create(
+                Artifact(
+                    deployment=deployment,
+                    path=f["path"],
+                    size=int(f["size"]),
+                    sha256=f["sha256"].lower(),
+                )
+                for f in manifest
+            )
+    except IntegrityError:
+        # Another request recorded the same external id between our look-up and our insert.
+        existing = Deployment.objects.filter(
+            environment=environment, external_id=external_id
+        ).first()
+        if existing is None:
+            raise
+        return existing, False
+    return deployment, True
+
+
+class TransitionNotAllowed(Exception):
+    """The deployment's status cannot move to the one asked for."""
+
+    def __init__(self, *, current: str, requested: str, allowed: Iterable[str]):
+        self.current = current
+        self.requested = requested
+        self.allowed = sorted(allowed)
+        super().__init__(f"A deployment that is {current} cannot become {requested}.")
+
+
+_S = Deployment.Status
+# Where a status may go. A rollback replaces a deployment that got out, whether it worked or
+# not; rolled back is the end.
+DEPLOYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    _S.PENDING: frozenset({_S.IN_PROGRESS, _S.SUCCEEDED, _S.FAILED}),
+    _S.IN_PROGRESS: frozenset({_S.SUCCEEDED, _S.FAILED}),
+    _S.SUCCEEDED: frozenset({_S.ROLLED_BACK}),
+    _S.FAILED: frozenset({_S.ROLLED_BACK}),
+    _S.ROLLED_BACK: frozenset(),
+}
+_FINISHING = frozenset({_S.SUCCEEDED, _S.FAILED})
+
+
+@transaction.atomic
+def deployment_set_status(
+    *, deployment: Deployment, status: str, finished_at: datetime | None = None
+) -> Deployment:
+    """Move a deployment to `status`, by compare-and-set on the status it has now.
+
+    Asking for the status it already has changes nothing, so a CI step that retries is harmless.
+    Starting stamps started_at when it is empty; succeeding or failing stamps finished_at (the
+    given time, else now) when it is empty.
+    """
+    status = Deployment.Status(status)
+    if finished_at is not None and status not in _FINISHING | {_S.ROLLED_BACK}:
+        raise ValidationError({"finished_at": f"A deployment that is {status} has not finished."})
+    for _attempt in range(3):
+        current = Deployment.objects.get(pk=deployment.pk)
+        if current.status == status:
+            return current
+        allowed = DEPLOYMENT_TRANSITIONS[current.status]
+        if status not in allowed:
+            raise TransitionNotAllowed(current=current.status, requested=status, allowed=allowed)
+        changes: dict[str, Any] = {"status": status}
+        now = timezone.now()
+        if status == _S.IN_PROGRESS and current.started_at is None:
+            changes["started_at"] = now
+        if finished_at is not None:
+            changes["finished_at"] = finished_at
+        elif status in _FINISHING and current.finished_at is None:
+            changes["finished_at"] = now
+        started = changes.get("started_at", current.started_at)
+        finished = changes.get("finished_at", current.finished_at)
+        if started is not None and finished is not None and finished < started:
+            raise ValidationError({"finished_at": "A deployment cannot finish before it started."})
+        if Deployment.objects.filter(pk=current.pk, status=current.status).update(**changes):
+            current.refresh_from_db()
+            return current
+        # Someone moved it meanwhile: judge the request again against the status it has now.
+    raise TransitionNotAllowed(
+        current=Deployment.objects.values_list("status", flat=True).get(pk=deployment.pk),
+        requested=status,
+        allowed=(),
+    )

@@ -1,0 +1,7 @@
+from __future__ import annotations
+
+app_name = "deployments"
+
+# Each view module under deployments/views/ owns its URL patterns; add its `*module.urlpatterns`
+# here. All of them live under /system/ (see hindsight/urls.py).
+urlpatterns: list = []
