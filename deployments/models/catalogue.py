@@ -17,6 +17,9 @@ class Service(models.Model):
     public_url = models.URLField(blank=True)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the next scheduled health snapshot is due. The dispatcher claims a slot by moving it
+    # forward with compare-and-set, so two beats never enqueue the same slot. Null: not yet.
+    probe_due_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]

@@ -70,12 +70,20 @@ class HealthStatus(models.TextChoices):
 class HealthSnapshot(models.Model):
     """All of a service's checks at one moment."""
 
+    class Kind(models.TextChoices):
+        # Every enabled check, taken on the schedule: these alone make health changes and runs
+        # of failures.
+        SCHEDULED = "scheduled", "Scheduled"
+        # One check probed on request ("Run now"); see deployments.services.probes.
+        MANUAL = "manual", "Run now"
+
     # Indexed by snapshot_moment_unique, which starts with service.
     service = models.ForeignKey(
         Service, on_delete=models.CASCADE, related_name="snapshots", db_index=False
     )
     taken_at = models.DateTimeField()
     status = models.CharField(max_length=10, choices=HealthStatus.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SCHEDULED)
 
     class Meta:
         ordering = ["-taken_at"]
