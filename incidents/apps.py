@@ -6,3 +6,13 @@ from django.apps import AppConfig
 class IncidentsConfig(AppConfig):
     name = "incidents"
     verbose_name = "Incidents and post-mortems"
+
+    def ready(self) -> None:
+        from incidents.gate_rules import register_gate_rules
+
+        register_gate_rules()
+
+        from deployments import hooks
+        from incidents.health_events import health_failing_draft
+
+        hooks.subscribe("health_failing", health_failing_draft)

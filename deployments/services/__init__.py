@@ -17,6 +17,15 @@ from deployments.services.catalogue import (
     service_create,
     service_update,
 )
+from deployments.services.gate import (
+    GATE_RULE_FIELDS,
+    gate_evaluate,
+    gate_rule_check,
+    gate_rule_create,
+    gate_rule_delete,
+    gate_rule_update,
+    gate_run_link,
+)
 from deployments.services.health import ProbeOutcome, overall_status, snapshot_record
 from deployments.services.releases import (
     TransitionNotAllowed,
@@ -27,6 +36,7 @@ from deployments.services.releases import (
 
 __all__ = [
     "ENVIRONMENT_FIELDS",
+    "GATE_RULE_FIELDS",
     "HEALTH_CHECK_FIELDS",
     "PROBE_SCHEMES",
     "SERVICE_FIELDS",
@@ -37,6 +47,12 @@ __all__ = [
     "deployment_set_status",
     "environment_create",
     "environment_update",
+    "gate_evaluate",
+    "gate_rule_check",
+    "gate_rule_create",
+    "gate_rule_delete",
+    "gate_rule_update",
+    "gate_run_link",
     "health_check_create",
     "health_check_delete",
     "health_check_update",

@@ -16,6 +16,7 @@ from deployments.models import (
     Deployment,
     Environment,
 )
+from deployments.services import gate as gate_service
 
 
 def manifest_digest(manifest: Iterable[Mapping]) -> str:
@@ -94,6 +95,8 @@ def deployment_record(
         if existing is None:
             raise
         return existing, False
+    # The gate's answer for this build, if CI asked, now shows which deployment followed it.
+    gate_service.gate_run_link(deployment=deployment)
     return deployment, True
 
 
