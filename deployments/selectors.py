@@ -6,6 +6,20 @@ from datetime import datetime
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
+from deployments.correlation import (  # noqa: F401  (the correlation reads live there by topic)
+    Bracketing,
+    CheckFailures,
+    Correlation,
+    RollbackCommand,
+    correlation,
+    deployments_around,
+    health_changes_between,
+    health_turned_red,
+    last_known_good,
+    rollback_command,
+    snapshots_bracketing,
+    suspect_deployment,
+)
 from deployments.models import CheckResult, Deployment, HealthSnapshot, Service
 
 
