@@ -8,7 +8,6 @@ from datetime import MAXYEAR, UTC, datetime
 import django_filters
 from django import forms
 from django.db.models import QuerySet
-from rest_framework.filters import OrderingFilter
 
 from incidents.models import ActionItem, Horizon, Incident, Severity
 from incidents.selectors import SEARCH_MAX_TERMS
@@ -88,18 +87,6 @@ class NoEmptyTypedValuesForm(forms.Form):
             if all(value == "" for value in self.data.getlist(name)):
                 self.add_error(name, "Must not be empty; leave the parameter out instead.")
         return cleaned
-
-
-class StableOrderingFilter(OrderingFilter):
-    """The client's ordering, then the view's `ordering_tiebreak`, so pages never overlap."""
-
-    def get_ordering(self, request, queryset, view):
-        ordering = super().get_ordering(request, queryset, view)
-        if ordering is None:
-            return None
-        tiebreak = getattr(view, "ordering_tiebreak", "id")
-        bare = {term.lstrip("-") for term in ordering}
-        return [*ordering, tiebreak] if tiebreak.lstrip("-") not in bare else list(ordering)
 
 
 class IncidentFilter(django_filters.FilterSet):

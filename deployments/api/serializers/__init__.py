@@ -63,5 +63,4 @@ from deployments.api.serializers.responses import (  # noqa: F401
     HealthSnapshotSerializer,
     RowSerializer,
     ServiceSerializer,
-    _iso,
 )

@@ -2,54 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
-
 from rest_framework import serializers
 
+from api.reads import RowSerializer
 from deployments.models import Deployment, Environment, HealthCheck, HealthStatus
 
 # --- Responses ------------------------------------------------------------------------------------
-
-
-def _iso(value: datetime | None) -> str | None:
-    # The same text DRF's DateTimeField writes, so every date in the API looks alike.
-    if value is None:
-        return None
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-class RowSerializer(serializers.Serializer):
-    """Read-only; shapes a `.values(*columns.values())` row into the declared fields."""
-
-    columns: dict[str, str] = {}
-
-    @classmethod
-    def values(cls) -> list[str]:
-        """The columns to select; nested lists are fetched apart and put in the row by name."""
-        return [
-            column
-            for name, column in cls.columns.items()
-            if not isinstance(cls._declared_fields[name], serializers.BaseSerializer)
-        ]
-
-    def __init_subclass__(cls, **kwargs: Any):
-        super().__init_subclass__(**kwargs)
-        # Worked out once per class, not once per row.
-        cls._pairs = tuple(cls.columns.items())
-        cls._datetimes = tuple(
-            name
-            for name, field in cls._declared_fields.items()
-            if isinstance(field, serializers.DateTimeField)
-        )
-
-    def to_representation(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        data = {name: row[column] for name, column in self._pairs}
-        for name in self._datetimes:
-            data[name] = _iso(data[name])
-        return data
 
 
 class ServiceSerializer(RowSerializer):

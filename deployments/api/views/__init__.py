@@ -20,7 +20,6 @@ from deployments.api.views.common import (  # noqa: F401
     LOCATION_HEADER,
     PROBLEM_REF,
     RowViewSet,
-    StableOrderingFilter,
     _merge,
     clashes_as_409,
     environment_named,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
@@ -12,6 +11,7 @@ from drf_spectacular.utils import (
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.filters import QueryFilterBackend, StableOrderingFilter
 from deployments import selectors, services
 from deployments.api import filters
 from deployments.api.serializers import (
@@ -27,7 +27,6 @@ from deployments.api.views.common import (
     ID_REGEX,
     LOCATION_HEADER,
     RowViewSet,
-    StableOrderingFilter,
     _merge,
     clashes_as_409,
     service_by_slug,
@@ -132,7 +131,7 @@ class EnvironmentViewSet(RowViewSet):
     row_serializer = EnvironmentSerializer
     base_ordering = ("service__name", "service_id", "name")
     lookup_value_regex = ID_REGEX
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [QueryFilterBackend]
     filterset_class = filters.EnvironmentFilter
 
     def retrieve(self, request: Request, pk: str) -> Response:

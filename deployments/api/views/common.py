@@ -14,7 +14,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -125,16 +124,6 @@ def environment_named(service: Service, name: str | None) -> Environment | None:
     return environment
 
 
-class StableOrderingFilter(OrderingFilter):
-    """Any ordering ends with the id, so pages never shuffle rows that tie."""
-
-    def get_ordering(self, request, queryset, view):
-        ordering = list(super().get_ordering(request, queryset, view) or [])
-        if ordering and not {"id", "-id"} & set(ordering):
-            ordering.append("-id" if ordering[0].startswith("-") else "id")
-        return ordering
-
-
 class RowViewSet(viewsets.GenericViewSet):
     """Reads `.values()` rows shaped by `row_serializer`; subclasses write through services."""
 
@@ -151,8 +140,7 @@ class RowViewSet(viewsets.GenericViewSet):
         return self.row_serializer
 
     def shape(self, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        serializer = self.row_serializer()
-        return [serializer.to_representation(row) for row in rows]
+        return self.row_serializer.shape(rows)
 
     def row(self, **lookup: Any) -> dict[str, Any]:
         row = self.get_queryset().filter(**lookup).first()

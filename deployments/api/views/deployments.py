@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -16,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.filters import QueryFilterBackend, StableOrderingFilter
 from api.problems import Problem
 from deployments import services
 from deployments.api import filters
@@ -31,7 +31,6 @@ from deployments.api.views.common import (
     IDEMPOTENCY_PROBLEMS,
     LOCATION_HEADER,
     RowViewSet,
-    StableOrderingFilter,
     _merge,
     problems,
 )
@@ -100,7 +99,7 @@ class DeploymentViewSet(RowViewSet):
     row_serializer = DeploymentSerializer
     base_ordering = ("-started_at", "-id")
     lookup_value_regex = ID_REGEX
-    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
+    filter_backends = [QueryFilterBackend, StableOrderingFilter]
     filterset_class = filters.DeploymentFilter
     ordering_fields = ["started_at", "finished_at", "created_at", "id"]
     ordering = ["-started_at", "-id"]

@@ -7,7 +7,6 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
@@ -17,6 +16,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.filters import QueryFilterBackend
 from api.pagination import TimeCursorPagination
 from deployments import services
 from deployments.api import filters
@@ -81,7 +81,7 @@ class HealthCheckViewSet(RowViewSet):
     row_serializer = HealthCheckSerializer
     base_ordering = ("service__name", "service_id", "order", "name")
     lookup_value_regex = ID_REGEX
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [QueryFilterBackend]
     filterset_class = filters.HealthCheckFilter
 
     def retrieve(self, request: Request, pk: str) -> Response:
@@ -149,7 +149,7 @@ class HealthSnapshotViewSet(RowViewSet):
     row_serializer = HealthSnapshotSerializer
     base_ordering = ("-taken_at", "-id")
     lookup_value_regex = ID_REGEX
-    filter_backends = [DjangoFilterBackend]  # no ordering parameter: the cursor owns the order
+    filter_backends = [QueryFilterBackend]  # no ordering parameter: the cursor owns the order
     filterset_class = filters.HealthSnapshotFilter
     pagination_class = SnapshotCursorPagination
 

@@ -1,8 +1,8 @@
 """The REST face's shapes: what a request may carry (validated strictly) and what a response holds.
 
 Write serializers validate and hand back cleaned values; the views pass them to
-incidents.services. Read serializers build each row in one hand-written `to_representation`,
-which is several times faster than DRF's field-by-field path on long lists. Split by topic:
+incidents.services. Read serializers are api.reads.RowSerializer: they shape `.values()` rows (or
+loaded instances) by a column map, several times faster than DRF's field-by-field path. Split by topic:
 fields (strict JSON types and bounds), read (response shapes), write (request shapes).
 """
 
@@ -32,13 +32,8 @@ from incidents.api.serializers.fields import (  # noqa: F401
     printable,
 )
 from incidents.api.serializers.read import (  # noqa: F401
-    INCIDENT_LIST_FIELDS,
-    FastReadSerializer,
     IncidentListSerializer,
     ServiceRefSerializer,
-    _day,
-    _Times,
-    _username,
 )
 from incidents.api.serializers.rows import (  # noqa: F401
     ActionItemListSerializer,

@@ -7,12 +7,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from incidents.api.serializers.read import (
-    FastReadSerializer,
-    IncidentListSerializer,
-    _Times,
-    _username,
-)
+from api.reads import RowSerializer, Times
+from incidents.api.serializers.read import IncidentListSerializer
 from incidents.api.serializers.rows import (
     ActionItemSerializer,
     CauseSerializer,
@@ -65,12 +61,13 @@ class IncidentDetailSerializer(IncidentListSerializer):
         help_text="Always empty for now; status-page communications are coming.",
     )
 
-    def row(self, incident: Incident, times: _Times) -> dict[str, Any]:
-        data = super().row(incident, times)
+    def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
+        super().finish(data, source, times)
+        incident: Incident = source
 
-        def rows(serializer_class: type[FastReadSerializer], items) -> list[dict[str, Any]]:
+        def rows(serializer_class: type[RowSerializer], items) -> list[dict[str, Any]]:
             serializer = serializer_class(context=self.context)
-            return [serializer.row(item, times) for item in items]
+            return [serializer.shape_row(item, times) for item in items]
 
         data.update(
             {
@@ -82,8 +79,8 @@ class IncidentDetailSerializer(IncidentListSerializer):
                 "resolution_html": incident.resolution_html,
                 "next_step": incident.next_step,
                 "next_step_html": incident.next_step_html,
-                "created_by": _username(incident.created_by),
-                "authors": [_username(user) for user in incident.authors.all()],
+                "created_by": incident.created_by.get_username() if incident.created_by else None,
+                "authors": [user.get_username() for user in incident.authors.all()],
                 # Set by the view: the latest events, and whether there are more.
                 "timeline": rows(TimelineEventSerializer, incident.embedded_timeline),
                 "timeline_truncated": incident.timeline_truncated,
@@ -100,4 +97,3 @@ class IncidentDetailSerializer(IncidentListSerializer):
                 "communications": [],
             }
         )
-        return data

@@ -1,4 +1,8 @@
-"""Response shapes of an incident's section rows."""
+"""Response shapes of an incident's section rows (api.reads.RowSerializer).
+
+Each shapes a `.values()` row or an instance (a prefetched section of the detail view, a row just
+written) the same way.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +11,31 @@ from typing import Any
 from django.utils import timezone
 from rest_framework import serializers
 
-from incidents.api.serializers.read import FastReadSerializer, _day, _Times, _username
+from api.reads import RowSerializer, Times
 from incidents.models import (
     ActionItem,
     Cause,
     FinalNote,
     Horizon,
     Lesson,
-    PathPriority,
-    SolutionOption,
     StatusItem,
-    SuccessCriterion,
     TimelineEvent,
 )
+from incidents.models.incident import REFERENCE_PREFIX
 
 
-class TimelineEventSerializer(FastReadSerializer):
+class TimelineEventSerializer(RowSerializer):
+    columns = {
+        "id": "id",
+        "occurred_at": "occurred_at",
+        "kind": "kind",
+        "source": "source",
+        "text": "text",
+        "text_html": "text_html",
+        "deployment": "deployment_id",
+        "created_by": "created_by__username",
+        "created_at": "created_at",
+    }
     id = serializers.IntegerField()
     occurred_at = serializers.DateTimeField()
     kind = serializers.ChoiceField(choices=TimelineEvent.Kind.choices)
@@ -33,21 +46,18 @@ class TimelineEventSerializer(FastReadSerializer):
     created_by = serializers.CharField(allow_null=True, help_text="A username.")
     created_at = serializers.DateTimeField()
 
-    def row(self, event: TimelineEvent, times: _Times) -> dict[str, Any]:
-        return {
-            "id": event.pk,
-            "occurred_at": times(event.occurred_at),
-            "kind": event.kind,
-            "source": event.source,
-            "text": event.text,
-            "text_html": event.text_html,
-            "deployment": event.deployment_id,
-            "created_by": _username(event.created_by),
-            "created_at": times(event.created_at),
-        }
 
-
-class CauseSerializer(FastReadSerializer):
+class CauseSerializer(RowSerializer):
+    columns = {
+        "id": "id",
+        "parent": "parent_id",
+        "kind": "kind",
+        "title": "title",
+        "detail": "detail",
+        "detail_html": "detail_html",
+        "deployment": "deployment_id",
+        "order": "order",
+    }
     id = serializers.IntegerField()
     parent = serializers.IntegerField(
         allow_null=True, help_text="The id of the cause this one is nested under."
@@ -59,39 +69,42 @@ class CauseSerializer(FastReadSerializer):
     deployment = serializers.IntegerField(allow_null=True, help_text="A deployment's id.")
     order = serializers.IntegerField()
 
-    def row(self, cause: Cause, times: _Times) -> dict[str, Any]:
-        return {
-            "id": cause.pk,
-            "parent": cause.parent_id,
-            "kind": cause.kind,
-            "title": cause.title,
-            "detail": cause.detail,
-            "detail_html": cause.detail_html,
-            "deployment": cause.deployment_id,
-            "order": cause.order,
-        }
 
-
-class LessonSerializer(FastReadSerializer):
+class LessonSerializer(RowSerializer):
+    columns = {
+        "id": "id",
+        "kind": "kind",
+        "text": "text",
+        "text_html": "text_html",
+        "order": "order",
+    }
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=Lesson.Kind.choices)
     text = serializers.CharField(help_text="Markdown.")
     text_html = serializers.CharField()
     order = serializers.IntegerField()
 
-    def row(self, lesson: Lesson, times: _Times) -> dict[str, Any]:
-        return {
-            "id": lesson.pk,
-            "kind": lesson.kind,
-            "text": lesson.text,
-            "text_html": lesson.text_html,
-            "order": lesson.order,
-        }
 
-
-class ActionItemSummarySerializer(FastReadSerializer):
+class ActionItemSummarySerializer(RowSerializer):
     """An action item without its Markdown detail."""
 
+    columns = {
+        "id": "id",
+        "parent": "parent_id",
+        "title": "title",
+        "status": "status",
+        "priority": "priority",
+        "kind": "kind",
+        "horizon": "horizon",
+        "owner": "owner__username",
+        "due_date": "due_date",
+        "overdue": "due_date",  # worked out by finish()
+        "blocks_deployments": "blocks_deployments",
+        "done_at": "done_at",
+        "order": "order",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+    }
     id = serializers.IntegerField()
     parent = serializers.IntegerField(
         allow_null=True, help_text="The id of the item this one is a step of."
@@ -110,61 +123,55 @@ class ActionItemSummarySerializer(FastReadSerializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
-    def row(self, item: ActionItem, times: _Times) -> dict[str, Any]:
+    def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
         today = self.context.get("today")
         if today is None:
             today = self.context["today"] = timezone.localdate()
-        return {
-            "id": item.pk,
-            "parent": item.parent_id,
-            "title": item.title,
-            "status": item.status,
-            "priority": item.priority,
-            "kind": item.kind,
-            "horizon": item.horizon,
-            "owner": _username(item.owner),
-            "due_date": _day(item.due_date),
-            "overdue": bool(
-                item.due_date is not None
-                and item.due_date < today
-                and item.status not in ActionItem.CLOSED_STATUSES
-            ),
-            "blocks_deployments": item.blocks_deployments,
-            "done_at": times(item.done_at),
-            "order": item.order,
-            "created_at": times(item.created_at),
-            "updated_at": times(item.updated_at),
-        }
+        due = data["due_date"]
+        data["overdue"] = bool(
+            due is not None and due < today and data["status"] not in ActionItem.CLOSED_STATUSES
+        )
 
 
 class ActionItemSerializer(ActionItemSummarySerializer):
     """An action item of an incident, with its detail."""
 
+    columns = {
+        **ActionItemSummarySerializer.columns,
+        "detail": "detail",
+        "detail_html": "detail_html",
+    }
     detail = serializers.CharField(help_text="Markdown.")
     detail_html = serializers.CharField()
-
-    def row(self, item: ActionItem, times: _Times) -> dict[str, Any]:
-        data = super().row(item, times)
-        data["detail"] = item.detail
-        data["detail_html"] = item.detail_html
-        return data
 
 
 class ActionItemListSerializer(ActionItemSummarySerializer):
     """An action item across incidents: which incident and service it belongs to, and no
     Markdown detail (read that under its incident)."""
 
+    columns = {
+        **ActionItemSummarySerializer.columns,
+        "incident": "incident__number",  # made a reference by finish()
+        "service": "incident__service__slug",
+    }
     incident = serializers.CharField(help_text="The incident's reference, e.g. INC-12.")
     service = serializers.CharField(help_text="The incident's service's slug.")
 
-    def row(self, item: ActionItem, times: _Times) -> dict[str, Any]:
-        data = super().row(item, times)
-        data["incident"] = item.incident.reference
-        data["service"] = item.incident.service.slug
-        return data
+    def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
+        super().finish(data, source, times)
+        data["incident"] = f"{REFERENCE_PREFIX}{data['incident']}"
 
 
-class SuccessCriterionSerializer(FastReadSerializer):
+class SuccessCriterionSerializer(RowSerializer):
+    columns = {
+        "id": "id",
+        "group": "group",
+        "text": "text",
+        "text_html": "text_html",
+        "done": "done",
+        "done_at": "done_at",
+        "order": "order",
+    }
     id = serializers.IntegerField()
     group = serializers.ChoiceField(choices=Horizon.choices)
     text = serializers.CharField(help_text="Markdown.")
@@ -173,19 +180,18 @@ class SuccessCriterionSerializer(FastReadSerializer):
     done_at = serializers.DateTimeField(allow_null=True)
     order = serializers.IntegerField()
 
-    def row(self, criterion: SuccessCriterion, times: _Times) -> dict[str, Any]:
-        return {
-            "id": criterion.pk,
-            "group": criterion.group,
-            "text": criterion.text,
-            "text_html": criterion.text_html,
-            "done": criterion.done,
-            "done_at": times(criterion.done_at),
-            "order": criterion.order,
-        }
 
-
-class StatusItemSerializer(FastReadSerializer):
+class StatusItemSerializer(RowSerializer):
+    columns = {
+        "id": "id",
+        "kind": "kind",
+        "label": "label",
+        "detail": "detail",
+        "detail_html": "detail_html",
+        "ok": "ok",
+        "pre_existing": "pre_existing",
+        "order": "order",
+    }
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=StatusItem.Kind.choices)
     label = serializers.CharField()
@@ -195,20 +201,18 @@ class StatusItemSerializer(FastReadSerializer):
     pre_existing = serializers.BooleanField()
     order = serializers.IntegerField()
 
-    def row(self, item: StatusItem, times: _Times) -> dict[str, Any]:
-        return {
-            "id": item.pk,
-            "kind": item.kind,
-            "label": item.label,
-            "detail": item.detail,
-            "detail_html": item.detail_html,
-            "ok": item.ok,
-            "pre_existing": item.pre_existing,
-            "order": item.order,
-        }
 
-
-class SolutionOptionSerializer(FastReadSerializer):
+class SolutionOptionSerializer(RowSerializer):
+    columns = {
+        "id": "id",
+        "label": "label",
+        "title": "title",
+        "estimate": "estimate",
+        "detail": "detail",
+        "detail_html": "detail_html",
+        "chosen": "chosen",
+        "order": "order",
+    }
     id = serializers.IntegerField()
     label = serializers.CharField()
     title = serializers.CharField()
@@ -218,20 +222,18 @@ class SolutionOptionSerializer(FastReadSerializer):
     chosen = serializers.BooleanField()
     order = serializers.IntegerField()
 
-    def row(self, option: SolutionOption, times: _Times) -> dict[str, Any]:
-        return {
-            "id": option.pk,
-            "label": option.label,
-            "title": option.title,
-            "estimate": option.estimate,
-            "detail": option.detail,
-            "detail_html": option.detail_html,
-            "chosen": option.chosen,
-            "order": option.order,
-        }
 
+class PathPrioritySerializer(RowSerializer):
+    """A priority of the path forward; shaped from an instance with its options prefetched."""
 
-class PathPrioritySerializer(FastReadSerializer):
+    columns = {
+        "id": "id",
+        "title": "title",
+        "urgent": "urgent",
+        "detail": "detail",
+        "detail_html": "detail_html",
+        "order": "order",
+    }
     id = serializers.IntegerField()
     title = serializers.CharField()
     urgent = serializers.BooleanField()
@@ -240,31 +242,21 @@ class PathPrioritySerializer(FastReadSerializer):
     order = serializers.IntegerField()
     options = SolutionOptionSerializer(many=True)
 
-    def row(self, priority: PathPriority, times: _Times) -> dict[str, Any]:
+    def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
         option = SolutionOptionSerializer(context=self.context)
-        return {
-            "id": priority.pk,
-            "title": priority.title,
-            "urgent": priority.urgent,
-            "detail": priority.detail,
-            "detail_html": priority.detail_html,
-            "order": priority.order,
-            "options": [option.row(o, times) for o in priority.options.all()],
-        }
+        data["options"] = [option.shape_row(o, times) for o in source.options.all()]
 
 
-class FinalNoteSerializer(FastReadSerializer):
+class FinalNoteSerializer(RowSerializer):
+    columns = {
+        "id": "id",
+        "kind": "kind",
+        "text": "text",
+        "text_html": "text_html",
+        "order": "order",
+    }
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=FinalNote.Kind.choices)
     text = serializers.CharField(help_text="Markdown.")
     text_html = serializers.CharField()
     order = serializers.IntegerField()
-
-    def row(self, note: FinalNote, times: _Times) -> dict[str, Any]:
-        return {
-            "id": note.pk,
-            "kind": note.kind,
-            "text": note.text,
-            "text_html": note.text_html,
-            "order": note.order,
-        }

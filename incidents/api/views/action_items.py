@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+from functools import cached_property
+
 from django.db.models import QuerySet
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -16,13 +18,13 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.filters import QueryFilterBackend, StableOrderingFilter
 from api.pagination import PagePagination
 from incidents import selectors, services
 from incidents.api import serializers as s
 from incidents.api.filters import (
     REFERENCE_PATTERN,
     ActionItemFilter,
-    StableOrderingFilter,
 )
 from incidents.api.views.common import (
     LIST_PROBLEMS,
@@ -68,15 +70,20 @@ class ActionItemViewSet(viewsets.GenericViewSet):
     queryset = ActionItem.objects.all()  # for the role check: view/change_actionitem
     serializer_class = s.ActionItemListSerializer
     lookup_value_regex = "[0-9]{1,18}"
-    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
+    filter_backends = [QueryFilterBackend, StableOrderingFilter]
     filterset_class = ActionItemFilter
     ordering_fields = ["due_date", "priority", "created_at", "updated_at", "id"]
     ordering = None  # the selector's: overdue first, then due date, priority, id
     ordering_tiebreak = "id"
     pagination_class = PagePagination
 
+    @cached_property
+    def today(self) -> date:
+        # One "today" per request: the order (overdue first) and each row's flag agree.
+        return timezone.localdate()
+
     def get_queryset(self) -> QuerySet[ActionItem]:
-        return selectors.action_item_list(today=timezone.localdate(), statuses=None)
+        return selectors.action_item_list(today=self.today, statuses=None)
 
     def get_object(self, queryset: QuerySet[ActionItem] | None = None) -> ActionItem:
         queryset = self.get_queryset() if queryset is None else queryset
@@ -86,14 +93,13 @@ class ActionItemViewSet(viewsets.GenericViewSet):
         return item
 
     def _read(self, item: ActionItem) -> Response:
-        return Response(
-            s.ActionItemListSerializer(item, context=self.get_serializer_context()).data
-        )
+        return Response(s.ActionItemListSerializer.shape([item], {"today": self.today})[0])
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        data = s.ActionItemListSerializer(page, many=True, context=self.get_serializer_context())
-        return self.get_paginated_response(data.data)
+        items = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(items.values(*s.ActionItemListSerializer.values()))
+        context = {"today": self.today}
+        return self.get_paginated_response(s.ActionItemListSerializer.shape(page, context))
 
     def retrieve(self, request: Request, pk: str) -> Response:
         return self._read(self.get_object())

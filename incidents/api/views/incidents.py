@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.urls import reverse
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
@@ -13,13 +12,13 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.filters import QueryFilterBackend, StableOrderingFilter
 from api.pagination import PagePagination
 from api.problems import Problem
 from incidents import services
 from incidents.api import serializers as s
 from incidents.api.filters import (
     IncidentFilter,
-    StableOrderingFilter,
 )
 from incidents.api.views.common import (
     ETAG,
@@ -89,7 +88,7 @@ class IncidentViewSet(viewsets.GenericViewSet):
     queryset = Incident.objects.all()  # for the role check: view/add/change_incident
     lookup_url_kwarg = "ref"
     lookup_value_regex = "[^/]+"
-    filter_backends = [DjangoFilterBackend, StableOrderingFilter]
+    filter_backends = [QueryFilterBackend, StableOrderingFilter]
     filterset_class = IncidentFilter
     ordering_fields = ["started_at", "number", "severity", "status", "updated_at"]
     ordering = ["-started_at", "-number"]
@@ -128,12 +127,9 @@ class IncidentViewSet(viewsets.GenericViewSet):
         return response
 
     def list(self, request: Request) -> Response:
-        incidents = self.filter_queryset(
-            Incident.objects.select_related("service").only("service", *s.INCIDENT_LIST_FIELDS)
-        )
-        page = self.paginate_queryset(incidents)
-        data = s.IncidentListSerializer(page, many=True, context=self.get_serializer_context())
-        return self.get_paginated_response(data.data)
+        incidents = self.filter_queryset(Incident.objects.all())
+        page = self.paginate_queryset(incidents.values(*s.IncidentListSerializer.values()))
+        return self.get_paginated_response(s.IncidentListSerializer.shape(page))
 
     def retrieve(self, request: Request, ref: str) -> Response:
         return self._detail_response(ref)

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.pagination import PagePagination
+from api.reads import RowSerializer
 from incidents import services
 from incidents.api import serializers as s
 from incidents.api.views.common import (
@@ -49,7 +50,7 @@ from incidents.models import (
 def _row_schema(
     *,
     plural: str,
-    read: type[s.FastReadSerializer],
+    read: type[RowSerializer],
     write: type[s.IncidentRowSerializer],
     idempotent: bool = False,
     ordering: str = "by hand order (`order`, then `id`)",
@@ -94,7 +95,7 @@ class IncidentRowViewSet(viewsets.GenericViewSet):
     part_delete. Subclasses name the model and the two serializers."""
 
     model: type[models.Model]
-    read_serializer: type[s.FastReadSerializer]
+    read_serializer: type[RowSerializer]
     write_serializer: type[s.IncidentRowSerializer]
     related: tuple[str, ...] = ()
     list_ordering: tuple[str, ...] = ("order", "id")
@@ -141,7 +142,7 @@ class IncidentRowViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request, incident_ref: str) -> Response:
         page = self.paginate_queryset(self.rows().order_by(*self.list_ordering))
-        data = self.read_serializer(page, many=True, context=self.get_serializer_context()).data
+        data = self.read_serializer.shape(page, self.get_serializer_context())
         return self.get_paginated_response(data)
 
     def retrieve(self, request: Request, incident_ref: str, pk: str) -> Response:
