@@ -124,6 +124,12 @@ def incident_update(
     unknown = set(changes) - EDITABLE_INCIDENT_FIELDS
     if unknown:
         raise TypeError(f"incident_update() got unexpected fields: {sorted(unknown)}")
+    if not changes:
+        # Nothing to write: the precondition still holds or fails, but no version is spent.
+        current = Incident.objects.filter(pk=incident.pk).values_list("version", flat=True).first()
+        if current != expected_version:
+            raise StaleVersion(current_version=current)
+        return incident
     candidate = copy.copy(incident)
     for name, value in changes.items():
         setattr(candidate, name, value)
@@ -146,28 +152,38 @@ def _user_label(user: AbstractBaseUser | None) -> str:
     return user.get_username() if user is not None and user.is_authenticated else "Hindsight"
 
 
+# How often a transition is judged again after losing a race; more than a few losses in a row
+# means a runaway client, not contention.
+TRANSITION_ATTEMPTS = 3
+
+
 @transaction.atomic
 def _transition(
     *,
     incident: Incident,
+    field: str,
     changes: dict[str, Any],
     user: AbstractBaseUser | None,
     at: datetime,
     kind: str,
     text: str,
-) -> Incident:
-    """Apply a state change to the incident row and write it on the timeline.
+) -> bool:
+    """Apply a state change if `field` still holds what `incident` says, and write it on the
+    timeline. Returns False, having written nothing, when another request moved it first.
 
     A transition is a discrete action, not an overwrite of someone's text, so it does not ask for
-    an expected version; it still bumps the version so open editors learn of it.
+    an expected version; it still bumps the version so open editors learn of it. The guard on the
+    state itself is what makes two concurrent resolves write one timeline event, not two.
     """
     candidate = copy.copy(incident)
     for name, value in changes.items():
         setattr(candidate, name, value)
     candidate.full_clean(validate_unique=False)
-    Incident.objects.filter(pk=incident.pk).update(
+    updated = Incident.objects.filter(pk=incident.pk, **{field: getattr(incident, field)}).update(
         **changes, version=F("version") + 1, updated_at=timezone.now()
     )
+    if updated != 1:
+        return False
     incident.refresh_from_db()
     history_record(obj=incident, user=user)
     timeline_event_add(
@@ -178,7 +194,7 @@ def _transition(
         source=TimelineEvent.Source.SYSTEM,
         created_by=user if user is not None and user.is_authenticated else None,
     )
-    return incident
+    return True
 
 
 def incident_set_status(
@@ -191,32 +207,39 @@ def incident_set_status(
     """Move the incident through investigating, identified, monitoring and resolved.
 
     Resolving stamps resolved_at (`at`, or now); moving to monitoring stamps mitigated_at if it
-    is not set; leaving resolved (a reopen) clears resolved_at.
+    is not set; leaving resolved (a reopen) clears resolved_at. Asking for the status it already
+    has changes nothing, also when a concurrent request got there first.
     """
     status = Incident.Status(status)
-    if status == incident.status:
-        return incident
     at = at or timezone.now()
-    changes: dict[str, Any] = {"status": status}
-    if status == Incident.Status.RESOLVED:
-        changes["resolved_at"] = at
-    elif incident.status == Incident.Status.RESOLVED:
-        changes["resolved_at"] = None
-    if status == Incident.Status.MONITORING and incident.mitigated_at is None:
-        changes["mitigated_at"] = at
-    old = incident.get_status_display()
-    return _transition(
-        incident=incident,
-        changes=changes,
-        user=user,
-        at=at,
-        kind=(
-            TimelineEvent.Kind.RESOLVED
-            if status == Incident.Status.RESOLVED
-            else TimelineEvent.Kind.STATUS_CHANGE
-        ),
-        text=f"Status changed from **{old}** to **{status.label}** by {_user_label(user)}.",
-    )
+    for _ in range(TRANSITION_ATTEMPTS):
+        if status == incident.status:
+            return incident
+        changes: dict[str, Any] = {"status": status}
+        if status == Incident.Status.RESOLVED:
+            changes["resolved_at"] = at
+        elif incident.status == Incident.Status.RESOLVED:
+            changes["resolved_at"] = None
+        if status == Incident.Status.MONITORING and incident.mitigated_at is None:
+            changes["mitigated_at"] = at
+        old = incident.get_status_display()
+        if _transition(
+            incident=incident,
+            field="status",
+            changes=changes,
+            user=user,
+            at=at,
+            kind=(
+                TimelineEvent.Kind.RESOLVED
+                if status == Incident.Status.RESOLVED
+                else TimelineEvent.Kind.STATUS_CHANGE
+            ),
+            text=f"Status changed from **{old}** to **{status.label}** by {_user_label(user)}.",
+        ):
+            return incident
+        # Lost a race: judge the request again against the status it has now.
+        incident.refresh_from_db()
+    raise StaleVersion(current_version=incident.version)
 
 
 def incident_set_postmortem_state(
@@ -224,17 +247,22 @@ def incident_set_postmortem_state(
 ) -> Incident:
     """Draft, in review, published; any step may go back to draft."""
     state = Incident.PostmortemState(state)
-    if state == incident.postmortem_state:
-        return incident
-    old = incident.get_postmortem_state_display()
-    return _transition(
-        incident=incident,
-        changes={"postmortem_state": state},
-        user=user,
-        at=timezone.now(),
-        kind=TimelineEvent.Kind.STATUS_CHANGE,
-        text=(f"Post-mortem moved from **{old}** to **{state.label}** by {_user_label(user)}."),
-    )
+    for _ in range(TRANSITION_ATTEMPTS):
+        if state == incident.postmortem_state:
+            return incident
+        old = incident.get_postmortem_state_display()
+        if _transition(
+            incident=incident,
+            field="postmortem_state",
+            changes={"postmortem_state": state},
+            user=user,
+            at=timezone.now(),
+            kind=TimelineEvent.Kind.STATUS_CHANGE,
+            text=f"Post-mortem moved from **{old}** to **{state.label}** by {_user_label(user)}.",
+        ):
+            return incident
+        incident.refresh_from_db()
+    raise StaleVersion(current_version=incident.version)
 
 
 # Every model whose rows belong to an incident and carry Markdown, with the path to the incident.

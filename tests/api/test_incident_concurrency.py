@@ -88,3 +88,21 @@ def test_one_idempotency_key_makes_one_timeline_event_under_50_concurrent_and_10
     created = [r.content for r in concurrent + sequential if r.status_code == 201]
     assert set(created) == {firsts[0].content}  # every replay is the first answer, byte for byte
     assert TimelineEvent.objects.filter(incident=incident).count() == 1
+
+
+def test_n_concurrent_resolves_write_one_status_change_and_one_timeline_event(raw_token):
+    incident = IncidentFactory()
+    url = f"/api/v1/incidents/{incident.reference}/resolve"
+
+    def resolve(i: int) -> int:
+        response = client(raw_token).post(url, data="{}", content_type="application/json")
+        return response.status_code
+
+    results = run_in_threads(WRITERS, resolve)
+
+    assert results == [200] * WRITERS, results
+    incident.refresh_from_db()
+    assert incident.status == "resolved"
+    # The version moved once: the losers found it resolved and changed nothing.
+    assert incident.version == 2
+    assert incident.timeline_events.filter(kind=TimelineEvent.Kind.RESOLVED).count() == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.urls import reverse
 from drf_spectacular.utils import (
     extend_schema,
@@ -39,6 +41,23 @@ from incidents.api.views.common import (
 from incidents.models import (
     Incident,
 )
+
+RACE = "Other requests kept moving the incident while this one was applied; read it again."
+
+
+@contextmanager
+def transition_races():
+    """A transition that lost its race several times over is a 409, not a 500."""
+    try:
+        yield
+    except services.StaleVersion as stale:
+        raise Problem(
+            RACE,
+            status_code=409,
+            problem_type="conflict",
+            current_version=stale.current_version,
+        ) from None
+
 
 # --- Incidents ---------------------------------------------------------------------------------
 
@@ -185,7 +204,7 @@ class IncidentViewSet(viewsets.GenericViewSet):
         ),
         request=s.ResolveSerializer,
         parameters=[REF, ETAG],
-        responses={200: s.IncidentDetailSerializer, **problems(*WRITE_PROBLEMS)},
+        responses={200: s.IncidentDetailSerializer, **problems(*WRITE_PROBLEMS, 409, d409=RACE)},
     )
     @action(detail=True, methods=["post"], url_path="resolve", permission_classes=[ChangeOnPost])
     def resolve(self, request: Request, ref: str) -> Response:
@@ -194,19 +213,20 @@ class IncidentViewSet(viewsets.GenericViewSet):
             data=request.data, context={**self.get_serializer_context(), "incident": incident}
         )
         serializer.is_valid(raise_exception=True)
-        services.incident_set_status(
-            incident=incident,
-            status=Incident.Status.RESOLVED,
-            user=request.user,
-            at=serializer.validated_data.get("resolved_at"),
-        )
+        with transition_races():
+            services.incident_set_status(
+                incident=incident,
+                status=Incident.Status.RESOLVED,
+                user=request.user,
+                at=serializer.validated_data.get("resolved_at"),
+            )
         return self._detail_response(incident.number)
 
     @extend_schema(
         summary="Move the post-mortem to draft, in review or published",
         request=s.PostmortemStateSerializer,
         parameters=[REF, ETAG],
-        responses={200: s.IncidentDetailSerializer, **problems(*WRITE_PROBLEMS)},
+        responses={200: s.IncidentDetailSerializer, **problems(*WRITE_PROBLEMS, 409, d409=RACE)},
     )
     @action(
         detail=True,
@@ -220,7 +240,8 @@ class IncidentViewSet(viewsets.GenericViewSet):
             data=request.data, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        services.incident_set_postmortem_state(
-            incident=incident, state=serializer.validated_data["state"], user=request.user
-        )
+        with transition_races():
+            services.incident_set_postmortem_state(
+                incident=incident, state=serializer.validated_data["state"], user=request.user
+            )
         return self._detail_response(incident.number)
