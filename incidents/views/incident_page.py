@@ -275,6 +275,10 @@ def set_status(request: HttpRequest, reference: str) -> HttpResponse:
             services.incident_set_status(incident=incident, status=status, user=request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
+        except services.StaleVersion:
+            messages.error(
+                request, "Others kept changing the status meanwhile; look and try again."
+            )
     return redirect("incidents:detail", incident.reference)
 
 
@@ -286,7 +290,12 @@ def set_postmortem_state(request: HttpRequest, reference: str) -> HttpResponse:
     if state not in Incident.PostmortemState.values:
         messages.error(request, "Choose one of the listed post-mortem states.")
     else:
-        services.incident_set_postmortem_state(incident=incident, state=state, user=request.user)
+        try:
+            services.incident_set_postmortem_state(
+                incident=incident, state=state, user=request.user
+            )
+        except services.StaleVersion:
+            messages.error(request, "Others kept changing the state meanwhile; look and try again.")
     return redirect("incidents:detail", incident.reference)
 
 
