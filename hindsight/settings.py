@@ -267,6 +267,25 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One stable name per choice set; without these, clashing field names ("kind", "status")
+    # get hashed names like Status968Enum that change whenever a choice does.
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "incidents.models.Incident.Status",
+        "PostmortemStateEnum": "incidents.models.Incident.PostmortemState",
+        "HorizonEnum": "incidents.models.Horizon",
+        "TimelineEventKindEnum": "incidents.models.TimelineEvent.Kind",
+        "CauseKindEnum": "incidents.models.Cause.Kind",
+        "LessonKindEnum": "incidents.models.Lesson.Kind",
+        "ActionItemKindEnum": "incidents.models.ActionItem.Kind",
+        "ActionItemStatusEnum": "incidents.models.ActionItem.Status",
+        "EnvironmentKindEnum": "deployments.models.Environment.Kind",
+        "DeploymentStatusEnum": "deployments.models.Deployment.Status",
+        "DeploymentHealthEnum": "deployments.models.Deployment.Health",
+        "HealthStatusEnum": "deployments.models.HealthStatus",
+        "GateRuleKindEnum": "deployments.models.GateRule.Kind",
+        "GateRuleActionEnum": "deployments.models.GateRule.Action",
+        "GateVerdictEnum": "deployments.models.GateRun.Verdict",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_problem_responses",
