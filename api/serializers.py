@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+# What every stored time and date must lie within: before 1970 is a typo or an epoch bug, and
+# after 9999 does not survive a round trip through Python or the database.
+MIN_YEAR = 1970
+MAX_YEAR = 9999
+EARLIEST = datetime(MIN_YEAR, 1, 1, tzinfo=UTC)
+# What the schema can say of the range: the year. (An offset can still push a time at the very
+# edges out of range; the field says so then.)
+YEAR_PATTERN = r"^(19[7-9][0-9]|[2-9][0-9]{3})-"
 
 
 class StrictCharField(serializers.CharField):
@@ -57,16 +72,82 @@ class StrictIntegerField(serializers.IntegerField):
 
 class RejectUnknownFieldsMixin:
     """A field the client sent that the serializer doesn't know is an error, not ignored:
-    a typo like `titel` would otherwise save nothing and report success."""
+    a typo like `titel` would otherwise save nothing and report success. Keys that are only in
+    the response (id, version, ...) count as unknown in a request."""
 
     def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
+        if isinstance(data, Mapping):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - writable)
             if unknown:
                 raise serializers.ValidationError(
-                    {printable_key(name): ["Unknown field."] for name in unknown}
+                    {printable_key(str(name)): ["Unknown field."] for name in unknown}
                 )
         return super().to_internal_value(data)
+
+
+class StrictSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """Refuses keys it does not know, naming each, instead of dropping them in silence."""
+
+
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """The schema says what the serializer does: a request with other keys is refused."""
+
+    target_class = StrictSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema
+
+
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": YEAR_PATTERN})
+class BoundedDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date-time string from 1970 to 9999, returned in UTC. Without an offset it is
+    read in the server's time zone (TIME_ZONE, UTC by default)."""
+
+    default_error_messages = {
+        "invalid": "Must be an ISO 8601 date-time, e.g. 2026-01-02T06:02:00Z.",
+        "out_of_range": f"Must be between {MIN_YEAR} and {MAX_YEAR}.",
+        "overflow": f"Must be between {MIN_YEAR} and {MAX_YEAR}.",
+    }
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("help_text", f"ISO 8601, from {MIN_YEAR} to {MAX_YEAR} (UTC).")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value: Any) -> datetime:
+        if not isinstance(value, str):
+            self.fail("invalid")
+        parsed = super().to_internal_value(value)
+        try:
+            in_utc = parsed.astimezone(UTC)
+        except OverflowError:
+            self.fail("out_of_range")
+        if not MIN_YEAR <= in_utc.year <= MAX_YEAR:
+            self.fail("out_of_range")
+        # In UTC: PostgreSQL refuses offsets beyond about 16 hours, Python allows 24.
+        return in_utc
+
+
+@extend_schema_field({"type": "string", "format": "date", "pattern": YEAR_PATTERN})
+class BoundedDateField(serializers.DateField):
+    """An ISO 8601 date (YYYY-MM-DD) from 1970 to 9999."""
+
+    default_error_messages = {
+        "invalid": "Must be an ISO 8601 date, e.g. 2026-01-31.",
+        "out_of_range": f"Must be between {MIN_YEAR} and {MAX_YEAR}.",
+    }
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str):
+            self.fail("invalid")
+        parsed = super().to_internal_value(value)
+        if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+            self.fail("out_of_range")
+        return parsed
 
 
 def printable_key(name: str) -> str:

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django_filters.fields import ChoiceField, IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
 
-from deployments.api.serializers import EARLIEST, YEAR_1970_TO_9999
+from api.serializers import EARLIEST, YEAR_PATTERN
 from deployments.models import (
     Deployment,
     Environment,
@@ -51,7 +51,7 @@ class BoundedDateTimeFilter(django_filters.IsoDateTimeFilter):
 def time_filter(field_name: str, lookup_expr: str, description: str) -> BoundedDateTimeFilter:
     """A time bound; its schema states the years it takes, as far as a pattern can."""
     time = BoundedDateTimeFilter(field_name=field_name, lookup_expr=lookup_expr)
-    schema = {"type": "string", "format": "date-time", "pattern": YEAR_1970_TO_9999}
+    schema = {"type": "string", "format": "date-time", "pattern": YEAR_PATTERN}
     return extend_schema_field({**schema, "description": description})(time)
 
 

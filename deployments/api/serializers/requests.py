@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework.exceptions import ValidationError
 
 from api.serializers import (
+    BoundedDateTimeField,
     StrictBooleanField,
     StrictCharField,
     StrictChoiceField,
@@ -16,7 +17,6 @@ from api.serializers import (
 from deployments.api.serializers.fields import (
     MANIFEST_MAX_FILES,
     PG_INT_MAX,
-    StrictDateTimeField,
     StrictFloatField,
     StrictRegexField,
     StrictSerializer,
@@ -58,8 +58,8 @@ class DeploymentRecordSerializer(StrictSerializer):
         default="",
         help_text="A person, or the CI job that shipped it.",
     )
-    started_at = StrictDateTimeField(required=False, allow_null=True, default=None)
-    finished_at = StrictDateTimeField(required=False, allow_null=True, default=None)
+    started_at = BoundedDateTimeField(required=False, allow_null=True, default=None)
+    finished_at = BoundedDateTimeField(required=False, allow_null=True, default=None)
     rollback_of = StrictCharField(
         max_length=200,
         required=False,
@@ -81,7 +81,7 @@ class DeploymentRecordSerializer(StrictSerializer):
 
 class DeploymentStatusSerializer(StrictSerializer):
     status = StrictChoiceField(choices=Deployment.Status.choices)
-    finished_at = StrictDateTimeField(
+    finished_at = BoundedDateTimeField(
         required=False,
         help_text="When it finished (ISO 8601, 1970 to 9999); only with succeeded, failed or "
         "rolled_back. Defaults to now for succeeded and failed when the deployment has no "

@@ -29,7 +29,6 @@ from incidents.api.serializers.fields import (  # noqa: F401
     StrictSerializerSchema,
     id_field,
     markdown_field,
-    printable,
 )
 from incidents.api.serializers.read import (  # noqa: F401
     IncidentListSerializer,
