@@ -296,6 +296,17 @@ CELERY_BEAT_SCHEDULE["idempotency-purge"] = {
     "task": "api.tasks.idempotency_purge_task",
     "schedule": 3600.0,
 }
+# Health checks: claim due slots and enqueue their probes (deployments.services.probes). A
+# dispatch nobody ran within its period is dropped; the next one covers it.
+CELERY_BEAT_SCHEDULE["health-dispatch"] = {
+    "task": "deployments.tasks.health_dispatch",
+    "schedule": 5.0,
+    "options": {"expires": 5.0},
+}
+CELERY_BEAT_SCHEDULE["health-results-roll-up"] = {
+    "task": "deployments.tasks.health_results_roll_up",
+    "schedule": 3600.0,
+}
 
 # --- Hindsight --------------------------------------------------------------------------------
 # The longest Markdown text a single field accepts; longer input is refused with a field error.

@@ -1,4 +1,17 @@
-"""Storing what the prober found: snapshots and their results."""
+"""Storing what the prober found: snapshots, their results, and the changes they make.
+
+A scheduled snapshot is judged against the service's previous scheduled one, in its own
+transaction with the service row locked, so two snapshots of one service are judged one after
+the other:
+- a different overall status records a HealthChange (from "" for the service's first snapshot)
+  and announces "health_changed";
+- the HINDSIGHT_AUTO_DRAFT_AFTER_FAILURES-th failing (down or degraded) snapshot in a row of a
+  service whose enabled checks watch a production environment announces "health_failing". Only
+  that one: the run is announced exactly when it reaches the threshold, so once per run.
+A snapshot stored out of order (a later scheduled one exists already) changes nothing: the
+later ones were judged without it. Run-now snapshots (kind manual) never count; see
+deployments.services.probes.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +19,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 
+from deployments import hooks
 from deployments.models import (
     CheckResult,
+    Environment,
+    HealthChange,
     HealthCheck,
     HealthSnapshot,
     HealthStatus,
     Service,
 )
+
+# A service is failing while any check fails: degraded pages people as much as down does.
+FAILING = frozenset({HealthStatus.DOWN, HealthStatus.DEGRADED})
+SCHEDULED = HealthSnapshot.Kind.SCHEDULED
 
 
 @dataclass(frozen=True)
@@ -30,7 +51,11 @@ class ProbeOutcome:
 
 def overall_status(outcomes: Iterable[ProbeOutcome]) -> str:
     """Up when every check passed, down when none did, degraded in between."""
-    oks = [o.ok for o in outcomes]
+    return status_of(o.ok for o in outcomes)
+
+
+def status_of(oks: Iterable[bool]) -> str:
+    oks = list(oks)
     if all(oks):
         return HealthStatus.UP
     if not any(oks):
@@ -38,17 +63,35 @@ def overall_status(outcomes: Iterable[ProbeOutcome]) -> str:
     return HealthStatus.DEGRADED
 
 
+def service_lock(service_id: int) -> None:
+    """Hold the service row until the transaction ends; snapshots of one service queue here."""
+    list(Service.objects.select_for_update().filter(pk=service_id).values_list("pk", flat=True))
+
+
 @transaction.atomic
 def snapshot_record(
-    *, service: Service, taken_at: datetime, outcomes: Iterable[ProbeOutcome]
+    *,
+    service: Service,
+    taken_at: datetime,
+    outcomes: Iterable[ProbeOutcome],
+    kind: str = SCHEDULED,
+    status: str | None = None,
 ) -> HealthSnapshot:
-    """Store one snapshot of a service with a result row per check."""
+    """Store one snapshot of a service with a result row per check, and judge what it changed.
+
+    `status` overrides the overall status worked out from the outcomes; a run-now snapshot
+    passes the service's status with its one fresh answer in place.
+    """
     outcomes = list(outcomes)
     if not outcomes:
         # A snapshot with no results would read as "up" while nothing was measured.
         raise ValueError("A snapshot needs at least one check result.")
+    service_lock(service.pk)
     snapshot = HealthSnapshot.objects.create(
-        service=service, taken_at=taken_at, status=overall_status(outcomes)
+        service=service,
+        taken_at=taken_at,
+        status=status or overall_status(outcomes),
+        kind=kind,
     )
     CheckResult.objects.bulk_create(
         CheckResult(
@@ -63,4 +106,79 @@ def snapshot_record(
         )
         for o in outcomes
     )
+    if kind == SCHEDULED and not _later_scheduled_exists(snapshot):
+        _record_change(snapshot)
+        _announce_failing_run(snapshot)
     return snapshot
+
+
+def _scheduled(service_id: int):
+    return HealthSnapshot.objects.filter(service_id=service_id, kind=SCHEDULED)
+
+
+def _later_scheduled_exists(snapshot: HealthSnapshot) -> bool:
+    return _scheduled(snapshot.service_id).filter(taken_at__gt=snapshot.taken_at).exists()
+
+
+def _record_change(snapshot: HealthSnapshot) -> HealthChange | None:
+    previous = (
+        _scheduled(snapshot.service_id)
+        .filter(taken_at__lt=snapshot.taken_at)
+        .order_by("-taken_at")
+        .values_list("status", flat=True)
+        .first()
+    )
+    if previous == snapshot.status:
+        return None
+    change = HealthChange.objects.create(
+        service_id=snapshot.service_id,
+        snapshot=snapshot,
+        changed_at=snapshot.taken_at,
+        from_status=previous or "",
+        to_status=snapshot.status,
+    )
+    hooks.announce("health_changed", change=change)
+    return change
+
+
+def failing_run(snapshot: HealthSnapshot, *, limit: int) -> list[HealthSnapshot]:
+    """The failing scheduled snapshots in a row that end with this one, newest first, at most
+    `limit` + 1 of them (enough to tell a run that just reached `limit` from a longer one)."""
+    recent = (
+        _scheduled(snapshot.service_id)
+        .filter(taken_at__lte=snapshot.taken_at)
+        .order_by("-taken_at")[: limit + 1]
+    )
+    run = []
+    for row in recent:
+        if row.status not in FAILING:
+            break
+        run.append(row)
+    return run
+
+
+def _announce_failing_run(snapshot: HealthSnapshot) -> None:
+    threshold = settings.HINDSIGHT_AUTO_DRAFT_AFTER_FAILURES
+    if threshold <= 0 or snapshot.status not in FAILING:
+        return
+    run = failing_run(snapshot, limit=threshold)
+    if len(run) != threshold:
+        # Shorter: not yet. Longer: announced when it reached the threshold.
+        return
+    production = list(
+        Environment.objects.filter(
+            health_checks__service_id=snapshot.service_id,
+            health_checks__enabled=True,
+            kind=Environment.Kind.PRODUCTION,
+        )
+        .distinct()
+        .order_by("pk")
+    )
+    if not production:
+        return
+    hooks.announce(
+        "health_failing",
+        service=snapshot.service,
+        environment=production[0] if len(production) == 1 else None,
+        snapshots=run[::-1],
+    )

@@ -17,6 +17,7 @@ from deployments.models import (
     Environment,
 )
 from deployments.services import gate as gate_service
+from deployments.services.probes import smoke_run_enqueue
 
 
 def manifest_digest(manifest: Iterable[Mapping]) -> str:
@@ -97,6 +98,8 @@ def deployment_record(
         return existing, False
     # The gate's answer for this build, if CI asked, now shows which deployment followed it.
     gate_service.gate_run_link(deployment=deployment)
+    # Recorded as succeeded already: its smoke run starts after commit like any other's.
+    smoke_run_enqueue(deployment=deployment)
     return deployment, True
 
 
@@ -157,6 +160,8 @@ def deployment_set_status(
             raise ValidationError({"finished_at": "A deployment cannot finish before it started."})
         if Deployment.objects.filter(pk=current.pk, status=current.status).update(**changes):
             current.refresh_from_db()
+            if status == _S.SUCCEEDED:
+                smoke_run_enqueue(deployment=current)
             return current
         # Someone moved it meanwhile: judge the request again against the status it has now.
     raise TransitionNotAllowed(

@@ -1,0 +1,233 @@
+"""Probing on a schedule, on request ("Run now") and after a deploy (the smoke run).
+
+The network part is deployments.probing.probe_checks, which never raises for network trouble:
+an unreachable, refusing, timing-out or non-HTTP target is a failed outcome with its error.
+This module decides what to probe and when, and stores what came back.
+
+Schedule. A service is snapshotted at the shortest interval among its enabled checks, and every
+snapshot probes all of them: a snapshot is the whole service at one moment, which is what its
+overall status, the health changes and the incident page compare. A check with a longer interval
+is probed more often than it asks; grouping checks by interval would make every snapshot partial.
+Slots are multiples of that interval, shifted by a fixed offset per service so that a thousand
+services on one interval don't all probe in the same second. Beat runs `health_dispatch` every
+few seconds; `health_dispatch_due` claims the current slot of every due service by
+compare-and-set on Service.probe_due_at (moving it to the next slot) and enqueues one
+`service_probe(service_id, slot)` per claim, so of two racing beats one wins each slot. The probe
+stores nothing when a scheduled snapshot at or after its slot exists (checked again under the
+service's row lock), so a redelivered task is a no-op; a task still queued two slots later
+expires unrun.
+
+Run now. `health_check_run` probes one check at once and stores its result in a snapshot of kind
+manual holding that one result. The snapshot's status is the service's, not the check's: the
+fresh answer in place of this check's last scheduled one, beside the other enabled checks' last
+scheduled answers. So "latest status" stays true for the whole service, and the snapshot never
+records a health change nor counts toward a run of failures (snapshot_record judges scheduled
+snapshots only).
+
+Smoke run. When a deployment becomes succeeded, `smoke_run_enqueue` queues
+`deployment_smoke_run` after commit. It probes the enabled checks watching the deployment's
+environment and marks the deployment healthy (all passed) or unhealthy, with health_checked_at,
+once: the write is a compare-and-set on "not checked yet", and a checked deployment is not probed
+again. No checks for the environment: health stays unknown. A deployment recorded long after it
+finished (history imported, the demo) is not smoke-run, since today's answer says nothing about
+it. The smoke run stores only its verdict; scheduled snapshots keep the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from deployments.models import (
+    CheckResult,
+    Deployment,
+    HealthCheck,
+    HealthSnapshot,
+    Service,
+)
+from deployments.services.health import (
+    ProbeOutcome,
+    service_lock,
+    snapshot_record,
+    status_of,
+)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
+# A smoke run checks a deploy that just happened; one recorded later than this after it
+# finished is history.
+SMOKE_RUN_MAX_AGE = timedelta(minutes=30)
+CHECK_ORDER = ("order", "name", "pk")
+
+
+def _probe(checks: Sequence[HealthCheck]) -> list[ProbeOutcome]:
+    # deployments.probing imports deployments.services; importing it on first use keeps the
+    # import graph free of cycles.
+    from deployments.probing import probe_checks
+
+    return probe_checks(checks)
+
+
+# --- Schedule ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    service_id: int
+    slot: datetime
+    interval: int
+
+
+def slot_start(*, service_id: int, interval: int, now: datetime) -> datetime:
+    """The start of the service's slot that `now` falls in."""
+    # 7919 is prime: neighbouring ids land far apart within the interval.
+    offset = (service_id * 7919) % interval
+    elapsed = (now - EPOCH) // SECOND
+    return EPOCH + SECOND * ((elapsed - offset) // interval * interval + offset)
+
+
+@transaction.atomic
+def health_dispatch_due(*, now: datetime | None = None) -> list[Claim]:
+    """Claim the current slot of every service that is due and enqueue its probe after commit.
+
+    Every service with an enabled check is read: the table is small, and deciding in Python
+    covers a due time left far ahead by a longer interval since shortened.
+    """
+    from deployments.tasks import service_probe
+
+    now = now or timezone.now()
+    claims = []
+    rows = (
+        Service.objects.filter(health_checks__enabled=True)
+        .values_list("pk", "probe_due_at")
+        .annotate(interval=Min("health_checks__interval_seconds"))
+        .order_by("pk")
+    )
+    for pk, due_at, interval in rows:
+        step = SECOND * interval
+        if due_at is not None and now < due_at <= now + step:
+            continue
+        slot = slot_start(service_id=pk, interval=interval, now=now)
+        same = Q(probe_due_at__isnull=True) if due_at is None else Q(probe_due_at=due_at)
+        # Compare-and-set: of two dispatchers that read the same due time, one moves it.
+        if Service.objects.filter(same, pk=pk).update(probe_due_at=slot + step):
+            claim = Claim(service_id=pk, slot=slot, interval=interval)
+            claims.append(claim)
+            transaction.on_commit(
+                lambda c=claim: service_probe.apply_async(
+                    (c.service_id, c.slot.isoformat()), expires=c.slot + 2 * SECOND * c.interval
+                ),
+                robust=True,
+            )
+    return claims
+
+
+def _slot_taken(service_id: int, slot: datetime) -> bool:
+    return HealthSnapshot.objects.filter(
+        service_id=service_id, kind=HealthSnapshot.Kind.SCHEDULED, taken_at__gte=slot
+    ).exists()
+
+
+def service_probe_run(*, service: Service, slot: datetime) -> HealthSnapshot | None:
+    """Probe every enabled check of the service for one slot and store the snapshot.
+
+    None when there is nothing to do: no enabled checks, or the slot (or a later one) is
+    stored already. Probing happens outside any transaction; only the write holds the lock.
+    """
+    checks = list(HealthCheck.objects.filter(service=service, enabled=True).order_by(*CHECK_ORDER))
+    if not checks or _slot_taken(service.pk, slot):
+        return None
+    taken_at = timezone.now()
+    outcomes = _probe(checks)
+    with transaction.atomic():
+        service_lock(service.pk)
+        if _slot_taken(service.pk, slot):
+            return None
+        return snapshot_record(service=service, taken_at=taken_at, outcomes=outcomes)
+
+
+# --- Run now -------------------------------------------------------------------------------------
+
+
+def health_check_run(*, health_check: HealthCheck) -> CheckResult:
+    """Probe one check now and store its result in a one-result snapshot of kind manual."""
+    taken_at = timezone.now()
+    (outcome,) = _probe([health_check])
+    with transaction.atomic():
+        service_lock(health_check.service_id)
+        snapshot = snapshot_record(
+            service=health_check.service,
+            taken_at=taken_at,
+            outcomes=[outcome],
+            kind=HealthSnapshot.Kind.MANUAL,
+            status=_service_status_with(health_check, outcome),
+        )
+    return CheckResult.objects.select_related("health_check", "snapshot").get(snapshot=snapshot)
+
+
+def _service_status_with(check: HealthCheck, outcome: ProbeOutcome) -> str:
+    latest = (
+        HealthSnapshot.objects.filter(
+            service_id=check.service_id, kind=HealthSnapshot.Kind.SCHEDULED
+        )
+        .order_by("-taken_at")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    others = list(
+        CheckResult.objects.filter(snapshot_id=latest, health_check__enabled=True)
+        .exclude(health_check_id=check.pk)
+        .values_list("ok", flat=True)
+    )
+    # A disabled check takes no part in the service's status, unless it is all there is.
+    mine = [outcome.ok] if check.enabled or not others else []
+    return status_of(others + mine)
+
+
+# --- Smoke run after a deploy -------------------------------------------------------------------
+
+
+def smoke_run_enqueue(*, deployment: Deployment) -> bool:
+    """Queue the smoke run of a deployment that just succeeded, to run after commit."""
+    from deployments.tasks import deployment_smoke_run
+
+    if deployment.status != Deployment.Status.SUCCEEDED or deployment.health_checked_at:
+        return False
+    finished = deployment.finished_at
+    if finished is not None and timezone.now() - finished > SMOKE_RUN_MAX_AGE:
+        return False
+    if not HealthCheck.objects.filter(
+        environment_id=deployment.environment_id, enabled=True
+    ).exists():
+        return False
+    pk = deployment.pk
+    transaction.on_commit(lambda: deployment_smoke_run.delay(pk), robust=True)
+    return True
+
+
+def deployment_smoke_run(*, deployment: Deployment) -> Deployment:
+    """Probe the deployment's environment and mark the deployment healthy or unhealthy, once."""
+    if deployment.status != Deployment.Status.SUCCEEDED or deployment.health_checked_at:
+        # Checked already, or replaced meanwhile: the environment no longer runs it.
+        return deployment
+    checks = list(
+        HealthCheck.objects.filter(environment_id=deployment.environment_id, enabled=True).order_by(
+            *CHECK_ORDER
+        )
+    )
+    if not checks:
+        return deployment
+    outcomes = _probe(checks)
+    health = (
+        Deployment.Health.HEALTHY if all(o.ok for o in outcomes) else Deployment.Health.UNHEALTHY
+    )
+    Deployment.objects.filter(
+        pk=deployment.pk, status=Deployment.Status.SUCCEEDED, health_checked_at__isnull=True
+    ).update(health=health, health_checked_at=timezone.now())
+    deployment.refresh_from_db()
+    return deployment
