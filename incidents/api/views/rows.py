@@ -13,6 +13,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,6 +30,7 @@ from incidents.api.views.common import (
     LOCATION,
     READ_PROBLEMS,
     WRITE_PROBLEMS,
+    ChangeOnPost,
     TimelineCursorPagination,
     acting,
     id_or_404,
@@ -47,6 +49,15 @@ from incidents.models import (
 # --- Rows of an incident's sections ------------------------------------------------------------
 
 
+class MoveSerializer(s.StrictSerializer):
+    offset = s.StrictIntegerField(
+        min_value=-1000,
+        max_value=1000,
+        help_text="Places to move among its siblings: -1 is one up, 1 one down. Moving past "
+        "either end stops there.",
+    )
+
+
 def _row_schema(
     *,
     plural: str,
@@ -54,6 +65,7 @@ def _row_schema(
     write: type[s.IncidentRowSerializer],
     idempotent: bool = False,
     ordering: str = "by hand order (`order`, then `id`)",
+    movable: bool = True,
 ):
     create_params = [INCIDENT_REF, LOCATION] + ([IDEMPOTENCY_KEY] if idempotent else [])
     create_problems = WRITE_PROBLEMS + (IDEMPOTENCY_PROBLEMS if idempotent else ())
@@ -86,6 +98,19 @@ def _row_schema(
         destroy=extend_schema(
             parameters=[INCIDENT_REF],
             responses={204: OpenApiResponse(description="Deleted."), **problems(*READ_PROBLEMS)},
+        ),
+        **(
+            {
+                "move": extend_schema(
+                    summary=f"Move one of the {plural} among its siblings",
+                    description="Renumbers the siblings (same parent and group) 0..n-1.",
+                    request=MoveSerializer,
+                    parameters=[INCIDENT_REF],
+                    responses={200: read, **problems(*WRITE_PROBLEMS)},
+                )
+            }
+            if movable
+            else {}
         ),
     )
 
@@ -195,6 +220,7 @@ class IncidentRowViewSet(viewsets.GenericViewSet):
     write=s.TimelineEventWriteSerializer,
     idempotent=True,
     ordering="by `occurred_at`, then `id`, oldest first, cursor-paginated",
+    movable=False,
 )
 class TimelineEventViewSet(IncidentRowViewSet):
     model = TimelineEvent
@@ -209,15 +235,28 @@ class TimelineEventViewSet(IncidentRowViewSet):
         return services.timeline_event_add(incident=self.incident, created_by=user, **values)
 
 
+class OrderedRowViewSet(IncidentRowViewSet):
+    """Rows kept in a hand-made order (causes, lessons, action items, criteria) can be moved."""
+
+    @action(detail=True, methods=["post"], permission_classes=[ChangeOnPost])
+    def move(self, request: Request, incident_ref: str, pk: str) -> Response:
+        serializer = MoveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.part_move(
+            row=self.get_object(), offset=serializer.validated_data["offset"], user=request.user
+        )
+        return self._read(self.get_object())
+
+
 @_row_schema(plural="causes", read=s.CauseSerializer, write=s.CauseWriteSerializer)
-class CauseViewSet(IncidentRowViewSet):
+class CauseViewSet(OrderedRowViewSet):
     model = Cause
     read_serializer = s.CauseSerializer
     write_serializer = s.CauseWriteSerializer
 
 
 @_row_schema(plural="lessons", read=s.LessonSerializer, write=s.LessonWriteSerializer)
-class LessonViewSet(IncidentRowViewSet):
+class LessonViewSet(OrderedRowViewSet):
     model = Lesson
     read_serializer = s.LessonSerializer
     write_serializer = s.LessonWriteSerializer
@@ -229,7 +268,7 @@ class LessonViewSet(IncidentRowViewSet):
     write=s.ActionItemWriteSerializer,
     idempotent=True,
 )
-class IncidentActionItemViewSet(IncidentRowViewSet):
+class IncidentActionItemViewSet(OrderedRowViewSet):
     model = ActionItem
     read_serializer = s.ActionItemSerializer
     write_serializer = s.ActionItemWriteSerializer
@@ -242,7 +281,7 @@ class IncidentActionItemViewSet(IncidentRowViewSet):
     read=s.SuccessCriterionSerializer,
     write=s.SuccessCriterionWriteSerializer,
 )
-class SuccessCriterionViewSet(IncidentRowViewSet):
+class SuccessCriterionViewSet(OrderedRowViewSet):
     model = SuccessCriterion
     read_serializer = s.SuccessCriterionSerializer
     write_serializer = s.SuccessCriterionWriteSerializer
