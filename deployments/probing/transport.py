@@ -216,7 +216,10 @@ class Session:
                     )
                 return await asyncio.open_connection(str(ip), port)
             except ssl.SSLCertVerificationError as exc:
-                error = ProbeError(f"TLS error from {where}: {exc.verify_message or exc.reason}")
+                error = ProbeError(
+                    f"TLS error from {where}: certificate verify failed: "
+                    f"{exc.verify_message or exc.reason}"
+                )
             except ssl.SSLError as exc:
                 error = ProbeError(f"TLS error from {where}: {exc.reason or exc}")
             except ConnectionRefusedError:
@@ -306,13 +309,21 @@ class Session:
         except ValueError as exc:
             raise ProbeError(str(exc)) from exc
         method = method.upper()
+        came_from = ""
         for hop in range(max_redirects + 1):
             async with self._slot(current.raw_host):
                 if trace.started is None:
                     trace.started = asyncio.get_running_loop().time()
                     if on_start is not None:
                         on_start()
-                answer = await self._exchange(current, method, content, headers, read_body, trace)
+                try:
+                    answer = await self._exchange(
+                        current, method, content, headers, read_body, trace
+                    )
+                except BlockedAddress as exc:
+                    if not came_from:
+                        raise
+                    raise BlockedAddress(f"{exc} (redirected to by {came_from})") from exc
             location = answer.header(b"location")
             if max_redirects == 0 or answer.status not in REDIRECT_STATUSES or location is None:
                 return answer
@@ -324,6 +335,7 @@ class Session:
                 raise ProbeError(f"redirect to an unusable location: {exc}") from exc
             except BlockedAddress as exc:
                 raise BlockedAddress(f"{exc} (redirected to by {answer.url})") from exc
+            came_from = answer.url
             # What browsers do: a 303, or a 301/302 after a POST, continues as a GET.
             if (answer.status == 303 and method != "HEAD") or (
                 answer.status in (301, 302) and method == "POST"

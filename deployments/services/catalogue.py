@@ -14,6 +14,7 @@ from deployments.models import (
     HealthCheck,
     Service,
 )
+from deployments.probing.ssrf import validate_target_url
 
 # --- Configuration rows: services, environments, health checks --------------------------------
 # Written by admins through the API and the admin site. Each write validates the whole row, so
@@ -116,6 +117,10 @@ def _health_check_validate(check: HealthCheck) -> None:
     # Rules across rows or beyond what URLField checks; the model cannot state them itself.
     if urlsplit(check.url).scheme.lower() not in PROBE_SCHEMES:
         raise ValidationError({"url": "Only http and https URLs can be probed."})
+    try:
+        validate_target_url(check.url)
+    except ValidationError as exc:
+        raise ValidationError({"url": exc.error_list}) from exc
     if check.environment_id is not None and check.environment.service_id != check.service_id:
         raise ValidationError({"environment": "The environment belongs to another service."})
 
