@@ -20,7 +20,7 @@ from deployments.correlation import (  # noqa: F401  (the correlation reads live
     snapshots_bracketing,
     suspect_deployment,
 )
-from deployments.models import CheckResult, Deployment, HealthSnapshot, Service
+from deployments.models import CheckResult, Deployment, HealthCheck, HealthSnapshot, Service
 
 
 def results_between(*, service: Service, start: datetime, end: datetime) -> QuerySet[CheckResult]:
@@ -66,3 +66,25 @@ def service_health() -> QuerySet[Service]:
         health_status=Subquery(latest.values("status")[:1]),
         health_taken_at=Subquery(latest.values("taken_at")[:1]),
     ).order_by("name")
+
+
+def health_check_board() -> list[Service]:
+    """Every service with its latest health (as service_health) and its checks in `board`,
+    each check with `latest`: its newest CheckResult, or None. Three queries however many rows.
+    """
+    services = list(service_health())
+    newest = CheckResult.objects.filter(health_check=OuterRef("pk")).order_by("-taken_at", "-pk")
+    checks = list(
+        HealthCheck.objects.select_related("environment")
+        # One backward probe of result_check_time_idx per check.
+        .annotate(latest_id=Subquery(newest.values("pk")[:1]))
+        .order_by("service_id", "order", "name")
+    )
+    latest = CheckResult.objects.in_bulk([c.latest_id for c in checks if c.latest_id])
+    by_service: dict[int, list[HealthCheck]] = {}
+    for check in checks:
+        check.latest = latest.get(check.latest_id)
+        by_service.setdefault(check.service_id, []).append(check)
+    for service in services:
+        service.board = by_service.get(service.pk, [])
+    return services

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from django.urls import re_path
 from rest_framework.routers import SimpleRouter
 
 from deployments.api import views
+from deployments.api.views.common import ID_REGEX
+from deployments.api.views.health_run import HealthCheckRunView
 
 router = SimpleRouter(trailing_slash=False)
 router.register("services", views.ServiceViewSet, basename="service")
@@ -13,4 +16,9 @@ router.register("health-snapshots", views.HealthSnapshotViewSet, basename="healt
 
 urlpatterns = [
     *router.urls,
+    re_path(
+        rf"^health-checks/(?P<pk>{ID_REGEX})/run$",
+        HealthCheckRunView.as_view(),
+        name="health-check-run",
+    ),
 ]
