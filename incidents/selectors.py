@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import (
     BooleanField,
@@ -33,28 +34,40 @@ def incident_list() -> QuerySet[Incident]:
     )
 
 
-def incident_document(reference: str | int) -> Incident:
+def incident_document(reference: str | int, *, timeline_limit: int | None = None) -> Incident:
     """One incident with every section of its post-mortem prefetched, in reading order.
 
-    The query count is fixed: one per section, whatever the number of rows in it.
+    The query count is fixed: one per section, whatever the number of rows in it. With
+    `timeline_limit`, only the latest that many timeline events are read (a timeline grows
+    without bound; the API lists the rest apart): they are `embedded_timeline`, in time order,
+    and `timeline_truncated` says whether older ones exist. Raises Incident.DoesNotExist.
     """
-    return (
+    user_model = get_user_model()
+    sections: list[str | Prefetch] = [
+        Prefetch("authors", queryset=user_model.objects.order_by(user_model.USERNAME_FIELD)),
+        "status_items",
+        Prefetch("causes", queryset=Cause.objects.select_related("deployment__environment")),
+        "lessons",
+        Prefetch("action_items", queryset=ActionItem.objects.select_related("owner")),
+        "success_criteria",
+        Prefetch("priorities", queryset=PathPriority.objects.prefetch_related("options")),
+        "final_notes",
+    ]
+    events = TimelineEvent.objects.select_related("deployment", "created_by")
+    if timeline_limit is None:
+        sections.append(Prefetch("timeline_events", queryset=events))
+    incident = (
         Incident.objects.select_related("service", "created_by")
-        .prefetch_related(
-            "authors",
-            Prefetch(
-                "timeline_events", queryset=TimelineEvent.objects.select_related("deployment")
-            ),
-            "status_items",
-            Prefetch("causes", queryset=Cause.objects.select_related("deployment__environment")),
-            "lessons",
-            Prefetch("action_items", queryset=ActionItem.objects.select_related("owner")),
-            "success_criteria",
-            Prefetch("priorities", queryset=PathPriority.objects.prefetch_related("options")),
-            "final_notes",
-        )
+        .prefetch_related(*sections)
         .by_reference(reference)
     )
+    if timeline_limit is not None:
+        latest = list(
+            events.filter(incident=incident).order_by("-occurred_at", "-id")[: timeline_limit + 1]
+        )
+        incident.timeline_truncated = len(latest) > timeline_limit
+        incident.embedded_timeline = latest[:timeline_limit][::-1]
+    return incident
 
 
 # Spelled as in the partial indexes on ActionItem, so PostgreSQL can use them for these reads.

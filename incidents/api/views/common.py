@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -19,12 +18,10 @@ from api.idempotency import KEY_RE as IDEMPOTENCY_KEY_RE
 from api.pagination import TimeCursorPagination
 from api.permissions import RolePermission
 from api.problems import PROBLEM_CONTENT_TYPE, Problem
+from incidents import selectors
 from incidents.api import serializers as s
 from incidents.models import (
-    ActionItem,
     Incident,
-    PathPriority,
-    TimelineEvent,
 )
 
 # How many of the latest timeline events the incident's detail embeds.
@@ -193,30 +190,12 @@ def id_or_404(pk: Any) -> int:
 
 
 def incident_detail(reference: str) -> Incident:
-    """One incident with every section, in a fixed number of queries however long they are."""
-    user_model = get_user_model()
-    incident = incident_or_404(
-        reference,
-        Incident.objects.select_related("service", "created_by").prefetch_related(
-            Prefetch("authors", queryset=user_model.objects.order_by(user_model.USERNAME_FIELD)),
-            "causes",
-            "lessons",
-            Prefetch("action_items", queryset=ActionItem.objects.select_related("owner")),
-            "success_criteria",
-            "status_items",
-            Prefetch("priorities", queryset=PathPriority.objects.prefetch_related("options")),
-            "final_notes",
-        ),
-    )
-    # The latest events only: a timeline grows without bound; the full one is its own list.
-    latest = list(
-        TimelineEvent.objects.filter(incident=incident)
-        .select_related("created_by")
-        .order_by("-occurred_at", "-id")[: TIMELINE_EMBEDDED + 1]
-    )
-    incident.timeline_truncated = len(latest) > TIMELINE_EMBEDDED
-    incident.embedded_timeline = latest[:TIMELINE_EMBEDDED][::-1]
-    return incident
+    """One incident with every section and its latest timeline events, in a fixed number of
+    queries however long they are."""
+    try:
+        return selectors.incident_document(reference, timeline_limit=TIMELINE_EMBEDDED)
+    except Incident.DoesNotExist:
+        raise NotFound("No incident has this reference.") from None
 
 
 class TimelineCursorPagination(TimeCursorPagination):
