@@ -4,18 +4,28 @@ from __future__ import annotations
 
 from incidents.models.actions import ActionItem, Horizon, SuccessCriterion
 from incidents.models.analysis import Cause, Lesson
+from incidents.models.communications import (
+    Audience,
+    Communication,
+    CommunicationTemplate,
+    Phase,
+)
 from incidents.models.document import FinalNote, PathPriority, SolutionOption, StatusItem
 from incidents.models.incident import Incident, ReferenceCounter, Severity
 from incidents.models.timeline import TimelineEvent
 
 __all__ = [
     "ActionItem",
+    "Audience",
     "Cause",
+    "Communication",
+    "CommunicationTemplate",
     "FinalNote",
     "Horizon",
     "Incident",
     "Lesson",
     "PathPriority",
+    "Phase",
     "ReferenceCounter",
     "Severity",
     "SolutionOption",

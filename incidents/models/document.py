@@ -101,6 +101,8 @@ class FinalNote(MarkdownModel, Ordered):
         ACCOMPLISHED = "accomplished", "What we accomplished"
         LEARNED = "learned", "What we learned"
         MOVING_FORWARD = "moving_forward", "Moving forward"
+        # Text an imported document held that no section of Hindsight's matched, kept verbatim.
+        OTHER = "other", "Other notes"
 
     sibling_fields = ("incident", "kind")
     markdown_fields = ("text",)
