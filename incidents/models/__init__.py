@@ -10,6 +10,13 @@ from incidents.models.communications import (
     CommunicationTemplate,
     Phase,
 )
+from incidents.models.delivery import (
+    Delivery,
+    Maintenance,
+    OutboxMessage,
+    Subscriber,
+    WebhookEndpoint,
+)
 from incidents.models.document import FinalNote, PathPriority, SolutionOption, StatusItem
 from incidents.models.incident import Incident, ReferenceCounter, Severity
 from incidents.models.timeline import TimelineEvent
@@ -20,16 +27,21 @@ __all__ = [
     "Cause",
     "Communication",
     "CommunicationTemplate",
+    "Delivery",
     "FinalNote",
     "Horizon",
     "Incident",
     "Lesson",
+    "Maintenance",
+    "OutboxMessage",
     "PathPriority",
     "Phase",
     "ReferenceCounter",
     "Severity",
     "SolutionOption",
     "StatusItem",
+    "Subscriber",
     "SuccessCriterion",
     "TimelineEvent",
+    "WebhookEndpoint",
 ]
