@@ -328,3 +328,8 @@ HINDSIGHT_PROBE_CONNECT_TIMEOUT = env.float("HINDSIGHT_PROBE_CONNECT_TIMEOUT", d
 # The SSRF guard refuses private, loopback and link-local targets. Opt in to private targets by
 # listing the networks allowed, e.g. "10.0.0.0/8,127.0.0.1/32"; cloud metadata stays refused.
 HINDSIGHT_PROBE_ALLOWED_NETWORKS = env.list("HINDSIGHT_PROBE_ALLOWED_NETWORKS", default=[])
+
+# --- Communications and the status page ------------------------------------------------------
+# Where people reach this Hindsight; links in emails (confirm, unsubscribe, the status page) and
+# feeds are built on it, since a Celery task has no request to ask.
+HINDSIGHT_BASE_URL = env.str("HINDSIGHT_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
