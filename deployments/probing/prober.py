@@ -14,10 +14,10 @@ from django.conf import settings
 from deployments.probing.errors import ProbeError
 from deployments.probing.ssrf import allowed_networks as parse_allowed_networks
 from deployments.probing.transport import MAX_BODY_BYTES, MAX_REDIRECTS, Session, Trace
-from deployments.services.health import ProbeOutcome
 
 if TYPE_CHECKING:
     from deployments.models import HealthCheck
+    from deployments.services.health import ProbeOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -82,21 +82,26 @@ def probe_targets(
         "max_per_host": max(
             1, settings.HINDSIGHT_PROBE_MAX_PER_HOST if max_per_host is None else max_per_host
         ),
+        "max_concurrency": max(
+            1,
+            settings.HINDSIGHT_PROBE_MAX_CONCURRENCY
+            if max_concurrency is None
+            else max_concurrency,
+        ),
     }
-    concurrency = max(
-        1, settings.HINDSIGHT_PROBE_MAX_CONCURRENCY if max_concurrency is None else max_concurrency
-    )
 
     async def batch() -> list[ProbeResult]:
         session = Session(**session_args)
-        slots = asyncio.Semaphore(concurrency)
-        return await asyncio.gather(*(_probe(session, slots, t) for t in targets))
+        return await asyncio.gather(*(_probe(session, t) for t in targets))
 
     return run_sync(batch)
 
 
 def probe_checks(checks: Sequence[HealthCheck]) -> list[ProbeOutcome]:
     """Probe every check concurrently; one ProbeOutcome per check, in the same order."""
+    # Imported here so the prober itself loads without the app registry (bench, scripts).
+    from deployments.services.health import ProbeOutcome
+
     checks = list(checks)
     results = probe_targets(
         [
@@ -122,34 +127,31 @@ def probe_checks(checks: Sequence[HealthCheck]) -> list[ProbeOutcome]:
     ]
 
 
-async def _probe(session: Session, slots: asyncio.Semaphore, target: ProbeTarget) -> ProbeResult:
+async def _probe(session: Session, target: ProbeTarget) -> ProbeResult:
     loop = asyncio.get_running_loop()
     trace = Trace()
-    async with slots:
-        try:
-            async with asyncio.timeout(None) as deadline:
-                answer = await session.fetch(
-                    target.url,
-                    method=target.method,
-                    read_body=bool(target.expected_body),
-                    # A check that expects a redirect (http -> https, say) judges the redirect.
-                    max_redirects=0 if 300 <= target.expected_status < 400 else MAX_REDIRECTS,
-                    trace=trace,
-                    # The total timeout runs from the first connect, not from the queue.
-                    on_start=lambda: deadline.reschedule(loop.time() + target.timeout),
-                )
-        except TimeoutError as exc:
-            if not deadline.expired():
-                return ProbeResult(False, None, None, f"timed out {trace.phase}: {exc}")
-            return ProbeResult(
-                False, None, None, f"timed out after {target.timeout:g} s {trace.phase}"
+    try:
+        async with asyncio.timeout(None) as deadline:
+            answer = await session.fetch(
+                target.url,
+                method=target.method,
+                read_body=bool(target.expected_body),
+                # A check that expects a redirect (http -> https, say) judges the redirect.
+                max_redirects=0 if 300 <= target.expected_status < 400 else MAX_REDIRECTS,
+                trace=trace,
+                # The total timeout runs from the first connect, not from the queue.
+                on_start=lambda: deadline.reschedule(loop.time() + target.timeout),
             )
-        except ProbeError as exc:
-            return ProbeResult(False, None, None, str(exc))
-        except Exception as exc:
-            # A bug here must cost one result, not the whole batch's snapshot.
-            logger.exception("Probe of %s failed unexpectedly", target.url)
-            return ProbeResult(False, None, None, f"probe failed unexpectedly: {exc!r}")
+    except TimeoutError as exc:
+        if not deadline.expired():
+            return ProbeResult(False, None, None, f"timed out {trace.phase}: {exc}")
+        return ProbeResult(False, None, None, f"timed out after {target.timeout:g} s {trace.phase}")
+    except ProbeError as exc:
+        return ProbeResult(False, None, None, str(exc))
+    except Exception as exc:
+        # A bug here must cost one result, not the whole batch's snapshot.
+        logger.exception("Probe of %s failed unexpectedly", target.url)
+        return ProbeResult(False, None, None, f"probe failed unexpectedly: {exc!r}")
     latency_ms = round((loop.time() - (trace.started or loop.time())) * 1000)
     if answer.status != target.expected_status:
         return ProbeResult(

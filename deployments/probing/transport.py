@@ -110,11 +110,22 @@ def _seconds(value: float) -> str:
     return f"{value:g}"
 
 
+class _NoSlot:
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+
+_NO_SLOT = _NoSlot()
+
+
 class Session:
     """Guarded HTTP for one batch on one event loop. Not thread-safe; create one per loop.
 
-    max_per_host caps open connections per host name (None: no cap); connect_timeout bounds
-    resolving plus TCP plus TLS for each hop.
+    max_concurrency caps open connections overall and max_per_host per host name (None: no
+    cap); connect_timeout bounds resolving plus TCP plus TLS for each hop.
     """
 
     def __init__(
@@ -122,6 +133,7 @@ class Session:
         *,
         allowed: Sequence[IPNetwork] = (),
         connect_timeout: float = 5.0,
+        max_concurrency: int | None = None,
         max_per_host: int | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
@@ -132,6 +144,9 @@ class Session:
         self._host_slots: defaultdict[str, asyncio.Semaphore] | None = None
         if max_per_host is not None:
             self._host_slots = defaultdict(lambda: asyncio.Semaphore(max_per_host))
+        self._slots: asyncio.Semaphore | _NoSlot = _NO_SLOT
+        if max_concurrency is not None:
+            self._slots = asyncio.Semaphore(max_concurrency)
 
     # --- Resolving and connecting -------------------------------------------------------------
 
@@ -300,8 +315,8 @@ class Session:
         """Fetch `url` through the guard, following up to max_redirects redirects (each guarded).
 
         Raises ProbeError (BlockedAddress for the guard) with the reason. `on_start()` runs once,
-        when the first connection may begin (after the host slot is free): the caller starts its
-        total timeout there, so time spent queueing behind a busy host is not counted against it.
+        when the first connection may begin (its host slot and a batch slot are free): the caller
+        starts its total timeout there, so queueing behind busy hosts is not counted against it.
         """
         trace = trace or Trace()
         try:
@@ -311,7 +326,9 @@ class Session:
         method = method.upper()
         came_from = ""
         for hop in range(max_redirects + 1):
-            async with self._slot(current.raw_host):
+            # Host slot first, then the batch slot: a probe waiting for a busy host must not sit on
+            # one of the batch's slots, and nothing holding a batch slot ever waits for a host.
+            async with self._host_slot(current.raw_host), self._slots:
                 if trace.started is None:
                     trace.started = asyncio.get_running_loop().time()
                     if on_start is not None:
@@ -343,21 +360,10 @@ class Session:
                 method, content = "GET", b""
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _slot(self, raw_host: bytes) -> asyncio.Semaphore | _NoSlot:
+    def _host_slot(self, raw_host: bytes) -> asyncio.Semaphore | _NoSlot:
         if self._host_slots is None:
             return _NO_SLOT
         return self._host_slots[raw_host.decode("ascii").lower()]
-
-
-class _NoSlot:
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        return None
-
-
-_NO_SLOT = _NoSlot()
 
 
 class _Receiver:
@@ -400,7 +406,10 @@ class _Receiver:
                 return event
             if isinstance(event, h11.ConnectionClosed):
                 raise ProbeError(f"{self._where} closed the connection without an answer")
-            # InformationalResponse (100 Continue and friends): the real answer follows.
+            if not isinstance(event, h11.InformationalResponse):
+                # h11.PAUSED after a protocol switch we never asked for; looping would spin.
+                raise ProbeError(f"not an HTTP answer from {self._where}: {event!r}")
+            # 100 Continue and friends: the real answer follows.
 
     async def body(self, headers: Sequence[tuple[bytes, bytes]]) -> tuple[bytes, bool]:
         encoding = b""

@@ -252,6 +252,15 @@ class TestConcurrency:
         assert all(r.ok for r in results)
         assert target_server.max_active == 2
 
+    def test_targets_waiting_for_a_busy_host_leave_the_batch_slots_to_others(self, target_server):
+        targets = [ProbeTarget(target_server.url("/slow/150")) for _ in range(4)]
+        targets.append(ProbeTarget(target_server.url("/ok", host="localhost")))
+        results = probe_targets(targets, max_concurrency=2, max_per_host=1)
+        assert all(r.ok for r in results)
+        # The localhost probe is served at once, not after the queue for 127.0.0.1 drains.
+        first_two = {r.headers["host"].split(":")[0] for r in target_server.requests[:2]}
+        assert first_two == {"127.0.0.1", "localhost"}
+
     def test_a_blackholed_target_costs_its_own_timeout_not_the_batchs(self, target_server):
         targets = [ProbeTarget(target_server.url("/slow/50"), timeout=0.6) for _ in range(30)]
         targets += [ProbeTarget(target_server.url("/hang"), timeout=0.6) for _ in range(5)]
