@@ -1,16 +1,21 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from deployments.models import (
     Artifact,
     CheckResult,
     Deployment,
     Environment,
+    GateRule,
+    GateRun,
     HealthCheck,
     HealthSnapshot,
     Service,
 )
+from deployments.services import gate_rule_check
 
 
 class EnvironmentInline(admin.TabularInline):
@@ -141,3 +146,66 @@ class CheckResultAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+class GateRuleAdminForm(forms.ModelForm):
+    """The same checks as the API and the gate page: a rule that could never work is refused."""
+
+    class Meta:
+        model = GateRule
+        fields = [
+            "environment",
+            "kind",
+            "action",
+            "path",
+            "min_size",
+            "max_size",
+            "enabled",
+            "order",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            gate_rule_check(
+                kind=cleaned.get("kind", ""),
+                action=cleaned.get("action", ""),
+                path=cleaned.get("path") or "",
+                min_size=cleaned.get("min_size"),
+                max_size=cleaned.get("max_size"),
+            )
+        except ValidationError as exc:
+            self.add_error(None, exc)
+        return cleaned
+
+
+@admin.register(GateRule)
+class GateRuleAdmin(admin.ModelAdmin):
+    form = GateRuleAdminForm
+    list_display = ["__str__", "kind", "path", "action", "enabled", "order"]
+    list_filter = ["kind", "action", "enabled", "environment__service"]
+    search_fields = ["path", "environment__name", "environment__service__name"]
+    list_select_related = ["environment__service"]
+
+    def save_model(self, request, obj: GateRule, form, change) -> None:
+        # The service is the environment's; asking for both would only let them disagree.
+        obj.service_id = obj.environment.service_id
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(GateRun)
+class GateRunAdmin(admin.ModelAdmin):
+    list_display = ["environment", "short_commit", "verdict", "artifact_count", "created_at"]
+    list_filter = ["verdict", "environment__service"]
+    search_fields = ["commit_sha", "manifest_digest"]
+    list_select_related = ["environment__service"]
+    date_hierarchy = "created_at"
+    # Answers are a record of what CI asked and was told: never typed in or edited.
+    readonly_fields = [f.name for f in GateRun._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="commit", ordering="commit_sha")
+    def short_commit(self, obj: GateRun) -> str:
+        return obj.commit_sha[:7]

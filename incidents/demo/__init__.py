@@ -16,6 +16,7 @@ from django.db import transaction
 
 from deployments.models import Artifact, CheckResult, Deployment, HealthCheck, HealthSnapshot
 from incidents.demo import content
+from incidents.demo.gate import gate_load
 from incidents.demo.sections import sections_create
 from incidents.demo.system import (
     DETECTED_AT,
@@ -145,6 +146,7 @@ def demo_load() -> DemoSummary:
     """Load the demo users, MoodMash's system history and its post-mortem; safe to repeat."""
     users = _users(roles_ensure())
     system = system_load()
+    gate_load(system)
     incident, created = _incident(system, users)
     return DemoSummary(
         reference=incident.reference,

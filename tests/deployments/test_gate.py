@@ -19,6 +19,7 @@ from tests.factories import (
     EnvironmentFactory,
     HealthCheckFactory,
     UserFactory,
+    user_with_role,
 )
 
 pytestmark = pytest.mark.django_db
@@ -463,3 +464,171 @@ class TestRuleConfiguration:
     def test_registering_a_second_implementation_is_refused(self):
         with pytest.raises(ValueError, match="already has an implementation"):
             gate.register(GateRule.Kind.STALE_BUILD)(lambda rule, context: None)
+
+
+# --- The environment's gate page ------------------------------------------------------------------
+
+
+def gate_url(environment: Environment, suffix: str = "") -> str:
+    return f"/system/{environment.service.slug}/{environment.name}/gate/{suffix}"
+
+
+@pytest.fixture
+def blocked_and_passed(production):
+    rule(production, "required_artifact", path="_worker.js", min_size=100 * KB, order=1)
+    rule(production, "preview_first", action="warn", order=2)
+    blocked = ask(production, build(worker=None), commit="e4f5a6b")
+    passed = ask(production, build(), commit="c0ffee1")
+    return blocked, passed
+
+
+class TestGatePage:
+    def test_a_viewer_reads_rules_and_answers_without_controls(
+        self, client, production, blocked_and_passed
+    ):
+        blocked, passed = blocked_and_passed
+        client.force_login(user_with_role("viewer"))
+        response = client.get(gate_url(production))
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert "Required artifact" in html
+        assert "<code>_worker.js</code>" in html
+        assert f'id="gate-run-{blocked.pk}" class="blocked"' in html
+        assert f'id="gate-run-{passed.pk}" class="passed"' in html
+        assert "BLOCKED" in html
+        assert "_worker.js is missing from the build" in html
+        assert '<span class="outcome warn">warn</span>' in html
+        assert "Add rule" not in html
+        for control in ("/toggle", "/edit", "/delete"):
+            assert control not in html
+
+    def test_an_admin_sees_the_controls(self, client, production, blocked_and_passed):
+        client.force_login(user_with_role("admin"))
+        html = client.get(gate_url(production)).content.decode()
+        first = GateRule.objects.order_by("order").first()
+        assert "+ Add rule" in html
+        assert gate_url(production, f"rules/{first.pk}/edit") in html
+        assert gate_url(production, f"rules/{first.pk}/toggle") in html
+        assert gate_url(production, f"rules/{first.pk}/delete") in html
+
+    def test_the_page_needs_a_login(self, client, production):
+        response = client.get(gate_url(production))
+        assert response.status_code == 302
+        assert response["Location"].startswith("/login/")
+
+    def test_an_unknown_environment_is_404(self, client, production):
+        client.force_login(user_with_role("viewer"))
+        assert client.get("/system/moodmash/staging/gate/").status_code == 404
+
+    def test_the_page_costs_the_same_for_1_and_30_answers(
+        self, client, production, django_assert_num_queries
+    ):
+        rule(production, "required_artifact", path="_worker.js")
+        client.force_login(user_with_role("admin"))
+        ask(production, build())
+        # Session and user (2), the admin's permissions (2), environment, rules, answers (3).
+        with django_assert_num_queries(7):
+            assert client.get(gate_url(production)).status_code == 200
+        for n in range(29):
+            ask(production, build(worker=None if n % 2 else 1), commit=f"{n:04x}beef")
+        with django_assert_num_queries(7):
+            html = client.get(gate_url(production)).content.decode()
+        assert html.count('class="blocked"') == 14
+
+
+class TestGateRuleForms:
+    @pytest.mark.parametrize("role", ["viewer", "editor"])
+    def test_a_forged_post_by_a_non_admin_is_403_and_changes_nothing(
+        self, client, production, role
+    ):
+        existing = rule(production, "stale_build", path="_worker.js")
+        client.force_login(user_with_role(role))
+        posts = {
+            "rules/new": {"kind": "preview_first", "action": "block", "order": 0},
+            f"rules/{existing.pk}/edit": {"kind": "stale_build", "action": "warn", "order": 0},
+            f"rules/{existing.pk}/toggle": {},
+            f"rules/{existing.pk}/delete": {},
+        }
+        for suffix, data in posts.items():
+            assert client.post(gate_url(production, suffix), data).status_code == 403, suffix
+        assert client.get(gate_url(production, "rules/new")).status_code == 403
+        existing.refresh_from_db()
+        assert (existing.action, existing.enabled) == ("block", True)
+        assert GateRule.objects.count() == 1
+
+    def test_an_admin_adds_a_rule(self, client, production):
+        client.force_login(user_with_role("admin"))
+        assert client.get(gate_url(production, "rules/new")).status_code == 200
+        data = {
+            "kind": "required_artifact",
+            "action": "block",
+            "path": "_worker.js",
+            "min_size": "102400",
+            "enabled": "on",
+            "order": "1",
+        }
+        response = client.post(gate_url(production, "rules/new"), data)
+        assert response.status_code == 302
+        assert response["Location"] == gate_url(production)
+        added = GateRule.objects.get()
+        assert (added.kind, added.path, added.min_size, added.enabled) == (
+            "required_artifact",
+            "_worker.js",
+            102_400,
+            True,
+        )
+        assert added.service == production.service
+
+    @pytest.mark.parametrize(
+        ("data", "field", "message"),
+        [
+            ({"kind": "required_artifact", "path": ""}, "path", "needs the path"),
+            ({"kind": "preview_first", "path": "a.js"}, "path", "Only required artifact"),
+            ({"kind": "stale_build", "path": "../a.js"}, "path", "normalised"),
+            ({"kind": "stale_build", "min_size": "5"}, "min_size", "Only required artifact"),
+            (
+                {"kind": "required_artifact", "path": "a", "min_size": "9", "max_size": "3"},
+                "max_size",
+                "below",
+            ),
+            ({"kind": "nonsense"}, "kind", "Select a valid choice"),
+        ],
+    )
+    def test_a_bad_rule_shows_the_error_beside_its_field(
+        self, client, production, data, field, message
+    ):
+        client.force_login(user_with_role("admin"))
+        response = client.post(
+            gate_url(production, "rules/new"), {"action": "block", "order": "0", **data}
+        )
+        assert response.status_code == 422
+        html = response.content.decode()
+        error = html.split(f'id="id_{field}_error"', 1)[1].split("</span>", 1)[0]
+        assert message in error
+        assert not GateRule.objects.exists()
+
+    def test_an_admin_edits_disables_and_deletes_a_rule(self, client, production):
+        existing = rule(production, "required_artifact", path="_worker.js", min_size=100)
+        client.force_login(user_with_role("admin"))
+        edit = gate_url(production, f"rules/{existing.pk}/edit")
+        assert 'value="_worker.js"' in client.get(edit).content.decode()
+        data = {"kind": "required_artifact", "action": "warn", "path": "_worker.js"}
+        response = client.post(edit, {**data, "min_size": "200", "enabled": "on", "order": "3"})
+        assert response.status_code == 302
+        existing.refresh_from_db()
+        assert (existing.action, existing.min_size, existing.order) == ("warn", 200, 3)
+
+        assert client.post(gate_url(production, f"rules/{existing.pk}/toggle")).status_code == 302
+        existing.refresh_from_db()
+        assert existing.enabled is False
+
+        delete = gate_url(production, f"rules/{existing.pk}/delete")
+        assert "Delete this rule?" in client.get(delete).content.decode()
+        assert client.post(delete).status_code == 302
+        assert not GateRule.objects.exists()
+
+    def test_a_rule_of_another_environment_is_404_here(self, client, production, preview):
+        elsewhere = rule(preview, "stale_build")
+        client.force_login(user_with_role("admin"))
+        url = gate_url(production, f"rules/{elsewhere.pk}/toggle")
+        assert client.post(url).status_code == 404

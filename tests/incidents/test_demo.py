@@ -9,7 +9,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 
-from deployments.models import Deployment, HealthSnapshot, HealthStatus
+from deployments.models import Deployment, GateRule, GateRun, HealthSnapshot, HealthStatus
 from incidents.demo import DEMO_PASSWORD, DEMO_USERS
 from incidents.demo.system import KNOWN_GOOD_EXTERNAL_ID
 from incidents.models import ActionItem, Cause, Horizon, Incident, Lesson, TimelineEvent
@@ -225,3 +225,31 @@ def test_roles_ensure_takes_back_a_permission_granted_by_hand():
     roles_ensure()
     assert not Group.objects.get(name=Role.VIEWER).permissions.filter(pk=stray.pk).exists()
     assert Group.objects.filter(name__in=Role.values).count() == 3
+
+
+@pytest.mark.django_db
+def test_the_gate_would_have_blocked_the_upload_without_a_worker(demo_incident):
+    deployments = production_deployments()
+    broken = deployments["broken"]
+    rules = GateRule.objects.filter(environment=broken.environment).order_by("order")
+    assert [(r.kind, r.path, r.action) for r in rules] == [
+        ("required_artifact", "_worker.js", "block"),
+        ("required_artifact", "_routes.json", "block"),
+        ("stale_build", "_worker.js", "block"),
+        ("preview_first", "", "warn"),
+        ("blocking_action_items", "", "block"),
+        ("health_before_promotion", "", "block"),
+    ]
+    assert rules[0].min_size == 100 * 1024
+    run = GateRun.objects.get(environment=broken.environment)
+    assert run.verdict == GateRun.Verdict.BLOCK
+    assert run.commit_sha == broken.commit_sha
+    assert run.manifest_digest == broken.manifest_digest
+    assert run.deployment == broken
+    outcomes = {(r["rule"], r["found"].get("path", "")): r["outcome"] for r in run.reasons}
+    assert outcomes[("required_artifact", "_worker.js")] == "block"
+    assert outcomes[("required_artifact", "_routes.json")] == "pass"
+    assert outcomes[("preview_first", "")] == "warn"
+    blocked = [r for r in run.reasons if r["outcome"] == "block"]
+    assert [r["found"]["path"] for r in blocked] == ["_worker.js"]
+    assert "_worker.js is missing" in blocked[0]["message"]
