@@ -88,6 +88,7 @@ def test_dispatch_claims_each_due_service_once_and_enqueues_after_commit(
 ):
     due = HealthCheckFactory(interval_seconds=30)
     HealthCheckFactory(service=due.service, interval_seconds=300)
+    HealthCheckFactory(service=due.service, interval_seconds=10, enabled=False)
     HealthCheckFactory(enabled=False)  # a service with no enabled check is never probed
 
     with django_capture_on_commit_callbacks() as enqueued:
