@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from django.urls import include, path
+
 from incidents.views import (
     action_items,
     dashboard,
     documents,
     history,
     incident_page,
+    maintenance,
     section_rows,
+    status_page,
 )
 
 app_name = "incidents"
@@ -20,4 +24,7 @@ urlpatterns = [
     *incident_page.urlpatterns,
     *section_rows.urlpatterns,
     *action_items.urlpatterns,
+    path("maintenance/", include(maintenance.urlpatterns)),
+    # The public status page, its feeds and subscriber pages: the only pages without a login.
+    path("status/", include(status_page.urlpatterns)),
 ]

@@ -18,6 +18,7 @@ from deployments.models import Artifact, CheckResult, Deployment, HealthCheck, H
 from incidents.demo import content
 from incidents.demo.gate import gate_load
 from incidents.demo.sections import sections_create
+from incidents.demo.status_page import status_page_load
 from incidents.demo.system import (
     DETECTED_AT,
     MITIGATED_AT,
@@ -148,6 +149,7 @@ def demo_load() -> DemoSummary:
     system = system_load()
     gate_load(system)
     incident, created = _incident(system, users)
+    status_page_load(incident=incident, users=users)
     return DemoSummary(
         reference=incident.reference,
         incident_created=created,

@@ -21,7 +21,17 @@ from incidents.services.incident import (
     incident_set_status,
     incident_update,
 )
+from incidents.services.maintenance import (
+    maintenance_create,
+    maintenance_delete,
+    maintenance_update,
+)
 from incidents.services.parts import criterion_set_done, part_delete, part_move, part_save
+from incidents.services.subscriptions import (
+    subscriber_confirm,
+    subscriber_signup,
+    subscriber_unsubscribe,
+)
 from incidents.services.timeline import timeline_event_add
 
 __all__ = [
@@ -38,8 +48,14 @@ __all__ = [
     "incident_set_postmortem_state",
     "incident_set_status",
     "incident_update",
+    "maintenance_create",
+    "maintenance_delete",
+    "maintenance_update",
     "part_delete",
     "part_move",
     "part_save",
+    "subscriber_confirm",
+    "subscriber_signup",
+    "subscriber_unsubscribe",
     "timeline_event_add",
 ]
