@@ -16,3 +16,10 @@ class IncidentsConfig(AppConfig):
         from incidents.health_events import health_failing_draft
 
         hooks.subscribe("health_failing", health_failing_draft)
+
+        from deployments.links import register_deployment_links
+        from incidents.deployment_events import rollback_recorded
+        from incidents.links import incident_links
+
+        hooks.subscribe("rollback_recorded", rollback_recorded)
+        register_deployment_links(incident_links)
