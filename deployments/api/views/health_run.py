@@ -7,7 +7,8 @@ deployments.services.probes).
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -16,7 +17,6 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from api.permissions import RolePermission
-from deployments.api.views.common import LOCATION_HEADER
 from deployments.models import HealthCheck, HealthStatus
 from deployments.services.probes import health_check_run
 
@@ -38,6 +38,15 @@ class CheckRunSerializer(serializers.Serializer):
     )
 
 
+SNAPSHOT_LOCATION = OpenApiParameter(
+    "Location",
+    type=OpenApiTypes.URI,
+    location=OpenApiParameter.HEADER,
+    response=[201],
+    description="The snapshot that holds the result.",
+)
+
+
 class RunPermission(RolePermission):
     """Probing is changing what is known about a check: the change permission, held by admins."""
 
@@ -49,7 +58,7 @@ class HealthCheckRunView(APIView):
     queryset = HealthCheck.objects.all()  # RolePermission reads the model from it
 
     @extend_schema(
-        operation_id="health_checks_run",
+        operation_id="v1_health_checks_run",
         summary="Probe a health check now (admins)",
         description="Probes the check at once, stores the result and answers it. The result is "
         "kept in a snapshot of its own that holds only this check; it never counts as a change "
@@ -59,8 +68,7 @@ class HealthCheckRunView(APIView):
         responses={
             201: OpenApiResponse(CheckRunSerializer, description="Probed and stored."),
         },
-        parameters=[LOCATION_HEADER],
-        tags=["health-checks"],
+        parameters=[SNAPSHOT_LOCATION],
     )
     def post(self, request: Request, pk: str) -> Response:
         check = HealthCheck.objects.select_related("service").filter(pk=pk).first()
