@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from incidents.views import (
     action_items,
+    communications,
     dashboard,
     documents,
     history,
@@ -11,6 +12,7 @@ from incidents.views import (
     maintenance,
     section_rows,
     status_page,
+    system_panel,
 )
 
 app_name = "incidents"
@@ -23,6 +25,8 @@ urlpatterns = [
     *history.urlpatterns,
     *incident_page.urlpatterns,
     *section_rows.urlpatterns,
+    *communications.urlpatterns,
+    *system_panel.urlpatterns,
     *action_items.urlpatterns,
     path("maintenance/", include(maintenance.urlpatterns)),
     # The public status page, its feeds and subscriber pages: the only pages without a login.

@@ -7,6 +7,7 @@ the keyboard and without JavaScript.
 
 from __future__ import annotations
 
+import functools
 from itertools import groupby
 from typing import Any
 
@@ -21,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from incidents import selectors, services
+from incidents.deployment_events import timeline_rows
 from incidents.forms.document import (
     DetailsForm,
     ProseForm,
@@ -80,6 +82,8 @@ def document_context(incident: Incident) -> dict[str, Any]:
     criteria = list(incident.success_criteria.all())
     return {
         "incident": incident,
+        # Read only where the timeline is drawn: other fragments never pay for its two queries.
+        "timeline_rows": functools.cache(functools.partial(timeline_rows, incident)),
         "status_sections": by_kind(incident.status_items.all(), StatusItem.Kind.choices),
         "cause_sections": by_kind(top_causes, Cause.Kind.choices),
         "lesson_sections": by_kind(incident.lessons.all(), Lesson.Kind.choices),
