@@ -4,7 +4,6 @@ from django.urls import include, path
 
 from incidents.views import (
     action_items,
-    communications,
     dashboard,
     documents,
     history,
@@ -25,7 +24,6 @@ urlpatterns = [
     *history.urlpatterns,
     *incident_page.urlpatterns,
     *section_rows.urlpatterns,
-    *communications.urlpatterns,
     *system_panel.urlpatterns,
     *action_items.urlpatterns,
     path("maintenance/", include(maintenance.urlpatterns)),
