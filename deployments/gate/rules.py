@@ -6,7 +6,7 @@ database, whatever the size of the manifest: artifacts are looked up in memory b
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import F, OuterRef, Q, Subquery
@@ -32,6 +32,10 @@ def _short(commit: str) -> str:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def _same_commit(a: str, b: str) -> bool:
@@ -262,7 +266,7 @@ def health_before_promotion(rule: GateRule, context: GateContext) -> RuleOutcome
     }
     if status not in FAILING:
         return RuleOutcome(
-            Outcome.PASS, f"{env} is up (latest check at {found['taken_at']}).", found
+            Outcome.PASS, f"{env} is up (latest check at {_when(results[0]['taken_at'])}).", found
         )
     if context.is_rollback:
         return RuleOutcome(
@@ -272,7 +276,7 @@ def health_before_promotion(rule: GateRule, context: GateContext) -> RuleOutcome
         )
     return RuleOutcome(
         Outcome.BLOCK,
-        f"{env} is {status.value} (latest check at {found['taken_at']}; failing: "
+        f"{env} is {status.value} (latest check at {_when(results[0]['taken_at'])}; failing: "
         f"{', '.join(failing)}). Fix it or roll back before promoting a new build.",
         found,
     )

@@ -79,6 +79,10 @@ def _environment_page(environment: Environment) -> str:
         return ""
 
 
+def _size(size: int | None) -> str:
+    return "" if size is None else f"{size:,} bytes"
+
+
 def _reason_row(reason: dict) -> dict:
     """A stored reason for the template, with the links it names (blocking action items)."""
     found = reason.get("found") if isinstance(reason.get("found"), dict) else {}
@@ -115,6 +119,8 @@ def environment_gate(request: HttpRequest, service: str, environment: str) -> Ht
     installed = gate.registered_kinds()
     for rule in rules:
         rule.installed = rule.kind in installed
+        rule.min_label = _size(rule.min_size)
+        rule.max_label = _size(rule.max_size)
     runs = list(
         GateRun.objects.filter(environment=found)
         .select_related("requested_by", "deployment")

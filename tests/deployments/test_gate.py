@@ -279,7 +279,7 @@ class TestHealthBeforePromotion:
         assert run.verdict == GateRun.Verdict.BLOCK
         assert reason["found"]["status"] == "down"
         assert reason["found"]["failing_checks"] == ["production c0", "production c1"]
-        assert "production is down" in reason["message"]
+        assert "production is down (latest check at 2026-01-02 06:03 UTC" in reason["message"]
 
     def test_degraded_blocks_too(self, production):
         rule(production, GateRule.Kind.HEALTH_BEFORE_PROMOTION)
