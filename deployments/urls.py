@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from deployments.views import gate, health
+from deployments.views import gate, health, releases
 
 app_name = "deployments"
 
@@ -9,4 +9,5 @@ app_name = "deployments"
 urlpatterns: list = [
     *gate.urlpatterns,
     *health.urlpatterns,
+    *releases.urlpatterns,
 ]
