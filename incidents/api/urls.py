@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from incidents.api import views
+from incidents.api.views.correlation import IncidentCorrelationView
 
 router = SimpleRouter(trailing_slash=False)
 router.register("incidents", views.IncidentViewSet, basename="incident")
@@ -25,4 +27,9 @@ router.register("action-items", views.ActionItemViewSet, basename="action-item")
 
 urlpatterns = [
     *router.urls,
+    path(
+        "incidents/<str:ref>/correlation",
+        IncidentCorrelationView.as_view(),
+        name="incident-correlation",
+    ),
 ]
