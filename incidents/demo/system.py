@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.db.models import F
+
 from deployments.models import Deployment, Environment, HealthCheck, HealthSnapshot, Service
 from deployments.services import ProbeOutcome, deployment_record, snapshot_record
 
@@ -230,6 +232,42 @@ def _snapshots(service: Service, checks: list[HealthCheck]) -> None:
         moment += timedelta(minutes=1)
 
 
+# After the known-good deployment, a snapshot every five minutes for 35 minutes: enough healthy
+# evidence to make it the last known good under the default HINDSIGHT_LAST_KNOWN_GOOD_MINUTES
+# (30), while the broken deployment's own snapshots fail within a minute.
+KNOWN_GOOD_WATCH = timedelta(minutes=35)
+KNOWN_GOOD_EVERY = timedelta(minutes=5)
+
+
+def _smoke_results(known_good: Deployment, broken: Deployment) -> None:
+    """What each deployment's smoke run found, a minute after it finished.
+
+    Every production deployment passed except the broken one, whose upload had no worker. Set
+    on every load: it is what the records say, like the deployments themselves.
+    """
+    checked_at = F("finished_at") + timedelta(minutes=1)
+    Deployment.objects.filter(
+        environment=known_good.environment, status=Deployment.Status.SUCCEEDED
+    ).update(health=Deployment.Health.HEALTHY, health_checked_at=checked_at)
+    Deployment.objects.filter(pk=broken.pk).update(
+        health=Deployment.Health.UNHEALTHY, health_checked_at=checked_at
+    )
+
+
+def _watch_known_good(service: Service, checks: list[HealthCheck], known_good: Deployment) -> None:
+    """The healthy snapshots after the known-good deployment went live."""
+    first = known_good.finished_at.replace(second=0) + KNOWN_GOOD_EVERY
+    moments = [first + KNOWN_GOOD_EVERY * i for i in range(KNOWN_GOOD_WATCH // KNOWN_GOOD_EVERY)]
+    taken = set(
+        HealthSnapshot.objects.filter(service=service, taken_at__in=moments).values_list(
+            "taken_at", flat=True
+        )
+    )
+    for moment in moments:
+        if moment not in taken:
+            snapshot_record(service=service, taken_at=moment, outcomes=_outcomes(checks, moment))
+
+
 def system_load() -> DemoSystem:
     """Create or refresh the demo's service, environments, deployments, checks and snapshots."""
     service, _ = Service.objects.update_or_create(
@@ -242,7 +280,11 @@ def system_load() -> DemoSystem:
     )
     production, preview = _environments(service)
     known_good, broken, rollback = _deployments(production)
-    _snapshots(service, _health_checks(service, production))
+    _smoke_results(known_good, broken)
+    checks = _health_checks(service, production)
+    # Oldest first: each scheduled snapshot is judged against the one before it.
+    _watch_known_good(service, checks, known_good)
+    _snapshots(service, checks)
     return DemoSystem(
         service=service,
         production=production,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -9,6 +9,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 
+from deployments import selectors
 from deployments.models import Deployment, GateRule, GateRun, HealthSnapshot, HealthStatus
 from incidents.demo import DEMO_PASSWORD, DEMO_USERS
 from incidents.demo.system import KNOWN_GOOD_EXTERNAL_ID
@@ -164,7 +165,11 @@ def test_the_timeline_links_the_deploy_and_the_rollback(demo_incident):
 
 @pytest.mark.django_db
 def test_snapshots_fail_exactly_during_the_outage(demo_incident):
-    snapshots = list(HealthSnapshot.objects.filter(service__slug="moodmash").order_by("taken_at"))
+    snapshots = list(
+        HealthSnapshot.objects.filter(
+            service__slug="moodmash", taken_at__date="2026-01-02"
+        ).order_by("taken_at")
+    )
     assert snapshots[0].taken_at == datetime(2026, 1, 2, 5, 32, tzinfo=UTC)
     assert snapshots[-1].taken_at == datetime(2026, 1, 2, 6, 48, tzinfo=UTC)
     assert len(snapshots) == 77
@@ -176,6 +181,50 @@ def test_snapshots_fail_exactly_during_the_outage(demo_incident):
         assert all(r.ok is not down for r in results), snapshot.taken_at
         assert {r.status_code for r in results} == ({404} if down else {200})
     assert sum(s.status == HealthStatus.DOWN for s in snapshots) == 16
+
+
+@pytest.mark.django_db
+def test_the_known_good_deployment_was_watched_healthy_and_the_broken_one_failed(demo_incident):
+    deployments = production_deployments()
+    known_good, broken = deployments["known_good"], deployments["broken"]
+    watched = list(
+        HealthSnapshot.objects.filter(
+            service__slug="moodmash",
+            taken_at__gt=known_good.finished_at,
+            taken_at__lte=known_good.finished_at + timedelta(minutes=40),
+        ).order_by("taken_at")
+    )
+    assert [s.taken_at for s in watched] == [
+        datetime(2025, 12, 30, 21, 45, tzinfo=UTC) + timedelta(minutes=5 * i) for i in range(7)
+    ]
+    assert {s.status for s in watched} == {HealthStatus.UP}
+    assert HealthSnapshot.objects.filter(service__slug="moodmash").count() == 77 + 7
+    assert known_good.health == Deployment.Health.HEALTHY
+    assert broken.health == Deployment.Health.UNHEALTHY
+    assert deployments["rollback"].health == Deployment.Health.HEALTHY
+    assert known_good.health_checked_at > known_good.finished_at
+    # Every production deployment but the broken one passed its smoke run.
+    production = Deployment.objects.filter(environment=broken.environment)
+    assert set(production.exclude(pk=broken.pk).values_list("health", flat=True)) == {
+        Deployment.Health.HEALTHY
+    }
+
+
+@pytest.mark.django_db
+def test_the_incident_shows_the_broken_deployment_as_suspect_and_where_to_roll_back(
+    demo_incident,
+):
+    deployments = production_deployments()
+    found = selectors.correlation(
+        service=demo_incident.service,
+        start=demo_incident.started_at,
+        end=demo_incident.resolved_at,
+    )
+    assert found.suspect == deployments["broken"]
+    assert found.last_known_good == deployments["known_good"]
+    assert found.rollback.text == f"npx wrangler pages deployment rollback {KNOWN_GOOD_EXTERNAL_ID}"
+    assert [f.count for f in found.bracketing.failing] == [16] * 5
+    assert found.bracketing.after.taken_at == OUTAGE_END
 
 
 @pytest.mark.django_db
