@@ -200,6 +200,7 @@ def test_targets_that_fail_every_way_are_stored_as_failed_results(
         "not http": (start_banner_server(), "not an HTTP answer"),
         "garbage": (target_server.url("/garbage"), "not an HTTP answer"),
         "blocked": ("http://169.254.169.254/latest/meta-data/", "blocked by SSRF guard"),
+        "unresolvable": ("http://no-such-host.invalid/", "could not resolve"),
     }
     for name, (url, _error) in targets.items():
         HealthCheckFactory(service=service, name=name, url=url, timeout_seconds=0.5)
