@@ -8,7 +8,12 @@ from deployments import gate, services
 from deployments.models import GateRule, GateRun
 from incidents.gate_rules import blocking_action_items
 from incidents.services import action_item_complete
-from tests.factories import ActionItemFactory, EnvironmentFactory, IncidentFactory
+from tests.factories import (
+    ActionItemFactory,
+    EnvironmentFactory,
+    IncidentFactory,
+    user_with_role,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +93,12 @@ def test_a_wont_do_item_no_longer_blocks(production):
     incident = IncidentFactory(service=production.service)
     ActionItemFactory(incident=incident, blocks_deployments=True, status="wont_do")
     assert ask(production).verdict == GateRun.Verdict.PASS
+
+
+def test_the_gate_page_links_each_blocking_item(client, production):
+    incident = IncidentFactory(service=production.service, number=9)
+    item = ActionItemFactory(incident=incident, title="Add a build check", blocks_deployments=True)
+    ask(production)
+    client.force_login(user_with_role("viewer"))
+    html = client.get("/system/moodmash/production/gate/").content.decode()
+    assert f'<a href="/incidents/INC-9/#row-actions-{item.pk}">INC-9: Add a build check</a>' in html
