@@ -21,8 +21,8 @@ targets in; cloud metadata addresses stay refused). A check's own timeout is its
 from its first connect, so queueing behind busy hosts never eats into it. Redirects are followed
 up to 3 hops, each hop guarded, unless the check expects a 3xx status itself.
 
-Modules: ssrf (which addresses and URLs are refused), transport (resolve, judge, connect, speak
-HTTP/1.1), prober (batches and the sync faces), errors.
+Modules: ssrf (which addresses and URLs are refused), transport (resolve, judge, connect, send),
+http11 (read the answer), prober (batches and the sync faces), errors.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, TypeVar
 from django.conf import settings
 
 from deployments.probing.errors import ProbeError
+from deployments.probing.http11 import MAX_BODY_BYTES
 from deployments.probing.ssrf import allowed_networks as parse_allowed_networks
-from deployments.probing.transport import MAX_BODY_BYTES, MAX_REDIRECTS, Session, Trace
+from deployments.probing.transport import MAX_REDIRECTS, Session, Trace
 
 if TYPE_CHECKING:
     from deployments.models import HealthCheck

@@ -20,16 +20,20 @@ import errno
 import ipaddress
 import socket
 import ssl
-import zlib
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import h11
 import httpx
 
 from deployments.probing.errors import BlockedAddress, ProbeError
+from deployments.probing.http11 import (
+    MAX_HEAD_BYTES,
+    Answer,
+    Receiver,
+    os_text,
+)
 from deployments.probing.ssrf import (
     IPAddress,
     IPNetwork,
@@ -41,10 +45,6 @@ from deployments.probing.ssrf import (
 USER_AGENT = b"Hindsight-Prober/1.0"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 3
-# Enough for any health page; a target streaming gigabytes must not fill the worker's memory.
-MAX_BODY_BYTES = 1024 * 1024
-MAX_HEAD_BYTES = 100 * 1024
-READ_BYTES = 64 * 1024
 
 _ssl_context: ssl.SSLContext | None = None
 
@@ -57,41 +57,6 @@ def default_ssl_context() -> ssl.SSLContext:
     return _ssl_context
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """The final answer of a fetch, after redirects."""
-
-    status: int
-    headers: list[tuple[bytes, bytes]]
-    body: bytes | None
-    body_truncated: bool
-    url: str
-
-    def header(self, name: bytes) -> bytes | None:
-        name = name.lower()
-        for key, value in self.headers:
-            if key.lower() == name:
-                return value
-        return None
-
-    @property
-    def charset(self) -> str:
-        content_type = (self.header(b"content-type") or b"").decode("latin-1")
-        for param in content_type.split(";")[1:]:
-            key, _, value = param.partition("=")
-            if key.strip().lower() == "charset":
-                return value.strip().strip('"') or "utf-8"
-        return "utf-8"
-
-    def text(self) -> str:
-        if self.body is None:
-            return ""
-        try:
-            return self.body.decode(self.charset, errors="replace")
-        except LookupError:
-            return self.body.decode("utf-8", errors="replace")
-
-
 class Trace:
     """Where a fetch is, so a timeout from outside can say what it interrupted."""
 
@@ -100,10 +65,6 @@ class Trace:
     def __init__(self) -> None:
         self.phase = "waiting for a free slot"
         self.started: float | None = None
-
-
-def _os_text(exc: OSError) -> str:
-    return exc.strerror or str(exc) or type(exc).__name__
 
 
 def _seconds(value: float) -> str:
@@ -170,7 +131,7 @@ class Session:
         try:
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
-            raise ProbeError(f"could not resolve {host}: {_os_text(exc)}") from exc
+            raise ProbeError(f"could not resolve {host}: {os_text(exc)}") from exc
         addresses: list[IPAddress] = []
         for _family, _type, _proto, _name, sockaddr in infos:
             ip = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
@@ -241,9 +202,9 @@ class Session:
                 error = ProbeError(f"connection refused by {where}")
             except OSError as exc:
                 if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
-                    error = ProbeError(f"{where} is unreachable: {_os_text(exc)}")
+                    error = ProbeError(f"{where} is unreachable: {os_text(exc)}")
                 else:
-                    error = ProbeError(f"could not connect to {where}: {_os_text(exc)}")
+                    error = ProbeError(f"could not connect to {where}: {os_text(exc)}")
         assert error is not None
         raise error
 
@@ -289,7 +250,7 @@ class Session:
                 # The server may have answered and closed before reading everything (a 413, say);
                 # its answer says more than the broken pipe.
                 pass
-            receiver = _Receiver(reader, h11_connection, where)
+            receiver = Receiver(reader, h11_connection, where)
             response = await receiver.head()
             body = None
             truncated = False
@@ -364,85 +325,3 @@ class Session:
         if self._host_slots is None:
             return _NO_SLOT
         return self._host_slots[raw_host.decode("ascii").lower()]
-
-
-class _Receiver:
-    """Reads one answer off the socket through h11, with the errors named for people."""
-
-    __slots__ = ("_connection", "_fresh", "_reader", "_where")
-
-    def __init__(self, reader: asyncio.StreamReader, connection: h11.Connection, where: str):
-        self._reader = reader
-        self._connection = connection
-        self._where = where
-        self._fresh = True
-
-    async def _next(self) -> Any:
-        connection = self._connection
-        try:
-            while True:
-                event = connection.next_event()
-                if event is not h11.NEED_DATA:
-                    return event
-                try:
-                    data = await self._reader.read(READ_BYTES)
-                except OSError as exc:
-                    raise ProbeError(
-                        f"connection to {self._where} failed mid-answer: {_os_text(exc)}"
-                    ) from exc
-                if self._fresh:
-                    if not data:
-                        raise ProbeError(f"{self._where} closed the connection without an answer")
-                    self._fresh = False
-                    _check_looks_like_http(data, self._where)
-                connection.receive_data(data)
-        except h11.RemoteProtocolError as exc:
-            raise ProbeError(f"not an HTTP answer from {self._where}: {exc}") from exc
-
-    async def head(self) -> h11.Response:
-        while True:
-            event = await self._next()
-            if isinstance(event, h11.Response):
-                return event
-            if isinstance(event, h11.ConnectionClosed):
-                raise ProbeError(f"{self._where} closed the connection without an answer")
-            if not isinstance(event, h11.InformationalResponse):
-                # h11.PAUSED after a protocol switch we never asked for; looping would spin.
-                raise ProbeError(f"not an HTTP answer from {self._where}: {event!r}")
-            # 100 Continue and friends: the real answer follows.
-
-    async def body(self, headers: Sequence[tuple[bytes, bytes]]) -> tuple[bytes, bool]:
-        encoding = b""
-        for key, value in headers:
-            if key == b"content-encoding":
-                encoding = value.strip().lower()
-        decoder = None
-        if encoding in (b"gzip", b"x-gzip"):
-            decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == b"deflate":
-            decoder = zlib.decompressobj()
-        chunks = []
-        size = 0
-        while size <= MAX_BODY_BYTES:
-            event = await self._next()
-            if not isinstance(event, h11.Data):
-                # EndOfMessage, or ConnectionClosed when the body ran to the end of the stream.
-                return b"".join(chunks), False
-            chunk = bytes(event.data)
-            if decoder is not None:
-                try:
-                    chunk = decoder.decompress(chunk, MAX_BODY_BYTES - size + 1)
-                except zlib.error as exc:
-                    raise ProbeError(
-                        f"the {encoding.decode()} body from {self._where} is corrupt"
-                    ) from exc
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)[:MAX_BODY_BYTES], True
-
-
-def _check_looks_like_http(first: bytes, where: str) -> None:
-    # An SSH or SMTP banner would otherwise sit in h11's buffer until the timeout runs out.
-    head = first[:5]
-    if not b"HTTP/".startswith(head):
-        raise ProbeError(f"not an HTTP answer from {where}: it began with {first[:24]!r}")

@@ -35,6 +35,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,11 @@ class TargetServer:
         return f"{self.scheme}://{host or self.host}:{self.port}{path}"
 
     def reset(self) -> None:
+        # Connections of an earlier test may still be winding down (a /hang whose client just
+        # left); let them finish, or they would count down from this test's zero.
+        deadline = time.monotonic() + 5
+        while self.active and time.monotonic() < deadline:
+            time.sleep(0.01)
         self.active = self.max_active = 0
         self.requests.clear()
 
