@@ -71,6 +71,10 @@ def _seconds(value: float) -> str:
     return f"{value:g}"
 
 
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 class _NoSlot:
     async def __aenter__(self) -> None:
         return None
@@ -145,7 +149,7 @@ class Session:
         host = url.raw_host.decode("ascii")
         tls = url.scheme == "https"
         port = url.port or (443 if tls else 80)
-        trace.phase = f"connecting to {host}:{port}"
+        trace.phase = f"connecting to {_host_port(host, port)}"
         try:
             async with asyncio.timeout(self.connect_timeout):
                 addresses = await self._resolve(host, port)
@@ -153,7 +157,8 @@ class Session:
                 return await self._open(host, port, usable, tls)
         except TimeoutError:
             raise ProbeError(
-                f"timed out connecting to {host}:{port} after {_seconds(self.connect_timeout)} s"
+                f"timed out connecting to {_host_port(host, port)} "
+                f"after {_seconds(self.connect_timeout)} s"
             ) from None
 
     def _judge(self, host: str, addresses: list[IPAddress]) -> list[IPAddress]:
@@ -180,7 +185,9 @@ class Session:
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         error: ProbeError | None = None
         for ip in addresses:
-            where = f"{host}:{port}" if str(ip) == host else f"{host}:{port} ({ip})"
+            where = _host_port(host, port)
+            if str(ip) != host:
+                where = f"{where} ({ip})"
             try:
                 if tls:
                     return await asyncio.open_connection(
@@ -307,12 +314,20 @@ class Session:
                 return answer
             if hop == max_redirects:
                 raise ProbeError(f"too many redirects (more than {max_redirects})")
+            previous = current
             try:
                 current = parse_target_url(str(current.join(location.decode("latin-1").strip())))
             except ValueError as exc:
                 raise ProbeError(f"redirect to an unusable location: {exc}") from exc
             except BlockedAddress as exc:
                 raise BlockedAddress(f"{exc} (redirected to by {answer.url})") from exc
+            if (current.scheme, current.raw_host, current.port) != (
+                previous.scheme,
+                previous.raw_host,
+                previous.port,
+            ):
+                # The caller's headers (a webhook signature, say) were meant for the first host.
+                headers = ()
             came_from = answer.url
             # What browsers do: a 303, or a 301/302 after a POST, continues as a GET.
             if (answer.status == 303 and method != "HEAD") or (

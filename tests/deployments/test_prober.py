@@ -334,3 +334,28 @@ class TestGuardedRequest:
             ProbeError, match=re.escape("timed out after 0.3 s waiting for an answer")
         ):
             guarded_request("GET", target_server.url("/hang"), timeout=0.3)
+
+    def test_a_307_keeps_the_post_and_its_headers_on_the_same_origin(self, target_server):
+        response = guarded_request(
+            "POST",
+            redirect_to(target_server, "/echo", status=307),
+            content=b"payload",
+            headers={"X-Hindsight-Signature": "sha256=abc"},
+            max_redirects=1,
+        )
+        echoed = json.loads(response.body)
+        assert (echoed["method"], echoed["body"]) == ("POST", "payload")
+        assert echoed["headers"]["x-hindsight-signature"] == "sha256=abc"
+
+    def test_a_redirect_to_another_host_leaves_the_callers_headers_behind(self, target_server):
+        elsewhere = target_server.url("/echo", host="localhost")
+        response = guarded_request(
+            "POST",
+            redirect_to(target_server, elsewhere, status=307),
+            content=b"payload",
+            headers={"X-Hindsight-Signature": "sha256=abc"},
+            max_redirects=1,
+        )
+        echoed = json.loads(response.body)
+        assert echoed["headers"]["host"] == f"localhost:{target_server.port}"
+        assert "x-hindsight-signature" not in echoed["headers"]
