@@ -280,3 +280,8 @@ class SolutionOptionAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
     search_fields = ["title", "detail", "priority__title"]
     list_select_related = ["priority"]
     raw_id_fields = ["priority"]
+
+
+# Communications, their delivery log, webhook endpoints and the outbox: registered by importing
+# their module, which keeps this one short.
+from incidents.communications import admin as _communications_admin  # noqa: E402, F401

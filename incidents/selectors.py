@@ -18,7 +18,15 @@ from django.db.models import (
     QuerySet,
 )
 
-from incidents.models import ActionItem, Cause, Incident, PathPriority, TimelineEvent
+from incidents.models import (
+    ActionItem,
+    Cause,
+    Communication,
+    Delivery,
+    Incident,
+    PathPriority,
+    TimelineEvent,
+)
 
 
 def incident_list() -> QuerySet[Incident]:
@@ -31,6 +39,21 @@ def incident_list() -> QuerySet[Incident]:
             )
         )
         .order_by("-started_at", "-number")
+    )
+
+
+def communications_with_progress() -> QuerySet[Communication]:
+    """Communications newest first, each with its template, author and approver, and how many
+    of its deliveries are sent, pending and failed: one query however many there are."""
+    return (
+        Communication.objects.select_related("template", "created_by", "approved_by")
+        .annotate(
+            **{
+                f"deliveries_{status}": Count("deliveries", filter=Q(deliveries__status=status))
+                for status in Delivery.Status.values
+            }
+        )
+        .order_by("-created_at", "-id")
     )
 
 
@@ -52,6 +75,7 @@ def incident_document(reference: str | int, *, timeline_limit: int | None = None
         "success_criteria",
         Prefetch("priorities", queryset=PathPriority.objects.prefetch_related("options")),
         "final_notes",
+        Prefetch("communications", queryset=communications_with_progress()),
     ]
     events = TimelineEvent.objects.select_related("deployment", "created_by")
     if timeline_limit is None:

@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from incidents.views import (
     action_items,
+    communications,
     dashboard,
     documents,
     history,
@@ -24,6 +25,7 @@ urlpatterns = [
     *history.urlpatterns,
     *incident_page.urlpatterns,
     *section_rows.urlpatterns,
+    *communications.urlpatterns,
     *system_panel.urlpatterns,
     *action_items.urlpatterns,
     path("maintenance/", include(maintenance.urlpatterns)),

@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from incidents.api import views
+from incidents.api.views.communications import CommunicationTemplateViewSet, CommunicationViewSet
 from incidents.api.views.correlation import IncidentCorrelationView
 
 router = SimpleRouter(trailing_slash=False)
@@ -24,6 +25,12 @@ router.register(
     basename="incident-success-criterion",
 )
 router.register("action-items", views.ActionItemViewSet, basename="action-item")
+router.register(
+    "communication-templates", CommunicationTemplateViewSet, basename="communication-template"
+)
+router.register(
+    f"{_NESTED}/communications", CommunicationViewSet, basename="incident-communication"
+)
 
 urlpatterns = [
     *router.urls,

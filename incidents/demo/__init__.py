@@ -16,6 +16,7 @@ from django.db import transaction
 
 from deployments.models import Artifact, CheckResult, Deployment, HealthCheck, HealthSnapshot
 from incidents.demo import content
+from incidents.demo.communications import communications_load
 from incidents.demo.gate import gate_load
 from incidents.demo.sections import sections_create
 from incidents.demo.status_page import status_page_load
@@ -148,6 +149,7 @@ def demo_load() -> DemoSummary:
     users = _users(roles_ensure())
     system = system_load()
     gate_load(system)
+    communications_load()
     incident, created = _incident(system, users)
     status_page_load(incident=incident, users=users)
     return DemoSummary(

@@ -10,6 +10,18 @@ from incidents.services.action_items import (
     action_item_complete,
     action_item_reopen,
 )
+from incidents.services.communications import (
+    CommunicationStateError,
+    StaleCommunication,
+    communication_approve,
+    communication_correct,
+    communication_discard,
+    communication_generate,
+    communication_send,
+    communication_template_check,
+    communication_template_save,
+    communication_update,
+)
 from incidents.services.history import history_record
 from incidents.services.incident import (
     EDITABLE_INCIDENT_FIELDS,
@@ -36,10 +48,20 @@ from incidents.services.timeline import timeline_event_add
 
 __all__ = [
     "EDITABLE_INCIDENT_FIELDS",
+    "CommunicationStateError",
+    "StaleCommunication",
     "StaleVersion",
     "action_item_assign",
     "action_item_complete",
     "action_item_reopen",
+    "communication_approve",
+    "communication_correct",
+    "communication_discard",
+    "communication_generate",
+    "communication_send",
+    "communication_template_check",
+    "communication_template_save",
+    "communication_update",
     "criterion_set_done",
     "history_record",
     "incident_create",

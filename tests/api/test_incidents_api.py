@@ -299,9 +299,9 @@ class TestIncidentDetail:
             assert api.get(incident_url(small)).status_code == 200
         with CaptureQueriesContext(connection) as fifty:
             assert len(api.get(incident_url(large)).json()["lessons"]) == 50
-        # token, 2 permissions, incident, 9 sections (authors, causes, lessons, items,
-        # criteria, status, priorities, options, notes), timeline
-        assert len(one) == len(fifty) == 14, [q["sql"] for q in fifty.captured_queries]
+        # token, 2 permissions, incident, 10 sections (authors, causes, lessons, items,
+        # criteria, status, priorities, options, notes, communications), timeline
+        assert len(one) == len(fifty) == 15, [q["sql"] for q in fifty.captured_queries]
 
 
 # --- Writing incidents -------------------------------------------------------------------------

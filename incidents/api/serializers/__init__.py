@@ -14,7 +14,6 @@ from api.serializers import (  # noqa: F401
     StrictIntegerField,
 )
 from incidents.api.serializers.detail import (  # noqa: F401
-    CommunicationsPlaceholderField,
     IncidentDetailSerializer,
 )
 from incidents.api.serializers.fields import (  # noqa: F401

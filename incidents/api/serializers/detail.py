@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.reads import RowSerializer, Times
+from incidents.api.serializers.communications import CommunicationSerializer
 from incidents.api.serializers.read import IncidentListSerializer
 from incidents.api.serializers.rows import (
     ActionItemSerializer,
@@ -22,11 +22,6 @@ from incidents.api.serializers.rows import (
 from incidents.models import (
     Incident,
 )
-
-
-@extend_schema_field({"type": "array", "items": {"type": "object"}, "maxItems": 0})
-class CommunicationsPlaceholderField(serializers.ListField):
-    """Always empty for now: status-page communications get their own API later."""
 
 
 class IncidentDetailSerializer(IncidentListSerializer):
@@ -56,10 +51,7 @@ class IncidentDetailSerializer(IncidentListSerializer):
     status_items = StatusItemSerializer(many=True)
     priorities = PathPrioritySerializer(many=True)
     final_notes = FinalNoteSerializer(many=True)
-    communications = CommunicationsPlaceholderField(
-        child=serializers.DictField(),
-        help_text="Always empty for now; status-page communications are coming.",
-    )
+    communications = CommunicationSerializer(many=True, help_text="Newest first.")
 
     def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
         super().finish(data, source, times)
@@ -94,6 +86,6 @@ class IncidentDetailSerializer(IncidentListSerializer):
                 "status_items": rows(StatusItemSerializer, incident.status_items.all()),
                 "priorities": rows(PathPrioritySerializer, incident.priorities.all()),
                 "final_notes": rows(FinalNoteSerializer, incident.final_notes.all()),
-                "communications": [],
+                "communications": rows(CommunicationSerializer, incident.communications.all()),
             }
         )

@@ -1,0 +1,122 @@
+"""An incident's facts as plain values, for the template sandbox.
+
+Only dicts, strings, numbers, booleans, datetimes and lists of them: no model instance reaches a
+template, so a placeholder can never walk from a value to the database. A public audience gets
+the public facts alone (incidents.communications.placeholders); the internal ones are not
+computed for it at all.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+
+from deployments import selectors as system
+from incidents.communications.placeholders import PLACEHOLDERS, is_public
+from incidents.models import ActionItem, Cause, Incident
+
+_OPEN_ITEMS = (ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS)
+
+
+def duration_words(value: timedelta | None) -> str:
+    """A span as a person says it in a message: "about 16 minutes", "about 2 hours and 10
+    minutes", "about 3 days". Empty for None (still open)."""
+    if value is None:
+        return ""
+    minutes = round(value.total_seconds() / 60)
+    if minutes < 1:
+        return "less than a minute"
+    if minutes < 60:
+        return f"about {minutes} minute{'s' if minutes != 1 else ''}"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        text = f"about {hours} hour{'s' if hours != 1 else ''}"
+        # Past six hours, minutes are noise to a reader.
+        if minutes and hours < 6:
+            text += f" and {minutes} minute{'s' if minutes != 1 else ''}"
+        return text
+    return f"about {round(hours / 24)} days"
+
+
+def affected_components(incident: Incident) -> list[str]:
+    """The health checks that failed around the incident, in the checks' order."""
+    bracketing = system.snapshots_bracketing(
+        service=incident.service, start=incident.started_at, end=incident.resolved_at
+    )
+    return list(dict.fromkeys(failure.name for failure in bracketing.failing))
+
+
+def public_facts(incident: Incident) -> dict[str, Any]:
+    return {
+        "service": incident.service.name,
+        "service_url": incident.service.public_url,
+        "started_at": incident.started_at,
+        "ended_at": incident.resolved_at,
+        "duration": duration_words(incident.duration),
+        "severity": incident.get_severity_display(),
+        "status": incident.get_status_display(),
+        "is_resolved": not incident.is_open,
+        "impact": incident.impact,
+        "status_line": incident.status_line,
+        "next_step": incident.next_step,
+        "components": affected_components(incident),
+        "status_page_url": f"{settings.HINDSIGHT_BASE_URL}/status/",
+    }
+
+
+def internal_facts(incident: Incident) -> dict[str, Any]:
+    causes = list(incident.causes.order_by("order", "id"))
+    items = list(incident.action_items.select_related("owner").order_by("order", "id"))
+    return {
+        "reference": incident.reference,
+        "title": incident.title,
+        "incident_url": settings.HINDSIGHT_BASE_URL
+        + reverse("incidents:detail", args=[incident.reference]),
+        "summary": incident.summary,
+        "resolution": incident.resolution,
+        "postmortem_state": incident.get_postmortem_state_display(),
+        "detected_at": incident.detected_at,
+        "mitigated_at": incident.mitigated_at,
+        "time_to_detect": duration_words(incident.time_to_detect),
+        "time_to_mitigate": duration_words(incident.time_to_mitigate),
+        "root_cause": "; ".join(
+            c.title for c in causes if c.kind == Cause.Kind.PRIMARY and c.parent_id is None
+        ),
+        "causes": [
+            {"kind": c.get_kind_display(), "title": c.title, "detail": c.detail} for c in causes
+        ],
+        "contributing_factors": [
+            c.title for c in causes if c.kind == Cause.Kind.CONTRIBUTING and c.parent_id is None
+        ],
+        "action_items": [
+            {
+                "title": item.title,
+                "owner": item.owner.get_username() if item.owner else "",
+                "due_date": item.due_date,
+                "status": item.get_status_display(),
+                "blocks_deployments": item.blocks_deployments,
+            }
+            for item in items
+        ],
+        "open_action_items": sum(item.status in _OPEN_ITEMS for item in items),
+        "blocking_action_items": sum(
+            item.status in _OPEN_ITEMS and item.blocks_deployments for item in items
+        ),
+        "lessons": list(incident.lessons.order_by("order", "id").values_list("text", flat=True)),
+        "notes": list(incident.final_notes.order_by("order", "id").values_list("text", flat=True)),
+        "authors": sorted(user.get_username() for user in incident.authors.all()),
+    }
+
+
+def incident_facts(incident: Incident, *, audience: str) -> dict[str, Any]:
+    """Every fact a template for `audience` may read, and nothing else."""
+    facts = public_facts(incident)
+    if not is_public(audience):
+        facts |= internal_facts(incident)
+    documented = {placeholder.name for placeholder in PLACEHOLDERS}
+    # A fact without its documentation would be a placeholder no check knows about.
+    assert set(facts) <= documented, set(facts) - documented
+    return facts

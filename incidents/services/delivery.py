@@ -1,0 +1,298 @@
+"""Delivering sent communications exactly once per recipient, and the outbox that gets the work
+to Celery even while Redis is down.
+
+The outbox: communication_send writes an OutboxMessage in its own transaction. After commit
+one quick publish is tried with a hard timeout of a fraction of a second, so a request never
+waits on a broker that is down or wedged; whatever it could not publish, the beat's relay
+publishes later. A row is marked published by compare-and-set after the publish, so a crash in
+between publishes it again: that is safe, because everything downstream is idempotent.
+
+Exactly once: the fan-out makes one Delivery row per (communication, channel, recipient), which
+the database keeps unique however often it runs. Each delivery is sent by one task that locks
+its row (FOR UPDATE SKIP LOCKED, held while it sends), sends only if the row is still pending,
+and marks it sent in the same transaction. A second task for the same row skips it while the
+first holds it and finds it sent afterwards; a worker killed mid-send drops its connection, so
+PostgreSQL releases the lock and the redelivered task sends it. The one window left is between
+the mail server accepting a message and the commit; a resend then carries the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import smtplib
+from datetime import timedelta
+from functools import partial
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from deployments.probing import BlockedAddress, ProbeError, guarded_request, validate_target_url
+from incidents.communications import messages
+from incidents.communications.placeholders import is_public
+from incidents.models import Communication, Delivery, OutboxMessage, Subscriber, WebhookEndpoint
+
+logger = logging.getLogger(__name__)
+
+DELIVER_TASK = "incidents.tasks.communication_deliver"
+# The outbox only ever names this app's tasks; a row is never a way to call arbitrary code.
+TASK_PREFIX = "incidents.tasks."
+# The quick publish after commit gives up after this many seconds per socket operation.
+QUICK_PUBLISH_TIMEOUT = 0.25
+RELAY_BATCH = 100
+PUBLISHED_KEPT_DAYS = 7
+FANOUT_BATCH = 1000
+WEBHOOK_TIMEOUT = 10.0
+WEBHOOK_PREFIX = "webhook:"
+# Retries: 10 s, 20 s, 40 s ... (each with jitter), at most an hour apart, up to 10 of them:
+# roughly two hours of trying before a delivery is marked failed.
+RETRY_FIRST_DELAY = 10.0
+RETRY_MAX_DELAY = 3600.0
+MAX_RETRIES = 10
+
+
+class TransientDeliveryError(Exception):
+    """Worth trying again later: a connection error, a timeout, a 4xx SMTP or 5xx HTTP answer."""
+
+
+class PermanentDeliveryError(Exception):
+    """Trying again cannot help: a refused address, a 4xx HTTP answer, a blocked URL."""
+
+
+# --- The outbox ---------------------------------------------------------------------------------
+
+
+def outbox_enqueue(*, task: str, kwargs: dict) -> OutboxMessage:
+    """Record a task to publish; call inside the transaction that needs it."""
+    if not task.startswith(TASK_PREFIX):
+        raise ValueError(f"The outbox carries only {TASK_PREFIX}* tasks, not {task!r}.")
+    message = OutboxMessage.objects.create(task=task, kwargs=kwargs)
+    transaction.on_commit(partial(outbox_publish_quickly, ids=[message.pk]))
+    return message
+
+
+def outbox_publish(*, message: OutboxMessage, connection=None) -> bool:
+    """Publish one row's task, then mark the row published; False if another publisher had
+    marked it first (the task then went out twice, which its idempotence absorbs). Raises
+    whatever the broker raised."""
+    if not message.task.startswith(TASK_PREFIX):
+        raise ValueError(f"Refusing to publish {message.task!r} from the outbox.")
+    task = import_string(message.task)
+    if connection is None:
+        task.apply_async(kwargs=message.kwargs, ignore_result=True)
+    else:
+        task.apply_async(
+            kwargs=message.kwargs, connection=connection, retry=False, ignore_result=True
+        )
+    return bool(
+        OutboxMessage.objects.filter(pk=message.pk, published_at__isnull=True).update(
+            published_at=timezone.now()
+        )
+    )
+
+
+def _failed(message: OutboxMessage, error: Exception) -> None:
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:500]
+    )
+
+
+def outbox_publish_quickly(*, ids: list[int]) -> int:
+    """One short try right after commit; never raises and never blocks long. Returns how many
+    rows it published. Without a broker (eager mode) the tasks simply run here."""
+    from hindsight.celery import app
+
+    rows = list(OutboxMessage.objects.filter(pk__in=ids, published_at__isnull=True))
+    published = 0
+    current = None
+    try:
+        if app.conf.task_always_eager:
+            for current in rows:
+                published += outbox_publish(message=current)
+            return published
+        quick = {
+            "socket_timeout": QUICK_PUBLISH_TIMEOUT,
+            "socket_connect_timeout": QUICK_PUBLISH_TIMEOUT,
+            "max_retries": 0,
+        }
+        with app.connection_for_write(
+            connect_timeout=QUICK_PUBLISH_TIMEOUT, transport_options=quick
+        ) as connection:
+            for current in rows:
+                published += outbox_publish(message=current, connection=connection)
+    except Exception as error:  # the relay retries; the request that sent it must not fail
+        if current is not None:
+            _failed(current, error)
+        logger.warning("Outbox: quick publish failed, the relay will retry: %s", error)
+    return published
+
+
+def outbox_relay(*, limit: int = RELAY_BATCH) -> int:
+    """Publish unpublished rows, oldest first, until the broker refuses one; forget published
+    rows after a week. Returns how many it published."""
+    published = 0
+    for message in OutboxMessage.objects.filter(published_at__isnull=True).order_by("id")[:limit]:
+        try:
+            published += outbox_publish(message=message)
+        except Exception as error:
+            _failed(message, error)
+            logger.warning("Outbox: relay could not publish %s: %s", message.pk, error)
+            break  # the broker is down; the next beat tries again
+    cutoff = timezone.now() - timedelta(days=PUBLISHED_KEPT_DAYS)
+    OutboxMessage.objects.filter(published_at__lt=cutoff).delete()
+    return published
+
+
+# --- Fan-out ------------------------------------------------------------------------------------
+
+
+def deliveries_create(*, communication: Communication) -> list[int]:
+    """One Delivery per confirmed, subscribed address and active webhook endpoint; returns the
+    ids of those still pending. Safe to run any number of times: rows that exist are kept."""
+    if communication.status != Communication.Status.SENT or not is_public(communication.audience):
+        return []
+    emails = (
+        Subscriber.objects.filter(confirmed_at__isnull=False, unsubscribed_at__isnull=True)
+        .order_by("pk")
+        .values_list("email", flat=True)
+    )
+    endpoints = WebhookEndpoint.objects.filter(active=True).values_list("pk", flat=True)
+    recipients = [(Delivery.Channel.EMAIL, email) for email in emails.iterator(FANOUT_BATCH)]
+    recipients += [(Delivery.Channel.WEBHOOK, f"{WEBHOOK_PREFIX}{pk}") for pk in endpoints]
+    for start in range(0, len(recipients), FANOUT_BATCH):
+        # INSERT ... ON CONFLICT DO NOTHING on delivery_once_per_recipient: get_or_create for a
+        # batch, so a fan-out that runs again creates nothing twice.
+        Delivery.objects.bulk_create(
+            [
+                Delivery(communication=communication, channel=channel, recipient=recipient)
+                for channel, recipient in recipients[start : start + FANOUT_BATCH]
+            ],
+            ignore_conflicts=True,
+        )
+    return list(
+        Delivery.objects.filter(communication=communication, status=Delivery.Status.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+# --- One delivery -------------------------------------------------------------------------------
+
+
+def delivery_send(*, delivery_id: int, final: bool = False) -> str:
+    """Send one delivery unless it is sent, failed, or being sent by another worker right now.
+
+    Returns what happened ("sent", "failed", "busy", ...). Raises TransientDeliveryError when a
+    retry may succeed, after recording the attempt; with `final`, it records a failure instead.
+    """
+    outcome, error = _attempt(delivery_id, final=final)
+    if outcome == "retry":
+        raise TransientDeliveryError(error)
+    return outcome
+
+
+@transaction.atomic
+def _attempt(delivery_id: int, *, final: bool) -> tuple[str, str]:
+    delivery = (
+        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("communication__incident__service")
+        .filter(pk=delivery_id)
+        .first()
+    )
+    if delivery is None:
+        return "busy", ""  # another worker holds it, or it is gone
+    if delivery.status != Delivery.Status.PENDING:
+        return str(delivery.status), ""
+    delivery.attempts += 1
+    try:
+        if delivery.channel == Delivery.Channel.EMAIL:
+            _send_email(delivery)
+        else:
+            _send_webhook(delivery)
+    except PermanentDeliveryError as error:
+        _record(delivery, Delivery.Status.FAILED, str(error))
+        return "failed", str(error)
+    except TransientDeliveryError as error:
+        _record(delivery, Delivery.Status.FAILED if final else Delivery.Status.PENDING, str(error))
+        return ("failed" if final else "retry"), str(error)
+    delivery.sent_at = timezone.now()
+    _record(delivery, Delivery.Status.SENT, "")
+    return "sent", ""
+
+
+def _record(delivery: Delivery, status: str, error: str) -> None:
+    delivery.status = status
+    delivery.last_error = error[:500]
+    delivery.save(update_fields=["status", "attempts", "last_error", "sent_at"])
+
+
+def _send_email(delivery: Delivery) -> None:
+    subscriber = (
+        Subscriber.objects.annotate(address=Lower("email"))
+        .filter(address=delivery.recipient.lower())
+        .first()
+    )
+    if subscriber is None or not subscriber.active:
+        raise PermanentDeliveryError("The address unsubscribed before the message went out.")
+    try:
+        message = messages.email_message(
+            communication=delivery.communication, subscriber=subscriber, delivery_id=delivery.pk
+        )
+        message.send(fail_silently=False)
+    except smtplib.SMTPRecipientsRefused as error:
+        codes = [code for code, _text in error.recipients.values()]
+        if codes and all(400 <= code < 500 for code in codes):
+            raise TransientDeliveryError(f"The mail server deferred the address: {codes}") from None
+        raise PermanentDeliveryError(f"The mail server refused the address: {codes}") from None
+    except smtplib.SMTPResponseException as error:
+        text = f"The mail server answered {error.smtp_code}: {error.smtp_error!r}"
+        if 400 <= error.smtp_code < 500:
+            raise TransientDeliveryError(text) from None
+        raise PermanentDeliveryError(text) from None
+    except (smtplib.SMTPException, OSError) as error:
+        # Connection refused or dropped, timeouts, TLS trouble: the server may be back soon.
+        raise TransientDeliveryError(f"{type(error).__name__}: {error}") from None
+    except ValueError as error:  # an address or header the mail library cannot write
+        raise PermanentDeliveryError(f"Cannot address this message: {error}") from None
+
+
+# An answer that says "later": timeouts, too early, too many, and server errors.
+_RETRY_STATUSES = frozenset({408, 425, 429})
+
+
+def _send_webhook(delivery: Delivery) -> None:
+    endpoint_id = delivery.recipient.removeprefix(WEBHOOK_PREFIX)
+    endpoint = WebhookEndpoint.objects.filter(pk=int(endpoint_id), active=True).first()
+    if endpoint is None:
+        raise PermanentDeliveryError("The webhook endpoint was removed or disabled.")
+    try:
+        validate_target_url(endpoint.url)
+    except ValidationError as error:
+        raise PermanentDeliveryError(" ".join(error.messages)) from None
+    body = messages.webhook_body(communication=delivery.communication, delivery_id=delivery.pk)
+    headers = messages.webhook_headers(endpoint=endpoint, body=body, delivery_id=delivery.pk)
+    try:
+        answer = guarded_request(
+            "POST", endpoint.url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT
+        )
+    except BlockedAddress as error:
+        raise PermanentDeliveryError(str(error)) from None
+    except ProbeError as error:
+        raise TransientDeliveryError(str(error)) from None
+    if 200 <= answer.status_code < 300:
+        return
+    text = f"The endpoint answered HTTP {answer.status_code}."
+    if answer.status_code >= 500 or answer.status_code in _RETRY_STATUSES:
+        raise TransientDeliveryError(text)
+    raise PermanentDeliveryError(text)
+
+
+def delivery_retry_delay(retries: int) -> float:
+    """Seconds before retry number `retries` + 1: exponential, capped, with jitter so that a
+    burst of failures does not come back as a burst."""
+    ceiling = min(RETRY_MAX_DELAY, RETRY_FIRST_DELAY * 2**retries)
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
