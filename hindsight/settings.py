@@ -307,6 +307,13 @@ CELERY_BEAT_SCHEDULE["health-results-roll-up"] = {
     "task": "deployments.tasks.health_results_roll_up",
     "schedule": 3600.0,
 }
+# Communications: publish what the outbox holds (sends made while Redis was down, or whose
+# quick publish after commit failed). A relay missed in its period is dropped; the next covers it.
+CELERY_BEAT_SCHEDULE["communications-outbox-relay"] = {
+    "task": "incidents.tasks.outbox_relay",
+    "schedule": 10.0,
+    "options": {"expires": 10.0},
+}
 
 # --- Hindsight --------------------------------------------------------------------------------
 # The longest Markdown text a single field accepts; longer input is refused with a field error.
