@@ -80,10 +80,6 @@ class Strip:
     def axis_y(self) -> int:
         return self.height - 4
 
-    @property
-    def end_x(self) -> int:
-        return self.width
-
 
 def strip_span(found: system.Correlation) -> tuple[datetime, datetime]:
     """From a little before the first failure (or the start) to a little after the recovery."""
@@ -131,7 +127,8 @@ def check_strip(*, service: Service, found: system.Correlation) -> Strip | None:
         cell[3] += 1
         if not ok:
             cell[2] += 1
-            cell[4] = f"{status_code or 'no answer'}: {error}" if error else str(status_code)
+            said = ": ".join(str(part) for part in (status_code, error) if part)
+            cell[4] = said or "no answer"
     rows = []
     for position, (check_id, name) in enumerate(names.items()):
         row = StripRow(name=name, y=position * (CELL_HEIGHT + ROW_GAP))

@@ -285,8 +285,8 @@ class TestMergedTimeline:
                 or 'FROM "deployments_healthchange"' in q["sql"]
             ]
             assert len(system_side) == 2  # deployments, and health changes, in the window
-        # The post-mortem without rows (14, as a viewer) plus those two.
-        assert counts == [16, 16], counts
+        # The rest is the post-mortem's own, pinned in tests/incidents/test_views.py.
+        assert counts[0] == counts[1], counts
 
     def test_other_sections_fragments_do_not_read_the_system_side(self, viewer_client):
         _system, incident, _good, _bad = outage()
