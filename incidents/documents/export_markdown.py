@@ -1,0 +1,345 @@
+"""An incident as a GitHub-flavoured Markdown post-mortem.
+
+The sections follow the seed document's order: the facts under the title, summary and impact,
+the timeline, resolution, current status, root cause analysis, lessons, action items (task
+lists by horizon, with priority, kind, @owner and due date after " · "), the path forward,
+communications (fenced, with their subject), success criteria, final notes and the next step.
+All times are UTC, to the second.
+
+What it writes, the importer reads back to the same structure (tests/incidents/test_roundtrip
+pins it): details of causes and action items are block quotes under their item, and a text that
+would read as structure (a heading in a summary, say) is wrapped in a verbatim marker, an HTML
+comment that GitHub does not show.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+
+from incidents.documents.importer.fields import describe_duration
+from incidents.documents.importer.items import escape_owner_marks
+from incidents.documents.text import (
+    RULE_RE,
+    SEP,
+    fence_for,
+    indent,
+    looks_structural,
+    quote,
+    wrap_verbatim,
+)
+from incidents.models import (
+    ActionItem,
+    Cause,
+    Communication,
+    FinalNote,
+    Horizon,
+    Incident,
+    Lesson,
+    StatusItem,
+)
+
+UTC_NOTE = "All times are UTC."
+_SEVERITY_WORDS = {"sev1": "Critical", "sev2": "Major", "sev3": "Medium", "sev4": "Low"}
+_STATUS_HEADINGS = {
+    StatusItem.Kind.CURRENT: "Current status",
+    StatusItem.Kind.WORKING: "What's Working",
+    StatusItem.Kind.KNOWN_ISSUE: "Known Issues",
+}
+_CAUSE_HEADINGS = {
+    Cause.Kind.PRIMARY: "Primary Cause",
+    Cause.Kind.TRIGGER: "Trigger",
+    Cause.Kind.CONTRIBUTING: "Contributing Factors",
+    Cause.Kind.ASSUMPTION: "Incorrect Assumptions",
+}
+_LESSON_HEADINGS = {
+    Lesson.Kind.WENT_WRONG: "What Went Wrong",
+    Lesson.Kind.WENT_RIGHT: "What Went Right",
+    Lesson.Kind.LUCKY: "Where We Got Lucky",
+}
+_NOTE_HEADINGS = {
+    FinalNote.Kind.ACCOMPLISHED: "What We Accomplished",
+    FinalNote.Kind.LEARNED: "What We Learned",
+    FinalNote.Kind.MOVING_FORWARD: "Moving Forward",
+    FinalNote.Kind.OTHER: "Other Notes",
+}
+
+
+def _clock(moment: datetime) -> str:
+    return f"{moment:%H:%M:%S}" if moment.second else f"{moment:%H:%M}"
+
+
+def _at(moment: datetime) -> str:
+    moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%d} {_clock(moment)} UTC"
+
+
+def _safe_prose(text: str) -> str:
+    text = text.strip("\n")
+    return wrap_verbatim(text) if looks_structural(text) else text
+
+
+def _item_text(text: str) -> str:
+    """A text as a list item's content: continuation lines indented under the marker."""
+    first, _, rest = text.strip("\n").partition("\n")
+    return first + ("\n" + indent(rest, "  ") if rest else "")
+
+
+class _Writer:
+    def __init__(self, incident: Incident) -> None:
+        self.incident = incident
+        self.out: list[str] = []
+
+    def line(self, *lines: str) -> None:
+        self.out.extend(lines)
+
+    def section(self, title: str) -> None:
+        while self.out and self.out[-1] == "":
+            self.out.pop()
+        if len(self.out) > 3:
+            self.out.extend(["", "---", ""])
+        self.out.extend([f"## {title}", ""])
+
+    def sub(self, title: str) -> None:
+        if self.out and self.out[-1] != "":
+            self.out.append("")
+        self.out.extend([f"### {title}", ""])
+
+    def prose(self, title: str, text: str) -> None:
+        if text.strip():
+            self.section(title)
+            self.line(_safe_prose(text))
+
+    def text(self) -> str:
+        return "\n".join(self.out).rstrip() + "\n"
+
+
+def _header(w: _Writer, incident: Incident) -> None:
+    start = incident.started_at.astimezone(UTC)
+    end = incident.resolved_at.astimezone(UTC) if incident.resolved_at else None
+    when = _at(start)
+    if end is not None:
+        end_text = _clock(end) if end.date() == start.date() else f"{end:%Y-%m-%d} {_clock(end)}"
+        when = f"{start:%Y-%m-%d} {_clock(start)} - {end_text} UTC"
+    facts = [
+        ("Reference", incident.reference),
+        ("Service", f"{incident.service.name} (`{incident.service.slug}`)"),
+        ("Incident Date", when),
+        ("Duration", describe_duration(end - start) if end is not None else ""),
+        ("Severity", f"{incident.severity.upper()} ({_SEVERITY_WORDS[incident.severity]})"),
+        ("Incident status", incident.get_status_display()),
+        ("Status", incident.status_line),
+        ("Post-mortem", incident.get_postmortem_state_display()),
+        ("Detected", _at(incident.detected_at) if incident.detected_at else ""),
+        ("Mitigated", _at(incident.mitigated_at) if incident.mitigated_at else ""),
+        ("Authors", ", ".join(a.get_username() for a in incident.authors.all())),
+    ]
+    w.line(f"# {incident.title}", "")
+    shown = [(k, v) for k, v in facts if v]
+    for index, (key, value) in enumerate(shown):
+        # Two trailing spaces: a line break in Markdown, so the facts stay one per line.
+        w.line(f"**{key}:** {value}" + ("  " if index < len(shown) - 1 else ""))
+
+
+def _timeline(w: _Writer, incident: Incident, events: Iterable) -> None:
+    events = list(events)
+    if not events:
+        return
+    w.section("Timeline")
+    w.line(UTC_NOTE, "")
+    day: date = incident.started_at.astimezone(UTC).date()
+    for event in events:
+        at = event.occurred_at.astimezone(UTC)
+        stamp = _clock(at) if at.date() == day else f"{at:%Y-%m-%d} {_clock(at)}"
+        w.line(f"- **{stamp}**{SEP}{event.get_kind_display()}{SEP}{_item_text(event.text)}")
+
+
+def _status(w: _Writer, rows: list[StatusItem]) -> None:
+    if not rows:
+        return
+    w.section("Current Status")
+    for kind, heading in _STATUS_HEADINGS.items():
+        mine = [r for r in rows if r.kind == kind]
+        if not mine:
+            continue
+        w.sub(heading)
+        for row in mine:
+            mark = {True: "✅ ", False: "❌ "}.get(row.ok, "")
+            aside = " (pre-existing)" if row.pre_existing else ""
+            detail = f": {_item_text(row.detail)}" if row.detail else ""
+            w.line(f"- {mark}**{row.label}**{aside}{detail}")
+
+
+def _tree(rows: Iterable) -> tuple[list, dict[int, list]]:
+    children: dict[int, list] = defaultdict(list)
+    top = []
+    for row in sorted(rows, key=lambda r: (r.order, r.pk)):
+        (children[row.parent_id] if row.parent_id else top).append(row)
+    return top, children
+
+
+def _cause(w: _Writer, cause: Cause, children: dict[int, list], depth: int) -> None:
+    pad = "  " * depth
+    w.line(f"{pad}- **{cause.title}**")
+    if cause.detail:
+        w.line(quote(cause.detail, pad + "  "))
+    for child in children.get(cause.pk, []):
+        _cause(w, child, children, depth + 1)
+
+
+def _causes(w: _Writer, rows: list[Cause]) -> None:
+    top, children = _tree(rows)
+    if not top:
+        return
+    w.section("Root Cause Analysis")
+    for kind, heading in _CAUSE_HEADINGS.items():
+        mine = [c for c in top if c.kind == kind]
+        if mine:
+            w.sub(heading)
+            for cause in mine:
+                _cause(w, cause, children, 0)
+
+
+def _grouped_texts(w: _Writer, title: str, headings: dict, rows: list) -> None:
+    if not rows:
+        return
+    w.section(title)
+    for kind, heading in headings.items():
+        mine = sorted((r for r in rows if r.kind == kind), key=lambda r: (r.order, r.pk))
+        if not mine:
+            continue
+        w.sub(heading)
+        for row in mine:
+            if kind == FinalNote.Kind.OTHER:
+                w.line(wrap_verbatim(row.text.strip("\n")), "")
+            else:
+                w.line(f"- {_item_text(row.text)}")
+
+
+def _item_line(item: ActionItem, parent: ActionItem | None) -> str:
+    meta = [item.get_priority_display(), item.kind]
+    if item.owner_id:
+        meta.append(f"@{item.owner.get_username()}")
+    if item.due_date:
+        meta.append(f"due {item.due_date:%Y-%m-%d}")
+    if item.blocks_deployments:
+        meta.append("blocks deployments")
+    if item.status == ActionItem.Status.IN_PROGRESS:
+        meta.append("in progress")
+    elif item.status == ActionItem.Status.WONT_DO:
+        meta.append("won't do")
+    if parent is not None and item.horizon != parent.horizon:
+        meta.append(item.get_horizon_display().lower())
+    box = "[x]" if item.status == ActionItem.Status.DONE else "[ ]"
+    return f"- {box} {escape_owner_marks(item.title)}{SEP}{SEP.join(meta)}"
+
+
+def _action(w: _Writer, item: ActionItem, children: dict, depth: int, parent=None) -> None:
+    pad = "  " * depth
+    w.line(pad + _item_line(item, parent))
+    if item.detail:
+        w.line(quote(item.detail, pad + "  "))
+    for child in children.get(item.pk, []):
+        _action(w, child, children, depth + 1, item)
+
+
+def _actions(w: _Writer, rows: list[ActionItem]) -> None:
+    top, children = _tree(rows)
+    if not top:
+        return
+    w.section("Action Items")
+    for horizon, label in Horizon.choices:
+        mine = [i for i in top if i.horizon == horizon]
+        if mine:
+            w.sub(label)
+            for item in mine:
+                _action(w, item, children, 0)
+
+
+def _path_forward(w: _Writer, priorities: list) -> None:
+    if not priorities:
+        return
+    w.section("Path Forward")
+    for number, priority in enumerate(sorted(priorities, key=lambda p: (p.order, p.pk)), 1):
+        w.sub(f"Priority {number}: {priority.title}" + (" (URGENT)" if priority.urgent else ""))
+        if priority.detail:
+            w.line(_option_safe(priority.detail), "")
+        for option in sorted(priority.options.all(), key=lambda o: (o.order, o.pk)):
+            meta = []
+            if option.estimate:
+                meta.append(f"estimate: {option.estimate}")
+            elif option.title.rstrip().endswith(")"):
+                meta.append("no estimate")
+            if option.chosen:
+                meta.append("chosen")
+            w.line(f"**{option.label}) {option.title}**" + "".join(SEP + m for m in meta), "")
+            if option.detail:
+                w.line(_option_safe(option.detail), "")
+
+
+def _option_safe(text: str) -> str:
+    """Detail text of the path forward, wrapped verbatim when a line of it would read as an
+    option, an options label or a heading, or when rules frame it."""
+    from incidents.documents.importer.forward import OPTION_RE, is_options_label
+
+    text = text.strip("\n")
+    lines = text.split("\n")
+    structural = any(
+        line.startswith("#")
+        or OPTION_RE.match(line)
+        or is_options_label(line)
+        or "hindsight:verbatim" in line
+        for line in lines
+    )
+    if structural or RULE_RE.match(lines[0]) or RULE_RE.match(lines[-1]):
+        return wrap_verbatim(text)
+    return text
+
+
+def _communications(w: _Writer, rows: list[Communication]) -> None:
+    if not rows:
+        return
+    w.section("Communication")
+    for message in rows:
+        parts = [message.get_audience_display()]
+        if message.phase:
+            parts.append(message.get_phase_display())
+        parts.append(message.get_status_display().split(" ")[0])
+        w.sub(SEP.join(parts))
+        content = f"Subject: {message.subject}\n\n{message.body}".rstrip("\n")
+        fence = fence_for(content)
+        w.line(fence, content, fence)
+
+
+def _criteria(w: _Writer, rows: list) -> None:
+    if not rows:
+        return
+    w.section("Success Criteria")
+    for group, label in Horizon.choices:
+        mine = sorted((c for c in rows if c.group == group), key=lambda c: (c.order, c.pk))
+        if mine:
+            w.sub(label)
+            for criterion in mine:
+                w.line(f"- [{'x' if criterion.done else ' '}] {_item_text(criterion.text)}")
+
+
+def postmortem_markdown(incident: Incident, communications: Iterable[Communication] = ()) -> str:
+    """The whole post-mortem. Pass an incident read with selectors.incident_document (every
+    section prefetched) and its communications; nothing here queries per row."""
+    w = _Writer(incident)
+    _header(w, incident)
+    w.prose("Summary", incident.summary)
+    w.prose("Impact", incident.impact)
+    _timeline(w, incident, incident.timeline_events.all())
+    w.prose("Resolution", incident.resolution)
+    _status(w, list(incident.status_items.all()))
+    _causes(w, list(incident.causes.all()))
+    _grouped_texts(w, "Lessons Learned", _LESSON_HEADINGS, list(incident.lessons.all()))
+    _actions(w, list(incident.action_items.all()))
+    _path_forward(w, list(incident.priorities.all()))
+    _communications(w, list(communications))
+    _criteria(w, list(incident.success_criteria.all()))
+    _grouped_texts(w, "Final Notes", _NOTE_HEADINGS, list(incident.final_notes.all()))
+    w.prose("Next Step", incident.next_step)
+    return w.text()

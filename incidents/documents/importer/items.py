@@ -1,0 +1,164 @@
+"""What one list item says: its tick or emoji mark, a bold title, and the metadata after it
+("· P1 · mitigate · @alice · due 2026-01-09", or "@bob due 2026-02-10" written inline)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from incidents.documents.importer.fields import (
+    ACTION_KINDS,
+    ITEM_STATUSES,
+    PRIORITIES,
+    parse_date,
+)
+from incidents.documents.text import SEP
+from incidents.models import ActionItem, Horizon
+
+# Leading marks people use for yes and no: ✅ done / healthy / went right, ❌ the opposite.
+YES_MARKS = ("✅", "✔️", "✔", "☑️", "☑", "🟢", "👍", "[x]", "[X]")
+NO_MARKS = ("❌", "✖️", "✖", "🔴", "👎", "⛔")
+OTHER_MARKS = ("⚠️", "⚠", "🟡", "🍀", "🔥", "💡", "📌", "👉", "➡️", "➡", "•")
+_BOLD_TITLE_RE = re.compile(r"^(\*\*|__)(?P<title>.+?)\1\s*(?P<rest>.*)$", re.S)
+_OWNER_RE = re.compile(r"(?<![\w\\])@(?P<name>[\w.+-]*\w)")
+_OWNER_WORD_RE = re.compile(
+    r"[(\[]?\b(?:owner|assignee|assigned to)\s*[:=]\s*@?(?P<name>[\w.+-]*\w)[)\]]?", re.I
+)
+_DUE_RE = re.compile(
+    r"[(\[]?\b(?:due|by|deadline)\s*:?\s*(?P<date>\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
+    r"|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2} [A-Za-z]{3,9}\.? \d{4})[)\]]?",
+    re.I,
+)
+_PRIORITY_TOKEN_RE = re.compile(r"(?<!\w)[(\[]?(?P<p>P[0-4])[)\]]?(?!\w)")
+_NO_ESTIMATE = "no estimate"
+# A sub-item whose horizon differs from its parent's says so by the horizon's label.
+_HORIZON_LABELS = {label.lower(): value for value, label in Horizon.choices}
+
+
+def leading_mark(text: str) -> tuple[bool | None, str]:
+    """(True for a yes mark, False for a no mark, None for none) and the text without it."""
+    stripped = text.lstrip()
+    for marks, value in ((YES_MARKS, True), (NO_MARKS, False), (OTHER_MARKS, None)):
+        for mark in marks:
+            if stripped.startswith(mark):
+                rest = stripped[len(mark) :].lstrip("\ufe0f").lstrip()
+                return value, rest
+    return None, text.strip()
+
+
+def bold_title(text: str) -> tuple[str, str] | None:
+    """`**Homepage:** 200 OK` -> ("Homepage", "200 OK"); None when the text does not open bold.
+
+    The bold must either end with a colon or be followed by one, or cover the whole first
+    line; bold words inside a sentence are not a title.
+    """
+    match = _BOLD_TITLE_RE.match(text)
+    if not match:
+        return None
+    title = match.group("title").strip()
+    rest = match.group("rest")
+    if title.endswith(":"):
+        return title[:-1].strip(), rest.strip()
+    if rest.startswith(":"):
+        return title, rest[1:].strip()
+    first_line = rest.split("\n", 1)[0].strip()
+    if not first_line or first_line.startswith("("):
+        return title, rest.strip()
+    return None
+
+
+def title_and_rest(text: str) -> tuple[str, str]:
+    """A title and what follows it: bold title if there is one, else the first line."""
+    bold = bold_title(text)
+    if bold:
+        return bold
+    first, _, rest = text.partition("\n")
+    return first.strip().rstrip(":").strip(), rest.strip()
+
+
+@dataclass
+class ItemMeta:
+    title: str
+    status: str | None = None
+    priority: str | None = None
+    kind: str | None = None
+    horizon: str | None = None
+    owner: str = ""
+    due: date | None = None
+    blocks: bool = False
+    estimate: str | None = None
+    chosen: bool = False
+
+
+def _segment(meta: ItemMeta, segment: str) -> bool:
+    """Read one "· ..." segment into `meta`; False when it is not metadata."""
+    words = segment.strip().lower()
+    if re.fullmatch(r"p[0-4]", words):
+        meta.priority = PRIORITIES[words]
+    elif words in ACTION_KINDS:
+        meta.kind = ACTION_KINDS[words]
+    elif re.fullmatch(r"@[\w.@+-]*\w", segment.strip()):
+        meta.owner = segment.strip()[1:]
+    elif words.startswith("due ") and parse_date(words[4:]):
+        meta.due = parse_date(words[4:])
+    elif words in ("blocks deployments", "blocks deploys", "blocking"):
+        meta.blocks = True
+    elif words in ITEM_STATUSES:
+        meta.status = ITEM_STATUSES[words]
+    elif words.startswith("estimate:"):
+        meta.estimate = segment.strip()[len("estimate:") :].strip()
+    elif words == _NO_ESTIMATE:
+        meta.estimate = ""
+    elif words == "chosen":
+        meta.chosen = True
+    elif words in _HORIZON_LABELS:
+        meta.horizon = _HORIZON_LABELS[words]
+    else:
+        return False
+    return True
+
+
+def item_meta(text: str, *, inline: bool = True) -> ItemMeta:
+    """Split an item's first line into its title and metadata.
+
+    Segments after " · " are read from the right while they are metadata (the exporter's
+    form). When there are none, `inline` looks for "@owner", "owner: x", "due <date>" and
+    "P1" anywhere in the line instead, as other templates write them.
+    """
+    segments = text.split(SEP)
+    meta = ItemMeta(title="")
+    while len(segments) > 1 and _segment(meta, segments[-1]):
+        segments.pop()
+    title = SEP.join(segments).strip()
+    found_segments = len(segments) < len(text.split(SEP))
+    if inline and not found_segments:
+        title = _inline(meta, title)
+    meta.title = title.replace("\\@", "@")
+    return meta
+
+
+def _inline(meta: ItemMeta, title: str) -> str:
+    owner = _OWNER_WORD_RE.search(title) or _OWNER_RE.search(title)
+    if owner:
+        meta.owner = owner.group("name")
+        title = title[: owner.start()] + title[owner.end() :]
+    due = _DUE_RE.search(title)
+    if due and parse_date(due.group("date")):
+        meta.due = parse_date(due.group("date"))
+        title = title[: due.start()] + title[due.end() :]
+    priority = _PRIORITY_TOKEN_RE.search(title)
+    if priority:
+        meta.priority = PRIORITIES[priority.group("p").lower()]
+        title = title[: priority.start()] + title[priority.end() :]
+    if re.search(r"\*\*done\*\*|\(done\)|\[done\]", title, re.I):
+        meta.status = ActionItem.Status.DONE
+        title = re.sub(r"\s*(\*\*done\*\*|\(done\)|\[done\])", "", title, flags=re.I)
+    # What removing the tokens left behind: doubled spaces and dangling separators.
+    title = re.sub(r"\s{2,}", " ", title)
+    return title.strip(" \t-\u2013\u2014,;:|")
+
+
+def escape_owner_marks(title: str) -> str:
+    """How the exporter keeps an "@word" inside a title from being read back as an owner."""
+    return re.sub(r"(?<![\w\\])@(?=\w)", r"\\@", title)
