@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import transaction
+from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from incidents import services
@@ -10,14 +12,18 @@ from incidents.models import (
     FinalNote,
     Incident,
     Lesson,
+    Maintenance,
     PathPriority,
     ReferenceCounter,
     SolutionOption,
     StatusItem,
+    Subscriber,
     SuccessCriterion,
     TimelineEvent,
 )
 from incidents.models.base import MarkdownModel
+from incidents.rendering import render as render_markdown
+from incidents.status_page import status_page_invalidate
 
 
 class MarkdownAdminMixin:
@@ -280,6 +286,45 @@ class SolutionOptionAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
     search_fields = ["title", "detail", "priority__title"]
     list_select_related = ["priority"]
     raw_id_fields = ["priority"]
+
+
+@admin.register(Maintenance)
+class MaintenanceAdmin(admin.ModelAdmin):
+    list_display = ["title", "service", "starts_at", "ends_at"]
+    list_filter = ["service"]
+    search_fields = ["title", "description"]
+    list_select_related = ["service"]
+    date_hierarchy = "starts_at"
+
+    def save_model(self, request, obj, form, change) -> None:
+        # As maintenance_create does: the status page shows the stored HTML, and at once.
+        obj.description_html = render_markdown(obj.description)
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(status_page_invalidate)
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        transaction.on_commit(status_page_invalidate)
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        transaction.on_commit(status_page_invalidate)
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    """Confirmation is the address owner's to give (double opt-in), so it is read-only here."""
+
+    list_display = ["email", "confirmed_at", "unsubscribed_at", "created_at"]
+    list_filter = [("confirmed_at", admin.EmptyFieldListFilter), "unsubscribed_at"]
+    search_fields = ["email"]
+    readonly_fields = ["confirmed_at", "unsubscribed_at", "created_at"]
+    actions = ["unsubscribe"]
+
+    @admin.action(description="Unsubscribe the selected addresses")
+    def unsubscribe(self, request, queryset) -> None:
+        count = queryset.filter(unsubscribed_at__isnull=True).update(unsubscribed_at=timezone.now())
+        self.message_user(request, f"{count} address(es) unsubscribed.")
 
 
 # Communications, their delivery log, webhook endpoints and the outbox: registered by importing

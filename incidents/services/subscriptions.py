@@ -9,8 +9,6 @@ Until it is confirmed an address receives nothing but the confirmation.
 
 from __future__ import annotations
 
-from functools import partial
-
 from django.conf import settings
 from django.contrib.auth.base_user import BaseUserManager
 from django.core.cache import cache
@@ -79,8 +77,13 @@ def subscriber_signup(*, email: str) -> Subscriber:
         subscriber.confirmed_at = None
         subscriber.save(update_fields=["unsubscribed_at", "confirmed_at"])
     if subscriber.confirmed_at is None:
+        subscriber_id = subscriber.pk
+
+        def send_confirmation() -> None:  # a named function: robust on_commit logs its name
+            _send_confirmation(subscriber_id)
+
         # robust: a mail server that is down must not turn a committed sign-up into an error page.
-        transaction.on_commit(partial(_send_confirmation, subscriber.pk), robust=True)
+        transaction.on_commit(send_confirmation, robust=True)
     return subscriber
 
 

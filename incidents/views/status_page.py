@@ -140,7 +140,9 @@ def subscribe_sent(request: HttpRequest) -> HttpResponse:
 
 
 def _invalid_link(request: HttpRequest, error: SubscriptionLinkInvalid) -> HttpResponse:
-    return render(request, f"{TEMPLATE_DIR}/link_invalid.html", {"message": error.message}, 400)
+    return render(
+        request, f"{TEMPLATE_DIR}/link_invalid.html", {"message": error.message}, status=400
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

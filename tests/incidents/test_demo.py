@@ -302,3 +302,35 @@ def test_the_gate_would_have_blocked_the_upload_without_a_worker(demo_incident):
     blocked = [r for r in run.reasons if r["outcome"] == "block"]
     assert [r["found"]["path"] for r in blocked] == ["_worker.js"]
     assert "_worker.js is missing" in blocked[0]["message"]
+
+
+@pytest.mark.django_db
+def test_the_demo_publishes_status_updates_and_plans_one_maintenance_window(demo_incident):
+    from django.utils import timezone
+
+    from incidents.demo.status_page import UPDATES
+    from incidents.models import Communication, Maintenance
+
+    published = Communication.objects.filter(
+        incident=demo_incident, audience="status_page", status=Communication.Status.SENT
+    )
+    assert set(published.values_list("subject", flat=True)) >= {u[2] for u in UPDATES}
+    assert all(update.body_html and update.sent_at for update in published)
+    [window] = Maintenance.objects.all()
+    assert window.starts_at > timezone.now()
+    assert "<strong>" in window.description_html
+
+
+@pytest.mark.django_db
+def test_a_reload_moves_an_ended_demo_maintenance_window_ahead_without_a_new_row(demo_incident):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from incidents.models import Maintenance
+
+    now = timezone.now()
+    Maintenance.objects.update(starts_at=now - timedelta(hours=2), ends_at=now - timedelta(hours=1))
+    load_demo()
+    [window] = Maintenance.objects.all()
+    assert window.starts_at > now

@@ -1,0 +1,124 @@
+"""Atom and RSS feeds of the status page: well-formed, public only, and inert whatever was typed."""
+
+from __future__ import annotations
+
+import html
+import re
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+
+from incidents.models import Audience, Communication, Incident, Phase
+from tests.factories import CauseFactory, IncidentFactory, TimelineEventFactory
+from tests.incidents.test_status_page import (
+    NOW,
+    XSS,
+    clock,  # noqa: F401  (fixture)
+    communication,
+    fresh_cache,  # noqa: F401  (fixture)
+    resolved_incident,
+)
+
+pytestmark = pytest.mark.django_db
+
+ATOM = "/status/feed.atom"
+RSS = "/status/feed.rss"
+NS = {"atom": "http://www.w3.org/2005/Atom"}
+
+
+@pytest.fixture
+def incidents():
+    active = IncidentFactory(
+        started_at=NOW - timedelta(hours=1),
+        status=Incident.Status.INVESTIGATING,
+        title="SECRET-TITLE",
+        impact="Checkout fails for some people.",
+        status_line="Investigating checkout errors",
+    )
+    active.render_markdown()
+    active.save()
+    CauseFactory(incident=active, detail="SECRET-CAUSE")
+    TimelineEventFactory(incident=active, text="SECRET-TIMELINE")
+    communication(
+        active,
+        "Looking into checkout errors",
+        at=NOW - timedelta(minutes=40),
+        phase=Phase.INVESTIGATING,
+    )
+    communication(
+        active, "SECRET-DRAFT", at=NOW, status=Communication.Status.DRAFT, body="SECRET-DRAFT-BODY"
+    )
+    communication(active, "SECRET-INTERNAL", at=NOW, audience=Audience.INTERNAL)
+    past = resolved_incident(days_ago=5, published=True, summary="What we learned, in short.")
+    communication(past, "All good again", at=past.resolved_at, phase=Phase.RESOLVED)
+    return active, past
+
+
+def get(url: str) -> bytes:
+    response = Client().get(url)
+    assert response.status_code == 200
+    return response.content
+
+
+def test_the_atom_feed_lists_incidents_and_published_updates_newest_first(incidents):
+    active, _ = incidents
+    response = Client().get(ATOM)
+    assert response["Content-Type"].startswith("application/atom+xml")
+    root = ET.fromstring(response.content)
+    entries = root.findall("atom:entry", NS)
+    titles = [entry.findtext("atom:title", namespaces=NS) for entry in entries]
+    assert titles == [
+        "Investigating: Looking into checkout errors",  # the update, 40 minutes ago
+        "Investigating: Looking into checkout errors",  # the incident, headed by it, 1 hour ago
+        "Resolved: All good again",
+        "Resolved: All good again",
+    ]
+    ids = [entry.findtext("atom:id", namespaces=NS) for entry in entries]
+    assert len(set(ids)) == 4
+    assert f"http://127.0.0.1:8000/status/#incident-{active.number}" in ids
+    summaries = " ".join(entry.findtext("atom:summary", namespaces=NS) or "" for entry in entries)
+    assert "<p>Checkout fails for some people.</p>" in summaries
+    assert "What we learned, in short." in summaries  # the published post-mortem's summary
+
+
+def test_the_rss_feed_is_valid_and_carries_the_same_items(incidents):
+    root = ET.fromstring(get(RSS))
+    items = root.findall("./channel/item")
+    assert len(items) == 4
+    assert root.findtext("./channel/link") == "http://127.0.0.1:8000/status/"
+    for item in items:
+        assert item.findtext("pubDate")
+        assert item.findtext("guid")
+
+
+@pytest.mark.parametrize("url", [ATOM, RSS])
+def test_nothing_internal_reaches_a_feed(incidents, url):
+    body = get(url).decode()
+    assert "SECRET" not in body
+
+
+@pytest.mark.parametrize("url", [ATOM, RSS])
+def test_markdown_xss_in_an_update_is_inert_in_the_feed(url):
+    incident = IncidentFactory(started_at=NOW - timedelta(hours=1))
+    communication(incident, "<script>alert('subject')</script>", at=NOW, body=XSS)
+    body = get(url).decode()
+    # The XML carries the HTML escaped once; what a reader renders is that HTML.
+    assert "<script" not in body.lower()
+    rendered = html.unescape(body).lower()
+    assert "<script>alert('owned')" not in rendered
+    assert "javascript:" not in rendered
+    assert re.search(r"<[^>]+\son\w+=", rendered) is None
+    # Titles are escaped like Django's default, since some RSS readers take them as HTML.
+    assert "&lt;script&gt;" in html.unescape(body)
+
+
+def test_a_feed_reads_in_one_query(incidents, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        get(ATOM)
+
+
+def test_an_empty_feed_is_still_a_feed():
+    root = ET.fromstring(get(ATOM))
+    assert root.findall("atom:entry", NS) == []

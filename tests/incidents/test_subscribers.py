@@ -1,0 +1,356 @@
+"""Subscribers: sign up on the status page, confirm by a link (double opt-in), unsubscribe in one
+click (RFC 8058), and every bad input answered beside the field without saying who subscribed."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core import mail, signing
+from django.core.cache.backends.locmem import LocMemCache
+from django.test import Client
+from django.utils import timezone
+
+from incidents import services
+from incidents.models import Subscriber
+from incidents.services.subscriptions import CONFIRM_RESEND_SECONDS
+from incidents.subscriptions import (
+    CONFIRM_MAX_AGE,
+    CONFIRM_SALT,
+    SubscriptionLinkInvalid,
+    confirm_token,
+    confirm_url,
+    unsubscribe_token,
+    unsubscribe_url,
+)
+from incidents.views.status_page import SIGNUP_LIMIT
+
+pytestmark = pytest.mark.django_db
+
+SUBSCRIBE = "/status/subscribe/"
+SENT = "/status/subscribe/sent/"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(monkeypatch, request) -> LocMemCache:
+    cache = LocMemCache(f"subscriber-tests-{request.node.nodeid}", {})
+    cache.clear()
+    for module in ("incidents.views.status_page", "incidents.status_page"):
+        monkeypatch.setattr(f"{module}.cache", cache)
+    monkeypatch.setattr("incidents.services.subscriptions.cache", cache)
+    return cache
+
+
+@pytest.fixture
+def sign_up(client, django_capture_on_commit_callbacks):
+    """POST the form as a browser would; mails queued for after commit are sent."""
+
+    def post(email: str, **extra):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post(SUBSCRIBE, {"email": email}, **extra)
+
+    return post
+
+
+def address(length: int) -> str:
+    """A well-formed address of exactly `length` characters (domain labels stay under 64)."""
+    labels, left = [], length - len("a" * 64 + "@" + ".test")
+    while left > 0:
+        label = min(60, left)
+        if left - label == 1:  # the next label would be a lone dot
+            label -= 1
+        labels.append("b" * label)
+        left -= label + 1
+    email = "a" * 64 + "@" + ".".join(labels) + ".test"
+    assert len(email) == length, len(email)
+    return email
+
+
+def link_in(message, kind: str) -> str:
+    match = re.search(rf"https?://\S+/status/{kind}/[^/\s]+/", message.body)
+    assert match, message.body
+    return match.group(0)
+
+
+def path_of(url: str) -> str:
+    return "/" + url.split("/", 3)[3]
+
+
+# --- signing up ------------------------------------------------------------------------------
+
+
+def test_signing_up_stores_a_pending_address_and_mails_only_the_confirmation(sign_up):
+    response = sign_up("Reader@Example.TEST")
+    assert response.status_code == 302
+    assert response.url == SENT
+    subscriber = Subscriber.objects.get()
+    assert subscriber.email == "Reader@example.test"  # the domain is case-insensitive
+    assert subscriber.confirmed_at is None
+    assert not subscriber.active
+
+    [message] = mail.outbox
+    assert message.to == ["Reader@example.test"]
+    assert message.subject == "Confirm your subscription to status updates"
+    url = link_in(message, "confirm")
+    assert url == confirm_url(subscriber)
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html"
+    assert url in html
+    assert "7 days" in message.body
+
+
+def test_the_sent_page_says_check_your_inbox(client, sign_up):
+    response = client.get(sign_up("reader@example.test").url)
+    assert b"Check your inbox" in response.content
+
+
+def test_a_duplicate_pending_address_gets_the_same_answer_and_no_second_mail_at_once(sign_up):
+    first = sign_up("reader@example.test")
+    second = sign_up("READER@example.test")
+    assert (first.status_code, first.url) == (second.status_code, second.url)
+    assert Subscriber.objects.count() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_a_pending_address_gets_the_confirmation_again_after_the_resend_gap(sign_up):
+    sign_up("reader@example.test")
+    with time_machine.travel(timezone.now() + timedelta(seconds=CONFIRM_RESEND_SECONDS + 1)):
+        sign_up("reader@example.test")
+    assert len(mail.outbox) == 2
+    assert Subscriber.objects.count() == 1
+
+
+def test_a_confirmed_address_gets_the_same_answer_and_no_mail(sign_up):
+    Subscriber.objects.create(email="reader@example.test", confirmed_at=timezone.now())
+    response = sign_up("reader@example.test")
+    assert response.status_code == 302
+    assert response.url == SENT
+    assert mail.outbox == []
+    assert Subscriber.objects.get().active
+
+
+def test_an_address_that_unsubscribed_must_confirm_again(sign_up):
+    Subscriber.objects.create(
+        email="reader@example.test",
+        confirmed_at=timezone.now() - timedelta(days=3),
+        unsubscribed_at=timezone.now() - timedelta(days=1),
+    )
+    sign_up("reader@example.test")
+    subscriber = Subscriber.objects.get()
+    assert subscriber.unsubscribed_at is None
+    assert subscriber.confirmed_at is None
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.parametrize(
+    ("email", "error"),
+    [
+        ("", "Enter your email address."),
+        ("not-an-address", "Enter an email address like name@example.com."),
+        ("two@@example.test", "Enter an email address like name@example.com."),
+        ("<script>@example.test", "Enter an email address like name@example.com."),
+        (address(255), "at most 254 characters"),
+        ("x" * 5000 + "@example.test", "at most 254 characters"),
+    ],
+    ids=["empty", "invalid", "two-ats", "markup", "oversized-255", "oversized-huge"],
+)
+def test_bad_addresses_get_an_error_beside_the_field_and_nothing_is_stored(sign_up, email, error):
+    response = sign_up(email)
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert re.search(
+        r'<input type="email" name="email"[^>]*>.*?<span class="error" id="id_email_error"[^>]*>'
+        r"[^<]*" + re.escape(error),
+        html.replace("&#x27;", "'"),
+        re.S,
+    ), html
+    assert "<script>@" not in html
+    assert Subscriber.objects.count() == 0
+    assert mail.outbox == []
+
+
+def test_an_address_of_exactly_254_characters_is_accepted(sign_up):
+    email = address(254)
+    assert sign_up(email).status_code == 302
+    assert Subscriber.objects.get().email == email
+
+
+def test_the_service_refuses_what_the_form_would(db):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        services.subscriber_signup(email="nope")
+    with pytest.raises(ValidationError):
+        services.subscriber_signup(email="a" * 300 + "@example.test")
+
+
+def test_sign_ups_from_one_address_are_throttled(sign_up):
+    for i in range(SIGNUP_LIMIT):
+        assert sign_up(f"reader{i}@example.test").status_code == 302
+    response = sign_up("one-too-many@example.test")
+    assert response.status_code == 429
+    assert b"Too many sign-ups" in response.content
+    assert not Subscriber.objects.filter(email="one-too-many@example.test").exists()
+    other = Client(REMOTE_ADDR="192.0.2.7")
+    assert other.post(SUBSCRIBE, {"email": "elsewhere@example.test"}).status_code == 302
+
+
+def test_invalid_submissions_do_not_use_up_the_throttle(sign_up):
+    for _ in range(SIGNUP_LIMIT + 3):
+        assert sign_up("nope").status_code == 422
+    assert sign_up("reader@example.test").status_code == 302
+
+
+def test_the_subscribe_page_works_without_the_status_page(client):
+    response = client.get(SUBSCRIBE)
+    assert response.status_code == 200
+    assert b'name="csrfmiddlewaretoken"' in response.content
+
+
+def test_a_mail_server_that_is_down_does_not_fail_the_sign_up(sign_up, settings, caplog):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1
+    response = sign_up("reader@example.test")
+    assert response.status_code == 302
+    assert Subscriber.objects.filter(email="reader@example.test").exists()
+    assert "on_commit" in caplog.text
+
+
+# --- confirming ------------------------------------------------------------------------------
+
+
+def test_opening_the_link_asks_and_only_the_button_confirms(client, sign_up):
+    sign_up("reader@example.test")
+    path = path_of(link_in(mail.outbox[0], "confirm"))
+    page = client.get(path)
+    assert page.status_code == 200
+    assert b"reader@example.test" in page.content
+    assert Subscriber.objects.get().confirmed_at is None  # link scanners open links
+
+    done = client.post(path)
+    assert done.status_code == 200
+    assert b"subscribed" in done.content
+    subscriber = Subscriber.objects.get()
+    assert subscriber.active
+    confirmed_at = subscriber.confirmed_at
+    assert client.post(path).status_code == 200
+    assert Subscriber.objects.get().confirmed_at == confirmed_at
+
+
+def test_an_expired_confirmation_link_is_refused(client):
+    subscriber = Subscriber.objects.create(email="reader@example.test")
+    path = path_of(confirm_url(subscriber))
+    with time_machine.travel(timezone.now() + CONFIRM_MAX_AGE + timedelta(minutes=1)):
+        response = client.post(path)
+    assert response.status_code == 400
+    assert b"expired" in response.content
+    assert Subscriber.objects.get().confirmed_at is None
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "nonsense",
+        "abc:def:ghi",
+        signing.dumps({"s": 1, "a": "x"}, salt="some-other-purpose"),
+        signing.dumps(["not", "a", "dict"], salt=CONFIRM_SALT),
+    ],
+    ids=["garbage", "shaped", "wrong-salt", "wrong-payload"],
+)
+def test_a_forged_confirmation_link_is_refused(client, token):
+    Subscriber.objects.create(email="reader@example.test")
+    response = client.post(f"/status/confirm/{token}/")
+    assert response.status_code == 400
+    assert Subscriber.objects.get().confirmed_at is None
+
+
+def test_a_cut_short_link_is_refused(client):
+    subscriber = Subscriber.objects.create(email="reader@example.test")
+    assert client.post(f"/status/confirm/{confirm_token(subscriber)[:-3]}/").status_code == 400
+    assert not Subscriber.objects.get().active
+
+
+def test_an_unsubscribe_link_cannot_confirm_and_a_confirm_link_cannot_unsubscribe(client):
+    pending = Subscriber.objects.create(email="pending@example.test")
+    active = Subscriber.objects.create(email="active@example.test", confirmed_at=timezone.now())
+    assert client.post(f"/status/confirm/{unsubscribe_token(pending)}/").status_code == 400
+    assert client.post(f"/status/unsubscribe/{confirm_token(active)}/").status_code == 400
+    assert not Subscriber.objects.get(pk=pending.pk).active
+    assert Subscriber.objects.get(pk=active.pk).active
+
+
+def test_a_link_for_an_address_changed_since_is_refused(client):
+    subscriber = Subscriber.objects.create(email="old@example.test")
+    path = path_of(confirm_url(subscriber))
+    Subscriber.objects.filter(pk=subscriber.pk).update(email="new@example.test")
+    assert client.post(path).status_code == 400
+    assert not Subscriber.objects.get().active
+
+
+def test_an_old_confirmation_link_does_not_undo_an_unsubscribe(client):
+    subscriber = Subscriber.objects.create(email="reader@example.test")
+    confirm = path_of(confirm_url(subscriber))
+    services.subscriber_unsubscribe(token=unsubscribe_token(subscriber))
+    response = client.post(confirm)
+    assert response.status_code == 400
+    assert not Subscriber.objects.get().active
+    with pytest.raises(SubscriptionLinkInvalid):
+        services.subscriber_confirm(token=confirm_token(subscriber))
+
+
+# --- unsubscribing ---------------------------------------------------------------------------
+
+
+def test_links_are_absolute_on_the_configured_base_url(settings):
+    settings.HINDSIGHT_BASE_URL = "https://status.example.test"
+    subscriber = Subscriber.objects.create(email="reader@example.test")
+    assert confirm_url(subscriber).startswith("https://status.example.test/status/confirm/")
+    assert unsubscribe_url(subscriber).startswith("https://status.example.test/status/unsubscribe/")
+    assert "reader" not in unsubscribe_url(subscriber)  # no address in URLs or their logs
+
+
+def test_opening_the_unsubscribe_link_shows_a_button_and_changes_nothing(client):
+    subscriber = Subscriber.objects.create(email="reader@example.test", confirmed_at=timezone.now())
+    response = client.get(path_of(unsubscribe_url(subscriber)))
+    assert response.status_code == 200
+    assert b"<button" in response.content
+    assert Subscriber.objects.get().active
+
+
+def test_one_click_unsubscribe_is_a_post_with_no_cookie_and_no_csrf_token():
+    """What a mail client sends for List-Unsubscribe-Post: List-Unsubscribe=One-Click."""
+    subscriber = Subscriber.objects.create(email="reader@example.test", confirmed_at=timezone.now())
+    mail_client = Client(enforce_csrf_checks=True)
+    response = mail_client.post(
+        path_of(unsubscribe_url(subscriber)),
+        "List-Unsubscribe=One-Click",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 200
+    subscriber.refresh_from_db()
+    assert subscriber.unsubscribed_at is not None
+    assert not subscriber.active
+    unsubscribed_at = subscriber.unsubscribed_at
+    assert mail_client.post(path_of(unsubscribe_url(subscriber))).status_code == 200
+    assert Subscriber.objects.get().unsubscribed_at == unsubscribed_at
+
+
+def test_an_unsubscribe_link_keeps_working_long_after(client):
+    subscriber = Subscriber.objects.create(email="reader@example.test", confirmed_at=timezone.now())
+    path = path_of(unsubscribe_url(subscriber))
+    with time_machine.travel(timezone.now() + timedelta(days=3 * 365)):
+        assert client.post(path).status_code == 200
+    assert not Subscriber.objects.get().active
+
+
+def test_a_forged_unsubscribe_link_is_refused_and_a_deleted_subscription_is_fine(client):
+    subscriber = Subscriber.objects.create(email="reader@example.test", confirmed_at=timezone.now())
+    assert client.post("/status/unsubscribe/forged:token:here/").status_code == 400
+    assert client.get("/status/unsubscribe/forged:token:here/").status_code == 400
+    assert Subscriber.objects.get().active
+    path = path_of(unsubscribe_url(subscriber))
+    subscriber.delete()
+    assert client.post(path).status_code == 200
+    assert client.get(path).status_code == 200
