@@ -306,3 +306,17 @@ class TestGateRules:
         assert [(r["environment"], r["kind"]) for r in rows] == [("preview", "stale_build")]
         rows = client.get(RULES, {"kind": "required_artifact"}).json()["results"]
         assert [r["path"] for r in rows] == ["_worker.js"]
+
+    def test_the_list_costs_the_same_for_1_and_50_rules(self, production):
+        client = bearer("viewer", "read")
+        client.get(RULES)  # marks the token used: a write that later requests skip
+
+        def cost(size: int) -> int:
+            with CaptureQueriesContext(connection) as captured:
+                assert len(client.get(RULES, {"page_size": size}).json()["results"]) == size
+            return len(captured)
+
+        one = cost(1)
+        for n in range(49):
+            services.gate_rule_create(environment=production, kind="stale_build", order=n)
+        assert one == cost(50) == 5
