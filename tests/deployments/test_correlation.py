@@ -63,12 +63,14 @@ class System:
             ],
         )
 
-    def snaps(self, first: float, last: float, failing: Iterable[int] = ()) -> None:
+    def snaps(
+        self, first: float, last: float, failing: Iterable[int] = (), every: float = 1
+    ) -> None:
         failing = tuple(failing)
         minute = first
         while minute <= last:
             self.snap(minute, failing)
-            minute += 1
+            minute += every
 
     def deploy(
         self,
@@ -214,36 +216,36 @@ class TestLastKnownGood:
     def test_a_healthy_deployment_that_stayed_healthy_is_known_good(self):
         system = System()
         good = system.deploy(-100)
-        system.snaps(-95, -60)
+        system.snaps(-95, -60, every=5)
         assert self.lkg(system) == good
 
     def test_the_latest_qualifying_deployment_wins(self):
         system = System()
         system.deploy(-200)
         good = system.deploy(-100)
-        system.snaps(-199, -60)
+        system.snaps(-199, -60, every=5)
         assert self.lkg(system) == good
 
     def test_a_failing_snapshot_within_the_span_disqualifies(self):
         system = System()
         older = system.deploy(-200)
-        system.snaps(-199, -150)
+        system.snaps(-199, -150, every=5)
         flaky = system.deploy(-100)
-        system.snaps(-99, -60)
+        system.snaps(-99, -60, every=5)
         system.snap(-80.5, failing=[1])
         assert self.lkg(system) == older != flaky
 
     def test_a_failure_after_the_span_does_not_disqualify(self):
         system = System()
         good = system.deploy(-100)
-        system.snaps(-99, -71)
+        system.snaps(-99, -71, every=5)
         system.snap(-69, failing=[0])
         assert self.lkg(system) == good
 
     def test_no_snapshot_in_the_span_is_no_evidence(self):
         system = System()
         system.deploy(-100)
-        system.snaps(-60, -50)  # healthy, but after the span
+        system.snaps(-60, -50, every=5)  # healthy, but after the span
         assert self.lkg(system) is None
 
     def test_a_snapshot_at_the_finish_itself_is_not_counted(self):
@@ -251,7 +253,7 @@ class TestLastKnownGood:
         system = System()
         good = system.deploy(-100)
         system.snap(-100, failing=[0])
-        system.snaps(-99, -70)
+        system.snaps(-99, -70, every=5)
         assert self.lkg(system) == good
 
     @pytest.mark.parametrize(
@@ -266,13 +268,13 @@ class TestLastKnownGood:
     def test_only_succeeded_deployments_whose_smoke_run_passed_count(self, fields):
         system = System()
         system.deploy(-100, **fields)
-        system.snaps(-99, -60)
+        system.snaps(-99, -60, every=5)
         assert self.lkg(system) is None
 
     def test_the_span_must_be_over_as_of_the_moment(self):
         system = System()
         older = system.deploy(-200)
-        system.snaps(-199, -150)
+        system.snaps(-199, -150, every=5)
         recent = system.deploy(-20)
         system.snaps(-19, 0)
         assert self.lkg(system) == older
@@ -281,16 +283,16 @@ class TestLastKnownGood:
     def test_as_of_an_earlier_moment_a_later_deployment_is_not_seen(self):
         system = System()
         first = system.deploy(-300)
-        system.snaps(-299, -260)
+        system.snaps(-299, -260, every=5)
         second = system.deploy(-100)
-        system.snaps(-99, -60)
+        system.snaps(-99, -60, every=5)
         assert self.lkg(system, before=-120) == first
         assert self.lkg(system, before=None) == second
 
     def test_a_deployment_rolled_back_later_counts_as_it_was_then(self):
         system = System()
         good = system.deploy(-100, status=Deployment.Status.ROLLED_BACK)
-        system.snaps(-99, -60)
+        system.snaps(-99, -60, every=5)
         system.deploy(20, rollback_of=good)
         assert self.lkg(system, before=0) == good
         assert self.lkg(system, before=30) is None
@@ -298,14 +300,14 @@ class TestLastKnownGood:
     def test_other_environments_do_not_count(self):
         system = System()
         system.deploy(-100, environment=system.preview)
-        system.snaps(-99, -60)
+        system.snaps(-99, -60, every=5)
         assert self.lkg(system) is None
 
     def test_it_is_one_query(self, django_assert_num_queries):
         system = System()
         for i in range(5):
             system.deploy(-300 + i * 50)
-        system.snaps(-300, -60)
+        system.snaps(-300, -60, every=5)
         with django_assert_num_queries(1):
             assert self.lkg(system) is not None
 
@@ -406,7 +408,7 @@ class TestCorrelation:
     def build(self, deployments: int) -> System:
         system = System(checks=3)
         good = system.deploy(-600)
-        system.snaps(-599, -560)
+        system.snaps(-599, -560, every=5)
         for i in range(deployments):
             system.deploy(-500 + i * 5, health=Deployment.Health.UNKNOWN)
         system.snaps(-10, -4)

@@ -114,7 +114,7 @@ class TestEnvironmentPage:
     def test_the_last_known_good_and_its_rollback_command_lead_the_page(self, viewer):
         system = System(template="wrangler pages deployment rollback {external_id}")
         good = system.deploy(-100)
-        system.snaps(-99, -60)
+        system.snaps(-99, -60, every=5)
         system.deploy(-10, health=Deployment.Health.UNHEALTHY)
         html = viewer.get(environment_url(system.production)).content.decode()
         top = html.split("<h2>Deployments</h2>")[0]
@@ -186,7 +186,7 @@ class TestEnvironmentPage:
         for size in (1, 50):
             system = System()
             good = system.deploy(-1000)
-            system.snaps(-999, -960)
+            system.snaps(-999, -960, every=5)
             incident = IncidentFactory(service=system.service, started_at=at(-500))
             for i in range(size - 1):
                 deployment = system.deploy(-400 + i, health=Deployment.Health.UNKNOWN)

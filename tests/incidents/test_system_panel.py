@@ -30,7 +30,7 @@ def outage(*, deployments: int = 1, template: str = "rollback {external_id}") ->
     with a resolved incident over it. Returns (system, incident, good, bad)."""
     system = System(checks=2, template=template)
     good = system.deploy(-300)
-    system.snaps(-299, -260)
+    system.snaps(-299, -260, every=5)
     for i in range(deployments - 1):
         system.deploy(-250 + i * 3, health=Deployment.Health.UNKNOWN)
     system.snaps(-10, -1)
