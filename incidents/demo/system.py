@@ -242,12 +242,15 @@ KNOWN_GOOD_EVERY = timedelta(minutes=5)
 def _smoke_results(known_good: Deployment, broken: Deployment) -> None:
     """What each deployment's smoke run found, a minute after it finished.
 
-    Every production deployment passed except the broken one, whose upload had no worker. Set
-    on every load: it is what the records say, like the deployments themselves.
+    Every production deployment of the story passed except the broken one, whose upload had no
+    worker. Set on every load, like the deployments themselves; deployments recorded after the
+    story (someone trying the demo) keep whatever their own smoke runs found.
     """
     checked_at = F("finished_at") + timedelta(minutes=1)
     Deployment.objects.filter(
-        environment=known_good.environment, status=Deployment.Status.SUCCEEDED
+        environment=known_good.environment,
+        status=Deployment.Status.SUCCEEDED,
+        finished_at__lte=MITIGATED_AT,
     ).update(health=Deployment.Health.HEALTHY, health_checked_at=checked_at)
     Deployment.objects.filter(pk=broken.pk).update(
         health=Deployment.Health.UNHEALTHY, health_checked_at=checked_at
