@@ -278,6 +278,7 @@ SPECTACULAR_SETTINGS = {
         "LessonKindEnum": "incidents.models.Lesson.Kind",
         "ActionItemKindEnum": "incidents.models.ActionItem.Kind",
         "ActionItemStatusEnum": "incidents.models.ActionItem.Status",
+        "CommunicationStatusEnum": "incidents.models.Communication.Status",
         "EnvironmentKindEnum": "deployments.models.Environment.Kind",
         "DeploymentStatusEnum": "deployments.models.Deployment.Status",
         "DeploymentHealthEnum": "deployments.models.Deployment.Health",

@@ -24,8 +24,9 @@ urlpatterns = [
     *documents.urlpatterns,
     *history.urlpatterns,
     *incident_page.urlpatterns,
-    *section_rows.urlpatterns,
+    # Before section_rows, whose incidents/<reference>/<section>/<pk>/... would take them.
     *communications.urlpatterns,
+    *section_rows.urlpatterns,
     *system_panel.urlpatterns,
     *action_items.urlpatterns,
     path("maintenance/", include(maintenance.urlpatterns)),

@@ -86,7 +86,7 @@ DEFAULT_TEMPLATES: list[dict[str, Any]] = [
             f"{{% if duration %}}for {{{{ duration }}}}, from {_FROM_TO} on {_WHEN}"
             "{% else %}earlier today{% endif %}.\n\n"
             '{% if components %}Affected: {{ components|join:", " }}.\n\n{% endif %}'
-            "{% if next_step %}{{ next_step }}{% endif %}"
+            "Thank you for your patience."
         ),
     },
     {

@@ -69,7 +69,12 @@ def public_facts(incident: Incident) -> dict[str, Any]:
 
 def internal_facts(incident: Incident) -> dict[str, Any]:
     causes = list(incident.causes.order_by("order", "id"))
-    items = list(incident.action_items.select_related("owner").order_by("order", "id"))
+    # Top-level items: their steps are detail for the incident page, not for a summary.
+    items = list(
+        incident.action_items.filter(parent__isnull=True)
+        .select_related("owner")
+        .order_by("order", "id")
+    )
     return {
         "reference": incident.reference,
         "title": incident.title,

@@ -61,11 +61,11 @@ PLACEHOLDERS: tuple[Placeholder, ...] = (
     Placeholder("contributing_factors", "Titles of the contributing factors (a list).", False),
     Placeholder(
         "action_items",
-        "Every action item (a list).",
+        "Every action item, without their steps (a list).",
         False,
         ("title", "owner", "due_date", "status", "blocks_deployments"),
     ),
-    Placeholder("open_action_items", "How many action items are still open.", False),
+    Placeholder("open_action_items", "How many action items (not steps) are still open.", False),
     Placeholder("blocking_action_items", "How many open items block deployments.", False),
     Placeholder("lessons", "The lessons, as text (a list).", False),
     Placeholder("notes", "The final notes, as text (a list).", False),

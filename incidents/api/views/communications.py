@@ -14,7 +14,7 @@
     POST  /incidents/{ref}/communications/{id}/correct  -> 201, a draft correcting a sent one
 
 A step the communication's state does not allow (editing a sent one, sending a draft) is 409
-with type `communication-state` and its `status`.
+with type `communication-state` and its `communication_status`.
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ from incidents.api.views.common import (
 )
 from incidents.models import Communication, CommunicationTemplate, Incident
 
-STATE_CONFLICT = "The communication's state does not allow this step; `status` says what it is."
+STATE_CONFLICT = (
+    "The communication's state does not allow this step; `communication_status` says what it is."
+)
 SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The template's slug.")
 
 
@@ -77,7 +79,10 @@ def state_conflicts():
         yield
     except services.CommunicationStateError as error:
         raise Problem(
-            str(error), status_code=409, problem_type="communication-state", status=error.status
+            str(error),
+            status_code=409,
+            problem_type="communication-state",
+            communication_status=error.status,
         ) from None
 
 

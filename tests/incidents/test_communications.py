@@ -1,0 +1,364 @@
+"""Communications on the incident page: generated from facts, edited, approved, sent once and
+then immutable, corrected by a new one; and nothing internal in a public draft."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from deployments.models import CheckResult, HealthSnapshot, HealthStatus
+from incidents import services
+from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
+from incidents.models import (
+    Audience,
+    Cause,
+    Communication,
+    CommunicationTemplate,
+    Incident,
+    OutboxMessage,
+    TimelineEvent,
+)
+from tests.factories import T0, HealthCheckFactory, IncidentFactory, user_with_role
+
+pytestmark = pytest.mark.django_db
+
+Status = Communication.Status
+
+
+@pytest.fixture
+def templates() -> None:
+    default_templates_ensure()
+
+
+@pytest.fixture
+def incident(templates) -> Incident:
+    incident = IncidentFactory(
+        title="Codename BLUEFIN: db-primary fell over",
+        started_at=T0,
+        resolved_at=T0 + timedelta(minutes=16),
+        status=Incident.Status.RESOLVED,
+        status_line="Resolved: the shop is open again",
+        impact="- Checkout failed for everyone.",
+        next_step="Keep watching the shop.",
+        summary="Bob's migration locked the orders table.",
+    )
+    Cause.objects.create(
+        incident=incident, kind=Cause.Kind.PRIMARY, title="An unbatched migration on db-primary"
+    )
+    check = HealthCheckFactory(service=incident.service, name="Checkout page")
+    snapshot = HealthSnapshot.objects.create(
+        service=incident.service, taken_at=T0 + timedelta(minutes=1), status=HealthStatus.DOWN
+    )
+    CheckResult.objects.create(
+        snapshot=snapshot,
+        health_check=check,
+        service=incident.service,
+        taken_at=snapshot.taken_at,
+        ok=False,
+        error="HTTP 503",
+    )
+    return incident
+
+
+@pytest.fixture
+def editor_client(client):
+    client.force_login(user_with_role("editor"))
+    return client
+
+
+def page(client, incident: Incident) -> str:
+    return client.get(reverse("incidents:detail", args=[incident.reference])).content.decode()
+
+
+def url(name: str, incident: Incident, *args) -> str:
+    return reverse(f"incidents:{name}", args=[incident.reference, *args])
+
+
+def generate(incident: Incident, slug: str = USER_EMAIL_SLUG) -> Communication:
+    template = CommunicationTemplate.objects.get(slug=slug)
+    return services.communication_generate(incident=incident, template=template, user=None)
+
+
+class TestGeneration:
+    def test_the_user_email_is_filled_with_public_facts(self, incident):
+        draft = generate(incident)
+        assert draft.status == Status.DRAFT
+        assert draft.audience == Audience.USER_EMAIL
+        assert draft.subject == f"{incident.service.name}: the service interruption is resolved"
+        assert "On January 2, 2026" in draft.body
+        assert "for about 16 minutes, from 06:02 to 06:18 UTC" in draft.body
+        assert "What was affected: Checkout page." in draft.body
+        assert "<p>Hello" in draft.body_html
+
+    @pytest.mark.parametrize("slug", ["user-email-resolved", "status-investigating",
+                                      "status-identified", "status-monitoring",
+                                      "status-resolved"])  # fmt: skip
+    def test_nothing_internal_reaches_a_public_draft(self, incident, slug):
+        draft = generate(incident, slug)
+        text = draft.subject + draft.body + draft.body_html
+        for secret in ("BLUEFIN", "Bob", "unbatched", "db-primary", incident.reference):
+            assert secret not in text, (slug, secret)
+
+    def test_an_internal_summary_has_the_internal_facts(self, incident):
+        draft = generate(incident, "internal-summary")
+        assert "Codename BLUEFIN" in draft.subject
+        assert "An unbatched migration on db-primary" in draft.body
+        assert "Bob's migration" in draft.body
+
+    def test_a_template_broken_in_the_database_is_a_clear_error_not_a_leak(self, incident):
+        CommunicationTemplate.objects.filter(slug=USER_EMAIL_SLUG).update(
+            body_template="Why: {{ root_cause }}"
+        )
+        with pytest.raises(ValidationError) as caught:
+            generate(incident)
+        assert "is internal" in str(caught.value)
+        assert not Communication.objects.exists()
+
+
+class TestWorkflow:
+    def test_draft_approve_send_then_immutable(self, incident, django_capture_on_commit_callbacks):
+        editor = user_with_role("editor")
+        draft = generate(incident)
+        services.communication_update(
+            communication=draft, subject="All fixed", body="We are **back**.", user=editor
+        )
+        assert draft.body_html == "<p>We are <strong>back</strong>.</p>"
+        services.communication_approve(communication=draft, user=editor)
+        assert (draft.status, draft.approved_by) == (Status.APPROVED, editor)
+        with django_capture_on_commit_callbacks():
+            services.communication_send(communication=draft, user=editor)
+        assert draft.status == Status.SENT
+        assert draft.sent_at is not None
+
+        with pytest.raises(services.CommunicationStateError, match="write a correction"):
+            services.communication_update(communication=draft, subject="x", body="y", user=editor)
+        with pytest.raises(services.CommunicationStateError):
+            services.communication_discard(communication=draft, user=editor)
+        draft.refresh_from_db()
+        assert (draft.subject, draft.status) == ("All fixed", Status.SENT)
+
+    def test_sending_writes_the_timeline_and_the_outbox_in_the_same_transaction(self, incident):
+        draft = generate(incident)
+        services.communication_approve(communication=draft, user=None)
+        services.communication_send(communication=draft, user=None)
+        event = TimelineEvent.objects.get(incident=incident, kind=TimelineEvent.Kind.COMMUNICATION)
+        assert "Email to users sent to subscribers" in event.text
+        assert "the service interruption is resolved" in event.text_html
+        assert OutboxMessage.objects.get().kwargs == {"communication_id": draft.pk}
+
+    def test_an_internal_summary_is_recorded_but_delivered_to_no_one(self, incident):
+        draft = generate(incident, "internal-summary")
+        services.communication_approve(communication=draft, user=None)
+        services.communication_send(communication=draft, user=None)
+        assert not OutboxMessage.objects.exists()
+        assert TimelineEvent.objects.filter(kind=TimelineEvent.Kind.COMMUNICATION).exists()
+
+    def test_only_an_approved_one_is_sent_and_only_once(self, incident):
+        draft = generate(incident)
+        with pytest.raises(services.CommunicationStateError, match="Only an approved"):
+            services.communication_send(communication=draft, user=None)
+        services.communication_approve(communication=draft, user=None)
+        stale_copy = Communication.objects.get(pk=draft.pk)
+        services.communication_send(communication=draft, user=None)
+        with pytest.raises(services.CommunicationStateError):
+            services.communication_send(communication=stale_copy, user=None)
+        assert OutboxMessage.objects.count() == 1
+        assert TimelineEvent.objects.filter(kind=TimelineEvent.Kind.COMMUNICATION).count() == 1
+
+    def test_editing_an_approved_draft_takes_the_approval_back(self, incident):
+        draft = generate(incident)
+        services.communication_approve(communication=draft, user=None)
+        services.communication_update(communication=draft, subject="New", body="New.", user=None)
+        assert (draft.status, draft.approved_at, draft.approved_by) == (Status.DRAFT, None, None)
+
+    def test_a_save_on_top_of_someone_elses_is_refused(self, incident):
+        draft = generate(incident)
+        opened_at = draft.updated_at
+        services.communication_update(communication=draft, subject="A", body="A.", user=None)
+        with pytest.raises(services.StaleCommunication):
+            services.communication_update(
+                communication=draft,
+                subject="B",
+                body="B.",
+                user=None,
+                expected_updated_at=opened_at,
+            )
+        draft.refresh_from_db()
+        assert draft.subject == "A"
+
+    def test_a_correction_is_a_new_draft_linking_the_sent_one(self, incident):
+        sent = generate(incident)
+        with pytest.raises(services.CommunicationStateError):
+            services.communication_correct(communication=sent, user=None)
+        services.communication_approve(communication=sent, user=None)
+        services.communication_send(communication=sent, user=None)
+        correction = services.communication_correct(communication=sent, user=None)
+        assert correction.corrects == sent
+        assert correction.status == Status.DRAFT
+        assert correction.subject == "Correction: " + sent.subject
+        assert correction.body == sent.body
+        assert list(sent.corrections.all()) == [correction]
+
+
+class TestIncidentPage:
+    def test_one_click_drafts_the_user_email(self, editor_client, incident):
+        response = editor_client.post(
+            url("communication_generate", incident), {"template": USER_EMAIL_SLUG}
+        )
+        draft = Communication.objects.get()
+        assert response.status_code == 302
+        assert response.url.endswith(f"#communication-{draft.pk}")
+        html = page(editor_client, incident)
+        assert "Draft the email to users" in html
+        assert draft.subject in html
+        assert url("communication_approve", incident, draft.pk) in html
+
+    def test_htmx_gets_the_section_back_in_place(self, editor_client, incident):
+        response = editor_client.post(
+            url("communication_generate", incident),
+            {"template": "status-investigating"},
+            HTTP_HX_REQUEST="true",
+        )
+        html = response.content.decode()
+        assert response["HX-Retarget"] == "#section-communications"
+        assert html.lstrip().startswith('<section id="section-communications"')
+        assert "Investigating problems with" in html
+
+    def test_edit_with_preview_then_approve_and_send_from_the_page(self, editor_client, incident):
+        draft = generate(incident)
+        form = editor_client.get(url("communication_edit", incident, draft.pk)).content.decode()
+        assert 'name="body"' in form
+        assert 'hx-post="/preview?field=body"' in form
+        expected = re.search(r'name="expected" value="([^"]+)"', form).group(1)
+        response = editor_client.post(
+            url("communication_edit", incident, draft.pk),
+            {"subject": "Back up", "body": "All *good* now.", "expected": expected},
+        )
+        assert response.status_code == 302
+        editor_client.post(url("communication_approve", incident, draft.pk))
+        editor_client.post(url("communication_send", incident, draft.pk))
+        draft.refresh_from_db()
+        assert (draft.subject, draft.body_html, draft.status) == (
+            "Back up",
+            "<p>All <em>good</em> now.</p>",
+            Status.SENT,
+        )
+        html = page(editor_client, incident)
+        assert url("communication_edit", incident, draft.pk) not in html
+        assert url("communication_correct", incident, draft.pk) in html
+        assert "Email to users sent to subscribers by editor-user" in html  # on the timeline
+
+    def test_a_sent_communication_cannot_be_edited_through_the_page(self, editor_client, incident):
+        draft = generate(incident)
+        services.communication_approve(communication=draft, user=None)
+        services.communication_send(communication=draft, user=None)
+        response = editor_client.post(
+            url("communication_edit", incident, draft.pk),
+            {"subject": "Changed", "body": "Changed", "expected": draft.updated_at.isoformat()},
+            follow=True,
+        )
+        assert "cannot change" in response.content.decode()
+        draft.refresh_from_db()
+        assert draft.subject != "Changed"
+
+    def test_a_stale_save_keeps_the_editors_text_and_says_so(self, editor_client, incident):
+        draft = generate(incident)
+        opened = draft.updated_at.isoformat()
+        services.communication_update(communication=draft, subject="Theirs", body="T", user=None)
+        response = editor_client.post(
+            url("communication_edit", incident, draft.pk),
+            {"subject": "Mine", "body": "My words", "expected": opened},
+            HTTP_HX_REQUEST="true",
+        )
+        assert response.status_code == 409
+        html = response.content.decode()
+        assert "Someone else saved this draft" in html
+        assert "My words" in html
+
+    def test_a_bad_edit_is_a_field_error(self, editor_client, incident):
+        draft = generate(incident)
+        response = editor_client.post(
+            url("communication_edit", incident, draft.pk),
+            {"subject": "", "body": "x", "expected": draft.updated_at.isoformat()},
+        )
+        assert response.status_code == 422
+        assert "This field is required" in response.content.decode()
+
+    def test_an_unknown_template_is_a_field_error(self, editor_client, incident):
+        response = editor_client.post(url("communication_generate", incident), {"template": "nope"})
+        assert response.status_code == 422
+        assert "Choose one of the listed templates" in response.content.decode()
+
+    def test_viewers_see_no_controls_and_cannot_post(self, client, incident):
+        draft = generate(incident)
+        client.force_login(user_with_role("viewer"))
+        html = page(client, incident)
+        assert draft.subject in html
+        assert "Draft the email to users" not in html
+        assert url("communication_approve", incident, draft.pk) not in html
+        for name in ("communication_approve", "communication_send", "communication_discard"):
+            assert client.post(url(name, incident, draft.pk)).status_code == 403
+        assert (
+            client.post(url("communication_generate", incident), {"template": "x"}).status_code
+            == 403
+        )
+        draft.refresh_from_db()
+        assert draft.status == Status.DRAFT
+
+    def test_an_xss_payload_is_inert_on_the_page(self, editor_client, incident):
+        draft = generate(incident)
+        services.communication_update(
+            communication=draft,
+            subject="<script>alert(1)</script>",
+            body="<img src=x onerror=alert(1)> [x](javascript:alert(1)) <script>alert(2)</script>",
+            user=None,
+        )
+        html = page(editor_client, incident)
+        assert "<script>alert" not in html
+        assert "onerror" not in html.split('id="section-communications"')[1].split("</section>")[0]
+        assert "javascript:" not in html
+
+    def test_the_page_costs_the_same_queries_with_1_or_20_communications(
+        self, editor_client, incident
+    ):
+        counts = []
+        for total in (1, 20):
+            while Communication.objects.count() < total:
+                draft = generate(incident)
+                services.communication_approve(communication=draft, user=None)
+            with CaptureQueriesContext(connection) as captured:
+                assert editor_client.get(url("detail", incident)).status_code == 200
+            counts.append(len(captured.captured_queries))
+        assert counts[0] == counts[1], counts
+
+
+def test_from_the_demo_incident_one_click_gives_the_user_email(client):
+    call_command("load_demo", stdout=io.StringIO())
+    client.login(username="demo-editor", password="hindsight-demo")
+    incident = Incident.objects.get(service__slug="moodmash")
+    client.post(url("communication_generate", incident), {"template": USER_EMAIL_SLUG})
+    draft = Communication.objects.get(incident=incident, audience=Audience.USER_EMAIL)
+    # The seed's email in substance: what, when, how long, resolved, sorry, safeguards,
+    # whom to contact, thanks, signed by the team.
+    assert draft.subject == "MoodMash: the service interruption is resolved"
+    for part in (
+        "Hello MoodMash users",
+        "On January 2, 2026, MoodMash was unavailable for about 16 minutes",
+        "fixed and everything is working normally again",
+        "We are sorry",
+        "safeguards",
+        "support team",
+        "Thank you for your patience",
+        "The MoodMash team",
+    ):
+        assert part in draft.body, part
+    for internal in ("_worker.js", "demo-editor", "rollback", incident.reference, "Vite"):
+        assert internal not in draft.body
