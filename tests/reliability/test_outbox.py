@@ -1,0 +1,152 @@
+"""Sending from the UI while Redis is down: the request still answers within a second, the work
+waits in the outbox, and once the broker is back the relay publishes it and every recipient
+gets exactly one email.
+
+"Down" is both a port where nothing listens (refused at once) and one that accepts connections
+but never answers (a wedged Redis, the case that used to hang requests).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from hindsight.celery import app
+from incidents import services
+from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
+from incidents.models import (
+    Communication,
+    CommunicationTemplate,
+    Delivery,
+    OutboxMessage,
+    Subscriber,
+)
+from incidents.services import delivery
+from incidents.tasks import communication_deliver
+from tests.factories import IncidentFactory, user_with_role
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+READERS = ["ann@example.com", "bob@example.com", "cy@example.com"]
+
+
+@pytest.fixture
+def refused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """Accepts connections (the kernel completes the handshake) and never reads or answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield sock.getsockname()[1]
+
+
+@contextmanager
+def broker_at(port: int) -> Iterator[None]:
+    """This process publishes to a Redis at `port` (down), not eagerly, for the block."""
+    saved = app.conf.broker_url, app.conf.task_always_eager
+    app.conf.broker_url = f"redis://127.0.0.1:{port}/0"
+    app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        app.conf.broker_url, app.conf.task_always_eager = saved
+
+
+@pytest.fixture
+def approved() -> Communication:
+    now = timezone.now()
+    for address in READERS:
+        Subscriber.objects.create(email=address, confirmed_at=now)
+    default_templates_ensure()
+    draft = services.communication_generate(
+        incident=IncidentFactory(),
+        template=CommunicationTemplate.objects.get(slug=USER_EMAIL_SLUG),
+        user=None,
+    )
+    return services.communication_approve(communication=draft, user=None)
+
+
+def send_from_the_page(client, communication: Communication) -> float:
+    client.force_login(user_with_role("editor"))
+    # A server that has served a page before: the first request of a process imports the views.
+    page = reverse("incidents:detail", args=[communication.incident.reference])
+    assert client.get(page).status_code == 200
+    started = time.monotonic()
+    response = client.post(
+        reverse(
+            "incidents:communication_send",
+            args=[communication.incident.reference, communication.pk],
+        )
+    )
+    elapsed = time.monotonic() - started
+    assert response.status_code == 302, response.content[:500]
+    return elapsed
+
+
+@pytest.mark.parametrize("down", ["refused_port", "silent_port"])
+def test_sending_with_redis_down_answers_within_a_second_and_keeps_the_work(
+    client, approved, down, request
+):
+    with broker_at(request.getfixturevalue(down)):
+        elapsed = send_from_the_page(client, approved)
+
+    assert elapsed < 1.0, f"the send took {elapsed:.2f} s with Redis down"
+    approved.refresh_from_db()
+    assert approved.status == Communication.Status.SENT
+    row = OutboxMessage.objects.get()
+    assert row.published_at is None
+    assert row.attempts == 1  # the quick publish tried once and gave up
+    assert row.last_error
+    assert not Delivery.objects.exists()
+
+
+@pytest.mark.celery_worker
+def test_when_the_broker_is_back_the_relay_delivers_exactly_once(
+    client, approved, refused_port, celery_worker
+):
+    with broker_at(refused_port):
+        send_from_the_page(client, approved)
+    assert OutboxMessage.objects.get().published_at is None
+
+    assert delivery.outbox_relay() == 1  # the real Redis again, consumed by the worker
+    wait_until_sent(len(READERS))
+    # Published twice (as after a relay that died before marking its row): still one each.
+    communication_deliver.delay(approved.pk)
+    time.sleep(1.0)
+    wait_until_sent(len(READERS))
+
+    assert sorted(address for message in mail.outbox for address in message.to) == READERS
+    assert OutboxMessage.objects.get().published_at is not None
+    assert delivery.outbox_relay() == 0
+
+
+def wait_until_sent(count: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if Delivery.objects.filter(status="sent").count() == count and not (
+            Delivery.objects.exclude(status="sent").exists()
+        ):
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{Delivery.objects.filter(status='sent').count()} of {count} sent in time")
+
+
+def test_the_relay_is_on_the_beat_schedule():
+    entry = settings.CELERY_BEAT_SCHEDULE["communications-outbox-relay"]
+    assert entry["task"] == "incidents.tasks.outbox_relay"
+    assert entry["schedule"] <= 10
+    assert entry["task"] in app.tasks
