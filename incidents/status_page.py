@@ -147,9 +147,15 @@ def _uptime_key(today: date) -> str:
     return f"incidents:status-uptime:{today.isoformat()}:{HISTORY_DAYS}"
 
 
+# This process's copy of the rendered page (incidents.views.status_page), kept until the shared
+# copy it came from expires: a hit costs no cache round trip and no unpickling.
+LOCAL_PAGE: dict[str, object] = {}
+
+
 def status_page_invalidate() -> None:
-    """Drop the cached page and uptime after a write they show. With a per-process cache
-    (no Redis) other processes keep theirs, which PAGE_CACHE_SECONDS bounds."""
+    """Drop the cached page and uptime after a write they show. Other processes keep their
+    copies until they expire, which PAGE_CACHE_SECONDS bounds."""
+    LOCAL_PAGE.clear()
     cache.delete_many([PAGE_CACHE_KEY, _uptime_key(timezone.localdate())])
 
 

@@ -20,6 +20,9 @@ app_name = "incidents"
 # Each view module owns its URL patterns; this list only gathers them. incident_page comes after
 # documents, whose fixed paths (incidents/new/) must win over incidents/<reference>/.
 urlpatterns = [
+    # The public status page, its feeds and subscriber pages: the only pages without a login.
+    # First, so that the page everyone refreshes during an outage resolves in the fewest steps.
+    path("status/", include(status_page.urlpatterns)),
     *dashboard.urlpatterns,
     *documents.urlpatterns,
     *history.urlpatterns,
@@ -30,6 +33,4 @@ urlpatterns = [
     *system_panel.urlpatterns,
     *action_items.urlpatterns,
     path("maintenance/", include(maintenance.urlpatterns)),
-    # The public status page, its feeds and subscriber pages: the only pages without a login.
-    path("status/", include(status_page.urlpatterns)),
 ]

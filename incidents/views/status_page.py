@@ -1,15 +1,17 @@
 """The public status page, its feeds, and the subscriber pages: the only pages without a login.
 
-The page is rendered once per PAGE_CACHE_SECONDS into the cache, with a placeholder where the
-sign-up form's CSRF token goes; a request swaps in its own token, so the hot path is a cache
-read and a bytes replace. Its ETag is the rendered content's digest plus a digest of the
-visitor's CSRF cookie (the token in a page they kept is only good with the cookie it was made
-for), and a repeat visitor whose copy is current gets 304 with no body.
+The page is rendered once per PAGE_CACHE_SECONDS into the shared cache, with a placeholder where
+the sign-up form's CSRF token goes, and each process keeps the copy it last read until it
+expires; a request swaps in its own token, so the hot path is a dict lookup and a bytes replace.
+Its ETag is the rendered content's digest plus a digest of the visitor's CSRF cookie (the token in
+a page they kept is only good with the cookie it was made for), and a repeat visitor whose copy is
+current gets 304 with no body.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -26,7 +28,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from incidents import services
 from incidents.feeds import StatusAtomFeed, StatusRssFeed
 from incidents.forms.status_page import SubscribeForm
-from incidents.status_page import PAGE_CACHE_KEY, PAGE_CACHE_SECONDS, status_page_build
+from incidents.status_page import (
+    LOCAL_PAGE,
+    PAGE_CACHE_KEY,
+    PAGE_CACHE_SECONDS,
+    status_page_build,
+)
 from incidents.subscriptions import (
     SubscriptionLinkInvalid,
     confirm_claims,
@@ -45,19 +52,34 @@ SIGNUP_WINDOW_SECONDS = 3600
 @dataclass(frozen=True)
 class _Rendered:
     digest: str
-    body: bytes
+    # The page split around the CSRF placeholder: joining three parts copies once, where a
+    # replace() would search the whole page on every request.
+    parts: tuple[bytes, bytes]
+    # Wall-clock time (shared by every process) when the page stops being fresh enough.
+    expires_at: float
 
 
 def _rendered() -> _Rendered:
+    now = time.time()
+    rendered = LOCAL_PAGE.get("rendered")
+    if isinstance(rendered, _Rendered) and now < rendered.expires_at:
+        return rendered
     rendered = cache.get(PAGE_CACHE_KEY)
-    if rendered is None:
+    if rendered is None or now >= rendered.expires_at:
         html = render_to_string(
             f"{TEMPLATE_DIR}/page.html",
             {"page": status_page_build(), "form": SubscribeForm(), "csrf": CSRF_PLACEHOLDER},
         )
         body = html.encode()
-        rendered = _Rendered(digest=hashlib.sha256(body).hexdigest()[:20], body=body)
+        # The form is the page's last part, so nothing typed above it can take its place.
+        before, _, after = body.rpartition(CSRF_PLACEHOLDER.encode())
+        rendered = _Rendered(
+            digest=hashlib.sha256(body).hexdigest()[:20],
+            parts=(before, after),
+            expires_at=now + PAGE_CACHE_SECONDS,
+        )
         cache.set(PAGE_CACHE_KEY, rendered, PAGE_CACHE_SECONDS)
+    LOCAL_PAGE["rendered"] = rendered
     return rendered
 
 
@@ -82,9 +104,9 @@ def status_page(request: HttpRequest) -> HttpResponse:
     if _matches(request, etag):
         response = HttpResponseNotModified()
     else:
-        token = get_token(request)
+        before, after = rendered.parts
         response = HttpResponse(
-            rendered.body.replace(CSRF_PLACEHOLDER.encode(), token.encode()),
+            b"".join((before, get_token(request).encode(), after)),
             content_type="text/html; charset=utf-8",
         )
         # get_token made a cookie for a first visit; the ETag names the one the page fits.

@@ -19,6 +19,9 @@ def fresh_cache(monkeypatch, request) -> None:
     # page, uptime or sign-up count left over from another test.
     cache = LocMemCache(f"status-browser-{request.node.nodeid}", {})
     cache.clear()
+    local: dict = {}
+    monkeypatch.setattr("incidents.status_page.LOCAL_PAGE", local)
+    monkeypatch.setattr("incidents.views.status_page.LOCAL_PAGE", local)
     for module in ("incidents.views.status_page", "incidents.status_page"):
         monkeypatch.setattr(f"{module}.cache", cache)
     monkeypatch.setattr("incidents.services.subscriptions.cache", cache)

@@ -1,0 +1,252 @@
+"""How the public status page holds up under load: requests per second of /status/ against a
+static file of the same size, served by the same gunicorn through whitenoise, in the same run.
+
+Target (issue 6): the status page serves at least 50% of the static file's requests per second.
+The setup is production-like: DEBUG off, a SECRET_KEY, collectstatic into a temporary
+STATIC_ROOT, gunicorn sync workers (one per CPU), and a throwaway SQLite database with the demo
+loaded plus 90 days of hourly uptime for its checks, so the page has the bars it would have in
+real life. The static file is the rendered page itself, copied into STATIC_ROOT, so both answers
+carry the same bytes. ApacheBench (`ab`, Debian package apache2-utils) drives both, in turns,
+a few seconds each; the median of the turns is compared. Every request is a first visit (ab keeps
+no cookies), so each status page answer also mints a CSRF cookie. Repeat visitors that get 304
+are measured too, for information. Like the other benchmarks it prints and never fails.
+
+    python bench/status_page.py
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET = 0.5
+ROUNDS = 3
+SECONDS = 3
+CONCURRENCY = 8
+STATIC_NAME = "bench-status-copy.html"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _environment(tmp: Path, port: int) -> dict[str, str]:
+    env = {
+        "DJANGO_SETTINGS_MODULE": "hindsight.settings",
+        "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-not-secret",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+        "SECURE_COOKIES": "false",
+        "STATIC_ROOT": str(tmp / "static"),
+        "HINDSIGHT_BASE_URL": f"http://127.0.0.1:{port}",
+        "LOG_LEVEL": "ERROR",
+        "PYTHONPATH": str(ROOT),
+    }
+    os.environ.update(env)
+    os.environ.pop("REDIS_URL", None)
+    return {**os.environ, **env}
+
+
+def _prepare() -> bytes:
+    """Migrate, load the demo, add uptime history, collect static files; return the page."""
+    sys.path.insert(0, str(ROOT))
+    # whitenoise looks for STATIC_ROOT before collectstatic has made it.
+    warnings.filterwarnings("ignore", message="No directory at")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    call_command("migrate", verbosity=0)
+    call_command("load_demo", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+    _uptime_history()
+    call_command("collectstatic", interactive=False, verbosity=0)
+    response = Client().get("/status/")
+    assert response.status_code == 200, response.status_code
+    return response.content
+
+
+def _uptime_history() -> None:
+    """90 days of hourly roll-ups for every demo check, one bad afternoon, and a fresh answer."""
+    from django.utils import timezone
+
+    from deployments.models import CheckResult, CheckResultHourly, HealthCheck, HealthSnapshot
+
+    now = timezone.now().replace(minute=0, second=0, microsecond=0)
+    checks = list(HealthCheck.objects.filter(enabled=True))
+    rows = []
+    for check in checks:
+        for hours_ago in range(1, 90 * 24):
+            bad = 17 * 24 <= hours_ago < 17 * 24 + 3
+            rows.append(
+                CheckResultHourly(
+                    health_check=check,
+                    service_id=check.service_id,
+                    hour=now - timedelta(hours=hours_ago),
+                    samples=60,
+                    ok_count=12 if bad else 60,
+                    latency_p50_ms=120,
+                    latency_p95_ms=480,
+                )
+            )
+    CheckResultHourly.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    taken_at = timezone.now() - timedelta(seconds=30)
+    for service_id in {check.service_id for check in checks}:
+        snapshot = HealthSnapshot.objects.create(
+            service_id=service_id, taken_at=taken_at, status="up"
+        )
+        CheckResult.objects.bulk_create(
+            CheckResult(
+                snapshot=snapshot,
+                health_check=check,
+                service_id=service_id,
+                taken_at=taken_at,
+                ok=True,
+                status_code=200,
+                latency_ms=110,
+            )
+            for check in checks
+            if check.service_id == service_id
+        )
+
+
+def _start_gunicorn(env: dict[str, str], port: int, tmp: Path) -> subprocess.Popen:
+    workers = os.cpu_count() or 2
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "hindsight.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "--error-logfile",
+            str(tmp / "gunicorn.log"),
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status/", timeout=2) as answer:
+                if answer.status == 200:
+                    return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit(f"gunicorn did not answer; see {tmp / 'gunicorn.log'}")
+
+
+def _ab(
+    url: str, *, seconds: float, headers: tuple[str, ...] = (), expect_304: bool = False
+) -> tuple[float, str]:
+    """Requests per second, and a note when some answers were not the expected kind."""
+    command = ["ab", "-q", "-l", "-c", str(CONCURRENCY), "-t", str(seconds), "-n", "1000000"]
+    for header in headers:
+        command += ["-H", header]
+    output = subprocess.run(
+        [*command, url], capture_output=True, text=True, check=False, timeout=seconds + 60
+    ).stdout
+
+    def number(label: str) -> float:
+        match = re.search(rf"{label}:\s+([\d.]+)", output)
+        return float(match.group(1)) if match else 0.0
+
+    complete, failed, non_2xx = (
+        number("Complete requests"),
+        number("Failed requests"),
+        number("Non-2xx responses"),
+    )
+    note = f" ({failed:.0f} failed)" if failed else ""
+    # ab counts a 304 as a non-2xx answer: for repeat visitors every answer should be one.
+    unexpected = complete - non_2xx if expect_304 else non_2xx
+    if unexpected:
+        note += f" ({unexpected:.0f} of {complete:.0f} not {'304' if expect_304 else '2xx'})"
+    return number("Requests per second"), note
+
+
+def _repeat_visitor_headers(url: str) -> tuple[str, ...]:
+    """The cookie and ETag a browser would send on its second visit."""
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        etag = answer.headers["ETag"]
+        cookie = answer.headers["Set-Cookie"].split(";", 1)[0]
+    return (f"If-None-Match: {etag}", f"Cookie: {cookie}")
+
+
+def main() -> int:
+    if shutil.which("ab") is None:
+        print(
+            "bench/status_page.py: ApacheBench (ab) is not installed, so the status page load "
+            "benchmark is skipped. On Debian: apt-get install -y apache2-utils"
+        )
+        return 0
+    with tempfile.TemporaryDirectory(prefix="hindsight-bench-status-") as name:
+        tmp = Path(name)
+        port = _free_port()
+        env = _environment(tmp, port)
+        page = _prepare()
+        (tmp / "static" / STATIC_NAME).write_bytes(page)
+        server = _start_gunicorn(env, port, tmp)
+        try:
+            _measure(port, len(page))
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+    return 0
+
+
+def _measure(port: int, size: int) -> None:
+    base = f"http://127.0.0.1:{port}"
+    status, static = f"{base}/status/", f"{base}/static/{STATIC_NAME}"
+    print(
+        f"Status page vs a static file of the same size ({size:,} bytes), gunicorn with "
+        f"{os.cpu_count()} sync workers, ab -c {CONCURRENCY}, {ROUNDS} turns of {SECONDS} s each"
+    )
+    for url in (static, status):
+        _ab(url, seconds=1)  # warm up: imports, first render, page cache
+    results: dict[str, list[float]] = {"static": [], "status": []}
+    notes: dict[str, str] = {"static": "", "status": ""}
+    for _ in range(ROUNDS):
+        for label, url in (("static", static), ("status", status)):
+            rps, note = _ab(url, seconds=SECONDS)
+            results[label].append(rps)
+            notes[label] += note
+    repeat, repeat_note = _ab(
+        status, seconds=SECONDS, headers=_repeat_visitor_headers(status), expect_304=True
+    )
+
+    static_rps = statistics.median(results["static"])
+    status_rps = statistics.median(results["status"])
+    ratio = status_rps / static_rps if static_rps else 0.0
+    print(f"  static file (whitenoise)     {static_rps:9.0f} req/s{notes['static']}")
+    print(f"  /status/ (first visits)      {status_rps:9.0f} req/s{notes['status']}")
+    print(f"  /status/ (repeat, 304)       {repeat:9.0f} req/s{repeat_note}")
+    verdict = "meets" if ratio >= TARGET else "misses"
+    print(f"  ratio status/static          {ratio:9.2f}   ({verdict} the target of {TARGET:.2f})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
