@@ -69,7 +69,9 @@ def maintenance_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = MaintenanceForm(request.POST)
     else:
-        start = (timezone.localtime() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+        start = (timezone.localtime() + timedelta(days=1)).replace(
+            minute=0, second=0, microsecond=0
+        )
         form = MaintenanceForm(initial={"starts_at": start, "ends_at": start + timedelta(hours=1)})
     return _form_page(request, form)
 

@@ -438,9 +438,7 @@ def test_cold_it_takes_three_queries_and_warm_none(django_assert_num_queries, ro
         page()
 
 
-def test_a_repeat_visitor_with_a_current_copy_gets_304(
-    client, django_capture_on_commit_callbacks
-):
+def test_a_repeat_visitor_with_a_current_copy_gets_304(client, django_capture_on_commit_callbacks):
     HealthCheckFactory(name="Checkout")
     first = client.get(URL)
     etag = first["ETag"]
