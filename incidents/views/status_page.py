@@ -14,6 +14,7 @@ import hashlib
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
@@ -43,9 +44,10 @@ from incidents.subscriptions import (
 
 CSRF_PLACEHOLDER = "csrf-token-placeholder-c1d0"
 TEMPLATE_DIR = "incidents/status"
-# Sign-ups per address of the asker per SIGNUP_WINDOW_SECONDS: enough for a household behind
-# one router, too few to mail-bomb strangers through the form.
-SIGNUP_LIMIT = 5
+# Sign-ups per address of the asker per SIGNUP_WINDOW_SECONDS: enough for an office behind one
+# router, too few to mail-bomb strangers through the form (each address also gets at most one
+# confirmation per CONFIRM_RESEND_SECONDS, whoever asks).
+SIGNUP_LIMIT = 10
 SIGNUP_WINDOW_SECONDS = 3600
 
 
@@ -118,8 +120,13 @@ def status_page(request: HttpRequest) -> HttpResponse:
 
 
 def _client_address(request: HttpRequest) -> str:
-    # REMOTE_ADDR only: a forwarded-for header is whatever the client says it is.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    address = request.META.get("REMOTE_ADDR", "")
+    if settings.SECURE_PROXY_SSL_HEADER:
+        # Behind the TLS proxy (BEHIND_TLS_PROXY) every request comes from the proxy; the last
+        # X-Forwarded-For entry is the one it appended, the only one the client cannot type.
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
+        address = forwarded or address
+    return address or "unknown"
 
 
 def _signup_allowed(request: HttpRequest) -> bool:

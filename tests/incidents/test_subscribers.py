@@ -197,6 +197,29 @@ def test_sign_ups_from_one_address_are_throttled(sign_up):
     assert other.post(SUBSCRIBE, {"email": "elsewhere@example.test"}).status_code == 302
 
 
+def test_behind_the_tls_proxy_the_throttle_counts_the_address_the_proxy_saw(client, settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    for i in range(SIGNUP_LIMIT):
+        # The client types its own first entry; the proxy appends the address it saw.
+        forwarded = f"198.51.100.{i}, 203.0.113.9"
+        response = client.post(
+            SUBSCRIBE, {"email": f"r{i}@example.test"}, HTTP_X_FORWARDED_FOR=forwarded, **proxy
+        )
+        assert response.status_code == 302
+    blocked = client.post(
+        SUBSCRIBE,
+        {"email": "more@example.test"},
+        HTTP_X_FORWARDED_FOR="192.0.2.1, 203.0.113.9",
+        **proxy,
+    )
+    assert blocked.status_code == 429
+    elsewhere = client.post(
+        SUBSCRIBE, {"email": "more@example.test"}, HTTP_X_FORWARDED_FOR="203.0.113.10", **proxy
+    )
+    assert elsewhere.status_code == 302
+
+
 def test_invalid_submissions_do_not_use_up_the_throttle(sign_up):
     for _ in range(SIGNUP_LIMIT + 3):
         assert sign_up("nope").status_code == 422
