@@ -35,7 +35,8 @@ HISTORY_DAYS = 90
 # The rendered page is kept this long: during an outage everyone refreshes, and nobody needs it
 # fresher than this.
 PAGE_CACHE_SECONDS = 10
-PAGE_CACHE_KEY = "incidents:status-page:v1"
+# Bump the version when the cached object (incidents.views.status_page._Rendered) changes shape.
+PAGE_CACHE_KEY = "incidents:status-page:v2"
 PAST_UPTIME_CACHE_SECONDS = 3600
 # A check whose newest result is older than this many of its intervals is not vouched for.
 STALE_INTERVALS = 3
