@@ -37,6 +37,7 @@ HISTORY_DAYS = 90
 PAGE_CACHE_SECONDS = 10
 # Bump the version when the cached object (incidents.views.status_page._Rendered) changes shape.
 PAGE_CACHE_KEY = "incidents:status-page:v2"
+FEED_CACHE_KEY = "incidents:status-feed:v1"
 PAST_UPTIME_CACHE_SECONDS = 3600
 # A check whose newest result is older than this many of its intervals is not vouched for.
 STALE_INTERVALS = 3
@@ -157,7 +158,7 @@ def status_page_invalidate() -> None:
     """Drop the cached page and uptime after a write they show. Other processes keep their
     copies until they expire, which PAGE_CACHE_SECONDS bounds."""
     LOCAL_PAGE.clear()
-    cache.delete_many([PAGE_CACHE_KEY, _uptime_key(timezone.localdate())])
+    cache.delete_many([PAGE_CACHE_KEY, FEED_CACHE_KEY, _uptime_key(timezone.localdate())])
 
 
 def _component(row: dict, now: datetime) -> Component:

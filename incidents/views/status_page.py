@@ -22,6 +22,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import path
+from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
@@ -113,6 +114,8 @@ def status_page(request: HttpRequest) -> HttpResponse:
         )
         # get_token made a cookie for a first visit; the ETag names the one the page fits.
         etag = _etag(rendered.digest, request.META.get("CSRF_COOKIE"))
+    # The body holds a token tied to the visitor's cookie (a 304 repeats a 200's headers).
+    patch_vary_headers(response, ("Cookie",))
     response["ETag"] = etag
     # Always revalidate (cheap: a 304), and no shared cache: the page holds this visitor's token.
     response["Cache-Control"] = "private, no-cache"

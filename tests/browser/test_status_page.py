@@ -25,6 +25,7 @@ def fresh_cache(monkeypatch, request) -> None:
     for module in ("incidents.views.status_page", "incidents.status_page"):
         monkeypatch.setattr(f"{module}.cache", cache)
     monkeypatch.setattr("incidents.services.subscriptions.cache", cache)
+    monkeypatch.setattr("incidents.feeds.cache", cache)
 
 
 def test_the_status_page_shows_components_and_uptime_bars_without_a_login(page: Page, demo: str):

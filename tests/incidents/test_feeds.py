@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 
 from incidents.models import Audience, Communication, Incident, Phase
+from incidents.status_page import status_page_invalidate
 from tests.factories import CauseFactory, IncidentFactory, TimelineEventFactory
 from tests.incidents.test_status_page import (
     NOW,
@@ -114,9 +115,16 @@ def test_markdown_xss_in_an_update_is_inert_in_the_feed(url):
     assert "&lt;script&gt;" in html.unescape(body)
 
 
-def test_a_feed_reads_in_one_query(incidents, django_assert_num_queries):
+def test_a_feed_reads_in_one_query_then_none_while_cached(incidents, django_assert_num_queries):
     with django_assert_num_queries(1):
         get(ATOM)
+    with django_assert_num_queries(0):
+        get(RSS)
+    active, _ = incidents
+    communication(active, "Fresh words", at=NOW)
+    assert b"Fresh words" not in get(ATOM)
+    status_page_invalidate()  # what a publish or a maintenance write does after commit
+    assert b"Fresh words" in get(ATOM)
 
 
 def test_an_empty_feed_is_still_a_feed():

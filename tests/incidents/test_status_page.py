@@ -69,6 +69,7 @@ def fresh_cache(monkeypatch, request) -> LocMemCache:
     for module in ("incidents.views.status_page", "incidents.status_page"):
         monkeypatch.setattr(f"{module}.cache", cache)
     monkeypatch.setattr("incidents.services.subscriptions.cache", cache)
+    monkeypatch.setattr("incidents.feeds.cache", cache)
     return cache
 
 
@@ -449,6 +450,7 @@ def test_a_repeat_visitor_with_a_current_copy_gets_304(client, django_capture_on
     assert again.status_code == 304
     assert again.content == b""
     assert again["ETag"] == etag
+    assert again["Vary"] == first["Vary"] == "Cookie"
 
     with django_capture_on_commit_callbacks(execute=True):
         maintenance_create(

@@ -40,6 +40,7 @@ def fresh_cache(monkeypatch, request) -> LocMemCache:
     for module in ("incidents.views.status_page", "incidents.status_page"):
         monkeypatch.setattr(f"{module}.cache", cache)
     monkeypatch.setattr("incidents.services.subscriptions.cache", cache)
+    monkeypatch.setattr("incidents.feeds.cache", cache)
     return cache
 
 
