@@ -7,14 +7,17 @@ from django.core.exceptions import ValidationError
 from deployments.models import (
     Artifact,
     CheckResult,
+    CheckResultHourly,
     Deployment,
     Environment,
     GateRule,
     GateRun,
+    HealthChange,
     HealthCheck,
     HealthSnapshot,
     Service,
 )
+from deployments.probing import validate_target_url
 from deployments.services import gate_rule_check
 
 
@@ -90,8 +93,34 @@ class ArtifactAdmin(admin.ModelAdmin):
     raw_id_fields = ["deployment"]
 
 
+class HealthCheckAdminForm(forms.ModelForm):
+    """The SSRF guard's save-time check, as the API and services apply it."""
+
+    class Meta:
+        model = HealthCheck
+        fields = [
+            "service",
+            "environment",
+            "name",
+            "url",
+            "method",
+            "expected_status",
+            "expected_body",
+            "timeout_seconds",
+            "interval_seconds",
+            "enabled",
+            "order",
+        ]
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        validate_target_url(url)
+        return url
+
+
 @admin.register(HealthCheck)
 class HealthCheckAdmin(admin.ModelAdmin):
+    form = HealthCheckAdminForm
     list_display = [
         "name",
         "service",
@@ -143,6 +172,38 @@ class CheckResultAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in CheckResult._meta.fields]
     # Counting millions of results for the paginator is slower than the page itself.
     show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(HealthChange)
+class HealthChangeAdmin(admin.ModelAdmin):
+    list_display = ["service", "changed_at", "from_status", "to_status"]
+    list_filter = ["to_status", "service"]
+    date_hierarchy = "changed_at"
+    list_select_related = ["service"]
+    # Derived from snapshots as they are stored; editing one would rewrite history.
+    readonly_fields = ["service", "snapshot", "changed_at", "from_status", "to_status"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(CheckResultHourly)
+class CheckResultHourlyAdmin(admin.ModelAdmin):
+    list_display = [
+        "health_check",
+        "hour",
+        "samples",
+        "ok_count",
+        "latency_p50_ms",
+        "latency_p95_ms",
+    ]
+    list_filter = ["service"]
+    date_hierarchy = "hour"
+    list_select_related = ["health_check__service"]
+    readonly_fields = [f.name for f in CheckResultHourly._meta.fields]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -121,3 +121,27 @@ def test_an_admin_edit_bumps_the_version(staff_client):
     incident.refresh_from_db()
     assert incident.title == "v2"
     assert incident.version == 2
+
+
+def test_the_health_check_form_refuses_a_url_the_ssrf_guard_would_refuse(staff_client):
+    from deployments.models import HealthCheck, Service
+
+    service = Service.objects.get(slug="moodmash")
+    before = HealthCheck.objects.count()
+    response = staff_client.post(
+        admin_url(HealthCheck, "add"),
+        {
+            "service": service.pk,
+            "name": "Metadata",
+            "url": "http://169.254.169.254/latest/meta-data/",
+            "method": "GET",
+            "expected_status": 200,
+            "timeout_seconds": 5,
+            "interval_seconds": 60,
+            "order": 0,
+        },
+    )
+
+    assert response.status_code == 200  # the form again, with the error beside the URL
+    assert response.context["adminform"].form.errors["url"]
+    assert HealthCheck.objects.count() == before
