@@ -27,7 +27,7 @@ help:
 	@echo "make worker  Celery worker with beat; needs REDIS_URL"
 	@echo "make lint    ruff check and ruff format --check"
 	@echo "make fmt     ruff fixes and formatting, in place"
-	@echo "make bench   benchmarks (bench/run.py)"
+	@echo "make bench   benchmarks: API lists, prober, health look-up, import, status page"
 	@echo "make venv    create or update .venv"
 
 venv: $(STAMP)
@@ -71,8 +71,4 @@ fmt: venv
 	$(BIN)/ruff format .
 
 bench: venv
-	@if [ -d bench ]; then \
-		$(BIN)/python bench/run.py; \
-	else \
-		echo "No benchmarks yet: bench/ does not exist."; \
-	fi
+	bash scripts/bench.sh
