@@ -299,7 +299,7 @@ class TestEmail:
         assert delivery.delivery_send(delivery_id=pk) == "failed"
         assert smtp.messages == []
 
-    def test_run_eagerly_the_task_makes_the_first_transient_failure_final(self, settings):
+    def test_run_eagerly_the_task_makes_the_first_transient_failure_final(self, settings, eager):
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", refused_port()
         subscriber("ann@example.com")
@@ -380,8 +380,20 @@ def test_retry_delays_grow_exponentially_with_jitter_up_to_a_cap():
         assert len(delays) > 1  # jittered
 
 
+@pytest.fixture
+def eager():
+    """No broker, as on a laptop without REDIS_URL: publishing runs the task right here. (The
+    same through Redis and a real worker: tests/reliability/test_outbox.py.)"""
+    from hindsight.celery import app
+
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = saved
+
+
 class TestOutbox:
-    def test_the_relay_publishes_and_marks_each_row_once(self):
+    def test_the_relay_publishes_and_marks_each_row_once(self, eager):
         subscriber("ann@example.com")
         communication = sent()
         row = OutboxMessage.objects.get()
@@ -414,7 +426,7 @@ class TestOutbox:
         delivery.outbox_relay()
         assert not OutboxMessage.objects.filter(pk=old.pk).exists()
 
-    def test_sending_publishes_right_after_commit(self, django_capture_on_commit_callbacks):
+    def test_sending_publishes_right_after_commit(self, eager, django_capture_on_commit_callbacks):
         subscriber("ann@example.com")
         with django_capture_on_commit_callbacks(execute=True):
             sent()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from rest_framework import serializers
 
 from api.reads import RowSerializer, Times
@@ -56,7 +57,7 @@ class CommunicationTemplateWriteSerializer(StrictSerializer):
     """Checked like the template form: syntax, placeholders of the audience, no internals."""
 
     name = StrictCharField(max_length=200)
-    slug = serializers.SlugField(max_length=100)
+    slug = StrictCharField(max_length=100, validators=[validate_slug])
     audience = StrictChoiceField(choices=Audience.choices)
     phase = StrictChoiceField(choices=[("", "None"), *Phase.choices], default="")
     subject_template = StrictCharField(max_length=300)
