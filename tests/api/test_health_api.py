@@ -362,6 +362,7 @@ class TestSnapshots:
         first = body["results"][0]
         assert first["service"] == "moodmash"
         assert first["status"] == "degraded"
+        assert first["kind"] == "scheduled"
         assert [r["ok"] for r in first["results"]] == [False, True]
         assert first["results"][0]["error"] == "503"
         assert set(first["results"][0]) == {

@@ -5,7 +5,13 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from api.reads import RowSerializer
-from deployments.models import Deployment, Environment, HealthCheck, HealthStatus
+from deployments.models import (
+    Deployment,
+    Environment,
+    HealthCheck,
+    HealthSnapshot,
+    HealthStatus,
+)
 
 # --- Responses ------------------------------------------------------------------------------------
 
@@ -153,11 +159,16 @@ class HealthSnapshotSerializer(RowSerializer):
         "id": "id",
         "service": "service__slug",
         "taken_at": "taken_at",
+        "kind": "kind",
         "status": "status",
         "results": "results",
     }
     id = serializers.IntegerField()
     service = serializers.SlugField(help_text="The service's slug.")
     taken_at = serializers.DateTimeField()
+    kind = serializers.ChoiceField(
+        choices=HealthSnapshot.Kind.choices,
+        help_text="scheduled, or manual for a Run now answer (one check, never a state change).",
+    )
     status = serializers.ChoiceField(choices=HealthStatus.choices)
     results = CheckResultSerializer(many=True, help_text="One per check, by check id.")
