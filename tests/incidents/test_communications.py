@@ -292,6 +292,28 @@ class TestIncidentPage:
         assert response.status_code == 422
         assert "This field is required" in response.content.decode()
 
+    def test_another_template_is_picked_from_a_list_with_or_without_htmx(
+        self, editor_client, incident
+    ):
+        target = url("communication_generate", incident)
+        fragment = editor_client.get(target, HTTP_HX_REQUEST="true").content.decode()
+        assert "<html" not in fragment
+        assert 'value="executive-summary"' in fragment
+        assert f'<option value="{USER_EMAIL_SLUG}" selected>' in fragment
+        whole = editor_client.get(target).content.decode()
+        assert "<html" in whole
+        assert 'value="status-monitoring"' in whole
+        editor_client.post(target, {"template": "status-monitoring"})
+        assert Communication.objects.get().phase == "monitoring"
+
+    def test_cancel_brings_the_section_back(self, editor_client, incident):
+        target = url("communications", incident)
+        html = editor_client.get(target, HTTP_HX_REQUEST="true").content.decode()
+        assert html.lstrip().startswith('<section id="section-communications"')
+        response = editor_client.get(target)
+        assert response.status_code == 302
+        assert response.url.endswith("#section-communications")
+
     def test_an_unknown_template_is_a_field_error(self, editor_client, incident):
         response = editor_client.post(url("communication_generate", incident), {"template": "nope"})
         assert response.status_code == 422
