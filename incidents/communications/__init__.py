@@ -7,6 +7,7 @@ Modules:
     library       the few tags and filters the sandbox allows
     defaults      the templates Hindsight ships
     messages      the email and the signed webhook request made from a sent communication
+    admin         their admin pages (incidents/admin.py imports it)
 
 The workflow (generate, edit, approve, send, correct) is in incidents.services.communications;
 delivery and the outbox in incidents.services.delivery.
