@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 
+from deployments.forms import GateRuleForm, HealthCheckForm
 from deployments.models import (
     Artifact,
     CheckResult,
@@ -17,8 +16,6 @@ from deployments.models import (
     HealthSnapshot,
     Service,
 )
-from deployments.probing import validate_target_url
-from deployments.services import gate_rule_check
 
 
 class EnvironmentInline(admin.TabularInline):
@@ -93,34 +90,9 @@ class ArtifactAdmin(admin.ModelAdmin):
     raw_id_fields = ["deployment"]
 
 
-class HealthCheckAdminForm(forms.ModelForm):
-    """The SSRF guard's save-time check, as the API and services apply it."""
-
-    class Meta:
-        model = HealthCheck
-        fields = [
-            "service",
-            "environment",
-            "name",
-            "url",
-            "method",
-            "expected_status",
-            "expected_body",
-            "timeout_seconds",
-            "interval_seconds",
-            "enabled",
-            "order",
-        ]
-
-    def clean_url(self):
-        url = self.cleaned_data["url"]
-        validate_target_url(url)
-        return url
-
-
 @admin.register(HealthCheck)
 class HealthCheckAdmin(admin.ModelAdmin):
-    form = HealthCheckAdminForm
+    form = HealthCheckForm
     list_display = [
         "name",
         "service",
@@ -209,35 +181,11 @@ class CheckResultHourlyAdmin(admin.ModelAdmin):
         return False
 
 
-class GateRuleAdminForm(forms.ModelForm):
-    """The same checks as the API and the gate page: a rule that could never work is refused."""
+class GateRuleAdminForm(GateRuleForm):
+    """The gate page's form, plus the environment the admin picks."""
 
-    class Meta:
-        model = GateRule
-        fields = [
-            "environment",
-            "kind",
-            "action",
-            "path",
-            "min_size",
-            "max_size",
-            "enabled",
-            "order",
-        ]
-
-    def clean(self):
-        cleaned = super().clean()
-        try:
-            gate_rule_check(
-                kind=cleaned.get("kind", ""),
-                action=cleaned.get("action", ""),
-                path=cleaned.get("path") or "",
-                min_size=cleaned.get("min_size"),
-                max_size=cleaned.get("max_size"),
-            )
-        except ValidationError as exc:
-            self.add_error(None, exc)
-        return cleaned
+    class Meta(GateRuleForm.Meta):
+        fields = ["environment", *GateRuleForm.Meta.fields]
 
 
 @admin.register(GateRule)

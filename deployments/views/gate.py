@@ -10,49 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from deployments import gate, services
+from deployments.forms import GateRuleForm
 from deployments.models import Environment, GateRule, GateRun
 
 RECENT_RUNS = 30
-
-
-class GateRuleForm(forms.ModelForm):
-    class Meta:
-        model = GateRule
-        fields = ["kind", "action", "path", "min_size", "max_size", "enabled", "order"]
-        help_texts = {
-            "path": "Required artifact: the file that must be in the build, e.g. _worker.js. "
-            "Stale build: the file compared with the previous deployment's; leave it empty to "
-            "compare the whole build. Other kinds take no path.",
-            "min_size": "Bytes; required artifact rules only (100 KB is 102400).",
-            "max_size": "Bytes; required artifact rules only.",
-            "action": "Block stops the deployment; warn only reports what the rule found.",
-            "order": "Rules run from the lowest number up.",
-        }
-
-    def clean(self):
-        cleaned = super().clean()
-        if not {"kind", "action"} & set(self.errors):
-            try:
-                services.gate_rule_check(
-                    kind=cleaned.get("kind", ""),
-                    action=cleaned.get("action", ""),
-                    path=cleaned.get("path") or "",
-                    min_size=cleaned.get("min_size"),
-                    max_size=cleaned.get("max_size"),
-                )
-            except ValidationError as exc:
-                self.add_error(None, exc)
-        return cleaned
 
 
 def _environment(service: str, environment: str) -> Environment:
