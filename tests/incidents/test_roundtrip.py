@@ -78,29 +78,46 @@ def structure(incident: Incident) -> dict:
         "incident": {
             name: getattr(incident, name)
             for name in (
-                "title", "service_id", "severity", "status", "postmortem_state", "status_line",
-                "started_at", "detected_at", "mitigated_at", "resolved_at", "summary", "impact",
-                "resolution", "next_step",
+                "title",
+                "service_id",
+                "severity",
+                "status",
+                "postmortem_state",
+                "status_line",
+                "started_at",
+                "detected_at",
+                "mitigated_at",
+                "resolved_at",
+                "summary",
+                "impact",
+                "resolution",
+                "next_step",
             )
-        },  # fmt: skip
+        },
         "authors": sorted(a.username for a in incident.authors.all()),
         "timeline": [
             (e.occurred_at, e.kind, e.text)
             for e in incident.timeline_events.order_by("occurred_at", "id")
         ],
-        "status": _by(incident.status_items.all(), "kind", ("label", "detail", "ok", "pre_existing")),
+        "status": _by(
+            incident.status_items.all(), "kind", ("label", "detail", "ok", "pre_existing")
+        ),
         "causes": {kind: [c for c in causes if c["kind"] == kind] for kind in Cause.Kind.values},
         "lessons": _by(incident.lessons.all(), "kind", ("text",)),
         "actions": {h: [i for i in items if i["horizon"] == h] for h in Horizon.values},
         "criteria": _by(incident.success_criteria.all(), "group", ("text", "done")),
         "priorities": [
             (
-                p.title, p.urgent, p.detail,
-                [(o.label, o.title, o.estimate, o.detail, o.chosen)
-                 for o in p.options.order_by("order", "id")],
+                p.title,
+                p.urgent,
+                p.detail,
+                [
+                    (o.label, o.title, o.estimate, o.detail, o.chosen)
+                    for o in p.options.order_by("order", "id")
+                ],
             )
             for p in incident.priorities.order_by("order", "id")
-        ],  # fmt: skip
+        ],
         "communications": [
             (c.audience, c.phase, c.status, c.subject, c.body)
             for c in incident.communications.order_by("created_at", "id")
@@ -145,7 +162,11 @@ def rich_incident() -> Incident:
     incident.authors.add(bob)
     for when, kind, text in (
         (at(2, 6, 1, 15), TimelineEvent.Kind.DEPLOYMENT, "Release 4.2 shipped"),
-        (at(2, 6, 4), TimelineEvent.Kind.DETECTED, "Alert: charge errors over 50%\n- card\n- wallet"),
+        (
+            at(2, 6, 4),
+            TimelineEvent.Kind.DETECTED,
+            "Alert: charge errors over 50%\n- card\n- wallet",
+        ),
         (at(2, 6, 30), TimelineEvent.Kind.NOTE, "Note · the word note is text here"),
         (at(3, 0, 10), TimelineEvent.Kind.RESOLVED, "Replay finished the next day"),
     ):
@@ -158,7 +179,14 @@ def rich_incident() -> Incident:
         (StatusItem.Kind.KNOWN_ISSUE, "Slow reports", "Older than this incident", None, True),
         (StatusItem.Kind.KNOWN_ISSUE, "Retry storm", "", None, False),
     ):
-        _save(StatusItem(incident=incident), kind=kind, label=label, detail=detail, ok=ok, pre_existing=pre)
+        _save(
+            StatusItem(incident=incident),
+            kind=kind,
+            label=label,
+            detail=detail,
+            ok=ok,
+            pre_existing=pre,
+        )
     primary = _save(
         Cause(incident=incident),
         kind=Cause.Kind.PRIMARY,
@@ -166,10 +194,25 @@ def rich_incident() -> Incident:
         detail="It was issued for a year:\n\n- nobody tracked it\n- no alert\n\n> quoted\n\n```\ncode\n```",
     )
     factor = _save(Cause(incident=incident), kind=Cause.Kind.CONTRIBUTING, title="No key inventory")
-    middle = _save(Cause(incident=incident), kind=Cause.Kind.CONTRIBUTING, title="Keys live in env files", parent=factor)
-    _save(Cause(incident=incident), kind=Cause.Kind.CONTRIBUTING, title="Three levels deep", parent=middle, detail="Still kept")
-    _save(Cause(incident=incident), kind=Cause.Kind.CONTRIBUTING, title="Second child", parent=factor)
-    _save(Cause(incident=incident), kind=Cause.Kind.TRIGGER, title="Midnight UTC on the expiry date")
+    middle = _save(
+        Cause(incident=incident),
+        kind=Cause.Kind.CONTRIBUTING,
+        title="Keys live in env files",
+        parent=factor,
+    )
+    _save(
+        Cause(incident=incident),
+        kind=Cause.Kind.CONTRIBUTING,
+        title="Three levels deep",
+        parent=middle,
+        detail="Still kept",
+    )
+    _save(
+        Cause(incident=incident), kind=Cause.Kind.CONTRIBUTING, title="Second child", parent=factor
+    )
+    _save(
+        Cause(incident=incident), kind=Cause.Kind.TRIGGER, title="Midnight UTC on the expiry date"
+    )
     _save(Cause(incident=incident), kind=Cause.Kind.ASSUMPTION, title="Keys never expire")
     assert primary.pk
     for kind, text in (
@@ -196,14 +239,22 @@ def rich_incident() -> Incident:
     _save(ActionItem(incident=incident), title="Ask legal", parent=step, horizon=Horizon.LONG_TERM,
           status=ActionItem.Status.WONT_DO, priority="p3", kind="process")  # fmt: skip
     _save(
-        ActionItem(incident=incident), title="Alert 30 days before expiry · with a dot",
-        horizon=Horizon.THIS_WEEK, kind="detect", blocks_deployments=True, owner=alice,
+        ActionItem(incident=incident),
+        title="Alert 30 days before expiry · with a dot",
+        horizon=Horizon.THIS_WEEK,
+        kind="detect",
+        blocks_deployments=True,
+        owner=alice,
     )
     _save(
-        ActionItem(incident=incident), title="Review the runbook (due 2026-02-01 per audit)",
-        horizon=Horizon.BEFORE_NEXT_DEPLOYMENT, priority="p3",
+        ActionItem(incident=incident),
+        title="Review the runbook (due 2026-02-01 per audit)",
+        horizon=Horizon.BEFORE_NEXT_DEPLOYMENT,
+        priority="p3",
     )
-    _save(ActionItem(incident=incident), title="Buy an HSM", horizon=Horizon.LONG_TERM, kind="prevent")
+    _save(
+        ActionItem(incident=incident), title="Buy an HSM", horizon=Horizon.LONG_TERM, kind="prevent"
+    )
     assert roll.pk
     for group, text, done in (
         (Horizon.BEFORE_NEXT_DEPLOYMENT, "Every key has an owner", True),
@@ -217,14 +268,38 @@ def rich_incident() -> Incident:
         PathPriority(incident=incident), title="Rotate safely", urgent=True,
         detail="Before anything else.\n\n**A) this line only looks like an option**",
     )  # fmt: skip
-    _save(SolutionOption(priority=urgent), label="A", title="Manual rotation", estimate="1 hour", detail="By hand.")
+    _save(
+        SolutionOption(priority=urgent),
+        label="A",
+        title="Manual rotation",
+        estimate="1 hour",
+        detail="By hand.",
+    )
     _save(SolutionOption(priority=urgent), label="B", title="Use v2 (beta)", chosen=True,
           detail="```bash\nrotate --all\n```")  # fmt: skip
     _save(PathPriority(incident=incident), title="Inventory", detail="1. list\n2. label")
     for audience, phase, status, subject, body in (
-        (Audience.USER_EMAIL, "", Communication.Status.DRAFT, "Card payments failed", "Hello,\n\n```\nnot the end\n```\n\nBye"),
-        (Audience.STATUS_PAGE, "resolved", Communication.Status.SENT, "Payments restored", "All good."),
-        (Audience.INTERNAL, "", Communication.Status.APPROVED, "Internal: key expiry", "Details inside."),
+        (
+            Audience.USER_EMAIL,
+            "",
+            Communication.Status.DRAFT,
+            "Card payments failed",
+            "Hello,\n\n```\nnot the end\n```\n\nBye",
+        ),
+        (
+            Audience.STATUS_PAGE,
+            "resolved",
+            Communication.Status.SENT,
+            "Payments restored",
+            "All good.",
+        ),
+        (
+            Audience.INTERNAL,
+            "",
+            Communication.Status.APPROVED,
+            "Internal: key expiry",
+            "Details inside.",
+        ),
         (Audience.EXECUTIVE, "", Communication.Status.DRAFT, "One-page summary", ""),
     ):
         message = Communication(
@@ -326,7 +401,9 @@ def test_a_document_exported_after_import_keeps_every_list_item(name, line_endin
 @pytest.mark.parametrize("name", LAYOUTS)
 def test_windows_line_endings_read_the_same_as_unix_ones(name):
     source = (DOCUMENTS / name).read_text(encoding="utf-8")
-    lf = services.postmortem_import(data=source, user=None, service_slug="docs", create_service=True)
+    lf = services.postmortem_import(
+        data=source, user=None, service_slug="docs", create_service=True
+    )
     with_crlf = services.postmortem_import(
         data=crlf(source), user=None, service_slug="docs", create_service=True
     )

@@ -204,6 +204,21 @@ def classify(heading: str, parent: str | None = None) -> str | None:
     return _match(words, SECTIONS)
 
 
+# Exact phrases of each section's parts, for labels written as list items ("**Trigger:**").
+_EXACT = {
+    parent: {phrase: key for key, phrases in table.items() for phrase in phrases}
+    for parent, table in CHILDREN.items()
+}
+
+
+def label_of(text: str, parent: str) -> str | None:
+    """What a short label names among `parent`'s parts, by exact phrase only: cheap enough to
+    ask of every list item."""
+    if len(text) > 60:
+        return None
+    return _EXACT[parent].get(heading_words(text))
+
+
 def names_section(heading: str) -> bool:
     """Whether the heading is exactly a section's name ("# Timeline"), not a title that happens
     to contain one ("# MoodMash Post-Mortem & Recovery Plan")."""

@@ -14,6 +14,7 @@ from incidents.documents.importer.headings import (
     NOTE_KINDS,
     STATUS_KINDS,
     classify,
+    label_of,
 )
 from incidents.documents.importer.items import bold_title, leading_mark, title_and_rest
 from incidents.documents.importer.reader import Reader
@@ -313,7 +314,7 @@ def _status_item(item: Item, kind: str, pre_existing: bool) -> StatusDraft:
 def cause_from_item(item: Item, kind: str) -> CauseDraft:
     _, text = leading_mark(item.text)
     title, rest = title_and_rest(text)
-    label = classify(title, "causes")
+    label = label_of(title, "causes")
     if label in CAUSE_KINDS:
         kind = CAUSE_KINDS[label]
     title, cut = fit(title, 300)

@@ -1,0 +1,173 @@
+"""python bench/markdown_import.py: how fast a Markdown post-mortem is read and imported.
+
+Two generated documents, each at 1,000 and at 10,000 lines:
+
+- "seed-like": the Ledgerly test document (the seed's layout, in this project's words: garbled
+  emoji headings, nested causes and checkboxes, code blocks, a fenced message) repeated with
+  every list item numbered apart, so about one row per three lines, as in the seed itself;
+- "dense": nothing but list items (timed events, status lines, nested causes, task lists with
+  owners and due dates, lessons, criteria), one row per line: the worst case.
+
+It times the parse alone and the whole import (parse, then every row and its history written in
+one transaction) against a throwaway SQLite database, in CPU time of this process, best of three,
+so a busy machine skews no figure. The issue's target is under 2 s for 10,000 lines; the
+10,000 / 1,000 ratio shows the scaling (about 10 is linear, about 100 would be quadratic). It
+prints and never fails: speed is read, not asserted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+SIZES = (1_000, 10_000)
+REPEATS = 3
+TARGET_SECONDS = 2.0
+
+
+def _setup(tmp: str) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "hindsight.settings",
+            "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
+            "DEBUG": "false",
+            "SECRET_KEY": "bench-only-not-secret",
+            "ALLOWED_HOSTS": "testserver",
+            "SECURE_COOKIES": "false",
+            "LOG_LEVEL": "ERROR",
+        }
+    )
+    os.environ.pop("REDIS_URL", None)
+    warnings.filterwarnings("ignore", message="No directory at")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _block(n: int) -> list[str]:
+    """One stretch of a post-mortem, different words each time (rendering caches nothing)."""
+    minute = n % 60
+    return [
+        f"- **{(n // 60) % 24:02d}:{minute:02d}** · Action taken · Step {n}: restarted worker "
+        f"pool {n} and watched the `error_rate_{n}` graph",
+        f"- ✅ **Check {n}:** healthy after {n} probes",
+        f"1. **Factor {n}:**",
+        f"   - The queue {n} had no back-pressure",
+        f"   - Retries multiplied load by {n % 7 + 2}",
+        f"- [ ] Add a limit to queue {n} · P{n % 3 + 1} · prevent · @owner{n % 5} · due 2026-02-{n % 28 + 1:02d}",
+        f"  - [x] Measure queue {n} depth",
+        f"  - [ ] Alert on queue {n} depth",
+        f"- ❌ Nobody watched queue {n}",
+        f"- [ ] Queue {n} stays under 1,000 messages",
+        "",
+    ]
+
+
+SEED_LIKE = Path(__file__).resolve().parent.parent / "tests/incidents/documents/seed_ledgerly.md"
+_ITEM = re.compile(r"^(\s*(?:[-*+]|\d+\.)\s+(?:\[[ xX]\]\s+)?)(\S.*)$")
+
+
+def seed_like(lines: int) -> str:
+    """The Ledgerly document over and over, every list item numbered apart so that no two
+    rows share a text (the renderer would otherwise render a repeated text once)."""
+    template = SEED_LIKE.read_text(encoding="utf-8").split("\n")
+    title, body = template[0], template[1:]
+    out = [title]
+    copy = 0
+    while len(out) < lines:
+        copy += 1
+        for line in body:
+            match = _ITEM.match(line)
+            if match and not match.group(2).endswith(":**"):
+                line = f"{match.group(1)}{match.group(2)} (round {copy})"
+            out.append(line)
+    return "\n".join(out[:lines]) + "\n"
+
+
+def dense(lines: int) -> str:
+    head = [
+        "# Bench outage - Post-Mortem & Recovery Plan",
+        "",
+        "**Incident Date:** 2026-01-02 06:02 - 09:18 UTC  ",
+        "**Duration:** 3 hours 16 minutes  ",
+        "**Severity:** Critical  ",
+        "**Status:** ✅ RESOLVED",
+        "",
+    ]
+    sections = {
+        "## Timeline": [0],
+        "## Current Status": [1],
+        "## Root Cause Analysis\n\n### Contributing Factors": [2, 3, 4],
+        "## Lessons Learned\n\n### What Went Wrong": [8],
+        "## Action Items\n\n### This Week": [5, 6, 7],
+        "## Success Criteria\n\n### Before Next Deployment": [9],
+    }
+    out = list(head)
+    per_block = sum(len(v) for v in sections.values())
+    blocks = max(1, (lines - len(head) - 3 * len(sections)) // per_block)
+    for heading, picks in sections.items():
+        out += ["", heading, ""]
+        for n in range(blocks):
+            block = _block(n)
+            out += [block[i] for i in picks]
+    return "\n".join(out[:lines]) + "\n"
+
+
+def _measure(text: str, services, parse_postmortem) -> tuple[float, float, int]:
+    parse = imports = float("inf")
+    rows = 0
+    for _ in range(REPEATS):
+        started = time.process_time()
+        draft = parse_postmortem(text)
+        parse = min(parse, time.process_time() - started)
+        rows = draft.item_count()
+        started = time.process_time()
+        services.postmortem_import(data=text, user=None, service_slug="bench")
+        imports = min(imports, time.process_time() - started)
+    return parse, imports, rows
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        _setup(tmp)
+        from django.contrib.auth import get_user_model
+        from django.db import connection
+
+        from deployments.models import Service
+        from incidents import services
+        from incidents.documents.importer import parse_postmortem
+
+        Service.objects.create(name="Bench", slug="bench")
+        for i in range(5):
+            get_user_model().objects.create_user(f"owner{i}")
+        results = {}
+        for name, make in (("seed-like", seed_like), ("dense", dense)):
+            for size in SIZES:
+                parse, imports, rows = _measure(make(size), services, parse_postmortem)
+                results[name, size] = (parse, imports)
+                print(
+                    f"{name:>9} {size:>6} lines, {rows:>5} rows: parse {parse * 1000:7.1f} ms, "
+                    f"import {imports * 1000:7.1f} ms"
+                )
+        connection.close()
+    for name in ("seed-like", "dense"):
+        small, large = results[name, SIZES[0]], results[name, SIZES[1]]
+        verdict = "within" if large[1] < TARGET_SECONDS else "OVER"
+        print(
+            f"{name}: {SIZES[1]:,} / {SIZES[0]:,} lines: parse {large[0] / small[0]:.1f}x, "
+            f"import {large[1] / small[1]:.1f}x (10x is linear); import of {SIZES[1]:,} lines "
+            f"{large[1]:.2f} s CPU, {verdict} the {TARGET_SECONDS:.0f} s target"
+        )
+
+
+if __name__ == "__main__":
+    main()
