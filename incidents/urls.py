@@ -13,6 +13,7 @@ from incidents.views import (
     section_rows,
     status_page,
     system_panel,
+    transfer,
 )
 
 app_name = "incidents"
@@ -25,6 +26,7 @@ urlpatterns = [
     path("status/", include(status_page.urlpatterns)),
     *dashboard.urlpatterns,
     *documents.urlpatterns,
+    *transfer.urlpatterns,
     *history.urlpatterns,
     *incident_page.urlpatterns,
     # Before section_rows, whose incidents/<reference>/<section>/<pk>/... would take them.

@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 from incidents.api import views
 from incidents.api.views.communications import CommunicationTemplateViewSet, CommunicationViewSet
 from incidents.api.views.correlation import IncidentCorrelationView
+from incidents.api.views.transfer import IncidentExportView, IncidentImportView
 
 router = SimpleRouter(trailing_slash=False)
 router.register("incidents", views.IncidentViewSet, basename="incident")
@@ -33,6 +34,9 @@ router.register(
 )
 
 urlpatterns = [
+    # Before the router, whose incidents/<ref> would read "import" as a reference.
+    path("incidents/import", IncidentImportView.as_view(), name="incident-import"),
+    path("incidents/<str:ref>/export", IncidentExportView.as_view(), name="incident-export"),
     *router.urls,
     path(
         "incidents/<str:ref>/correlation",

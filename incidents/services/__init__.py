@@ -22,6 +22,7 @@ from incidents.services.communications import (
     communication_template_save,
     communication_update,
 )
+from incidents.services.documents import ImportResult, postmortem_import
 from incidents.services.history import history_record
 from incidents.services.incident import (
     EDITABLE_INCIDENT_FIELDS,
@@ -49,6 +50,7 @@ from incidents.services.timeline import timeline_event_add
 __all__ = [
     "EDITABLE_INCIDENT_FIELDS",
     "CommunicationStateError",
+    "ImportResult",
     "StaleCommunication",
     "StaleVersion",
     "action_item_assign",
@@ -76,6 +78,7 @@ __all__ = [
     "part_delete",
     "part_move",
     "part_save",
+    "postmortem_import",
     "subscriber_confirm",
     "subscriber_signup",
     "subscriber_unsubscribe",
