@@ -1,9 +1,11 @@
 """Communications on the incident page (generate, edit with preview, approve, send, correct) and
 the communication template pages.
 
-Editors run the workflow; templates are changed by admins (staff) only, so what goes to users
-is shaped by a few people and filled in by everyone. Responses follow the incident page's rules:
-htmx gets the Communications section to swap in, a plain form POST a redirect to it.
+Editors and admins run the workflow and edit the templates: whoever may send a message to users
+may shape its template, and what keeps a template safe is the sandbox and its check at save
+(incidents.communications.sandbox), not the role. Viewers read both. Responses follow the
+incident page's rules: htmx gets the Communications section to swap in, a plain form POST a
+redirect to it.
 """
 
 from __future__ import annotations
@@ -38,17 +40,15 @@ TEMPLATE_PERMISSION = "incidents.change_communicationtemplate"
 
 
 def can_edit_templates(user) -> bool:
-    return user.is_authenticated and user.is_staff and user.has_perm(TEMPLATE_PERMISSION)
+    return user.is_authenticated and user.has_perm(TEMPLATE_PERMISSION)
 
 
-def admin_required(view):
-    """Editors use templates; only admins change them."""
-
+def template_editor_required(view):
     @wraps(view)
-    @login_required
+    @editor_required
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not can_edit_templates(request.user):
-            raise PermissionDenied("Only admins change communication templates.")
+            raise PermissionDenied("Your role may not change communication templates.")
         return view(request, *args, **kwargs)
 
     return wrapper
@@ -91,11 +91,9 @@ def _communication(incident: Incident, pk: int) -> Communication:
 @require_GET
 @login_required
 def section(request: HttpRequest, reference: str) -> HttpResponse:
-    """The section alone, for htmx (a Cancel button); the incident page otherwise."""
-    incident = get_incident(reference)
-    if not request.htmx:
-        return redirect(f"{reverse('incidents:detail', args=[incident.reference])}#{ANCHOR}")
-    return _section(request, incident)
+    """The section alone for htmx (a Cancel button); on a page of its own otherwise."""
+    incident = _with_communications(get_incident(reference))
+    return form_response(request, SECTION, {"incident": incident})
 
 
 @require_http_methods(["GET", "POST"])
@@ -211,7 +209,7 @@ def template_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-@admin_required
+@template_editor_required
 def template_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     template = get_object_or_404(CommunicationTemplate, slug=slug) if slug else None
     form = CommunicationTemplateForm(request.POST or None, instance=template)

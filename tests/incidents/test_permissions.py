@@ -10,7 +10,9 @@ import pytest
 from django.apps import apps
 from django.urls import URLPattern, reverse
 
-from incidents.models import Cause, Incident
+from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
+from incidents.models import Cause, Communication, CommunicationTemplate, Incident
+from incidents.services import communication_generate
 from incidents.urls import urlpatterns
 from tests.factories import CauseFactory, IncidentFactory, user_with_role
 
@@ -30,7 +32,10 @@ def _url(pattern: URLPattern) -> str:
         "pk": cause.pk,
         "field": "summary",
         "name": "summary-box",
+        "slug": USER_EMAIL_SLUG,
     }
+    if pattern.name.startswith("communication_"):
+        values["pk"] = Communication.objects.get(incident__number=1).pk
     kwargs = {name: values[name] for name in pattern.pattern.converters}
     return reverse(f"incidents:{pattern.name}", kwargs=kwargs)
 
@@ -45,9 +50,12 @@ def _row_counts() -> dict[str, int]:
 
 @pytest.fixture
 def demo():
-    """Just enough for every URL to resolve: INC-1 with a cause."""
+    """Just enough for every URL to resolve: INC-1 with a cause and a draft communication."""
     incident = IncidentFactory(number=1)
     CauseFactory(incident=incident)
+    default_templates_ensure()
+    template = CommunicationTemplate.objects.get(slug=USER_EMAIL_SLUG)
+    communication_generate(incident=incident, template=template, user=None)
     return incident
 
 
