@@ -13,6 +13,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from deployments.models import Service
 from incidents import services
@@ -558,3 +561,32 @@ def test_submitting_nothing_asks_for_a_document(client):
 
     assert response.status_code == 422
     assert "Choose a Markdown file, or paste the document below." in response.content.decode()
+
+
+# --- Anything at all ------------------------------------------------------------------------------
+
+_PIECES = [
+    "#", "## ", "### ", "- ", "* ", "1. ", "[ ] ", "[x] ", "**", "`", "```", "|", "---", ":",
+    " · ", "@someone", "due 2026-01-0", "06:0", "\n", "\n\n", "  ", "\t", ">", "✅", "\u201a\u00fa\u00d6",
+    "<!-- hindsight:verbatim -->", "Priority 1: ", "**A) x (1 hour)**", "Subject:", "Timeline",
+    "Action Items", "Root Cause", "What went well", "Success Criteria", "Messaging", "Internal",
+    "**Status:** ", "**Severity:** SEV-2", "2026-13-45", "25:61", "**Date:** ", "Final Notes",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=60))
+@hypothesis_settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+def test_any_text_is_either_imported_or_refused_with_a_reason(db, pieces):
+    ServiceFactory(slug="any")
+    try:
+        services.postmortem_import(data="".join(pieces), user=None, service_slug="any")
+    except DocumentError as refused:
+        code = refused.code
+    else:
+        code = "imported"
+    assert code in {"imported", "binary", "empty", "no_title"}

@@ -15,7 +15,7 @@ recognized is kept verbatim as an `other` final note and listed in the draft's r
 
 from __future__ import annotations
 
-from incidents.documents.importer import forward, plans, sections
+from incidents.documents.importer import forward, plans, sections, timeline
 from incidents.documents.importer.draft import Draft, Report
 from incidents.documents.importer.reader import Reader
 from incidents.documents.text import repair_mojibake
@@ -30,8 +30,8 @@ HANDLERS = {
     "impact": sections.impact,
     "next_step": sections.prose,
     "detection": sections.detection,
-    "what_happened": sections.what_happened,
-    "timeline": sections.timeline,
+    "what_happened": timeline.what_happened,
+    "timeline": timeline.timeline,
     "status": sections.status,
     "current": sections.status,
     "working": sections.status,

@@ -54,7 +54,7 @@ def _option(match: re.Match[str]) -> OptionDraft:
             title = title[: inner.start()].strip()
     return OptionDraft(
         label=(match.group("named") or match.group("label"))[:10],
-        title=fit(title, 300)[0],
+        title=fit(title, 300)[0] or "(untitled)",
         estimate=fit(estimate, 100)[0],
         chosen=bool(meta and meta.chosen),
     )

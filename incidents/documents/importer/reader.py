@@ -66,6 +66,7 @@ class Reader:
         # Timeline entries whose date is settled once the whole document is read.
         self.pending_times: list[tuple[int, f.Moment, date | None]] = []
         self.trail: list[str] = []
+        self.prose: dict[str, list[str]] = {}
 
     # --- The walk ---------------------------------------------------------------------------
 
@@ -146,11 +147,12 @@ class Reader:
     # --- Prose and fields -------------------------------------------------------------------
 
     def append_prose(self, name: str, text: str) -> None:
+        """Add a paragraph to one of the incident's texts. Parts are joined once, in finish():
+        appending to a growing string per paragraph would be quadratic."""
         text = text.strip("\n")
         if not text.strip():
             return
-        current = getattr(self.draft, name)
-        setattr(self.draft, name, f"{current}\n\n{text}" if current else text)
+        self.prose.setdefault(name, []).append(text)
         label = name.replace("_", " ").capitalize()
         self.report.counts.setdefault(label, 1)
 
@@ -266,6 +268,8 @@ class Reader:
 
     def finish(self) -> Draft:
         draft = self.draft
+        for name, parts in self.prose.items():
+            setattr(draft, name, "\n\n".join(parts))
         timed = [e for e in draft.timeline if e.occurred_at is not None]
         if draft.started_at is None:
             earliest = min((e.occurred_at for e in timed), default=None)
