@@ -338,6 +338,12 @@ def test_an_import_that_fails_half_way_writes_nothing(monkeypatch):
     assert Incident.history.count() == 0
 
 
+@given(st.text(alphabet="abcXYZ019 ,.;:!?'()/%+=-\n*_`#>[]<&", min_size=1, max_size=40))
+@hypothesis_settings(max_examples=300, deadline=None, derandomize=True)
+def test_the_batch_renderers_short_cut_for_plain_text_changes_nothing(text):
+    assert BatchRenderer()(text) == render(text)
+
+
 def test_the_batch_renderer_renders_exactly_like_the_one_renderer():
     texts = [
         "plain words", "**bold** and `code`", "- a\n- b\n\n1. c", "<script>x</script>",
