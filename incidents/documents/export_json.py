@@ -10,7 +10,8 @@ Schema "hindsight.postmortem/v1". A document is one object:
                     detected_at, mitigated_at, resolved_at, duration_seconds (null while
                     open), summary, impact, resolution, next_step (Markdown), authors
                     (usernames), created_by, created_at, updated_at, version.
-    timeline        [{id, occurred_at, kind, source, text, deployment, created_by}] in time order.
+    timeline        [{id, occurred_at, kind, source, text, deployment, created_by, created_at}]
+                    in time order.
     status_items    [{id, kind, label, detail, ok, pre_existing, order}]
     causes          [{id, parent, kind, title, detail, order, deployment}]; parent is the id
                     of the cause it is nested under, or null.
@@ -22,7 +23,7 @@ Schema "hindsight.postmortem/v1". A document is one object:
     path_forward    [{id, title, urgent, detail, order,
                       options: [{id, label, title, estimate, detail, chosen, order}]}]
     communications  [{id, audience, phase, status, subject, body, template, corrects,
-                    created_by, approved_by, approved_at, sent_at, created_at}]
+                    created_by, approved_by, approved_at, sent_at, created_at, updated_at}]
     final_notes     [{id, kind, text, order}]
 
 Times are ISO 8601 in UTC, dates YYYY-MM-DD, people their usernames, a deployment
@@ -122,6 +123,7 @@ def postmortem_json(
                 "text": e.text,
                 "deployment": _deployment(e),
                 "created_by": e.created_by.get_username() if e.created_by else None,
+                "created_at": _time(e.created_at),
             }
             for e in incident.timeline_events.all()
         ],
@@ -184,6 +186,7 @@ def postmortem_json(
                 "corrects": c.corrects_id, "created_by": names.get(c.created_by_id),
                 "approved_by": names.get(c.approved_by_id), "approved_at": _time(c.approved_at),
                 "sent_at": _time(c.sent_at), "created_at": _time(c.created_at),
+                "updated_at": _time(c.updated_at),
             }
             for c in communications
         ],

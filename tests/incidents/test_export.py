@@ -16,7 +16,20 @@ from drf_spectacular.generators import SchemaGenerator
 
 from incidents.documents.export_json import SCHEMA
 from incidents.documents.exports import export_incident
-from incidents.models import ActionItem, Communication, Horizon, Incident
+from incidents.models import (
+    ActionItem,
+    Cause,
+    Communication,
+    FinalNote,
+    Horizon,
+    Incident,
+    Lesson,
+    PathPriority,
+    SolutionOption,
+    StatusItem,
+    SuccessCriterion,
+    TimelineEvent,
+)
 from tests.factories import (
     ActionItemFactory,
     CauseFactory,
@@ -110,6 +123,20 @@ def test_the_json_holds_every_part_in_schema_v1(demo):
     assert len(data["communications"]) == demo.communications.count()
     steps = [i for i in data["action_items"] if i["parent"]]
     assert {s["parent"] for s in steps} <= {i["id"] for i in data["action_items"]}
+
+    def fields(model, *skip: str) -> set[str]:
+        names = {f.name for f in model._meta.concrete_fields if not f.name.endswith("_html")}
+        return names - {"incident", *skip}
+
+    assert fields(Incident, "id") <= set(data["incident"])
+    for key, model in (
+        ("timeline", TimelineEvent), ("status_items", StatusItem), ("causes", Cause),
+        ("lessons", Lesson), ("action_items", ActionItem), ("success_criteria", SuccessCriterion),
+        ("path_forward", PathPriority), ("communications", Communication),
+        ("final_notes", FinalNote),
+    ):  # fmt: skip
+        assert fields(model) <= set(data[key][0]), key
+    assert fields(SolutionOption, "priority") <= set(data["path_forward"][0]["options"][0])
     # What the API documents for it (GET /incidents/{ref}/export), checked as JSON Schema.
     jsonschema.validate(
         json.loads(json.dumps(data)), _as_json_schema(_component("PostmortemExport"))

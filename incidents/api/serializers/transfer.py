@@ -146,6 +146,7 @@ class ExportEventSerializer(serializers.Serializer):
     text = serializers.CharField()
     deployment = ExportDeploymentSerializer(allow_null=True)
     created_by = _UserName()
+    created_at = serializers.DateTimeField()
 
 
 class ExportStatusItemSerializer(serializers.Serializer):
@@ -236,6 +237,7 @@ class ExportCommunicationSerializer(serializers.Serializer):
     approved_at = serializers.DateTimeField(allow_null=True)
     sent_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
 
 
 class ExportNoteSerializer(serializers.Serializer):
