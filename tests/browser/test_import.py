@@ -52,7 +52,9 @@ def test_an_editor_uploads_previews_and_imports_a_post_mortem(editor_page: Page,
     assert incident.action_items.count() == 14
 
 
-def test_the_download_button_returns_the_markdown(editor_page: Page, demo: str, tmp_path):
+def test_the_incident_page_downloads_markdown_and_prints_without_controls(
+    editor_page: Page, demo: str, tmp_path
+):
     page = editor_page
     page.goto(f"{demo}/incidents/INC-1/")
 
@@ -67,14 +69,7 @@ def test_the_download_button_returns_the_markdown(editor_page: Page, demo: str, 
     assert "## Action Items" in text
     assert "- [x] " in text
 
-
-def test_printing_the_incident_page_shows_the_document_without_controls(
-    editor_page: Page, demo: str
-):
-    page = editor_page
-    page.goto(f"{demo}/incidents/INC-1/")
     expect(page.get_by_role("link", name="Edit details")).to_be_visible()
-
     page.emulate_media(media="print")
 
     expect(page.locator("header.topbar")).to_be_hidden()
