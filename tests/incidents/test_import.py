@@ -306,6 +306,12 @@ def test_documents_that_cannot_be_imported_are_refused_with_a_reason(data, code)
     assert Incident.objects.count() == 0
 
 
+def test_a_document_saved_as_windows_1252_is_read_as_such():
+    draft = parse_postmortem("# Café outage\n\n- Naïve retry loop\n".encode("cp1252"))
+
+    assert draft.title == "Café outage"
+
+
 def test_a_title_can_be_given_for_a_document_without_one():
     ServiceFactory(slug="any")
     incident = services.postmortem_import(

@@ -89,7 +89,12 @@ def decode(data: bytes | str) -> str:
             try:
                 text = raw.decode("utf-8-sig")
             except UnicodeDecodeError:
-                raise _binary() from None
+                # Not UTF-8: a document saved by an older Windows editor is Windows-1252; real
+                # binary data is still caught below by its NUL and control bytes.
+                try:
+                    text = raw.decode("cp1252")
+                except UnicodeDecodeError:
+                    raise _binary() from None
     text = text.removeprefix("\ufeff")
     if "\x00" in text or _controls(text) > max(8, len(text) // 100):
         raise _binary()
