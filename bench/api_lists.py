@@ -11,14 +11,13 @@ read, not asserted.
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import tempfile
 import time
-import warnings
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+
+from sqlite_django import setup_django
 
 ROWS = 100
 REPEATS = 40
@@ -26,27 +25,7 @@ TARGET = 2.0
 
 
 def _setup(tmp: str) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "hindsight.settings",
-            "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
-            "DEBUG": "false",
-            "SECRET_KEY": "bench-only-not-secret",
-            "ALLOWED_HOSTS": "testserver",
-            "SECURE_COOKIES": "false",
-            "LOG_LEVEL": "ERROR",
-        }
-    )
-    os.environ.pop("REDIS_URL", None)
-    # whitenoise warns that collectstatic never ran; static files play no part here.
-    warnings.filterwarnings("ignore", message="No directory at")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    setup_django(tmp)
 
 
 def _data() -> None:

@@ -17,13 +17,12 @@ prints and never fails: speed is read, not asserted.
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
+
+from sqlite_django import setup_django
 
 SIZES = (1_000, 10_000)
 REPEATS = 3
@@ -31,26 +30,7 @@ TARGET_SECONDS = 2.0
 
 
 def _setup(tmp: str) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "hindsight.settings",
-            "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
-            "DEBUG": "false",
-            "SECRET_KEY": "bench-only-not-secret",
-            "ALLOWED_HOSTS": "testserver",
-            "SECURE_COOKIES": "false",
-            "LOG_LEVEL": "ERROR",
-        }
-    )
-    os.environ.pop("REDIS_URL", None)
-    warnings.filterwarnings("ignore", message="No directory at")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    setup_django(tmp)
 
 
 def _block(n: int) -> list[str]:
