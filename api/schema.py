@@ -74,3 +74,18 @@ def add_problem_responses(result: dict, generator, request, public) -> dict:
                     },
                 )
     return result
+
+
+def doc_excludes() -> list[type]:
+    """Base classes whose docstrings must not describe the schema's components.
+
+    drf-spectacular describes a component by the first docstring up its class's MRO; without
+    these, every read or request shape without a docstring of its own would be documented as the
+    machinery it is built on.
+    """
+    from drf_spectacular.plumbing import get_lib_doc_excludes
+
+    from api.reads import RowSerializer
+    from api.serializers import StrictSerializer
+
+    return [*get_lib_doc_excludes(), RowSerializer, StrictSerializer]

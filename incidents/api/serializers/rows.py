@@ -70,7 +70,9 @@ class CauseSerializer(RowSerializer):
     order = serializers.IntegerField()
 
 
-class LessonSerializer(RowSerializer):
+class _KindTextSerializer(RowSerializer):
+    """A row that is a kind and a Markdown text: lessons and final notes."""
+
     columns = {
         "id": "id",
         "kind": "kind",
@@ -79,10 +81,13 @@ class LessonSerializer(RowSerializer):
         "order": "order",
     }
     id = serializers.IntegerField()
-    kind = serializers.ChoiceField(choices=Lesson.Kind.choices)
     text = serializers.CharField(help_text="Markdown.")
     text_html = serializers.CharField()
     order = serializers.IntegerField()
+
+
+class LessonSerializer(_KindTextSerializer):
+    kind = serializers.ChoiceField(choices=Lesson.Kind.choices)
 
 
 class ActionItemSummarySerializer(RowSerializer):
@@ -247,16 +252,5 @@ class PathPrioritySerializer(RowSerializer):
         data["options"] = [option.shape_row(o, times) for o in source.options.all()]
 
 
-class FinalNoteSerializer(RowSerializer):
-    columns = {
-        "id": "id",
-        "kind": "kind",
-        "text": "text",
-        "text_html": "text_html",
-        "order": "order",
-    }
-    id = serializers.IntegerField()
+class FinalNoteSerializer(_KindTextSerializer):
     kind = serializers.ChoiceField(choices=FinalNote.Kind.choices)
-    text = serializers.CharField(help_text="Markdown.")
-    text_html = serializers.CharField()
-    order = serializers.IntegerField()
