@@ -107,5 +107,7 @@ def test_viewer_sees_no_edit_controls(page: Page, demo: str) -> None:
     log_in(page, demo, "demo-viewer")
     open_demo_incident(page, demo)
     expect(page.get_by_role("link", name=re.compile("^Edit"))).to_have_count(0)
-    expect(page.get_by_role("button")).to_have_count(1)  # only "Log out"
+    # The deployments section loads after the page; wait for it, so its buttons are counted too.
+    expect(page.get_by_role("button", name="Copy")).to_have_count(1)  # reads, changes nothing
+    expect(page.get_by_role("button")).to_have_count(2)  # that, and "Log out"
     screenshot(page, "incident-as-viewer")
