@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "api.apps.ApiConfig",
+    "outbox.apps.OutboxConfig",
     "deployments.apps.DeploymentsConfig",
     "incidents.apps.IncidentsConfig",
 ]
@@ -310,10 +311,10 @@ CELERY_BEAT_SCHEDULE["health-results-roll-up"] = {
     "task": "deployments.tasks.health_results_roll_up",
     "schedule": 3600.0,
 }
-# Communications: publish what the outbox holds (sends made while Redis was down, or whose
-# quick publish after commit failed). A relay missed in its period is dropped; the next covers it.
-CELERY_BEAT_SCHEDULE["communications-outbox-relay"] = {
-    "task": "incidents.tasks.outbox_relay",
+# The outbox (sends and smoke runs written while Redis was down, or whose quick publish after
+# commit failed): publish what it holds. A relay missed in its period is dropped; the next covers it.
+CELERY_BEAT_SCHEDULE["outbox-relay"] = {
+    "task": "outbox.tasks.outbox_relay",
     "schedule": 10.0,
     "options": {"expires": 10.0},
 }

@@ -23,3 +23,8 @@ class IncidentsConfig(AppConfig):
 
         hooks.subscribe("rollback_recorded", rollback_recorded)
         register_deployment_links(incident_links)
+
+        from incidents.services.delivery import DELIVER_TASK
+        from outbox.services import outbox_carry
+
+        outbox_carry(DELIVER_TASK)

@@ -16,7 +16,7 @@ def incident_rerender_markdown(incident_id: int) -> int | None:
     return services.incident_rerender_markdown(incident=incident)
 
 
-# --- Communications: fan-out, one task per delivery, and the outbox relay -----------------------
+# --- Communications: fan-out and one task per delivery ---------------------------------------
 # acks_late with reject_on_worker_lost: a task whose worker dies mid-run goes back to the queue
 # and runs again, which the services make harmless (incidents.services.delivery).
 
@@ -51,9 +51,3 @@ def delivery_send(self, delivery_id: int) -> str:
         raise self.retry(
             exc=error, countdown=delivery_services.delivery_retry_delay(self.request.retries)
         ) from None
-
-
-@shared_task(acks_late=True, ignore_result=True)
-def outbox_relay() -> int:
-    """Publish what the outbox holds; the beat runs it every few seconds."""
-    return delivery_services.outbox_relay()

@@ -56,12 +56,16 @@ from deployments.services.health import (
     snapshot_record,
     status_of,
 )
+from outbox.services import outbox_enqueue
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SECOND = timedelta(seconds=1)
 # A smoke run checks a deploy that just happened; one recorded later than this after it
 # finished is history.
 SMOKE_RUN_MAX_AGE = timedelta(minutes=30)
+# Handed to the outbox, so recording a deployment never waits on a broker that is down and the
+# smoke run is not lost while it is.
+SMOKE_RUN_TASK = "deployments.tasks.deployment_smoke_run"
 CHECK_ORDER = ("order", "name", "pk")
 
 
@@ -194,8 +198,6 @@ def _service_status_with(check: HealthCheck, outcome: ProbeOutcome) -> str:
 
 def smoke_run_enqueue(*, deployment: Deployment) -> bool:
     """Queue the smoke run of a deployment that just succeeded, to run after commit."""
-    from deployments.tasks import deployment_smoke_run
-
     if deployment.status != Deployment.Status.SUCCEEDED or deployment.health_checked_at:
         return False
     finished = deployment.finished_at
@@ -205,8 +207,7 @@ def smoke_run_enqueue(*, deployment: Deployment) -> bool:
         environment_id=deployment.environment_id, enabled=True
     ).exists():
         return False
-    pk = deployment.pk
-    transaction.on_commit(lambda: deployment_smoke_run.delay(pk), robust=True)
+    outbox_enqueue(task=SMOKE_RUN_TASK, kwargs={"deployment_id": deployment.pk})
     return True
 
 

@@ -1,5 +1,5 @@
-"""The admin of communications: templates, communications, the delivery log, webhook endpoints
-and the outbox. Imported by incidents/admin.py, which registers everything else."""
+"""The admin of communications: templates, communications, the delivery log and webhook
+endpoints. Imported by incidents/admin.py, which registers everything else."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from incidents.models import (
     Communication,
     CommunicationTemplate,
     Delivery,
-    OutboxMessage,
     WebhookEndpoint,
 )
 from incidents.models.base import MarkdownModel
@@ -128,19 +127,3 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             endpoint.secret = webhook_secret_new()
             endpoint.save(update_fields=["secret"])
             self._show_secret(request, endpoint)
-
-
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
-    """Visible for support: what waits for the broker, and why it did not go yet."""
-
-    list_display = ["task", "created_at", "published_at", "attempts", "last_error"]
-    list_filter = [("published_at", admin.EmptyFieldListFilter)]
-    search_fields = ["task", "last_error"]
-    readonly_fields = [f.name for f in OutboxMessage._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

@@ -13,7 +13,6 @@ from incidents.models.communications import (
 from incidents.models.delivery import (
     Delivery,
     Maintenance,
-    OutboxMessage,
     Subscriber,
     WebhookEndpoint,
 )
@@ -33,7 +32,6 @@ __all__ = [
     "Incident",
     "Lesson",
     "Maintenance",
-    "OutboxMessage",
     "PathPriority",
     "Phase",
     "ReferenceCounter",

@@ -23,9 +23,10 @@ from incidents.communications.facts import incident_facts
 from incidents.communications.placeholders import is_public
 from incidents.communications.sandbox import check_template, render_subject, render_template
 from incidents.models import Communication, CommunicationTemplate, Incident, TimelineEvent
-from incidents.services.delivery import DELIVER_TASK, outbox_enqueue
+from incidents.services.delivery import DELIVER_TASK
 from incidents.services.history import history_record
 from incidents.services.timeline import timeline_event_add
+from outbox.services import outbox_enqueue
 
 Status = Communication.Status
 EDITABLE = (Status.DRAFT, Status.APPROVED)

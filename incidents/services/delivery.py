@@ -1,11 +1,7 @@
-"""Delivering sent communications exactly once per recipient, and the outbox that gets the work
-to Celery even while Redis is down.
+"""Delivering sent communications exactly once per recipient.
 
-The outbox: communication_send writes an OutboxMessage in its own transaction. After commit
-one quick publish is tried with a hard timeout of a fraction of a second, so a request never
-waits on a broker that is down or wedged; whatever it could not publish, the beat's relay
-publishes later. A row is marked published by compare-and-set after the publish, so a crash in
-between publishes it again: that is safe, because everything downstream is idempotent.
+communication_send hands the fan-out to the outbox (the outbox app) in its own transaction, so
+a send never waits on a broker that is down; everything below may run more than once.
 
 Exactly once: the fan-out makes one Delivery row per (communication, channel, recipient), which
 the database keeps unique however often it runs. Each delivery is sent by one task that locks
@@ -21,30 +17,20 @@ from __future__ import annotations
 import logging
 import random
 import smtplib
-from datetime import timedelta
-from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from deployments.probing import BlockedAddress, ProbeError, guarded_request, validate_target_url
 from incidents.communications import messages
 from incidents.communications.placeholders import is_public
-from incidents.models import Communication, Delivery, OutboxMessage, Subscriber, WebhookEndpoint
+from incidents.models import Communication, Delivery, Subscriber, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "incidents.tasks.communication_deliver"
-# The outbox only ever names this app's tasks; a row is never a way to call arbitrary code.
-TASK_PREFIX = "incidents.tasks."
-# The quick publish after commit gives up after this many seconds per socket operation.
-QUICK_PUBLISH_TIMEOUT = 0.25
-RELAY_BATCH = 100
-PUBLISHED_KEPT_DAYS = 7
 FANOUT_BATCH = 1000
 WEBHOOK_TIMEOUT = 10.0
 WEBHOOK_PREFIX = "webhook:"
@@ -61,90 +47,6 @@ class TransientDeliveryError(Exception):
 
 class PermanentDeliveryError(Exception):
     """Trying again cannot help: a refused address, a 4xx HTTP answer, a blocked URL."""
-
-
-# --- The outbox ---------------------------------------------------------------------------------
-
-
-def outbox_enqueue(*, task: str, kwargs: dict) -> OutboxMessage:
-    """Record a task to publish; call inside the transaction that needs it."""
-    if not task.startswith(TASK_PREFIX):
-        raise ValueError(f"The outbox carries only {TASK_PREFIX}* tasks, not {task!r}.")
-    message = OutboxMessage.objects.create(task=task, kwargs=kwargs)
-    transaction.on_commit(partial(outbox_publish_quickly, ids=[message.pk]))
-    return message
-
-
-def outbox_publish(*, message: OutboxMessage, connection=None) -> bool:
-    """Publish one row's task, then mark the row published; False if another publisher had
-    marked it first (the task then went out twice, which its idempotence absorbs). Raises
-    whatever the broker raised."""
-    if not message.task.startswith(TASK_PREFIX):
-        raise ValueError(f"Refusing to publish {message.task!r} from the outbox.")
-    task = import_string(message.task)
-    if connection is None:
-        task.apply_async(kwargs=message.kwargs, ignore_result=True)
-    else:
-        task.apply_async(
-            kwargs=message.kwargs, connection=connection, retry=False, ignore_result=True
-        )
-    return bool(
-        OutboxMessage.objects.filter(pk=message.pk, published_at__isnull=True).update(
-            published_at=timezone.now()
-        )
-    )
-
-
-def _failed(message: OutboxMessage, error: Exception) -> None:
-    OutboxMessage.objects.filter(pk=message.pk).update(
-        attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:500]
-    )
-
-
-def outbox_publish_quickly(*, ids: list[int]) -> int:
-    """One short try right after commit; never raises and never blocks long. Returns how many
-    rows it published. Without a broker (eager mode) the tasks simply run here."""
-    from hindsight.celery import app
-
-    rows = list(OutboxMessage.objects.filter(pk__in=ids, published_at__isnull=True))
-    published = 0
-    current = None
-    try:
-        if app.conf.task_always_eager:
-            for current in rows:
-                published += outbox_publish(message=current)
-            return published
-        quick = {
-            "socket_timeout": QUICK_PUBLISH_TIMEOUT,
-            "socket_connect_timeout": QUICK_PUBLISH_TIMEOUT,
-            "max_retries": 0,
-        }
-        with app.connection_for_write(
-            connect_timeout=QUICK_PUBLISH_TIMEOUT, transport_options=quick
-        ) as connection:
-            for current in rows:
-                published += outbox_publish(message=current, connection=connection)
-    except Exception as error:  # the relay retries; the request that sent it must not fail
-        if current is not None:
-            _failed(current, error)
-        logger.warning("Outbox: quick publish failed, the relay will retry: %s", error)
-    return published
-
-
-def outbox_relay(*, limit: int = RELAY_BATCH) -> int:
-    """Publish unpublished rows, oldest first, until the broker refuses one; forget published
-    rows after a week. Returns how many it published."""
-    published = 0
-    for message in OutboxMessage.objects.filter(published_at__isnull=True).order_by("id")[:limit]:
-        try:
-            published += outbox_publish(message=message)
-        except Exception as error:
-            _failed(message, error)
-            logger.warning("Outbox: relay could not publish %s: %s", message.pk, error)
-            break  # the broker is down; the next beat tries again
-    cutoff = timezone.now() - timedelta(days=PUBLISHED_KEPT_DAYS)
-    OutboxMessage.objects.filter(published_at__lt=cutoff).delete()
-    return published
 
 
 # --- Fan-out ------------------------------------------------------------------------------------

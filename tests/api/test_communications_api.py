@@ -13,7 +13,8 @@ from django.test.utils import CaptureQueriesContext
 
 from incidents import services
 from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
-from incidents.models import Communication, CommunicationTemplate, Incident, OutboxMessage
+from incidents.models import Communication, CommunicationTemplate, Incident
+from outbox.models import OutboxMessage
 from tests.api.test_incidents_api import (
     API,
     assert_documented,

@@ -23,9 +23,9 @@ from incidents.models import (
     Communication,
     CommunicationTemplate,
     Incident,
-    OutboxMessage,
     TimelineEvent,
 )
+from outbox.models import OutboxMessage
 from tests.factories import T0, HealthCheckFactory, IncidentFactory, user_with_role
 
 pytestmark = pytest.mark.django_db

@@ -2,16 +2,13 @@
 waits in the outbox, and once the broker is back the relay publishes it and every recipient
 gets exactly one email.
 
-"Down" is both a port where nothing listens (refused at once) and one that accepts connections
-but never answers (a wedged Redis, the case that used to hang requests).
+"Down" is both ways tests/brokers.py takes it down: refused, and accepting but never answering.
 """
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from django.conf import settings
@@ -26,11 +23,12 @@ from incidents.models import (
     Communication,
     CommunicationTemplate,
     Delivery,
-    OutboxMessage,
     Subscriber,
 )
-from incidents.services import delivery
 from incidents.tasks import communication_deliver
+from outbox import services as outbox_services
+from outbox.models import OutboxMessage
+from tests import brokers
 from tests.factories import IncidentFactory, user_with_role
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,30 +38,13 @@ READERS = ["ann@example.com", "bob@example.com", "cy@example.com"]
 
 @pytest.fixture
 def refused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return brokers.refused_port()
 
 
 @pytest.fixture
 def silent_port() -> Iterator[int]:
-    """Accepts connections (the kernel completes the handshake) and never reads or answers."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(64)
-        yield sock.getsockname()[1]
-
-
-@contextmanager
-def broker_at(port: int) -> Iterator[None]:
-    """This process publishes to a Redis at `port` (down), not eagerly, for the block."""
-    saved = app.conf.broker_url, app.conf.task_always_eager
-    app.conf.broker_url = f"redis://127.0.0.1:{port}/0"
-    app.conf.task_always_eager = False
-    try:
-        yield
-    finally:
-        app.conf.broker_url, app.conf.task_always_eager = saved
+    with brokers.silent_port() as port:
+        yield port
 
 
 @pytest.fixture
@@ -101,7 +82,7 @@ def send_from_the_page(client, communication: Communication) -> float:
 def test_sending_with_redis_down_answers_within_a_second_and_keeps_the_work(
     client, approved, down, request
 ):
-    with broker_at(request.getfixturevalue(down)):
+    with brokers.broker_at(request.getfixturevalue(down)):
         elapsed = send_from_the_page(client, approved)
 
     assert elapsed < 1.0, f"the send took {elapsed:.2f} s with Redis down"
@@ -118,11 +99,11 @@ def test_sending_with_redis_down_answers_within_a_second_and_keeps_the_work(
 def test_when_the_broker_is_back_the_relay_delivers_exactly_once(
     client, approved, refused_port, celery_worker
 ):
-    with broker_at(refused_port):
+    with brokers.broker_at(refused_port):
         send_from_the_page(client, approved)
     assert OutboxMessage.objects.get().published_at is None
 
-    assert delivery.outbox_relay() == 1  # the real Redis again, consumed by the worker
+    assert outbox_services.outbox_relay() == 1  # the real Redis again, consumed by the worker
     wait_until_sent(len(READERS))
     # Published twice (as after a relay that died before marking its row): still one each.
     communication_deliver.delay(approved.pk)
@@ -131,7 +112,7 @@ def test_when_the_broker_is_back_the_relay_delivers_exactly_once(
 
     assert sorted(address for message in mail.outbox for address in message.to) == READERS
     assert OutboxMessage.objects.get().published_at is not None
-    assert delivery.outbox_relay() == 0
+    assert outbox_services.outbox_relay() == 0
 
 
 def wait_until_sent(count: int, timeout: float = 20.0) -> None:
@@ -146,7 +127,8 @@ def wait_until_sent(count: int, timeout: float = 20.0) -> None:
 
 
 def test_the_relay_is_on_the_beat_schedule():
-    entry = settings.CELERY_BEAT_SCHEDULE["communications-outbox-relay"]
-    assert entry["task"] == "incidents.tasks.outbox_relay"
+    entry = settings.CELERY_BEAT_SCHEDULE["outbox-relay"]
+    assert entry["task"] == "outbox.tasks.outbox_relay"
     assert entry["schedule"] <= 10
+    app.loader.import_default_modules()  # what a worker does at start: autodiscovery
     assert entry["task"] in app.tasks

@@ -1,0 +1,122 @@
+"""Writing to the outbox and publishing from it.
+
+`outbox_enqueue` records a task inside the caller's transaction. After commit one quick publish
+is tried with a hard timeout of a fraction of a second, so a request never waits on a broker that
+is down or wedged; whatever it could not publish, the beat's relay publishes later. A row is
+marked published by compare-and-set after the publish, so a crash in between publishes it
+again: every carried task must therefore be idempotent, as the house rules ask of all tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from outbox.models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+# The quick publish after commit gives up after this many seconds per socket operation.
+QUICK_PUBLISH_TIMEOUT = 0.25
+RELAY_BATCH = 100
+PUBLISHED_KEPT_DAYS = 7
+
+# The tasks a row may name, registered by the apps that own them (AppConfig.ready()).
+_CARRIED: set[str] = set()
+
+
+def outbox_carry(*names: str) -> None:
+    """Allow these tasks (registered Celery names) through the outbox."""
+    _CARRIED.update(names)
+
+
+def _check_carried(task: str) -> None:
+    if task not in _CARRIED:
+        raise ValueError(f"The outbox does not carry {task!r}; register it with outbox_carry.")
+
+
+def outbox_enqueue(*, task: str, kwargs: dict) -> OutboxMessage:
+    """Record a task to publish; call inside the transaction that needs it."""
+    _check_carried(task)
+    message = OutboxMessage.objects.create(task=task, kwargs=kwargs)
+    transaction.on_commit(partial(outbox_publish_quickly, ids=[message.pk]))
+    return message
+
+
+def outbox_publish(*, message: OutboxMessage, connection=None) -> bool:
+    """Publish one row's task, then mark the row published; False if another publisher had
+    marked it first (the task then went out twice, which its idempotence absorbs). Raises
+    whatever the broker raised."""
+    _check_carried(message.task)
+    task = import_string(message.task)
+    if connection is None:
+        task.apply_async(kwargs=message.kwargs, ignore_result=True)
+    else:
+        task.apply_async(
+            kwargs=message.kwargs, connection=connection, retry=False, ignore_result=True
+        )
+    return bool(
+        OutboxMessage.objects.filter(pk=message.pk, published_at__isnull=True).update(
+            published_at=timezone.now()
+        )
+    )
+
+
+def _failed(message: OutboxMessage, error: Exception) -> None:
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:500]
+    )
+
+
+def outbox_publish_quickly(*, ids: list[int]) -> int:
+    """One short try right after commit; never raises and never blocks long. Returns how many
+    rows it published. Without a broker (eager mode) the tasks simply run here."""
+    from hindsight.celery import app
+
+    rows = list(OutboxMessage.objects.filter(pk__in=ids, published_at__isnull=True))
+    published = 0
+    current = None
+    try:
+        if app.conf.task_always_eager:
+            for current in rows:
+                published += outbox_publish(message=current)
+            return published
+        quick = {
+            "socket_timeout": QUICK_PUBLISH_TIMEOUT,
+            "socket_connect_timeout": QUICK_PUBLISH_TIMEOUT,
+            "max_retries": 0,
+        }
+        with app.connection_for_write(
+            connect_timeout=QUICK_PUBLISH_TIMEOUT, transport_options=quick
+        ) as connection:
+            for current in rows:
+                published += outbox_publish(message=current, connection=connection)
+    except Exception as error:  # the relay retries; the request that wrote it must not fail
+        if current is not None:
+            _failed(current, error)
+        logger.warning("Outbox: quick publish failed, the relay will retry: %s", error)
+    return published
+
+
+def outbox_relay(*, limit: int = RELAY_BATCH) -> int:
+    """Publish unpublished rows, oldest first, until the broker refuses one; forget published
+    rows after a week. Returns how many it published. A row naming a task nobody carries (say,
+    one an older version wrote) is left for the admin to see rather than blocking the queue."""
+    published = 0
+    waiting = OutboxMessage.objects.filter(published_at__isnull=True, task__in=sorted(_CARRIED))
+    for message in waiting.order_by("id")[:limit]:
+        try:
+            published += outbox_publish(message=message)
+        except Exception as error:
+            _failed(message, error)
+            logger.warning("Outbox: relay could not publish %s: %s", message.pk, error)
+            break  # the broker is down; the next beat tries again
+    cutoff = timezone.now() - timedelta(days=PUBLISHED_KEPT_DAYS)
+    OutboxMessage.objects.filter(published_at__lt=cutoff).delete()
+    return published
