@@ -9,3 +9,7 @@ class ProbeError(Exception):
 
 class BlockedAddress(ProbeError):
     """The SSRF guard refused the target: its scheme, or an address it resolved to."""
+
+
+class ConnectTimeout(ProbeError):
+    """Resolving, connecting and the TLS handshake took longer than the connect timeout."""

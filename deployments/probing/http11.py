@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import zlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,6 @@ from deployments.probing.errors import ProbeError
 # Enough for any health page; a target streaming gigabytes must not fill the worker's memory.
 MAX_BODY_BYTES = 1024 * 1024
 MAX_HEAD_BYTES = 100 * 1024
-READ_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,83 +59,139 @@ def os_text(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
-class Receiver:
-    """Reads one answer off the socket through h11, with the errors named for people."""
+class Exchange(asyncio.Protocol):
+    """One request and its answer on one connection, parsed as the bytes arrive.
 
-    __slots__ = ("_connection", "_fresh", "_has_head", "_reader", "_where")
+    A protocol rather than asyncio streams: a probe's answer is usually one read, and the streams
+    layer (a reader, a writer, a future per read and per drain) cost more CPU than the parsing.
+    `answer` resolves to (head, body, body_truncated) on the event that completes the exchange,
+    or fails with a ProbeError that names what went wrong. `trace.phase`, when given, is kept
+    saying where the answer is, for a timeout's message.
+    """
 
-    def __init__(self, reader: asyncio.StreamReader, connection: h11.Connection, where: str):
-        self._reader = reader
+    def __init__(
+        self, connection: h11.Connection, where: str, read_body: bool, trace: Any = None
+    ) -> None:
+        self.answer: asyncio.Future[tuple[h11.Response, bytes | None, bool]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self.transport: asyncio.BaseTransport | None = None
         self._connection = connection
         self._where = where
+        self._read_body = read_body
+        self._trace = trace
         self._fresh = True
-        self._has_head = False
+        self._head: h11.Response | None = None
+        self._encoding = b""
+        self._decoder: Any = None
+        self._chunks: list[bytes] = []
+        self._size = 0
 
-    async def _next(self) -> Any:
+    # --- The loop's callbacks -----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.answer.done():
+            return
+        if self._fresh:
+            self._fresh = False
+            try:
+                check_looks_like_http(data, self._where)
+            except ProbeError as exc:
+                self._fail(exc)
+                return
+        self._connection.receive_data(data)
+        self._advance()
+
+    def eof_received(self) -> bool:
+        if not self.answer.done():
+            if self._fresh:
+                self._fail(ProbeError(f"{self._where} closed the connection without an answer"))
+            else:
+                self._connection.receive_data(b"")
+                self._advance()
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.answer.done():
+            return
+        if isinstance(exc, OSError):
+            self._fail(ProbeError(f"connection to {self._where} failed mid-answer: {os_text(exc)}"))
+        elif self._head is None:
+            self._fail(ProbeError(f"{self._where} closed the connection without an answer"))
+        else:
+            self._fail(ProbeError(f"the answer from {self._where} broke off"))
+
+    # --- Parsing --------------------------------------------------------------------------------
+
+    def _advance(self) -> None:
         connection = self._connection
         try:
-            while True:
+            while not self.answer.done():
                 event = connection.next_event()
-                if event is not h11.NEED_DATA:
-                    return event
-                try:
-                    data = await self._reader.read(READ_BYTES)
-                except OSError as exc:
-                    raise ProbeError(
-                        f"connection to {self._where} failed mid-answer: {os_text(exc)}"
-                    ) from exc
-                if self._fresh:
-                    if not data:
-                        raise ProbeError(f"{self._where} closed the connection without an answer")
-                    self._fresh = False
-                    check_looks_like_http(data, self._where)
-                connection.receive_data(data)
+                if event is h11.NEED_DATA:
+                    return
+                if self._head is None:
+                    self._on_head_event(event)
+                elif type(event) is h11.Data:
+                    self._on_data(bytes(event.data))
+                else:
+                    # EndOfMessage, or ConnectionClosed when the body ran to the end of the stream.
+                    self._finish(b"".join(self._chunks), truncated=False)
         except h11.RemoteProtocolError as exc:
-            if self._has_head:
-                raise ProbeError(f"the answer from {self._where} broke off: {exc}") from exc
-            raise ProbeError(f"not an HTTP answer from {self._where}: {exc}") from exc
+            if self._head is not None:
+                self._fail(ProbeError(f"the answer from {self._where} broke off: {exc}"))
+            else:
+                self._fail(ProbeError(f"not an HTTP answer from {self._where}: {exc}"))
 
-    async def head(self) -> h11.Response:
-        while True:
-            event = await self._next()
-            if isinstance(event, h11.Response):
-                self._has_head = True
-                return event
-            if isinstance(event, h11.ConnectionClosed):
-                raise ProbeError(f"{self._where} closed the connection without an answer")
-            if not isinstance(event, h11.InformationalResponse):
-                # h11.PAUSED after a protocol switch we never asked for; looping would spin.
-                raise ProbeError(f"not an HTTP answer from {self._where}: {event!r}")
-            # 100 Continue and friends: the real answer follows.
+    def _on_head_event(self, event: Any) -> None:
+        if type(event) is h11.Response:
+            self._head = event
+            if not self._read_body:
+                self._finish(None, truncated=False)
+                return
+            if self._trace is not None:
+                self._trace.phase = f"reading the answer from {self._where}"
+            for key, value in event.headers:
+                if key == b"content-encoding":
+                    self._encoding = value.strip().lower()
+            if self._encoding in (b"gzip", b"x-gzip"):
+                self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            elif self._encoding == b"deflate":
+                self._decoder = zlib.decompressobj()
+        elif isinstance(event, h11.ConnectionClosed):
+            self._fail(ProbeError(f"{self._where} closed the connection without an answer"))
+        elif not isinstance(event, h11.InformationalResponse):
+            # h11.PAUSED after a protocol switch we never asked for; waiting would hang.
+            self._fail(ProbeError(f"not an HTTP answer from {self._where}: {event!r}"))
+        # 100 Continue and friends: the real answer follows.
 
-    async def body(self, headers: Sequence[tuple[bytes, bytes]]) -> tuple[bytes, bool]:
-        encoding = b""
-        for key, value in headers:
-            if key == b"content-encoding":
-                encoding = value.strip().lower()
-        decoder = None
-        if encoding in (b"gzip", b"x-gzip"):
-            decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == b"deflate":
-            decoder = zlib.decompressobj()
-        chunks = []
-        size = 0
-        while size <= MAX_BODY_BYTES:
-            event = await self._next()
-            if not isinstance(event, h11.Data):
-                # EndOfMessage, or ConnectionClosed when the body ran to the end of the stream.
-                return b"".join(chunks), False
-            chunk = bytes(event.data)
-            if decoder is not None:
-                try:
-                    chunk = decoder.decompress(chunk, MAX_BODY_BYTES - size + 1)
-                except zlib.error as exc:
-                    raise ProbeError(
-                        f"the {encoding.decode()} body from {self._where} is corrupt"
-                    ) from exc
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)[:MAX_BODY_BYTES], True
+    def _on_data(self, chunk: bytes) -> None:
+        if self._decoder is not None:
+            try:
+                chunk = self._decoder.decompress(chunk, MAX_BODY_BYTES - self._size + 1)
+            except zlib.error:
+                self._fail(
+                    ProbeError(f"the {self._encoding.decode()} body from {self._where} is corrupt")
+                )
+                return
+        self._chunks.append(chunk)
+        self._size += len(chunk)
+        if self._size > MAX_BODY_BYTES:
+            self._finish(b"".join(self._chunks)[:MAX_BODY_BYTES], truncated=True)
+
+    def _finish(self, body: bytes | None, *, truncated: bool) -> None:
+        assert self._head is not None
+        self.answer.set_result((self._head, body, truncated))
+
+    def _fail(self, error: ProbeError) -> None:
+        if not self.answer.done():
+            self.answer.set_exception(error)
+        if self.transport is not None:
+            # Whatever else arrives is not read: a wrong answer need not be heard to the end.
+            self.transport.close()
 
 
 def check_looks_like_http(first: bytes, where: str) -> None:

@@ -1,16 +1,17 @@
 """The guarded HTTP transport: resolve, judge every address, connect to a judged one, speak HTTP/1.1.
 
-One Session serves one batch (one event loop): it holds the TLS context, the allow-list, a DNS
-cache and the per-host slots. Each hop of a redirect chain opens its own connection through the
+One Session serves one batch (one event loop): it holds the TLS context, the allow-list, the
+judged addresses of each host name and the batch's slots (slots.py). Each hop of a redirect chain opens its own connection through the
 guard, so a redirect to a refused address is refused at that hop. The socket is opened to the
 exact address that was judged, never to the name again, so DNS rebinding between the check and
 the connect has nothing to race; the name still goes into the Host header and into TLS (SNI and
 certificate verification).
 
-HTTP/1.1 framing is h11 (the parser under httpcore, which httpx pins) over asyncio streams, one
-connection per hop and no pool. httpcore's pool costs several times the CPU of the request itself
-once hundreds of probes are in flight, and its connection class looks up the async library on
-every request; a fresh connection per probe is also what a health check should measure.
+HTTP/1.1 framing is h11 (the parser under httpcore, which httpx pins) fed by an asyncio protocol
+(http11.Exchange), one connection per hop and no pool. httpcore's pool costs several times the
+CPU of the request itself once hundreds of probes are in flight, and its connection class looks
+up the async library on every request; a fresh connection per probe is also what a health check
+should measure.
 """
 
 from __future__ import annotations
@@ -20,20 +21,15 @@ import errno
 import ipaddress
 import socket
 import ssl
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 import h11
 import httpx
 
-from deployments.probing.errors import BlockedAddress, ProbeError
-from deployments.probing.http11 import (
-    MAX_HEAD_BYTES,
-    Answer,
-    Receiver,
-    os_text,
-)
+from deployments.probing.errors import BlockedAddress, ConnectTimeout, ProbeError
+from deployments.probing.http11 import MAX_HEAD_BYTES, Answer, Exchange, os_text
+from deployments.probing.slots import Slots
 from deployments.probing.ssrf import (
     IPAddress,
     IPNetwork,
@@ -75,17 +71,6 @@ def _host_port(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-class _NoSlot:
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        return None
-
-
-_NO_SLOT = _NoSlot()
-
-
 class Session:
     """Guarded HTTP for one batch on one event loop. Not thread-safe; create one per loop.
 
@@ -105,58 +90,63 @@ class Session:
         self.allowed = tuple(allowed)
         self.connect_timeout = connect_timeout
         self.ssl_context = ssl_context
-        self._dns: dict[str, asyncio.Task[list[IPAddress]]] = {}
-        self._host_slots: defaultdict[str, asyncio.Semaphore] | None = None
-        if max_per_host is not None:
-            self._host_slots = defaultdict(lambda: asyncio.Semaphore(max_per_host))
-        self._slots: asyncio.Semaphore | _NoSlot = _NO_SLOT
-        if max_concurrency is not None:
-            self._slots = asyncio.Semaphore(max_concurrency)
+        self._judged: dict[str, list[IPAddress] | ProbeError | asyncio.Future[Any]] = {}
+        self._slots = Slots(max_concurrency=max_concurrency, max_per_host=max_per_host)
 
     # --- Resolving and connecting -------------------------------------------------------------
 
-    async def _resolve(self, host: str, port: int) -> list[IPAddress]:
-        ip = literal_address(host)
-        if ip is not None:
-            return [ip]
-        # One lookup per name per batch: a thousand checks on one host need one answer, and the
-        # batch lasts seconds, far below any TTL that matters here.
-        task = self._dns.get(host)
-        if task is None:
-            task = asyncio.ensure_future(self._getaddrinfo(host, port))
-            # Every waiter may have timed out by the time a lookup fails; mark it seen anyway.
-            task.add_done_callback(lambda t: t.cancelled() or t.exception())
-            self._dns[host] = task
-        return await asyncio.shield(task)
+    async def _addresses(self, host: str, port: int) -> list[IPAddress]:
+        """The addresses of `host` the guard lets us dial, judged once per batch.
 
-    @staticmethod
-    async def _getaddrinfo(host: str, port: int) -> list[IPAddress]:
+        A thousand checks on one host need one answer and one judgement, and the batch lasts
+        seconds, far below any TTL that matters here. Refusals are cached too, as messages, so
+        every probe raises an exception of its own.
+        """
+        cached = self._judged.get(host)
+        if cached is None:
+            ip = literal_address(host)
+            if ip is not None:
+                cached = self._judged[host] = self._judged_now(host, [ip])
+            else:
+                cached = self._judged[host] = asyncio.ensure_future(self._resolve(host, port))
+                # Every waiter may have timed out by the time a lookup fails; mark it seen anyway.
+                cached.add_done_callback(lambda t: t.cancelled() or t.exception())
+        if isinstance(cached, asyncio.Future):
+            cached = await asyncio.shield(cached)
+        if isinstance(cached, ProbeError):
+            raise type(cached)(*cached.args)
+        return cached
+
+    async def _resolve(self, host: str, port: int) -> list[IPAddress] | ProbeError:
         loop = asyncio.get_running_loop()
         try:
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except socket.gaierror as exc:
-            raise ProbeError(f"could not resolve {host}: {os_text(exc)}") from exc
+            return ProbeError(f"could not resolve {host}: {os_text(exc)}")
         addresses: list[IPAddress] = []
         for _family, _type, _proto, _name, sockaddr in infos:
             ip = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
             if ip not in addresses:
                 addresses.append(ip)
-        return addresses
+        return self._judged_now(host, addresses)
 
-    async def _connect(
-        self, url: httpx.URL, trace: Trace
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    def _judged_now(self, host: str, addresses: list[IPAddress]) -> list[IPAddress] | ProbeError:
+        try:
+            return self._judge(host, addresses)
+        except ProbeError as exc:
+            return exc
+
+    async def _connect(self, url: httpx.URL, trace: Trace, protocol: Exchange) -> None:
         host = url.raw_host.decode("ascii")
         tls = url.scheme == "https"
         port = url.port or (443 if tls else 80)
         trace.phase = f"connecting to {_host_port(host, port)}"
         try:
             async with asyncio.timeout(self.connect_timeout):
-                addresses = await self._resolve(host, port)
-                usable = self._judge(host, addresses)
-                return await self._open(host, port, usable, tls)
+                usable = await self._addresses(host, port)
+                await self._open(host, port, usable, tls, protocol)
         except TimeoutError:
-            raise ProbeError(
+            raise ConnectTimeout(
                 f"timed out connecting to {_host_port(host, port)} "
                 f"after {_seconds(self.connect_timeout)} s"
             ) from None
@@ -181,39 +171,57 @@ class Session:
         raise BlockedAddress(f"blocked by SSRF guard: {host} resolves to {'; '.join(refused[:3])}")
 
     async def _open(
-        self, host: str, port: int, addresses: list[IPAddress], tls: bool
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        self, host: str, port: int, addresses: list[IPAddress], tls: bool, protocol: Exchange
+    ) -> None:
+        loop = asyncio.get_running_loop()
         error: ProbeError | None = None
         for ip in addresses:
-            where = _host_port(host, port)
-            if str(ip) != host:
-                where = f"{where} ({ip})"
+            # Our own socket, connected to the judged address itself: nothing between the
+            # judgement and the connect looks the name up again.
+            sock = socket.socket(
+                socket.AF_INET6 if ip.version == 6 else socket.AF_INET, socket.SOCK_STREAM
+            )
             try:
+                sock.setblocking(False)
+                await loop.sock_connect(sock, (str(ip), port))
                 if tls:
-                    return await asyncio.open_connection(
-                        str(ip),
-                        port,
+                    await loop.create_connection(
+                        lambda: protocol,
+                        sock=sock,
                         ssl=self.ssl_context or default_ssl_context(),
                         server_hostname=host,
                         ssl_handshake_timeout=self.connect_timeout,
                     )
-                return await asyncio.open_connection(str(ip), port)
-            except ssl.SSLCertVerificationError as exc:
-                error = ProbeError(
-                    f"TLS error from {where}: certificate verify failed: "
-                    f"{exc.verify_message or exc.reason}"
-                )
-            except ssl.SSLError as exc:
-                error = ProbeError(f"TLS error from {where}: {exc.reason or exc}")
-            except ConnectionRefusedError:
-                error = ProbeError(f"connection refused by {where}")
-            except OSError as exc:
-                if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
-                    error = ProbeError(f"{where} is unreachable: {os_text(exc)}")
                 else:
-                    error = ProbeError(f"could not connect to {where}: {os_text(exc)}")
+                    await loop.create_connection(lambda: protocol, sock=sock)
+                return
+            except BaseException as exc:
+                sock.close()
+                if not isinstance(exc, Exception):
+                    raise  # cancelled: a timeout
+                error = self._connect_error(exc, host, port, ip)
         assert error is not None
         raise error
+
+    @staticmethod
+    def _connect_error(exc: Exception, host: str, port: int, ip: IPAddress) -> ProbeError:
+        where = _host_port(host, port)
+        if str(ip) != host:
+            where = f"{where} ({ip})"
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return ProbeError(
+                f"TLS error from {where}: certificate verify failed: "
+                f"{exc.verify_message or exc.reason}"
+            )
+        if isinstance(exc, ssl.SSLError):
+            return ProbeError(f"TLS error from {where}: {exc.reason or exc}")
+        if isinstance(exc, ConnectionRefusedError):
+            return ProbeError(f"connection refused by {where}")
+        if isinstance(exc, OSError):
+            if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+                return ProbeError(f"{where} is unreachable: {os_text(exc)}")
+            return ProbeError(f"could not connect to {where}: {os_text(exc)}")
+        raise exc
 
     # --- One exchange, and the redirect chain ---------------------------------------------------
 
@@ -226,7 +234,6 @@ class Session:
         read_body: bool,
         trace: Trace,
     ) -> Answer:
-        reader, writer = await self._connect(url, trace)
         where = url.netloc.decode("ascii")
         request_headers = [
             (b"Host", url.netloc),
@@ -240,33 +247,27 @@ class Session:
             request_headers.append((b"Content-Length", str(len(content)).encode()))
         h11_connection = h11.Connection(h11.CLIENT, max_incomplete_event_size=MAX_HEAD_BYTES)
         try:
-            try:
-                data = h11_connection.send(
-                    h11.Request(method=method, target=url.raw_path, headers=request_headers)
-                )
-                if content:
-                    data += h11_connection.send(h11.Data(data=content))
-                data += h11_connection.send(h11.EndOfMessage())
-            except h11.LocalProtocolError as exc:
-                raise ProbeError(f"could not send the request: {exc}") from exc
+            data = h11_connection.send(
+                h11.Request(method=method, target=url.raw_path, headers=request_headers)
+            )
+            if content:
+                data += h11_connection.send(h11.Data(data=content))
+            data += h11_connection.send(h11.EndOfMessage())
+        except h11.LocalProtocolError as exc:
+            raise ProbeError(f"could not send the request: {exc}") from exc
+        exchange = Exchange(h11_connection, where, read_body and method != "HEAD", trace)
+        await self._connect(url, trace, exchange)
+        transport = exchange.transport
+        assert isinstance(transport, asyncio.WriteTransport)
+        try:
             trace.phase = f"waiting for an answer from {where}"
-            try:
-                writer.write(data)
-                await writer.drain()
-            except OSError:
-                # The server may have answered and closed before reading everything (a 413, say);
-                # its answer says more than the broken pipe.
-                pass
-            receiver = Receiver(reader, h11_connection, where)
-            response = await receiver.head()
-            body = None
-            truncated = False
-            if read_body and method != "HEAD":
-                trace.phase = f"reading the answer from {where}"
-                body, truncated = await receiver.body(response.headers)
-            return Answer(response.status_code, list(response.headers), body, truncated, str(url))
+            # No drain: nothing more is written, the transport sends its buffer as the socket
+            # allows, and a write that fails comes back through connection_lost as the error.
+            transport.write(data)
+            head, body, truncated = await exchange.answer
+            return Answer(head.status_code, list(head.headers), body, truncated, str(url))
         finally:
-            writer.close()
+            transport.close()
 
     async def fetch(
         self,
@@ -294,21 +295,27 @@ class Session:
         method = method.upper()
         came_from = ""
         for hop in range(max_redirects + 1):
-            # Host slot first, then the batch slot: a probe waiting for a busy host must not sit on
-            # one of the batch's slots, and nothing holding a batch slot ever waits for a host.
-            async with self._host_slot(current.raw_host), self._slots:
+            host = current.raw_host.decode("ascii").lower()
+            await self._slots.acquire(host)
+            try:
                 if trace.started is None:
                     trace.started = asyncio.get_running_loop().time()
                     if on_start is not None:
                         on_start()
-                try:
-                    answer = await self._exchange(
-                        current, method, content, headers, read_body, trace
-                    )
-                except BlockedAddress as exc:
-                    if not came_from:
-                        raise
-                    raise BlockedAddress(f"{exc} (redirected to by {came_from})") from exc
+                answer = await self._exchange(current, method, content, headers, read_body, trace)
+            except ConnectTimeout:
+                raise
+            except BlockedAddress as exc:
+                if not came_from:
+                    raise
+                raise BlockedAddress(f"{exc} (redirected to by {came_from})") from exc
+            except ProbeError:
+                self._slots.answered(host)
+                raise
+            else:
+                self._slots.answered(host)
+            finally:
+                self._slots.release(host)
             location = answer.header(b"location")
             if max_redirects == 0 or answer.status not in REDIRECT_STATUSES or location is None:
                 return answer
@@ -335,8 +342,3 @@ class Session:
             ):
                 method, content = "GET", b""
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _host_slot(self, raw_host: bytes) -> asyncio.Semaphore | _NoSlot:
-        if self._host_slots is None:
-            return _NO_SLOT
-        return self._host_slots[raw_host.decode("ascii").lower()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import re
 import ssl
 import time
@@ -22,6 +23,7 @@ from deployments.probing import (
     probe_targets,
 )
 from deployments.probing.prober import run_sync
+from deployments.probing.slots import Slots
 from deployments.probing.ssrf import allowed_networks
 from deployments.probing.transport import Session
 from tests.deployments.servers import refused_port, start_banner_server, unaccepting_port
@@ -273,6 +275,18 @@ class TestConcurrency:
         # One timeout, not five: the hanging targets wait side by side.
         assert 0.6 <= elapsed < 1.6
 
+    def test_a_host_not_heard_from_gets_a_free_slot_before_hosts_that_answered(self, target_server):
+        hang = ProbeTarget(target_server.url("/hang", host="localhost"), timeout=0.5)
+        quick = [ProbeTarget(target_server.url("/slow/50")) for _ in range(8)]
+        results = probe_targets([hang, *quick, hang], max_concurrency=3, max_per_host=10)
+        assert [r.ok for r in results] == [False] + [True] * 8 + [False]
+        # First come, first served would start the second hanging probe after all eight quick
+        # ones, and the batch would last their queue plus its timeout. It takes the first slot
+        # that frees up instead (or the second, when two free at once).
+        paths = [r.path for r in target_server.requests]
+        second_hang = [i for i, path in enumerate(paths) if path == "/hang"][1]
+        assert second_hang <= 4, paths
+
     def test_waiting_for_a_busy_host_does_not_count_against_the_timeout(self, target_server):
         targets = [ProbeTarget(target_server.url("/slow/200"), timeout=0.45) for _ in range(4)]
         started = time.monotonic()
@@ -290,6 +304,105 @@ class TestConcurrency:
         with ThreadPoolExecutor(max_workers=1) as pool:
             [result] = pool.submit(asyncio.run, caller()).result()
         assert result.ok
+
+
+class TestSlots:
+    """The batch's caps and queue order, on their own: no sockets, no clocks."""
+
+    @staticmethod
+    def served_order(slots: Slots, hosts: list[str], *, answered: list[str]) -> list[str]:
+        async def scenario() -> list[str]:
+            await slots.acquire("first.example")  # the only slot is taken: everyone queues
+            order = []
+
+            async def probe(host: str) -> None:
+                await slots.acquire(host)
+                order.append(host)
+                slots.release(host)
+
+            tasks = [asyncio.create_task(probe(host)) for host in hosts]
+            await asyncio.sleep(0)
+            for host in answered:
+                slots.answered(host)
+            slots.release("first.example")
+            await asyncio.gather(*tasks)
+            return order
+
+        return asyncio.run(scenario())
+
+    def test_hosts_not_heard_from_are_served_first_and_each_group_in_arrival_order(self):
+        slots = Slots(max_concurrency=1, max_per_host=None)
+        slots.answered("quick.example")
+        hosts = ["quick.example", "a.example", "quick.example", "b.example", "a.example"]
+        assert self.served_order(slots, hosts, answered=[]) == [
+            "a.example",
+            "b.example",
+            "a.example",
+            "quick.example",
+            "quick.example",
+        ]
+
+    def test_a_host_that_answers_while_its_probes_wait_moves_behind_the_unknown_ones(self):
+        slots = Slots(max_concurrency=1, max_per_host=None)
+        order = self.served_order(slots, ["a.example", "b.example"], answered=["a.example"])
+        assert order == ["b.example", "a.example"]
+
+    def test_a_slot_handed_to_a_probe_cancelled_before_it_ran_passes_to_the_next(self):
+        async def scenario() -> tuple[bool, bool]:
+            slots = Slots(max_concurrency=1, max_per_host=None)
+            await slots.acquire("first.example")
+            handed = asyncio.create_task(slots.acquire("a.example"))
+            waiting = asyncio.create_task(slots.acquire("b.example"))
+            await asyncio.sleep(0)
+            slots.release("first.example")  # the slot goes to `handed`...
+            handed.cancel()  # ...which is cancelled before it runs
+            await asyncio.wait([handed, waiting], timeout=1)
+            return handed.cancelled(), waiting.done()
+
+        assert asyncio.run(scenario()) == (True, True)
+
+    def test_a_probe_cancelled_while_queued_takes_no_slot(self):
+        async def scenario() -> bool:
+            slots = Slots(max_concurrency=1, max_per_host=None)
+            await slots.acquire("first.example")
+            gone = asyncio.create_task(slots.acquire("a.example"))
+            waiting = asyncio.create_task(slots.acquire("b.example"))
+            await asyncio.sleep(0)
+            gone.cancel()
+            await asyncio.sleep(0)
+            slots.release("first.example")
+            await asyncio.wait([waiting], timeout=1)
+            return waiting.done()
+
+        assert asyncio.run(scenario())
+
+    def test_both_caps_hold_whatever_the_order(self):
+        rng = random.Random(5)
+        hosts = [f"h{n}.example" for n in range(6)]
+        in_use = dict.fromkeys(["all", *hosts], 0)
+        most = dict.fromkeys(in_use, 0)
+
+        async def probe(slots: Slots, host: str) -> None:
+            await slots.acquire(host)
+            for key in ("all", host):
+                in_use[key] += 1
+                most[key] = max(most[key], in_use[key])
+            for _ in range(rng.randrange(4)):
+                await asyncio.sleep(0)
+            if rng.random() < 0.5:
+                slots.answered(host)
+            in_use["all"] -= 1
+            in_use[host] -= 1
+            slots.release(host)
+
+        async def scenario() -> None:
+            slots = Slots(max_concurrency=4, max_per_host=2)
+            await asyncio.gather(*(probe(slots, rng.choice(hosts)) for _ in range(300)))
+
+        asyncio.run(scenario())
+        assert most["all"] == 4
+        assert max(most[host] for host in hosts) == 2
+        assert in_use == dict.fromkeys(in_use, 0)
 
 
 @pytest.mark.django_db
