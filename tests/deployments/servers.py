@@ -20,6 +20,10 @@ Paths of a TargetServer:
     /body?text=<text>          200 with <text> as the body (?charset=<cs> to encode it so)
     /gzip?text=<text>          200 with <text> gzip-encoded
     /garbage                   bytes that start like HTTP and are not
+    /chunked?text=<text>       200 with <text> sent in chunks (Transfer-Encoding: chunked)
+    /until-close?text=<text>   200 with no length: <text>, then the server closes
+    /cut-short                 200 promising 100 bytes, sending 5, then closing
+    /big/<kib>?text=<text>     200 with <kib> KiB of filler, then <text>
     /echo                      200, body is JSON of the method, path, headers and body received
 
 TargetServer.max_active is the most requests the server held at once (from accepting the
@@ -164,6 +168,18 @@ class TargetServer:
             return _response(200, body, [("Content-Encoding", "gzip")])
         if path == "/garbage":
             return b"HTTP/1.1 two hundred OK\r\nno colon here\r\n\r\n"
+        if path == "/chunked":
+            text = query.get("text", "").encode()
+            chunks = [text[i : i + 3] for i in range(0, len(text), 3)] + [b""]
+            head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            return head + b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks)
+        if path == "/until-close":
+            return b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + query.get("text", "").encode()
+        if path == "/cut-short":
+            return b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort"
+        if path.startswith("/big/"):
+            filler = b"x" * (int(path.rsplit("/", 1)[1]) * 1024)
+            return _response(200, filler + query.get("text", "").encode())
         if path == "/echo":
             echoed = {
                 "method": request.method,

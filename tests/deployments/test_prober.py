@@ -74,6 +74,21 @@ class TestVerdicts:
     def test_expected_text_is_found_in_a_gzip_body(self, target_server):
         assert probe_one(target_server.url("/gzip?text=all+systems+go"), expected_body="systems").ok
 
+    def test_expected_text_is_found_in_a_chunked_body(self, target_server):
+        assert probe_one(target_server.url("/chunked?text=all+systems+go"), expected_body="go").ok
+
+    def test_a_body_without_a_length_is_read_until_the_server_closes(self, target_server):
+        result = probe_one(target_server.url("/until-close?text=ready"), expected_body="ready")
+        assert result.ok, result.error
+
+    def test_only_the_first_mebibyte_of_a_body_is_searched(self, target_server):
+        result = probe_one(target_server.url("/big/1100?text=needle"), expected_body="needle")
+        assert (result.ok, result.status_code) == (False, 200)
+        assert result.error == (
+            "expected text missing: 'needle' is not in the first 1024 KiB of the answer"
+        )
+        assert probe_one(target_server.url("/big/1000?text=needle"), expected_body="needle").ok
+
     def test_a_head_check_needs_no_body(self, target_server):
         result = probe_one(target_server.url("/ok"), method="HEAD")
         assert result.ok, result.error
@@ -129,6 +144,16 @@ class TestErrors:
     def test_a_malformed_http_answer_is_a_non_http_answer(self, target_server):
         result = probe_one(target_server.url("/garbage"))
         assert result.error.startswith(f"not an HTTP answer from 127.0.0.1:{target_server.port}")
+
+    def test_a_body_cut_short_says_the_answer_broke_off(self, target_server):
+        result = probe_one(target_server.url("/cut-short"), expected_body="short")
+        assert not result.ok
+        assert result.error.startswith(
+            f"the answer from 127.0.0.1:{target_server.port} broke off: "
+        ), result.error
+
+    def test_a_status_check_does_not_wait_for_a_body_cut_short(self, target_server):
+        assert probe_one(target_server.url("/cut-short")).ok
 
     def test_an_unknown_name_says_it_could_not_be_resolved(self):
         result = probe_one("http://nothing-here.invalid/")
