@@ -18,11 +18,14 @@ Limits come from settings: HINDSIGHT_PROBE_MAX_CONCURRENCY (probes in flight),
 HINDSIGHT_PROBE_MAX_PER_HOST (connections per host name), HINDSIGHT_PROBE_CONNECT_TIMEOUT
 (resolve + TCP + TLS, per hop) and HINDSIGHT_PROBE_ALLOWED_NETWORKS (CIDRs that opt private
 targets in; cloud metadata addresses stay refused). A check's own timeout is its total, counted
-from its first connect, so queueing behind busy hosts never eats into it. Redirects are followed
-up to 3 hops, each hop guarded, unless the check expects a 3xx status itself.
+from its first connect, so queueing behind busy hosts never eats into it. A free slot goes first
+to a probe whose host has not answered yet in the batch, so hosts that hang start their timeouts
+early (slots.py says why). Redirects are followed up to 3 hops, each hop guarded, unless the
+check expects a 3xx status itself.
 
 Modules: ssrf (which addresses and URLs are refused), transport (resolve, judge, connect, send),
-http11 (read the answer), prober (batches and the sync faces), errors.
+http11 (read the answer), slots (the caps and the queue's order), prober (batches and the sync
+faces), errors.
 """
 
 from __future__ import annotations
