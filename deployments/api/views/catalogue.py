@@ -8,10 +8,12 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.filters import QueryFilterBackend, StableOrderingFilter
+from api.problems import Problem
 from deployments import selectors, services
 from deployments.api import filters
 from deployments.api.serializers import (
@@ -21,6 +23,10 @@ from deployments.api.serializers import (
     ServiceSerializer,
     ServiceWriteSerializer,
 )
+from deployments.api.serializers.correlation import (
+    LastKnownGoodQuerySerializer,
+    LastKnownGoodSerializer,
+)
 from deployments.api.views.common import (
     CONFLICT_PROBLEMS,
     CREATE_PROBLEMS,
@@ -29,6 +35,7 @@ from deployments.api.views.common import (
     RowViewSet,
     _merge,
     clashes_as_409,
+    problems,
     service_by_slug,
 )
 from deployments.models import (
@@ -153,3 +160,36 @@ class EnvironmentViewSet(RowViewSet):
 
     def partial_update(self, request: Request, pk: str) -> Response:
         return self.update(request, pk, partial=True)
+
+    @extend_schema(
+        operation_id="environment_last_known_good",
+        summary="Where to roll back to: the environment's last known good deployment",
+        description="The latest succeeded deployment whose smoke run passed and that stayed "
+        "healthy for HINDSIGHT_LAST_KNOWN_GOOD_MINUTES after it finished (proven by at least "
+        "one healthy scheduled snapshot and no failing one), as of now or `before`, with the "
+        "environment's rollback command filled in. The same answer as the environment page.",
+        parameters=[LastKnownGoodQuerySerializer],
+        responses=_merge(
+            {200: LastKnownGoodSerializer},
+            problems(
+                _404="No environment has this id, or none of its deployments is known good "
+                "yet (type `no-known-good`)."
+            ),
+        ),
+    )
+    @action(detail=True, methods=["get"], url_path="last-known-good")
+    def last_known_good(self, request: Request, pk: str) -> Response:
+        environment = get_object_or_404(Environment.objects.select_related("service"), pk=pk)
+        query = LastKnownGoodQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        before = query.validated_data.get("before")
+        good = selectors.last_known_good(environment=environment, before=before)
+        if good is None:
+            raise Problem(
+                f"No deployment of {environment.service.slug} {environment.name} is known good"
+                + (f" as of {before.isoformat()}." if before else " yet."),
+                status_code=404,
+                problem_type="no-known-good",
+            )
+        good.rollback_command = selectors.rollback_command(deployment=good)
+        return Response(LastKnownGoodSerializer(good).data)

@@ -6,38 +6,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from deployments.api.serializers.correlation import (
+    CorrelatedDeploymentSerializer,
+    LastKnownGoodSerializer,
+)
 from deployments.models import Deployment, HealthStatus
 from incidents.models import TimelineEvent
-
-
-class RollbackCommandSerializer(serializers.Serializer):
-    text = serializers.CharField(
-        help_text="The command to run; the template unchanged when `rendered` is false."
-    )
-    rendered = serializers.BooleanField(
-        help_text="False when the template has a placeholder other than {external_id} and "
-        "{commit}, or does not parse; `problem` says which."
-    )
-    problem = serializers.CharField(allow_blank=True)
-
-
-class CorrelatedDeploymentSerializer(serializers.Serializer):
-    id = serializers.IntegerField(source="pk")
-    environment = serializers.CharField(source="environment.name")
-    external_id = serializers.CharField()
-    commit_sha = serializers.CharField()
-    branch = serializers.CharField(allow_blank=True)
-    status = serializers.ChoiceField(choices=Deployment.Status.choices)
-    health = serializers.ChoiceField(
-        choices=Deployment.Health.choices, help_text="What the smoke run after it found."
-    )
-    health_checked_at = serializers.DateTimeField(allow_null=True)
-    deployed_by = serializers.CharField(allow_blank=True)
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
-    rollback_of = serializers.IntegerField(
-        source="rollback_of_id", allow_null=True, help_text="The deployment this one replaced."
-    )
 
 
 class WindowDeploymentSerializer(CorrelatedDeploymentSerializer):
@@ -46,13 +20,6 @@ class WindowDeploymentSerializer(CorrelatedDeploymentSerializer):
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_is_suspect(self, deployment: Deployment) -> bool:
         return deployment.pk == self.context.get("suspect_id")
-
-
-class LastKnownGoodSerializer(CorrelatedDeploymentSerializer):
-    rollback_command = RollbackCommandSerializer(
-        allow_null=True,
-        help_text="Built from the environment's rollback_command_template; null without one.",
-    )
 
 
 class SnapshotRefSerializer(serializers.Serializer):
