@@ -320,6 +320,17 @@ class TestConcurrency:
         assert all(r.ok for r in results), [r.error for r in results]
         assert target_server.max_active == 1
 
+    def test_waiting_for_a_batch_slot_does_not_count_against_the_timeout(self, target_server):
+        targets = [
+            ProbeTarget(target_server.url("/slow/200", host=host), timeout=0.45)
+            for host in ("127.0.0.1", "localhost", "127.0.0.1", "localhost")
+        ]
+        started = time.monotonic()
+        results = probe_targets(targets, max_concurrency=1, max_per_host=10)
+        assert time.monotonic() - started >= 0.8
+        assert all(r.ok for r in results), [r.error for r in results]
+        assert target_server.max_active == 1
+
     def test_probing_from_inside_a_running_event_loop_works(self, target_server):
         async def caller():
             return probe_targets([ProbeTarget(target_server.url("/ok"))])
