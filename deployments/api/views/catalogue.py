@@ -6,7 +6,6 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     extend_schema,
-    extend_schema_view,
 )
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -31,10 +30,10 @@ from deployments.api.views.common import (
     CONFLICT_PROBLEMS,
     CREATE_PROBLEMS,
     ID_REGEX,
-    LOCATION_HEADER,
     RowViewSet,
     _merge,
     clashes_as_409,
+    crud_schema,
     problems,
     service_by_slug,
 )
@@ -46,33 +45,16 @@ from deployments.models import (
 # --- Services -------------------------------------------------------------------------------------
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List services",
-        description="Ordered by name unless `ordering` says otherwise. Each carries the status "
-        "of its latest health snapshot.",
-        responses={200: ServiceSerializer(many=True)},
-    ),
-    retrieve=extend_schema(
-        summary="A service, by slug",
-        responses={200: ServiceSerializer},
-    ),
-    create=extend_schema(
-        summary="Add a service (admins)",
-        request=ServiceWriteSerializer,
-        responses=_merge({201: ServiceSerializer}, CONFLICT_PROBLEMS),
-        parameters=[LOCATION_HEADER],
-    ),
-    update=extend_schema(
-        summary="Replace a service's fields (admins)",
-        request=ServiceWriteSerializer,
-        responses=_merge({200: ServiceSerializer}, CONFLICT_PROBLEMS),
-    ),
-    partial_update=extend_schema(
-        summary="Change some of a service's fields (admins)",
-        request=ServiceWriteSerializer,
-        responses=_merge({200: ServiceSerializer}, CONFLICT_PROBLEMS),
-    ),
+@crud_schema(
+    noun="service",
+    read=ServiceSerializer,
+    create=ServiceWriteSerializer,
+    update=ServiceWriteSerializer,
+    ordering="Ordered by name unless `ordering` says otherwise. Each carries the status of its "
+    "latest health snapshot.",
+    retrieve_summary="A service, by slug",
+    create_summary="Add a service (admins)",
+    create_problems=CONFLICT_PROBLEMS,
 )
 class ServiceViewSet(RowViewSet):
     model = Service
@@ -109,29 +91,14 @@ class ServiceViewSet(RowViewSet):
 # --- Environments ---------------------------------------------------------------------------------
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List environments",
-        description="Ordered by service name, then environment name.",
-        responses={200: EnvironmentSerializer(many=True)},
-    ),
-    retrieve=extend_schema(summary="An environment", responses={200: EnvironmentSerializer}),
-    create=extend_schema(
-        summary="Add an environment to a service (admins)",
-        request=EnvironmentCreateSerializer,
-        responses=_merge({201: EnvironmentSerializer}, CREATE_PROBLEMS),
-        parameters=[LOCATION_HEADER],
-    ),
-    update=extend_schema(
-        summary="Replace an environment's fields (admins)",
-        request=EnvironmentUpdateSerializer,
-        responses=_merge({200: EnvironmentSerializer}, CONFLICT_PROBLEMS),
-    ),
-    partial_update=extend_schema(
-        summary="Change some of an environment's fields (admins)",
-        request=EnvironmentUpdateSerializer,
-        responses=_merge({200: EnvironmentSerializer}, CONFLICT_PROBLEMS),
-    ),
+@crud_schema(
+    noun="environment",
+    read=EnvironmentSerializer,
+    create=EnvironmentCreateSerializer,
+    update=EnvironmentUpdateSerializer,
+    ordering="Ordered by service name, then environment name.",
+    create_summary="Add an environment to a service (admins)",
+    create_problems=CREATE_PROBLEMS,
 )
 class EnvironmentViewSet(RowViewSet):
     model = Environment

@@ -11,12 +11,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
 )
 from rest_framework import status, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
+from rest_framework.serializers import Serializer
 
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import KEY_RE
@@ -86,6 +89,52 @@ CONFLICT_PROBLEMS = problems(
 CREATE_PROBLEMS = _merge(
     CONFLICT_PROBLEMS, problems(_404="No service has this slug (type `unknown-service`).")
 )
+
+
+def crud_schema(
+    *,
+    noun: str,
+    read: type[Serializer],
+    create: type[Serializer],
+    update: type[Serializer],
+    ordering: str,
+    create_summary: str,
+    create_problems: dict[Any, Any],
+    retrieve_summary: str = "",
+    destroy_summary: str = "",
+):
+    """The schema of a catalogue viewset (list, retrieve, create, update, partial update and,
+    given a summary, destroy): the same answers for services, environments and checks."""
+    a = "an" if noun[0] in "aeiou" else "a"
+    views = {
+        "list": extend_schema(
+            summary=f"List {noun}s",
+            description=ordering,
+            responses={200: read(many=True)},
+        ),
+        "retrieve": extend_schema(
+            summary=retrieve_summary or f"{a.capitalize()} {noun}", responses={200: read}
+        ),
+        "create": extend_schema(
+            summary=create_summary,
+            request=create,
+            responses=_merge({201: read}, create_problems),
+            parameters=[LOCATION_HEADER],
+        ),
+        "update": extend_schema(
+            summary=f"Replace {a} {noun}'s fields (admins)",
+            request=update,
+            responses=_merge({200: read}, CONFLICT_PROBLEMS),
+        ),
+        "partial_update": extend_schema(
+            summary=f"Change some of {a} {noun}'s fields (admins)",
+            request=update,
+            responses=_merge({200: read}, CONFLICT_PROBLEMS),
+        ),
+    }
+    if destroy_summary:
+        views["destroy"] = extend_schema(summary=destroy_summary, responses={204: None})
+    return extend_schema_view(**views)
 
 
 # --- Base -----------------------------------------------------------------------------------------

@@ -29,13 +29,11 @@ from deployments.api.serializers import (
     HealthSnapshotSerializer,
 )
 from deployments.api.views.common import (
-    CONFLICT_PROBLEMS,
     CREATE_PROBLEMS,
     ID_REGEX,
-    LOCATION_HEADER,
     RowViewSet,
-    _merge,
     clashes_as_409,
+    crud_schema,
     environment_named,
     service_by_slug,
 )
@@ -48,33 +46,15 @@ from deployments.models import (
 # --- Health checks --------------------------------------------------------------------------------
 
 
-@extend_schema_view(
-    list=extend_schema(
-        summary="List health checks",
-        description="Ordered by service name, then each check's `order`, then name.",
-        responses={200: HealthCheckSerializer(many=True)},
-    ),
-    retrieve=extend_schema(summary="A health check", responses={200: HealthCheckSerializer}),
-    create=extend_schema(
-        summary="Add a health check (admins)",
-        request=HealthCheckCreateSerializer,
-        responses=_merge({201: HealthCheckSerializer}, CREATE_PROBLEMS),
-        parameters=[LOCATION_HEADER],
-    ),
-    update=extend_schema(
-        summary="Replace a health check's fields (admins)",
-        request=HealthCheckUpdateSerializer,
-        responses=_merge({200: HealthCheckSerializer}, CONFLICT_PROBLEMS),
-    ),
-    partial_update=extend_schema(
-        summary="Change some of a health check's fields (admins)",
-        request=HealthCheckUpdateSerializer,
-        responses=_merge({200: HealthCheckSerializer}, CONFLICT_PROBLEMS),
-    ),
-    destroy=extend_schema(
-        summary="Delete a health check and its results (admins)",
-        responses={204: None},
-    ),
+@crud_schema(
+    noun="health check",
+    read=HealthCheckSerializer,
+    create=HealthCheckCreateSerializer,
+    update=HealthCheckUpdateSerializer,
+    ordering="Ordered by service name, then each check's `order`, then name.",
+    create_summary="Add a health check (admins)",
+    create_problems=CREATE_PROBLEMS,
+    destroy_summary="Delete a health check and its results (admins)",
 )
 class HealthCheckViewSet(RowViewSet):
     model = HealthCheck
