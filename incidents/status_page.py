@@ -14,6 +14,7 @@ the feeds, and caches what can be cached.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -44,6 +45,12 @@ STALE_INTERVALS = 3
 STALE_MINIMUM = timedelta(minutes=10)
 
 
+def _percent(ok: int, samples: int) -> float | None:
+    """Uptime rounded down to hundredths: a page that shows two decimals must never round a
+    failure away into "100.00%"."""
+    return math.floor(10_000 * ok / samples) / 100 if samples else None
+
+
 @dataclass(frozen=True)
 class UptimeDay:
     day: date
@@ -52,7 +59,7 @@ class UptimeDay:
 
     @property
     def percent(self) -> float | None:
-        return 100.0 * self.ok / self.samples if self.samples else None
+        return _percent(self.ok, self.samples)
 
     @property
     def level(self) -> str:
@@ -78,8 +85,7 @@ class Component:
 
     @property
     def uptime_percent(self) -> float | None:
-        samples = sum(day.samples for day in self.days)
-        return 100.0 * sum(day.ok for day in self.days) / samples if samples else None
+        return _percent(sum(day.ok for day in self.days), sum(day.samples for day in self.days))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,14 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 
-from deployments.models import Artifact, CheckResult, Deployment, HealthCheck, HealthSnapshot
+from deployments.models import (
+    Artifact,
+    CheckResult,
+    CheckResultHourly,
+    Deployment,
+    HealthCheck,
+    HealthSnapshot,
+)
 from incidents.demo import content
 from incidents.demo.communications import communications_load
 from incidents.demo.gate import gate_load
@@ -28,6 +35,7 @@ from incidents.demo.system import (
     DemoSystem,
     system_load,
 )
+from incidents.demo.uptime import uptime_history_load
 from incidents.models import (
     ActionItem,
     Cause,
@@ -131,6 +139,7 @@ def _counts(system: DemoSystem, incident: Incident) -> dict[str, int]:
         "health checks": HealthCheck.objects.filter(service=service).count(),
         "snapshots": HealthSnapshot.objects.filter(service=service).count(),
         "check results": CheckResult.objects.filter(service=service).count(),
+        "hourly roll-ups": CheckResultHourly.objects.filter(service=service).count(),
         "timeline events": TimelineEvent.objects.filter(incident=incident).count(),
         "status items": StatusItem.objects.filter(incident=incident).count(),
         "causes": Cause.objects.filter(incident=incident).count(),
@@ -152,6 +161,7 @@ def demo_load() -> DemoSummary:
     communications_load()
     incident, created = _incident(system, users)
     status_page_load(incident=incident, users=users)
+    uptime_history_load(list(HealthCheck.objects.filter(service=system.service)))
     return DemoSummary(
         reference=incident.reference,
         incident_created=created,

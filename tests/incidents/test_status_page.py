@@ -17,7 +17,7 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.management import call_command
 from django.test import Client
 
-from deployments.models import CheckResult, CheckResultHourly, HealthSnapshot
+from deployments.models import CheckResult, CheckResultHourly, HealthCheck, HealthSnapshot
 from incidents import status_page as status_page_module
 from incidents.models import (
     Audience,
@@ -406,6 +406,21 @@ def test_the_demo_shows_the_moodmash_incident_its_updates_and_the_next_maintenan
     upcoming = html.split('id="maintenance-upcoming"')[1]
     assert "Database upgrade" in upcoming
     assert "_worker.js" in past  # the published post-mortem's summary: public by publishing
+    # Ninety days of history behind every component, with the demo's few blips showing.
+    levels = {
+        check.name: bar_levels(html, check.pk) for check in HealthCheck.objects.order_by("order")
+    }
+    assert all(row.count("none") <= 1 for row in levels.values()), levels
+    rough = {name for name, row in levels.items() if set(row) - {"ok", "none"}}
+    assert rough == {"API health", "Authentication", "Database", "Homepage", "Login page"}
+
+
+def test_a_single_failure_is_never_rounded_away_into_a_perfect_day():
+    check = HealthCheckFactory()
+    hourly(check, hour=NOW.replace(hour=1), samples=100_000, ok=99_999)
+    html = page()
+    assert "99.99% uptime" in html
+    assert "100.00%" not in html
 
 
 # --- how cheaply -----------------------------------------------------------------------------
