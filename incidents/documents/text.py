@@ -108,16 +108,30 @@ _NUMBERING_RE = re.compile(
 )
 _APOSTROPHES = str.maketrans({"'": "", "\u2019": "", "\u2018": "", "`": ""})
 _PAREN_RE = re.compile(r"\([^)]*\)")
+_EMPHASIS_RE = re.compile(r"(\*\*|__|\*|`)")
+_NON_WORD_RE = re.compile(r"[^\w]+")
+_ALNUM_RE = re.compile(r"[a-z0-9]")
+
+
+def _kept(char: str) -> bool:
+    # Symbols and controls (emoji among them) are decoration; a few symbols are words' own.
+    return unicodedata.category(char)[0] not in "SC" or char in "&+#%$@"
+
+
+# The same test for ASCII as one translate() table: headings and labels are mostly ASCII, and
+# a character at a time costs more than the rest of heading_words().
+_ASCII_DROPPED = str.maketrans({c: None for c in map(chr, range(128)) if not _kept(c)})
 
 
 def plain_heading(text: str) -> str:
     """A heading as people read it: emoji, emphasis, numbering and trailing colons removed,
     case kept ("🔍 **1. Root Cause Analysis:**" -> "Root Cause Analysis")."""
     text = repair_mojibake(text)
-    text = "".join(
-        c for c in text if unicodedata.category(c)[0] not in "SC" or c in "&+#%$@"
-    ).replace("\ufe0f", "")
-    text = re.sub(r"(\*\*|__|\*|`)", "", text).strip()
+    if text.isascii():
+        text = text.translate(_ASCII_DROPPED)
+    else:
+        text = "".join(c for c in text if _kept(c)).replace("\ufe0f", "")
+    text = _EMPHASIS_RE.sub("", text).strip()
     text = _NUMBERING_RE.sub("", text)
     return text.strip(" \t:-\u2013\u2014.").strip()
 
@@ -154,8 +168,8 @@ def heading_words(text: str) -> str:
     """
     text = plain_heading(text)
     text = _PAREN_RE.sub(" ", text).translate(_APOSTROPHES).lower()
-    words = re.split(r"[^\w]+", text)
-    return " ".join(w for w in words if w and re.search(r"[a-z0-9]", w))
+    words = _NON_WORD_RE.split(text)
+    return " ".join(w for w in words if w and _ALNUM_RE.search(w))
 
 
 def heading_asides(text: str) -> str:

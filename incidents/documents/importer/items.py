@@ -36,9 +36,15 @@ _NO_ESTIMATE = "no estimate"
 _HORIZON_LABELS = {label.lower(): value for value, label in Horizon.choices}
 
 
+# Every mark's first character: most items start with none of them and skip the search.
+_MARK_STARTS = frozenset(mark[0] for mark in (*YES_MARKS, *NO_MARKS, *OTHER_MARKS))
+
+
 def leading_mark(text: str) -> tuple[bool | None, str]:
     """(True for a yes mark, False for a no mark, None for none) and the text without it."""
     stripped = text.lstrip()
+    if stripped[:1] not in _MARK_STARTS:
+        return None, text.strip()
     for marks, value in ((YES_MARKS, True), (NO_MARKS, False), (OTHER_MARKS, None)):
         for mark in marks:
             if stripped.startswith(mark):
