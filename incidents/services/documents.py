@@ -1,8 +1,9 @@
 """Importing a post-mortem document: every row of it in one transaction, or nothing.
 
-Rows are written per section with bulk_create_with_history (one INSERT for the rows and one for
-their history), level by level for nested causes and action items, so an import costs a bounded
-number of queries whatever the document's length.
+Rows are written per section (incidents.documents.bulk: checked as clean_fields() checks them,
+then one INSERT per batch), level by level for nested causes and action items, and at the end
+one INSERT ... SELECT per part table writes their history, so an import costs a bounded number
+of queries whatever the document's length.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import Any, TypeVar
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
 
 from deployments.services import service_create
+from incidents.documents.bulk import fields_validate, history_insert, rows_insert
 from incidents.documents.importer import Report
 from incidents.documents.importer.draft import CauseDraft, ItemDraft
 from incidents.documents.plan import ImportPlan, postmortem_plan
@@ -42,6 +43,8 @@ M = TypeVar("M", bound=models.Model)
 
 # Relations are set from rows this function just wrote; checking them would cost a query each.
 _RELATIONS = ["incident", "parent", "owner", "done_by", "deployment", "priority", "created_by"]
+# How a part's rows belong to the incident, for the ones that hang off another part.
+_SCOPE: dict[type[models.Model], str] = {SolutionOption: "priority__incident"}
 
 
 @dataclass
@@ -57,6 +60,8 @@ class _Writer:
         self.render = BatchRenderer()
         self.now = timezone.now()
         self._orders: dict[tuple, int] = defaultdict(int)
+        # Per model: the rows written so far (for their history).
+        self._written: dict[type[models.Model], list[models.Model]] = defaultdict(list)
 
     def order(self, *group: Any) -> int:
         """The next position among a row's siblings, counted from 0 per sibling group."""
@@ -67,10 +72,31 @@ class _Writer:
     def save(self, model: type[M], rows: Sequence[M]) -> list[M]:
         if not rows:
             return []
+        rows = list(rows)
         self.render.fill(rows)
-        for row in rows:
-            row.clean_fields(exclude=_RELATIONS)
-        return bulk_create_with_history(list(rows), model, default_user=self.user)
+        fields_validate(rows, exclude=_RELATIONS)
+        rows_insert(rows)
+        self._written[model] += rows
+        return rows
+
+    def history(self) -> None:
+        """A "created" history record for every row written, one statement per model."""
+        date = timezone.now()
+        for model, rows in self._written.items():
+            ids = [row.pk for row in rows]
+            # This incident's rows only: on PostgreSQL another import may hold ids in between.
+            scope = {
+                _SCOPE.get(model, "incident"): self.incident,
+                "pk__range": (min(ids), max(ids)),
+            }
+            # The user simple-history records: the importer's, else the request's (middleware).
+            user = self.user or model.history.model.get_default_history_user(rows[0])
+            history_insert(
+                model._base_manager.filter(**scope),
+                count=len(rows),
+                user_id=user.pk if user else None,
+                date=date,
+            )
 
     def nested(
         self,
@@ -118,16 +144,17 @@ def _incident(plan: ImportPlan, user: AbstractBaseUser | None) -> Incident:
 
 
 def _write_sections(w: _Writer, plan: ImportPlan) -> None:
-    draft, incident = plan.draft, w.incident
+    # Relations by id: a model instance assigned to a relation costs more than the row's write.
+    draft, incident, user = plan.draft, w.incident.pk, w.user.pk if w.user else None
     w.save(
         TimelineEvent,
         [
             TimelineEvent(
-                incident=incident,
+                incident_id=incident,
                 occurred_at=e.occurred_at,
                 kind=e.kind,
                 text=e.text,
-                created_by=w.user,
+                created_by_id=user,
             )
             for e in draft.timeline
         ],
@@ -136,7 +163,7 @@ def _write_sections(w: _Writer, plan: ImportPlan) -> None:
         StatusItem,
         [
             StatusItem(
-                incident=incident, kind=s.kind, label=s.label, detail=s.detail, ok=s.ok,
+                incident_id=incident, kind=s.kind, label=s.label, detail=s.detail, ok=s.ok,
                 pre_existing=s.pre_existing, order=w.order("status", s.kind),
             )
             for s in draft.status_items
@@ -145,7 +172,8 @@ def _write_sections(w: _Writer, plan: ImportPlan) -> None:
 
     def cause(d: CauseDraft, parent: Cause | None) -> Cause:
         return Cause(
-            incident=incident, parent=parent, kind=d.kind, title=d.title, detail=d.detail,
+            incident_id=incident, parent_id=parent.pk if parent else None, kind=d.kind,
+            title=d.title, detail=d.detail,
             order=w.order("cause", parent.pk if parent else None, d.kind),
         )  # fmt: skip
 
@@ -153,7 +181,7 @@ def _write_sections(w: _Writer, plan: ImportPlan) -> None:
     w.save(
         Lesson,
         [
-            Lesson(incident=incident, kind=n.kind, text=n.text, order=w.order("lesson", n.kind))
+            Lesson(incident_id=incident, kind=n.kind, text=n.text, order=w.order("lesson", n.kind))
             for n in draft.lessons
         ],
     )
@@ -167,8 +195,9 @@ def _write_sections(w: _Writer, plan: ImportPlan) -> None:
             detail = f"{note}\n\n{detail}" if detail else note
         done = d.status == ActionItem.Status.DONE
         return ActionItem(
-            incident=incident, parent=parent, title=d.title, detail=detail, status=d.status,
-            priority=d.priority, kind=d.kind, horizon=d.horizon, owner=owner, due_date=d.due_date,
+            incident_id=incident, parent_id=parent.pk if parent else None, title=d.title,
+            detail=detail, status=d.status, priority=d.priority, kind=d.kind, horizon=d.horizon,
+            owner_id=owner.pk if owner else None, due_date=d.due_date,
             blocks_deployments=d.blocks_deployments, done_at=w.now if done else None,
             order=w.order("item", parent.pk if parent else None, d.horizon),
         )  # fmt: skip
@@ -178,7 +207,7 @@ def _write_sections(w: _Writer, plan: ImportPlan) -> None:
         SuccessCriterion,
         [
             SuccessCriterion(
-                incident=incident, group=c.group, text=c.text, done=c.done,
+                incident_id=incident, group=c.group, text=c.text, done=c.done,
                 done_at=w.now if c.done else None, order=w.order("criterion", c.group),
             )
             for c in draft.criteria
@@ -188,7 +217,7 @@ def _write_sections(w: _Writer, plan: ImportPlan) -> None:
         PathPriority,
         [
             PathPriority(
-                incident=incident,
+                incident_id=incident,
                 title=p.title,
                 urgent=p.urgent,
                 detail=p.detail,
@@ -201,7 +230,7 @@ def _write_sections(w: _Writer, plan: ImportPlan) -> None:
         SolutionOption,
         [
             SolutionOption(
-                priority=row, label=o.label, title=o.title, estimate=o.estimate, detail=o.detail,
+                priority_id=row.pk, label=o.label, title=o.title, estimate=o.estimate, detail=o.detail,
                 chosen=o.chosen, order=w.order("option", row.pk),
             )
             for row, p in zip(priorities, draft.priorities, strict=True)
@@ -211,7 +240,7 @@ def _write_sections(w: _Writer, plan: ImportPlan) -> None:
     w.save(
         FinalNote,
         [
-            FinalNote(incident=incident, kind=n.kind, text=n.text, order=w.order("note", n.kind))
+            FinalNote(incident_id=incident, kind=n.kind, text=n.text, order=w.order("note", n.kind))
             for n in draft.final_notes
         ],
     )
@@ -219,8 +248,8 @@ def _write_sections(w: _Writer, plan: ImportPlan) -> None:
         Communication,
         [
             Communication(
-                incident=incident, audience=c.audience, phase=c.phase, status=c.status,
-                subject=c.subject, body=c.body, created_by=w.user,
+                incident_id=incident, audience=c.audience, phase=c.phase, status=c.status,
+                subject=c.subject, body=c.body, created_by_id=user,
                 approved_at=w.now if c.status == Communication.Status.APPROVED else None,
             )
             for c in draft.communications
@@ -252,4 +281,5 @@ def postmortem_import(
     if now is not None:
         writer.now = now
     _write_sections(writer, plan)
+    writer.history()
     return ImportResult(incident=incident, report=plan.draft.report)
