@@ -51,8 +51,14 @@ class Slots:
         """Wait for a slot of `host` (a lower-cased host name) and then a batch slot."""
         if self._hosts is not None:
             await self._hosts[host].acquire()
+        if self._free is None:
+            return
+        if self._free > 0:
+            # Slots are handed to waiters as they free up, so a free slot means nobody waits.
+            self._free -= 1
+            return
         try:
-            await self._batch_slot(host)
+            await self._queue_for_batch_slot(host)
         except BaseException:
             if self._hosts is not None:
                 self._hosts[host].release()
@@ -69,13 +75,8 @@ class Slots:
         """`host` finished an exchange (any answer, or a quick failure): it is not hanging."""
         self._answered.add(host)
 
-    async def _batch_slot(self, host: str) -> None:
-        if self._free is None:
-            return
-        if self._free > 0:
-            # Slots are handed to waiters as they free up, so a free slot means nobody waits.
-            self._free -= 1
-            return
+    async def _queue_for_batch_slot(self, host: str) -> None:
+        assert self._free is not None
         waiter = asyncio.get_running_loop().create_future()
         queue = self._known if host in self._answered else self._unknown
         heapq.heappush(queue, (next(self._order), host, waiter))
@@ -94,7 +95,7 @@ class Slots:
             waiter = self._next_waiter()
             if waiter is None:
                 return
-            if not waiter.done():  # a cancelled waiter (its probe timed out) takes nothing
+            if not waiter.done():  # a waiter whose probe was cancelled takes nothing
                 self._free -= 1
                 waiter.set_result(None)
 
