@@ -1,4 +1,4 @@
-"""Reading one HTTP/1.1 answer off an asyncio stream with h11, and what it holds.
+"""Reading one HTTP/1.1 answer off a connection with h11, as its bytes arrive, and what it holds.
 
 h11 is the parser under httpcore (which httpx pins); using it directly keeps the framing rules
 (chunked bodies, 1xx answers, header limits) someone else's well-tested code.
