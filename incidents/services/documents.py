@@ -19,7 +19,12 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from deployments.services import service_create
-from incidents.documents.bulk import fields_validate, history_insert, rows_insert
+from incidents.documents.bulk import (
+    collector_paused,
+    fields_validate,
+    history_insert,
+    rows_insert,
+)
 from incidents.documents.importer import Report
 from incidents.documents.importer.draft import CauseDraft, ItemDraft
 from incidents.documents.plan import ImportPlan, postmortem_plan
@@ -60,8 +65,9 @@ class _Writer:
         self.render = BatchRenderer()
         self.now = timezone.now()
         self._orders: dict[tuple, int] = defaultdict(int)
-        # Per model: the rows written so far (for their history).
-        self._written: dict[type[models.Model], list[models.Model]] = defaultdict(list)
+        # Per model, for its history: the ids written so far and one row. Ids, not the rows:
+        # thousands of rows kept alive to the end cost the garbage collector full passes.
+        self._written: dict[type[models.Model], tuple[list[int], models.Model]] = {}
 
     def order(self, *group: Any) -> int:
         """The next position among a row's siblings, counted from 0 per sibling group."""
@@ -76,24 +82,23 @@ class _Writer:
         self.render.fill(rows)
         fields_validate(rows, exclude=_RELATIONS)
         rows_insert(rows)
-        self._written[model] += rows
+        self._written.setdefault(model, ([], rows[0]))[0].extend(row.pk for row in rows)
         return rows
 
     def history(self) -> None:
         """A "created" history record for every row written, one statement per model."""
         date = timezone.now()
-        for model, rows in self._written.items():
-            ids = [row.pk for row in rows]
+        for model, (ids, sample) in self._written.items():
             # This incident's rows only: on PostgreSQL another import may hold ids in between.
             scope = {
                 _SCOPE.get(model, "incident"): self.incident,
                 "pk__range": (min(ids), max(ids)),
             }
             # The user simple-history records: the importer's, else the request's (middleware).
-            user = self.user or model.history.model.get_default_history_user(rows[0])
+            user = self.user or model.history.model.get_default_history_user(sample)
             history_insert(
                 model._base_manager.filter(**scope),
-                count=len(rows),
+                count=len(ids),
                 user_id=user.pk if user else None,
                 date=date,
             )
@@ -273,13 +278,14 @@ def postmortem_import(
     (binary, empty, too large, no title, no service). `create_service` lets the document name a
     service that does not exist yet (the CLI's choice; the UI and API ask for an existing one).
     """
-    plan = postmortem_plan(
-        data=data, title=title, service_slug=service_slug, create_service=create_service
-    )
-    incident = _incident(plan, user)
-    writer = _Writer(incident, user)
-    if now is not None:
-        writer.now = now
-    _write_sections(writer, plan)
-    writer.history()
+    with collector_paused():
+        plan = postmortem_plan(
+            data=data, title=title, service_slug=service_slug, create_service=create_service
+        )
+        incident = _incident(plan, user)
+        writer = _Writer(incident, user)
+        if now is not None:
+            writer.now = now
+        _write_sections(writer, plan)
+        writer.history()
     return ImportResult(incident=incident, report=plan.draft.report)

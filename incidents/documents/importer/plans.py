@@ -188,27 +188,9 @@ def actions(reader: Reader, section: Section, key: str) -> None:
 def criteria(reader: Reader, section: Section, key: str) -> None:
     group = key.split(":", 1)[1] if key.startswith("horizon:") else None
     group = group or horizon_of(section.heading) or Horizon.BEFORE_NEXT_DEPLOYMENT
-
-    def add(items: list[Item]) -> None:
-        for item in items:
-            mark, text = leading_mark(item.text)
-            text = "\n".join(p for p in (text or item.text, item.detail()) if p)
-            if not text.strip():
-                add(item.children)
-                continue
-            short, cut = fit(text, 500)
-            if cut:
-                # Kept whole as a note; the criterion holds what fits.
-                reader.unrecognized(reader.here(), item.full_text())
-                reader.warn(f'A success criterion was over 500 characters: "{short[:60]}..."')
-            done = bool(item.checked) or bool(mark)
-            reader.draft.criteria.append(CriterionDraft(group=group, text=short, done=done))
-            reader.report.count("Success criteria")
-            add(item.children)
-
     for block in parse_blocks(section.body):
         if block.kind == "list":
-            add(block.items)
+            _criteria(reader, block.items, group)
         elif block.kind == "field":
             reader.field(block, reader.here())
         elif block.kind != "rule":
@@ -219,6 +201,26 @@ def criteria(reader: Reader, section: Section, key: str) -> None:
             _within(reader, child, child_key, criteria)
         else:
             reader.section(child, "criteria")
+
+
+# A module function, not a closure that calls itself: such a closure is a reference cycle that
+# keeps the reader and the whole draft alive until the garbage collector's next full pass.
+def _criteria(reader: Reader, items: list[Item], group: str) -> None:
+    for item in items:
+        mark, text = leading_mark(item.text)
+        text = "\n".join(p for p in (text or item.text, item.detail()) if p)
+        if not text.strip():
+            _criteria(reader, item.children, group)
+            continue
+        short, cut = fit(text, 500)
+        if cut:
+            # Kept whole as a note; the criterion holds what fits.
+            reader.unrecognized(reader.here(), item.full_text())
+            reader.warn(f'A success criterion was over 500 characters: "{short[:60]}..."')
+        done = bool(item.checked) or bool(mark)
+        reader.draft.criteria.append(CriterionDraft(group=group, text=short, done=done))
+        reader.report.count("Success criteria")
+        _criteria(reader, item.children, group)
 
 
 def _within(reader: Reader, section: Section, key: str, handler) -> None:

@@ -3,6 +3,7 @@ bulk_create() for the rows, django-simple-history for their history records."""
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +18,12 @@ from simple_history.utils import bulk_create_with_history
 
 from incidents import services
 from incidents.documents import bulk
-from incidents.documents.bulk import fields_validate, history_insert, rows_insert
+from incidents.documents.bulk import (
+    collector_paused,
+    fields_validate,
+    history_insert,
+    rows_insert,
+)
 from incidents.models import (
     ActionItem,
     Cause,
@@ -165,6 +171,10 @@ def test_rows_inserted_in_batches_are_stored_as_bulk_create_stores_them(monkeypa
     strip = [{**row, "title": row["title"].split()[1]} for row in _stored(written)]
     assert strip == [{**row, "title": row["title"].split()[1]} for row in _stored(reference)]
     assert all(row.created_at >= before and not row._state.adding for row in written)
+    # pre_save's time is set on the rows too, and the rows of one statement share it.
+    stored = dict(ActionItem.objects.values_list("pk", "created_at"))
+    assert [row.created_at for row in written] == [stored[row.pk] for row in written]
+    assert written[0].created_at == written[1].created_at
 
 
 @pytest.mark.django_db
@@ -303,5 +313,30 @@ def test_a_row_the_checks_refuse_stops_the_import_and_writes_nothing(monkeypatch
         )
 
     assert list(refused.value.message_dict) == ["kind"]
+    assert gc.isenabled()
     assert not Lesson.objects.exists()
     assert not Lesson.history.exists()
+
+
+def _fail_while_paused() -> None:
+    with collector_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("disk full")
+
+
+def test_the_collector_is_paused_for_the_duration_and_back_on_after_a_failure():
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError, match="disk full"):
+        _fail_while_paused()
+
+    assert gc.isenabled()
+
+
+def test_a_collector_that_was_off_stays_off():
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

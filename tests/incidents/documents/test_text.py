@@ -1,15 +1,23 @@
 """Headings reduced to their words: the ASCII short cut reads a heading as the character by
-character path does, and both drop what decorates a heading."""
+character path does, and both drop what decorates a heading. Items' leading marks. Drafts that
+hold no reference cycles."""
 
 from __future__ import annotations
 
+import gc
+import weakref
+from pathlib import Path
+
+import pytest
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from incidents.documents.importer import parse_postmortem
 from incidents.documents.importer.items import leading_mark
 from incidents.documents.text import heading_words, plain_heading
 
+DOCUMENTS = Path(__file__).parent
 ASCII = st.text(alphabet=st.characters(max_codepoint=127), max_size=40)
 
 
@@ -35,3 +43,18 @@ def test_items_with_and_without_a_leading_mark():
     assert leading_mark("• a dot") == (None, "a dot")
     assert leading_mark("  plain words ") == (None, "plain words")
     assert leading_mark("") == (None, "")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in DOCUMENTS.glob("*.md")))
+def test_a_parsed_draft_is_freed_as_soon_as_it_is_dropped(name):
+    """No reference cycles: the draft of a large import is freed by reference counting, not
+    kept until a full pass of the garbage collector."""
+    text = (DOCUMENTS / name).read_text(encoding="utf-8")
+    gc.disable()
+    try:
+        draft = parse_postmortem(text)
+        freed = weakref.ref(draft)
+        del draft
+        assert freed() is None
+    finally:
+        gc.enable()
