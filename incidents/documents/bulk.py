@@ -99,8 +99,8 @@ def rows_insert(rows: Sequence[models.Model]) -> None:
     primary keys from RETURNING (SQLite 3.35+ and PostgreSQL), in the order of `rows`.
 
     What bulk_create() does before it writes is done too: fields' pre_save (auto_now_add, with
-    one time for a statement's rows), and related objects must be saved. Values only: no expressions, no database defaults (none of
-    the imported models has one). No signals are sent.
+    one time for a statement's rows), and related objects must be saved. Values only: no
+    expressions, no database defaults (none of the imported models has one). No signals.
     """
     if not rows:
         return
@@ -125,8 +125,8 @@ def rows_insert(rows: Sequence[models.Model]) -> None:
         quote(meta.db_table), ", ".join(quote(f.column) for f in fields)
     )
     tail = " " + connection.ops.return_insert_columns(returning)[0]
-    per_row = ["%s"] * len(fields)
-    batch = _batch_size(connection, fields)
+    unnest = _unnest(connection, fields)
+    batch = len(rows) if unnest else _batch_size(connection, fields)
     statements: dict[int, str] = {}
     with connection.cursor() as cursor:
         for start in range(0, len(rows), batch):
@@ -136,11 +136,16 @@ def rows_insert(rows: Sequence[models.Model]) -> None:
                     row._prepare_related_fields_for_save(operation_name="bulk_create")
             # Column by column: a field's choices are made once per column, not once a value.
             columns = [_column(plan, chunk, connection) for plan in plans]
-            params = [value for values in zip(*columns, strict=True) for value in values]
-            sql = statements.get(len(chunk))
-            if sql is None:
-                values = connection.ops.bulk_insert_sql(fields, [per_row] * len(chunk))
-                sql = statements[len(chunk)] = head + values + tail
+            if unnest:
+                sql = head + connection.ops.bulk_insert_sql(fields, unnest) + tail
+                params = columns
+            else:
+                sql = statements.get(len(chunk))
+                if sql is None:
+                    per_row = ["%s"] * len(fields)
+                    values = connection.ops.bulk_insert_sql(fields, [per_row] * len(chunk))
+                    sql = statements[len(chunk)] = head + values + tail
+                params = [value for values in zip(*columns, strict=True) for value in values]
             cursor.execute(sql, params)
             returned = connection.ops.fetch_returned_insert_rows(cursor)
             for row, values_back in zip(chunk, returned, strict=True):
@@ -148,6 +153,24 @@ def rows_insert(rows: Sequence[models.Model]) -> None:
                     setattr(row, f.attname, value)
                 row._state.adding = False
                 row._state.db = alias
+
+
+def _unnest(connection: Any, fields: list[Field]) -> list[str] | None:
+    """PostgreSQL: INSERT ... SELECT * FROM UNNEST(%s::type[], ...), one parameter a column, as
+    Django's bulk_create() writes there; None where the database or a field cannot."""
+    if connection.vendor != "postgresql":
+        return None
+    from django.db.backends.postgresql.compiler import InsertUnnest
+
+    # Django's own conditions: a field with placeholders of its own or a type outside the
+    # backend's table cannot be an array of plain values.
+    if any(hasattr(f, "get_placeholder") for f in fields) or any(
+        (f.target_field if f.is_relation else f).get_internal_type() not in connection.data_types
+        for f in fields
+    ):
+        return None
+    # varchar[] rather than varchar(50)[]: an array cast must not cut a value short.
+    return InsertUnnest([f"(%s)::{f.db_type(connection).split('(')[0]}[]" for f in fields])
 
 
 def _column(plan: tuple, rows: Sequence[models.Model], connection: Any) -> list[Any]:

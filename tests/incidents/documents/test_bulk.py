@@ -155,11 +155,16 @@ def _stored(rows) -> list[dict]:
 
 
 @pytest.mark.django_db
-def test_rows_inserted_in_batches_are_stored_as_bulk_create_stores_them(monkeypatch):
+@pytest.mark.parametrize(
+    "unnest", [False, pytest.param(True, marks=pytest.mark.postgres)], ids=["values", "unnest"]
+)
+def test_rows_inserted_are_stored_as_bulk_create_stores_them(unnest, monkeypatch):
     owner = UserFactory()
     ours, theirs = IncidentFactory(), IncidentFactory()
-    # Two rows a statement: five rows take three statements, and ids must still line up.
-    monkeypatch.setattr(bulk, "_batch_size", lambda connection, fields: 2)
+    if not unnest:
+        # Two rows a statement: five rows take three statements, and ids must still line up.
+        monkeypatch.setattr(bulk, "_unnest", lambda connection, fields: None)
+        monkeypatch.setattr(bulk, "_batch_size", lambda connection, fields: 2)
     before = datetime.now(UTC)
 
     written = _items(ours, owner, "Ours")
