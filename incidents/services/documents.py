@@ -149,7 +149,7 @@ def _incident(plan: ImportPlan, user: AbstractBaseUser | None) -> Incident:
 
 
 def _write_sections(w: _Writer, plan: ImportPlan) -> None:
-    # Relations by id: a model instance assigned to a relation costs more than the row's write.
+    # Relations by id: an instance assigned to a relation costs a descriptor and a check a row.
     draft, incident, user = plan.draft, w.incident.pk, w.user.pk if w.user else None
     w.save(
         TimelineEvent,
