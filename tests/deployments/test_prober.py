@@ -37,6 +37,13 @@ def probe_one(url: str, **fields) -> object:
     return result
 
 
+def run_loop(coroutine):
+    """asyncio.run() on a thread of its own: after the browser tests, Playwright's sync API
+    keeps a loop running in the main thread, and asyncio.run() refuses to start a second."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def redirect_to(server, url: str, status: int = 302) -> str:
     return server.url(f"/redirect-to?status={status}&url={quote(url, safe='')}")
 
@@ -335,10 +342,7 @@ class TestConcurrency:
         async def caller():
             return probe_targets([ProbeTarget(target_server.url("/ok"))])
 
-        # A thread of its own: after the browser tests, Playwright's sync API keeps a loop
-        # running in this one, and asyncio.run() refuses to start a second.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            [result] = pool.submit(asyncio.run, caller()).result()
+        [result] = run_loop(caller())
         assert result.ok
 
 
@@ -364,7 +368,7 @@ class TestSlots:
             await asyncio.gather(*tasks)
             return order
 
-        return asyncio.run(scenario())
+        return run_loop(scenario())
 
     def test_hosts_not_heard_from_are_served_first_and_each_group_in_arrival_order(self):
         slots = Slots(max_concurrency=1, max_per_host=None)
@@ -395,7 +399,7 @@ class TestSlots:
             await asyncio.wait([handed, waiting], timeout=1)
             return handed.cancelled(), waiting.done()
 
-        assert asyncio.run(scenario()) == (True, True)
+        assert run_loop(scenario()) == (True, True)
 
     def test_a_probe_cancelled_while_queued_takes_no_slot(self):
         async def scenario() -> bool:
@@ -410,7 +414,7 @@ class TestSlots:
             await asyncio.wait([waiting], timeout=1)
             return waiting.done()
 
-        assert asyncio.run(scenario())
+        assert run_loop(scenario())
 
     def test_both_caps_hold_whatever_the_order(self):
         rng = random.Random(5)
@@ -435,7 +439,7 @@ class TestSlots:
             slots = Slots(max_concurrency=4, max_per_host=2)
             await asyncio.gather(*(probe(slots, rng.choice(hosts)) for _ in range(300)))
 
-        asyncio.run(scenario())
+        run_loop(scenario())
         assert most["all"] == 4
         assert max(most[host] for host in hosts) == 2
         assert in_use == dict.fromkeys(in_use, 0)
