@@ -7,6 +7,7 @@ reason, never run against a stand-in.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,6 +86,37 @@ def _fresh_throttle_history(monkeypatch) -> None:
 def _fast_password_hashing(settings) -> None:
     # PBKDF2 costs about 0.4 s a hash by design; tests are about who may log in, not the hash.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> None:
+    """The role groups, made once for the run: bringing them up to date costs about 20 queries
+    (90 ms on PostgreSQL) and most tests make a user. A test that flushes the database (the
+    transactional ones) loses them, and the first user it makes creates them again."""
+    from incidents.roles import roles_ensure
+
+    with django_db_blocker.unblock():
+        roles_ensure()
+
+
+@pytest.fixture(scope="module")
+def demo_loaded(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """The demo, loaded once for a module inside a transaction rolled back after it.
+
+    Each test then runs in a savepoint of its own, as in Django's setUpTestData: loading the demo
+    costs a second or two, once per test of a module that reads it. Not for transactional tests.
+    """
+    from django.core.management import call_command
+    from django.db import transaction
+    from django.test import override_settings
+
+    # The hasher _fast_password_hashing sets for each test, so the demo's passwords check there.
+    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    with django_db_blocker.unblock(), transaction.atomic():
+        with fast:
+            call_command("load_demo", stdout=io.StringIO())
+        yield
+        transaction.set_rollback(True)
 
 
 @pytest.fixture(scope="session")

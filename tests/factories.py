@@ -120,9 +120,13 @@ class SuccessCriterionFactory(factory.django.DjangoModelFactory):
 def user_with_role(role: str, **kwargs):
     """A user in one of the three role groups (viewer, editor, admin), named "<role>-user"
     unless a username is given."""
+    from django.contrib.auth.models import Group
+
     from incidents.roles import roles_ensure
 
     kwargs.setdefault("username", f"{role}-user")
     user = UserFactory(**kwargs)
-    user.groups.add(roles_ensure()[role])
+    # Made once for the run (tests/conftest.py); only a flushed database needs them again.
+    group = Group.objects.filter(name=role).first() or roles_ensure()[role]
+    user.groups.add(group)
     return user

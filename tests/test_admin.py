@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from django.apps import apps
 from django.contrib import admin
-from django.core.management import call_command
-from django.db import transaction
-from django.test import override_settings
 from django.urls import reverse
 
 from incidents import services
@@ -36,19 +31,8 @@ START = {"started_at_0": T0.strftime("%Y-%m-%d"), "started_at_1": T0.strftime("%
 
 
 @pytest.fixture(scope="module")
-def demo(django_db_setup, django_db_blocker):
-    """The demo, loaded once for the module inside a transaction rolled back after it.
-
-    Each test then runs in a savepoint of its own, as in Django's setUpTestData; loading the demo
-    for each of the ~80 tests here cost the suite about a minute and a half.
-    """
-    # The hasher tests/conftest.py sets for each test, so the demo's passwords check there.
-    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
-    with django_db_blocker.unblock(), transaction.atomic():
-        with fast:
-            call_command("load_demo", stdout=io.StringIO())
-        yield
-        transaction.set_rollback(True)
+def demo(demo_loaded) -> None:
+    """The demo, loaded once for this module (tests/conftest.py)."""
 
 
 @pytest.fixture

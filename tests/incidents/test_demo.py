@@ -40,8 +40,7 @@ def row_counts() -> dict[str, int]:
 
 
 @pytest.fixture
-def demo_incident() -> Incident:
-    load_demo()
+def demo_incident(demo_loaded) -> Incident:
     return Incident.objects.get(service__slug="moodmash")
 
 
