@@ -132,7 +132,10 @@ def main() -> int:
         client.force_login(admin)
 
         from deployments.api.serializers import DeploymentSerializer
-        from incidents.api.serializers import ActionItemListSerializer, IncidentListSerializer
+        from incidents.postmortem.api.serializers import (
+            ActionItemListSerializer,
+            IncidentListSerializer,
+        )
 
         # Each baseline selects exactly the columns its endpoint selects: the same rows and data.
         endpoints = [

@@ -123,7 +123,7 @@ def main() -> None:
         from django.db import connection
 
         from deployments.models import Service
-        from incidents import services
+        from incidents.documents import services
         from incidents.documents.importer import parse_postmortem
 
         Service.objects.create(name="Bench", slug="bench")

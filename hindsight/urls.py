@@ -6,10 +6,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 
+from incidents.urls import api_urlpatterns as incidents_api
+
 api_v1 = [
     path("", include("api.api_urls")),
     path("", include("deployments.api.urls")),
-    path("", include("incidents.api.urls")),
+    path("", include(incidents_api)),
 ]
 
 urlpatterns = [

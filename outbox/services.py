@@ -13,11 +13,12 @@ import logging
 from datetime import timedelta
 from functools import partial
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
+from core import plugins
 from outbox.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -27,17 +28,10 @@ QUICK_PUBLISH_TIMEOUT = 0.25
 RELAY_BATCH = 100
 PUBLISHED_KEPT_DAYS = 7
 
-# The tasks a row may name, registered by the apps that own them (AppConfig.ready()).
-_CARRIED: set[str] = set()
-
-
-def outbox_carry(*names: str) -> None:
-    """Allow these tasks (registered Celery names) through the outbox."""
-    _CARRIED.update(names)
-
 
 def _check_carried(task: str) -> None:
-    if task not in _CARRIED:
+    # The tasks a row may name are registered by the apps that own them (core.plugins).
+    if not plugins.outbox_carries(task):
         raise ValueError(f"The outbox does not carry {task!r}; register it with outbox_carry.")
 
 
@@ -54,7 +48,9 @@ def outbox_publish(*, message: OutboxMessage, connection=None) -> bool:
     marked it first (the task then went out twice, which its idempotence absorbs). Raises
     whatever the broker raised."""
     _check_carried(message.task)
-    task = import_string(message.task)
+    # By registered name, not import path: a name is the contract with rows already written and
+    # messages already queued, and stays put when the code moves.
+    task = current_app.tasks[message.task]
     if connection is None:
         task.apply_async(kwargs=message.kwargs, ignore_result=True)
     else:
@@ -109,7 +105,9 @@ def outbox_relay(*, limit: int = RELAY_BATCH) -> int:
     rows after a week. Returns how many it published. A row naming a task nobody carries (say,
     one an older version wrote) is left for the admin to see rather than blocking the queue."""
     published = 0
-    waiting = OutboxMessage.objects.filter(published_at__isnull=True, task__in=sorted(_CARRIED))
+    waiting = OutboxMessage.objects.filter(
+        published_at__isnull=True, task__in=sorted(plugins.outbox_carried())
+    )
     for message in waiting.order_by("id")[:limit]:
         try:
             published += outbox_publish(message=message)

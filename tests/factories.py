@@ -122,7 +122,7 @@ def user_with_role(role: str, **kwargs):
     unless a username is given."""
     from django.contrib.auth.models import Group
 
-    from incidents.roles import roles_ensure
+    from core.roles import roles_ensure
 
     kwargs.setdefault("username", f"{role}-user")
     user = UserFactory(**kwargs)

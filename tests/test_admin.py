@@ -7,8 +7,8 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 
-from incidents import services
 from incidents.models import Incident
+from incidents.postmortem import services
 from tests.factories import T0, ServiceFactory
 
 pytestmark = pytest.mark.django_db

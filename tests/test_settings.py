@@ -119,7 +119,7 @@ import time
 import django
 
 django.setup()
-from incidents.tasks import incident_rerender_markdown
+from incidents.postmortem.tasks import incident_rerender_markdown
 
 started = time.monotonic()
 try:

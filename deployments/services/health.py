@@ -22,7 +22,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import transaction
 
-from deployments import hooks
+from core import plugins
 from deployments.models import (
     CheckResult,
     Environment,
@@ -137,7 +137,7 @@ def _record_change(snapshot: HealthSnapshot) -> HealthChange | None:
         from_status=previous or "",
         to_status=snapshot.status,
     )
-    hooks.announce("health_changed", change=change)
+    plugins.announce("health_changed", change=change)
     return change
 
 
@@ -176,7 +176,7 @@ def _announce_failing_run(snapshot: HealthSnapshot) -> None:
     )
     if not production:
         return
-    hooks.announce(
+    plugins.announce(
         "health_failing",
         service=snapshot.service,
         environment=production[0] if len(production) == 1 else None,

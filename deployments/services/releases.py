@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from deployments import hooks
+from core import plugins
 from deployments.models import (
     Artifact,
     Deployment,
@@ -101,7 +101,7 @@ def deployment_record(
     gate_service.gate_run_link(deployment=deployment)
     if deployment.rollback_of_id is not None:
         # Only a new row: a replayed record returned above without telling anyone again.
-        hooks.announce("rollback_recorded", deployment=deployment)
+        plugins.announce("rollback_recorded", deployment=deployment)
     # Recorded as succeeded already: its smoke run starts after commit like any other's.
     smoke_run_enqueue(deployment=deployment)
     return deployment, True

@@ -17,8 +17,8 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_GET
 
+from core.plugins import deployment_links
 from deployments import selectors
-from deployments.links import deployment_links
 from deployments.models import Deployment, Environment, GateRun
 
 PAGE_SIZE = 25

@@ -2,7 +2,7 @@
 
 A dedicated Engine with none of Django's default tags or filters (only those in
 incidents.communications.library), no loaders, no app libraries, autoescaping off (the output is
-Markdown; it becomes HTML through incidents.rendering like every other text) and unknown
+Markdown; it becomes HTML through core.rendering like every other text) and unknown
 variables rendering as nothing. The context holds plain dicts, strings, numbers, dates and lists
 of them, never model instances, so there is no object to walk out of.
 

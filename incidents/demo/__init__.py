@@ -14,6 +14,7 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db import transaction
 
+from core.roles import Role, roles_ensure
 from deployments.models import (
     Artifact,
     CheckResult,
@@ -49,8 +50,7 @@ from incidents.models import (
     SuccessCriterion,
     TimelineEvent,
 )
-from incidents.roles import Role, roles_ensure
-from incidents.services import incident_create
+from incidents.postmortem.services import incident_create
 
 DEMO_PASSWORD = "hindsight-demo"
 DEMO_USERS: dict[str, Role] = {

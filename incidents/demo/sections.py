@@ -22,7 +22,7 @@ from incidents.models import (
     SuccessCriterion,
 )
 from incidents.models.base import MarkdownModel
-from incidents.services import timeline_event_add
+from incidents.postmortem.services import timeline_event_add
 
 M = TypeVar("M", bound=MarkdownModel)
 

@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
+from core.rendering import render
 from deployments.models import Service
 from incidents.demo import content
 from incidents.demo.content import at
 from incidents.models import Audience, Communication, Incident, Maintenance, Phase
-from incidents.rendering import render
 
 # (published at, phase, subject, body): what users read while it happened, in plain words.
 UPDATES = (

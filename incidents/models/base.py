@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from incidents.rendering import render
+from core.rendering import render
 
 # Not kept in history: the HTML is derived from the Markdown beside it, and the row's own
 # timestamps are the history's.

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from incidents import services
+from incidents.communications import services
 from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
 from incidents.models import Communication, CommunicationTemplate, Incident
 from outbox.models import OutboxMessage

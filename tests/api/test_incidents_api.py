@@ -16,8 +16,6 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from api.tokens import token_create
-from incidents.api import serializers as s
-from incidents.api.views import TIMELINE_EMBEDDED
 from incidents.models import (
     ActionItem,
     Cause,
@@ -30,6 +28,8 @@ from incidents.models import (
     SuccessCriterion,
     TimelineEvent,
 )
+from incidents.postmortem.api import serializers as s
+from incidents.postmortem.api.views import TIMELINE_EMBEDDED
 from tests.factories import (
     T0,
     ActionItemFactory,

@@ -20,12 +20,12 @@ def fresh_cache(monkeypatch, request) -> None:
     cache = LocMemCache(f"status-browser-{request.node.nodeid}", {})
     cache.clear()
     local: dict = {}
-    monkeypatch.setattr("incidents.status_page.LOCAL_PAGE", local)
-    monkeypatch.setattr("incidents.views.status_page.LOCAL_PAGE", local)
-    for module in ("incidents.views.status_page", "incidents.status_page"):
+    monkeypatch.setattr("incidents.statuspage.page.LOCAL_PAGE", local)
+    monkeypatch.setattr("incidents.statuspage.views.LOCAL_PAGE", local)
+    for module in ("incidents.statuspage.views", "incidents.statuspage.page"):
         monkeypatch.setattr(f"{module}.cache", cache)
-    monkeypatch.setattr("incidents.services.subscriptions.cache", cache)
-    monkeypatch.setattr("incidents.feeds.cache", cache)
+    monkeypatch.setattr("incidents.statuspage.services.cache", cache)
+    monkeypatch.setattr("incidents.statuspage.feeds.cache", cache)
 
 
 def test_the_status_page_shows_components_and_uptime_bars_without_a_login(page: Page, demo: str):

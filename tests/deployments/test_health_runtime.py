@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from deployments import hooks
+from core import plugins
 from deployments.models import (
     CheckResult,
     Deployment,
@@ -63,8 +63,8 @@ def announced(monkeypatch) -> list[tuple[str, dict]]:
     """Every health event announced during the test, besides the app's own subscribers."""
     seen: list[tuple[str, dict]] = []
     for event in ("health_changed", "health_failing"):
-        handlers = [*hooks._subscribers[event], lambda _e=event, **kw: seen.append((_e, kw))]
-        monkeypatch.setitem(hooks._subscribers, event, handlers)
+        handlers = [*plugins._subscribers[event], lambda _e=event, **kw: seen.append((_e, kw))]
+        monkeypatch.setitem(plugins._subscribers, event, handlers)
     return seen
 
 

@@ -14,8 +14,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.roles import Role, roles_ensure
 from incidents.models import ActionItem, Horizon
-from incidents.roles import Role, roles_ensure
 from tests.factories import ActionItemFactory, IncidentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

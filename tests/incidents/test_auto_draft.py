@@ -12,8 +12,8 @@ import pytest
 
 from deployments.models import Environment, HealthSnapshot
 from deployments.services import ProbeOutcome, snapshot_record
-from incidents.health_events import health_failing_draft
 from incidents.models import Incident, Severity, TimelineEvent
+from incidents.system.events import health_failing_draft
 from tests.factories import T0, EnvironmentFactory, HealthCheckFactory
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from deployments.models import CheckResult, HealthSnapshot, HealthStatus
-from incidents import services
+from incidents.communications import services
 from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
 from incidents.models import (
     Audience,

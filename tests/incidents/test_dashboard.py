@@ -8,11 +8,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.roles import Role
 from deployments import selectors as deployment_selectors
 from deployments.models import HealthSnapshot, HealthStatus
-from incidents import selectors
+from incidents.action_items import selectors
 from incidents.models import ActionItem, Incident
-from incidents.roles import Role
 from tests.factories import (
     T0,
     ActionItemFactory,

@@ -7,8 +7,8 @@ import pytest
 import time_machine
 from django.urls import resolve, reverse
 
+from core.roles import Role
 from incidents.models import Incident
-from incidents.roles import Role
 from tests.factories import IncidentFactory, ServiceFactory, user_with_role
 
 pytestmark = pytest.mark.django_db

@@ -19,10 +19,11 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from incidents import services
+from incidents.communications import delivery, services
 from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
+from incidents.communications.forms import WebhookEndpointForm
 from incidents.communications.messages import SIGNATURE_HEADER, TIMESTAMP_HEADER
-from incidents.forms.communications import WebhookEndpointForm
+from incidents.communications.tasks import delivery_send as delivery_send_task
 from incidents.models import (
     Communication,
     CommunicationTemplate,
@@ -31,9 +32,11 @@ from incidents.models import (
     Subscriber,
     WebhookEndpoint,
 )
-from incidents.services import delivery
-from incidents.subscriptions import subscriber_for, unsubscribe_claims, unsubscribe_url
-from incidents.tasks import delivery_send as delivery_send_task
+from incidents.statuspage.subscriber_links import (
+    subscriber_for,
+    unsubscribe_claims,
+    unsubscribe_url,
+)
 from outbox import services as outbox_services
 from outbox.models import OutboxMessage
 from tests.deployments.servers import TargetServer, refused_port, start_target_server

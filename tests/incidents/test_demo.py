@@ -9,12 +9,12 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 
+from core.roles import Role, roles_ensure
 from deployments import selectors
 from deployments.models import Deployment, GateRule, GateRun, HealthSnapshot, HealthStatus
 from incidents.demo import DEMO_PASSWORD, DEMO_USERS
 from incidents.demo.system import KNOWN_GOOD_EXTERNAL_ID
 from incidents.models import ActionItem, Cause, Horizon, Incident, Lesson, TimelineEvent
-from incidents.roles import Role, roles_ensure
 
 OUTAGE_START = datetime(2026, 1, 2, 6, 2, tzinfo=UTC)
 OUTAGE_END = datetime(2026, 1, 2, 6, 18, tzinfo=UTC)

@@ -10,8 +10,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from incidents import services
-from incidents.forms.document import VersionedForm, comparable_values
 from incidents.models import (
     ActionItem,
     Cause,
@@ -24,6 +22,8 @@ from incidents.models import (
     SuccessCriterion,
     TimelineEvent,
 )
+from incidents.postmortem import services
+from incidents.postmortem.forms import VersionedForm, comparable_values
 from tests.factories import T0, CauseFactory, IncidentFactory, ServiceFactory, user_with_role
 
 pytestmark = pytest.mark.django_db

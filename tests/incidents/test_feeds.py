@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from incidents.models import Audience, Communication, Incident, Phase
-from incidents.status_page import status_page_invalidate
+from incidents.statuspage.page import status_page_invalidate
 from tests.factories import CauseFactory, IncidentFactory, TimelineEventFactory
 from tests.incidents.test_status_page import (
     NOW,

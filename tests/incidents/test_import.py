@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from core.rendering import BatchRenderer, render
 from deployments.models import Service
-from incidents import services
+from incidents.documents import services
 from incidents.documents.importer import MAX_DOCUMENT_BYTES, DocumentError, parse_postmortem
 from incidents.documents.importer.headings import classify
-from incidents.documents.render import BatchRenderer
 from incidents.documents.text import heading_title, repair_mojibake
 from incidents.models import (
     ActionItem,
@@ -34,7 +34,6 @@ from incidents.models import (
     StatusItem,
     TimelineEvent,
 )
-from incidents.rendering import render
 from tests.factories import ServiceFactory, UserFactory, user_with_role
 
 pytestmark = pytest.mark.django_db

@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.roles import Role
 from incidents.models import ActionItem, Incident
-from incidents.roles import Role
 from tests.factories import (
     T0,
     ActionItemFactory,

@@ -11,7 +11,7 @@ from django.urls import URLPattern, reverse
 from django.utils import timezone
 
 from incidents.models import Maintenance
-from incidents.views.maintenance import urlpatterns
+from incidents.statuspage.urls import maintenance as urlpatterns
 from tests.factories import ServiceFactory, user_with_role
 from tests.incidents.test_status_page import XSS, fresh_cache  # noqa: F401  (fixture)
 

@@ -11,8 +11,8 @@ from django.apps import apps
 from django.urls import URLPattern, reverse
 
 from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
+from incidents.communications.services import communication_generate
 from incidents.models import Cause, Communication, CommunicationTemplate, Incident
-from incidents.services import communication_generate
 from incidents.urls import urlpatterns
 from tests.factories import CauseFactory, IncidentFactory, user_with_role
 

@@ -17,8 +17,8 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.core.management import call_command
 from django.test import Client
 
+from core.rendering import render
 from deployments.models import CheckResult, CheckResultHourly, HealthCheck, HealthSnapshot
-from incidents import status_page as status_page_module
 from incidents.models import (
     Audience,
     Communication,
@@ -26,10 +26,10 @@ from incidents.models import (
     Maintenance,
     Phase,
 )
-from incidents.rendering import render
-from incidents.services import maintenance_create
-from incidents.status_page import PAGE_CACHE_SECONDS, status_page_invalidate
-from incidents.views import status_page as status_view
+from incidents.statuspage import page as status_page_module
+from incidents.statuspage import views as status_view
+from incidents.statuspage.page import PAGE_CACHE_SECONDS, status_page_invalidate
+from incidents.statuspage.services import maintenance_create
 from tests.factories import (
     ActionItemFactory,
     CauseFactory,
@@ -64,12 +64,12 @@ def fresh_cache(monkeypatch, request) -> LocMemCache:
     """A private cache for the page, the uptime and the throttles, empty for every test."""
     cache = LocMemCache(f"status-tests-{request.node.nodeid}", {})
     cache.clear()
-    monkeypatch.setattr("incidents.status_page.LOCAL_PAGE", {})
-    monkeypatch.setattr("incidents.views.status_page.LOCAL_PAGE", status_page_module.LOCAL_PAGE)
-    for module in ("incidents.views.status_page", "incidents.status_page"):
+    monkeypatch.setattr("incidents.statuspage.page.LOCAL_PAGE", {})
+    monkeypatch.setattr("incidents.statuspage.views.LOCAL_PAGE", status_page_module.LOCAL_PAGE)
+    for module in ("incidents.statuspage.views", "incidents.statuspage.page"):
         monkeypatch.setattr(f"{module}.cache", cache)
-    monkeypatch.setattr("incidents.services.subscriptions.cache", cache)
-    monkeypatch.setattr("incidents.feeds.cache", cache)
+    monkeypatch.setattr("incidents.statuspage.services.cache", cache)
+    monkeypatch.setattr("incidents.statuspage.feeds.cache", cache)
     return cache
 
 

@@ -13,10 +13,10 @@ from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client
 from django.utils import timezone
 
-from incidents import services
 from incidents.models import Subscriber
-from incidents.services.subscriptions import CONFIRM_RESEND_SECONDS
-from incidents.subscriptions import (
+from incidents.statuspage import services
+from incidents.statuspage.services import CONFIRM_RESEND_SECONDS
+from incidents.statuspage.subscriber_links import (
     CONFIRM_MAX_AGE,
     CONFIRM_SALT,
     SubscriptionLinkInvalid,
@@ -25,7 +25,7 @@ from incidents.subscriptions import (
     unsubscribe_token,
     unsubscribe_url,
 )
-from incidents.views.status_page import SIGNUP_LIMIT
+from incidents.statuspage.views import SIGNUP_LIMIT
 
 pytestmark = pytest.mark.django_db
 
@@ -37,10 +37,10 @@ SENT = "/status/subscribe/sent/"
 def fresh_cache(monkeypatch, request) -> LocMemCache:
     cache = LocMemCache(f"subscriber-tests-{request.node.nodeid}", {})
     cache.clear()
-    for module in ("incidents.views.status_page", "incidents.status_page"):
+    for module in ("incidents.statuspage.views", "incidents.statuspage.page"):
         monkeypatch.setattr(f"{module}.cache", cache)
-    monkeypatch.setattr("incidents.services.subscriptions.cache", cache)
-    monkeypatch.setattr("incidents.feeds.cache", cache)
+    monkeypatch.setattr("incidents.statuspage.services.cache", cache)
+    monkeypatch.setattr("incidents.statuspage.feeds.cache", cache)
     return cache
 
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from deployments.models import Deployment
 from incidents.models import Cause, Incident, TimelineEvent
-from incidents.views import system_panel
+from incidents.system import views as system_panel
 from tests.deployments.test_correlation import System, at
 from tests.factories import (
     T0,

@@ -9,12 +9,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from incidents import services
+from incidents.communications import services
 from incidents.communications.defaults import DEFAULT_TEMPLATES, default_templates_ensure
 from incidents.communications.facts import duration_words, incident_facts
+from incidents.communications.forms import CommunicationTemplateForm
 from incidents.communications.placeholders import PLACEHOLDERS, PUBLIC_AUDIENCES
 from incidents.communications.sandbox import check_template, render_template
-from incidents.forms.communications import CommunicationTemplateForm
 from incidents.models import Audience, CommunicationTemplate
 from tests.factories import T0, IncidentFactory, user_with_role
 

@@ -140,7 +140,7 @@ class TestIncidentList:
 
 class TestCodespans:
     def test_backticks_become_code_and_everything_else_is_escaped(self):
-        from incidents.templatetags.hindsight import codespans
+        from core.templatetags.hindsight import codespans
 
         assert codespans("Ship `dist/_worker.js` <b>now</b>") == (
             "Ship <code>dist/_worker.js</code> &lt;b&gt;now&lt;/b&gt;"

@@ -25,7 +25,7 @@ from django.db import connection
 from django.utils import timezone
 
 from hindsight.celery import app
-from incidents import services
+from incidents.communications import services
 from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
 from incidents.models import CommunicationTemplate, Delivery, Subscriber
 from tests.factories import IncidentFactory

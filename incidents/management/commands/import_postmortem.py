@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from incidents import services
+from incidents.documents import services
 from incidents.documents.importer import MAX_DOCUMENT_BYTES, DocumentError
 
 _HINTS = {

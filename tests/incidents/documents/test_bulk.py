@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
-from incidents import services
-from incidents.documents import bulk
+from incidents.documents import bulk, services
 from incidents.documents.bulk import (
     collector_paused,
     fields_validate,
@@ -308,7 +307,7 @@ def test_a_row_the_checks_refuse_stops_the_import_and_writes_nothing(monkeypatch
             rows[-1].kind = "not_a_kind"
         real(rows, exclude=exclude)
 
-    monkeypatch.setattr("incidents.services.documents.fields_validate", with_a_bad_lesson)
+    monkeypatch.setattr("incidents.documents.services.fields_validate", with_a_bad_lesson)
 
     with pytest.raises(ValidationError) as refused:
         services.postmortem_import(

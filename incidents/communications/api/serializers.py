@@ -1,0 +1,169 @@
+"""Shapes of communications and their templates over the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+from rest_framework import serializers
+
+from api.reads import RowSerializer, Times
+from api.serializers import StrictCharField, StrictChoiceField, StrictSerializer
+from incidents.communications import services
+from incidents.communications.placeholders import placeholders_for
+from incidents.models import Audience, Communication, CommunicationTemplate, Phase
+from incidents.models.incident import REFERENCE_PREFIX
+from incidents.postmortem.api.serializers.fields import markdown_field
+
+
+class PlaceholderSerializer(serializers.Serializer):
+    """Schema only: one placeholder a template may use."""
+
+    name = serializers.CharField()
+    help = serializers.CharField()
+    public = serializers.BooleanField(help_text="False: internal, for internal audiences only.")
+
+
+class CommunicationTemplateSerializer(RowSerializer):
+    columns = {
+        "slug": "slug",
+        "name": "name",
+        "audience": "audience",
+        "phase": "phase",
+        "subject_template": "subject_template",
+        "body_template": "body_template",
+        "updated_at": "updated_at",
+    }
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    audience = serializers.ChoiceField(choices=Audience.choices)
+    phase = serializers.ChoiceField(choices=[("", "None"), *Phase.choices])
+    subject_template = serializers.CharField()
+    body_template = serializers.CharField(help_text="Markdown with Django template placeholders.")
+    updated_at = serializers.DateTimeField()
+    placeholders = PlaceholderSerializer(
+        many=True, help_text="What this template's audience may use."
+    )
+
+    def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
+        data["placeholders"] = [
+            {"name": p.name, "help": p.help, "public": p.public}
+            for p in placeholders_for(data["audience"])
+        ]
+
+
+class CommunicationTemplateWriteSerializer(StrictSerializer):
+    """Checked like the template form: syntax, placeholders of the audience, no internals."""
+
+    name = StrictCharField(max_length=200)
+    slug = StrictCharField(max_length=100, validators=[validate_slug])
+    audience = StrictChoiceField(choices=Audience.choices)
+    phase = StrictChoiceField(choices=[("", "None"), *Phase.choices], default="")
+    subject_template = StrictCharField(max_length=300)
+    body_template = markdown_field(allow_blank=False)
+
+    def validate_slug(self, value: str) -> str:
+        taken = CommunicationTemplate.objects.filter(slug=value)
+        if self.instance is not None:
+            taken = taken.exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise serializers.ValidationError("Another template has this slug.")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        current = self.instance
+
+        def value(name: str) -> str:
+            return attrs[name] if name in attrs else getattr(current, name)
+
+        try:
+            services.communication_template_check(
+                audience=value("audience"),
+                subject_template=value("subject_template"),
+                body_template=value("body_template"),
+            )
+        except ValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from None
+        return attrs
+
+
+class DeliveryCountsSerializer(serializers.Serializer):
+    """Schema only: how a sent communication's deliveries stand."""
+
+    sent = serializers.IntegerField()
+    pending = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class CommunicationSerializer(RowSerializer):
+    """A communication as its incident's list, its detail and the incident's detail show it.
+    Shapes rows of incidents.communications.selectors.communications_with_progress()."""
+
+    columns = {
+        "id": "id",
+        "incident": "incident__number",  # made a reference by finish()
+        "template": "template__slug",
+        "audience": "audience",
+        "phase": "phase",
+        "status": "status",
+        "subject": "subject",
+        "body": "body",
+        "body_html": "body_html",
+        "corrects": "corrects_id",
+        "created_by": "created_by__username",
+        "approved_by": "approved_by__username",
+        "approved_at": "approved_at",
+        "sent_at": "sent_at",
+        "created_at": "created_at",
+        "updated_at": "updated_at",
+    }
+    id = serializers.IntegerField()
+    incident = serializers.CharField(help_text="The incident's reference.")
+    template = serializers.CharField(allow_null=True, help_text="The template's slug.")
+    audience = serializers.ChoiceField(choices=Audience.choices)
+    phase = serializers.ChoiceField(choices=[("", "None"), *Phase.choices])
+    status = serializers.ChoiceField(choices=Communication.Status.choices)
+    subject = serializers.CharField()
+    body = serializers.CharField(help_text="Markdown.")
+    body_html = serializers.CharField(help_text="The Markdown rendered and sanitized.")
+    corrects = serializers.IntegerField(
+        allow_null=True, help_text="The id of the sent communication this one corrects."
+    )
+    created_by = serializers.CharField(allow_null=True, help_text="A username.")
+    approved_by = serializers.CharField(allow_null=True, help_text="A username.")
+    approved_at = serializers.DateTimeField(allow_null=True)
+    sent_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    deliveries = DeliveryCountsSerializer()
+
+    @classmethod
+    def values(cls) -> list[str]:
+        return [*super().values(), "deliveries_sent", "deliveries_pending", "deliveries_failed"]
+
+    def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
+        data["incident"] = f"{REFERENCE_PREFIX}{data['incident']}"
+        read = source.get if isinstance(source, dict) else lambda name: getattr(source, name, 0)
+        data["deliveries"] = {
+            "sent": read("deliveries_sent") or 0,
+            "pending": read("deliveries_pending") or 0,
+            "failed": read("deliveries_failed") or 0,
+        }
+
+
+class GenerateSerializer(StrictSerializer):
+    template = StrictCharField(max_length=100, help_text="The slug of a communication template.")
+
+    def validate_template(self, value: str) -> CommunicationTemplate:
+        template = CommunicationTemplate.objects.filter(slug=value).first()
+        if template is None:
+            raise serializers.ValidationError(
+                "No template has this slug; GET /api/v1/communication-templates lists them."
+            )
+        return template
+
+
+class CommunicationUpdateSerializer(StrictSerializer):
+    subject = StrictCharField(max_length=300)
+    body = markdown_field()

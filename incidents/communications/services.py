@@ -1,0 +1,273 @@
+"""Communications from draft to sent: generate from a template, edit, approve, send, correct.
+
+Every state change is a compare-and-set on the status it leaves, so two people approving or
+sending at once change it once. A sent communication is never changed again: edits are refused
+and a correction is a new communication naming the one it corrects. Sending writes the
+timeline event and the outbox row for delivery in the same transaction, so the request never
+waits on Redis and nothing is lost while it is down (incidents.communications.delivery).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from incidents.communications.delivery import DELIVER_TASK
+from incidents.communications.facts import incident_facts
+from incidents.communications.placeholders import is_public
+from incidents.communications.sandbox import check_template, render_subject, render_template
+from incidents.models import Communication, CommunicationTemplate, Incident, TimelineEvent
+from incidents.postmortem.services import history_record, timeline_event_add
+from outbox.services import outbox_enqueue
+
+Status = Communication.Status
+EDITABLE = (Status.DRAFT, Status.APPROVED)
+CORRECTION_PREFIX = "Correction: "
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+class CommunicationStateError(Exception):
+    """The communication is not in a state that allows this (e.g. editing a sent one)."""
+
+    def __init__(self, message: str, *, status: str):
+        self.status = status
+        super().__init__(message)
+
+
+class StaleCommunication(CommunicationStateError):
+    """Someone else saved the draft since this editor opened it."""
+
+
+def _who(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    return user if user is not None and user.is_authenticated else None
+
+
+def _plain(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+# --- Templates ----------------------------------------------------------------------------------
+
+
+def communication_template_check(
+    *, audience: str, subject_template: str, body_template: str
+) -> None:
+    """Refuse a template that would fail when a draft is generated from it, field by field."""
+    errors: dict[str, list[ValidationError]] = {}
+    for field, source in (("subject_template", subject_template), ("body_template", body_template)):
+        try:
+            check_template(source, audience=audience)
+        except ValidationError as error:
+            errors[field] = error.error_list
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def communication_template_save(*, template: CommunicationTemplate) -> CommunicationTemplate:
+    template.full_clean()
+    communication_template_check(
+        audience=template.audience,
+        subject_template=template.subject_template,
+        body_template=template.body_template,
+    )
+    template.save()
+    return template
+
+
+# --- Drafts -------------------------------------------------------------------------------------
+
+
+def _draft_text(template: CommunicationTemplate, incident: Incident) -> tuple[str, str]:
+    facts = incident_facts(incident, audience=template.audience)
+    try:
+        subject = render_subject(template.subject_template, facts, audience=template.audience)
+        body = render_template(template.body_template, facts, audience=template.audience)
+    except ValidationError as error:
+        # Only a template edited around the forms gets here; say which one to fix.
+        raise ValidationError(
+            {"template": [f"The template “{template.slug}” cannot be used: {m}" for m in error]}
+        ) from None
+    return subject, body
+
+
+@transaction.atomic
+def communication_generate(
+    *, incident: Incident, template: CommunicationTemplate, user: AbstractBaseUser | None
+) -> Communication:
+    """A new draft filled from the incident's facts as the template's audience may see them."""
+    subject, body = _draft_text(template, incident)
+    communication = Communication(
+        incident=incident,
+        template=template,
+        audience=template.audience,
+        phase=template.phase,
+        subject=subject or template.name,
+        body=body,
+        created_by=_who(user),
+    )
+    communication.render_markdown()
+    communication.full_clean()
+    communication.save()
+    return communication
+
+
+@transaction.atomic
+def communication_update(
+    *,
+    communication: Communication,
+    subject: str,
+    body: str,
+    user: AbstractBaseUser | None,
+    expected_updated_at: datetime | None = None,
+) -> Communication:
+    """Change a draft's text. An approved one goes back to draft: the approval was for the old
+    text. A sent one is refused. With `expected_updated_at`, a save on top of someone else's
+    is refused too (StaleCommunication) instead of overwriting it unseen."""
+    if len(body) > settings.HINDSIGHT_MARKDOWN_MAX_LENGTH:
+        raise ValidationError(
+            {"body": f"At most {settings.HINDSIGHT_MARKDOWN_MAX_LENGTH} characters."}
+        )
+    candidate = copy.copy(communication)
+    candidate.subject, candidate.body = subject, body
+    html_fields = candidate.render_markdown()
+    candidate.full_clean(exclude=["status", "approved_at"])
+    rows = Communication.objects.filter(pk=communication.pk, status__in=EDITABLE)
+    if expected_updated_at is not None:
+        rows = rows.filter(updated_at=expected_updated_at)
+    updated = rows.update(
+        subject=subject,
+        body=body,
+        **{name: getattr(candidate, name) for name in html_fields},
+        status=Status.DRAFT,
+        approved_by=None,
+        approved_at=None,
+        updated_at=timezone.now(),
+    )
+    if updated != 1:
+        communication.refresh_from_db()
+        if communication.status == Status.SENT:
+            raise CommunicationStateError(
+                "It has been sent and can no longer change; write a correction instead.",
+                status=communication.status,
+            )
+        raise StaleCommunication(
+            "Someone else saved this draft while you were editing it; reload it and apply "
+            "your change again.",
+            status=communication.status,
+        )
+    communication.refresh_from_db()
+    history_record(obj=communication, user=user)
+    return communication
+
+
+@transaction.atomic
+def communication_discard(*, communication: Communication, user: AbstractBaseUser | None) -> None:
+    """Delete a draft or an approved one that was never sent."""
+    deleted, _ = Communication.objects.filter(pk=communication.pk, status__in=EDITABLE).delete()
+    if not deleted:
+        raise CommunicationStateError(
+            "It has been sent; a sent communication stays on the record.",
+            status=Status.SENT,
+        )
+
+
+# --- Approve and send ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def communication_approve(
+    *, communication: Communication, user: AbstractBaseUser | None
+) -> Communication:
+    now = timezone.now()
+    updated = Communication.objects.filter(pk=communication.pk, status=Status.DRAFT).update(
+        status=Status.APPROVED, approved_by=_who(user), approved_at=now, updated_at=now
+    )
+    communication.refresh_from_db()
+    if updated != 1:
+        raise CommunicationStateError(
+            f"Only a draft can be approved; this one is {communication.get_status_display()}.",
+            status=communication.status,
+        )
+    history_record(obj=communication, user=user)
+    return communication
+
+
+_SENT_VERBS = {
+    "user_email": "sent to subscribers",
+    "status_page": "published on the status page",
+}
+
+
+@transaction.atomic
+def communication_send(
+    *, communication: Communication, user: AbstractBaseUser | None
+) -> Communication:
+    """Send (or publish) an approved communication: it becomes immutable, goes on the
+    incident's timeline and, for public audiences, into the outbox for delivery to every
+    confirmed subscriber and active webhook."""
+    now = timezone.now()
+    updated = Communication.objects.filter(pk=communication.pk, status=Status.APPROVED).update(
+        status=Status.SENT, sent_at=now, updated_at=now
+    )
+    communication.refresh_from_db()
+    if updated != 1:
+        state = communication.get_status_display().lower()
+        raise CommunicationStateError(
+            f"Only an approved communication can be sent; this one is {state}.",
+            status=communication.status,
+        )
+    history_record(obj=communication, user=user)
+    verb = _SENT_VERBS.get(communication.audience, "marked as sent")
+    who = user.get_username() if _who(user) else "Hindsight"
+    correction = " (a correction)" if communication.corrects_id else ""
+    timeline_event_add(
+        incident=communication.incident,
+        occurred_at=now,
+        text=f"{communication.get_audience_display()}{correction} {verb} by {who}: "
+        f"“{_plain(communication.subject)}”",
+        kind=TimelineEvent.Kind.COMMUNICATION,
+        source=TimelineEvent.Source.SYSTEM,
+        created_by=_who(user),
+    )
+    if is_public(communication.audience):
+        outbox_enqueue(task=DELIVER_TASK, kwargs={"communication_id": communication.pk})
+    return communication
+
+
+@transaction.atomic
+def communication_correct(
+    *, communication: Communication, user: AbstractBaseUser | None
+) -> Communication:
+    """A new draft that corrects a sent communication, starting from its text."""
+    if communication.status != Status.SENT:
+        raise CommunicationStateError(
+            "Only a sent communication needs a correction; edit this one instead.",
+            status=communication.status,
+        )
+    subject = communication.subject
+    if not subject.startswith(CORRECTION_PREFIX):
+        subject = (CORRECTION_PREFIX + subject)[
+            : Communication._meta.get_field("subject").max_length
+        ]
+    correction = Communication(
+        incident=communication.incident,
+        template=communication.template,
+        audience=communication.audience,
+        phase=communication.phase,
+        subject=subject,
+        body=communication.body,
+        corrects=communication,
+        created_by=_who(user),
+    )
+    correction.render_markdown()
+    correction.full_clean()
+    correction.save()
+    return correction

@@ -1,0 +1,191 @@
+"""Forms for writing the post-mortem: declaring it, its prose, its details and its section rows.
+
+They validate only; views hand the cleaned data to incidents.postmortem.services.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.validators import MaxLengthValidator
+from django.forms.models import fields_for_model, modelform_factory
+from django.utils import timezone
+
+from deployments.models import Deployment, Service
+from incidents.models import Incident, PathPriority, Severity
+from incidents.models.base import MarkdownModel
+from incidents.postmortem.sections import DETAIL_FIELDS, Section
+
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+BASE_SALT = "incidents.prose-base"
+
+
+def markdown_widget(name: str) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": 6, "spellcheck": "true"})
+
+
+def _limit_markdown(form: forms.BaseForm, names: tuple[str, ...]) -> None:
+    limit = settings.HINDSIGHT_MARKDOWN_MAX_LENGTH
+    for name in names:
+        if name in form.fields:
+            form.fields[name].validators.append(MaxLengthValidator(limit))
+            form.fields[name].widget = markdown_widget(name)
+            form.fields[name].is_markdown = True
+
+
+class SectionRowForm(forms.ModelForm):
+    """A row of one section. The incident is fixed by the URL, never by the form."""
+
+    def __init__(self, *args: Any, incident: Incident, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.incident = incident
+        if hasattr(self.instance, "incident_id"):
+            self.instance.incident = incident
+        model = self._meta.model
+        if "parent" in self.fields:
+            # Nest only under top-level rows of the same incident, and never under itself.
+            parents = model.objects.filter(incident=incident, parent__isnull=True)
+            if self.instance.pk:
+                parents = parents.exclude(pk=self.instance.pk)
+            self.fields["parent"].queryset = parents
+        if "deployment" in self.fields:
+            self.fields["deployment"].queryset = Deployment.objects.filter(
+                environment__service_id=incident.service_id
+            ).select_related("environment")
+        if "owner" in self.fields:
+            self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True)
+        if "priority" in self.fields and model.__name__ == "SolutionOption":
+            self.fields["priority"].queryset = PathPriority.objects.filter(incident=incident)
+        if issubclass(model, MarkdownModel):
+            _limit_markdown(self, model.markdown_fields)
+
+
+def section_form_class(section: Section) -> type[SectionRowForm]:
+    widgets = {}
+    for name in section.fields:
+        field = section.model._meta.get_field(name)
+        if field.get_internal_type() == "DateTimeField":
+            widgets[name] = DATETIME_INPUT
+        elif field.get_internal_type() == "DateField":
+            widgets[name] = DATE_INPUT
+    return modelform_factory(
+        section.model, form=SectionRowForm, fields=section.fields, widgets=widgets
+    )
+
+
+class VersionedForm(forms.Form):
+    """Carries what the editor started from: the incident's version and the fields' values then.
+
+    `base` is signed so a stale save can tell "someone changed this very text" (a conflict) from
+    "someone changed something else" (save on top of it).
+    """
+
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    base = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    @staticmethod
+    def sign_base(values: dict[str, Any]) -> str:
+        return signing.dumps({k: _comparable(v) for k, v in values.items()}, salt=BASE_SALT)
+
+    def clean_base(self) -> dict[str, str]:
+        raw = self.cleaned_data.get("base") or ""
+        if not raw:
+            return {}
+        try:
+            return signing.loads(raw, salt=BASE_SALT)
+        except signing.BadSignature:
+            raise forms.ValidationError("The form was tampered with; reload the page.") from None
+
+
+def _comparable(value: Any) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "pk"):
+        return str(value.pk)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def comparable_values(incident: Incident, names: tuple[str, ...] | list[str]) -> dict[str, str]:
+    return {name: _comparable(getattr(incident, name)) for name in names}
+
+
+class ProseForm(VersionedForm):
+    value = forms.CharField(required=False, strip=False)
+
+    def __init__(self, *args: Any, field_name: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.field_name = field_name
+        model_field = Incident._meta.get_field(field_name)
+        self.fields["value"].label = model_field.verbose_name.capitalize()
+        self.fields["value"].help_text = model_field.help_text
+        self.fields["value"].validators.append(
+            MaxLengthValidator(settings.HINDSIGHT_MARKDOWN_MAX_LENGTH)
+        )
+        self.fields["value"].widget = markdown_widget(field_name)
+        self.fields["value"].is_markdown = True
+
+
+class DetailsForm(VersionedForm):
+    """Title, severity, one-line status and the incident's times."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        model_fields = fields_for_model(Incident, fields=DETAIL_FIELDS)
+        for name in DETAIL_FIELDS:
+            field = model_fields[name]
+            if isinstance(field, forms.DateTimeField):
+                field.widget = DATETIME_INPUT
+            self.fields[name] = field
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        started = data.get("started_at")
+        if started:
+            for name in ("detected_at", "mitigated_at", "resolved_at"):
+                value = data.get(name)
+                if value and value < started:
+                    label = Incident._meta.get_field(name).verbose_name
+                    self.add_error(name, f"The {label} time cannot be before the start.")
+        return data
+
+
+# Clocks disagree a little, and people round "now" up; beyond this a start time is a typo.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def _now_to_the_minute() -> datetime:
+    return timezone.localtime().replace(second=0, microsecond=0)
+
+
+class IncidentDeclareForm(forms.Form):
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.order_by("name"), empty_label="Choose a service"
+    )
+    title = forms.CharField(
+        max_length=Incident._meta.get_field("title").max_length,
+        help_text="What users see going wrong, e.g. “Checkout returns 500”.",
+    )
+    severity = forms.ChoiceField(
+        choices=Severity.choices, initial=Incident._meta.get_field("severity").default
+    )
+    started_at = forms.DateTimeField(
+        label="Started at",
+        initial=_now_to_the_minute,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def clean_started_at(self) -> datetime:
+        started_at = self.cleaned_data["started_at"]
+        if started_at > timezone.now() + FUTURE_TOLERANCE:
+            raise forms.ValidationError(
+                "That is in the future. Enter when the problem began.", code="future"
+            )
+        return started_at

@@ -1,0 +1,198 @@
+"""Writes of the status page's side: subscribers and maintenance windows.
+
+Subscribers sign up, confirm by a link (double opt-in) and unsubscribe in one click. A sign-up
+answers the same whatever the address's state, so the form never tells anyone who is
+subscribed: a new or pending address gets a confirmation mail (at most one per
+CONFIRM_RESEND_SECONDS, so the form cannot be turned on someone's inbox), a confirmed address gets
+nothing, and an address that unsubscribed starts again as pending and must confirm again.
+Until it is confirmed an address receives nothing but the confirmation.
+
+Maintenance windows are shown on the public page as soon as they are saved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import BaseUserManager
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from core.rendering import render
+from incidents.models import Maintenance, Subscriber
+from incidents.statuspage.page import status_page_invalidate
+from incidents.statuspage.subscriber_links import (
+    CONFIRM_MAX_AGE,
+    SubscriptionLinkInvalid,
+    address_digest,
+    confirm_claims,
+    confirm_url,
+    subscriber_for,
+    unsubscribe_claims,
+)
+
+EMAIL_MAX_LENGTH = Subscriber._meta.get_field("email").max_length
+CONFIRM_RESEND_SECONDS = 10 * 60
+CONFIRM_TEMPLATE = "incidents/emails/subscription_confirm"
+
+
+def _normalized(email: str) -> str:
+    email = BaseUserManager.normalize_email(email.strip())
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise ValidationError(
+            f"An email address has at most {EMAIL_MAX_LENGTH} characters.", code="max_length"
+        )
+    validate_email(email)
+    return email
+
+
+def _locked(email: str) -> Subscriber | None:
+    # By lower(email): the expression the unique index subscriber_email_unique is built on.
+    return (
+        Subscriber.objects.alias(email_lower=Lower("email"))
+        .select_for_update()
+        .filter(email_lower=email.lower())
+        .first()
+    )
+
+
+@transaction.atomic
+def subscriber_signup(*, email: str) -> Subscriber:
+    """Start (or restart) a subscription; the confirmation mail goes out after commit."""
+    email = _normalized(email)
+    subscriber = _locked(email)
+    if subscriber is None:
+        try:
+            with transaction.atomic():
+                subscriber = Subscriber.objects.create(email=email)
+        except IntegrityError:
+            # The same address signed up at the same moment from elsewhere: use that row.
+            subscriber = _locked(email)
+            if subscriber is None:
+                raise
+    elif subscriber.unsubscribed_at is not None:
+        # Opting back in is a new opt-in: confirm again, or anyone could re-subscribe anyone.
+        subscriber.unsubscribed_at = None
+        subscriber.confirmed_at = None
+        subscriber.save(update_fields=["unsubscribed_at", "confirmed_at"])
+    if subscriber.confirmed_at is None:
+        subscriber_id = subscriber.pk
+
+        def send_confirmation() -> None:  # a named function: robust on_commit logs its name
+            _send_confirmation(subscriber_id)
+
+        # robust: a mail server that is down must not turn a committed sign-up into an error page.
+        transaction.on_commit(send_confirmation, robust=True)
+    return subscriber
+
+
+def _send_confirmation(subscriber_id: int) -> None:
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None or subscriber.confirmed_at or subscriber.unsubscribed_at:
+        return
+    key = f"incidents:subscriber-confirm-sent:{address_digest(subscriber.email)}"
+    if not cache.add(key, 1, CONFIRM_RESEND_SECONDS):
+        return
+    context = {
+        "confirm_url": confirm_url(subscriber),
+        "status_url": settings.HINDSIGHT_BASE_URL + reverse("incidents:status_page"),
+        "days": CONFIRM_MAX_AGE.days,
+    }
+    subject = render_to_string(f"{CONFIRM_TEMPLATE}_subject.txt", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=render_to_string(f"{CONFIRM_TEMPLATE}_body.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[subscriber.email],
+    )
+    message.attach_alternative(
+        render_to_string(f"{CONFIRM_TEMPLATE}_body.html", context), "text/html"
+    )
+    try:
+        message.send()
+    except Exception:
+        # Let the next sign-up of this address try again instead of waiting out the resend gap.
+        # on_commit(robust=True) logs the error.
+        cache.delete(key)
+        raise
+
+
+@transaction.atomic
+def subscriber_confirm(*, token: str) -> Subscriber:
+    """Confirm the address a confirmation link was sent to; confirming twice changes nothing.
+
+    Raises SubscriptionLinkInvalid for a bad or expired link, or one whose address has since
+    unsubscribed (an old link must not undo that).
+    """
+    claims = confirm_claims(token)
+    subscriber = subscriber_for(claims)
+    if subscriber is None:
+        raise SubscriptionLinkInvalid("This link belongs to a subscription that no longer exists.")
+    subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+    if subscriber.unsubscribed_at is not None:
+        raise SubscriptionLinkInvalid(
+            "This address unsubscribed after the link was sent. Sign up again to resubscribe."
+        )
+    if subscriber.confirmed_at is None:
+        subscriber.confirmed_at = timezone.now()
+        subscriber.save(update_fields=["confirmed_at"])
+    return subscriber
+
+
+@transaction.atomic
+def subscriber_unsubscribe(*, token: str) -> Subscriber | None:
+    """Stop every mail to the address of an unsubscribe link; repeating it changes nothing.
+
+    None when the link is genuine but its subscription is gone: there is nothing left to stop.
+    Raises SubscriptionLinkInvalid when the link is not genuine.
+    """
+    claims = unsubscribe_claims(token)
+    subscriber = subscriber_for(claims)
+    if subscriber is None:
+        return None
+    updated = Subscriber.objects.filter(pk=subscriber.pk, unsubscribed_at__isnull=True).update(
+        unsubscribed_at=timezone.now()
+    )
+    if updated:
+        subscriber.refresh_from_db()
+    return subscriber
+
+
+MAINTENANCE_FIELDS = frozenset({"service", "title", "description", "starts_at", "ends_at"})
+
+
+def _save(maintenance: Maintenance, changes: dict[str, Any]) -> Maintenance:
+    unknown = set(changes) - MAINTENANCE_FIELDS
+    if unknown:
+        raise TypeError(f"Not a maintenance field: {', '.join(sorted(unknown))}")
+    for name, value in changes.items():
+        setattr(maintenance, name, value)
+    maintenance.description_html = render(maintenance.description)
+    maintenance.full_clean()
+    maintenance.save()
+    transaction.on_commit(status_page_invalidate)
+    return maintenance
+
+
+@transaction.atomic
+def maintenance_create(**fields: Any) -> Maintenance:
+    return _save(Maintenance(), fields)
+
+
+@transaction.atomic
+def maintenance_update(*, maintenance: Maintenance, **changes: Any) -> Maintenance:
+    return _save(maintenance, changes)
+
+
+@transaction.atomic
+def maintenance_delete(*, maintenance: Maintenance) -> None:
+    maintenance.delete()
+    transaction.on_commit(status_page_invalidate)

@@ -1,0 +1,293 @@
+"""The public status page, its feeds, and the subscriber pages: the only pages without a login.
+
+The page is rendered once per PAGE_CACHE_SECONDS into the shared cache, with a placeholder where
+the sign-up form's CSRF token goes, and each process keeps the copy it last read until it
+expires; a request swaps in its own token, so the hot path is a dict lookup and a bytes replace.
+Its ETag is the rendered content's digest plus a digest of the visitor's CSRF cookie (the token in
+a page they kept is only good with the cookie it was made for), and a repeat visitor whose copy is
+current gets 304 with no body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.http import parse_etags
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_safe
+
+from core.permissions import editor_required
+from incidents.models import Maintenance
+from incidents.statuspage import services
+from incidents.statuspage.forms import MaintenanceForm, SubscribeForm
+from incidents.statuspage.page import (
+    LOCAL_PAGE,
+    PAGE_CACHE_KEY,
+    PAGE_CACHE_SECONDS,
+    status_page_build,
+)
+from incidents.statuspage.subscriber_links import (
+    SubscriptionLinkInvalid,
+    confirm_claims,
+    subscriber_for,
+    unsubscribe_claims,
+)
+
+CSRF_PLACEHOLDER = "csrf-token-placeholder-c1d0"
+TEMPLATE_DIR = "incidents/status"
+# Sign-ups per address of the asker per SIGNUP_WINDOW_SECONDS: enough for an office behind one
+# router, too few to mail-bomb strangers through the form (each address also gets at most one
+# confirmation per CONFIRM_RESEND_SECONDS, whoever asks).
+SIGNUP_LIMIT = 10
+SIGNUP_WINDOW_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    digest: str
+    # The page split around the CSRF placeholder: joining three parts copies once, where a
+    # replace() would search the whole page on every request.
+    parts: tuple[bytes, bytes]
+    # Wall-clock time (shared by every process) when the page stops being fresh enough.
+    expires_at: float
+
+
+def _rendered() -> _Rendered:
+    now = time.time()
+    rendered = LOCAL_PAGE.get("rendered")
+    if isinstance(rendered, _Rendered) and now < rendered.expires_at:
+        return rendered
+    rendered = cache.get(PAGE_CACHE_KEY)
+    if rendered is None or now >= rendered.expires_at:
+        html = render_to_string(
+            f"{TEMPLATE_DIR}/page.html",
+            {"page": status_page_build(), "form": SubscribeForm(), "csrf": CSRF_PLACEHOLDER},
+        )
+        body = html.encode()
+        # The form is the page's last part, so nothing typed above it can take its place.
+        before, _, after = body.rpartition(CSRF_PLACEHOLDER.encode())
+        rendered = _Rendered(
+            digest=hashlib.sha256(body).hexdigest()[:20],
+            parts=(before, after),
+            expires_at=now + PAGE_CACHE_SECONDS,
+        )
+        cache.set(PAGE_CACHE_KEY, rendered, PAGE_CACHE_SECONDS)
+    LOCAL_PAGE["rendered"] = rendered
+    return rendered
+
+
+def _etag(digest: str, csrf_secret: str | None) -> str:
+    cookie = hashlib.sha256((csrf_secret or "").encode()).hexdigest()[:10]
+    # Weak: each answer masks the token afresh, so equal pages are not equal bytes.
+    return f'W/"{digest}.{cookie}"'
+
+
+def _matches(request: HttpRequest, etag: str) -> bool:
+    header = request.headers.get("If-None-Match")
+    if not header:
+        return False
+    opaque = etag.removeprefix("W/")
+    return any(tag == "*" or tag.removeprefix("W/") == opaque for tag in parse_etags(header))
+
+
+@require_safe
+def status_page(request: HttpRequest) -> HttpResponse:
+    rendered = _rendered()
+    etag = _etag(rendered.digest, request.META.get("CSRF_COOKIE"))
+    if _matches(request, etag):
+        response = HttpResponseNotModified()
+    else:
+        before, after = rendered.parts
+        response = HttpResponse(
+            b"".join((before, get_token(request).encode(), after)),
+            content_type="text/html; charset=utf-8",
+        )
+        # get_token made a cookie for a first visit; the ETag names the one the page fits.
+        etag = _etag(rendered.digest, request.META.get("CSRF_COOKIE"))
+    # The body holds a token tied to the visitor's cookie (a 304 repeats a 200's headers).
+    patch_vary_headers(response, ("Cookie",))
+    response["ETag"] = etag
+    # Always revalidate (cheap: a 304), and no shared cache: the page holds this visitor's token.
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _client_address(request: HttpRequest) -> str:
+    address = request.META.get("REMOTE_ADDR", "")
+    if settings.SECURE_PROXY_SSL_HEADER:
+        # Behind the TLS proxy (BEHIND_TLS_PROXY) every request comes from the proxy; the last
+        # X-Forwarded-For entry is the one it appended, the only one the client cannot type.
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
+        address = forwarded or address
+    return address or "unknown"
+
+
+def _signup_allowed(request: HttpRequest) -> bool:
+    key = "incidents:signup-ip:" + hashlib.sha256(_client_address(request).encode()).hexdigest()
+    cache.add(key, 0, SIGNUP_WINDOW_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        # Expired between add and incr: this is the first of a new window.
+        cache.set(key, 1, SIGNUP_WINDOW_SECONDS)
+        count = 1
+    return count <= SIGNUP_LIMIT
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def subscribe(request: HttpRequest) -> HttpResponse:
+    form = SubscribeForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if form.is_valid():
+        if not _signup_allowed(request):
+            form.add_error(
+                "email", "Too many sign-ups from your network just now. Try again in an hour."
+            )
+            status = 429
+        else:
+            try:
+                services.subscriber_signup(email=form.cleaned_data["email"])
+            except ValidationError as error:
+                form.add_error("email", error)
+            else:
+                return redirect("incidents:status_subscribe_sent")
+    if form.errors and status == 200:
+        status = 422
+    return render(request, f"{TEMPLATE_DIR}/subscribe.html", {"form": form}, status=status)
+
+
+@require_GET
+def subscribe_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, f"{TEMPLATE_DIR}/subscribe_sent.html")
+
+
+def _invalid_link(request: HttpRequest, error: SubscriptionLinkInvalid) -> HttpResponse:
+    return render(
+        request, f"{TEMPLATE_DIR}/link_invalid.html", {"message": error.message}, status=400
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET asks, POST confirms: mail scanners that open every link must not opt anyone in."""
+    try:
+        if request.method == "POST":
+            subscriber = services.subscriber_confirm(token=token)
+            return render(request, f"{TEMPLATE_DIR}/confirmed.html", {"subscriber": subscriber})
+        subscriber = subscriber_for(confirm_claims(token))
+    except SubscriptionLinkInvalid as error:
+        return _invalid_link(request, error)
+    if subscriber is None:
+        return _invalid_link(
+            request, SubscriptionLinkInvalid("This link belongs to a subscription that is gone.")
+        )
+    return render(request, f"{TEMPLATE_DIR}/confirm.html", {"subscriber": subscriber})
+
+
+# RFC 8058: a mail client's one-click unsubscribe is a POST with no cookie and no CSRF token.
+# The signed token in the URL is the proof that the request comes from the mail, which is what
+# the CSRF check would prove for a form.
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button (link scanners must not unsubscribe anyone), POST unsubscribes."""
+    try:
+        if request.method == "POST":
+            services.subscriber_unsubscribe(token=token)
+            return render(request, f"{TEMPLATE_DIR}/unsubscribed.html")
+        subscriber = subscriber_for(unsubscribe_claims(token))
+    except SubscriptionLinkInvalid as error:
+        return _invalid_link(request, error)
+    return render(
+        request, f"{TEMPLATE_DIR}/unsubscribe.html", {"subscriber": subscriber, "token": token}
+    )
+
+
+PAST_SHOWN = 20
+FORM_TEMPLATE = "incidents/maintenance_form.html"
+
+
+@require_GET
+@login_required
+def maintenance_list(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    windows = Maintenance.objects.select_related("service")
+    return render(
+        request,
+        "incidents/maintenance_list.html",
+        {
+            # maintenance_ends_idx serves both: not ended yet, and the latest that have.
+            "current": windows.filter(ends_at__gt=now).order_by("starts_at", "pk"),
+            "past": windows.filter(ends_at__lte=now).order_by("-ends_at", "-pk")[:PAST_SHOWN],
+            "now": now,
+        },
+    )
+
+
+def _save(form: MaintenanceForm) -> Maintenance | None:
+    """The service's own checks come back as field errors, like the form's."""
+    try:
+        if form.instance.pk is None:
+            return services.maintenance_create(**form.cleaned_data)
+        return services.maintenance_update(maintenance=form.instance, **form.cleaned_data)
+    except ValidationError as error:
+        by_field = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+        for name, field_errors in by_field.items():
+            form.add_error(name if name in form.fields else None, field_errors)
+    return None
+
+
+def _form_page(request: HttpRequest, form: MaintenanceForm) -> HttpResponse:
+    if request.method == "POST" and form.is_valid():
+        maintenance = _save(form)
+        if maintenance is not None:
+            messages.success(request, f"Saved: {maintenance.title}")
+            return redirect("incidents:maintenance_list")
+    status = 422 if form.errors else 200
+    return render(request, FORM_TEMPLATE, {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+def maintenance_create(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = MaintenanceForm(request.POST)
+    else:
+        start = (timezone.localtime() + timedelta(days=1)).replace(
+            minute=0, second=0, microsecond=0
+        )
+        form = MaintenanceForm(initial={"starts_at": start, "ends_at": start + timedelta(hours=1)})
+    return _form_page(request, form)
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+def maintenance_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    maintenance = get_object_or_404(Maintenance, pk=pk)
+    form = MaintenanceForm(request.POST if request.method == "POST" else None, instance=maintenance)
+    return _form_page(request, form)
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+def maintenance_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    maintenance = get_object_or_404(Maintenance, pk=pk)
+    if request.method == "POST":
+        services.maintenance_delete(maintenance=maintenance)
+        messages.success(request, f"Deleted: {maintenance.title}")
+        return redirect("incidents:maintenance_list")
+    return render(request, "incidents/maintenance_delete.html", {"maintenance": maintenance})
