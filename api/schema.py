@@ -6,6 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import get_lib_doc_excludes
+
+from api.reads import RowSerializer
+from api.serializers import StrictSerializer
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -83,9 +87,4 @@ def doc_excludes() -> list[type]:
     these, every read or request shape without a docstring of its own would be documented as the
     machinery it is built on.
     """
-    from drf_spectacular.plumbing import get_lib_doc_excludes
-
-    from api.reads import RowSerializer
-    from api.serializers import StrictSerializer
-
     return [*get_lib_doc_excludes(), RowSerializer, StrictSerializer]

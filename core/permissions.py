@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -20,20 +21,32 @@ def can_edit(user) -> bool:
     return user.is_authenticated and user.has_perm(EDIT_PERMISSION)
 
 
-def editor_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Log in first; then 403 for anyone who may not edit, e.g. a viewer's forged POST."""
+def permission_required(
+    permission: str, message: str
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """Log in first; then 403 with `message` for anyone without `permission`, e.g. a viewer's
+    forged POST. One decorator for every page, so the login redirect and the refusal read the
+    same everywhere."""
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_authenticated:
-            if request.htmx:
-                # A plain 302 would be followed inside htmx's own request, and the login form
-                # swapped into a table row. Send the whole page to log in, then back to it.
-                back = request.htmx.current_url_abs_path or request.get_full_path()
-                return HttpResponseClientRedirect(redirect_to_login(back).url)
-            return redirect_to_login(request.get_full_path())
-        if not can_edit(request.user):
-            raise PermissionDenied("Your role can read post-mortems but not change them.")
-        return view(request, *args, **kwargs)
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                if request.htmx:
+                    # A plain 302 would be followed inside htmx's own request, and the login
+                    # form swapped into a table row. Send the whole page to log in, then back.
+                    back = request.htmx.current_url_abs_path or request.get_full_path()
+                    return HttpResponseClientRedirect(redirect_to_login(back).url)
+                return redirect_to_login(request.get_full_path())
+            if not request.user.has_perm(permission):
+                raise PermissionDenied(message)
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
+
+
+editor_required = permission_required(
+    EDIT_PERMISSION, "Your role can read post-mortems but not change them."
+)

@@ -73,8 +73,7 @@ def _failed(message: OutboxMessage, error: Exception) -> None:
 def outbox_publish_quickly(*, ids: list[int]) -> int:
     """One short try right after commit; never raises and never blocks long. Returns how many
     rows it published. Without a broker (eager mode) the tasks simply run here."""
-    from hindsight.celery import app
-
+    app = current_app
     rows = list(OutboxMessage.objects.filter(pk__in=ids, published_at__isnull=True))
     published = 0
     current = None

@@ -9,23 +9,15 @@ from django import template
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
+from core.durations import duration_words
+
 register = template.Library()
 
 
 @register.filter
 def duration(value: timedelta | None) -> str:
-    """A span in words a reader takes in at a glance: "16 minutes", "2 h 5 min", "3 days"."""
-    if value is None:
-        return "ongoing"
-    minutes = round(value.total_seconds() / 60)
-    if minutes < 1:
-        return "under a minute"
-    if minutes < 60:
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{round(hours / 24)} days"
+    """A span in words for a page: "16 minutes", "1 hour and 35 minutes", "3 days"."""
+    return "ongoing" if value is None else duration_words(value)
 
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from django.conf import settings
 
@@ -15,10 +15,6 @@ from deployments.probing.errors import ProbeError
 from deployments.probing.http11 import MAX_BODY_BYTES
 from deployments.probing.ssrf import allowed_networks as parse_allowed_networks
 from deployments.probing.transport import MAX_REDIRECTS, Session, Trace
-
-if TYPE_CHECKING:
-    from deployments.models import HealthCheck
-    from deployments.services.health import ProbeOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -96,36 +92,6 @@ def probe_targets(
         return await asyncio.gather(*(_probe(session, t) for t in targets))
 
     return run_sync(batch)
-
-
-def probe_checks(checks: Sequence[HealthCheck]) -> list[ProbeOutcome]:
-    """Probe every check concurrently; one ProbeOutcome per check, in the same order."""
-    # Imported here so the prober itself loads without the app registry (bench, scripts).
-    from deployments.services.health import ProbeOutcome
-
-    checks = list(checks)
-    results = probe_targets(
-        [
-            ProbeTarget(
-                url=check.url,
-                method=check.method,
-                expected_status=check.expected_status,
-                expected_body=check.expected_body,
-                timeout=check.timeout_seconds,
-            )
-            for check in checks
-        ]
-    )
-    return [
-        ProbeOutcome(
-            health_check=check,
-            ok=result.ok,
-            status_code=result.status_code,
-            latency_ms=result.latency_ms,
-            error=result.error,
-        )
-        for check, result in zip(checks, results, strict=True)
-    ]
 
 
 async def _probe(session: Session, target: ProbeTarget) -> ProbeResult:

@@ -15,7 +15,7 @@ deployments.services.probes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,6 +32,7 @@ from deployments.models import (
     HealthStatus,
     Service,
 )
+from deployments.probing import ProbeTarget, probe_targets
 
 # A service is failing while any check fails: degraded pages people as much as down does.
 FAILING = frozenset({HealthStatus.DOWN, HealthStatus.DEGRADED})
@@ -47,6 +48,34 @@ class ProbeOutcome:
     status_code: int | None = None
     latency_ms: int | None = None
     error: str = ""
+
+
+def probe_checks(checks: Sequence[HealthCheck]) -> list[ProbeOutcome]:
+    """Probe HealthCheck rows concurrently through the guarded prober; one outcome per check, in
+    the same order. Never raises for network trouble: a failure is ok=False with the reason."""
+    checks = list(checks)
+    results = probe_targets(
+        [
+            ProbeTarget(
+                url=check.url,
+                method=check.method,
+                expected_status=check.expected_status,
+                expected_body=check.expected_body,
+                timeout=check.timeout_seconds,
+            )
+            for check in checks
+        ]
+    )
+    return [
+        ProbeOutcome(
+            health_check=check,
+            ok=result.ok,
+            status_code=result.status_code,
+            latency_ms=result.latency_ms,
+            error=result.error,
+        )
+        for check, result in zip(checks, results, strict=True)
+    ]
 
 
 def overall_status(outcomes: Iterable[ProbeOutcome]) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -17,14 +16,9 @@ from deployments.models import (
     Deployment,
     Environment,
 )
+from deployments.models.releases import manifest_digest
 from deployments.services import gate as gate_service
 from deployments.services.probes import smoke_run_enqueue
-
-
-def manifest_digest(manifest: Iterable[Mapping]) -> str:
-    """A digest of the shipped files that ignores their order."""
-    lines = sorted(f"{f['path']}\t{int(f['size'])}\t{f['sha256']}" for f in manifest)
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 @transaction.atomic

@@ -7,17 +7,14 @@ API and this page refuse the same rules with the same messages.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.permissions import permission_required
 from deployments import gate, services
 from deployments.forms import GateRuleForm
 from deployments.models import Environment, GateRule, GateRun
@@ -65,20 +62,7 @@ def _reason_row(reason: dict) -> dict:
     }
 
 
-def permission_required(codename: str) -> Callable:
-    """Log in first; then 403 for anyone without the permission, e.g. a viewer's forged POST."""
-
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-        @wraps(view)
-        @login_required
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if not request.user.has_perm(codename):
-                raise PermissionDenied("Only admins change the deployment gate's rules.")
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
+GATE_ADMINS_ONLY = "Only admins change the deployment gate's rules."
 
 
 @require_GET
@@ -131,7 +115,7 @@ def _form_page(
 
 
 @require_http_methods(["GET", "POST"])
-@permission_required("deployments.add_gaterule")
+@permission_required("deployments.add_gaterule", GATE_ADMINS_ONLY)
 def gate_rule_add(request: HttpRequest, service: str, environment: str) -> HttpResponse:
     found = _environment(service, environment)
     blank = GateRule(environment=found, service=found.service)
@@ -148,7 +132,7 @@ def gate_rule_add(request: HttpRequest, service: str, environment: str) -> HttpR
 
 
 @require_http_methods(["GET", "POST"])
-@permission_required("deployments.change_gaterule")
+@permission_required("deployments.change_gaterule", GATE_ADMINS_ONLY)
 def gate_rule_edit(request: HttpRequest, service: str, environment: str, pk: int) -> HttpResponse:
     found = _environment(service, environment)
     rule = get_object_or_404(GateRule, pk=pk, environment=found)
@@ -167,7 +151,7 @@ def gate_rule_edit(request: HttpRequest, service: str, environment: str, pk: int
 
 
 @require_POST
-@permission_required("deployments.change_gaterule")
+@permission_required("deployments.change_gaterule", GATE_ADMINS_ONLY)
 def gate_rule_toggle(request: HttpRequest, service: str, environment: str, pk: int) -> HttpResponse:
     found = _environment(service, environment)
     rule = get_object_or_404(GateRule, pk=pk, environment=found)
@@ -177,7 +161,7 @@ def gate_rule_toggle(request: HttpRequest, service: str, environment: str, pk: i
 
 
 @require_http_methods(["GET", "POST"])
-@permission_required("deployments.delete_gaterule")
+@permission_required("deployments.delete_gaterule", GATE_ADMINS_ONLY)
 def gate_rule_delete(request: HttpRequest, service: str, environment: str, pk: int) -> HttpResponse:
     found = _environment(service, environment)
     rule = get_object_or_404(GateRule, pk=pk, environment=found)

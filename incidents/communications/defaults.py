@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from incidents.models import CommunicationTemplate
+
 USER_EMAIL_SLUG = "user-email-resolved"
 
 _WHEN = '{{ started_at|date:"F j, Y" }}'
@@ -140,8 +142,6 @@ DEFAULT_TEMPLATES: list[dict[str, Any]] = [
 
 def default_templates_ensure() -> int:
     """Create the shipped templates that are missing; returns how many were created."""
-    from incidents.models import CommunicationTemplate
-
     created = 0
     for values in DEFAULT_TEMPLATES:
         _row, made = CommunicationTemplate.objects.get_or_create(

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
+from core import durations
 from deployments import selectors as system
 from incidents.communications.placeholders import PLACEHOLDERS, is_public
 from incidents.models import ActionItem, Cause, Incident
@@ -22,23 +23,8 @@ _OPEN_ITEMS = (ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS)
 
 
 def duration_words(value: timedelta | None) -> str:
-    """A span as a person says it in a message: "about 16 minutes", "about 2 hours and 10
-    minutes", "about 3 days". Empty for None (still open)."""
-    if value is None:
-        return ""
-    minutes = round(value.total_seconds() / 60)
-    if minutes < 1:
-        return "less than a minute"
-    if minutes < 60:
-        return f"about {minutes} minute{'s' if minutes != 1 else ''}"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        text = f"about {hours} hour{'s' if hours != 1 else ''}"
-        # Past six hours, minutes are noise to a reader.
-        if minutes and hours < 6:
-            text += f" and {minutes} minute{'s' if minutes != 1 else ''}"
-        return text
-    return f"about {round(hours / 24)} days"
+    """A span as a message says it: "about 16 minutes". Empty for None (still open)."""
+    return "" if value is None else durations.duration_words(value, about=True)
 
 
 def affected_components(incident: Incident) -> list[str]:

@@ -14,7 +14,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
-from core.permissions import editor_required
+from core.permissions import editor_required, permission_required
 from incidents.communications import selectors, services
 from incidents.communications.defaults import USER_EMAIL_SLUG
 from incidents.communications.forms import (
@@ -43,15 +43,9 @@ def can_edit_templates(user) -> bool:
     return user.is_authenticated and user.has_perm(TEMPLATE_PERMISSION)
 
 
-def template_editor_required(view):
-    @wraps(view)
-    @editor_required
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not can_edit_templates(request.user):
-            raise PermissionDenied("Your role may not change communication templates.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
+template_editor_required = permission_required(
+    TEMPLATE_PERMISSION, "Your role may not change communication templates."
+)
 
 
 # --- The section --------------------------------------------------------------------------------

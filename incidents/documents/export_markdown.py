@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from incidents.documents.importer.fields import describe_duration
+from incidents.documents.importer.forward import OPTION_RE, is_options_label
 from incidents.documents.importer.items import escape_owner_marks
 from incidents.documents.text import (
     RULE_RE,
@@ -281,8 +282,6 @@ def _path_forward(w: _Writer, priorities: list) -> None:
 def _option_safe(text: str) -> str:
     """Detail text of the path forward, wrapped verbatim when a line of it would read as an
     option, an options label or a heading, or when rules frame it."""
-    from incidents.documents.importer.forward import OPTION_RE, is_options_label
-
     text = text.strip("\n")
     lines = text.split("\n")
     structural = any(

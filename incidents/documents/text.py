@@ -222,3 +222,14 @@ def indent(text: str, prefix: str) -> str:
 def quote(text: str, prefix: str) -> str:
     """`text` as a block quote under a list item: every line quoted, empty ones too."""
     return "\n".join(f"{prefix}> {line}" if line else f"{prefix}>" for line in text.split("\n"))
+
+
+def fit(text: str, limit: int) -> tuple[str, bool]:
+    """`text` cut to `limit` characters at a word, with an ellipsis; and whether it was cut."""
+    if len(text) <= limit:
+        return text, False
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…", True

@@ -19,13 +19,13 @@ from deployments.probing import (
     ProbeError,
     ProbeTarget,
     guarded_request,
-    probe_checks,
     probe_targets,
 )
 from deployments.probing.prober import run_sync
 from deployments.probing.slots import Slots
 from deployments.probing.ssrf import allowed_networks
 from deployments.probing.transport import Session
+from deployments.services.health import probe_checks
 from tests.deployments.servers import refused_port, start_banner_server, unaccepting_port
 from tests.factories import HealthCheckFactory
 

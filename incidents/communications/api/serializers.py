@@ -97,8 +97,9 @@ class DeliveryCountsSerializer(serializers.Serializer):
 
 
 class CommunicationSerializer(RowSerializer):
-    """A communication as its incident's list, its detail and the incident's detail show it.
-    Shapes rows of incidents.communications.selectors.communications_with_progress()."""
+    """A communication as its incident's list, its detail and the incident's detail show it."""
+
+    # Shapes rows of incidents.communications.selectors.communications_with_progress().
 
     columns = {
         "id": "id",

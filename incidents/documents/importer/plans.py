@@ -15,8 +15,8 @@ from incidents.documents.importer.draft import (
 from incidents.documents.importer.headings import classify, horizon_of
 from incidents.documents.importer.items import bold_title, item_meta, leading_mark
 from incidents.documents.importer.reader import Reader
-from incidents.documents.importer.sections import fit
 from incidents.documents.text import (
+    fit,
     heading_asides,
     heading_title,
     heading_words,

@@ -14,7 +14,8 @@ from incidents.documents.importer import fields as f
 from incidents.documents.importer.blocks import Block, Section, parse_blocks, split_sections
 from incidents.documents.importer.draft import CauseDraft, Draft, NoteDraft, Unrecognized
 from incidents.documents.importer.headings import classify, names_section
-from incidents.documents.text import heading_title, heading_words, plain_heading
+from incidents.documents.importer.items import leading_mark
+from incidents.documents.text import fit, heading_title, heading_words, plain_heading
 from incidents.models import Cause, FinalNote, Incident
 
 # Field keys (in heading_words form) and what they set.
@@ -211,8 +212,6 @@ class Reader:
             self.unrecognized(where, block.raw())
 
     def cause_from_text(self, kind: str, text: str) -> None:
-        from incidents.documents.importer.sections import fit
-
         title, overflow = fit(" ".join(text.split()), 300)
         detail = text if overflow else ""
         self.draft.causes.append(CauseDraft(kind=kind, title=title, detail=detail))
@@ -251,8 +250,6 @@ class Reader:
                 draft.status = status
                 return True
             return status is not None and draft.status == status
-        from incidents.documents.importer.items import leading_mark
-
         line = leading_mark(value)[1]
         if draft.status_line and draft.status_line != line[:200]:
             return False

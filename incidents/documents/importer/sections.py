@@ -22,6 +22,7 @@ from incidents.documents.text import (
     RULE_RE,
     VERBATIM_CLOSE,
     VERBATIM_OPEN,
+    fit,
     heading_asides,
     heading_words,
 )
@@ -35,17 +36,6 @@ PROSE = {
 }
 _PRE_EXISTING_RE = re.compile(r"^\s*_?\(pre-?existing\)_?\s*:?\s*", re.I)
 _PRE_EXISTING_END_RE = re.compile(r"\s*_?\(pre-?existing\)_?\s*$", re.I)
-
-
-def fit(text: str, limit: int) -> tuple[str, bool]:
-    """`text` cut to `limit` characters at a word, with an ellipsis; and whether it was cut."""
-    if len(text) <= limit:
-        return text, False
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip() + "…", True
 
 
 def body_text(lines: list[str]) -> str:
