@@ -1,9 +1,9 @@
 """Importing a post-mortem document: every row of it in one transaction, or nothing.
 
-Rows are written per section (incidents.documents.bulk: checked as clean_fields() checks them,
-then one INSERT per batch), level by level for nested causes and action items, and at the end
-one INSERT ... SELECT per part table writes their history, so an import costs a bounded number
-of queries whatever the document's length.
+Rows are written per section (incidents.documents.bulk: each row checked by clean_fields(), then
+one bulk_create() for the rows and one for their history), level by level for nested causes and
+action items, so the number of statements an import costs does not grow with its rows (on
+SQLite, but for Django's batches of 999 values).
 """
 
 from __future__ import annotations
@@ -20,12 +20,7 @@ from django.utils import timezone
 
 from core.rendering import BatchRenderer
 from deployments.services import service_create
-from incidents.documents.bulk import (
-    collector_paused,
-    fields_validate,
-    history_insert,
-    rows_insert,
-)
+from incidents.documents.bulk import rows_create
 from incidents.documents.importer import Report
 from incidents.documents.importer.draft import CauseDraft, ItemDraft
 from incidents.documents.plan import ImportPlan, postmortem_plan
@@ -48,8 +43,6 @@ M = TypeVar("M", bound=models.Model)
 
 # Relations are set from rows this function just wrote; checking them would cost a query each.
 _RELATIONS = ["incident", "parent", "owner", "done_by", "deployment", "priority", "created_by"]
-# How a part's rows belong to the incident, for the ones that hang off another part.
-_SCOPE: dict[type[models.Model], str] = {SolutionOption: "priority__incident"}
 
 
 @dataclass
@@ -65,9 +58,6 @@ class _Writer:
         self.render = BatchRenderer()
         self.now = timezone.now()
         self._orders: dict[tuple, int] = defaultdict(int)
-        # Per model, for its history: the ids written so far and one row. Ids, not the rows:
-        # thousands of rows kept alive to the end cost the garbage collector full passes.
-        self._written: dict[type[models.Model], tuple[list[int], models.Model]] = {}
 
     def order(self, *group: Any) -> int:
         """The next position among a row's siblings, counted from 0 per sibling group."""
@@ -78,30 +68,8 @@ class _Writer:
     def save(self, model: type[M], rows: Sequence[M]) -> list[M]:
         if not rows:
             return []
-        rows = list(rows)
         self.render.fill(rows)
-        fields_validate(rows, exclude=_RELATIONS)
-        rows_insert(rows)
-        self._written.setdefault(model, ([], rows[0]))[0].extend(row.pk for row in rows)
-        return rows
-
-    def history(self) -> None:
-        """A "created" history record for every row written, one statement per model."""
-        date = timezone.now()
-        for model, (ids, sample) in self._written.items():
-            # This incident's rows only: on PostgreSQL another import may hold ids in between.
-            scope = {
-                _SCOPE.get(model, "incident"): self.incident,
-                "pk__range": (min(ids), max(ids)),
-            }
-            # The user simple-history records: the importer's, else the request's (middleware).
-            user = self.user or model.history.model.get_default_history_user(sample)
-            history_insert(
-                model._base_manager.filter(**scope),
-                count=len(ids),
-                user_id=user.pk if user else None,
-                date=date,
-            )
+        return rows_create(model, rows, user=self.user, exclude=_RELATIONS)
 
     def nested(
         self,
@@ -278,14 +246,12 @@ def postmortem_import(
     (binary, empty, too large, no title, no service). `create_service` lets the document name a
     service that does not exist yet (the CLI's choice; the UI and API ask for an existing one).
     """
-    with collector_paused():
-        plan = postmortem_plan(
-            data=data, title=title, service_slug=service_slug, create_service=create_service
-        )
-        incident = _incident(plan, user)
-        writer = _Writer(incident, user)
-        if now is not None:
-            writer.now = now
-        _write_sections(writer, plan)
-        writer.history()
+    plan = postmortem_plan(
+        data=data, title=title, service_slug=service_slug, create_service=create_service
+    )
+    incident = _incident(plan, user)
+    writer = _Writer(incident, user)
+    if now is not None:
+        writer.now = now
+    _write_sections(writer, plan)
     return ImportResult(incident=incident, report=plan.draft.report)
