@@ -7,10 +7,7 @@ render Markdown per request.
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import Iterable
-from typing import Any
 
 import markdown
 import nh3
@@ -64,37 +61,3 @@ def render(text: str) -> str:
     if not text:
         return ""
     return sanitize(_converter().reset().convert(text))
-
-
-# --- Many texts at once, for imports ---------------------------------------------------------
-# Text Markdown leaves as it is: no emphasis, code, links, HTML or entities, and no line start
-# that opens a block (list, heading, quote, numbered item).
-PLAIN_TEXT = re.compile(r"(?!\d+[.)]\s)[A-Za-z0-9][A-Za-z0-9 ,.;:!?'()/%+=-]*")
-
-
-class BatchRenderer:
-    """render()'s output for many texts at once, for an import's rows.
-
-    Two shortcuts over render(): a text seen before is not rendered again, and a one-line text of
-    letters, digits, spaces and plain punctuation (no Markdown syntax, nothing to escape) is one
-    paragraph of itself, so it skips the parser. Tests pin that the output equals render()'s.
-    """
-
-    def __init__(self) -> None:
-        self._cache: dict[str, str] = {}
-
-    def __call__(self, text: str) -> str:
-        if not text:
-            return ""
-        if text == text.rstrip() and PLAIN_TEXT.fullmatch(text):
-            return f"<p>{text}</p>"
-        html = self._cache.get(text)
-        if html is None:
-            html = self._cache[text] = render(text)
-        return html
-
-    def fill(self, rows: Iterable[Any]) -> None:
-        """Set every `<name>_html` of each row from its Markdown source."""
-        for row in rows:
-            for name in row.markdown_fields:
-                setattr(row, f"{name}_html", self(getattr(row, name)))

@@ -18,7 +18,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 from django.utils import timezone
 
-from core.rendering import BatchRenderer
 from deployments.services import service_create
 from incidents.documents.bulk import rows_create
 from incidents.documents.importer import Report
@@ -55,7 +54,6 @@ class _Writer:
     def __init__(self, incident: Incident, user: AbstractBaseUser | None) -> None:
         self.incident = incident
         self.user = user if user is not None and user.is_authenticated else None
-        self.render = BatchRenderer()
         self.now = timezone.now()
         self._orders: dict[tuple, int] = defaultdict(int)
 
@@ -68,7 +66,8 @@ class _Writer:
     def save(self, model: type[M], rows: Sequence[M]) -> list[M]:
         if not rows:
             return []
-        self.render.fill(rows)
+        for row in rows:
+            row.render_markdown()
         return rows_create(model, rows, user=self.user, exclude=_RELATIONS)
 
     def nested(

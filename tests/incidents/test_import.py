@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from core.rendering import BatchRenderer, render
 from deployments.models import Service
 from incidents.documents import services
 from incidents.documents.importer import MAX_DOCUMENT_BYTES, DocumentError, parse_postmortem
@@ -326,14 +325,14 @@ def test_a_title_can_be_given_for_a_document_without_one():
 def test_an_import_that_fails_half_way_writes_nothing(monkeypatch):
     """One transaction: a failure while writing the last section undoes the incident and
     every row written before it."""
-    real = BatchRenderer.fill
+    real = services.rows_create
 
-    def fail_on_communications(self, rows):
-        if rows and isinstance(rows[0], Communication):
+    def fail_on_communications(model, rows, **kwargs):
+        if model is Communication:
             raise RuntimeError("disk full")
-        return real(self, rows)
+        return real(model, rows, **kwargs)
 
-    monkeypatch.setattr(BatchRenderer, "fill", fail_on_communications)
+    monkeypatch.setattr(services, "rows_create", fail_on_communications)
     before = (Incident.objects.count(), Service.objects.count(), ActionItem.objects.count())
 
     with pytest.raises(RuntimeError):
@@ -341,23 +340,6 @@ def test_an_import_that_fails_half_way_writes_nothing(monkeypatch):
 
     assert (Incident.objects.count(), Service.objects.count(), ActionItem.objects.count()) == before
     assert Incident.history.count() == 0
-
-
-@given(st.text(alphabet="abcXYZ019 ,.;:!?'()/%+=-\n*_`#>[]<&", min_size=1, max_size=40))
-@hypothesis_settings(max_examples=300, deadline=None, derandomize=True)
-def test_the_batch_renderers_short_cut_for_plain_text_changes_nothing(text):
-    assert BatchRenderer()(text) == render(text)
-
-
-def test_the_batch_renderer_renders_exactly_like_the_one_renderer():
-    texts = [
-        "plain words", "**bold** and `code`", "- a\n- b\n\n1. c", "<script>x</script>",
-        "| a | b |\n|---|---|\n| 1 | 2 |", "```\nfenced\n```", "line\nbreak", "[x](http://a.b)",
-        "[bad](javascript:alert(1))", "> quote", "# heading", "",
-    ]  # fmt: skip
-    batch = BatchRenderer()
-
-    assert [batch(t) for t in texts] == [render(t) for t in texts]
 
 
 # --- Queries --------------------------------------------------------------------------------------
