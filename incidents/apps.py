@@ -15,12 +15,12 @@ class IncidentsConfig(AppConfig):
         from deployments.models import GateRule
         from incidents.communications.tasks import communication_deliver
         from incidents.postmortem import tasks as postmortem_tasks  # noqa: F401
-        from incidents.system.events import health_failing_draft, rollback_recorded
         from incidents.system.gate import blocking_action_items
         from incidents.system.links import incident_links
+        from incidents.system.services import incident_draft_from_health, timeline_rollback_add
 
         plugins.gate_rule_register(GateRule.Kind.BLOCKING_ACTION_ITEMS, blocking_action_items)
-        plugins.subscribe("rollback_recorded", rollback_recorded)
-        plugins.subscribe("health_failing", health_failing_draft)
+        plugins.subscribe("rollback_recorded", timeline_rollback_add)
+        plugins.subscribe("health_failing", incident_draft_from_health)
         plugins.deployment_links_register(incident_links)
         plugins.outbox_carry(communication_deliver.name)

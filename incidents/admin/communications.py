@@ -1,13 +1,12 @@
 """The admin of communications: templates, communications, the delivery log and webhook
-endpoints. Imported by incidents/admin.py, which registers everything else."""
+endpoints. Every save goes through incidents.communications.services, as on the pages."""
 
 from __future__ import annotations
-
-import secrets
 
 from django.contrib import admin, messages
 from simple_history.admin import SimpleHistoryAdmin
 
+from incidents.communications import services
 from incidents.communications.forms import CommunicationTemplateForm, WebhookEndpointForm
 from incidents.models import (
     Communication,
@@ -15,20 +14,6 @@ from incidents.models import (
     Delivery,
     WebhookEndpoint,
 )
-from incidents.models.base import MarkdownModel
-
-
-def webhook_secret_new() -> str:
-    return secrets.token_urlsafe(32)
-
-
-class MarkdownAdminMixin:
-    """Admin saves store the rendered HTML too, as the services do."""
-
-    def save_model(self, request, obj, form, change) -> None:
-        if isinstance(obj, MarkdownModel):
-            obj.render_markdown()
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(CommunicationTemplate)
@@ -41,6 +26,9 @@ class CommunicationTemplateAdmin(admin.ModelAdmin):
     list_filter = ["audience", "phase"]
     search_fields = ["name", "slug", "subject_template", "body_template"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def save_model(self, request, obj, form, change) -> None:
+        services.communication_template_save(template=obj)
 
 
 class DeliveryInline(admin.TabularInline):
@@ -55,26 +43,69 @@ class DeliveryInline(admin.TabularInline):
 
 
 @admin.register(Communication)
-class CommunicationAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
-    """Drafts can be corrected here; a sent communication is read-only, as everywhere."""
+class CommunicationAdmin(SimpleHistoryAdmin):
+    """A draft's text can be corrected here and a draft discarded, as on the incident page; a
+    sent communication is read-only, as everywhere. Drafts are made from a template on the
+    incident page or over the API, never here."""
 
     list_display = ["subject", "incident", "audience", "phase", "status", "sent_at"]
     list_filter = ["status", "audience", "phase"]
     search_fields = ["subject", "body", "incident__title"]
     list_select_related = ["incident"]
-    raw_id_fields = ["incident", "template", "corrects", "created_by", "approved_by"]
-    readonly_fields = ["status", "approved_by", "approved_at", "sent_at", "created_at"]
+    fields = [
+        "incident",
+        "template",
+        ("audience", "phase", "status"),
+        "subject",
+        "body",
+        "corrects",
+        ("created_by", "approved_by"),
+        ("approved_at", "sent_at", "created_at"),
+    ]
+    readonly_fields = [
+        "incident",
+        "template",
+        "audience",
+        "phase",
+        "status",
+        "corrects",
+        "created_by",
+        "approved_by",
+        "approved_at",
+        "sent_at",
+        "created_at",
+    ]
     inlines = [DeliveryInline]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.status == Communication.Status.SENT:
-            return [field.name for field in obj._meta.fields if field.editable]
+            return [*self.readonly_fields, "subject", "body"]
         return self.readonly_fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         if obj is not None and obj.status == Communication.Status.SENT:
             return False
         return super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change) -> None:
+        # A draft sent meanwhile is refused by the service (CommunicationStateError), and the
+        # whole admin save with it.
+        services.communication_update(
+            communication=Communication.objects.get(pk=obj.pk),
+            subject=form.cleaned_data["subject"],
+            body=form.cleaned_data["body"],
+            user=request.user,
+        )
+
+    def delete_model(self, request, obj) -> None:
+        services.communication_discard(communication=obj, user=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset:
+            services.communication_discard(communication=obj, user=request.user)
 
 
 @admin.register(Delivery)
@@ -106,9 +137,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     actions = ["rotate_secret"]
 
     def save_model(self, request, obj, form, change) -> None:
-        if not change:
-            obj.secret = webhook_secret_new()
-        super().save_model(request, obj, form, change)
+        services.webhook_endpoint_save(endpoint=obj)
         if not change:
             self._show_secret(request, obj)
 
@@ -124,6 +153,5 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     @admin.action(description="Generate a new secret (shown once)")
     def rotate_secret(self, request, queryset) -> None:
         for endpoint in queryset:
-            endpoint.secret = webhook_secret_new()
-            endpoint.save(update_fields=["secret"])
+            services.webhook_endpoint_secret_rotate(endpoint=endpoint)
             self._show_secret(request, endpoint)

@@ -1,12 +1,18 @@
-"""The admin of the post-mortem: the incident with its sections inline, and each kind of row."""
+"""The admin of the post-mortem: the incident with its sections inline, and each kind of row.
+
+Every save goes through incidents.postmortem.services, as on the page and over the API: Markdown
+is rendered and checked the same way, history records who did it, and an incident saved here
+bumps its version by compare-and-set, so an admin and an editor never overwrite each other.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-# Communications, their delivery log, webhook endpoints and the outbox: registered by importing
-# their module, which keeps this one short.
 from incidents.models import (
     ActionItem,
     Cause,
@@ -20,27 +26,70 @@ from incidents.models import (
     SuccessCriterion,
     TimelineEvent,
 )
-from incidents.models.base import MarkdownModel
 from incidents.postmortem import services
 
 
-class MarkdownAdminMixin:
-    """Admin saves store rendered HTML too, as the services do; pages never render Markdown."""
+class InlinePartsThroughServicesMixin:
+    """Rows shown inline, saved and deleted by the row services.
 
-    def save_model(self, request, obj, form, change) -> None:
-        if isinstance(obj, MarkdownModel):
-            obj.render_markdown()
-        super().save_model(request, obj, form, change)
+    A changed row writes only the fields the admin changed, over the row as it is now, so an
+    admin's edit of a title never undoes an editor ticking the item meanwhile.
+    """
 
     def save_formset(self, request, form, formset, change) -> None:
-        instances = formset.save(commit=False)
+        formset.save(commit=False)
         for obj in formset.deleted_objects:
-            obj.delete()
-        for obj in instances:
-            if isinstance(obj, MarkdownModel):
-                obj.render_markdown()
-            obj.save()
+            services.part_delete(row=obj, user=request.user)
+        for obj in formset.new_objects:
+            services.part_save(row=obj, user=request.user)
+        for obj, fields in formset.changed_objects:
+            services.part_save(row=obj, user=request.user, fields=fields)
         formset.save_m2m()
+
+
+class PartsThroughServicesMixin(InlinePartsThroughServicesMixin):
+    """Rows of the post-mortem saved and deleted by the row services."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        services.part_save(row=obj, user=request.user, fields=form.changed_data if change else None)
+
+    def delete_model(self, request, obj) -> None:
+        services.part_delete(row=obj, user=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset:
+            services.part_delete(row=obj, user=request.user)
+
+
+class IncidentAdminForm(forms.ModelForm):
+    """Carries the version the admin opened, so a save on top of someone else's is refused
+    beside the form instead of overwriting what they wrote."""
+
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Incident
+        fields = [*sorted(services.EDITABLE_INCIDENT_FIELDS), "authors"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["seen_version"].initial = self.instance.version
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.instance.pk:
+            current = (
+                Incident.objects.filter(pk=self.instance.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
+            if data.get("seen_version") != current:
+                raise forms.ValidationError(
+                    "Someone changed this incident since you opened it. Open it again to see "
+                    "their change, then make yours."
+                )
+        return data
 
 
 class TimelineEventInline(admin.TabularInline):
@@ -102,7 +151,8 @@ class FinalNoteInline(admin.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
+class IncidentAdmin(InlinePartsThroughServicesMixin, SimpleHistoryAdmin):
+    form = IncidentAdminForm
     list_display = [
         "reference",
         "title",
@@ -143,7 +193,19 @@ class IncidentAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
             },
         ),
         ("The document", {"fields": ["impact", "summary", "resolution", "next_step"]}),
-        ("Record", {"fields": ["authors", "created_by", "version", "created_at", "updated_at"]}),
+        (
+            "Record",
+            {
+                "fields": [
+                    "authors",
+                    "created_by",
+                    "version",
+                    "created_at",
+                    "updated_at",
+                    "seen_version",
+                ]
+            },
+        ),
     ]
     inlines = [
         TimelineEventInline,
@@ -162,18 +224,35 @@ class IncidentAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         if change:
-            # An admin save is a write like any other: bump the version so an editor holding
-            # the old one gets a conflict instead of overwriting this change.
-            current = (
-                Incident.objects.select_for_update()
-                .values_list("version", flat=True)
-                .get(pk=obj.pk)
+            services.incident_update(
+                incident=Incident.objects.get(pk=obj.pk),
+                expected_version=form.cleaned_data["seen_version"],
+                user=request.user,
+                **{
+                    name: form.cleaned_data[name]
+                    for name in form.changed_data
+                    if name in services.EDITABLE_INCIDENT_FIELDS
+                },
             )
-            obj.version = current + 1
         else:
-            obj.number = services.incident_number_next()
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+            created = services.incident_create(
+                created_by=request.user,
+                **{
+                    name: value
+                    for name, value in form.cleaned_data.items()
+                    if name in services.EDITABLE_INCIDENT_FIELDS
+                },
+            )
+            obj.pk = created.pk
+        # The inlines and the authors are saved next, against the row as stored.
+        obj.refresh_from_db()
+
+    def delete_model(self, request, obj) -> None:
+        services.incident_delete(incident=obj, user=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for obj in queryset:
+            services.incident_delete(incident=obj, user=request.user)
 
 
 class SolutionOptionInline(admin.StackedInline):
@@ -183,7 +262,7 @@ class SolutionOptionInline(admin.StackedInline):
 
 
 @admin.register(PathPriority)
-class PathPriorityAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
+class PathPriorityAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
     list_display = ["title", "incident", "urgent", "order"]
     list_select_related = ["incident"]
     search_fields = ["title", "incident__title"]
@@ -192,7 +271,7 @@ class PathPriorityAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ActionItem)
-class ActionItemAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
+class ActionItemAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
     list_display = [
         "title",
         "incident",
@@ -210,7 +289,7 @@ class ActionItemAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(TimelineEvent)
-class TimelineEventAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
+class TimelineEventAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
     list_display = ["occurred_at", "incident", "kind", "source"]
     list_filter = ["kind", "source"]
     search_fields = ["text", "incident__title"]
@@ -219,7 +298,7 @@ class TimelineEventAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Cause)
-class CauseAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
+class CauseAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
     list_display = ["title", "incident", "kind", "parent"]
     list_filter = ["kind"]
     search_fields = ["title", "detail", "incident__title"]
@@ -228,7 +307,7 @@ class CauseAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Lesson)
-class LessonAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
+class LessonAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
     list_display = ["__str__", "incident", "kind"]
     list_filter = ["kind"]
     search_fields = ["text", "incident__title"]
@@ -237,7 +316,7 @@ class LessonAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(SuccessCriterion)
-class SuccessCriterionAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
+class SuccessCriterionAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
     list_display = ["text", "incident", "group", "done"]
     list_filter = ["group", "done"]
     search_fields = ["text", "incident__title"]
@@ -246,7 +325,7 @@ class SuccessCriterionAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(StatusItem)
-class StatusItemAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
+class StatusItemAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
     list_display = ["label", "incident", "kind", "ok", "pre_existing"]
     list_filter = ["kind", "ok", "pre_existing"]
     search_fields = ["label", "detail", "incident__title"]
@@ -255,7 +334,7 @@ class StatusItemAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(FinalNote)
-class FinalNoteAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
+class FinalNoteAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
     list_display = ["__str__", "incident", "kind"]
     list_filter = ["kind"]
     search_fields = ["text", "incident__title"]
@@ -278,7 +357,7 @@ class ReferenceCounterAdmin(admin.ModelAdmin):
 
 
 @admin.register(SolutionOption)
-class SolutionOptionAdmin(MarkdownAdminMixin, SimpleHistoryAdmin):
+class SolutionOptionAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
     list_display = ["__str__", "priority", "estimate", "chosen"]
     list_filter = ["chosen"]
     search_fields = ["title", "detail", "priority__title"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import re
+import secrets
 from datetime import datetime
 
 from django.conf import settings
@@ -23,7 +24,13 @@ from incidents.communications.delivery import DELIVER_TASK
 from incidents.communications.facts import incident_facts
 from incidents.communications.placeholders import is_public
 from incidents.communications.sandbox import check_template, render_subject, render_template
-from incidents.models import Communication, CommunicationTemplate, Incident, TimelineEvent
+from incidents.models import (
+    Communication,
+    CommunicationTemplate,
+    Incident,
+    TimelineEvent,
+    WebhookEndpoint,
+)
 from incidents.postmortem.services import history_record, timeline_event_add
 from outbox.services import outbox_enqueue
 
@@ -271,3 +278,29 @@ def communication_correct(
     correction.full_clean()
     correction.save()
     return correction
+
+
+# --- Webhook endpoints -----------------------------------------------------------------------
+
+
+def webhook_secret_new() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@transaction.atomic
+def webhook_endpoint_save(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Store a new or changed endpoint. A new one gets its signing secret here, which its
+    owner is shown once."""
+    if not endpoint.secret:
+        endpoint.secret = webhook_secret_new()
+    endpoint.full_clean()
+    endpoint.save()
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_secret_rotate(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """A new signing secret; deliveries from now on are signed with it."""
+    endpoint.secret = webhook_secret_new()
+    endpoint.save(update_fields=["secret"])
+    return endpoint

@@ -20,6 +20,7 @@ from deployments.models import Deployment, Service
 from incidents.models import Incident, PathPriority, Severity
 from incidents.models.base import MarkdownModel
 from incidents.postmortem.sections import DETAIL_FIELDS, Section
+from incidents.postmortem.services import comparable
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -91,7 +92,7 @@ class VersionedForm(forms.Form):
 
     @staticmethod
     def sign_base(values: dict[str, Any]) -> str:
-        return signing.dumps({k: _comparable(v) for k, v in values.items()}, salt=BASE_SALT)
+        return signing.dumps({k: comparable(v) for k, v in values.items()}, salt=BASE_SALT)
 
     def clean_base(self) -> dict[str, str]:
         raw = self.cleaned_data.get("base") or ""
@@ -101,20 +102,6 @@ class VersionedForm(forms.Form):
             return signing.loads(raw, salt=BASE_SALT)
         except signing.BadSignature:
             raise forms.ValidationError("The form was tampered with; reload the page.") from None
-
-
-def _comparable(value: Any) -> str:
-    if value is None:
-        return ""
-    if hasattr(value, "pk"):
-        return str(value.pk)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def comparable_values(incident: Incident, names: tuple[str, ...] | list[str]) -> dict[str, str]:
-    return {name: _comparable(getattr(incident, name)) for name in names}
 
 
 class ProseForm(VersionedForm):

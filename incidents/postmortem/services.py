@@ -10,7 +10,7 @@ the history by simple-history, with the acting user.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -98,11 +98,29 @@ EDITABLE_INCIDENT_FIELDS = frozenset(
 
 
 class StaleVersion(Exception):
-    """Someone else saved the incident first. Carries the version that is current now."""
+    """Someone else saved the incident first. Carries the version that is current now, and the
+    fields that both changed when the caller said what it started from (else empty)."""
 
-    def __init__(self, *, current_version: int | None):
+    def __init__(self, *, current_version: int | None, fields: Sequence[str] = ()):
         self.current_version = current_version
+        self.fields = list(fields)
         super().__init__(f"The incident changed meanwhile; it is now at version {current_version}.")
+
+
+def comparable(value: Any) -> str:
+    """A field's value as text that survives a round trip through a form: what an editor started
+    from is kept in this shape, and compared in it."""
+    if value is None:
+        return ""
+    if hasattr(value, "pk"):
+        return str(value.pk)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def comparable_values(incident: Incident, names: Iterable[str]) -> dict[str, str]:
+    return {name: comparable(getattr(incident, name)) for name in names}
 
 
 def incident_number_next() -> int:
@@ -159,13 +177,43 @@ def incident_update(
     incident: Incident,
     expected_version: int,
     user: AbstractBaseUser | None = None,
+    base: Mapping[str, str] | None = None,
     **changes: Any,
 ) -> Incident:
-    """Change fields of the incident row if nobody else saved since `expected_version`.
+    """Change fields of the incident row, the one conflict policy of the page and the API.
 
     A compare-and-set UPDATE ... WHERE version = expected: of two concurrent editors exactly one
-    matches, the other gets StaleVersion and keeps their text to merge.
+    matches. For the other, a stale version conflicts only on the fields both people changed:
+    with `base` (each changed field's value when this editor started, as comparable() gives
+    it), a field someone else changed meanwhile that this editor also changed raises
+    StaleVersion naming it, and otherwise the change goes on top of theirs, leaving their
+    fields as they set them. Without `base` nothing says what the caller started from, so any
+    stale version raises (the API's If-Match: 412).
     """
+    for _attempt in range(TRANSITION_ATTEMPTS):
+        try:
+            return _incident_update_once(
+                incident=incident, expected_version=expected_version, user=user, changes=changes
+            )
+        except StaleVersion as stale:
+            if base is None:
+                raise
+            incident.refresh_from_db()
+            now = comparable_values(incident, changes)
+            clashing = [name for name in changes if now[name] != base.get(name, now[name])]
+            if clashing:
+                raise StaleVersion(current_version=incident.version, fields=clashing) from None
+            expected_version = stale.current_version or incident.version
+    raise StaleVersion(current_version=incident.version, fields=list(changes))
+
+
+def _incident_update_once(
+    *,
+    incident: Incident,
+    expected_version: int,
+    user: AbstractBaseUser | None,
+    changes: dict[str, Any],
+) -> Incident:
     unknown = set(changes) - EDITABLE_INCIDENT_FIELDS
     if unknown:
         raise TypeError(f"incident_update() got unexpected fields: {sorted(unknown)}")
@@ -191,6 +239,14 @@ def incident_update(
     incident.refresh_from_db()
     history_record(obj=incident, user=user)
     return incident
+
+
+@transaction.atomic
+def incident_delete(*, incident: Incident, user: AbstractBaseUser | None) -> None:
+    """Delete an incident and, through the database, every row of its post-mortem. The history
+    keeps the incident's last state and who deleted it."""
+    _acting(incident, user)
+    incident.delete()
 
 
 def _user_label(user: AbstractBaseUser | None) -> str:

@@ -32,12 +32,12 @@ from incidents.postmortem.forms import (
     DetailsForm,
     IncidentDeclareForm,
     ProseForm,
-    comparable_values,
+    VersionedForm,
     section_form_class,
 )
 from incidents.postmortem.sections import DETAIL_FIELDS, PROSE_FIELDS, SECTIONS, Section
 from incidents.postmortem.selectors import incident_history
-from incidents.system.events import timeline_rows
+from incidents.system.selectors import timeline_rows
 
 UNPROCESSABLE = 422
 
@@ -153,27 +153,21 @@ def fragment(request: HttpRequest, reference: str, name: str) -> HttpResponse:
 
 
 def _save_versioned(
-    request: HttpRequest, incident: Incident, form, changes: dict[str, Any]
+    request: HttpRequest, incident: Incident, form: VersionedForm, changes: dict[str, Any]
 ) -> Incident | None:
-    """Save through compare-and-set. Returns None when it is a real conflict.
-
-    A stale version alone is not a conflict: if every field this editor changed still holds
-    what they started from, the other save touched something else, and ours goes on top of it.
-    """
-    version = form.cleaned_data["version"]
-    base = form.cleaned_data["base"]
-    for _attempt in range(3):
-        try:
-            return services.incident_update(
-                incident=incident, expected_version=version, user=request.user, **changes
-            )
-        except services.StaleVersion as stale:
-            incident.refresh_from_db()
-            now = comparable_values(incident, list(changes))
-            if any(now[name] != base.get(name, now[name]) for name in changes):
-                return None
-            version = stale.current_version or incident.version
-    return None
+    """Save through the service's conflict policy; None when someone else changed a field this
+    editor changed too (the form then shows both)."""
+    try:
+        return services.incident_update(
+            incident=incident,
+            expected_version=form.cleaned_data["version"],
+            user=request.user,
+            base=form.cleaned_data["base"],
+            **changes,
+        )
+    except services.StaleVersion:
+        incident.refresh_from_db()
+        return None
 
 
 @require_http_methods(["GET", "POST"])
@@ -190,7 +184,7 @@ def prose_edit(request: HttpRequest, reference: str, field: str) -> HttpResponse
             initial={
                 "value": getattr(incident, field),
                 "version": incident.version,
-                "base": ProseForm.sign_base(comparable_values(incident, [field])),
+                "base": ProseForm.sign_base(services.comparable_values(incident, [field])),
             },
         )
         return form_response(request, template, {**context, "form": form})
@@ -221,7 +215,7 @@ def details_edit(request: HttpRequest, reference: str) -> HttpResponse:
             initial={
                 **{name: getattr(incident, name) for name in DETAIL_FIELDS},
                 "version": incident.version,
-                "base": DetailsForm.sign_base(comparable_values(incident, DETAIL_FIELDS)),
+                "base": DetailsForm.sign_base(services.comparable_values(incident, DETAIL_FIELDS)),
             }
         )
         return form_response(request, template, {**context, "form": form})
@@ -247,7 +241,7 @@ def _conflict(request, incident, form, names, template, context) -> HttpResponse
     latest = incident.history.select_related("history_user").first()
     data = form.data.copy()
     data["version"] = str(incident.version)
-    data["base"] = form.sign_base(comparable_values(incident, names))
+    data["base"] = form.sign_base(services.comparable_values(incident, names))
     if isinstance(form, ProseForm):
         merged = ProseForm(data, field_name=form.field_name)
     else:

@@ -2,7 +2,7 @@
 
 Each piece fills a plug-in point of core.plugins from IncidentsConfig.ready():
 - gate.py: the gate rule `blocking_action_items`;
-- events.py: rollbacks written on open incidents' timelines, and incidents drafted from failing
+- services.py: rollbacks written on open incidents' timelines, and incidents drafted from failing
   health checks;
 - links.py: the incidents a deployment is tied to, for deployments' pages.
 It also shows the system around an incident: the "Deployments and health" section of the

@@ -24,7 +24,7 @@ from deployments import selectors as system
 from deployments.models import CheckResult, Deployment, Service
 from incidents.models import Cause, Incident
 from incidents.postmortem.views import get_incident
-from incidents.system.events import deployment_mark_as_cause
+from incidents.system.services import deployment_mark_as_cause
 
 # The strip shows this much before the first failure and after the recovery.
 STRIP_MARGIN = timedelta(minutes=15)

@@ -13,7 +13,7 @@ import pytest
 from deployments.models import Environment, HealthSnapshot
 from deployments.services import ProbeOutcome, snapshot_record
 from incidents.models import Incident, Severity, TimelineEvent
-from incidents.system.events import health_failing_draft
+from incidents.system.services import incident_draft_from_health
 from tests.factories import T0, EnvironmentFactory, HealthCheckFactory
 
 pytestmark = pytest.mark.django_db
@@ -157,7 +157,7 @@ def test_the_same_run_announced_twice_drafts_once(checks):
     service = checks[0].service
     environment = checks[0].environment
 
-    again = health_failing_draft(service=service, environment=environment, snapshots=run)
+    again = incident_draft_from_health(service=service, environment=environment, snapshots=run)
 
     assert Incident.objects.count() == 1
     assert again == Incident.objects.get()

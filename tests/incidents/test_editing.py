@@ -23,7 +23,8 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.postmortem import services
-from incidents.postmortem.forms import VersionedForm, comparable_values
+from incidents.postmortem.forms import VersionedForm
+from incidents.postmortem.services import comparable_values
 from tests.factories import T0, CauseFactory, IncidentFactory, ServiceFactory, user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -466,3 +467,52 @@ def test_editing_an_items_title_never_undoes_a_tick_made_meanwhile(incident):
     assert item.title == "New title"
     assert item.status == ActionItem.Status.DONE
     assert item.done_at is not None
+
+
+class TestOneConflictPolicy:
+    """incident_update holds the rule for the page and the API alike: a stale version conflicts
+    only on the fields both people changed, and only a caller that says what it started from
+    can be merged."""
+
+    def _stale(self, incident):
+        started_from = Incident.objects.get(pk=incident.pk)
+        services.incident_update(
+            incident=Incident.objects.get(pk=incident.pk),
+            expected_version=incident.version,
+            title="Retitled by someone else",
+        )
+        return started_from
+
+    def test_a_field_only_the_other_person_changed_keeps_their_value(self, incident):
+        mine = self._stale(incident)
+        saved = services.incident_update(
+            incident=mine,
+            expected_version=mine.version,
+            base=comparable_values(mine, ["summary"]),
+            summary="My summary.",
+        )
+        assert (saved.title, saved.summary) == ("Retitled by someone else", "My summary.")
+        assert saved.version == incident.version + 2
+
+    def test_a_field_both_changed_is_a_conflict_that_names_it(self, incident):
+        mine = self._stale(incident)
+        with pytest.raises(services.StaleVersion) as conflict:
+            services.incident_update(
+                incident=mine,
+                expected_version=mine.version,
+                base=comparable_values(mine, ["title", "summary"]),
+                title="My title",
+                summary="My summary.",
+            )
+        assert conflict.value.fields == ["title"]
+        assert conflict.value.current_version == incident.version + 1
+        assert Incident.objects.get(pk=incident.pk).summary == "First words."
+
+    def test_without_a_base_any_stale_version_is_refused(self, incident):
+        mine = self._stale(incident)
+        with pytest.raises(services.StaleVersion) as stale:
+            services.incident_update(
+                incident=mine, expected_version=mine.version, summary="My summary."
+            )
+        assert stale.value.current_version == incident.version + 1
+        assert Incident.objects.get(pk=incident.pk).summary == "First words."

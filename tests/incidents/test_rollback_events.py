@@ -14,8 +14,8 @@ from core import plugins
 from deployments.models import Deployment
 from deployments.services import deployment_record
 from incidents.models import Incident, TimelineEvent
-from incidents.system.events import rollback_recorded
 from incidents.system.links import incident_links
+from incidents.system.services import timeline_rollback_add
 from tests.factories import (
     T0,
     CauseFactory,
@@ -54,7 +54,7 @@ def roll_back(production, broken, external_id: str = "rollback-1") -> tuple[Depl
 
 class TestRollbackOnTheTimeline:
     def test_the_subscriber_is_registered_by_the_app(self):
-        assert rollback_recorded in plugins._subscribers["rollback_recorded"]
+        assert timeline_rollback_add in plugins._subscribers["rollback_recorded"]
         assert incident_links in plugins._deployment_link_providers
 
     def test_each_open_incident_of_the_service_gets_the_rollback(self, production, broken):
@@ -92,7 +92,7 @@ class TestRollbackOnTheTimeline:
     def test_announcing_the_same_rollback_twice_adds_nothing(self, production, broken):
         incident = IncidentFactory(service=production.service)
         rollback, _ = roll_back(production, broken)
-        assert rollback_recorded(deployment=rollback) == []
+        assert timeline_rollback_add(deployment=rollback) == []
         assert incident.timeline_events.count() == 1
 
     def test_a_plain_deployment_is_not_announced(self, production):

@@ -12,7 +12,7 @@ from deployments import selectors as system
 from incidents.models import Incident, TimelineEvent
 from incidents.postmortem.api.views.common import READ_PROBLEMS, REF, incident_or_404, problems
 from incidents.system.api.serializers import CorrelationSerializer
-from incidents.system.events import merged_events
+from incidents.system.selectors import merged_events
 
 
 class IncidentCorrelationView(GenericAPIView):
