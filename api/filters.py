@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.filters import OrderingFilter
+from rest_framework.request import Request
+from rest_framework.views import APIView
 
 
 class StableOrderingFilter(OrderingFilter):
@@ -12,7 +18,9 @@ class StableOrderingFilter(OrderingFilter):
     The tiebreak is the view's `ordering_tiebreak`, or the id in the direction of the first term.
     """
 
-    def get_ordering(self, request, queryset, view):
+    def get_ordering(
+        self, request: Request, queryset: QuerySet[Any], view: APIView
+    ) -> Sequence[str] | None:
         ordering = super().get_ordering(request, queryset, view)
         if not ordering:
             return ordering
@@ -35,7 +43,9 @@ class QueryFilterBackend(DjangoFilterBackend):
     the filterset does not know are ignored either way, so the answer is the same.
     """
 
-    def filter_queryset(self, request, queryset, view):
+    def filter_queryset(  # type: ignore[override]  # types-django-filter say HttpRequest; DRF passes its Request
+        self, request: Request, queryset: QuerySet[Any], view: APIView
+    ) -> QuerySet[Any]:
         if not set(request.query_params).difference(NOT_FILTERS):
             return queryset
         return super().filter_queryset(request, queryset, view)

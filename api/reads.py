@@ -56,6 +56,11 @@ class RowSerializer(serializers.Serializer):
     """
 
     columns: ClassVar[dict[str, str]] = {}
+    # Set by __init_subclass__ from `columns` and the declared fields.
+    _pairs: ClassVar[tuple[tuple[str, str], ...]]
+    _selected: ClassVar[tuple[str, ...]]
+    _datetimes: ClassVar[tuple[str, ...]]
+    _dates: ClassVar[tuple[str, ...]]
 
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)

@@ -6,17 +6,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django_htmx.http import HttpResponseClientRedirect
+
+from core.http import HtmxHttpRequest
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 EDIT_PERMISSION = "incidents.change_incident"
 
 
-def can_edit(user) -> bool:
+def can_edit(user: User | AnonymousUser) -> bool:
     """Editors and admins write post-mortems and tick items; viewers only read."""
     return user.is_authenticated and user.has_perm(EDIT_PERMISSION)
 
@@ -30,7 +35,7 @@ def permission_required(
 
     def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 if request.htmx:
                     # A plain 302 would be followed inside htmx's own request, and the login

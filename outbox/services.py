@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from celery import current_app
 from django.db import transaction
@@ -20,6 +21,9 @@ from django.utils import timezone
 
 from core import plugins
 from outbox.models import OutboxMessage
+
+if TYPE_CHECKING:
+    from kombu import Connection
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +47,7 @@ def outbox_enqueue(*, task: str, kwargs: dict) -> OutboxMessage:
     return message
 
 
-def outbox_publish(*, message: OutboxMessage, connection=None) -> bool:
+def outbox_publish(*, message: OutboxMessage, connection: Connection | None = None) -> bool:
     """Publish one row's task, then mark the row published; False if another publisher had
     marked it first (the task then went out twice, which its idempotence absorbs). Raises
     whatever the broker raised."""
@@ -54,7 +58,7 @@ def outbox_publish(*, message: OutboxMessage, connection=None) -> bool:
     if connection is None:
         task.apply_async(kwargs=message.kwargs, ignore_result=True)
     else:
-        task.apply_async(
+        task.apply_async(  # type: ignore[call-arg]  # celery-types omit the documented `connection`
             kwargs=message.kwargs, connection=connection, retry=False, ignore_result=True
         )
     return bool(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 from django import template
+from django.db import models
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -33,16 +36,18 @@ def codespans(value: str) -> str:
 
 
 @register.filter
-def field_html(incident, name: str) -> str:
+def field_html(incident: object, name: str) -> str:
     """The stored HTML of one of the incident's Markdown fields (already sanitized)."""
     return getattr(incident, f"{name}_html", "")
 
 
 @register.filter
-def field_label(instance, name: str) -> str:
-    return str(instance._meta.get_field(name).verbose_name).capitalize()
+def field_label(instance: models.Model, name: str) -> str:
+    field = instance._meta.get_field(name)
+    assert isinstance(field, models.Field), f"{name} is a relation, not a field"
+    return str(field.verbose_name).capitalize()
 
 
 @register.filter
-def get_item(mapping, key):
+def get_item(mapping: Mapping[str, Any] | None, key: str) -> Any:
     return mapping.get(key, "") if mapping else ""
