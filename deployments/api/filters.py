@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import Any
 
 import django_filters
 from django import forms
@@ -28,7 +29,7 @@ class BoundedIsoDateTimeField(IsoDateTimeField):
     """ISO 8601 between 1970 and 9999 in UTC: the database would choke on the rest. A parameter
     sent empty is an error, not "no filter": the client meant something by sending it."""
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> datetime | None:
         if value == "":
             raise ValidationError("Enter a time, or leave the parameter out.")
         parsed = super().to_python(value)
@@ -52,11 +53,12 @@ def time_filter(field_name: str, lookup_expr: str, description: str) -> BoundedD
     """A time bound; its schema states the years it takes, as far as a pattern can."""
     time = BoundedDateTimeFilter(field_name=field_name, lookup_expr=lookup_expr)
     schema = {"type": "string", "format": "date-time", "pattern": YEAR_PATTERN}
-    return extend_schema_field({**schema, "description": description})(time)
+    # drf-spectacular types its decorators for classes and functions; a filter instance works too.
+    return extend_schema_field({**schema, "description": description})(time)  # type: ignore[type-var]
 
 
 class NonEmptyChoiceField(ChoiceField):
-    def clean(self, value):
+    def clean(self, value: Any) -> Any:
         if value == "":
             raise ValidationError("Choose a value, or leave the parameter out.")
         return super().clean(value)
@@ -69,7 +71,7 @@ class StrictChoiceFilter(django_filters.ChoiceFilter):
 
 
 class TrueFalseField(forms.Field):
-    def to_python(self, value):
+    def to_python(self, value: Any) -> bool | None:
         if value is None:
             return None
         if value in ("true", "false"):
@@ -80,13 +82,13 @@ class TrueFalseField(forms.Field):
 class StrictBooleanFilter(django_filters.BooleanFilter):
     """`true` or `false`; Django's NullBooleanField would read anything else as "no filter"."""
 
-    field_class = TrueFalseField
+    field_class = TrueFalseField  # type: ignore[assignment]  # the stubs want a NullBooleanField; any field works
 
 
 class HexPrefixField(forms.CharField):
     default_validators = [hex_prefix]
 
-    def clean(self, value):
+    def clean(self, value: Any) -> Any:
         if value == "":
             raise ValidationError("Enter 1 to 64 hex digits, or leave the parameter out.")
         return super().clean(value)

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 from django.conf import settings
@@ -71,24 +72,25 @@ def probe_targets(
     network trouble. Defaults come from the HINDSIGHT_PROBE_* settings."""
     if not targets:
         return []
-    session_args = {
-        "allowed": parse_allowed_networks(allowed_networks),
-        "connect_timeout": (
+    new_session = partial(
+        Session,
+        allowed=parse_allowed_networks(allowed_networks),
+        connect_timeout=(
             settings.HINDSIGHT_PROBE_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
         ),
-        "max_per_host": max(
+        max_per_host=max(
             1, settings.HINDSIGHT_PROBE_MAX_PER_HOST if max_per_host is None else max_per_host
         ),
-        "max_concurrency": max(
+        max_concurrency=max(
             1,
             settings.HINDSIGHT_PROBE_MAX_CONCURRENCY
             if max_concurrency is None
             else max_concurrency,
         ),
-    }
+    )
 
     async def batch() -> list[ProbeResult]:
-        session = Session(**session_args)
+        session = new_session()
         return await asyncio.gather(*(_probe(session, t) for t in targets))
 
     return run_sync(batch)
@@ -154,12 +156,13 @@ def guarded_request(
     The answer's body is read up to 1 MiB. Redirects are not followed unless asked: a signed
     webhook POST should land where it was addressed or fail.
     """
-    session_args = {
-        "allowed": parse_allowed_networks(allowed_networks),
-        "connect_timeout": (
+    new_session = partial(
+        Session,
+        allowed=parse_allowed_networks(allowed_networks),
+        connect_timeout=(
             settings.HINDSIGHT_PROBE_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
         ),
-    }
+    )
     header_list = [
         (name.encode("latin-1"), value.encode("latin-1")) for name, value in (headers or {}).items()
     ]
@@ -168,7 +171,7 @@ def guarded_request(
         trace = Trace()
         try:
             async with asyncio.timeout(timeout):
-                answer = await Session(**session_args).fetch(
+                answer = await new_session().fetch(
                     url,
                     method=method,
                     content=content,

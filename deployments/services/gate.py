@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Subquery
@@ -71,7 +71,7 @@ def gate_evaluate(
     commit_sha: str,
     manifest: Iterable[Mapping[str, Any]],
     is_rollback: bool = False,
-    requested_by: AbstractBaseUser | None = None,
+    requested_by: User | None = None,
 ) -> GateRun:
     """Run the environment's enabled rules in order and record the answer, pass or block.
 

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 
 from core import plugins
 from deployments.models import (
@@ -141,7 +142,7 @@ def snapshot_record(
     return snapshot
 
 
-def _scheduled(service_id: int):
+def _scheduled(service_id: int) -> QuerySet[HealthSnapshot]:
     return HealthSnapshot.objects.filter(service_id=service_id, kind=SCHEDULED)
 
 

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from celery import current_app
 from django.db import transaction
@@ -116,15 +117,16 @@ def health_dispatch_due(*, now: datetime | None = None) -> list[Claim]:
         if Service.objects.filter(same, pk=pk).update(probe_due_at=slot + step):
             claim = Claim(service_id=pk, slot=slot, interval=interval)
             claims.append(claim)
-            transaction.on_commit(
-                lambda c=claim: current_app.signature(
-                    PROBE_TASK,
-                    args=(c.service_id, c.slot.isoformat()),
-                    expires=c.slot + 2 * SECOND * c.interval,
-                ).apply_async(),
-                robust=True,
-            )
+            transaction.on_commit(partial(_probe_enqueue, claim), robust=True)
     return claims
+
+
+def _probe_enqueue(claim: Claim) -> None:
+    current_app.signature(
+        PROBE_TASK,
+        args=(claim.service_id, claim.slot.isoformat()),
+        expires=claim.slot + 2 * SECOND * claim.interval,
+    ).apply_async()
 
 
 def _slot_taken(service_id: int, slot: datetime) -> bool:

@@ -7,6 +7,8 @@ API and this page refuse the same rules with the same messages.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -50,10 +52,12 @@ def _size(size: int | None) -> str:
     return "" if size is None else f"{size:,} bytes"
 
 
-def _reason_row(reason: dict) -> dict:
+def _reason_row(reason: dict[str, Any]) -> dict[str, Any]:
     """A stored reason for the template, with the links it names (blocking action items)."""
-    found = reason.get("found") if isinstance(reason.get("found"), dict) else {}
-    items = found.get("items") if isinstance(found.get("items"), list) else []
+    found = reason.get("found")
+    found = found if isinstance(found, dict) else {}
+    items = found.get("items")
+    items = items if isinstance(items, list) else []
     links = [item for item in items if isinstance(item, dict) and item.get("url")]
     return {
         "outcome": reason.get("outcome", ""),
@@ -72,16 +76,16 @@ def environment_gate(request: HttpRequest, service: str, environment: str) -> Ht
     rules = list(GateRule.objects.filter(environment=found).order_by("order", "id"))
     installed = gate.registered_kinds()
     for rule in rules:
-        rule.installed = rule.kind in installed
-        rule.min_label = _size(rule.min_size)
-        rule.max_label = _size(rule.max_size)
+        rule.installed = rule.kind in installed  # type: ignore[attr-defined]  # for the template
+        rule.min_label = _size(rule.min_size)  # type: ignore[attr-defined]  # for the template
+        rule.max_label = _size(rule.max_size)  # type: ignore[attr-defined]  # for the template
     runs = list(
         GateRun.objects.filter(environment=found)
         .select_related("requested_by", "deployment")
         .order_by("-created_at", "-id")[:RECENT_RUNS]
     )
     for run in runs:
-        run.reason_rows = [_reason_row(reason) for reason in run.reasons]
+        run.reason_rows = [_reason_row(reason) for reason in run.reasons]  # type: ignore[attr-defined]  # for the template
     user = request.user
     return render(
         request,

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.filters import QueryFilterBackend, StableOrderingFilter
-from api.permissions import RolePermission
+from api.permissions import RolePermission, request_user
 from api.problems import Problem
 from deployments import services
 from deployments.api.filters import StrictBooleanFilter, StrictChoiceFilter
@@ -49,7 +49,7 @@ class AskPermission(RolePermission):
 
     perms_map = {**RolePermission.perms_map, "POST": ["%(app_label)s.view_%(model_name)s"]}
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         # RolePermission refuses every write to read tokens; this POST is a question, not a write.
         return permissions.DjangoModelPermissions.has_permission(self, request, view)
 
@@ -99,7 +99,7 @@ class GateView(APIView):
             commit_sha=data["commit"],
             manifest=data["manifest"],
             is_rollback=data["rollback"],
-            requested_by=request.user,
+            requested_by=request_user(request),
         )
         (body,) = GateAnswerSerializer.shape([run])
         passed = run.verdict == GateRun.Verdict.PASS
