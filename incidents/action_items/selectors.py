@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import (
     BooleanField,
     ExpressionWrapper,
@@ -24,7 +24,7 @@ from incidents.models import (
 OPEN_ITEM_STATUSES = [ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS]
 
 
-def action_items_open_for(*, user: AbstractBaseUser, today: date) -> QuerySet[ActionItem]:
+def action_items_open_for(*, user: User, today: date) -> QuerySet[ActionItem]:
     """The open items `user` owns, soonest due first, so overdue ones lead; undated ones last.
 
     Each row carries `overdue` (due before `today`).
@@ -53,7 +53,7 @@ def action_items_blocking_deployments() -> QuerySet[ActionItem]:
 def action_item_list(
     *,
     today: date,
-    owner: AbstractBaseUser | None = None,
+    owner: User | None = None,
     overdue: bool = False,
     due_between: tuple[date, date] | None = None,
     horizon: str = "",

@@ -15,7 +15,7 @@ import secrets
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -52,7 +52,7 @@ class StaleCommunication(CommunicationStateError):
     """Someone else saved the draft since this editor opened it."""
 
 
-def _who(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
+def _who(user: User | None) -> User | None:
     return user if user is not None and user.is_authenticated else None
 
 
@@ -107,7 +107,7 @@ def _draft_text(template: CommunicationTemplate, incident: Incident) -> tuple[st
 
 @transaction.atomic
 def communication_generate(
-    *, incident: Incident, template: CommunicationTemplate, user: AbstractBaseUser | None
+    *, incident: Incident, template: CommunicationTemplate, user: User | None
 ) -> Communication:
     """A new draft filled from the incident's facts as the template's audience may see them."""
     subject, body = _draft_text(template, incident)
@@ -132,7 +132,7 @@ def communication_update(
     communication: Communication,
     subject: str,
     body: str,
-    user: AbstractBaseUser | None,
+    user: User | None,
     expected_updated_at: datetime | None = None,
 ) -> Communication:
     """Change a draft's text. An approved one goes back to draft: the approval was for the old
@@ -176,7 +176,7 @@ def communication_update(
 
 
 @transaction.atomic
-def communication_discard(*, communication: Communication, user: AbstractBaseUser | None) -> None:
+def communication_discard(*, communication: Communication, user: User | None) -> None:
     """Delete a draft or an approved one that was never sent."""
     deleted, _ = Communication.objects.filter(pk=communication.pk, status__in=EDITABLE).delete()
     if not deleted:
@@ -190,9 +190,7 @@ def communication_discard(*, communication: Communication, user: AbstractBaseUse
 
 
 @transaction.atomic
-def communication_approve(
-    *, communication: Communication, user: AbstractBaseUser | None
-) -> Communication:
+def communication_approve(*, communication: Communication, user: User | None) -> Communication:
     now = timezone.now()
     updated = Communication.objects.filter(pk=communication.pk, status=Status.DRAFT).update(
         status=Status.APPROVED, approved_by=_who(user), approved_at=now, updated_at=now
@@ -214,9 +212,7 @@ _SENT_VERBS = {
 
 
 @transaction.atomic
-def communication_send(
-    *, communication: Communication, user: AbstractBaseUser | None
-) -> Communication:
+def communication_send(*, communication: Communication, user: User | None) -> Communication:
     """Send (or publish) an approved communication: it becomes immutable, goes on the
     incident's timeline and, for public audiences, into the outbox for delivery to every
     confirmed subscriber and active webhook."""
@@ -250,9 +246,7 @@ def communication_send(
 
 
 @transaction.atomic
-def communication_correct(
-    *, communication: Communication, user: AbstractBaseUser | None
-) -> Communication:
+def communication_correct(*, communication: Communication, user: User | None) -> Communication:
     """A new draft that corrects a sent communication, starting from its text."""
     if communication.status != Status.SENT:
         raise CommunicationStateError(

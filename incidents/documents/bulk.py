@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models
 from simple_history.utils import bulk_create_with_history
 
@@ -23,7 +23,7 @@ def rows_create(
     model: type[M],
     rows: Sequence[M],
     *,
-    user: AbstractBaseUser | None,
+    user: User | None,
     exclude: Collection[str] = (),
 ) -> list[M]:
     """Check and write new `rows` of `model` and a "created" history record for each.

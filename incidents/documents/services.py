@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -51,7 +51,7 @@ class ImportResult:
 
 
 class _Writer:
-    def __init__(self, incident: Incident, user: AbstractBaseUser | None) -> None:
+    def __init__(self, incident: Incident, user: User | None) -> None:
         self.incident = incident
         self.user = user if user is not None and user.is_authenticated else None
         self.now = timezone.now()
@@ -87,7 +87,7 @@ class _Writer:
             ]
 
 
-def _incident(plan: ImportPlan, user: AbstractBaseUser | None) -> Incident:
+def _incident(plan: ImportPlan, user: User | None) -> Incident:
     draft = plan.draft
     service = plan.service
     if service is None:
@@ -233,7 +233,7 @@ def _write_sections(w: _Writer, plan: ImportPlan) -> None:
 def postmortem_import(
     *,
     data: bytes | str,
-    user: AbstractBaseUser | None,
+    user: User | None,
     title: str | None = None,
     service_slug: str | None = None,
     create_service: bool = False,

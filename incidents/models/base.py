@@ -53,12 +53,12 @@ class Ordered(models.Model):
     class Meta:
         abstract = True
 
-    def siblings(self) -> models.QuerySet:
+    def siblings(self) -> models.QuerySet[Ordered]:
         """This row and the rows it is ordered among, in their order."""
         attnames = {f.name: f.attname for f in self._meta.fields}
         return (
             type(self)
-            .objects.filter(
+            ._default_manager.filter(
                 **{attnames[name]: getattr(self, attnames[name]) for name in self.sibling_fields}
             )
             .order_by("order", "id")

@@ -21,7 +21,7 @@ class Severity(models.TextChoices):
     SEV4 = "sev4", "SEV4 · Low"
 
 
-class IncidentQuerySet(models.QuerySet):
+class IncidentQuerySet(models.QuerySet["Incident"]):
     def by_reference(self, reference: str | int) -> Incident:
         """Fetch by "INC-12", "inc-12" or 12. Raises DoesNotExist for anything else."""
         match = REFERENCE_RE.match(str(reference))

@@ -6,13 +6,15 @@ They validate only; views hand the cleaned data to incidents.postmortem.services
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.validators import MaxLengthValidator
+from django.db import models
+from django.db.models import QuerySet
 from django.forms.models import fields_for_model, modelform_factory
 from django.utils import timezone
 
@@ -37,7 +39,13 @@ def _limit_markdown(form: forms.BaseForm, names: tuple[str, ...]) -> None:
         if name in form.fields:
             form.fields[name].validators.append(MaxLengthValidator(limit))
             form.fields[name].widget = markdown_widget(name)
-            form.fields[name].is_markdown = True
+            form.fields[name].is_markdown = True  # type: ignore[attr-defined]  # for the template
+
+
+def _choose_from(form: forms.BaseForm, name: str, queryset: QuerySet[Any]) -> None:
+    field = form.fields[name]
+    assert isinstance(field, forms.ModelChoiceField)  # a relation's form field
+    field.queryset = queryset
 
 
 class SectionRowForm(forms.ModelForm):
@@ -54,29 +62,37 @@ class SectionRowForm(forms.ModelForm):
             parents = model.objects.filter(incident=incident, parent__isnull=True)
             if self.instance.pk:
                 parents = parents.exclude(pk=self.instance.pk)
-            self.fields["parent"].queryset = parents
+            _choose_from(self, "parent", parents)
         if "deployment" in self.fields:
-            self.fields["deployment"].queryset = Deployment.objects.filter(
-                environment__service_id=incident.service_id
-            ).select_related("environment")
+            _choose_from(
+                self,
+                "deployment",
+                Deployment.objects.filter(
+                    environment__service_id=incident.service_id
+                ).select_related("environment"),
+            )
         if "owner" in self.fields:
-            self.fields["owner"].queryset = get_user_model().objects.filter(is_active=True)
+            _choose_from(self, "owner", get_user_model().objects.filter(is_active=True))
         if "priority" in self.fields and model.__name__ == "SolutionOption":
-            self.fields["priority"].queryset = PathPriority.objects.filter(incident=incident)
+            _choose_from(self, "priority", PathPriority.objects.filter(incident=incident))
         if issubclass(model, MarkdownModel):
             _limit_markdown(self, model.markdown_fields)
 
 
 def section_form_class(section: Section) -> type[SectionRowForm]:
-    widgets = {}
+    widgets: dict[str, forms.Widget | type[forms.Widget]] = {}
     for name in section.fields:
         field = section.model._meta.get_field(name)
         if field.get_internal_type() == "DateTimeField":
             widgets[name] = DATETIME_INPUT
         elif field.get_internal_type() == "DateField":
             widgets[name] = DATE_INPUT
-    return modelform_factory(
-        section.model, form=SectionRowForm, fields=section.fields, widgets=widgets
+    # The factory's stub returns a plain ModelForm class; it subclasses the form it is given.
+    return cast(
+        "type[SectionRowForm]",
+        modelform_factory(
+            section.model, form=SectionRowForm, fields=section.fields, widgets=widgets
+        ),
     )
 
 
@@ -111,13 +127,14 @@ class ProseForm(VersionedForm):
         super().__init__(*args, **kwargs)
         self.field_name = field_name
         model_field = Incident._meta.get_field(field_name)
+        assert isinstance(model_field, models.Field)  # a text column, not a relation
         self.fields["value"].label = model_field.verbose_name.capitalize()
         self.fields["value"].help_text = model_field.help_text
         self.fields["value"].validators.append(
             MaxLengthValidator(settings.HINDSIGHT_MARKDOWN_MAX_LENGTH)
         )
         self.fields["value"].widget = markdown_widget(field_name)
-        self.fields["value"].is_markdown = True
+        self.fields["value"].is_markdown = True  # type: ignore[attr-defined]  # for the template
 
 
 class DetailsForm(VersionedForm):
@@ -133,13 +150,16 @@ class DetailsForm(VersionedForm):
             self.fields[name] = field
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         started = data.get("started_at")
         if started:
             for name in ("detected_at", "mitigated_at", "resolved_at"):
                 value = data.get(name)
                 if value and value < started:
-                    label = Incident._meta.get_field(name).verbose_name
+                    model_field = Incident._meta.get_field(name)
+                    assert isinstance(model_field, models.Field)  # a column, not a relation
+                    label = model_field.verbose_name
                     self.add_error(name, f"The {label} time cannot be before the start.")
         return data
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import models
-
 from incidents.models import (
     ActionItem,
     Cause,
@@ -21,13 +19,13 @@ from incidents.models import (
     SuccessCriterion,
     TimelineEvent,
 )
-from incidents.models.base import Ordered
+from incidents.models.base import MarkdownModel, Ordered
 
 
 @dataclass(frozen=True)
 class Section:
     key: str  # in URLs and element ids: /incidents/INC-1/causes/3/edit, #section-causes
-    model: type[models.Model]
+    model: type[MarkdownModel]
     fields: tuple[str, ...]
     noun: str  # "cause", for buttons: "Add cause"
     # The section partial that shows this model's rows (options live inside path forward).

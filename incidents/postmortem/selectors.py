@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import models
@@ -58,8 +59,8 @@ def incident_document(reference: str | int, *, timeline_limit: int | None = None
         latest = list(
             events.filter(incident=incident).order_by("-occurred_at", "-id")[: timeline_limit + 1]
         )
-        incident.timeline_truncated = len(latest) > timeline_limit
-        incident.embedded_timeline = latest[:timeline_limit][::-1]
+        incident.timeline_truncated = len(latest) > timeline_limit  # type: ignore[attr-defined]  # for the serializer
+        incident.embedded_timeline = latest[:timeline_limit][::-1]  # type: ignore[attr-defined]  # as above
     return incident
 
 
@@ -117,8 +118,9 @@ def _label(record: models.Model) -> str:
     return ""
 
 
-def _changes(model: type[models.Model], records: list[models.Model]) -> list[Change]:
-    fields = _tracked(model.history.model)
+def _changes(model: type[models.Model], records: list[Any]) -> list[Change]:
+    # `history` and the historical records come from simple-history, which ships no types.
+    fields = _tracked(model.history.model)  # type: ignore[attr-defined]
     verbose = str(model._meta.verbose_name)
     out: list[Change] = []
     previous: dict[int, models.Model] = {}

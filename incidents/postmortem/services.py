@@ -12,9 +12,9 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -37,12 +37,12 @@ from incidents.models import (
 from incidents.models.base import MarkdownModel, Ordered
 
 
-def history_record(*, obj: models.Model, user: AbstractBaseUser | None) -> None:
+def history_record(*, obj: models.Model, user: User | None) -> None:
     """Record the current state of a row written with .update(), which history signals miss.
 
     `obj` must already hold the new values (refresh_from_db after the update).
     """
-    type(obj).history.bulk_history_create(
+    type(obj).history.bulk_history_create(  # type: ignore[attr-defined]  # added by simple-history, which ships no types
         [obj], update=True, default_user=user if user and user.is_authenticated else None
     )
 
@@ -55,7 +55,7 @@ def timeline_event_add(
     text: str,
     kind: str = TimelineEvent.Kind.NOTE,
     source: str = TimelineEvent.Source.MANUAL,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     deployment: Deployment | None = None,
 ) -> TimelineEvent:
     event = TimelineEvent(
@@ -147,7 +147,7 @@ def incident_create(
     title: str,
     started_at: datetime,
     severity: str = Incident._meta.get_field("severity").default,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     **fields: Any,
 ) -> Incident:
     """Declare an incident and give it the next reference (INC-n)."""
@@ -176,7 +176,7 @@ def incident_update(
     *,
     incident: Incident,
     expected_version: int,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     base: Mapping[str, str] | None = None,
     **changes: Any,
 ) -> Incident:
@@ -211,7 +211,7 @@ def _incident_update_once(
     *,
     incident: Incident,
     expected_version: int,
-    user: AbstractBaseUser | None,
+    user: User | None,
     changes: dict[str, Any],
 ) -> Incident:
     unknown = set(changes) - EDITABLE_INCIDENT_FIELDS
@@ -242,14 +242,14 @@ def _incident_update_once(
 
 
 @transaction.atomic
-def incident_delete(*, incident: Incident, user: AbstractBaseUser | None) -> None:
+def incident_delete(*, incident: Incident, user: User | None) -> None:
     """Delete an incident and, through the database, every row of its post-mortem. The history
     keeps the incident's last state and who deleted it."""
     _acting(incident, user)
     incident.delete()
 
 
-def _user_label(user: AbstractBaseUser | None) -> str:
+def _user_label(user: User | None) -> str:
     return user.get_username() if user is not None and user.is_authenticated else "Hindsight"
 
 
@@ -264,7 +264,7 @@ def _transition(
     incident: Incident,
     field: str,
     changes: dict[str, Any],
-    user: AbstractBaseUser | None,
+    user: User | None,
     at: datetime,
     kind: str,
     text: str,
@@ -302,7 +302,7 @@ def incident_set_status(
     *,
     incident: Incident,
     status: str,
-    user: AbstractBaseUser | None,
+    user: User | None,
     at: datetime | None = None,
 ) -> Incident:
     """Move the incident through investigating, identified, monitoring and resolved.
@@ -343,9 +343,7 @@ def incident_set_status(
     raise StaleVersion(current_version=incident.version)
 
 
-def incident_set_postmortem_state(
-    *, incident: Incident, state: str, user: AbstractBaseUser | None
-) -> Incident:
+def incident_set_postmortem_state(*, incident: Incident, state: str, user: User | None) -> Incident:
     """Draft, in review, published; any step may go back to draft."""
     state = Incident.PostmortemState(state)
     for _ in range(TRANSITION_ATTEMPTS):
@@ -367,7 +365,7 @@ def incident_set_postmortem_state(
 
 
 # Every model whose rows belong to an incident and carry Markdown, with the path to the incident.
-_INCIDENT_PARTS = (
+_INCIDENT_PARTS: tuple[tuple[type[MarkdownModel], str], ...] = (
     (TimelineEvent, "incident"),
     (Cause, "incident"),
     (Lesson, "incident"),
@@ -393,29 +391,33 @@ def incident_rerender_markdown(*, incident: Incident) -> int:
     )
     count = 1
     for model, path in _INCIDENT_PARTS:
-        rows = list(model.objects.filter(**{path: incident}))
+        rows = list(model._default_manager.filter(**{path: incident}))
         if not rows:
             continue
         fields = [f"{name}_html" for name in model.markdown_fields]
         for row in rows:
             row.render_markdown()
-        model.objects.bulk_update(rows, fields, batch_size=500)
+        model._default_manager.bulk_update(rows, fields, batch_size=500)
         count += len(rows)
     return count
 
 
-def _acting(row: MarkdownModel, user: AbstractBaseUser | None) -> None:
+# Any row of a section: part_save() gives back the row it was given.
+_Part = TypeVar("_Part", bound=MarkdownModel)
+
+
+def _acting(row: MarkdownModel, user: User | None) -> None:
     # simple-history takes the user from the request; outside one (CLI, tasks) from here.
-    row._history_user = user if user is not None and user.is_authenticated else None
+    row._history_user = user if user is not None and user.is_authenticated else None  # type: ignore[attr-defined]  # added by simple-history, which ships no types
 
 
 @transaction.atomic
 def part_save(
     *,
-    row: MarkdownModel,
-    user: AbstractBaseUser | None,
+    row: _Part,
+    user: User | None,
     fields: Iterable[str] | None = None,
-) -> MarkdownModel:
+) -> _Part:
     """Validate and store a new or changed row, with its rendered Markdown.
 
     A new ordered row goes to the end of its siblings. For a changed row, `fields` names what
@@ -427,7 +429,7 @@ def part_save(
         row.order = 0 if last is None else last + 1
     if row.pk is not None and fields is not None:
         fields = set(fields)
-        current = type(row).objects.select_for_update().get(pk=row.pk)
+        current = type(row)._default_manager.select_for_update().get(pk=row.pk)
         for field in row._meta.concrete_fields:
             if field.name not in fields and not field.primary_key:
                 setattr(row, field.attname, getattr(current, field.attname))
@@ -439,14 +441,14 @@ def part_save(
 
 
 @transaction.atomic
-def part_delete(*, row: MarkdownModel, user: AbstractBaseUser | None) -> None:
+def part_delete(*, row: MarkdownModel, user: User | None) -> None:
     """Delete a row (and, through the database, its nested rows)."""
     _acting(row, user)
     row.delete()
 
 
 @transaction.atomic
-def part_move(*, row: Ordered, offset: int, user: AbstractBaseUser | None) -> Ordered:
+def part_move(*, row: Ordered, offset: int, user: User | None) -> Ordered:
     """Move a row `offset` places among its siblings (-1 is up), renumbering them 0..n-1."""
     siblings = list(row.siblings().select_for_update())
     index = next(i for i, sibling in enumerate(siblings) if sibling.pk == row.pk)
@@ -470,7 +472,7 @@ def part_move(*, row: Ordered, offset: int, user: AbstractBaseUser | None) -> Or
 
 @transaction.atomic
 def criterion_set_done(
-    *, criterion: SuccessCriterion, done: bool, user: AbstractBaseUser | None
+    *, criterion: SuccessCriterion, done: bool, user: User | None
 ) -> SuccessCriterion:
     """Tick a success criterion as met, or take the tick back."""
     if criterion.done == done:
@@ -487,7 +489,7 @@ ASSIGNABLE_FIELDS = frozenset({"owner", "due_date", "priority"})
 
 
 @transaction.atomic
-def action_item_complete(*, item: ActionItem, user: AbstractBaseUser | None) -> ActionItem:
+def action_item_complete(*, item: ActionItem, user: User | None) -> ActionItem:
     """Tick an item done. Ticking a done item again changes nothing (a double click is safe)."""
     now = timezone.now()
     changed = (
@@ -502,7 +504,7 @@ def action_item_complete(*, item: ActionItem, user: AbstractBaseUser | None) -> 
 
 
 @transaction.atomic
-def action_item_reopen(*, item: ActionItem, user: AbstractBaseUser | None = None) -> ActionItem:
+def action_item_reopen(*, item: ActionItem, user: User | None = None) -> ActionItem:
     changed = ActionItem.objects.filter(pk=item.pk, status=ActionItem.Status.DONE).update(
         status=ActionItem.Status.OPEN, done_at=None, done_by=None, updated_at=timezone.now()
     )
@@ -513,9 +515,7 @@ def action_item_reopen(*, item: ActionItem, user: AbstractBaseUser | None = None
 
 
 @transaction.atomic
-def action_item_assign(
-    *, item: ActionItem, user: AbstractBaseUser | None, **changes: Any
-) -> ActionItem:
+def action_item_assign(*, item: ActionItem, user: User | None, **changes: Any) -> ActionItem:
     """Set the owner, due date or priority of one item, and nothing else of it."""
     unknown = set(changes) - ASSIGNABLE_FIELDS
     if unknown:

@@ -10,6 +10,7 @@ history page.
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from itertools import groupby
 from typing import Any
 
@@ -17,16 +18,27 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
+from core.http import AuthenticatedHttpRequest
 from core.permissions import editor_required
 from core.rendering import render as render_markdown
-from incidents.models import ActionItem, Cause, FinalNote, Horizon, Incident, Lesson, StatusItem
+from incidents.models import (
+    ActionItem,
+    Cause,
+    FinalNote,
+    Horizon,
+    Incident,
+    Lesson,
+    StatusItem,
+    SuccessCriterion,
+)
+from incidents.models.base import MarkdownModel, Ordered
 from incidents.postmortem import selectors, services
 from incidents.postmortem.forms import (
     DetailsForm,
@@ -51,7 +63,7 @@ def get_incident(reference: str) -> Incident:
 
 @require_GET
 @login_required
-def incident_detail(request: HttpRequest, reference: str) -> HttpResponse:
+def incident_detail(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     try:
         incident = selectors.incident_document(reference)
     except Incident.DoesNotExist:
@@ -68,7 +80,7 @@ def document_context(incident: Incident) -> dict[str, Any]:
             children.setdefault(cause.parent_id, []).append(cause)
     top_causes = [c for c in causes if c.parent_id is None]
     for cause in top_causes:
-        cause.details = children.get(cause.pk, [])
+        cause.details = children.get(cause.pk, [])  # type: ignore[attr-defined]  # for the template
 
     items = list(incident.action_items.all())
     sub_items: dict[int, list[ActionItem]] = {}
@@ -80,9 +92,11 @@ def document_context(incident: Incident) -> dict[str, Any]:
         (i for i in items if i.parent_id is None), key=lambda i: (horizon_rank[i.horizon], i.order)
     )
     for item in top_items:
-        item.steps = sub_items.get(item.pk, [])
+        item.steps = sub_items.get(item.pk, [])  # type: ignore[attr-defined]  # for the template
 
-    def by_kind(rows, kinds):
+    def by_kind(
+        rows: Iterable[Any], kinds: Iterable[tuple[str, str]]
+    ) -> list[tuple[str, str, list[Any]]]:
         return [(value, label, [r for r in rows if r.kind == value]) for value, label in kinds]
 
     criteria = list(incident.success_criteria.all())
@@ -109,14 +123,16 @@ def document_context(incident: Incident) -> dict[str, Any]:
 
 
 def _render_fragment(
-    request: HttpRequest, incident: Incident, template: str, **extra: Any
+    request: AuthenticatedHttpRequest, incident: Incident, template: str, **extra: Any
 ) -> HttpResponse:
     """One part of the page, re-read whole so it shows what everyone else saved too."""
     document = selectors.incident_document(incident.number)
     return render(request, template, {**document_context(document), **extra})
 
 
-def after_write(request: HttpRequest, incident: Incident, template: str, anchor: str, **extra):
+def after_write(
+    request: AuthenticatedHttpRequest, incident: Incident, template: str, anchor: str, **extra: Any
+) -> HttpResponse:
     if request.htmx:
         response = _render_fragment(request, incident, template, **extra)
         # The form was swapped into a corner of the section; the answer replaces all of it.
@@ -124,7 +140,9 @@ def after_write(request: HttpRequest, incident: Incident, template: str, anchor:
     return redirect(f"{reverse('incidents:detail', args=[incident.reference])}#{anchor}")
 
 
-def form_response(request: HttpRequest, template: str, context: dict, status: int = 200):
+def form_response(
+    request: AuthenticatedHttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
     """The form alone for htmx; inside a full page otherwise."""
     if not request.htmx:
         context = {**context, "form_template": template}
@@ -142,7 +160,7 @@ FRAGMENTS = {
 
 @require_GET
 @login_required
-def fragment(request: HttpRequest, reference: str, name: str) -> HttpResponse:
+def fragment(request: AuthenticatedHttpRequest, reference: str, name: str) -> HttpResponse:
     if name not in FRAGMENTS:
         raise Http404(f"No part {name}.")
     template, extra = FRAGMENTS[name]
@@ -153,7 +171,10 @@ def fragment(request: HttpRequest, reference: str, name: str) -> HttpResponse:
 
 
 def _save_versioned(
-    request: HttpRequest, incident: Incident, form: VersionedForm, changes: dict[str, Any]
+    request: AuthenticatedHttpRequest,
+    incident: Incident,
+    form: VersionedForm,
+    changes: dict[str, Any],
 ) -> Incident | None:
     """Save through the service's conflict policy; None when someone else changed a field this
     editor changed too (the form then shows both)."""
@@ -172,7 +193,7 @@ def _save_versioned(
 
 @require_http_methods(["GET", "POST"])
 @editor_required
-def prose_edit(request: HttpRequest, reference: str, field: str) -> HttpResponse:
+def prose_edit(request: AuthenticatedHttpRequest, reference: str, field: str) -> HttpResponse:
     if field not in PROSE_FIELDS:
         raise Http404(f"No text field {field}.")
     incident = get_incident(reference)
@@ -206,7 +227,7 @@ def prose_edit(request: HttpRequest, reference: str, field: str) -> HttpResponse
 
 @require_http_methods(["GET", "POST"])
 @editor_required
-def details_edit(request: HttpRequest, reference: str) -> HttpResponse:
+def details_edit(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     incident = get_incident(reference)
     template = "incidents/prose/_details_form.html"
     context = {"incident": incident}
@@ -235,13 +256,22 @@ def details_edit(request: HttpRequest, reference: str) -> HttpResponse:
     return after_write(request, incident, "incidents/prose/_summary_box.html", "summary-box")
 
 
-def _conflict(request, incident, form, names, template, context) -> HttpResponse:
+def _conflict(
+    request: AuthenticatedHttpRequest,
+    incident: Incident,
+    form: ProseForm | DetailsForm,
+    names: list[str],
+    template: str,
+    context: dict[str, Any],
+) -> HttpResponse:
     """Someone saved the same text first. Keep what this editor typed, show theirs beside it,
     and let the next save go on top of theirs on purpose."""
     latest = incident.history.select_related("history_user").first()
+    assert isinstance(form.data, QueryDict)  # bound to request.POST
     data = form.data.copy()
     data["version"] = str(incident.version)
     data["base"] = form.sign_base(services.comparable_values(incident, names))
+    merged: VersionedForm
     if isinstance(form, ProseForm):
         merged = ProseForm(data, field_name=form.field_name)
     else:
@@ -269,7 +299,7 @@ def _conflict(request, incident, form, names, template, context) -> HttpResponse
 
 @require_POST
 @editor_required
-def set_status(request: HttpRequest, reference: str) -> HttpResponse:
+def set_status(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     incident = get_incident(reference)
     status = request.POST.get("status", "")
     if status not in Incident.Status.values:
@@ -288,7 +318,7 @@ def set_status(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @editor_required
-def set_postmortem_state(request: HttpRequest, reference: str) -> HttpResponse:
+def set_postmortem_state(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     incident = get_incident(reference)
     state = request.POST.get("state", "")
     if state not in Incident.PostmortemState.values:
@@ -308,7 +338,7 @@ def set_postmortem_state(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @editor_required
-def markdown_preview(request: HttpRequest) -> HttpResponse:
+def markdown_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The one renderer, round-tripped: what a field will look like once saved.
 
     htmx posts the whole form; ?field= names the box to preview.
@@ -325,7 +355,7 @@ def _section(key: str) -> Section:
     return SECTIONS[key]
 
 
-def _row(section: Section, incident: Incident, pk: int):
+def _row(section: Section, incident: Incident, pk: int) -> MarkdownModel:
     owner = "priority__incident" if section.key == "options" else "incident"
     return get_object_or_404(section.model, pk=pk, **{owner: incident})
 
@@ -337,7 +367,7 @@ def _section_anchor(section: Section) -> str:
 @require_http_methods(["GET", "POST"])
 @editor_required
 def section_row_form(
-    request: HttpRequest, reference: str, key: str, pk: int | None = None
+    request: AuthenticatedHttpRequest, reference: str, key: str, pk: int | None = None
 ) -> HttpResponse:
     """Add a row to a section (no pk) or edit one."""
     section = _section(key)
@@ -347,7 +377,7 @@ def section_row_form(
     template = "incidents/sections/_row_form.html"
     context = {"incident": incident, "section": section, "row": row}
     if request.method == "GET":
-        initial = {}
+        initial: dict[str, Any] = {}
         if row is None and "occurred_at" in section.fields:
             initial["occurred_at"] = timezone.now()
         for name in ("kind", "horizon", "group", "priority", "parent"):
@@ -365,7 +395,9 @@ def section_row_form(
 
 @require_POST
 @editor_required
-def section_row_delete(request: HttpRequest, reference: str, key: str, pk: int) -> HttpResponse:
+def section_row_delete(
+    request: AuthenticatedHttpRequest, reference: str, key: str, pk: int
+) -> HttpResponse:
     section = _section(key)
     incident = get_incident(reference)
     services.part_delete(row=_row(section, incident, pk), user=request.user)
@@ -374,23 +406,27 @@ def section_row_delete(request: HttpRequest, reference: str, key: str, pk: int) 
 
 @require_POST
 @editor_required
-def section_row_move(request: HttpRequest, reference: str, key: str, pk: int) -> HttpResponse:
+def section_row_move(
+    request: AuthenticatedHttpRequest, reference: str, key: str, pk: int
+) -> HttpResponse:
     section = _section(key)
     if not section.ordered:
         raise Http404("This section is ordered by time.")
     incident = get_incident(reference)
     offset = -1 if request.POST.get("direction") == "up" else 1
-    services.part_move(row=_row(section, incident, pk), offset=offset, user=request.user)
+    row = _row(section, incident, pk)
+    assert isinstance(row, Ordered)  # section.ordered said so
+    services.part_move(row=row, offset=offset, user=request.user)
     return after_write(request, incident, section.partial, _section_anchor(section))
 
 
 @require_POST
 @editor_required
-def criterion_toggle(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+def criterion_toggle(request: AuthenticatedHttpRequest, reference: str, pk: int) -> HttpResponse:
     section = SECTIONS["criteria"]
     incident = get_incident(reference)
     services.criterion_set_done(
-        criterion=_row(section, incident, pk),
+        criterion=get_object_or_404(SuccessCriterion, pk=pk, incident=incident),
         done=request.POST.get("done") == "1",
         user=request.user,
     )
@@ -399,7 +435,7 @@ def criterion_toggle(request: HttpRequest, reference: str, pk: int) -> HttpRespo
 
 @require_GET
 @login_required
-def history(request: HttpRequest, reference: str) -> HttpResponse:
+def history(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     try:
         incident = Incident.objects.select_related("service").by_reference(reference)
     except Incident.DoesNotExist:
@@ -413,7 +449,7 @@ def history(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @editor_required
-def incident_declare(request: HttpRequest) -> HttpResponse:
+def incident_declare(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = IncidentDeclareForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:

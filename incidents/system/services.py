@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from deployments.models import (
@@ -61,7 +61,7 @@ def timeline_rollback_add(*, deployment: Deployment) -> list[TimelineEvent]:
 
 @transaction.atomic
 def deployment_mark_as_cause(
-    *, incident: Incident, deployment: Deployment, user: AbstractBaseUser | None
+    *, incident: Incident, deployment: Deployment, user: User | None
 ) -> tuple[Cause, bool]:
     """Record the deployment as the incident's trigger. Returns (cause, created).
 

@@ -19,6 +19,7 @@ with type `communication-state` and its `communication_status`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -35,8 +36,10 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from api.pagination import PagePagination
+from api.permissions import request_user
 from api.problems import Problem
 from incidents.communications import selectors, services
 from incidents.communications.api.serializers import (
@@ -68,12 +71,12 @@ STATE_CONFLICT = (
 SLUG = OpenApiParameter("slug", str, OpenApiParameter.PATH, description="The template's slug.")
 
 
-def _state_problems(*codes: int) -> dict:
+def _state_problems(*codes: int) -> dict[Any, Any]:
     return problems(*codes, 409, d409=STATE_CONFLICT)
 
 
 @contextmanager
-def state_conflicts():
+def state_conflicts() -> Iterator[None]:
     try:
         yield
     except services.CommunicationStateError as error:
@@ -122,7 +125,7 @@ class CommunicationTemplateViewSet(viewsets.GenericViewSet):
     pagination_class = PagePagination
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-    def get_serializer_class(self):
+    def get_serializer_class(self) -> type[BaseSerializer]:
         if acting(self) in ("create", "partial_update"):
             return CommunicationTemplateWriteSerializer
         return CommunicationTemplateSerializer
@@ -139,6 +142,7 @@ class CommunicationTemplateViewSet(viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         rows = CommunicationTemplate.objects.order_by("audience", "name", "id")
         page = self.paginate_queryset(rows.values(*CommunicationTemplateSerializer.values()))
+        assert page is not None  # pagination_class is set
         return self.get_paginated_response(CommunicationTemplateSerializer.shape(page))
 
     def retrieve(self, request: Request, slug: str) -> Response:
@@ -206,11 +210,12 @@ class CommunicationViewSet(viewsets.GenericViewSet):
     idempotent_post = True  # api.idempotency: Idempotency-Key on every POST here
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-    def get_serializer_class(self):
-        return {
+    def get_serializer_class(self) -> type[BaseSerializer]:
+        by_action: dict[str | None, type[BaseSerializer]] = {
             "generate": GenerateSerializer,
             "partial_update": CommunicationUpdateSerializer,
-        }.get(acting(self), CommunicationSerializer)
+        }
+        return by_action.get(acting(self), CommunicationSerializer)
 
     @property
     def incident(self) -> Incident:
@@ -246,6 +251,7 @@ class CommunicationViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request, incident_ref: str) -> Response:
         page = self.paginate_queryset(self.rows())
+        assert page is not None  # pagination_class is set
         for communication in page:
             communication.incident = self.incident
         return self.get_paginated_response(CommunicationSerializer.shape(page))
@@ -263,13 +269,15 @@ class CommunicationViewSet(viewsets.GenericViewSet):
                 communication=communication,
                 subject=values.get("subject", communication.subject),
                 body=values.get("body", communication.body),
-                user=request.user,
+                user=request_user(request),
             )
         return self._read(communication.pk)
 
     def destroy(self, request: Request, incident_ref: str, pk: str) -> Response:
         with state_conflicts():
-            services.communication_discard(communication=self.get_object(), user=request.user)
+            services.communication_discard(
+                communication=self.get_object(), user=request_user(request)
+            )
         return Response(status=204)
 
     @extend_schema(
@@ -290,7 +298,7 @@ class CommunicationViewSet(viewsets.GenericViewSet):
         communication = services.communication_generate(
             incident=self.incident,
             template=serializer.validated_data["template"],
-            user=request.user,
+            user=request_user(request),
         )
         return self._created(request, communication)
 
@@ -306,7 +314,9 @@ class CommunicationViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], permission_classes=[ChangeOnPost])
     def approve(self, request: Request, incident_ref: str, pk: str) -> Response:
         with state_conflicts():
-            services.communication_approve(communication=self.get_object(), user=request.user)
+            services.communication_approve(
+                communication=self.get_object(), user=request_user(request)
+            )
         return self._read(int(pk))
 
     @extend_schema(
@@ -324,7 +334,7 @@ class CommunicationViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], permission_classes=[ChangeOnPost])
     def send(self, request: Request, incident_ref: str, pk: str) -> Response:
         with state_conflicts():
-            services.communication_send(communication=self.get_object(), user=request.user)
+            services.communication_send(communication=self.get_object(), user=request_user(request))
         return self._read(int(pk))
 
     @extend_schema(
@@ -341,6 +351,6 @@ class CommunicationViewSet(viewsets.GenericViewSet):
     def correct(self, request: Request, incident_ref: str, pk: str) -> Response:
         with state_conflicts():
             correction = services.communication_correct(
-                communication=self.get_object(), user=request.user
+                communication=self.get_object(), user=request_user(request)
             )
         return self._created(request, correction)

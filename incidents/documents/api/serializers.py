@@ -142,7 +142,7 @@ class ExportEventSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     occurred_at = serializers.DateTimeField()
     kind = _choice(TimelineEvent.Kind.choices)
-    source = _named_values(TimelineEvent.Source.choices)
+    source = _named_values(TimelineEvent.Source.choices)  # type: ignore[assignment]  # a declared field, not Field.source
     text = serializers.CharField()
     deployment = ExportDeploymentSerializer(allow_null=True)
     created_by = _UserName()
@@ -152,7 +152,7 @@ class ExportEventSerializer(serializers.Serializer):
 class ExportStatusItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = _named_values(StatusItem.Kind.choices)
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     detail = serializers.CharField(allow_blank=True)
     ok = serializers.BooleanField(allow_null=True)
     pre_existing = serializers.BooleanField()
@@ -161,7 +161,7 @@ class ExportStatusItemSerializer(serializers.Serializer):
 
 class ExportCauseSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    parent = serializers.IntegerField(allow_null=True, help_text="The cause it is nested under.")
+    parent = serializers.IntegerField(allow_null=True, help_text="The cause it is nested under.")  # type: ignore[assignment]  # a declared field, not Field.parent
     kind = _choice(Cause.Kind.choices)
     title = serializers.CharField()
     detail = serializers.CharField(allow_blank=True)
@@ -178,7 +178,7 @@ class ExportLessonSerializer(serializers.Serializer):
 
 class ExportActionItemSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    parent = serializers.IntegerField(allow_null=True, help_text="The item it is a step of.")
+    parent = serializers.IntegerField(allow_null=True, help_text="The item it is a step of.")  # type: ignore[assignment]  # a declared field, not Field.parent
     title = serializers.CharField()
     detail = serializers.CharField(allow_blank=True)
     status = _choice(ActionItem.Status.choices)
@@ -206,7 +206,7 @@ class ExportCriterionSerializer(serializers.Serializer):
 
 class ExportOptionSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     title = serializers.CharField()
     estimate = serializers.CharField(allow_blank=True)
     detail = serializers.CharField(allow_blank=True)

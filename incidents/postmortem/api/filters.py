@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from datetime import MAXYEAR, UTC, datetime
+from typing import Any
 
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django.http import QueryDict
 
 from incidents.insights.selectors import SEARCH_MAX_TERMS
 from incidents.models import Incident, Severity
@@ -24,7 +26,7 @@ class StrictBooleanFormField(forms.Field):
 
     values = {"true": True, "false": False}
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> bool | None:
         if value in (None, ""):
             return None
         try:
@@ -34,14 +36,14 @@ class StrictBooleanFormField(forms.Field):
 
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
-    field_class = StrictBooleanFormField
+    field_class = StrictBooleanFormField  # type: ignore[assignment]  # the stubs want a NullBooleanField; any field works
 
 
 class ClampedIsoDateTimeFormField(django_filters.fields.IsoDateTimeField):
     """Any ISO 8601 date-time. One that lies outside what UTC can hold (0001-01-01T00:00+01:00,
     9999-12-31T23:00-05:00) is before or after every stored time, and is compared as such."""
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> datetime | None:
         moment = super().to_python(value)
         if moment is None:
             return None
@@ -58,10 +60,10 @@ class ClampedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
 class ReferenceFormField(forms.CharField):
     """An incident reference (INC-12, inc-12 or 12), cleaned to its number."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, strip=False, **kwargs)
 
-    def to_python(self, value) -> int | None:
+    def to_python(self, value: Any) -> int | None:  # type: ignore[override]  # cleans to the number
         text = super().to_python(value)
         if text in (None, ""):
             return None
@@ -79,8 +81,10 @@ class NoEmptyTypedValuesForm(forms.Form):
     """`?due_before=` is an error, not "no filter": an empty value is no date, choice, boolean
     or reference. Free text filters may be empty (and then filter nothing)."""
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        assert isinstance(self.data, QueryDict)  # django-filter binds the query string
         for name, field in self.fields.items():
             if type(field) is forms.CharField or name not in self.data:
                 continue
@@ -113,7 +117,7 @@ class IncidentFilter(django_filters.FilterSet):
         fields: list[str] = []
         form = NoEmptyTypedValuesForm
 
-    def filter_q(self, queryset: QuerySet[Incident], name: str, value: str):
+    def filter_q(self, queryset: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
         for term in value.split()[:SEARCH_MAX_TERMS]:
             queryset = queryset.filter(title__icontains=term)
         return queryset

@@ -61,7 +61,7 @@ class WindowSerializer(serializers.Serializer):
 
 class MergedEventSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
-    source = serializers.ChoiceField(
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # a declared field, not Field.source
         choices=[TimelineEvent.Source.DEPLOYMENT, TimelineEvent.Source.HEALTH]
     )
     kind = serializers.ChoiceField(choices=TimelineEvent.Kind.choices)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from rest_framework import serializers
@@ -57,7 +58,9 @@ class IncidentDetailSerializer(IncidentListSerializer):
         super().finish(data, source, times)
         incident: Incident = source
 
-        def rows(serializer_class: type[RowSerializer], items) -> list[dict[str, Any]]:
+        def rows(
+            serializer_class: type[RowSerializer], items: Iterable[Any]
+        ) -> list[dict[str, Any]]:
             serializer = serializer_class(context=self.context)
             return [serializer.shape_row(item, times) for item in items]
 
@@ -74,8 +77,8 @@ class IncidentDetailSerializer(IncidentListSerializer):
                 "created_by": incident.created_by.get_username() if incident.created_by else None,
                 "authors": [user.get_username() for user in incident.authors.all()],
                 # Set by the view: the latest events, and whether there are more.
-                "timeline": rows(TimelineEventSerializer, incident.embedded_timeline),
-                "timeline_truncated": incident.timeline_truncated,
+                "timeline": rows(TimelineEventSerializer, incident.embedded_timeline),  # type: ignore[attr-defined]  # set by incident_document()
+                "timeline_truncated": incident.timeline_truncated,  # type: ignore[attr-defined]  # as above
                 "timeline_url": self.context["timeline_url"],
                 "causes": rows(CauseSerializer, incident.causes.all()),
                 "lessons": rows(LessonSerializer, incident.lessons.all()),

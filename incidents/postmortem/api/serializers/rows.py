@@ -39,7 +39,7 @@ class TimelineEventSerializer(RowSerializer):
     id = serializers.IntegerField()
     occurred_at = serializers.DateTimeField()
     kind = serializers.ChoiceField(choices=TimelineEvent.Kind.choices)
-    source = serializers.ChoiceField(choices=TimelineEvent.Source.choices)
+    source = serializers.ChoiceField(choices=TimelineEvent.Source.choices)  # type: ignore[assignment]  # a declared field, not Field.source
     text = serializers.CharField(help_text="Markdown.")
     text_html = serializers.CharField(help_text="The Markdown rendered and sanitized.")
     deployment = serializers.IntegerField(allow_null=True, help_text="A deployment's id.")
@@ -59,7 +59,7 @@ class CauseSerializer(RowSerializer):
         "order": "order",
     }
     id = serializers.IntegerField()
-    parent = serializers.IntegerField(
+    parent = serializers.IntegerField(  # type: ignore[assignment]  # a declared field, not Field.parent
         allow_null=True, help_text="The id of the cause this one is nested under."
     )
     kind = serializers.ChoiceField(choices=Cause.Kind.choices)
@@ -111,7 +111,7 @@ class ActionItemSummarySerializer(RowSerializer):
         "updated_at": "updated_at",
     }
     id = serializers.IntegerField()
-    parent = serializers.IntegerField(
+    parent = serializers.IntegerField(  # type: ignore[assignment]  # a declared field, not Field.parent
         allow_null=True, help_text="The id of the item this one is a step of."
     )
     title = serializers.CharField()
@@ -131,7 +131,7 @@ class ActionItemSummarySerializer(RowSerializer):
     def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
         today = self.context.get("today")
         if today is None:
-            today = self.context["today"] = timezone.localdate()
+            today = self.context["today"] = timezone.localdate()  # type: ignore[index]  # the dict shape() passed; the stubs make it read-only
         due = data["due_date"]
         data["overdue"] = bool(
             due is not None and due < today and data["status"] not in ActionItem.CLOSED_STATUSES
@@ -199,7 +199,7 @@ class StatusItemSerializer(RowSerializer):
     }
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=StatusItem.Kind.choices)
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     detail = serializers.CharField(help_text="Markdown.")
     detail_html = serializers.CharField()
     ok = serializers.BooleanField(allow_null=True)
@@ -219,7 +219,7 @@ class SolutionOptionSerializer(RowSerializer):
         "order": "order",
     }
     id = serializers.IntegerField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     title = serializers.CharField()
     estimate = serializers.CharField()
     detail = serializers.CharField(help_text="Markdown.")

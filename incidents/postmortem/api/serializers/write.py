@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db import models
 from rest_framework import serializers
 
 from api.serializers import (
@@ -42,7 +44,7 @@ class ServiceSlugField(StrictCharField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=100, **kwargs)
 
-    def run_validation(self, data=serializers.empty):
+    def run_validation(self, data: Any = serializers.empty) -> Service | None:
         # After the string checks (type, NUL, length), so the lookup only sees a clean slug.
         slug = super().run_validation(data)
         if slug is None:
@@ -64,7 +66,9 @@ def _check_times(attrs: dict[str, Any], instance: Incident | None) -> None:
         value = attrs[name] if name in attrs else getattr(instance, name, None)
         if value is not None and value < started:
             field = name if name in attrs else "started_at"
-            label = Incident._meta.get_field(name).verbose_name
+            model_field = Incident._meta.get_field(name)
+            assert isinstance(model_field, models.Field)  # a column, not a relation
+            label = model_field.verbose_name
             errors.setdefault(field, f"The {label} time cannot be before the start.")
     if errors:
         raise serializers.ValidationError(errors)
@@ -137,17 +141,17 @@ class IncidentRowSerializer(StrictSerializer):
     """A row of one incident's section. `context["incident"]` is the incident of the URL;
     references to other rows (parent, deployment) must belong with it."""
 
-    model: type = None  # type: ignore[assignment]
+    model: type[models.Model] = None  # type: ignore[assignment]  # every subclass sets it
 
     @property
     def incident(self) -> Incident:
         return self.context["incident"]
 
-    def validate_parent(self, value: int | None):
+    def validate_parent(self, value: int | None) -> models.Model | None:
         if value is None:
             return None
         # Nest only under a top-level row of the same incident, never under itself.
-        parents = self.model.objects.filter(incident=self.incident, parent__isnull=True)
+        parents = self.model._default_manager.filter(incident=self.incident, parent__isnull=True)
         if self.instance is not None:
             parents = parents.exclude(pk=self.instance.pk)
         parent = parents.filter(pk=value).first()
@@ -187,7 +191,7 @@ class CauseWriteSerializer(IncidentRowSerializer):
     kind = StrictChoiceField(choices=Cause.Kind.choices, default=Cause.Kind.CONTRIBUTING)
     title = StrictCharField(max_length=300)
     detail = markdown_field(default="")
-    parent = id_field(allow_null=True, default=None, help_text="Nest under this cause's id.")
+    parent = id_field(allow_null=True, default=None, help_text="Nest under this cause's id.")  # type: ignore[assignment]  # a declared field, not Field.parent
     deployment = id_field(allow_null=True, default=None, help_text="A deployment's id.")
 
 
@@ -206,7 +210,7 @@ class OwnerField(StrictCharField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=150, **kwargs)
 
-    def run_validation(self, data=serializers.empty):
+    def run_validation(self, data: Any = serializers.empty) -> User | None:
         username = super().run_validation(data)
         if username is None:
             return None
@@ -234,7 +238,7 @@ class ActionItemWriteSerializer(IncidentRowSerializer):
     owner = OwnerField(allow_null=True, default=None, help_text="A username, or null.")
     due_date = BoundedDateField(allow_null=True, default=None)
     blocks_deployments = StrictBooleanField(default=False)
-    parent = id_field(allow_null=True, default=None, help_text="Make it a step of this item.")
+    parent = id_field(allow_null=True, default=None, help_text="Make it a step of this item.")  # type: ignore[assignment]  # a declared field, not Field.parent
 
 
 class SuccessCriterionWriteSerializer(IncidentRowSerializer):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.db.models import QuerySet
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
 )
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
+from rest_framework.viewsets import GenericViewSet
 
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import KEY_RE as IDEMPOTENCY_KEY_RE
@@ -21,6 +21,7 @@ from api.problems import PROBLEM_CONTENT_TYPE, Problem
 from incidents.models import (
     Incident,
 )
+from incidents.models.incident import IncidentQuerySet
 from incidents.postmortem import selectors
 from incidents.postmortem.api import serializers as s
 
@@ -132,10 +133,11 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 # --- Shared plumbing ---------------------------------------------------------------------------
 
 
-def acting(view) -> str | None:
+def acting(view: GenericViewSet) -> str | None:
     """The viewset's action; for OPTIONS, the one the method it describes would run, so the
     metadata shows what a POST or PUT accepts."""
     if view.action == "metadata":
+        assert view.request.method is not None  # a request always has one
         return view.action_map.get(view.request.method.lower(), view.action)
     return view.action
 
@@ -170,7 +172,7 @@ def if_match_version(request: Request) -> int:
     raise Problem(detail, status_code=400, problem_type="malformed-if-match")
 
 
-def incident_or_404(reference: str, queryset: QuerySet[Incident] | None = None) -> Incident:
+def incident_or_404(reference: str, queryset: IncidentQuerySet | None = None) -> Incident:
     try:
         return (queryset if queryset is not None else Incident.objects.all()).by_reference(
             reference

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.urls import reverse
@@ -13,9 +14,11 @@ from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from api.filters import QueryFilterBackend, StableOrderingFilter
 from api.pagination import PagePagination
+from api.permissions import request_user
 from api.problems import Problem
 from incidents.models import (
     Incident,
@@ -44,7 +47,7 @@ RACE = "Other requests kept moving the incident while this one was applied; read
 
 
 @contextmanager
-def transition_races():
+def transition_races() -> Iterator[None]:
     """A transition that lost its race several times over is a 409, not a 500."""
     try:
         yield
@@ -112,20 +115,21 @@ class IncidentViewSet(viewsets.GenericViewSet):
     ordering_tiebreak = "-number"
     pagination_class = PagePagination
 
-    def get_serializer_class(self):
-        return {
+    def get_serializer_class(self) -> type[BaseSerializer]:
+        by_action: dict[str | None, type[BaseSerializer]] = {
             "list": s.IncidentListSerializer,
             "create": s.IncidentCreateSerializer,
             "update": s.IncidentUpdateSerializer,
             "partial_update": s.IncidentUpdateSerializer,
             "resolve": s.ResolveSerializer,
             "postmortem_state": s.PostmortemStateSerializer,
-        }.get(acting(self), s.IncidentDetailSerializer)
+        }
+        return by_action.get(acting(self), s.IncidentDetailSerializer)
 
     def get_object(self) -> Incident:
         return incident_or_404(self.kwargs[self.lookup_url_kwarg])
 
-    def handle_exception(self, exc):
+    def handle_exception(self, exc: Exception) -> Response:
         response = super().handle_exception(exc)
         if isinstance(exc, Problem) and exc.extra.get("current_version") is not None:
             response["ETag"] = etag(exc.extra["current_version"])
@@ -146,6 +150,7 @@ class IncidentViewSet(viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         incidents = self.filter_queryset(Incident.objects.all())
         page = self.paginate_queryset(incidents.values(*s.IncidentListSerializer.values()))
+        assert page is not None  # pagination_class is set
         return self.get_paginated_response(s.IncidentListSerializer.shape(page))
 
     def retrieve(self, request: Request, ref: str) -> Response:
@@ -156,7 +161,9 @@ class IncidentViewSet(viewsets.GenericViewSet):
             data=request.data, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        incident = services.incident_create(created_by=request.user, **serializer.validated_data)
+        incident = services.incident_create(
+            created_by=request_user(request), **serializer.validated_data
+        )
         response = self._detail_response(incident.number, status=201)
         response["Location"] = request.build_absolute_uri(
             reverse("incident-detail", kwargs={"ref": incident.reference})
@@ -182,7 +189,7 @@ class IncidentViewSet(viewsets.GenericViewSet):
             services.incident_update(
                 incident=incident,
                 expected_version=expected,
-                user=request.user,
+                user=request_user(request),
                 **serializer.validated_data,
             )
         except services.StaleVersion as stale:
@@ -215,7 +222,7 @@ class IncidentViewSet(viewsets.GenericViewSet):
             services.incident_set_status(
                 incident=incident,
                 status=Incident.Status.RESOLVED,
-                user=request.user,
+                user=request_user(request),
                 at=serializer.validated_data.get("resolved_at"),
             )
         return self._detail_response(incident.number)
@@ -240,6 +247,8 @@ class IncidentViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         with transition_races():
             services.incident_set_postmortem_state(
-                incident=incident, state=serializer.validated_data["state"], user=request.user
+                incident=incident,
+                state=serializer.validated_data["state"],
+                user=request_user(request),
             )
         return self._detail_response(incident.number)

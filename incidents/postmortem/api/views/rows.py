@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
-from django.db import models, transaction
+from django.contrib.auth.models import User
+from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import (
@@ -15,10 +17,13 @@ from drf_spectacular.utils import (
 from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
+from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from api.pagination import PagePagination
+from api.permissions import request_user
 from api.reads import RowSerializer
 from incidents.models import (
     ActionItem,
@@ -28,6 +33,7 @@ from incidents.models import (
     SuccessCriterion,
     TimelineEvent,
 )
+from incidents.models.base import MarkdownModel, Ordered
 from incidents.postmortem import services
 from incidents.postmortem.api import serializers as s
 from incidents.postmortem.api.views.common import (
@@ -58,6 +64,11 @@ class MoveSerializer(s.StrictSerializer):
     )
 
 
+_ViewSet = TypeVar("_ViewSet", bound=type[viewsets.GenericViewSet])
+# The model of a viewset's rows.
+_Row = TypeVar("_Row", bound=MarkdownModel)
+
+
 def _row_schema(
     *,
     plural: str,
@@ -66,7 +77,7 @@ def _row_schema(
     idempotent: bool = False,
     ordering: str = "by hand order (`order`, then `id`)",
     movable: bool = True,
-):
+) -> Callable[[_ViewSet], _ViewSet]:
     create_params = [INCIDENT_REF, LOCATION] + ([IDEMPOTENCY_KEY] if idempotent else [])
     create_problems = WRITE_PROBLEMS + (IDEMPOTENCY_PROBLEMS if idempotent else ())
     return extend_schema_view(
@@ -115,11 +126,11 @@ def _row_schema(
     )
 
 
-class IncidentRowViewSet(viewsets.GenericViewSet):
+class IncidentRowViewSet(viewsets.GenericViewSet, Generic[_Row]):
     """Full CRUD on one kind of row of the incident in the URL, written through part_save and
     part_delete. Subclasses name the model and the two serializers."""
 
-    model: type[models.Model]
+    model: type[_Row]
     read_serializer: type[RowSerializer]
     write_serializer: type[s.IncidentRowSerializer]
     related: tuple[str, ...] = ()
@@ -127,13 +138,13 @@ class IncidentRowViewSet(viewsets.GenericViewSet):
 
     lookup_value_regex = "[0-9]{1,18}"
     filter_backends: list = []
-    pagination_class = PagePagination
+    pagination_class: type[BasePagination] | None = PagePagination
 
-    def get_queryset(self) -> QuerySet:
+    def get_queryset(self) -> QuerySet[_Row]:
         # Unscoped and lazy: the role check reads the model from it. rows() is the real one.
-        return self.model.objects.all()
+        return self.model._default_manager.all()
 
-    def get_serializer_class(self):
+    def get_serializer_class(self) -> type[BaseSerializer]:
         if acting(self) in ("create", "update", "partial_update"):
             return self.write_serializer
         return self.read_serializer
@@ -149,24 +160,27 @@ class IncidentRowViewSet(viewsets.GenericViewSet):
             )
         return self._incident
 
-    def rows(self) -> QuerySet:
-        return self.model.objects.filter(incident=self.incident).select_related(*self.related)
+    def rows(self) -> QuerySet[_Row]:
+        return self.model._default_manager.filter(incident=self.incident).select_related(
+            *self.related
+        )
 
-    def get_object(self):
+    def get_object(self) -> _Row:
         return self.row(self.kwargs["pk"])
 
-    def row(self, pk: Any):
+    def row(self, pk: Any) -> _Row:
         row = self.rows().filter(pk=id_or_404(pk)).first()
         if row is None:
             raise NotFound("This incident has no such row.")
         return row
 
-    def _read(self, row, *, status: int = 200) -> Response:
+    def _read(self, row: _Row, *, status: int = 200) -> Response:
         data = self.read_serializer(row, context=self.get_serializer_context()).data
         return Response(data, status=status)
 
     def list(self, request: Request, incident_ref: str) -> Response:
         page = self.paginate_queryset(self.rows().order_by(*self.list_ordering))
+        assert page is not None  # pagination_class is set
         data = self.read_serializer.shape(page, self.get_serializer_context())
         return self.get_paginated_response(data)
 
@@ -176,7 +190,7 @@ class IncidentRowViewSet(viewsets.GenericViewSet):
     def create(self, request: Request, incident_ref: str) -> Response:
         serializer = self.write_serializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        row = self.add_row(dict(serializer.validated_data), request.user)
+        row = self.add_row(dict(serializer.validated_data), request_user(request))
         response = self._read(self.row(row.pk), status=201)
         response["Location"] = request.build_absolute_uri(
             reverse(
@@ -198,17 +212,17 @@ class IncidentRowViewSet(viewsets.GenericViewSet):
             row, data=request.data, partial=partial, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        self.change_row(row, dict(serializer.validated_data), request.user)
+        self.change_row(row, dict(serializer.validated_data), request_user(request))
         return self._read(self.get_object())
 
     def destroy(self, request: Request, incident_ref: str, pk: str) -> Response:
-        services.part_delete(row=self.get_object(), user=request.user)
+        services.part_delete(row=self.get_object(), user=request_user(request))
         return Response(status=204)
 
-    def add_row(self, values: dict[str, Any], user) -> models.Model:
+    def add_row(self, values: dict[str, Any], user: User) -> _Row:
         return services.part_save(row=self.model(incident=self.incident, **values), user=user)
 
-    def change_row(self, row: models.Model, values: dict[str, Any], user) -> None:
+    def change_row(self, row: _Row, values: dict[str, Any], user: User) -> None:
         for name, value in values.items():
             setattr(row, name, value)
         services.part_save(row=row, user=user, fields=values)
@@ -222,7 +236,7 @@ class IncidentRowViewSet(viewsets.GenericViewSet):
     ordering="by `occurred_at`, then `id`, oldest first, cursor-paginated",
     movable=False,
 )
-class TimelineEventViewSet(IncidentRowViewSet):
+class TimelineEventViewSet(IncidentRowViewSet[TimelineEvent]):
     model = TimelineEvent
     read_serializer = s.TimelineEventSerializer
     write_serializer = s.TimelineEventWriteSerializer
@@ -231,32 +245,34 @@ class TimelineEventViewSet(IncidentRowViewSet):
     pagination_class = TimelineCursorPagination
     idempotent_post = True  # api.idempotency: Idempotency-Key on POST
 
-    def add_row(self, values: dict[str, Any], user) -> models.Model:
+    def add_row(self, values: dict[str, Any], user: User) -> TimelineEvent:
         return services.timeline_event_add(incident=self.incident, created_by=user, **values)
 
 
-class OrderedRowViewSet(IncidentRowViewSet):
+class OrderedRowViewSet(IncidentRowViewSet[_Row]):
     """Rows kept in a hand-made order (causes, lessons, action items, criteria) can be moved."""
 
     @action(detail=True, methods=["post"], permission_classes=[ChangeOnPost])
     def move(self, request: Request, incident_ref: str, pk: str) -> Response:
         serializer = MoveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        row = self.get_object()
+        assert isinstance(row, Ordered)  # every model of these viewsets is
         services.part_move(
-            row=self.get_object(), offset=serializer.validated_data["offset"], user=request.user
+            row=row, offset=serializer.validated_data["offset"], user=request_user(request)
         )
         return self._read(self.get_object())
 
 
 @_row_schema(plural="causes", read=s.CauseSerializer, write=s.CauseWriteSerializer)
-class CauseViewSet(OrderedRowViewSet):
+class CauseViewSet(OrderedRowViewSet[Cause]):
     model = Cause
     read_serializer = s.CauseSerializer
     write_serializer = s.CauseWriteSerializer
 
 
 @_row_schema(plural="lessons", read=s.LessonSerializer, write=s.LessonWriteSerializer)
-class LessonViewSet(OrderedRowViewSet):
+class LessonViewSet(OrderedRowViewSet[Lesson]):
     model = Lesson
     read_serializer = s.LessonSerializer
     write_serializer = s.LessonWriteSerializer
@@ -268,7 +284,7 @@ class LessonViewSet(OrderedRowViewSet):
     write=s.ActionItemWriteSerializer,
     idempotent=True,
 )
-class IncidentActionItemViewSet(OrderedRowViewSet):
+class IncidentActionItemViewSet(OrderedRowViewSet[ActionItem]):
     model = ActionItem
     read_serializer = s.ActionItemSerializer
     write_serializer = s.ActionItemWriteSerializer
@@ -281,7 +297,7 @@ class IncidentActionItemViewSet(OrderedRowViewSet):
     read=s.SuccessCriterionSerializer,
     write=s.SuccessCriterionWriteSerializer,
 )
-class SuccessCriterionViewSet(OrderedRowViewSet):
+class SuccessCriterionViewSet(OrderedRowViewSet[SuccessCriterion]):
     model = SuccessCriterion
     read_serializer = s.SuccessCriterionSerializer
     write_serializer = s.SuccessCriterionWriteSerializer
@@ -289,7 +305,7 @@ class SuccessCriterionViewSet(OrderedRowViewSet):
     # `done` goes through criterion_set_done, which stamps done_at; one transaction for both.
 
     @transaction.atomic
-    def add_row(self, values: dict[str, Any], user) -> models.Model:
+    def add_row(self, values: dict[str, Any], user: User) -> SuccessCriterion:
         done = values.pop("done", False)
         row = super().add_row(values, user)
         if done:
@@ -297,7 +313,7 @@ class SuccessCriterionViewSet(OrderedRowViewSet):
         return row
 
     @transaction.atomic
-    def change_row(self, row: models.Model, values: dict[str, Any], user) -> None:
+    def change_row(self, row: SuccessCriterion, values: dict[str, Any], user: User) -> None:
         done = values.pop("done", None)
         super().change_row(row, values, user)
         if done is not None:
