@@ -3,9 +3,13 @@ endpoints. Every save goes through incidents.communications.services, as on the 
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.http import request_user
 from incidents.communications import services
 from incidents.communications.forms import CommunicationTemplateForm, WebhookEndpointForm
 from incidents.models import (
@@ -27,18 +31,27 @@ class CommunicationTemplateAdmin(admin.ModelAdmin):
     search_fields = ["name", "slug", "subject_template", "body_template"]
     prepopulated_fields = {"slug": ["name"]}
 
-    def save_model(self, request, obj, form, change) -> None:
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: CommunicationTemplate,
+        form: forms.ModelForm[CommunicationTemplate],
+        change: bool,
+    ) -> None:
         services.communication_template_save(template=obj)
+
+
+_DELIVERY_FIELDS = ("channel", "recipient", "status", "attempts", "last_error", "sent_at")
 
 
 class DeliveryInline(admin.TabularInline):
     model = Delivery
     extra = 0
-    fields = ["channel", "recipient", "status", "attempts", "last_error", "sent_at"]
-    readonly_fields = fields
+    fields = _DELIVERY_FIELDS
+    readonly_fields = _DELIVERY_FIELDS
     can_delete = False
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Communication | None = None) -> bool:
         return False
 
 
@@ -77,35 +90,43 @@ class CommunicationAdmin(SimpleHistoryAdmin):
     ]
     inlines = [DeliveryInline]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Communication | None = None
+    ) -> list[str] | tuple[str, ...]:
         if obj is not None and obj.status == Communication.Status.SENT:
             return [*self.readonly_fields, "subject", "body"]
         return self.readonly_fields
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Communication | None = None) -> bool:
         if obj is not None and obj.status == Communication.Status.SENT:
             return False
         return super().has_delete_permission(request, obj)
 
-    def save_model(self, request, obj, form, change) -> None:
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: Communication,
+        form: forms.ModelForm[Communication],
+        change: bool,
+    ) -> None:
         # A draft sent meanwhile is refused by the service (CommunicationStateError), and the
         # whole admin save with it.
         services.communication_update(
             communication=Communication.objects.get(pk=obj.pk),
             subject=form.cleaned_data["subject"],
             body=form.cleaned_data["body"],
-            user=request.user,
+            user=request_user(request),
         )
 
-    def delete_model(self, request, obj) -> None:
-        services.communication_discard(communication=obj, user=request.user)
+    def delete_model(self, request: HttpRequest, obj: Communication) -> None:
+        services.communication_discard(communication=obj, user=request_user(request))
 
-    def delete_queryset(self, request, queryset) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Communication]) -> None:
         for obj in queryset:
-            services.communication_discard(communication=obj, user=request.user)
+            services.communication_discard(communication=obj, user=request_user(request))
 
 
 @admin.register(Delivery)
@@ -118,10 +139,10 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_select_related = ["communication"]
     readonly_fields = [f.name for f in Delivery._meta.fields]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
         return False
 
 
@@ -136,12 +157,18 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     search_fields = ["name", "url"]
     actions = ["rotate_secret"]
 
-    def save_model(self, request, obj, form, change) -> None:
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: WebhookEndpoint,
+        form: forms.ModelForm[WebhookEndpoint],
+        change: bool,
+    ) -> None:
         services.webhook_endpoint_save(endpoint=obj)
         if not change:
             self._show_secret(request, obj)
 
-    def _show_secret(self, request, obj: WebhookEndpoint) -> None:
+    def _show_secret(self, request: HttpRequest, obj: WebhookEndpoint) -> None:
         self.message_user(
             request,
             f"The signing secret of “{obj.name}” is {obj.secret} . Copy it now: it is not shown "
@@ -151,7 +178,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         )
 
     @admin.action(description="Generate a new secret (shown once)")
-    def rotate_secret(self, request, queryset) -> None:
+    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[WebhookEndpoint]) -> None:
         for endpoint in queryset:
             services.webhook_endpoint_secret_rotate(endpoint=endpoint)
             self._show_secret(request, endpoint)

@@ -11,8 +11,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.forms.models import BaseModelFormSet
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.http import request_user
 from incidents.models import (
     ActionItem,
     Cause,
@@ -26,6 +30,7 @@ from incidents.models import (
     SuccessCriterion,
     TimelineEvent,
 )
+from incidents.models.base import MarkdownModel
 from incidents.postmortem import services
 
 
@@ -36,29 +41,39 @@ class InlinePartsThroughServicesMixin:
     admin's edit of a title never undoes an editor ticking the item meanwhile.
     """
 
-    def save_formset(self, request, form, formset, change) -> None:
+    def save_formset(
+        self,
+        request: HttpRequest,
+        form: forms.ModelForm[Any],
+        formset: BaseModelFormSet[MarkdownModel, Any],
+        change: bool,
+    ) -> None:
         formset.save(commit=False)
         for obj in formset.deleted_objects:
-            services.part_delete(row=obj, user=request.user)
+            services.part_delete(row=obj, user=request_user(request))
         for obj in formset.new_objects:
-            services.part_save(row=obj, user=request.user)
+            services.part_save(row=obj, user=request_user(request))
         for obj, fields in formset.changed_objects:
-            services.part_save(row=obj, user=request.user, fields=fields)
+            services.part_save(row=obj, user=request_user(request), fields=fields)
         formset.save_m2m()
 
 
 class PartsThroughServicesMixin(InlinePartsThroughServicesMixin):
     """Rows of the post-mortem saved and deleted by the row services."""
 
-    def save_model(self, request, obj, form, change) -> None:
-        services.part_save(row=obj, user=request.user, fields=form.changed_data if change else None)
+    def save_model(
+        self, request: HttpRequest, obj: MarkdownModel, form: forms.ModelForm[Any], change: bool
+    ) -> None:
+        services.part_save(
+            row=obj, user=request_user(request), fields=form.changed_data if change else None
+        )
 
-    def delete_model(self, request, obj) -> None:
-        services.part_delete(row=obj, user=request.user)
+    def delete_model(self, request: HttpRequest, obj: MarkdownModel) -> None:
+        services.part_delete(row=obj, user=request_user(request))
 
-    def delete_queryset(self, request, queryset) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[MarkdownModel]) -> None:
         for obj in queryset:
-            services.part_delete(row=obj, user=request.user)
+            services.part_delete(row=obj, user=request_user(request))
 
 
 class IncidentAdminForm(forms.ModelForm):
@@ -77,7 +92,8 @@ class IncidentAdminForm(forms.ModelForm):
             self.fields["seen_version"].initial = self.instance.version
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.instance.pk:
             current = (
                 Incident.objects.filter(pk=self.instance.pk)
@@ -222,12 +238,14 @@ class IncidentAdmin(InlinePartsThroughServicesMixin, SimpleHistoryAdmin):
     def reference(self, obj: Incident) -> str:
         return obj.reference
 
-    def save_model(self, request, obj, form, change) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: Incident, form: forms.ModelForm[Incident], change: bool
+    ) -> None:
         if change:
             services.incident_update(
                 incident=Incident.objects.get(pk=obj.pk),
                 expected_version=form.cleaned_data["seen_version"],
-                user=request.user,
+                user=request_user(request),
                 **{
                     name: form.cleaned_data[name]
                     for name in form.changed_data
@@ -236,7 +254,7 @@ class IncidentAdmin(InlinePartsThroughServicesMixin, SimpleHistoryAdmin):
             )
         else:
             created = services.incident_create(
-                created_by=request.user,
+                created_by=request_user(request),
                 **{
                     name: value
                     for name, value in form.cleaned_data.items()
@@ -247,12 +265,12 @@ class IncidentAdmin(InlinePartsThroughServicesMixin, SimpleHistoryAdmin):
         # The inlines and the authors are saved next, against the row as stored.
         obj.refresh_from_db()
 
-    def delete_model(self, request, obj) -> None:
-        services.incident_delete(incident=obj, user=request.user)
+    def delete_model(self, request: HttpRequest, obj: Incident) -> None:
+        services.incident_delete(incident=obj, user=request_user(request))
 
-    def delete_queryset(self, request, queryset) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
         for obj in queryset:
-            services.incident_delete(incident=obj, user=request.user)
+            services.incident_delete(incident=obj, user=request_user(request))
 
 
 class SolutionOptionInline(admin.StackedInline):
@@ -349,10 +367,12 @@ class ReferenceCounterAdmin(admin.ModelAdmin):
     list_display = ["name", "value"]
     readonly_fields = ["name", "value"]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(
+        self, request: HttpRequest, obj: ReferenceCounter | None = None
+    ) -> bool:
         return False
 
 

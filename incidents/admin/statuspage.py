@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils import timezone
 
 from core.rendering import render as render_markdown
@@ -25,17 +28,23 @@ class MaintenanceAdmin(admin.ModelAdmin):
     list_select_related = ["service"]
     date_hierarchy = "starts_at"
 
-    def save_model(self, request, obj, form, change) -> None:
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: Maintenance,
+        form: forms.ModelForm[Maintenance],
+        change: bool,
+    ) -> None:
         # As maintenance_create does: the status page shows the stored HTML, and at once.
         obj.description_html = render_markdown(obj.description)
         super().save_model(request, obj, form, change)
         transaction.on_commit(status_page_invalidate)
 
-    def delete_model(self, request, obj) -> None:
+    def delete_model(self, request: HttpRequest, obj: Maintenance) -> None:
         super().delete_model(request, obj)
         transaction.on_commit(status_page_invalidate)
 
-    def delete_queryset(self, request, queryset) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Maintenance]) -> None:
         super().delete_queryset(request, queryset)
         transaction.on_commit(status_page_invalidate)
 
@@ -51,6 +60,6 @@ class SubscriberAdmin(admin.ModelAdmin):
     actions = ["unsubscribe"]
 
     @admin.action(description="Unsubscribe the selected addresses")
-    def unsubscribe(self, request, queryset) -> None:
+    def unsubscribe(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
         count = queryset.filter(unsubscribed_at__isnull=True).update(unsubscribed_at=timezone.now())
         self.message_user(request, f"{count} address(es) unsubscribed.")

@@ -39,7 +39,8 @@ class CommunicationTemplateForm(forms.ModelForm):
         )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         names = ("audience", "subject_template", "body_template")
         if all(data.get(name) is not None for name in names):
             try:
@@ -76,7 +77,7 @@ class CommunicationForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["body"].widget.attrs["rows"] = 14
-        self.fields["body"].is_markdown = True
+        self.fields["body"].is_markdown = True  # type: ignore[attr-defined]  # for the template
 
 
 class WebhookEndpointForm(forms.ModelForm):

@@ -229,7 +229,8 @@ def communication_send(*, communication: Communication, user: User | None) -> Co
         )
     history_record(obj=communication, user=user)
     verb = _SENT_VERBS.get(communication.audience, "marked as sent")
-    who = user.get_username() if _who(user) else "Hindsight"
+    acting = _who(user)
+    who = acting.get_username() if acting else "Hindsight"
     correction = " (a correction)" if communication.corrects_id else ""
     timeline_event_add(
         incident=communication.incident,

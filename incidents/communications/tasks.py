@@ -6,7 +6,7 @@ already written, so they stay as first published when the code moves.
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 
 from incidents.communications import delivery as delivery_services
 from incidents.models import Communication
@@ -28,7 +28,7 @@ def communication_deliver(communication_id: int) -> int | None:
         return None
     pending = delivery_services.deliveries_create(communication=communication)
     for delivery_id in pending:
-        delivery_send.apply_async(args=[delivery_id], ignore_result=True)
+        delivery_send.apply_async(args=(delivery_id,), ignore_result=True)
     return len(pending)
 
 
@@ -40,11 +40,14 @@ def communication_deliver(communication_id: int) -> int | None:
     ignore_result=True,
     max_retries=delivery_services.MAX_RETRIES,
 )
-def delivery_send(self, delivery_id: int) -> str:
+def delivery_send(self: Task[..., str], delivery_id: int) -> str:
     """Send one delivery once. Transient failures retry with exponential backoff and jitter;
     permanent ones (a refused address, a 4xx answer) are recorded and never retried. Run
     eagerly (no broker), there is no one to retry later, so the first failure is final."""
-    final = self.request.is_eager or self.request.retries >= self.max_retries
+    final = self.request.is_eager or (
+        # Set in the decorator; None would mean retrying for ever, never a final try.
+        self.max_retries is not None and self.request.retries >= self.max_retries
+    )
     try:
         return delivery_services.delivery_send(delivery_id=delivery_id, final=final)
     except delivery_services.TransientDeliveryError as error:

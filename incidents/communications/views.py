@@ -10,18 +10,21 @@ redirect to it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
+from core.http import AuthenticatedHttpRequest
 from core.permissions import editor_required, permission_required
 from incidents.communications import selectors, services
 from incidents.communications.defaults import USER_EMAIL_SLUG
@@ -34,12 +37,15 @@ from incidents.communications.placeholders import PLACEHOLDERS
 from incidents.models import Communication, CommunicationTemplate, Incident
 from incidents.postmortem.views import UNPROCESSABLE, form_response, get_incident
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
+
 SECTION = "incidents/sections/communications.html"
 ANCHOR = "section-communications"
 TEMPLATE_PERMISSION = "incidents.change_communicationtemplate"
 
 
-def can_edit_templates(user) -> bool:
+def can_edit_templates(user: User | AnonymousUser) -> bool:
     return user.is_authenticated and user.has_perm(TEMPLATE_PERMISSION)
 
 
@@ -61,12 +67,12 @@ def _with_communications(incident: Incident) -> Incident:
     )
 
 
-def _section(request: HttpRequest, incident: Incident, **extra) -> HttpResponse:
+def _section(request: AuthenticatedHttpRequest, incident: Incident, **extra: Any) -> HttpResponse:
     return render(request, SECTION, {"incident": _with_communications(incident), **extra})
 
 
 def _done(
-    request: HttpRequest, incident: Incident, *, anchor: str = ANCHOR, error: str = ""
+    request: AuthenticatedHttpRequest, incident: Incident, *, anchor: str = ANCHOR, error: str = ""
 ) -> HttpResponse:
     if request.htmx:
         response = _section(request, incident, error=error)
@@ -84,7 +90,7 @@ def _communication(incident: Incident, pk: int) -> Communication:
 
 @require_GET
 @login_required
-def section(request: HttpRequest, reference: str) -> HttpResponse:
+def section(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     """The section alone for htmx (a Cancel button); on a page of its own otherwise."""
     incident = _with_communications(get_incident(reference))
     return form_response(request, SECTION, {"incident": incident})
@@ -92,7 +98,7 @@ def section(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @editor_required
-def generate(request: HttpRequest, reference: str) -> HttpResponse:
+def generate(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     """GET: pick a template. POST: a draft from it (the section's one-click button posts the
     user email's template)."""
     incident = get_incident(reference)
@@ -115,7 +121,7 @@ def generate(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @editor_required
-def edit(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+def edit(request: AuthenticatedHttpRequest, reference: str, pk: int) -> HttpResponse:
     incident = get_incident(reference)
     communication = _communication(incident, pk)
     if communication.status == Communication.Status.SENT:
@@ -123,7 +129,7 @@ def edit(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
             request, incident, error="A sent communication cannot change; write a correction."
         )
     template = "incidents/communication_form.html"
-    context = {"incident": incident, "communication": communication}
+    context: dict[str, Any] = {"incident": incident, "communication": communication}
     if request.method == "GET":
         form = CommunicationForm(
             initial={
@@ -161,13 +167,13 @@ def edit(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     return _done(request, incident, anchor=f"communication-{communication.pk}")
 
 
-def _transition(step):
+def _transition(step: Callable[..., object]) -> Callable[..., HttpResponse]:
     """A POST that moves one communication along; a refused step is shown, not raised."""
 
     @wraps(step)
     @require_POST
     @editor_required
-    def view(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+    def view(request: AuthenticatedHttpRequest, reference: str, pk: int) -> HttpResponse:
         incident = get_incident(reference)
         communication = _communication(incident, pk)
         try:
@@ -191,7 +197,7 @@ discard = _transition(services.communication_discard)
 
 @require_GET
 @login_required
-def template_list(request: HttpRequest) -> HttpResponse:
+def template_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "incidents/communication_templates.html",
@@ -204,7 +210,7 @@ def template_list(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @template_editor_required
-def template_edit(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+def template_edit(request: AuthenticatedHttpRequest, slug: str | None = None) -> HttpResponse:
     template = get_object_or_404(CommunicationTemplate, slug=slug) if slug else None
     form = CommunicationTemplateForm(request.POST or None, instance=template)
     if request.method == "POST" and form.is_valid():
