@@ -15,7 +15,7 @@ from django.contrib.syndication.views import Feed
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 from django.utils.html import escape
 
 from incidents.statuspage.page import (
@@ -96,7 +96,7 @@ def _entries() -> list[FeedEntry]:
 
 
 class StatusRssFeed(Feed):
-    feed_type = Rss201rev2Feed
+    feed_type: type[SyndicationFeed] = Rss201rev2Feed
     title = "Status updates"
     description = "Incidents and their published status updates."
 

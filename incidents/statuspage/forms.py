@@ -42,12 +42,15 @@ class MaintenanceForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["service"].queryset = Service.objects.order_by("name")
-        self.fields["service"].empty_label = "Everything"
+        service = self.fields["service"]
+        assert isinstance(service, forms.ModelChoiceField)  # a relation's form field
+        service.queryset = Service.objects.order_by("name")
+        service.empty_label = "Everything"
         _limit_markdown(self, ("description",))
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
         if starts_at and ends_at:
             if ends_at <= starts_at:

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from operator import attrgetter
+from typing import Any
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -167,7 +169,7 @@ def status_page_invalidate() -> None:
     cache.delete_many([PAGE_CACHE_KEY, FEED_CACHE_KEY, _uptime_key(timezone.localdate())])
 
 
-def _component(row: dict, now: datetime) -> Component:
+def _component(row: Mapping[str, Any], now: datetime) -> Component:
     at = row["at"]
     if at is None:
         state = "unknown"
@@ -289,7 +291,11 @@ def status_page_build(*, now: datetime | None = None) -> StatusPage:
 
     incidents = public_incidents(now=now)
     cutoff = now - timedelta(days=HISTORY_DAYS)
-    past = [i for i in incidents if not i.is_open and i.resolved_at >= cutoff]
+    past = [
+        i
+        for i in incidents
+        if not i.is_open and i.resolved_at is not None and i.resolved_at >= cutoff
+    ]
     windows.sort(key=lambda w: (w.starts_at, w.id))
     page = StatusPage(
         generated_at=now,

@@ -6,7 +6,9 @@ the incident's internal title, drafts) is never even read.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import models
 from django.db.models import (
@@ -29,7 +31,7 @@ from incidents.models import Audience, Communication, Incident, Maintenance
 CHECK, MAINTENANCE = "check", "maintenance"
 
 
-def components_and_maintenance_rows(*, now: datetime) -> list[dict]:
+def components_and_maintenance_rows(*, now: datetime) -> list[Mapping[str, Any]]:
     """Enabled health checks with their newest result (kind "check") and maintenance windows
     that have not ended (kind "maintenance"), as rows of one shape, in one query."""
     newest = CheckResult.objects.filter(health_check=OuterRef("pk")).order_by("-taken_at", "-pk")
@@ -70,7 +72,7 @@ def components_and_maintenance_rows(*, now: datetime) -> list[dict]:
     return list(checks.union(windows, all=True))
 
 
-def uptime_rows(*, check_ids: list[int], since: datetime) -> list[dict]:
+def uptime_rows(*, check_ids: list[int], since: datetime) -> list[Mapping[str, Any]]:
     """Samples and successes per (check, local day) from `since`, in one query.
 
     Rolled-up hours and raw results never overlap (the roll-up deletes what it counts), so
@@ -93,7 +95,7 @@ def uptime_rows(*, check_ids: list[int], since: datetime) -> list[dict]:
     return list(hourly.union(raw, all=True))
 
 
-def public_incident_rows(*, now: datetime, history_days: int) -> list[dict]:
+def public_incident_rows(*, now: datetime, history_days: int) -> list[Mapping[str, Any]]:
     """Open incidents, those resolved within `history_days` and the latest resolved one, newest
     first: one row per (incident, published status-page update), or one with no update."""
     resolved = Incident.Status.RESOLVED

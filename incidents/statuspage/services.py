@@ -46,7 +46,7 @@ CONFIRM_TEMPLATE = "incidents/emails/subscription_confirm"
 
 def _normalized(email: str) -> str:
     email = BaseUserManager.normalize_email(email.strip())
-    if len(email) > EMAIL_MAX_LENGTH:
+    if len(email) > EMAIL_MAX_LENGTH:  # type: ignore[operator]  # the model sets a max_length
         raise ValidationError(
             f"An email address has at most {EMAIL_MAX_LENGTH} characters.", code="max_length"
         )

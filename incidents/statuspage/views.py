@@ -31,7 +31,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from core.permissions import editor_required
-from incidents.models import Maintenance
+from incidents.models import Maintenance, Subscriber
 from incidents.statuspage import services
 from incidents.statuspage.forms import MaintenanceForm, SubscribeForm
 from incidents.statuspage.page import (
@@ -109,7 +109,7 @@ def status_page(request: HttpRequest) -> HttpResponse:
     rendered = _rendered()
     etag = _etag(rendered.digest, request.META.get("CSRF_COOKIE"))
     if _matches(request, etag):
-        response = HttpResponseNotModified()
+        response: HttpResponse = HttpResponseNotModified()
     else:
         before, after = rendered.parts
         response = HttpResponse(
@@ -186,7 +186,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks, POST confirms: mail scanners that open every link must not opt anyone in."""
     try:
         if request.method == "POST":
-            subscriber = services.subscriber_confirm(token=token)
+            subscriber: Subscriber | None = services.subscriber_confirm(token=token)
             return render(request, f"{TEMPLATE_DIR}/confirmed.html", {"subscriber": subscriber})
         subscriber = subscriber_for(confirm_claims(token))
     except SubscriptionLinkInvalid as error:
