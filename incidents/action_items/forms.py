@@ -10,6 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
@@ -26,7 +27,7 @@ STATUS_FILTERS: dict[str, list[str] | None] = {
 STATUS_FILTER_DEFAULT = "open"
 
 
-def assignable_owners() -> QuerySet:
+def assignable_owners() -> QuerySet[User]:
     """The people an item can be given to: active users, by name. Inactive owners stay put."""
     user_model = get_user_model()
     return user_model.objects.filter(is_active=True).order_by(user_model.USERNAME_FIELD)
@@ -110,13 +111,16 @@ class ActionItemAssignForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = assignable_owners()
+        owner = self.fields["owner"]
+        assert isinstance(owner, forms.ModelChoiceField)  # as declared above
+        owner.queryset = assignable_owners()
         for name in list(self.fields):
             if name not in self.data:
                 del self.fields[name]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         if not self.fields:
             raise ValidationError("Nothing to change.", code="empty")
         return cleaned

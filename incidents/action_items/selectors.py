@@ -21,7 +21,7 @@ from incidents.models import (
 )
 
 # Spelled as in the partial indexes on ActionItem, so PostgreSQL can use them for these reads.
-OPEN_ITEM_STATUSES = [ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS]
+OPEN_ITEM_STATUSES: list[str] = [ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS]
 
 
 def action_items_open_for(*, user: User, today: date) -> QuerySet[ActionItem]:

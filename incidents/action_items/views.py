@@ -13,13 +13,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from core.http import AuthenticatedHttpRequest
 from core.permissions import can_edit, editor_required
 from incidents.action_items import selectors
 from incidents.action_items.forms import (
@@ -35,7 +36,7 @@ PER_PAGE = 50
 ROW_TEMPLATE = "incidents/partials/_action_item_row.html"
 
 
-def _back_url(request: HttpRequest) -> str:
+def _back_url(request: AuthenticatedHttpRequest) -> str:
     """The page a row's form was posted from (its `next`), if it is ours; else the plain page."""
     url = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(
@@ -45,7 +46,7 @@ def _back_url(request: HttpRequest) -> str:
     return reverse("incidents:action_items")
 
 
-def _row_context(request: HttpRequest, *, next_url: str) -> dict[str, Any]:
+def _row_context(request: AuthenticatedHttpRequest, *, next_url: str) -> dict[str, Any]:
     """What every row needs besides its item, read once per response rather than per row."""
     return {
         "owners": list(assignable_owners()) if can_edit(request.user) else [],
@@ -56,7 +57,7 @@ def _row_context(request: HttpRequest, *, next_url: str) -> dict[str, Any]:
 
 @require_GET
 @login_required
-def action_item_list(request: HttpRequest) -> HttpResponse:
+def action_item_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     filter_form = ActionItemFilterForm(request.GET)
     filters = filter_form.valid_filters()
     today = timezone.localdate()
@@ -80,7 +81,7 @@ def action_item_list(request: HttpRequest) -> HttpResponse:
 
 
 def _row(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     pk: int,
     *,
     assign_form: ActionItemAssignForm | None = None,
@@ -98,7 +99,9 @@ def _row(
     return render(request, ROW_TEMPLATE, context, status=status)
 
 
-def _done_or_back(request: HttpRequest, item: ActionItem, message: str) -> HttpResponse:
+def _done_or_back(
+    request: AuthenticatedHttpRequest, item: ActionItem, message: str
+) -> HttpResponse:
     if request.htmx:
         return _row(request, item.pk)
     messages.success(request, message)
@@ -107,7 +110,7 @@ def _done_or_back(request: HttpRequest, item: ActionItem, message: str) -> HttpR
 
 @editor_required
 @require_POST
-def action_item_done(request: HttpRequest, pk: int) -> HttpResponse:
+def action_item_done(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(ActionItem, pk=pk)
     services.action_item_complete(item=item, user=request.user)
     return _done_or_back(request, item, f"Done: {item.title}")
@@ -115,7 +118,7 @@ def action_item_done(request: HttpRequest, pk: int) -> HttpResponse:
 
 @editor_required
 @require_POST
-def action_item_undone(request: HttpRequest, pk: int) -> HttpResponse:
+def action_item_undone(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(ActionItem, pk=pk)
     services.action_item_reopen(item=item, user=request.user)
     return _done_or_back(request, item, f"Reopened: {item.title}")
@@ -123,7 +126,7 @@ def action_item_undone(request: HttpRequest, pk: int) -> HttpResponse:
 
 @editor_required
 @require_POST
-def action_item_assign(request: HttpRequest, pk: int) -> HttpResponse:
+def action_item_assign(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(ActionItem, pk=pk)
     form = ActionItemAssignForm(request.POST)
     if form.is_valid():
@@ -140,5 +143,5 @@ def action_item_assign(request: HttpRequest, pk: int) -> HttpResponse:
         return _row(request, pk, assign_form=form, status=422)
     for name, errors in form.errors.items():
         where = f"{form[name].label}: " if name in form.fields else ""
-        messages.error(request, f"{item.title}: {where}{' '.join(errors)}")
+        messages.error(request, f"{item.title}: {where}{' '.join(map(str, errors))}")
     return redirect(_back_url(request))

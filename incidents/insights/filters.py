@@ -23,7 +23,8 @@ def _day_start(day: date) -> datetime:
 
 class IncidentFilterForm(forms.Form):
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         start, end = cleaned.get("started_from"), cleaned.get("started_to")
         if start and end and end < start:
             self.add_error("started_to", "This date is before the “from” date.")
@@ -59,13 +60,19 @@ class IncidentFilter(django_filters.FilterSet):
         fields: list[str] = []
         form = IncidentFilterForm
 
-    def filter_search(self, queryset: QuerySet[Incident], name: str, value: str):
+    def filter_search(
+        self, queryset: QuerySet[Incident], name: str, value: str
+    ) -> QuerySet[Incident]:
         return selectors.incident_search(queryset, value)
 
-    def filter_started_from(self, queryset: QuerySet[Incident], name: str, value: date):
+    def filter_started_from(
+        self, queryset: QuerySet[Incident], name: str, value: date
+    ) -> QuerySet[Incident]:
         return queryset.filter(started_at__gte=_day_start(value))
 
-    def filter_started_to(self, queryset: QuerySet[Incident], name: str, value: date):
+    def filter_started_to(
+        self, queryset: QuerySet[Incident], name: str, value: date
+    ) -> QuerySet[Incident]:
         return queryset.filter(started_at__lt=_day_start(value + timedelta(days=1)))
 
     @property
@@ -75,6 +82,7 @@ class IncidentFilter(django_filters.FilterSet):
         Page links carry these, so moving through pages keeps the filters.
         """
         params = QueryDict(mutable=True)
+        assert self.data is not None  # bound to the query string
         for name in self.filters:
             value = self.data.get(name, "")
             if value.strip():

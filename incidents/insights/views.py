@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from core.http import AuthenticatedHttpRequest
 from deployments import selectors as deployment_selectors
 from incidents.action_items import selectors as action_items_selectors
 from incidents.insights import selectors
@@ -21,11 +22,12 @@ LIST_PAGE_SIZE = 25
 
 @require_GET
 @login_required
-def incident_list(request: HttpRequest) -> HttpResponse:
-    filters = IncidentFilter(request.GET, queryset=selectors.incident_list())
+def incident_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    queryset = selectors.incident_list()
+    filters = IncidentFilter(request.GET, queryset=queryset)
     # A filter that does not validate shows its error and no rows: rows filtered by the other
     # fields alone would look like an answer to the question the person asked.
-    incidents = filters.qs if filters.is_valid() else filters.queryset.none()
+    incidents = filters.qs if filters.is_valid() else queryset.none()
     page = Paginator(incidents, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -36,7 +38,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "incidents/dashboard.html",

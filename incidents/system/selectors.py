@@ -68,6 +68,7 @@ def _deployment_event(deployment: Deployment) -> MergedEvent:
             f"Deployed `{short(deployment.commit_sha)}` to {deployment.environment.name} "
             f"({deployment.get_status_display().lower()})."
         )
+    assert deployment.started_at is not None  # deployments_around() selects by it
     return MergedEvent(
         occurred_at=deployment.started_at,
         source=TimelineEvent.Source.DEPLOYMENT,

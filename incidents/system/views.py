@@ -7,18 +7,20 @@ count is fixed, whatever the number of deployments and snapshots around the inci
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from core.http import AuthenticatedHttpRequest
 from core.permissions import editor_required
 from deployments import selectors as system
 from deployments.models import CheckResult, Deployment, Service
@@ -90,7 +92,9 @@ def strip_span(found: system.Correlation) -> tuple[datetime, datetime]:
     return start, min(last + STRIP_MARGIN, timezone.now(), start + STRIP_MAX_SPAN)
 
 
-def _column_of(times: list[datetime], start: datetime, end: datetime):
+def _column_of(
+    times: list[datetime], start: datetime, end: datetime
+) -> tuple[int, Callable[[datetime], int]]:
     if len(times) <= STRIP_MAX_COLUMNS:
         index = {moment: i for i, moment in enumerate(times)}
         return len(times), index.__getitem__
@@ -172,7 +176,7 @@ def panel_context(incident: Incident) -> dict[str, Any]:
 
 @require_GET
 @login_required
-def system_panel(request: HttpRequest, reference: str) -> HttpResponse:
+def system_panel(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     incident = get_incident(reference)
     context = panel_context(incident)
     if request.htmx:
@@ -182,7 +186,7 @@ def system_panel(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_POST
 @editor_required
-def mark_as_cause(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
+def mark_as_cause(request: AuthenticatedHttpRequest, reference: str, pk: int) -> HttpResponse:
     incident = get_incident(reference)
     deployment = get_object_or_404(
         Deployment.objects.select_related("environment"),

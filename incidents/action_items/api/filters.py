@@ -5,6 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
+from core.http import request_user
 from incidents.models import ActionItem, Horizon
 from incidents.postmortem.api.filters import (
     NoEmptyTypedValuesForm,
@@ -43,7 +44,10 @@ class ActionItemFilter(django_filters.FilterSet):
         fields: list[str] = []
         form = NoEmptyTypedValuesForm
 
-    def filter_owner(self, queryset: QuerySet[ActionItem], name: str, value: str):
+    def filter_owner(
+        self, queryset: QuerySet[ActionItem], name: str, value: str
+    ) -> QuerySet[ActionItem]:
         if value == "me":
-            return queryset.filter(owner=self.request.user)
+            assert self.request is not None  # the API view passes its request
+            return queryset.filter(owner=request_user(self.request))
         return queryset.filter(owner__username=value)

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from api.filters import QueryFilterBackend, StableOrderingFilter
 from api.pagination import PagePagination
+from api.permissions import request_user
 from incidents.action_items import selectors
 from incidents.action_items.api.filters import ActionItemFilter
 from incidents.models import (
@@ -97,6 +98,7 @@ class ActionItemViewSet(viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         items = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(items.values(*s.ActionItemListSerializer.values()))
+        assert page is not None  # pagination_class is set
         context = {"today": self.today}
         return self.get_paginated_response(s.ActionItemListSerializer.shape(page, context))
 
@@ -113,7 +115,7 @@ class ActionItemViewSet(viewsets.GenericViewSet):
     def complete(self, request: Request, pk: str) -> Response:
         # The plain row: the list's read path defers fields the service's history needs.
         item = self.get_object(ActionItem.objects.all())
-        services.action_item_complete(item=item, user=request.user)
+        services.action_item_complete(item=item, user=request_user(request))
         return self._read(self.get_object())
 
     @extend_schema(
@@ -125,5 +127,5 @@ class ActionItemViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"], permission_classes=[ChangeOnPost])
     def reopen(self, request: Request, pk: str) -> Response:
         item = self.get_object(ActionItem.objects.all())
-        services.action_item_reopen(item=item, user=request.user)
+        services.action_item_reopen(item=item, user=request_user(request))
         return self._read(self.get_object())

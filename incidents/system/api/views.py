@@ -41,7 +41,7 @@ class IncidentCorrelationView(GenericAPIView):
             service=incident.service, start=incident.started_at, end=incident.resolved_at
         )
         if found.last_known_good is not None:
-            found.last_known_good.rollback_command = found.rollback
+            found.last_known_good.rollback_command = found.rollback  # type: ignore[attr-defined]  # for the serializer
         written = set(
             TimelineEvent.objects.filter(incident=incident, deployment__isnull=False).values_list(
                 "deployment_id", flat=True
