@@ -34,6 +34,7 @@ class ImportPlan:
     def service_label(self) -> str:
         if self.service is not None:
             return f"{self.service.name} ({self.service.slug})"
+        assert self.new_service is not None  # set whenever service is None
         name, slug = self.new_service
         return f"{name} ({slug}), a new service"
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from deployments.services import service_create
@@ -36,9 +36,10 @@ from incidents.models import (
     SuccessCriterion,
     TimelineEvent,
 )
+from incidents.models.base import MarkdownModel
 from incidents.postmortem.services import incident_create
 
-M = TypeVar("M", bound=models.Model)
+M = TypeVar("M", bound=MarkdownModel)
 
 # Relations are set from rows this function just wrote; checking them would cost a query each.
 _RELATIONS = ["incident", "parent", "owner", "done_by", "deployment", "priority", "created_by"]
@@ -91,6 +92,7 @@ def _incident(plan: ImportPlan, user: User | None) -> Incident:
     draft = plan.draft
     service = plan.service
     if service is None:
+        assert plan.new_service is not None  # set whenever service is None
         name, slug = plan.new_service
         service = service_create(name=name, slug=slug)
     fields: dict[str, Any] = {
@@ -101,6 +103,7 @@ def _incident(plan: ImportPlan, user: User | None) -> Incident:
         )
         if getattr(draft, name)
     }  # fmt: skip
+    assert draft.started_at is not None  # Reader.finish() always sets it
     incident = incident_create(
         service=service,
         title=draft.title,
@@ -123,7 +126,7 @@ def _write_sections(w: _Writer, plan: ImportPlan) -> None:
         [
             TimelineEvent(
                 incident_id=incident,
-                occurred_at=e.occurred_at,
+                occurred_at=e.occurred_at,  # type: ignore[misc]  # Reader.finish() timed every event
                 kind=e.kind,
                 text=e.text,
                 created_by_id=user,

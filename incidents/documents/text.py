@@ -65,8 +65,8 @@ def _repair_with(run: str, table: dict[str, int]) -> tuple[str, int]:
         lead = table.get(run[i])
         size = _utf8_length(lead) if lead is not None else 0
         if size and i + size <= len(run):
-            chunk = [table.get(c) for c in run[i : i + size]]
-            if None not in chunk:
+            chunk = [b for c in run[i : i + size] if (b := table.get(c)) is not None]
+            if len(chunk) == size:
                 try:
                     out.append(bytes(chunk).decode("utf-8"))
                 except UnicodeDecodeError:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.http import AuthenticatedHttpRequest
 from core.permissions import editor_required
 from incidents.documents import services
 from incidents.documents.exports import export_incident
@@ -23,7 +24,9 @@ UNPROCESSABLE = 422
 
 @require_GET
 @login_required
-def postmortem_download(request: HttpRequest, reference: str, fmt: str) -> HttpResponse:
+def postmortem_download(
+    request: AuthenticatedHttpRequest, reference: str, fmt: str
+) -> HttpResponse:
     try:
         exported = export_incident(reference, fmt)
     except Incident.DoesNotExist:
@@ -33,13 +36,15 @@ def postmortem_download(request: HttpRequest, reference: str, fmt: str) -> HttpR
     return response
 
 
-def _form_page(request: HttpRequest, form: ImportForm, status: int = 200) -> HttpResponse:
+def _form_page(
+    request: AuthenticatedHttpRequest, form: ImportForm, status: int = 200
+) -> HttpResponse:
     return render(request, "incidents/import_form.html", {"form": form}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
 @editor_required
-def import_start(request: HttpRequest) -> HttpResponse:
+def import_start(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Upload or paste a document; a valid one is shown as a preview, nothing is written."""
     if request.method == "GET":
         return _form_page(request, ImportForm())
@@ -57,6 +62,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
         if error.code in ("no_title", "service"):
             # The text was read: keep it so only the missing part needs filling in.
             text = data if isinstance(data, str) else data.decode("utf-8", "replace")
+            assert isinstance(form.data, QueryDict)  # bound to request.POST
             form.data = form.data.copy()
             form.data["document"] = sign_document(text=text, title="", service="")
         return _form_page(request, form, UNPROCESSABLE)
@@ -71,7 +77,7 @@ def import_start(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @editor_required
-def import_confirm(request: HttpRequest) -> HttpResponse:
+def import_confirm(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Import exactly the previewed document, with the title and service chosen then."""
     form = ConfirmForm(request.POST)
     if not form.is_valid():

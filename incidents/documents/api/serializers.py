@@ -3,6 +3,9 @@ JSON export, schema "hindsight.postmortem/v1" (incidents.documents.export_json).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -23,11 +26,11 @@ from incidents.models import (
 )
 
 
-def _choice(choices, **kwargs) -> serializers.ChoiceField:
+def _choice(choices: Sequence[tuple[str, str]], **kwargs: Any) -> serializers.ChoiceField:
     return serializers.ChoiceField(choices=choices, **kwargs)
 
 
-def _named_values(choices, **kwargs) -> serializers.CharField:
+def _named_values(choices: Sequence[tuple[str, str]], **kwargs: Any) -> serializers.CharField:
     """A value of a choice set, listed in the description instead of as an enum. For the few
     sets with no fixed name (ENUM_NAME_OVERRIDES) under a property name other sets share
     ("kind", "source", "status"): a second user of such an enum makes drf-spectacular rename it
@@ -99,7 +102,7 @@ class ImportResultSerializer(serializers.Serializer):
 
 
 class _UserName(serializers.CharField):
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(allow_null=True, help_text="A username.", **kwargs)
 
 

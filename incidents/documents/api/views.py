@@ -7,7 +7,8 @@ POST /incidents/import[?dry_run=true]         a Markdown post-mortem in, a new i
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import IO, Any
 
 import orjson
 from django.urls import reverse
@@ -22,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.parsers import SafeJSONParser
+from api.permissions import request_user
 from api.problems import Problem
 from api.renderers import ORJSONRenderer
 from incidents.documents import services
@@ -31,7 +33,7 @@ from incidents.documents.api.serializers import (
     PostmortemExportSerializer,
 )
 from incidents.documents.exports import export_incident
-from incidents.documents.importer import MAX_DOCUMENT_BYTES, DocumentError
+from incidents.documents.importer import MAX_DOCUMENT_BYTES, DocumentError, Report
 from incidents.documents.plan import ImportPlan, postmortem_plan
 from incidents.models import Incident
 from incidents.postmortem.api.views.common import READ_PROBLEMS, REF, incident_or_404, problems
@@ -46,7 +48,12 @@ class MarkdownRenderer(BaseRenderer):
     format = "md"
     charset = "utf-8"
 
-    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
         if isinstance(data, str):
             return data.encode("utf-8")
         return orjson.dumps(data)
@@ -57,7 +64,12 @@ class MarkdownParser(BaseParser):
 
     media_type = MARKDOWN
 
-    def parse(self, stream, media_type=None, parser_context=None) -> bytes:
+    def parse(  # type: ignore[override]  # DRF takes any parsed value; the stubs want a mapping
+        self,
+        stream: IO[Any] | None,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
         if stream is None:
             return b""
         return stream.read(MAX_DOCUMENT_BYTES + 1)
@@ -130,9 +142,14 @@ _FIELD = {"no_title": "title", "service": "service"}
 
 def _preview(plan: ImportPlan) -> dict[str, Any]:
     draft = plan.draft
+    if plan.service is not None:
+        service = plan.service.slug
+    else:
+        assert plan.new_service is not None  # set whenever service is None
+        service = plan.new_service[1]
     return {
         "title": draft.title,
-        "service": plan.service.slug if plan.service else plan.new_service[1],
+        "service": service,
         "new_service": plan.service is None,
         "severity": draft.severity or Incident._meta.get_field("severity").default,
         "status": draft.status,
@@ -178,7 +195,7 @@ class IncidentImportView(GenericAPIView):
                 plan = postmortem_plan(data=data, title=title, service_slug=service)
                 return self._answer(None, plan.draft.report, _preview(plan), dry_run=True)
             result = services.postmortem_import(
-                data=data, user=request.user, title=title, service_slug=service
+                data=data, user=request_user(request), title=title, service_slug=service
             )
         except DocumentError as error:
             if error.code == "too_large":
@@ -221,7 +238,14 @@ class IncidentImportView(GenericAPIView):
             fields.get("title") or title,
         )
 
-    def _answer(self, incident, report, preview, *, dry_run: bool) -> Response:
+    def _answer(
+        self,
+        incident: Incident | None,
+        report: Report,
+        preview: dict[str, Any],
+        *,
+        dry_run: bool,
+    ) -> Response:
         url = None
         if incident is not None:
             url = self.request.build_absolute_uri(

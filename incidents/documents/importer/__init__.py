@@ -18,14 +18,14 @@ from __future__ import annotations
 from incidents.documents.importer import forward, plans, sections, timeline
 from incidents.documents.importer.blocks import LIST_RE
 from incidents.documents.importer.draft import Draft, Report
-from incidents.documents.importer.reader import Reader
+from incidents.documents.importer.reader import Handler, Reader
 from incidents.documents.text import FIELD_RE, HEADING_RE, fit, repair_mojibake
 
 __all__ = ["MAX_DOCUMENT_BYTES", "DocumentError", "Draft", "Report", "decode", "parse_postmortem"]
 
 MAX_DOCUMENT_BYTES = 1024 * 1024  # 1 MB
 
-HANDLERS = {
+HANDLERS: dict[str, Handler] = {
     "summary": sections.prose,
     "resolution": sections.prose,
     "impact": sections.impact,

@@ -169,12 +169,12 @@ class Reader:
         elif key == "duration":
             parsed = f.parse_duration(value)
             handled = parsed is not None and self.duration is None
-            if handled:
+            if parsed is not None and handled:
                 self.duration = (parsed, value)
         elif key == "severity":
             severity = f.parse_severity(value)
             handled = bool(severity) and not draft.severity
-            if handled:
+            if severity and handled:
                 draft.severity = severity
         elif key in ("status", "incident_status"):
             handled = self._status(key, value)
@@ -267,9 +267,10 @@ class Reader:
         draft = self.draft
         for name, parts in self.prose.items():
             setattr(draft, name, "\n\n".join(parts))
-        timed = [e for e in draft.timeline if e.occurred_at is not None]
         if draft.started_at is None:
-            earliest = min((e.occurred_at for e in timed), default=None)
+            earliest = min(
+                (e.occurred_at for e in draft.timeline if e.occurred_at is not None), default=None
+            )
             if earliest is None and self.pending_times:
                 day = self.day or self.pending_times[0][2]
                 if day is not None:
@@ -302,7 +303,9 @@ class Reader:
             resolved = draft.resolved_at is not None
             draft.status = Incident.Status.RESOLVED if resolved else Incident.Status.INVESTIGATING
         if draft.status == Incident.Status.RESOLVED and draft.resolved_at is None:
-            draft.resolved_at = max([draft.started_at, *(e.occurred_at for e in draft.timeline)])
+            # Every event has its time by now (the untimed ones took the start's).
+            times = (e.occurred_at for e in draft.timeline if e.occurred_at is not None)
+            draft.resolved_at = max([draft.started_at, *times])
             self.warn(
                 "The document says it is resolved but not when; the end is its last known time."
             )
@@ -313,6 +316,7 @@ class Reader:
         if self.duration is None:
             return
         duration, written = self.duration
+        assert draft.started_at is not None  # finish() set it first
         if draft.resolved_at is None:
             draft.resolved_at = draft.started_at + duration
             return

@@ -5,6 +5,7 @@ reader's draft."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from incidents.documents.importer.blocks import Block, Item, Section, parse_blocks
 from incidents.documents.importer.draft import CauseDraft, NoteDraft, StatusDraft
@@ -189,7 +190,7 @@ def _count(rows: list) -> int:
 # --- Lessons and notes -------------------------------------------------------------------------
 
 
-def _texts(reader: Reader, section: Section):
+def _texts(reader: Reader, section: Section) -> Iterator[tuple[bool | None, str]]:
     """(mark, text) of each list item and paragraph of a section body; fields go to the
     reader, anything else is kept as it is."""
     for block in parse_blocks(section.body):
