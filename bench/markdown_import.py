@@ -24,9 +24,15 @@ from __future__ import annotations
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from sqlite_django import setup_django
+
+if TYPE_CHECKING:
+    from incidents.documents.importer.draft import Draft
 
 SEED_LINES = 340  # about the seed's length
 SIZES = (1_000, 10_000)
@@ -109,7 +115,9 @@ def dense(lines: int) -> str:
     return "\n".join(out[:lines]) + "\n"
 
 
-def _measure(text: str, services, parse_postmortem) -> tuple[float, float, int, int]:
+def _measure(
+    text: str, services: ModuleType, parse_postmortem: Callable[[str], Draft]
+) -> tuple[float, float, int, int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
