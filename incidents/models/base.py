@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Self
+
 from django.db import models
 
 from core.rendering import render
@@ -53,7 +55,7 @@ class Ordered(models.Model):
     class Meta:
         abstract = True
 
-    def siblings(self) -> models.QuerySet[Ordered]:
+    def siblings(self) -> models.QuerySet[Self]:
         """This row and the rows it is ordered among, in their order."""
         attnames = {f.name: f.attname for f in self._meta.fields}
         return (

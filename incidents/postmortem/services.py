@@ -402,8 +402,9 @@ def incident_rerender_markdown(*, incident: Incident) -> int:
     return count
 
 
-# Any row of a section: part_save() gives back the row it was given.
+# Any row of a section, and one kept in hand order: the services give back what they were given.
 _Part = TypeVar("_Part", bound=MarkdownModel)
+_Moved = TypeVar("_Moved", bound=Ordered)
 
 
 def _acting(row: MarkdownModel, user: User | None) -> None:
@@ -448,7 +449,7 @@ def part_delete(*, row: MarkdownModel, user: User | None) -> None:
 
 
 @transaction.atomic
-def part_move(*, row: Ordered, offset: int, user: User | None) -> Ordered:
+def part_move(*, row: _Moved, offset: int, user: User | None) -> _Moved:
     """Move a row `offset` places among its siblings (-1 is up), renumbering them 0..n-1."""
     siblings = list(row.siblings().select_for_update())
     index = next(i for i, sibling in enumerate(siblings) if sibling.pk == row.pk)
