@@ -85,6 +85,7 @@ def test_demo_incident_shows_every_section_in_the_admin(staff_client):
 def test_adding_an_incident_allocates_a_reference_and_renders_markdown(staff_client):
     service = ServiceFactory()
     highest = Incident.objects.order_by("-number").values_list("number", flat=True).first()
+    assert highest is not None
     response = staff_client.post(
         admin_url(Incident, "add"),
         {
@@ -172,6 +173,7 @@ def test_a_row_edited_here_is_saved_by_the_row_service(staff_client):
     from incidents.models import Lesson
 
     lesson = Lesson.objects.first()
+    assert lesson is not None
     form = staff_client.get(admin_url(Lesson, "change", lesson.pk)).context["adminform"].form
     data = {
         name: ("" if value is None else value)
@@ -195,7 +197,7 @@ def test_a_draft_corrected_here_goes_through_the_communication_service(staff_cli
 
     draft = communication_generate(
         incident=Incident.objects.get(number=1),
-        template=CommunicationTemplate.objects.order_by("pk").first(),
+        template=CommunicationTemplate.objects.order_by("pk")[0],
         user=None,
     )
     communication_approve(communication=draft, user=None)

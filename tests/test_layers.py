@@ -91,9 +91,9 @@ def _upward(graph: dict[str, list[tuple[str, int, bool]]]) -> list[str]:
         f"{module}:{line} imports {target}"
         for module, imports in graph.items()
         for target, line, _inside in imports
-        if _floor(module) is not None
-        and _floor(target) is not None
-        and _floor(target) > _floor(module)
+        if (floor := _floor(module)) is not None
+        and (target_floor := _floor(target)) is not None
+        and target_floor > floor
     ]
 
 

@@ -462,8 +462,11 @@ class TestRuleConfiguration:
         assert gate.registered_kinds() == set(GateRule.Kind.values)
 
     def test_registering_a_second_implementation_is_refused(self):
+        def another(rule: GateRule, context: gate.GateContext) -> gate.RuleOutcome:
+            raise AssertionError("never runs: registering it is refused")
+
         with pytest.raises(ValueError, match="already has an implementation"):
-            gate.register(GateRule.Kind.STALE_BUILD)(lambda rule, context: None)
+            gate.register(GateRule.Kind.STALE_BUILD)(another)
 
 
 # --- The environment's gate page ------------------------------------------------------------------
@@ -506,6 +509,7 @@ class TestGatePage:
         client.force_login(user_with_role("admin"))
         html = client.get(gate_url(production)).content.decode()
         first = GateRule.objects.order_by("order").first()
+        assert first is not None
         assert "+ Add rule" in html
         assert gate_url(production, f"rules/{first.pk}/edit") in html
         assert gate_url(production, f"rules/{first.pk}/toggle") in html

@@ -17,6 +17,7 @@ import pytest
 from deployments.probing import (
     BlockedAddress,
     ProbeError,
+    ProbeResult,
     ProbeTarget,
     guarded_request,
     probe_targets,
@@ -32,7 +33,7 @@ from tests.factories import HealthCheckFactory
 pytestmark = pytest.mark.usefixtures("loopback_allowed")
 
 
-def probe_one(url: str, **fields) -> object:
+def probe_one(url: str, **fields) -> ProbeResult:
     [result] = probe_targets([ProbeTarget(url, **fields)])
     return result
 
@@ -52,6 +53,7 @@ class TestVerdicts:
     def test_an_answering_target_is_ok_with_its_status_and_latency(self, target_server):
         result = probe_one(target_server.url("/slow/60"))
         assert (result.ok, result.status_code, result.error) == (True, 200, "")
+        assert result.latency_ms is not None
         assert 60 <= result.latency_ms < 2000
 
     def test_results_come_back_in_the_order_of_the_targets(self, target_server):

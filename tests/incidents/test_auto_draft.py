@@ -109,6 +109,7 @@ def test_a_new_run_after_a_recovery_drafts_a_new_incident(checks):
     second_run = steps.step(False, False)
     assert Incident.objects.count() == 2
     latest = Incident.objects.order_by("-number").first()
+    assert latest is not None
     assert latest.started_at == second_run.taken_at - 2 * MINUTE
 
 

@@ -4,7 +4,6 @@ then immutable, corrected by a new one; and nothing internal in a public draft."
 from __future__ import annotations
 
 import io
-import re
 from datetime import timedelta
 
 import pytest
@@ -27,6 +26,7 @@ from incidents.models import (
 )
 from outbox.models import OutboxMessage
 from tests.factories import T0, HealthCheckFactory, IncidentFactory, user_with_role
+from tests.helpers import search
 
 pytestmark = pytest.mark.django_db
 
@@ -237,7 +237,7 @@ class TestIncidentPage:
         form = editor_client.get(url("communication_edit", incident, draft.pk)).content.decode()
         assert 'name="body"' in form
         assert 'hx-post="/preview?field=body"' in form
-        expected = re.search(r'name="expected" value="([^"]+)"', form).group(1)
+        expected = search(r'name="expected" value="([^"]+)"', form).group(1)
         response = editor_client.post(
             url("communication_edit", incident, draft.pk),
             {"subject": "Back up", "body": "All *good* now.", "expected": expected},

@@ -138,7 +138,7 @@ class TestMyActionItems:
         ActionItemFactory(owner=me, title="today", due_date=TODAY)
         ActionItemFactory(owner=me, title="undated")
         flags = {
-            item.title: item.overdue
+            item.title: item.overdue  # type: ignore[attr-defined]  # annotated by the selector
             for item in selectors.action_items_open_for(user=me, today=TODAY)
         }
         assert flags == {"late": True, "today": False, "undated": False}
@@ -219,7 +219,7 @@ class TestServiceHealth:
             if n == 0:
                 HealthSnapshot.objects.filter(service=service).delete()
         with django_assert_num_queries(1):
-            statuses = [s.health_status for s in deployment_selectors.service_health()]
+            statuses = [s.health_status for s in deployment_selectors.service_health()]  # type: ignore[attr-defined]  # annotated by the selector
         assert sorted(statuses, key=str) == [None, "down", "down", "down", "down"]
 
 

@@ -10,6 +10,7 @@ from django.urls import resolve, reverse
 from core.roles import Role
 from incidents.models import Incident
 from tests.factories import IncidentFactory, ServiceFactory, user_with_role
+from tests.helpers import search
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +86,7 @@ class TestForm:
     @time_machine.travel(NOW, tick=False)
     def test_start_defaults_to_now_to_the_minute(self, client, editor):
         html = client.get(reverse(DECLARE)).content.decode()
-        field = re.search(r'<input[^>]*name="started_at"[^>]*>', html).group(0)
+        field = search(r'<input[^>]*name="started_at"[^>]*>', html).group(0)
         assert 'type="datetime-local"' in field
         assert 'value="2026-03-10T12:00"' in field
 
@@ -146,9 +147,9 @@ class TestBadInput:
         assert not Incident.objects.exists()
         html = response.content.decode()
         assert message in field_error(html, field)
-        widget = re.search(rf'<(?:input|select)[^>]*name="{field}"[^>]*>', html).group(0)
+        widget = search(rf'<(?:input|select)[^>]*name="{field}"[^>]*>', html).group(0)
         assert 'aria-invalid="true"' in widget
-        described_by = re.search(r'aria-describedby="([^"]*)"', widget).group(1).split()
+        described_by = search(r'aria-describedby="([^"]*)"', widget).group(1).split()
         assert f"id_{field}_error" in described_by
 
     @time_machine.travel(NOW, tick=False)

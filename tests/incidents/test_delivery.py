@@ -73,6 +73,8 @@ class SMTPServer(socketserver.ThreadingTCPServer):
 
 
 class _SMTPHandler(socketserver.StreamRequestHandler):
+    server: SMTPServer
+
     def reply(self, line: str) -> None:
         self.wfile.write(f"{line}\r\n".encode())
 
@@ -308,7 +310,7 @@ class TestEmail:
         settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", refused_port()
         subscriber("ann@example.com")
         [pk] = delivery.deliveries_create(communication=sent())
-        assert delivery_send_task.apply(args=[pk]).get() == "failed"
+        assert delivery_send_task.apply(args=(pk,)).get() == "failed"
         assert Delivery.objects.get().attempts == 1
 
 
@@ -356,7 +358,7 @@ class TestWebhooks:
     def test_a_url_to_a_private_address_is_refused_at_save(self, url):
         form = WebhookEndpointForm({"name": "Hook", "url": url, "active": True})
         assert not form.is_valid()
-        assert "may not reach" in " ".join(form.errors["url"])
+        assert "may not reach" in " ".join(map(str, form.errors["url"]))
 
     def test_a_name_that_resolves_to_a_private_address_is_refused_at_send(self, webhook_target):
         port = webhook_target.port

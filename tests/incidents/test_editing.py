@@ -223,7 +223,18 @@ ROW_DATA = {
     "priorities": {"title": "Fix the build", "urgent": "on", "detail": "First."},
     "notes": {"kind": "learned", "text": "Verify before deploying."},
 }
-MODELS = {
+# Every section's model: each has an incident and a history.
+SectionModel = (
+    TimelineEvent
+    | StatusItem
+    | Cause
+    | Lesson
+    | ActionItem
+    | SuccessCriterion
+    | PathPriority
+    | FinalNote
+)
+MODELS: dict[str, type[SectionModel]] = {
     "timeline": TimelineEvent,
     "status": StatusItem,
     "causes": Cause,

@@ -111,6 +111,7 @@ def test_the_markdown_follows_the_seeds_order_and_holds_every_row_of_the_demo(de
 
 def test_the_json_holds_every_part_in_schema_v1(demo):
     data = export_incident(demo.reference, "json").data
+    assert isinstance(data, dict)
 
     assert data["schema"] == SCHEMA == "hindsight.postmortem/v1"
     assert data["incident"]["reference"] == "INC-1"

@@ -53,6 +53,7 @@ def incidents():
     )
     communication(active, "SECRET-INTERNAL", at=NOW, audience=Audience.INTERNAL)
     past = resolved_incident(days_ago=5, published=True, summary="What we learned, in short.")
+    assert past.resolved_at is not None
     communication(past, "All good again", at=past.resolved_at, phase=Phase.RESOLVED)
     return active, past
 

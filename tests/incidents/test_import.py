@@ -4,7 +4,6 @@ nothing dropped, refusals, one transaction, a bounded number of queries, and the
 from __future__ import annotations
 
 import io
-import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from incidents.models import (
     TimelineEvent,
 )
 from tests.factories import ServiceFactory, UserFactory, user_with_role
+from tests.helpers import search
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,7 @@ def test_the_seed_layout_keeps_kinds_done_states_and_nesting():
     assert assumption.children.count() == 2
     assert incident.causes.get(kind=Cause.Kind.PRIMARY).title.startswith("An unreviewed migration")
     wrong = incident.lessons.filter(kind=Lesson.Kind.WENT_WRONG).order_by("order")
-    assert wrong.first().text == "Ran a locking migration at peak time"
+    assert wrong[0].text == "Ran a locking migration at peak time"
     checks = incident.action_items.get(title="Add Migration Checks")
     assert checks.horizon == Horizon.TODAY
     assert [(c.title, c.status) for c in checks.children.order_by("order")] == [
@@ -225,6 +225,8 @@ def test_a_heading_title_keeps_code_and_drops_decoration():
 def test_a_duration_that_disagrees_with_the_times_is_reported():
     draft = parse_postmortem(read("seed_searchly.md"))
 
+    assert draft.started_at is not None
+    assert draft.resolved_at is not None
     assert (draft.started_at.hour, draft.resolved_at.hour) == (22, 23)
     assert any('"15 minutes"' in w and "40 minutes" in w for w in draft.report.warnings)
 
@@ -449,7 +451,7 @@ def test_the_command_refuses_a_missing_file():
 
 
 def _signed_document(html: str) -> str:
-    return re.search(r'name="document" value="([^"]+)"', html).group(1)
+    return search(r'name="document" value="([^"]+)"', html).group(1)
 
 
 def test_the_upload_page_is_for_editors(client):
@@ -496,6 +498,7 @@ def test_confirming_imports_exactly_the_previewed_document(client):
     assert response["Location"] == f"/incidents/{incident.reference}/"
     assert (incident.title, incident.service.slug) == ("Resolver outage", "ops")
     assert incident.timeline_events.count() == 5
+    assert incident.created_by is not None
     assert incident.created_by.username == "editor-user"
 
 

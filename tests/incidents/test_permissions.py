@@ -26,6 +26,7 @@ def _patterns() -> list[URLPattern]:
 def _url(pattern: URLPattern) -> str:
     """Fill the pattern's parameters with rows the fixture made."""
     cause = Cause.objects.filter(incident__number=1).first()
+    assert cause is not None
     values = {
         "reference": "INC-1",
         "key": "causes",
@@ -34,6 +35,7 @@ def _url(pattern: URLPattern) -> str:
         "name": "summary-box",
         "slug": USER_EMAIL_SLUG,
     }
+    assert pattern.name is not None
     if pattern.name.startswith("communication_"):
         values["pk"] = Communication.objects.get(incident__number=1).pk
     kwargs = {name: values[name] for name in pattern.pattern.converters}
@@ -42,7 +44,7 @@ def _url(pattern: URLPattern) -> str:
 
 def _row_counts() -> dict[str, int]:
     return {
-        model._meta.label: model.objects.count()
+        model._meta.label: model._default_manager.count()
         for app in ("incidents", "deployments")
         for model in apps.get_app_config(app).get_models()
     }

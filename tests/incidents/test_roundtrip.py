@@ -161,6 +161,7 @@ def rich_incident() -> Incident:
         next_step="Automate key rotation.\n\nETA: two weeks",
     )
     incident.authors.add(bob)
+    kind: str  # each section below has its own Kind
     for when, kind, text in (
         (at(2, 6, 1, 15), TimelineEvent.Kind.DEPLOYMENT, "Release 4.2 shipped"),
         (

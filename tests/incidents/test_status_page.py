@@ -40,6 +40,7 @@ from tests.factories import (
     TimelineEventFactory,
     UserFactory,
 )
+from tests.helpers import search
 
 pytestmark = pytest.mark.django_db
 
@@ -434,6 +435,7 @@ def _rows(n: int) -> None:
         hourly(check, hour=NOW - timedelta(days=2), samples=60, ok=59)
         incident = resolved_incident(days_ago=i + 1, published=True, summary="It broke.")
         communication(incident, f"Update {i}", at=incident.started_at)
+        assert incident.resolved_at is not None
         communication(incident, f"Fixed {i}", at=incident.resolved_at, phase=Phase.RESOLVED)
         Maintenance.objects.create(
             title=f"Window {i}",
@@ -498,7 +500,7 @@ def test_a_write_that_skips_invalidation_shows_within_ten_seconds(clock):
 def test_the_cached_page_carries_each_visitors_own_csrf_token_and_the_form_works():
     client = Client(enforce_csrf_checks=True)
     html = page(client)
-    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    token = search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
     assert token != status_view.CSRF_PLACEHOLDER
     response = client.post(
         "/status/subscribe/", {"email": "reader@example.test", "csrfmiddlewaretoken": token}

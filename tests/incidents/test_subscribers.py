@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.core import mail, signing
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 from django.utils import timezone
 
@@ -96,8 +97,10 @@ def test_signing_up_stores_a_pending_address_and_mails_only_the_confirmation(sig
     assert message.subject == "Confirm your subscription to status updates"
     url = link_in(message, "confirm")
     assert url == confirm_url(subscriber)
+    assert isinstance(message, EmailMultiAlternatives)
     html, mimetype = message.alternatives[0]
     assert mimetype == "text/html"
+    assert isinstance(html, str)
     assert url in html
     assert "7 days" in message.body
 

@@ -215,7 +215,7 @@ class TestTemplateForms:
     def test_a_bad_template_is_a_field_error_at_save(self, field, source, expected):
         form = self.form(**{field: source})
         assert not form.is_valid()
-        assert expected in " ".join(form.errors[field])
+        assert expected in " ".join(map(str, form.errors[field]))
 
     def test_changing_the_audience_to_public_rechecks_the_placeholders(self):
         form = self.form(audience=Audience.INTERNAL, body_template="{{ root_cause }}")
