@@ -26,15 +26,6 @@ class PlaceholderSerializer(serializers.Serializer):
 
 
 class CommunicationTemplateSerializer(RowSerializer):
-    columns = {
-        "slug": "slug",
-        "name": "name",
-        "audience": "audience",
-        "phase": "phase",
-        "subject_template": "subject_template",
-        "body_template": "body_template",
-        "updated_at": "updated_at",
-    }
     slug = serializers.SlugField()
     name = serializers.CharField()
     audience = serializers.ChoiceField(choices=Audience.choices)
@@ -101,27 +92,14 @@ class CommunicationSerializer(RowSerializer):
 
     # Shapes rows of incidents.communications.selectors.communications_with_progress().
 
-    columns = {
-        "id": "id",
-        "incident": "incident__number",  # made a reference by finish()
-        "template": "template__slug",
-        "audience": "audience",
-        "phase": "phase",
-        "status": "status",
-        "subject": "subject",
-        "body": "body",
-        "body_html": "body_html",
-        "corrects": "corrects_id",
-        "created_by": "created_by__username",
-        "approved_by": "approved_by__username",
-        "approved_at": "approved_at",
-        "sent_at": "sent_at",
-        "created_at": "created_at",
-        "updated_at": "updated_at",
-    }
     id = serializers.IntegerField()
-    incident = serializers.CharField(help_text="The incident's reference.")
-    template = serializers.CharField(allow_null=True, help_text="The template's slug.")
+    # Made a reference by finish().
+    incident = serializers.CharField(
+        source="incident.number", help_text="The incident's reference."
+    )
+    template = serializers.CharField(
+        source="template.slug", allow_null=True, help_text="The template's slug."
+    )
     audience = serializers.ChoiceField(choices=Audience.choices)
     phase = serializers.ChoiceField(choices=[("", "None"), *Phase.choices])
     status = serializers.ChoiceField(choices=Communication.Status.choices)
@@ -129,10 +107,16 @@ class CommunicationSerializer(RowSerializer):
     body = serializers.CharField(help_text="Markdown.")
     body_html = serializers.CharField(help_text="The Markdown rendered and sanitized.")
     corrects = serializers.IntegerField(
-        allow_null=True, help_text="The id of the sent communication this one corrects."
+        source="corrects_id",
+        allow_null=True,
+        help_text="The id of the sent communication this one corrects.",
     )
-    created_by = serializers.CharField(allow_null=True, help_text="A username.")
-    approved_by = serializers.CharField(allow_null=True, help_text="A username.")
+    created_by = serializers.CharField(
+        source="created_by.username", allow_null=True, help_text="A username."
+    )
+    approved_by = serializers.CharField(
+        source="approved_by.username", allow_null=True, help_text="A username."
+    )
     approved_at = serializers.DateTimeField(allow_null=True)
     sent_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
