@@ -1,7 +1,10 @@
-"""Filter backends every list endpoint shares."""
+"""Filter backends every list endpoint shares, and the query-string pieces both apps' filtersets
+are built from. An invalid value is a 400, never ignored and never a 500."""
 
 from __future__ import annotations
 
+import django_filters
+from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.filters import OrderingFilter
 
@@ -39,3 +42,40 @@ class QueryFilterBackend(DjangoFilterBackend):
         if not set(request.query_params).difference(NOT_FILTERS):
             return queryset
         return super().filter_queryset(request, queryset, view)
+
+
+# --- Filterset pieces ------------------------------------------------------------------------------
+
+
+class NoEmptyTypedValuesForm(forms.Form):
+    """`?due_before=` is an error, not "no filter": an empty value is no date, time, choice,
+    boolean or reference, and the client meant something by sending it. Free text filters may be
+    empty (and then filter nothing). Every filterset with a typed filter uses this form."""
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, field in self.fields.items():
+            if type(field) is forms.CharField or name not in self.data:
+                continue
+            if all(value == "" for value in self.data.getlist(name)):
+                self.add_error(name, "Must not be empty; leave the parameter out instead.")
+        return cleaned
+
+
+class StrictBooleanFormField(forms.Field):
+    """`true` or `false`, as the schema says; anything else is an error, where Django's
+    NullBooleanField would read it as "no filter". Empty is NoEmptyTypedValuesForm's to refuse."""
+
+    values = {"true": True, "false": False}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        try:
+            return self.values[value]
+        except KeyError:
+            raise forms.ValidationError("Enter true or false.", code="invalid") from None
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanFormField

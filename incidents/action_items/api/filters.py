@@ -5,12 +5,9 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
+from api.filters import NoEmptyTypedValuesForm, StrictBooleanFilter
 from incidents.models import ActionItem, Horizon
-from incidents.postmortem.api.filters import (
-    NoEmptyTypedValuesForm,
-    ReferenceFilter,
-    StrictBooleanFilter,
-)
+from incidents.postmortem.api.filters import ReferenceFilter
 
 
 class ActionItemFilter(django_filters.FilterSet):

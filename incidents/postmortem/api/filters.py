@@ -9,6 +9,7 @@ import django_filters
 from django import forms
 from django.db.models import QuerySet
 
+from api.filters import NoEmptyTypedValuesForm
 from incidents.insights.selectors import SEARCH_MAX_TERMS
 from incidents.models import Incident, Severity
 
@@ -17,24 +18,6 @@ REFERENCE_PATTERN = r"^([Ii][Nn][Cc]-)?[0-9]{1,9}$"
 _REFERENCE_RE = re.compile(REFERENCE_PATTERN)
 EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
 LATEST = datetime(MAXYEAR, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
-
-
-class StrictBooleanFormField(forms.Field):
-    """`true` or `false`, as the schema says; anything else is an error, not "no filter"."""
-
-    values = {"true": True, "false": False}
-
-    def to_python(self, value):
-        if value in (None, ""):
-            return None
-        try:
-            return self.values[value]
-        except KeyError:
-            raise forms.ValidationError("Use true or false.", code="invalid") from None
-
-
-class StrictBooleanFilter(django_filters.BooleanFilter):
-    field_class = StrictBooleanFormField
 
 
 class ClampedIsoDateTimeFormField(django_filters.fields.IsoDateTimeField):
@@ -73,20 +56,6 @@ class ReferenceFormField(forms.CharField):
 
 class ReferenceFilter(django_filters.CharFilter):
     field_class = ReferenceFormField
-
-
-class NoEmptyTypedValuesForm(forms.Form):
-    """`?due_before=` is an error, not "no filter": an empty value is no date, choice, boolean
-    or reference. Free text filters may be empty (and then filter nothing)."""
-
-    def clean(self):
-        cleaned = super().clean()
-        for name, field in self.fields.items():
-            if type(field) is forms.CharField or name not in self.data:
-                continue
-            if all(value == "" for value in self.data.getlist(name)):
-                self.add_error(name, "Must not be empty; leave the parameter out instead.")
-        return cleaned
 
 
 class IncidentFilter(django_filters.FilterSet):

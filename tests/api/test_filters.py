@@ -1,0 +1,64 @@
+"""The query-string pieces both apps build their filters from (api.filters): one mistake gets
+one answer, whichever list it is made on."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from api.tokens import token_create
+from tests.factories import user_with_role
+
+pytestmark = pytest.mark.django_db
+
+PROBLEM = "urn:hindsight:problem:"
+EMPTY = "Must not be empty; leave the parameter out instead."
+
+
+@pytest.fixture
+def api() -> APIClient:
+    _token, raw = token_create(user=user_with_role("admin"), name="filters", scope="read")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+def errors(response) -> dict:
+    assert response.status_code == 400, response.content
+    assert response.json()["type"] == PROBLEM + "validation-error"
+    return response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    ("url", "param"),
+    [
+        ("/api/v1/incidents", "status"),
+        ("/api/v1/incidents", "started_after"),
+        ("/api/v1/action-items", "overdue"),
+        ("/api/v1/action-items", "due_before"),
+        ("/api/v1/deployments", "status"),
+        ("/api/v1/deployments", "commit"),
+        ("/api/v1/deployments", "started_before"),
+        ("/api/v1/environments", "kind"),
+        ("/api/v1/health-checks", "enabled"),
+        ("/api/v1/health-snapshots", "taken_after"),
+        ("/api/v1/gate-runs", "verdict"),
+        ("/api/v1/gate-rules", "enabled"),
+    ],
+)
+def test_an_empty_typed_parameter_is_refused_in_the_same_words_on_every_list(api, url, param):
+    assert errors(api.get(url, {param: ""})) == {param: [EMPTY]}
+
+
+@pytest.mark.parametrize(
+    ("url", "param"),
+    [
+        ("/api/v1/action-items", "overdue"),
+        ("/api/v1/action-items", "blocks_deployments"),
+        ("/api/v1/health-checks", "enabled"),
+        ("/api/v1/gate-rules", "enabled"),
+    ],
+)
+@pytest.mark.parametrize("value", ["yes", "1", "True", "null"])
+def test_a_boolean_is_true_or_false_in_the_same_words_on_every_list(api, url, param, value):
+    assert errors(api.get(url, {param: value})) == {param: ["Enter true or false."]}
