@@ -3,6 +3,8 @@ are built from. An invalid value is a 400, never ignored and never a 500."""
 
 from __future__ import annotations
 
+from datetime import MAXYEAR, UTC, datetime
+
 import django_filters
 from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
@@ -79,3 +81,43 @@ class StrictBooleanFormField(forms.Field):
 
 class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanFormField
+
+
+# Where a time that UTC cannot hold is put: before or after every stored time.
+FAR_PAST = datetime.min.replace(tzinfo=UTC)
+FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
+
+
+class BoundedIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date-time, compared in UTC: PostgreSQL refuses offsets beyond about 16 hours,
+    Python allows 24. One that UTC cannot hold (0001-01-01T00:00+01:00, 9999-12-31T23:00-05:00)
+    lies before or after every stored time, and is compared as such.
+
+    With `earliest`, for a filter whose schema states a first year, a time before it is refused
+    as the schema says, not compared.
+    """
+
+    def __init__(self, *args, earliest: datetime | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.earliest = earliest
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:
+            moment = FAR_FUTURE if moment.year == MAXYEAR else FAR_PAST
+        if self.earliest is not None and moment < self.earliest:
+            raise forms.ValidationError(
+                f"Enter a time between {self.earliest:%Y-%m-%d} and 9999-12-31 (UTC).",
+                code="out_of_range",
+            )
+        return moment
+
+
+class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """Takes `earliest=` as BoundedIsoDateTimeField does."""
+
+    field_class = BoundedIsoDateTimeField

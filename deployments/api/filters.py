@@ -3,17 +3,13 @@ both apps share are in api.filters."""
 
 from __future__ import annotations
 
-from datetime import UTC
-
 import django_filters
 from django import forms
-from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db.models import QuerySet
-from django_filters.fields import IsoDateTimeField
 from drf_spectacular.utils import extend_schema_field
 
-from api.filters import NoEmptyTypedValuesForm, StrictBooleanFilter
+from api.filters import BoundedIsoDateTimeFilter, NoEmptyTypedValuesForm, StrictBooleanFilter
 from api.serializers import EARLIEST, YEAR_PATTERN
 from deployments.models import (
     Deployment,
@@ -26,30 +22,11 @@ from deployments.models import (
 hex_prefix = RegexValidator(r"^[0-9a-fA-F]{1,64}$", "Enter 1 to 64 hex digits.")
 
 
-class BoundedIsoDateTimeField(IsoDateTimeField):
-    """ISO 8601 between 1970 and 9999 in UTC: the database would choke on the rest."""
-
-    def to_python(self, value):
-        parsed = super().to_python(value)
-        if parsed is None:
-            return None
-        try:
-            in_utc = parsed.astimezone(UTC)
-        except OverflowError:
-            in_utc = None
-        if in_utc is None or in_utc < EARLIEST:
-            raise ValidationError("Enter a time between 1970-01-01 and 9999-12-31 (UTC).")
-        # In UTC: PostgreSQL refuses offsets beyond about 16 hours, Python allows 24.
-        return in_utc
-
-
-class BoundedDateTimeFilter(django_filters.IsoDateTimeFilter):
-    field_class = BoundedIsoDateTimeField
-
-
-def time_filter(field_name: str, lookup_expr: str, description: str) -> BoundedDateTimeFilter:
-    """A time bound; its schema states the years it takes, as far as a pattern can."""
-    time = BoundedDateTimeFilter(field_name=field_name, lookup_expr=lookup_expr)
+def time_filter(field_name: str, lookup_expr: str, description: str) -> BoundedIsoDateTimeFilter:
+    """A time bound from 1970; its schema states the years it takes, as far as a pattern can."""
+    time = BoundedIsoDateTimeFilter(
+        field_name=field_name, lookup_expr=lookup_expr, earliest=EARLIEST
+    )
     schema = {"type": "string", "format": "date-time", "pattern": YEAR_PATTERN}
     return extend_schema_field({**schema, "description": description})(time)
 

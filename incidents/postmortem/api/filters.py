@@ -3,39 +3,18 @@
 from __future__ import annotations
 
 import re
-from datetime import MAXYEAR, UTC, datetime
 
 import django_filters
 from django import forms
 from django.db.models import QuerySet
 
-from api.filters import NoEmptyTypedValuesForm
+from api.filters import BoundedIsoDateTimeFilter, NoEmptyTypedValuesForm
 from incidents.insights.selectors import SEARCH_MAX_TERMS
 from incidents.models import Incident, Severity
 
 # What the incident filter takes: the schema carries the same pattern.
 REFERENCE_PATTERN = r"^([Ii][Nn][Cc]-)?[0-9]{1,9}$"
 _REFERENCE_RE = re.compile(REFERENCE_PATTERN)
-EARLIEST = datetime(1, 1, 1, tzinfo=UTC)
-LATEST = datetime(MAXYEAR, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
-
-
-class ClampedIsoDateTimeFormField(django_filters.fields.IsoDateTimeField):
-    """Any ISO 8601 date-time. One that lies outside what UTC can hold (0001-01-01T00:00+01:00,
-    9999-12-31T23:00-05:00) is before or after every stored time, and is compared as such."""
-
-    def to_python(self, value):
-        moment = super().to_python(value)
-        if moment is None:
-            return None
-        try:
-            return moment.astimezone(UTC)
-        except OverflowError:
-            return LATEST if moment.year == MAXYEAR else EARLIEST
-
-
-class ClampedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
-    field_class = ClampedIsoDateTimeFormField
 
 
 class ReferenceFormField(forms.CharField):
@@ -62,12 +41,12 @@ class IncidentFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Incident.Status.choices)
     severity = django_filters.ChoiceFilter(choices=Severity.choices)
     service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
-    started_after = ClampedIsoDateTimeFilter(
+    started_after = BoundedIsoDateTimeFilter(
         field_name="started_at",
         lookup_expr="gte",
         help_text="Started at or after this ISO 8601 date-time.",
     )
-    started_before = ClampedIsoDateTimeFilter(
+    started_before = BoundedIsoDateTimeFilter(
         field_name="started_at",
         lookup_expr="lt",
         help_text="Started before this ISO 8601 date-time.",
