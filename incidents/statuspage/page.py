@@ -1,14 +1,14 @@
-"""The public status page: what it shows, built from three queries, and nothing internal.
+"""The public status page: what it shows, built from four queries, and nothing internal.
 
-1. Components and maintenance: enabled health checks with their newest result, and windows that
-   have not ended, in one UNION ALL (two short lists: cheaper than a fourth round trip).
+1. Components: enabled health checks with their newest result.
 2. Uptime: results per (check, day) over 90 days from the hourly roll-ups and the raw results not
    yet rolled up, in one UNION ALL. Past days do not change, so they are cached for an hour and a
    warm build reads only today.
-3. Incidents: the open ones, those resolved in the last 90 days and the latest resolved one,
+3. Maintenance: windows that have not ended.
+4. Incidents: the open ones, those resolved in the last 90 days and the latest resolved one,
    each joined to its published status-page updates (a LEFT JOIN on a FilteredRelation).
 
-The queries are in incidents.selectors_status; this module shapes their rows for the page and
+The queries are in incidents.statuspage.selectors; this module shapes their rows for the page and
 the feeds, and caches what can be cached.
 """
 
@@ -26,8 +26,8 @@ from django.utils import timezone
 
 from incidents.models import Incident, Phase
 from incidents.statuspage.selectors import (
-    CHECK,
-    components_and_maintenance_rows,
+    component_rows,
+    maintenance_rows,
     public_incident_rows,
     uptime_rows,
 )
@@ -171,12 +171,14 @@ def _component(row: dict, now: datetime) -> Component:
     at = row["at"]
     if at is None:
         state = "unknown"
-    elif now - at > max(STALE_MINIMUM, timedelta(seconds=STALE_INTERVALS * row["interval"])):
+    elif now - at > max(
+        STALE_MINIMUM, timedelta(seconds=STALE_INTERVALS * row["interval_seconds"])
+    ):
         state = "stale"
     else:
         state = "operational" if row["ok"] else "outage"
     return Component(
-        id=row["row_id"], name=row["label"], service=row["service_name"], state=state, checked_at=at
+        id=row["id"], name=row["name"], service=row["service_name"], state=state, checked_at=at
     )
 
 
@@ -258,39 +260,35 @@ def _overall(page: StatusPage, components: list[Component]) -> tuple[str, str]:
     return "operational", "All systems operational"
 
 
+def _maintenance(row: dict, now: datetime) -> MaintenanceWindow:
+    return MaintenanceWindow(
+        id=row["id"],
+        title=row["title"],
+        service=row["service_name"],
+        description_html=row["description_html"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        in_progress=row["starts_at"] <= now,
+    )
+
+
 def status_page_build(*, now: datetime | None = None) -> StatusPage:
-    """Everything the page shows, read in three queries (two when nothing is checked)."""
+    """Everything the page shows, read in four queries (three when nothing is checked)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     days = [today - timedelta(days=n) for n in range(HISTORY_DAYS - 1, -1, -1)]
 
-    components: list[Component] = []
-    windows: list[MaintenanceWindow] = []
-    for row in components_and_maintenance_rows(now=now):
-        if row["kind"] == CHECK:
-            components.append(_component(row, now))
-        else:
-            windows.append(
-                MaintenanceWindow(
-                    id=row["row_id"],
-                    title=row["label"],
-                    service=row["service_name"],
-                    description_html=row["html"],
-                    starts_at=row["at"],
-                    ends_at=row["until"],
-                    in_progress=row["at"] <= now,
-                )
-            )
+    components = [_component(row, now) for row in component_rows()]
     uptime = _uptime([c.id for c in components], days)
     for component in components:
         component.days = [uptime.get((component.id, day)) or UptimeDay(day) for day in days]
     components.sort(key=lambda c: (c.service, c.name.lower()))
     services = [(name, list(group)) for name, group in groupby(components, attrgetter("service"))]
+    windows = [_maintenance(row, now) for row in maintenance_rows(now=now)]
 
     incidents = public_incidents(now=now)
     cutoff = now - timedelta(days=HISTORY_DAYS)
     past = [i for i in incidents if not i.is_open and i.resolved_at >= cutoff]
-    windows.sort(key=lambda w: (w.starts_at, w.id))
     page = StatusPage(
         generated_at=now,
         services=services,
