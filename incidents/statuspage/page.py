@@ -9,17 +9,21 @@
    each joined to its published status-page updates (a LEFT JOIN on a FilteredRelation).
 
 The queries are in incidents.statuspage.selectors; this module shapes their rows for the page and
-the feeds, and caches what can be cached.
+the feeds, and holds their cache: Django's cache framework, one entry per rendered page and feed
+list, dropped by status_page_invalidate() after every write they show.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from operator import attrgetter
+from typing import TypeVar
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -32,12 +36,15 @@ from incidents.statuspage.selectors import (
     uptime_rows,
 )
 
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
 HISTORY_DAYS = 90
 # The rendered page is kept this long: during an outage everyone refreshes, and nobody needs it
 # fresher than this.
 PAGE_CACHE_SECONDS = 10
-# Bump the version when the cached object (incidents.statuspage.views._Rendered) changes shape.
-PAGE_CACHE_KEY = "incidents:status-page:v2"
+# Bump the version when the cached value (incidents.statuspage.views.RenderedPage) changes shape.
+PAGE_CACHE_KEY = "incidents:status-page:v3"
 FEED_CACHE_KEY = "incidents:status-feed:v1"
 PAST_UPTIME_CACHE_SECONDS = 3600
 # A check whose newest result is older than this many of its intervals is not vouched for.
@@ -155,16 +162,33 @@ def _uptime_key(today: date) -> str:
     return f"incidents:status-uptime:{today.isoformat()}:{HISTORY_DAYS}"
 
 
-# This process's copy of the rendered page (incidents.statuspage.views), kept until the shared
-# copy it came from expires: a hit costs no cache round trip and no unpickling.
-LOCAL_PAGE: dict[str, object] = {}
-
-
 def status_page_invalidate() -> None:
-    """Drop the cached page and uptime after a write they show. Other processes keep their
-    copies until they expire, which PAGE_CACHE_SECONDS bounds."""
-    LOCAL_PAGE.clear()
-    cache.delete_many([PAGE_CACHE_KEY, FEED_CACHE_KEY, _uptime_key(timezone.localdate())])
+    """Drop the cached page, feeds and today's uptime after a write they show; every process
+    reads the same cache, so the next request anywhere builds them afresh."""
+    _cache_call(
+        cache.delete_many, [PAGE_CACHE_KEY, FEED_CACHE_KEY, _uptime_key(timezone.localdate())]
+    )
+
+
+# A cache that fails (Redis down) costs the page its speed, not its answer: the page and the feeds
+# are then built for each request, and the failure is logged.
+
+
+def _cache_call(method: Callable[..., T], *args: object) -> T | None:
+    try:
+        return method(*args)
+    except Exception as error:  # whatever the backend raises; Redis raises its own errors
+        logger.warning("Status page: the cache failed, going on without it: %r", error)
+        return None
+
+
+def cached(key: str, build: Callable[[], T], seconds: int = PAGE_CACHE_SECONDS) -> T:
+    """What is kept in the cache under `key`, or what `build()` makes, kept there for `seconds`."""
+    value = _cache_call(cache.get, key)
+    if value is None:
+        value = build()
+        _cache_call(cache.set, key, value, seconds)
+    return value
 
 
 def _component(row: dict, now: datetime) -> Component:
@@ -191,11 +215,11 @@ def _uptime(check_ids: list[int], days: list[date]) -> dict[tuple[int, date], Up
         return {}
     today = days[-1]
     key = _uptime_key(today)
-    past = cache.get(key)
+    past = _cache_call(cache.get, key)
     if past is None or not set(check_ids) <= past["checks"]:
         rows = uptime_rows(check_ids=check_ids, since=_day_start(days[0]))
         past = {"checks": set(check_ids), "rows": [r for r in rows if r["day"] < today]}
-        cache.set(key, past, PAST_UPTIME_CACHE_SECONDS)
+        _cache_call(cache.set, key, past, PAST_UPTIME_CACHE_SECONDS)
         rows = [r for r in rows if r["day"] >= today]
     else:
         rows = uptime_rows(check_ids=check_ids, since=_day_start(today))

@@ -37,10 +37,8 @@ SENT = "/status/subscribe/sent/"
 def fresh_cache(monkeypatch, request) -> LocMemCache:
     cache = LocMemCache(f"subscriber-tests-{request.node.nodeid}", {})
     cache.clear()
-    for module in ("incidents.statuspage.views", "incidents.statuspage.page"):
-        monkeypatch.setattr(f"{module}.cache", cache)
-    monkeypatch.setattr("incidents.statuspage.services.cache", cache)
-    monkeypatch.setattr("incidents.statuspage.feeds.cache", cache)
+    for module in ("views", "page", "services"):
+        monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
     return cache
 
 
