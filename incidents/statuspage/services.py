@@ -17,6 +17,7 @@ Maintenance windows are shown on the public page as soon as they are saved.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -176,17 +178,41 @@ def subscriber_unsubscribe(*, token: str) -> Subscriber | None:
     return subscriber
 
 
+@transaction.atomic
+def subscribers_unsubscribe(*, subscribers: QuerySet[Subscriber]) -> int:
+    """Stop every mail to these addresses (the admin's action); an address that had already
+    unsubscribed keeps its date. Returns how many were unsubscribed now."""
+    return subscribers.filter(unsubscribed_at__isnull=True).update(unsubscribed_at=timezone.now())
+
+
 MAINTENANCE_FIELDS = frozenset({"service", "title", "description", "starts_at", "ends_at"})
 
 
-def _save(maintenance: Maintenance, changes: dict[str, Any]) -> Maintenance:
+def _checked(maintenance: Maintenance, changes: dict[str, Any]) -> Maintenance:
     unknown = set(changes) - MAINTENANCE_FIELDS
     if unknown:
         raise TypeError(f"Not a maintenance field: {', '.join(sorted(unknown))}")
     for name, value in changes.items():
         setattr(maintenance, name, value)
-    maintenance.description_html = render(maintenance.description)
+    limit = settings.HINDSIGHT_MARKDOWN_MAX_LENGTH
+    # Checked before anything renders it: the limit keeps a write (from the admin, say, which has
+    # no form limit of its own) from rendering megabytes of Markdown.
+    if len(maintenance.description or "") > limit:
+        raise ValidationError({"description": f"At most {limit} characters."})
     maintenance.full_clean()
+    return maintenance
+
+
+def maintenance_check(*, maintenance: Maintenance | None = None, **fields: Any) -> None:
+    """Raise the ValidationError that saving these fields would raise (on `maintenance`, or on a
+    new window), and write nothing: for a form that shows the service's errors beside its
+    fields before it saves (the admin's)."""
+    _checked(copy.copy(maintenance) if maintenance is not None else Maintenance(), fields)
+
+
+def _save(maintenance: Maintenance, changes: dict[str, Any]) -> Maintenance:
+    _checked(maintenance, changes)
+    maintenance.description_html = render(maintenance.description)
     maintenance.save()
     transaction.on_commit(status_page_invalidate)
     return maintenance
