@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from api.reads import RowSerializer, Times
@@ -87,6 +88,18 @@ class DeliveryCountsSerializer(serializers.Serializer):
     failed = serializers.IntegerField()
 
 
+class StatedFactsSerializer(serializers.Serializer):
+    """The facts a generated draft states, as they were when it was written, for whoever
+    approves it to check. Empty for a message written by hand or imported."""
+
+    started_at = serializers.DateTimeField(required=False)
+    ended_at = serializers.DateTimeField(required=False, allow_null=True)
+    duration = serializers.CharField(required=False, help_text='In words: "about 16 minutes".')
+    components = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="The checks that failed."
+    )
+
+
 class CommunicationSerializer(RowSerializer):
     """A communication as its incident's list, its detail and the incident's detail show it."""
 
@@ -122,10 +135,17 @@ class CommunicationSerializer(RowSerializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     deliveries = DeliveryCountsSerializer()
+    facts = StatedFactsSerializer()
 
     @classmethod
     def values(cls) -> list[str]:
-        return [*super().values(), "deliveries_sent", "deliveries_pending", "deliveries_failed"]
+        return [
+            *super().values(),
+            "deliveries_sent",
+            "deliveries_pending",
+            "deliveries_failed",
+            "facts",
+        ]
 
     def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
         data["incident"] = f"{REFERENCE_PREFIX}{data['incident']}"
@@ -135,6 +155,11 @@ class CommunicationSerializer(RowSerializer):
             "pending": read("deliveries_pending") or 0,
             "failed": read("deliveries_failed") or 0,
         }
+        facts = dict(read("facts") or {})
+        for name in ("started_at", "ended_at"):
+            if name in facts:
+                facts[name] = times(parse_datetime(facts[name] or ""))
+        data["facts"] = facts
 
 
 class GenerateSerializer(StrictSerializer):
