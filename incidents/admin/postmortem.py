@@ -69,7 +69,7 @@ class IncidentAdminForm(forms.ModelForm):
 
     class Meta:
         model = Incident
-        fields = [*sorted(services.INCIDENT_CREATE_FIELDS), "authors"]
+        fields = [*sorted(services.INCIDENT_CREATE_FIELDS - {"creation_key"}), "authors"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
+from core.kept_forms import form_kept, keeps_typed_text
 from core.permissions import editor_required, permission_required
 from incidents.communications import selectors, services
 from incidents.communications.defaults import USER_EMAIL_SLUG
@@ -115,6 +116,7 @@ def generate(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @editor_required
+@keeps_typed_text
 def edit(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
     incident = get_incident(reference)
     communication = _communication(incident, pk)
@@ -124,6 +126,9 @@ def edit(request: HttpRequest, reference: str, pk: int) -> HttpResponse:
         )
     template = "incidents/communication_form.html"
     context = {"incident": incident, "communication": communication}
+    kept = form_kept(request) if request.method == "GET" else None
+    if kept is not None:
+        return form_response(request, template, {**context, "form": CommunicationForm(kept)})
     if request.method == "GET":
         form = CommunicationForm(
             initial={

@@ -5,6 +5,7 @@ They validate only; views hand the cleaned data to incidents.postmortem.services
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -168,6 +169,10 @@ class IncidentDeclareForm(forms.Form):
         initial=_now_to_the_minute,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
+
+    # Made when the form is shown, sent back with it: the same form submitted twice declares
+    # one incident.
+    creation_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4, required=False)
 
     def clean_started_at(self) -> datetime:
         started_at = self.cleaned_data["started_at"]

@@ -99,8 +99,9 @@ EDITABLE_INCIDENT_FIELDS = frozenset(
 
 
 # What an incident may be created with besides: one written after the fact (an import, the
-# demo) starts resolved, with its post-mortem published.
-INCIDENT_CREATE_FIELDS = EDITABLE_INCIDENT_FIELDS | {"status", "postmortem_state"}
+# demo) starts resolved, with its post-mortem published; a form's creation_key makes a second
+# submit of the same form find the first one's incident.
+INCIDENT_CREATE_FIELDS = EDITABLE_INCIDENT_FIELDS | {"status", "postmortem_state", "creation_key"}
 
 RESOLVE_TO_SET_END = (
     "The end of an incident is set by resolving it: use Resolve on the incident page, or POST "

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,6 +26,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
+from core.kept_forms import form_kept, keeps_typed_text
 from core.permissions import editor_required
 from core.rendering import render as render_markdown
 from incidents.models import ActionItem, Cause, FinalNote, Horizon, Incident, Lesson, StatusItem
@@ -196,12 +198,17 @@ def _shown(incident: Incident, name: str) -> str:
 
 @require_http_methods(["GET", "POST"])
 @editor_required
+@keeps_typed_text
 def prose_edit(request: HttpRequest, reference: str, field: str) -> HttpResponse:
     if field not in PROSE_FIELDS:
         raise Http404(f"No text field {field}.")
     incident = get_incident(reference)
     template = "incidents/prose/_form.html"
     context = {"incident": incident, "field": field}
+    kept = form_kept(request) if request.method == "GET" else None
+    if kept is not None:
+        form = ProseForm(kept, field_name=field)
+        return form_response(request, template, {**context, "form": form})
     if request.method == "GET":
         form = ProseForm(
             field_name=field,
@@ -230,10 +237,14 @@ def prose_edit(request: HttpRequest, reference: str, field: str) -> HttpResponse
 
 @require_http_methods(["GET", "POST"])
 @editor_required
+@keeps_typed_text
 def details_edit(request: HttpRequest, reference: str) -> HttpResponse:
     incident = get_incident(reference)
     template = "incidents/prose/_details_form.html"
     context = {"incident": incident}
+    kept = form_kept(request) if request.method == "GET" else None
+    if kept is not None:
+        return form_response(request, template, {**context, "form": DetailsForm(kept)})
     if request.method == "GET":
         form = DetailsForm(
             initial={
@@ -353,9 +364,13 @@ def set_status(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @editor_required
+@keeps_typed_text
 def resolve(request: HttpRequest, reference: str) -> HttpResponse:
     """Resolving asks for the end, prefilled with the one already written down, else now."""
     incident = get_incident(reference)
+    kept = form_kept(request) if request.method == "GET" else None
+    if kept is not None:
+        return _transition_page(request, incident, ResolveForm(kept, incident=incident))
     if request.method == "GET":
         return _transition_page(request, incident, ResolveForm(incident=incident))
     form = ResolveForm(request.POST, incident=incident)
@@ -420,6 +435,7 @@ def _section_anchor(section: Section) -> str:
 
 @require_http_methods(["GET", "POST"])
 @editor_required
+@keeps_typed_text
 def section_row_form(
     request: HttpRequest, reference: str, key: str, pk: int | None = None
 ) -> HttpResponse:
@@ -430,6 +446,10 @@ def section_row_form(
     form_class = section_form_class(section)
     template = "incidents/sections/_row_form.html"
     context = {"incident": incident, "section": section, "row": row}
+    kept = form_kept(request) if request.method == "GET" else None
+    if kept is not None:
+        form = form_class(kept, instance=row, incident=incident)
+        return form_response(request, template, {**context, "form": form})
     if request.method == "GET":
         initial = {}
         if row is None and "occurred_at" in section.fields:
@@ -497,11 +517,23 @@ def history(request: HttpRequest, reference: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @editor_required
+@keeps_typed_text
 def incident_declare(request: HttpRequest) -> HttpResponse:
-    form = IncidentDeclareForm(request.POST if request.method == "POST" else None)
-    if form.is_valid():
+    data = request.POST if request.method == "POST" else form_kept(request)
+    form = IncidentDeclareForm(data)
+    if form.is_valid() and request.method == "POST":
+        made = selectors.incident_declared_already(
+            user=request.user, **form.cleaned_data, now=timezone.now()
+        )
+        if made is not None:
+            messages.info(request, f"{made.reference} was declared with this form already.")
+            return redirect("incidents:detail", made.reference)
         try:
             incident = services.incident_create(**form.cleaned_data, created_by=request.user)
+        except IntegrityError:
+            # The same form, submitted twice at once: the other submit declared it.
+            made = Incident.objects.get(creation_key=form.cleaned_data["creation_key"])
+            return redirect("incidents:detail", made.reference)
         except ValidationError as error:
             # The model's own rules, checked again by the service; shown like the form's.
             by_field = (

@@ -25,6 +25,7 @@ from django.utils.cache import get_conditional_response
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
+from core.kept_forms import form_kept, keeps_typed_text
 from core.permissions import editor_required
 from incidents.models import Maintenance
 from incidents.statuspage import services
@@ -205,9 +206,11 @@ def _form_page(request: HttpRequest, form: MaintenanceForm) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @editor_required
+@keeps_typed_text
 def maintenance_create(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        form = MaintenanceForm(request.POST)
+    kept = form_kept(request) if request.method == "GET" else None
+    if request.method == "POST" or kept is not None:
+        form = MaintenanceForm(request.POST if request.method == "POST" else kept)
     else:
         start = (timezone.localtime() + timedelta(days=1)).replace(
             minute=0, second=0, microsecond=0
@@ -218,9 +221,11 @@ def maintenance_create(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @editor_required
+@keeps_typed_text
 def maintenance_edit(request: HttpRequest, pk: int) -> HttpResponse:
     maintenance = get_object_or_404(Maintenance, pk=pk)
-    form = MaintenanceForm(request.POST if request.method == "POST" else None, instance=maintenance)
+    data = request.POST if request.method == "POST" else form_kept(request)
+    form = MaintenanceForm(data, instance=maintenance)
     return _form_page(request, form)
 
 
