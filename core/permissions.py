@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from django.contrib import messages
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
 from core.http import HtmxHttpRequest
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser, User
+from core.kept_forms import form_keep
 
 EDIT_PERMISSION = "incidents.change_incident"
 
@@ -37,12 +38,7 @@ def permission_required(
         @wraps(view)
         def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
-                if request.htmx:
-                    # A plain 302 would be followed inside htmx's own request, and the login
-                    # form swapped into a table row. Send the whole page to log in, then back.
-                    back = request.htmx.current_url_abs_path or request.get_full_path()
-                    return HttpResponseClientRedirect(redirect_to_login(back).url)
-                return redirect_to_login(request.get_full_path())
+                return _log_in_first(request, keep=getattr(view, "keeps_typed_text", False))
             if not request.user.has_perm(permission):
                 raise PermissionDenied(message)
             return view(request, *args, **kwargs)
@@ -50,6 +46,40 @@ def permission_required(
         return wrapper
 
     return decorator
+
+
+def _log_in_first(request: HtmxHttpRequest, *, keep: bool) -> HttpResponse:
+    """Send someone whose session is gone to log in, and back where they were after.
+
+    A form's POST is kept (core.kept_forms) and they come back to that form with it; anything
+    else brings them back to the page they were on. Never the login form swapped into a part of
+    a page: an in-place (htmx) request moves the whole page to the login, which says why.
+    """
+    if request.method == "POST":
+        messages.info(
+            request,
+            "Your session expired, so you were logged out. Log in again"
+            + (": what you typed is kept and waits on the form." if keep else "."),
+        )
+    if request.method == "POST" and keep:
+        form_keep(request)
+        back = request.path
+    elif request.htmx and request.htmx.current_url_abs_path:
+        back = request.htmx.current_url_abs_path
+    elif request.method == "POST":
+        referer = request.headers.get("Referer", "")
+        same_site = url_has_allowed_host_and_scheme(
+            referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        back = referer if referer and same_site else request.path
+    else:
+        back = request.get_full_path()
+    login = redirect_to_login(back)
+    if request.htmx:
+        # A plain 302 would be followed inside htmx's own request, and the login form swapped
+        # into a table row.
+        return HttpResponseClientRedirect(login.url)
+    return login
 
 
 editor_required = permission_required(

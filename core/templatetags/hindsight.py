@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django import template
 from django.db import models
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -51,3 +52,15 @@ def field_label(instance: models.Model, name: str) -> str:
 @register.filter
 def get_item(mapping: Mapping[str, Any] | None, key: str) -> Any:
     return mapping.get(key, "") if mapping else ""
+
+
+@register.filter
+def clock(value: datetime | None, day_of: datetime | None = None) -> str:
+    """A time on a timeline: "06:14" on the day of `day_of` (the incident's start), with its
+    date on any other day, so a line written days later never reads as the same morning."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    if day_of is not None and local.date() == timezone.localtime(day_of).date():
+        return f"{local:%H:%M}"
+    return f"{local:%Y-%m-%d %H:%M}"

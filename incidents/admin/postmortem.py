@@ -84,7 +84,7 @@ class IncidentAdminForm(forms.ModelForm):
 
     class Meta:
         model = Incident
-        fields = [*sorted(services.EDITABLE_INCIDENT_FIELDS), "authors"]
+        fields = [*sorted(services.INCIDENT_CREATE_FIELDS - {"creation_key"}), "authors"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -234,6 +234,15 @@ class IncidentAdmin(InlinePartsThroughServicesMixin, SimpleHistoryAdmin):
         FinalNoteInline,
     ]
 
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Incident | None = None
+    ) -> list[str] | tuple[str, ...]:
+        # Status and post-mortem state move by their transitions on the incident page, which
+        # write the timeline and keep the times that go with them.
+        if obj is not None:
+            return [*self.readonly_fields, "status", "postmortem_state"]
+        return list(self.readonly_fields)
+
     @admin.display(description="reference", ordering="number")
     def reference(self, obj: Incident) -> str:
         return obj.reference
@@ -258,7 +267,7 @@ class IncidentAdmin(InlinePartsThroughServicesMixin, SimpleHistoryAdmin):
                 **{
                     name: value
                     for name, value in form.cleaned_data.items()
-                    if name in services.EDITABLE_INCIDENT_FIELDS
+                    if name in services.INCIDENT_CREATE_FIELDS
                 },
             )
             obj.pk = created.pk

@@ -8,11 +8,12 @@ computed for it at all.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from core import durations
 from deployments import selectors as system
@@ -25,6 +26,18 @@ _OPEN_ITEMS = (ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS)
 def duration_words(value: timedelta | None) -> str:
     """A span as a message says it: "about 16 minutes". Empty for None (still open)."""
     return "" if value is None else durations.duration_words(value, about=True)
+
+
+def span_words(start: datetime, end: datetime | None) -> str:
+    """ "from 06:02 to 06:18 UTC"; across midnight "from 23:50 UTC on January 2 to 00:10 UTC on
+    January 3", and the years too when they differ. Empty while it is open."""
+    if end is None:
+        return ""
+    start, end = timezone.localtime(start), timezone.localtime(end)
+    if start.date() == end.date():
+        return f"from {start:%H:%M} to {end:%H:%M %Z}"
+    day = "%B %-d, %Y" if start.year != end.year else "%B %-d"
+    return f"from {start:%H:%M %Z} on {start:{day}} to {end:%H:%M %Z} on {end:{day}}"
 
 
 def affected_components(incident: Incident) -> list[str]:
@@ -42,6 +55,7 @@ def public_facts(incident: Incident) -> dict[str, Any]:
         "started_at": incident.started_at,
         "ended_at": incident.resolved_at,
         "duration": duration_words(incident.duration),
+        "span": span_words(incident.started_at, incident.resolved_at),
         "severity": incident.get_severity_display(),
         "status": incident.get_status_display(),
         "is_resolved": not incident.is_open,

@@ -13,6 +13,7 @@ import copy
 import re
 import secrets
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -28,6 +29,7 @@ from incidents.models import (
     Communication,
     CommunicationTemplate,
     Incident,
+    Phase,
     TimelineEvent,
     WebhookEndpoint,
 )
@@ -92,7 +94,36 @@ def communication_template_save(*, template: CommunicationTemplate) -> Communica
 # --- Drafts -------------------------------------------------------------------------------------
 
 
-def _draft_text(template: CommunicationTemplate, incident: Incident) -> tuple[str, str]:
+# The facts a draft states, kept beside it as they were when it was written.
+CHECKED_FACTS = ("started_at", "ended_at", "duration", "components")
+
+
+def _checked_facts(facts: dict[str, Any]) -> dict[str, Any]:
+    shown = {}
+    for name in CHECKED_FACTS:
+        value = facts.get(name)
+        shown[name] = value.isoformat() if isinstance(value, datetime) else value
+    return shown
+
+
+def _refuse_an_end_that_is_not_there(template: CommunicationTemplate, incident: Incident) -> None:
+    if template.phase == Phase.RESOLVED and incident.resolved_at is None:
+        raise ValidationError(
+            {
+                "template": (
+                    f"“{template.name}” tells people the incident is over, but "
+                    f"{incident.reference} has no end yet. Resolve it first (Resolve… on the "
+                    "incident page), then draft this message."
+                )
+            }
+        )
+
+
+def _draft_text(
+    template: CommunicationTemplate, incident: Incident
+) -> tuple[str, str, dict[str, Any]]:
+    """The template filled with the incident's facts, and the facts it stated."""
+    _refuse_an_end_that_is_not_there(template, incident)
     facts = incident_facts(incident, audience=template.audience)
     try:
         subject = render_subject(template.subject_template, facts, audience=template.audience)
@@ -102,7 +133,7 @@ def _draft_text(template: CommunicationTemplate, incident: Incident) -> tuple[st
         raise ValidationError(
             {"template": [f"The template “{template.slug}” cannot be used: {m}" for m in error]}
         ) from None
-    return subject, body
+    return subject, body, _checked_facts(facts)
 
 
 @transaction.atomic
@@ -110,7 +141,7 @@ def communication_generate(
     *, incident: Incident, template: CommunicationTemplate, user: User | None
 ) -> Communication:
     """A new draft filled from the incident's facts as the template's audience may see them."""
-    subject, body = _draft_text(template, incident)
+    subject, body, facts = _draft_text(template, incident)
     communication = Communication(
         incident=incident,
         template=template,
@@ -118,6 +149,7 @@ def communication_generate(
         phase=template.phase,
         subject=subject or template.name,
         body=body,
+        facts=facts,
         created_by=_who(user),
     )
     communication.render_markdown()
@@ -248,13 +280,20 @@ def communication_send(*, communication: Communication, user: User | None) -> Co
 
 @transaction.atomic
 def communication_correct(*, communication: Communication, user: User | None) -> Communication:
-    """A new draft that corrects a sent communication, starting from its text."""
+    """A new draft that corrects a sent communication. It starts from the incident's facts as
+    they are now, through the template the sent one came from: what needs correcting is
+    usually a fact, and the old text would repeat it. Without a template, from the old text."""
     if communication.status != Status.SENT:
         raise CommunicationStateError(
             "Only a sent communication needs a correction; edit this one instead.",
             status=communication.status,
         )
-    subject = communication.subject
+    facts: dict[str, Any] = {}
+    subject, body = communication.subject, communication.body
+    if communication.template is not None:
+        incident = Incident.objects.select_related("service").get(pk=communication.incident_id)
+        subject, body, facts = _draft_text(communication.template, incident)
+        subject = subject or communication.subject
     if not subject.startswith(CORRECTION_PREFIX):
         subject = (CORRECTION_PREFIX + subject)[
             : Communication._meta.get_field("subject").max_length
@@ -265,7 +304,8 @@ def communication_correct(*, communication: Communication, user: User | None) ->
         audience=communication.audience,
         phase=communication.phase,
         subject=subject,
-        body=communication.body,
+        body=body,
+        facts=facts,
         corrects=communication,
         created_by=_who(user),
     )

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from core.http import AuthenticatedHttpRequest
+from core.kept_forms import form_kept, keeps_typed_text
 from core.permissions import editor_required, permission_required
 from incidents.communications import selectors, services
 from incidents.communications.defaults import USER_EMAIL_SLUG
@@ -121,6 +122,7 @@ def generate(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @editor_required
+@keeps_typed_text
 def edit(request: AuthenticatedHttpRequest, reference: str, pk: int) -> HttpResponse:
     incident = get_incident(reference)
     communication = _communication(incident, pk)
@@ -129,7 +131,10 @@ def edit(request: AuthenticatedHttpRequest, reference: str, pk: int) -> HttpResp
             request, incident, error="A sent communication cannot change; write a correction."
         )
     template = "incidents/communication_form.html"
-    context: dict[str, Any] = {"incident": incident, "communication": communication}
+    context = {"incident": incident, "communication": communication}
+    kept = form_kept(request) if request.method == "GET" else None
+    if kept is not None:
+        return form_response(request, template, {**context, "form": CommunicationForm(kept)})
     if request.method == "GET":
         form = CommunicationForm(
             initial={
@@ -160,8 +165,9 @@ def edit(request: AuthenticatedHttpRequest, reference: str, pk: int) -> HttpResp
         data["expected"] = communication.updated_at.isoformat()
         stale = CommunicationForm(data)
         stale.is_valid()
-        context |= {"form": stale, "stale": str(error)}
-        return form_response(request, template, context, 409)
+        return form_response(
+            request, template, {**context, "form": stale, "stale": str(error)}, 409
+        )
     except services.CommunicationStateError as error:
         return _done(request, incident, error=str(error))
     return _done(request, incident, anchor=f"communication-{communication.pk}")

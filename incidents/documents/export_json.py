@@ -23,7 +23,9 @@ Schema "hindsight.postmortem/v1". A document is one object:
     path_forward    [{id, title, urgent, detail, order,
                       options: [{id, label, title, estimate, detail, chosen, order}]}]
     communications  [{id, audience, phase, status, subject, body, template, corrects,
-                    created_by, approved_by, approved_at, sent_at, created_at, updated_at}]
+                    created_by, approved_by, approved_at, sent_at, created_at, updated_at,
+                    facts: {started_at, ended_at, duration, components}, the facts a generated
+                    draft stated, empty for one written by hand}]
     final_notes     [{id, kind, text, order}]
 
 Times are ISO 8601 in UTC, dates YYYY-MM-DD, people their usernames, a deployment
@@ -185,7 +187,7 @@ def postmortem_json(
                 "corrects": c.corrects_id, "created_by": names.get(c.created_by_id),
                 "approved_by": names.get(c.approved_by_id), "approved_at": _time(c.approved_at),
                 "sent_at": _time(c.sent_at), "created_at": _time(c.created_at),
-                "updated_at": _time(c.updated_at),
+                "updated_at": _time(c.updated_at), "facts": c.facts,
             }
             for c in communications
         ],

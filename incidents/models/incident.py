@@ -106,6 +106,9 @@ class Incident(MarkdownModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # The declare form's own key: a second submit of the same form (Back, then submit again)
+    # finds the incident the first one made instead of declaring a twin.
+    creation_key = models.UUIDField(null=True, blank=True, editable=False)
     # Bumped by every write to the incident row; writes compare-and-set against it so two
     # editors never overwrite each other unseen.
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -120,6 +123,7 @@ class Incident(MarkdownModel):
         ordering = ["-started_at", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["number"], name="incident_reference_unique"),
+            models.UniqueConstraint(fields=["creation_key"], name="incident_creation_key_unique"),
             models.CheckConstraint(
                 condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("started_at")),
                 name="incident_resolved_after_started",

@@ -5,6 +5,7 @@ They validate only; views hand the cleaned data to incidents.postmortem.services
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -189,6 +190,10 @@ class IncidentDeclareForm(forms.Form):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
 
+    # Made when the form is shown, sent back with it: the same form submitted twice declares
+    # one incident.
+    creation_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4, required=False)
+
     def clean_started_at(self) -> datetime:
         started_at = self.cleaned_data["started_at"]
         if started_at > timezone.now() + FUTURE_TOLERANCE:
@@ -196,3 +201,47 @@ class IncidentDeclareForm(forms.Form):
                 "That is in the future. Enter when the problem began.", code="future"
             )
         return started_at
+
+
+class _TransitionForm(forms.Form):
+    """A change of the incident's status at a time the author gives: now unless they say when,
+    so a post-mortem written after the fact reads in order."""
+
+    def __init__(self, *args: Any, incident: Incident, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.incident = incident
+
+    def _checked_time(self, name: str) -> datetime:
+        value = self.cleaned_data[name]
+        if value < self.incident.started_at:
+            raise forms.ValidationError("This is before the incident started.", code="early")
+        if value > timezone.now() + FUTURE_TOLERANCE:
+            raise forms.ValidationError("That is in the future.", code="future")
+        return value
+
+
+class StatusForm(_TransitionForm):
+    """Investigating, identified or monitoring; resolving has a form of its own, which asks for
+    the end."""
+
+    status = forms.ChoiceField(
+        label="Incident status",
+        choices=[(v, label) for v, label in Incident.Status.choices if v != "resolved"],
+    )
+    at = forms.DateTimeField(label="As of (UTC)", initial=_now_to_the_minute, widget=DATETIME_INPUT)
+
+    def clean_at(self) -> datetime:
+        return self._checked_time("at")
+
+
+class ResolveForm(_TransitionForm):
+    """Resolving asks when it ended: the end already written down if there is one, else now."""
+
+    resolved_at = forms.DateTimeField(label="Resolved at (UTC)", widget=DATETIME_INPUT)
+
+    def __init__(self, *args: Any, incident: Incident, **kwargs: Any) -> None:
+        super().__init__(*args, incident=incident, **kwargs)
+        self.fields["resolved_at"].initial = incident.resolved_at or _now_to_the_minute()
+
+    def clean_resolved_at(self) -> datetime:
+        return self._checked_time("resolved_at")

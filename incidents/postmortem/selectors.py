@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import (
     Prefetch,
 )
 
+from deployments.models import Service
 from incidents.communications.selectors import communications_with_progress
 from incidents.models import (
     ActionItem,
@@ -173,3 +176,37 @@ def incident_history(incident: Incident, limit: int = 300) -> list[Change]:
     )
     changes.sort(key=lambda c: c.when, reverse=True)
     return changes[:limit]
+
+
+# How long a second declaration of the same incident by the same person is taken for a repeat.
+DECLARED_AGAIN_WITHIN = timedelta(minutes=15)
+
+
+def incident_declared_already(
+    *,
+    user: User,
+    service: Service,
+    title: str,
+    started_at: datetime,
+    creation_key: uuid.UUID | None = None,
+    now: datetime,
+    **_: Any,
+) -> Incident | None:
+    """The incident a declare form made already: the one with its key, or, for a form whose key
+    the browser did not keep (Back, then submit again), the one this person declared minutes ago
+    with the same service, title and start."""
+    if creation_key is not None:
+        made = Incident.objects.filter(creation_key=creation_key).first()
+        if made is not None:
+            return made
+    return (
+        Incident.objects.filter(
+            created_by=user,
+            service=service,
+            title=title,
+            started_at=started_at,
+            created_at__gte=now - DECLARED_AGAIN_WITHIN,
+        )
+        .order_by("-pk")
+        .first()
+    )

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Max
 from django.utils import timezone
@@ -75,15 +76,15 @@ def timeline_event_add(
 
 INCIDENT_COUNTER = "incident"
 
-# Fields of the incident row a person may change through incident_update. Everything else
-# (number, version, timestamps of the row itself) is Hindsight's.
+# Fields of the incident row a person may change through incident_update. Status and
+# post-mortem state move only through their transitions, which write the timeline and keep the
+# times that go with them; everything else (number, version, the row's own timestamps) is
+# Hindsight's.
 EDITABLE_INCIDENT_FIELDS = frozenset(
     {
         "service",
         "title",
         "severity",
-        "status",
-        "postmortem_state",
         "status_line",
         "started_at",
         "detected_at",
@@ -94,6 +95,17 @@ EDITABLE_INCIDENT_FIELDS = frozenset(
         "resolution",
         "next_step",
     }
+)
+
+
+# What an incident may be created with besides: one written after the fact (an import, the
+# demo) starts resolved, with its post-mortem published; a form's creation_key makes a second
+# submit of the same form find the first one's incident.
+INCIDENT_CREATE_FIELDS = EDITABLE_INCIDENT_FIELDS | {"status", "postmortem_state", "creation_key"}
+
+RESOLVE_TO_SET_END = (
+    "The end of an incident is set by resolving it: use Resolve on the incident page, or POST "
+    "/api/v1/incidents/{ref}/resolve with resolved_at."
 )
 
 
@@ -150,10 +162,16 @@ def incident_create(
     created_by: User | None = None,
     **fields: Any,
 ) -> Incident:
-    """Declare an incident and give it the next reference (INC-n)."""
-    unknown = set(fields) - EDITABLE_INCIDENT_FIELDS
+    """Declare an incident and give it the next reference (INC-n).
+
+    An incident written after the fact may start resolved; an end time goes with that status
+    only, so an open incident never carries one.
+    """
+    unknown = set(fields) - INCIDENT_CREATE_FIELDS
     if unknown:
         raise TypeError(f"incident_create() got unexpected fields: {sorted(unknown)}")
+    if fields.get("resolved_at") and fields.get("status") != Incident.Status.RESOLVED:
+        raise ValidationError({"resolved_at": RESOLVE_TO_SET_END})
     incident = Incident(
         service=service,
         title=title,
@@ -217,6 +235,14 @@ def _incident_update_once(
     unknown = set(changes) - EDITABLE_INCIDENT_FIELDS
     if unknown:
         raise TypeError(f"incident_update() got unexpected fields: {sorted(unknown)}")
+    if (
+        "resolved_at" in changes
+        and changes["resolved_at"] != incident.resolved_at
+        and incident.status != Incident.Status.RESOLVED
+    ):
+        # An open incident with an end time would read as over while nobody resolved it; the
+        # end is set by resolving, which asks for it.
+        raise ValidationError({"resolved_at": RESOLVE_TO_SET_END})
     if not changes:
         # Nothing to write: the precondition still holds or fails, but no version is spent.
         current = Incident.objects.filter(pk=incident.pk).values_list("version", flat=True).first()
@@ -307,35 +333,44 @@ def incident_set_status(
 ) -> Incident:
     """Move the incident through investigating, identified, monitoring and resolved.
 
-    Resolving stamps resolved_at (`at`, or now); moving to monitoring stamps mitigated_at if it
-    is not set; leaving resolved (a reopen) clears resolved_at. Asking for the status it already
-    has changes nothing, also when a concurrent request got there first.
+    `at` is when the change happened, as the author says (now if not given): the timeline line
+    is written at that time, so a post-mortem written after the fact reads in order. Resolving
+    makes it the end of the incident; without `at`, an end already set is kept rather than
+    replaced by the moment of the click. Moving to monitoring stamps mitigated_at only if it is
+    not set. Reopening clears the end: the line written on the timeline, and the history, keep
+    the earlier one. Asking for the status it already has changes nothing, also when a
+    concurrent request got there first.
     """
     status = Incident.Status(status)
-    at = at or timezone.now()
     for _ in range(TRANSITION_ATTEMPTS):
         if status == incident.status:
             return incident
+        when = at or timezone.now()
         changes: dict[str, Any] = {"status": status}
+        text = f"Status changed from **{incident.get_status_display()}** to **{status.label}**"
         if status == Incident.Status.RESOLVED:
-            changes["resolved_at"] = at
+            when = at or incident.resolved_at or when
+            changes["resolved_at"] = when
         elif incident.status == Incident.Status.RESOLVED:
             changes["resolved_at"] = None
+            if incident.resolved_at is not None:
+                text += f" (it had been resolved at {incident.resolved_at:%Y-%m-%d %H:%M} UTC)"
         if status == Incident.Status.MONITORING and incident.mitigated_at is None:
-            changes["mitigated_at"] = at
-        old = incident.get_status_display()
+            changes["mitigated_at"] = when
+        if when < incident.started_at:
+            raise ValidationError({"at": "A change of status cannot be before the start."})
         if _transition(
             incident=incident,
             field="status",
             changes=changes,
             user=user,
-            at=at,
+            at=when,
             kind=(
                 TimelineEvent.Kind.RESOLVED
                 if status == Incident.Status.RESOLVED
                 else TimelineEvent.Kind.STATUS_CHANGE
             ),
-            text=f"Status changed from **{old}** to **{status.label}** by {_user_label(user)}.",
+            text=f"{text} by {_user_label(user)}.",
         ):
             return incident
         # Lost a race: judge the request again against the status it has now.

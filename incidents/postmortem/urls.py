@@ -15,6 +15,7 @@ urlpatterns = [
     path("incidents/<str:reference>/details/edit", views.details_edit, name="details_edit"),
     path("incidents/<str:reference>/text/<str:field>/edit", views.prose_edit, name="prose_edit"),
     path("incidents/<str:reference>/status", views.set_status, name="set_status"),
+    path("incidents/<str:reference>/resolve", views.resolve, name="resolve"),
     path(
         "incidents/<str:reference>/postmortem-state",
         views.set_postmortem_state,

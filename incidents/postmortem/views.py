@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from datetime import datetime
 from itertools import groupby
 from typing import Any
 
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from core.http import AuthenticatedHttpRequest
+from core.kept_forms import form_kept, keeps_typed_text
 from core.permissions import editor_required
 from core.rendering import render as render_markdown
 from incidents.models import (
@@ -44,6 +47,8 @@ from incidents.postmortem.forms import (
     DetailsForm,
     IncidentDeclareForm,
     ProseForm,
+    ResolveForm,
+    StatusForm,
     VersionedForm,
     section_form_class,
 )
@@ -117,7 +122,14 @@ def document_context(incident: Incident) -> dict[str, Any]:
             if any(c.group == value for c in criteria)
         ],
         "final_sections": by_kind(incident.final_notes.all(), FinalNote.Kind.choices),
-        "status_choices": Incident.Status.choices,
+        "status_form": StatusForm(
+            incident=incident,
+            initial={
+                "status": incident.status
+                if incident.status != Incident.Status.RESOLVED
+                else Incident.Status.MONITORING
+            },
+        ),
         "postmortem_choices": Incident.PostmortemState.choices,
     }
 
@@ -175,30 +187,49 @@ def _save_versioned(
     incident: Incident,
     form: VersionedForm,
     changes: dict[str, Any],
-) -> Incident | None:
-    """Save through the service's conflict policy; None when someone else changed a field this
-    editor changed too (the form then shows both)."""
+) -> list[str]:
+    """Save through the service's conflict policy. Returns the fields someone else changed
+    meanwhile that this editor changed too (nothing saved then; the form shows both), else []."""
     try:
-        return services.incident_update(
+        services.incident_update(
             incident=incident,
             expected_version=form.cleaned_data["version"],
             user=request.user,
             base=form.cleaned_data["base"],
             **changes,
         )
-    except services.StaleVersion:
+    except services.StaleVersion as stale:
         incident.refresh_from_db()
-        return None
+        return stale.fields or list(changes)
+    return []
+
+
+def _shown(incident: Incident, name: str) -> str:
+    """A field's value as the page shows it: labels for choices, times with their zone."""
+    value = getattr(incident, name)
+    if value is None or value == "":
+        return "—"
+    display = getattr(incident, f"get_{name}_display", None)
+    if display is not None:
+        return str(display())
+    if isinstance(value, datetime):
+        return f"{timezone.localtime(value):%Y-%m-%d %H:%M %Z}"
+    return str(value)
 
 
 @require_http_methods(["GET", "POST"])
 @editor_required
+@keeps_typed_text
 def prose_edit(request: AuthenticatedHttpRequest, reference: str, field: str) -> HttpResponse:
     if field not in PROSE_FIELDS:
         raise Http404(f"No text field {field}.")
     incident = get_incident(reference)
     template = "incidents/prose/_form.html"
     context = {"incident": incident, "field": field}
+    kept = form_kept(request) if request.method == "GET" else None
+    if kept is not None:
+        form = ProseForm(kept, field_name=field)
+        return form_response(request, template, {**context, "form": form})
     if request.method == "GET":
         form = ProseForm(
             field_name=field,
@@ -214,12 +245,12 @@ def prose_edit(request: AuthenticatedHttpRequest, reference: str, field: str) ->
     if not form.is_valid():
         return form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
     try:
-        saved = _save_versioned(request, incident, form, {field: form.cleaned_data["value"]})
+        clashing = _save_versioned(request, incident, form, {field: form.cleaned_data["value"]})
     except ValidationError as error:
         form.add_error("value", error.message_dict.get(field) or error.messages)
         return form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
-    if saved is None:
-        return _conflict(request, incident, form, [field], template, context)
+    if clashing:
+        return _conflict(request, incident, form, [field], [field], template, context)
     return after_write(
         request, incident, "incidents/prose/_field.html", f"prose-{field}", field=field
     )
@@ -227,10 +258,14 @@ def prose_edit(request: AuthenticatedHttpRequest, reference: str, field: str) ->
 
 @require_http_methods(["GET", "POST"])
 @editor_required
+@keeps_typed_text
 def details_edit(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     incident = get_incident(reference)
     template = "incidents/prose/_details_form.html"
     context = {"incident": incident}
+    kept = form_kept(request) if request.method == "GET" else None
+    if kept is not None:
+        return form_response(request, template, {**context, "form": DetailsForm(kept)})
     if request.method == "GET":
         form = DetailsForm(
             initial={
@@ -244,31 +279,47 @@ def details_edit(request: AuthenticatedHttpRequest, reference: str) -> HttpRespo
     form = DetailsForm(request.POST)
     if not form.is_valid():
         return form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
-    changes = {name: form.cleaned_data[name] for name in DETAIL_FIELDS}
+    # Only what this editor changed is a change: a field they left alone keeps whatever someone
+    # else saved meanwhile.
+    base = form.cleaned_data["base"]
+    changes = {
+        name: form.cleaned_data[name]
+        for name in DETAIL_FIELDS
+        if services.comparable(form.cleaned_data[name]) != base.get(name)
+    }
     try:
-        saved = _save_versioned(request, incident, form, changes)
+        clashing = _save_versioned(request, incident, form, changes)
     except ValidationError as error:
         for name, errors in error.message_dict.items():
             form.add_error(name if name in form.fields else None, errors)
         return form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
-    if saved is None:
-        return _conflict(request, incident, form, list(DETAIL_FIELDS), template, context)
+    if clashing:
+        return _conflict(
+            request, incident, form, list(DETAIL_FIELDS), clashing, template, context, changes
+        )
     return after_write(request, incident, "incidents/prose/_summary_box.html", "summary-box")
 
 
 def _conflict(
     request: AuthenticatedHttpRequest,
     incident: Incident,
-    form: ProseForm | DetailsForm,
+    form: VersionedForm,
     names: list[str],
+    clashing: list[str],
     template: str,
     context: dict[str, Any],
+    changes: dict[str, Any] | None = None,
 ) -> HttpResponse:
-    """Someone saved the same text first. Keep what this editor typed, show theirs beside it,
-    and let the next save go on top of theirs on purpose."""
+    """Someone else changed what this editor changed too. Keep what this editor typed in the
+    fields they changed, take everyone else's values in the rest, show theirs beside the
+    clashing ones, and let the next save go on top of theirs on purpose."""
     latest = incident.history.select_related("history_user").first()
     assert isinstance(form.data, QueryDict)  # bound to request.POST
     data = form.data.copy()
+    for name in names:
+        if changes is not None and name not in changes:
+            field = form.fields[name]
+            data[name] = field.widget.format_value(field.prepare_value(getattr(incident, name)))
     data["version"] = str(incident.version)
     data["base"] = form.sign_base(services.comparable_values(incident, names))
     merged: VersionedForm
@@ -277,7 +328,8 @@ def _conflict(
     else:
         merged = DetailsForm(data)
     merged.is_valid()
-    theirs = {name: getattr(incident, name) for name in names}
+    labels = {name: (form.fields.get(name) or form.fields["value"]).label for name in clashing}
+    theirs = [(labels[name], _shown(incident, name)) for name in clashing]
     return form_response(
         request,
         template,
@@ -286,7 +338,10 @@ def _conflict(
             "form": merged,
             "conflict": True,
             "theirs": theirs,
-            "theirs_html": render_markdown(theirs[names[0]]) if isinstance(form, ProseForm) else "",
+            "their_text": getattr(incident, names[0]) if isinstance(form, ProseForm) else "",
+            "theirs_html": render_markdown(getattr(incident, names[0]))
+            if isinstance(form, ProseForm)
+            else "",
             "their_author": latest.history_user if latest else None,
             "their_time": latest.history_date if latest else None,
         },
@@ -297,23 +352,70 @@ def _conflict(
 # --- Transitions ---------------------------------------------------------------------------------
 
 
+def _transition_page(
+    request: AuthenticatedHttpRequest,
+    incident: Incident,
+    form: StatusForm | ResolveForm,
+    status: int = 200,
+) -> HttpResponse:
+    return form_response(
+        request,
+        "incidents/prose/_transition_form.html",
+        {"incident": incident, "form": form, "resolving": isinstance(form, ResolveForm)},
+        status,
+    )
+
+
+def _apply_transition(
+    request: AuthenticatedHttpRequest,
+    incident: Incident,
+    form: StatusForm | ResolveForm,
+    **change: Any,
+) -> HttpResponse:
+    try:
+        services.incident_set_status(incident=incident, user=request.user, **change)
+    except ValidationError as error:
+        for name, errors in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+        return _transition_page(request, incident, form, UNPROCESSABLE)
+    except services.StaleVersion:
+        messages.error(request, "Others kept changing the status meanwhile; look and try again.")
+    return redirect("incidents:detail", incident.reference)
+
+
 @require_POST
 @editor_required
 def set_status(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     incident = get_incident(reference)
-    status = request.POST.get("status", "")
-    if status not in Incident.Status.values:
-        messages.error(request, "Choose one of the listed statuses.")
-    else:
-        try:
-            services.incident_set_status(incident=incident, status=status, user=request.user)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        except services.StaleVersion:
-            messages.error(
-                request, "Others kept changing the status meanwhile; look and try again."
-            )
-    return redirect("incidents:detail", incident.reference)
+    form = StatusForm(request.POST, incident=incident)
+    if not form.is_valid():
+        return _transition_page(request, incident, form, UNPROCESSABLE)
+    return _apply_transition(
+        request, incident, form, status=form.cleaned_data["status"], at=form.cleaned_data["at"]
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+@keeps_typed_text
+def resolve(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
+    """Resolving asks for the end, prefilled with the one already written down, else now."""
+    incident = get_incident(reference)
+    kept = form_kept(request) if request.method == "GET" else None
+    if kept is not None:
+        return _transition_page(request, incident, ResolveForm(kept, incident=incident))
+    if request.method == "GET":
+        return _transition_page(request, incident, ResolveForm(incident=incident))
+    form = ResolveForm(request.POST, incident=incident)
+    if not form.is_valid():
+        return _transition_page(request, incident, form, UNPROCESSABLE)
+    return _apply_transition(
+        request,
+        incident,
+        form,
+        status=Incident.Status.RESOLVED,
+        at=form.cleaned_data["resolved_at"],
+    )
 
 
 @require_POST
@@ -366,6 +468,7 @@ def _section_anchor(section: Section) -> str:
 
 @require_http_methods(["GET", "POST"])
 @editor_required
+@keeps_typed_text
 def section_row_form(
     request: AuthenticatedHttpRequest, reference: str, key: str, pk: int | None = None
 ) -> HttpResponse:
@@ -376,6 +479,10 @@ def section_row_form(
     form_class = section_form_class(section)
     template = "incidents/sections/_row_form.html"
     context = {"incident": incident, "section": section, "row": row}
+    kept = form_kept(request) if request.method == "GET" else None
+    if kept is not None:
+        form = form_class(kept, instance=row, incident=incident)
+        return form_response(request, template, {**context, "form": form})
     if request.method == "GET":
         initial: dict[str, Any] = {}
         if row is None and "occurred_at" in section.fields:
@@ -449,11 +556,23 @@ def history(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @editor_required
+@keeps_typed_text
 def incident_declare(request: AuthenticatedHttpRequest) -> HttpResponse:
-    form = IncidentDeclareForm(request.POST if request.method == "POST" else None)
-    if form.is_valid():
+    data = request.POST if request.method == "POST" else form_kept(request)
+    form = IncidentDeclareForm(data)
+    if form.is_valid() and request.method == "POST":
+        made = selectors.incident_declared_already(
+            user=request.user, **form.cleaned_data, now=timezone.now()
+        )
+        if made is not None:
+            messages.info(request, f"{made.reference} was declared with this form already.")
+            return redirect("incidents:detail", made.reference)
         try:
             incident = services.incident_create(**form.cleaned_data, created_by=request.user)
+        except IntegrityError:
+            # The same form, submitted twice at once: the other submit declared it.
+            made = Incident.objects.get(creation_key=form.cleaned_data["creation_key"])
+            return redirect("incidents:detail", made.reference)
         except ValidationError as error:
             # The model's own rules, checked again by the service; shown like the form's.
             by_field = (

@@ -5,5 +5,6 @@ with their signed confirm and unsubscribe links, and scheduled maintenance.
 - feeds.py: Atom and RSS.
 - subscriber_links.py: the signed links in subscribers' mail.
 - services.py: subscribers (sign up, confirm, unsubscribe) and maintenance windows.
+- tasks.py: the confirmation mail, which a sign-up hands to the outbox.
 - views.py, forms.py, urls.py: the public pages and the maintenance pages.
 """

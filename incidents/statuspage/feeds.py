@@ -12,18 +12,12 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 from django.utils.html import escape
 
-from incidents.statuspage.page import (
-    FEED_CACHE_KEY,
-    PAGE_CACHE_SECONDS,
-    PublicIncident,
-    public_incidents,
-)
+from incidents.statuspage.page import FEED_CACHE_KEY, PublicIncident, cached, public_incidents
 
 MAX_ITEMS = 50
 
@@ -53,12 +47,9 @@ def _incident_html(incident: PublicIncident) -> str:
 
 
 def feed_entries() -> list[FeedEntry]:
-    """Newest first, at most MAX_ITEMS; cached like the page, since readers poll."""
-    entries = cache.get(FEED_CACHE_KEY)
-    if entries is None:
-        entries = _entries()
-        cache.set(FEED_CACHE_KEY, entries, PAGE_CACHE_SECONDS)
-    return entries
+    """Newest first, at most MAX_ITEMS; cached like the page and dropped with it, since readers
+    poll."""
+    return cached(FEED_CACHE_KEY, _entries)
 
 
 def _entries() -> list[FeedEntry]:

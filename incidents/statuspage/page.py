@@ -1,45 +1,50 @@
-"""The public status page: what it shows, built from three queries, and nothing internal.
+"""The public status page: what it shows, built from four queries, and nothing internal.
 
-1. Components and maintenance: enabled health checks with their newest result, and windows that
-   have not ended, in one UNION ALL (two short lists: cheaper than a fourth round trip).
+1. Components: enabled health checks with their newest result.
 2. Uptime: results per (check, day) over 90 days from the hourly roll-ups and the raw results not
    yet rolled up, in one UNION ALL. Past days do not change, so they are cached for an hour and a
    warm build reads only today.
-3. Incidents: the open ones, those resolved in the last 90 days and the latest resolved one,
+3. Maintenance: windows that have not ended.
+4. Incidents: the open ones, those resolved in the last 90 days and the latest resolved one,
    each joined to its published status-page updates (a LEFT JOIN on a FilteredRelation).
 
-The queries are in incidents.selectors_status; this module shapes their rows for the page and
-the feeds, and caches what can be cached.
+The queries are in incidents.statuspage.selectors; this module shapes their rows for the page and
+the feeds, and holds their cache: Django's cache framework, one entry per rendered page and feed
+list, dropped by status_page_invalidate() after every write they show.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.utils import timezone
 
 from incidents.models import Incident, Phase
 from incidents.statuspage.selectors import (
-    CHECK,
-    components_and_maintenance_rows,
+    component_rows,
+    maintenance_rows,
     public_incident_rows,
     uptime_rows,
 )
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 HISTORY_DAYS = 90
 # The rendered page is kept this long: during an outage everyone refreshes, and nobody needs it
 # fresher than this.
 PAGE_CACHE_SECONDS = 10
-# Bump the version when the cached object (incidents.statuspage.views._Rendered) changes shape.
-PAGE_CACHE_KEY = "incidents:status-page:v2"
+# Bump the version when the cached value (incidents.statuspage.views.RenderedPage) changes shape.
+PAGE_CACHE_KEY = "incidents:status-page:v3"
 FEED_CACHE_KEY = "incidents:status-feed:v1"
 PAST_UPTIME_CACHE_SECONDS = 3600
 # A check whose newest result is older than this many of its intervals is not vouched for.
@@ -157,28 +162,47 @@ def _uptime_key(today: date) -> str:
     return f"incidents:status-uptime:{today.isoformat()}:{HISTORY_DAYS}"
 
 
-# This process's copy of the rendered page (incidents.statuspage.views), kept until the shared
-# copy it came from expires: a hit costs no cache round trip and no unpickling.
-LOCAL_PAGE: dict[str, object] = {}
-
-
 def status_page_invalidate() -> None:
-    """Drop the cached page and uptime after a write they show. Other processes keep their
-    copies until they expire, which PAGE_CACHE_SECONDS bounds."""
-    LOCAL_PAGE.clear()
-    cache.delete_many([PAGE_CACHE_KEY, FEED_CACHE_KEY, _uptime_key(timezone.localdate())])
+    """Drop the cached page, feeds and today's uptime after a write they show; every process
+    reads the same cache, so the next request anywhere builds them afresh."""
+    _cache_call(
+        cache.delete_many, [PAGE_CACHE_KEY, FEED_CACHE_KEY, _uptime_key(timezone.localdate())]
+    )
+
+
+# A cache that fails (Redis down) costs the page its speed, not its answer: the page and the feeds
+# are then built for each request, and the failure is logged.
+
+
+def _cache_call(method: Callable[..., T], *args: object) -> T | None:
+    try:
+        return method(*args)
+    except Exception as error:  # whatever the backend raises; Redis raises its own errors
+        logger.warning("Status page: the cache failed, going on without it: %r", error)
+        return None
+
+
+def cached(key: str, build: Callable[[], T], seconds: int = PAGE_CACHE_SECONDS) -> T:
+    """What is kept in the cache under `key`, or what `build()` makes, kept there for `seconds`."""
+    value = _cache_call(cache.get, key)
+    if value is None:
+        value = build()
+        _cache_call(cache.set, key, value, seconds)
+    return value
 
 
 def _component(row: Mapping[str, Any], now: datetime) -> Component:
     at = row["at"]
     if at is None:
         state = "unknown"
-    elif now - at > max(STALE_MINIMUM, timedelta(seconds=STALE_INTERVALS * row["interval"])):
+    elif now - at > max(
+        STALE_MINIMUM, timedelta(seconds=STALE_INTERVALS * row["interval_seconds"])
+    ):
         state = "stale"
     else:
         state = "operational" if row["ok"] else "outage"
     return Component(
-        id=row["row_id"], name=row["label"], service=row["service_name"], state=state, checked_at=at
+        id=row["id"], name=row["name"], service=row["service_name"], state=state, checked_at=at
     )
 
 
@@ -191,11 +215,11 @@ def _uptime(check_ids: list[int], days: list[date]) -> dict[tuple[int, date], Up
         return {}
     today = days[-1]
     key = _uptime_key(today)
-    past = cache.get(key)
+    past = _cache_call(cache.get, key)
     if past is None or not set(check_ids) <= past["checks"]:
         rows = uptime_rows(check_ids=check_ids, since=_day_start(days[0]))
         past = {"checks": set(check_ids), "rows": [r for r in rows if r["day"] < today]}
-        cache.set(key, past, PAST_UPTIME_CACHE_SECONDS)
+        _cache_call(cache.set, key, past, PAST_UPTIME_CACHE_SECONDS)
         rows = [r for r in rows if r["day"] >= today]
     else:
         rows = uptime_rows(check_ids=check_ids, since=_day_start(today))
@@ -260,34 +284,31 @@ def _overall(page: StatusPage, components: list[Component]) -> tuple[str, str]:
     return "operational", "All systems operational"
 
 
+def _maintenance(row: Mapping[str, Any], now: datetime) -> MaintenanceWindow:
+    return MaintenanceWindow(
+        id=row["id"],
+        title=row["title"],
+        service=row["service_name"],
+        description_html=row["description_html"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        in_progress=row["starts_at"] <= now,
+    )
+
+
 def status_page_build(*, now: datetime | None = None) -> StatusPage:
-    """Everything the page shows, read in three queries (two when nothing is checked)."""
+    """Everything the page shows, read in four queries (three when nothing is checked)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     days = [today - timedelta(days=n) for n in range(HISTORY_DAYS - 1, -1, -1)]
 
-    components: list[Component] = []
-    windows: list[MaintenanceWindow] = []
-    for row in components_and_maintenance_rows(now=now):
-        if row["kind"] == CHECK:
-            components.append(_component(row, now))
-        else:
-            windows.append(
-                MaintenanceWindow(
-                    id=row["row_id"],
-                    title=row["label"],
-                    service=row["service_name"],
-                    description_html=row["html"],
-                    starts_at=row["at"],
-                    ends_at=row["until"],
-                    in_progress=row["at"] <= now,
-                )
-            )
+    components = [_component(row, now) for row in component_rows()]
     uptime = _uptime([c.id for c in components], days)
     for component in components:
         component.days = [uptime.get((component.id, day)) or UptimeDay(day) for day in days]
     components.sort(key=lambda c: (c.service, c.name.lower()))
     services = [(name, list(group)) for name, group in groupby(components, attrgetter("service"))]
+    windows = [_maintenance(row, now) for row in maintenance_rows(now=now)]
 
     incidents = public_incidents(now=now)
     cutoff = now - timedelta(days=HISTORY_DAYS)
@@ -296,7 +317,6 @@ def status_page_build(*, now: datetime | None = None) -> StatusPage:
         for i in incidents
         if not i.is_open and i.resolved_at is not None and i.resolved_at >= cutoff
     ]
-    windows.sort(key=lambda w: (w.starts_at, w.id))
     page = StatusPage(
         generated_at=now,
         services=services,

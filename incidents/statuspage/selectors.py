@@ -23,53 +23,47 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, TruncDate
+from django.db.models.functions import Coalesce, TruncDate
 
 from deployments.models import CheckResult, CheckResultHourly, HealthCheck
 from incidents.models import Audience, Communication, Incident, Maintenance
 
-CHECK, MAINTENANCE = "check", "maintenance"
 
-
-def components_and_maintenance_rows(*, now: datetime) -> list[Mapping[str, Any]]:
-    """Enabled health checks with their newest result (kind "check") and maintenance windows
-    that have not ended (kind "maintenance"), as rows of one shape, in one query."""
+def component_rows() -> list[Mapping[str, Any]]:
+    """Enabled health checks with their newest result, one row each."""
     newest = CheckResult.objects.filter(health_check=OuterRef("pk")).order_by("-taken_at", "-pk")
-    checks = (
+    rows = (
         HealthCheck.objects.filter(enabled=True)
         .order_by()
         .values(
-            kind=Value(CHECK),
-            row_id=F("pk"),
-            label=F("name"),
+            "id",
+            "name",
+            "interval_seconds",
             service_name=F("service__name"),
             # One backward probe of result_check_time_idx per check.
             ok=Subquery(newest.values("ok")[:1]),
             at=Subquery(newest.values("taken_at")[:1]),
-            until=Cast(Value(None), models.DateTimeField()),
-            html=Value("", output_field=models.TextField()),
-            position=F("order"),
-            interval=F("interval_seconds"),
         )
     )
-    windows = (
+    return list(rows)
+
+
+def maintenance_rows(*, now: datetime) -> list[Mapping[str, Any]]:
+    """Maintenance windows that have not ended, soonest first."""
+    rows = (
         # maintenance_ends_idx: windows that have not ended.
         Maintenance.objects.filter(ends_at__gt=now)
-        .order_by()
+        .order_by("starts_at", "pk")
         .values(
-            kind=Value(MAINTENANCE),
-            row_id=F("pk"),
-            label=F("title"),
+            "id",
+            "title",
+            "description_html",
+            "starts_at",
+            "ends_at",
             service_name=F("service__name"),
-            ok=Cast(Value(None), models.BooleanField()),
-            at=F("starts_at"),
-            until=F("ends_at"),
-            html=F("description_html"),
-            position=Value(0),
-            interval=Value(0),
         )
     )
-    return list(checks.union(windows, all=True))
+    return list(rows)
 
 
 def uptime_rows(*, check_ids: list[int], since: datetime) -> list[Mapping[str, Any]]:

@@ -7,11 +7,17 @@ CONFIRM_RESEND_SECONDS, so the form cannot be turned on someone's inbox), a conf
 nothing, and an address that unsubscribed starts again as pending and must confirm again.
 Until it is confirmed an address receives nothing but the confirmation.
 
+The confirmation goes through the outbox, as the other mail does: the sign-up writes an outbox
+row in its own transaction, so the mail leaves only if the sign-up commits, the request never
+waits on the broker or the mail server, and a task the broker could not take at once is
+published later by the outbox's relay (incidents.statuspage.tasks sends the mail).
+
 Maintenance windows are shown on the public page as soon as they are saved.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -38,10 +45,14 @@ from incidents.statuspage.subscriber_links import (
     subscriber_for,
     unsubscribe_claims,
 )
+from outbox.services import outbox_enqueue
 
 EMAIL_MAX_LENGTH = Subscriber._meta.get_field("email").max_length
 CONFIRM_RESEND_SECONDS = 10 * 60
 CONFIRM_TEMPLATE = "incidents/emails/subscription_confirm"
+# The registered name of incidents.statuspage.tasks.subscriber_confirmation_send: outbox rows
+# name their task by it.
+CONFIRM_TASK = "incidents.tasks.subscriber_confirmation_send"
 
 
 def _normalized(email: str) -> str:
@@ -66,7 +77,8 @@ def _locked(email: str) -> Subscriber | None:
 
 @transaction.atomic
 def subscriber_signup(*, email: str) -> Subscriber:
-    """Start (or restart) a subscription; the confirmation mail goes out after commit."""
+    """Start (or restart) a subscription; the confirmation mail goes out after commit, through
+    the outbox."""
     email = _normalized(email)
     subscriber = _locked(email)
     if subscriber is None:
@@ -84,23 +96,23 @@ def subscriber_signup(*, email: str) -> Subscriber:
         subscriber.confirmed_at = None
         subscriber.save(update_fields=["unsubscribed_at", "confirmed_at"])
     if subscriber.confirmed_at is None:
-        subscriber_id = subscriber.pk
-
-        def send_confirmation() -> None:  # a named function: robust on_commit logs its name
-            _send_confirmation(subscriber_id)
-
-        # robust: a mail server that is down must not turn a committed sign-up into an error page.
-        transaction.on_commit(send_confirmation, robust=True)
+        outbox_enqueue(task=CONFIRM_TASK, kwargs={"subscriber_id": subscriber.pk})
     return subscriber
 
 
-def _send_confirmation(subscriber_id: int) -> None:
-    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
-    if subscriber is None or subscriber.confirmed_at or subscriber.unsubscribed_at:
-        return
+def subscriber_confirmation_send(*, subscriber: Subscriber) -> bool:
+    """Mail the confirmation link to a pending address; True if a mail went out.
+
+    Nothing goes to an address that is confirmed or unsubscribed by now, nor to one that was sent
+    a confirmation within CONFIRM_RESEND_SECONDS. That gap also makes a second run of the same
+    task (acks_late redelivers a task whose worker died) send nothing.
+    """
+    if subscriber.confirmed_at or subscriber.unsubscribed_at:
+        return False
     key = f"incidents:subscriber-confirm-sent:{address_digest(subscriber.email)}"
+    # add() is atomic: of two tasks for one address at once, one sends.
     if not cache.add(key, 1, CONFIRM_RESEND_SECONDS):
-        return
+        return False
     context = {
         "confirm_url": confirm_url(subscriber),
         "status_url": settings.HINDSIGHT_BASE_URL + reverse("incidents:status_page"),
@@ -120,9 +132,9 @@ def _send_confirmation(subscriber_id: int) -> None:
         message.send()
     except Exception:
         # Let the next sign-up of this address try again instead of waiting out the resend gap.
-        # on_commit(robust=True) logs the error.
         cache.delete(key)
         raise
+    return True
 
 
 @transaction.atomic
@@ -166,17 +178,41 @@ def subscriber_unsubscribe(*, token: str) -> Subscriber | None:
     return subscriber
 
 
+@transaction.atomic
+def subscribers_unsubscribe(*, subscribers: QuerySet[Subscriber]) -> int:
+    """Stop every mail to these addresses (the admin's action); an address that had already
+    unsubscribed keeps its date. Returns how many were unsubscribed now."""
+    return subscribers.filter(unsubscribed_at__isnull=True).update(unsubscribed_at=timezone.now())
+
+
 MAINTENANCE_FIELDS = frozenset({"service", "title", "description", "starts_at", "ends_at"})
 
 
-def _save(maintenance: Maintenance, changes: dict[str, Any]) -> Maintenance:
+def _checked(maintenance: Maintenance, changes: dict[str, Any]) -> Maintenance:
     unknown = set(changes) - MAINTENANCE_FIELDS
     if unknown:
         raise TypeError(f"Not a maintenance field: {', '.join(sorted(unknown))}")
     for name, value in changes.items():
         setattr(maintenance, name, value)
-    maintenance.description_html = render(maintenance.description)
+    limit = settings.HINDSIGHT_MARKDOWN_MAX_LENGTH
+    # Checked before anything renders it: the limit keeps a write (from the admin, say, which has
+    # no form limit of its own) from rendering megabytes of Markdown.
+    if len(maintenance.description or "") > limit:
+        raise ValidationError({"description": f"At most {limit} characters."})
     maintenance.full_clean()
+    return maintenance
+
+
+def maintenance_check(*, maintenance: Maintenance | None = None, **fields: Any) -> None:
+    """Raise the ValidationError that saving these fields would raise (on `maintenance`, or on a
+    new window), and write nothing: for a form that shows the service's errors beside its
+    fields before it saves (the admin's)."""
+    _checked(copy.copy(maintenance) if maintenance is not None else Maintenance(), fields)
+
+
+def _save(maintenance: Maintenance, changes: dict[str, Any]) -> Maintenance:
+    _checked(maintenance, changes)
+    maintenance.description_html = render(maintenance.description)
     maintenance.save()
     transaction.on_commit(status_page_invalidate)
     return maintenance

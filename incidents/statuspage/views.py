@@ -1,17 +1,14 @@
 """The public status page, its feeds, and the subscriber pages: the only pages without a login.
 
-The page is rendered once per PAGE_CACHE_SECONDS into the shared cache, with a placeholder where
-the sign-up form's CSRF token goes, and each process keeps the copy it last read until it
-expires; a request swaps in its own token, so the hot path is a dict lookup and a bytes replace.
-Its ETag is the rendered content's digest plus a digest of the visitor's CSRF cookie (the token in
-a page they kept is only good with the cookie it was made for), and a repeat visitor whose copy is
-current gets 304 with no body.
+The page is the same bytes for every visitor: it carries no form and no CSRF token (the sign-up
+form is on its own page, /status/subscribe/, which is not cached and has its own token). So the
+rendered bytes are kept whole in Django's cache for PAGE_CACHE_SECONDS, their digest is the
+ETag, and a repeat visitor whose copy is current gets 304 with no body.
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -20,26 +17,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
-from django.middleware.csrf import get_token
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
-from django.utils.http import parse_etags
+from django.utils.cache import get_conditional_response
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
+from core.kept_forms import form_kept, keeps_typed_text
 from core.permissions import editor_required
 from incidents.models import Maintenance, Subscriber
 from incidents.statuspage import services
 from incidents.statuspage.forms import MaintenanceForm, SubscribeForm
-from incidents.statuspage.page import (
-    LOCAL_PAGE,
-    PAGE_CACHE_KEY,
-    PAGE_CACHE_SECONDS,
-    status_page_build,
-)
+from incidents.statuspage.page import PAGE_CACHE_KEY, cached, status_page_build
 from incidents.statuspage.subscriber_links import (
     SubscriptionLinkInvalid,
     confirm_claims,
@@ -47,7 +38,6 @@ from incidents.statuspage.subscriber_links import (
     unsubscribe_claims,
 )
 
-CSRF_PLACEHOLDER = "csrf-token-placeholder-c1d0"
 TEMPLATE_DIR = "incidents/status"
 # Sign-ups per address of the asker per SIGNUP_WINDOW_SECONDS: enough for an office behind one
 # router, too few to mail-bomb strangers through the form (each address also gets at most one
@@ -57,73 +47,27 @@ SIGNUP_WINDOW_SECONDS = 3600
 
 
 @dataclass(frozen=True)
-class _Rendered:
-    digest: str
-    # The page split around the CSRF placeholder: joining three parts copies once, where a
-    # replace() would search the whole page on every request.
-    parts: tuple[bytes, bytes]
-    # Wall-clock time (shared by every process) when the page stops being fresh enough.
-    expires_at: float
+class RenderedPage:
+    body: bytes
+    etag: str
 
 
-def _rendered() -> _Rendered:
-    now = time.time()
-    rendered = LOCAL_PAGE.get("rendered")
-    if isinstance(rendered, _Rendered) and now < rendered.expires_at:
-        return rendered
-    rendered = cache.get(PAGE_CACHE_KEY)
-    if rendered is None or now >= rendered.expires_at:
-        html = render_to_string(
-            f"{TEMPLATE_DIR}/page.html",
-            {"page": status_page_build(), "form": SubscribeForm(), "csrf": CSRF_PLACEHOLDER},
-        )
-        body = html.encode()
-        # The form is the page's last part, so nothing typed above it can take its place.
-        before, _, after = body.rpartition(CSRF_PLACEHOLDER.encode())
-        rendered = _Rendered(
-            digest=hashlib.sha256(body).hexdigest()[:20],
-            parts=(before, after),
-            expires_at=now + PAGE_CACHE_SECONDS,
-        )
-        cache.set(PAGE_CACHE_KEY, rendered, PAGE_CACHE_SECONDS)
-    LOCAL_PAGE["rendered"] = rendered
-    return rendered
-
-
-def _etag(digest: str, csrf_secret: str | None) -> str:
-    cookie = hashlib.sha256((csrf_secret or "").encode()).hexdigest()[:10]
-    # Weak: each answer masks the token afresh, so equal pages are not equal bytes.
-    return f'W/"{digest}.{cookie}"'
-
-
-def _matches(request: HttpRequest, etag: str) -> bool:
-    header = request.headers.get("If-None-Match")
-    if not header:
-        return False
-    opaque = etag.removeprefix("W/")
-    return any(tag == "*" or tag.removeprefix("W/") == opaque for tag in parse_etags(header))
+def _render() -> RenderedPage:
+    body = render_to_string(f"{TEMPLATE_DIR}/page.html", {"page": status_page_build()}).encode()
+    # Strong: equal tags are equal bytes, whoever asked and whichever process rendered them.
+    return RenderedPage(body=body, etag=f'"{hashlib.sha256(body).hexdigest()[:20]}"')
 
 
 @require_safe
 def status_page(request: HttpRequest) -> HttpResponse:
-    rendered = _rendered()
-    etag = _etag(rendered.digest, request.META.get("CSRF_COOKIE"))
-    if _matches(request, etag):
-        response: HttpResponse = HttpResponseNotModified()
-    else:
-        before, after = rendered.parts
-        response = HttpResponse(
-            b"".join((before, get_token(request).encode(), after)),
-            content_type="text/html; charset=utf-8",
-        )
-        # get_token made a cookie for a first visit; the ETag names the one the page fits.
-        etag = _etag(rendered.digest, request.META.get("CSRF_COOKIE"))
-    # The body holds a token tied to the visitor's cookie (a 304 repeats a 200's headers).
-    patch_vary_headers(response, ("Cookie",))
-    response["ETag"] = etag
-    # Always revalidate (cheap: a 304), and no shared cache: the page holds this visitor's token.
-    response["Cache-Control"] = "private, no-cache"
-    return response
+    page = cached(PAGE_CACHE_KEY, _render)
+    response = HttpResponse(page.body, content_type="text/html; charset=utf-8")
+    response["ETag"] = page.etag
+    # Any cache may keep it (it is the same for everyone) but must ask again before reusing it:
+    # a 304 is cheap, and the page must not go stale during an incident.
+    response["Cache-Control"] = "no-cache"
+    # Without a precondition that fails, the response it was given comes back.
+    return get_conditional_response(request, etag=page.etag, response=response) or response
 
 
 def _client_address(request: HttpRequest) -> str:
@@ -263,9 +207,11 @@ def _form_page(request: HttpRequest, form: MaintenanceForm) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @editor_required
+@keeps_typed_text
 def maintenance_create(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        form = MaintenanceForm(request.POST)
+    kept = form_kept(request) if request.method == "GET" else None
+    if request.method == "POST" or kept is not None:
+        form = MaintenanceForm(request.POST if request.method == "POST" else kept)
     else:
         start = (timezone.localtime() + timedelta(days=1)).replace(
             minute=0, second=0, microsecond=0
@@ -276,9 +222,11 @@ def maintenance_create(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @editor_required
+@keeps_typed_text
 def maintenance_edit(request: HttpRequest, pk: int) -> HttpResponse:
     maintenance = get_object_or_404(Maintenance, pk=pk)
-    form = MaintenanceForm(request.POST if request.method == "POST" else None, instance=maintenance)
+    data = request.POST if request.method == "POST" else form_kept(request)
+    form = MaintenanceForm(data, instance=maintenance)
     return _form_page(request, form)
 
 

@@ -144,6 +144,21 @@ class TestGenerate:
         assert response["Location"].endswith(comms_url(incident, f"/{body['id']}"))
         assert api.get(response["Location"]).json() == body
 
+    def test_a_draft_carries_the_facts_it_states(self, incident, api):
+        facts = generate(api, incident).json()["facts"]
+        assert facts == {
+            "started_at": "2026-01-02T06:02:00Z",
+            "ended_at": "2026-01-02T06:18:00Z",
+            "duration": "about 16 minutes",
+            "components": [],
+        }
+
+    def test_a_resolution_message_for_an_open_incident_is_a_field_error(self, incident, api):
+        Incident.objects.filter(pk=incident.pk).update(status="monitoring", resolved_at=None)
+        response = generate(api, incident)
+        assert response.status_code == 400
+        assert "has no end yet" in errors(response)["template"][0]
+
     def test_an_unknown_slug_is_a_field_error(self, incident, api):
         assert "No template" in errors(generate(api, incident, "nope"))["template"][0]
 

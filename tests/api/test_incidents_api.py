@@ -648,6 +648,24 @@ class TestBadInput:
         )
         assert list(errors(response)) == ["started_at"]
 
+    def test_an_end_for_an_open_incident_is_refused_naming_the_resolve_action(self, api, incident):
+        """Status and times move together: an open incident never carries an end."""
+        response = send_json(
+            api,
+            "patch",
+            incident_url(incident),
+            {"resolved_at": "2026-01-02T06:18:00Z"},
+            **if_match(1),
+        )
+        assert response.status_code == 400
+        assert "/resolve" in " ".join(errors(response)["resolved_at"])
+        incident.refresh_from_db()
+        assert (incident.status, incident.resolved_at, incident.version) == (
+            "investigating",
+            None,
+            1,
+        )
+
     def test_a_resolved_incident_keeps_its_resolution_time(self, api, incident):
         incident.status, incident.resolved_at = "resolved", T0 + timedelta(minutes=10)
         incident.save()

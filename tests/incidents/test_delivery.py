@@ -205,7 +205,7 @@ class TestFanOut:
     def test_drafts_and_internal_summaries_are_never_delivered(self):
         subscriber("ann@example.com")
         default_templates_ensure()
-        incident = IncidentFactory()
+        incident = IncidentFactory(status="resolved", resolved_at=timezone.now())
         draft = services.communication_generate(
             incident=incident,
             template=CommunicationTemplate.objects.get(slug=USER_EMAIL_SLUG),

@@ -226,9 +226,17 @@ def test_a_duration_that_disagrees_with_the_times_is_reported():
     draft = parse_postmortem(read("seed_searchly.md"))
 
     assert draft.started_at is not None
-    assert draft.resolved_at is not None
-    assert (draft.started_at.hour, draft.resolved_at.hour) == (22, 23)
+    assert draft.started_at.hour == 22
     assert any('"15 minutes"' in w and "40 minutes" in w for w in draft.report.warnings)
+
+
+def test_an_open_status_keeps_the_end_out_and_says_so():
+    """Only a resolved incident has an end: the document's "Monitoring" wins over its time
+    range, and the end it gave is reported, not dropped unseen."""
+    draft = parse_postmortem(read("seed_searchly.md"))
+
+    assert (draft.status, draft.resolved_at) == (Incident.Status.MONITORING, None)
+    assert any("monitoring" in w and "2026-05-03 23:30 UTC" in w for w in draft.report.warnings)
 
 
 def test_severity_words_map_to_hindsight_severities():

@@ -5,13 +5,10 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
+from api.filters import NoEmptyTypedValuesForm, StrictBooleanFilter
 from core.http import request_user
 from incidents.models import ActionItem, Horizon
-from incidents.postmortem.api.filters import (
-    NoEmptyTypedValuesForm,
-    ReferenceFilter,
-    StrictBooleanFilter,
-)
+from incidents.postmortem.api.filters import ReferenceFilter
 
 
 class ActionItemFilter(django_filters.FilterSet):

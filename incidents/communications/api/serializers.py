@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
+from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 
 from api.reads import RowSerializer, Times
@@ -26,15 +27,6 @@ class PlaceholderSerializer(serializers.Serializer):
 
 
 class CommunicationTemplateSerializer(RowSerializer):
-    columns = {
-        "slug": "slug",
-        "name": "name",
-        "audience": "audience",
-        "phase": "phase",
-        "subject_template": "subject_template",
-        "body_template": "body_template",
-        "updated_at": "updated_at",
-    }
     slug = serializers.SlugField()
     name = serializers.CharField()
     audience = serializers.ChoiceField(choices=Audience.choices)
@@ -96,32 +88,31 @@ class DeliveryCountsSerializer(serializers.Serializer):
     failed = serializers.IntegerField()
 
 
+class StatedFactsSerializer(serializers.Serializer):
+    """The facts a generated draft states, as they were when it was written, for whoever
+    approves it to check. Empty for a message written by hand or imported."""
+
+    started_at = serializers.DateTimeField(required=False)
+    ended_at = serializers.DateTimeField(required=False, allow_null=True)
+    duration = serializers.CharField(required=False, help_text='In words: "about 16 minutes".')
+    components = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="The checks that failed."
+    )
+
+
 class CommunicationSerializer(RowSerializer):
     """A communication as its incident's list, its detail and the incident's detail show it."""
 
     # Shapes rows of incidents.communications.selectors.communications_with_progress().
 
-    columns = {
-        "id": "id",
-        "incident": "incident__number",  # made a reference by finish()
-        "template": "template__slug",
-        "audience": "audience",
-        "phase": "phase",
-        "status": "status",
-        "subject": "subject",
-        "body": "body",
-        "body_html": "body_html",
-        "corrects": "corrects_id",
-        "created_by": "created_by__username",
-        "approved_by": "approved_by__username",
-        "approved_at": "approved_at",
-        "sent_at": "sent_at",
-        "created_at": "created_at",
-        "updated_at": "updated_at",
-    }
     id = serializers.IntegerField()
-    incident = serializers.CharField(help_text="The incident's reference.")
-    template = serializers.CharField(allow_null=True, help_text="The template's slug.")
+    # Made a reference by finish().
+    incident = serializers.CharField(
+        source="incident.number", help_text="The incident's reference."
+    )
+    template = serializers.CharField(
+        source="template.slug", allow_null=True, help_text="The template's slug."
+    )
     audience = serializers.ChoiceField(choices=Audience.choices)
     phase = serializers.ChoiceField(choices=[("", "None"), *Phase.choices])
     status = serializers.ChoiceField(choices=Communication.Status.choices)
@@ -129,19 +120,32 @@ class CommunicationSerializer(RowSerializer):
     body = serializers.CharField(help_text="Markdown.")
     body_html = serializers.CharField(help_text="The Markdown rendered and sanitized.")
     corrects = serializers.IntegerField(
-        allow_null=True, help_text="The id of the sent communication this one corrects."
+        source="corrects_id",
+        allow_null=True,
+        help_text="The id of the sent communication this one corrects.",
     )
-    created_by = serializers.CharField(allow_null=True, help_text="A username.")
-    approved_by = serializers.CharField(allow_null=True, help_text="A username.")
+    created_by = serializers.CharField(
+        source="created_by.username", allow_null=True, help_text="A username."
+    )
+    approved_by = serializers.CharField(
+        source="approved_by.username", allow_null=True, help_text="A username."
+    )
     approved_at = serializers.DateTimeField(allow_null=True)
     sent_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     deliveries = DeliveryCountsSerializer()
+    facts = StatedFactsSerializer()
 
     @classmethod
     def values(cls) -> list[str]:
-        return [*super().values(), "deliveries_sent", "deliveries_pending", "deliveries_failed"]
+        return [
+            *super().values(),
+            "deliveries_sent",
+            "deliveries_pending",
+            "deliveries_failed",
+            "facts",
+        ]
 
     def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
         data["incident"] = f"{REFERENCE_PREFIX}{data['incident']}"
@@ -151,6 +155,12 @@ class CommunicationSerializer(RowSerializer):
             "pending": read("deliveries_pending") or 0,
             "failed": read("deliveries_failed") or 0,
         }
+        stated = read("facts")
+        facts: dict[str, Any] = dict(stated) if isinstance(stated, dict) else {}
+        for name in ("started_at", "ended_at"):
+            if name in facts:
+                facts[name] = times(parse_datetime(facts[name] or ""))
+        data["facts"] = facts
 
 
 class GenerateSerializer(StrictSerializer):

@@ -241,6 +241,10 @@ class ExportCommunicationSerializer(serializers.Serializer):
     sent_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    facts = serializers.DictField(
+        help_text="The facts a generated draft stated (started_at, ended_at, duration, "
+        "components); empty for one written by hand."
+    )
 
 
 class ExportNoteSerializer(serializers.Serializer):

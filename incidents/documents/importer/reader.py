@@ -309,6 +309,15 @@ class Reader:
             self.warn(
                 "The document says it is resolved but not when; the end is its last known time."
             )
+        if draft.status != Incident.Status.RESOLVED and draft.resolved_at is not None:
+            # Only a resolved incident has an end; the status the author wrote wins, and the
+            # end they gave is said here rather than dropped unseen.
+            self.warn(
+                f"The document says the incident is {Incident.Status(draft.status).label.lower()}"
+                f", so its end ({draft.resolved_at:%Y-%m-%d %H:%M} UTC) is not set; resolve the "
+                "incident to set it."
+            )
+            draft.resolved_at = None
         return draft
 
     def _duration(self) -> None:

@@ -2,7 +2,7 @@
 
 Write serializers validate and hand back cleaned values; the views pass them to
 incidents.postmortem.services. Read serializers are api.reads.RowSerializer: they shape `.values()` rows (or
-loaded instances) by a column map, several times faster than DRF's field-by-field path. Split by topic:
+loaded instances) from their declared fields, several times faster than DRF's field-by-field path. Split by topic:
 fields (strict JSON types and bounds), read (response shapes), write (request shapes).
 """
 

@@ -32,19 +32,22 @@ class IncidentDetailSerializer(IncidentListSerializer):
     says whether there are older ones, and `timeline_url` lists them all (cursor-paginated).
     """
 
-    summary = serializers.CharField(help_text="Markdown.")
-    summary_html = serializers.CharField()
-    impact = serializers.CharField(help_text="Markdown.")
-    impact_html = serializers.CharField()
-    resolution = serializers.CharField(help_text="Markdown.")
-    resolution_html = serializers.CharField()
-    next_step = serializers.CharField(help_text="Markdown.")
-    next_step_html = serializers.CharField()
-    created_by = serializers.CharField(allow_null=True, help_text="A username.")
-    authors = serializers.ListField(child=serializers.CharField(), help_text="Usernames.")
+    # Added by finish() after the list's fields, as `source="*"` says.
+    summary = serializers.CharField(source="*", help_text="Markdown.")
+    summary_html = serializers.CharField(source="*")
+    impact = serializers.CharField(source="*", help_text="Markdown.")
+    impact_html = serializers.CharField(source="*")
+    resolution = serializers.CharField(source="*", help_text="Markdown.")
+    resolution_html = serializers.CharField(source="*")
+    next_step = serializers.CharField(source="*", help_text="Markdown.")
+    next_step_html = serializers.CharField(source="*")
+    created_by = serializers.CharField(source="*", allow_null=True, help_text="A username.")
+    authors = serializers.ListField(
+        source="*", child=serializers.CharField(), help_text="Usernames."
+    )
     timeline = TimelineEventSerializer(many=True)
-    timeline_truncated = serializers.BooleanField()
-    timeline_url = serializers.URLField()
+    timeline_truncated = serializers.BooleanField(source="*")
+    timeline_url = serializers.URLField(source="*")
     causes = CauseSerializer(many=True)
     lessons = LessonSerializer(many=True)
     action_items = ActionItemSerializer(many=True)

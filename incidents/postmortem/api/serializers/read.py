@@ -21,23 +21,10 @@ class ServiceRefSerializer(serializers.Serializer):
 class IncidentListSerializer(RowSerializer):
     """An incident in a list: its facts without the post-mortem's prose or sections."""
 
-    columns = {
-        "reference": "number",  # made a reference by finish()
-        "number": "number",
-        "title": "title",
-        "severity": "severity",
-        "status": "status",
-        "postmortem_state": "postmortem_state",
-        "status_line": "status_line",
-        "started_at": "started_at",
-        "detected_at": "detected_at",
-        "mitigated_at": "mitigated_at",
-        "resolved_at": "resolved_at",
-        "version": "version",
-        "created_at": "created_at",
-        "updated_at": "updated_at",
-    }
-    reference = serializers.CharField(help_text="INC-<number>; addresses it in URLs.")
+    # Made a reference by finish().
+    reference = serializers.CharField(
+        source="number", help_text="INC-<number>; addresses it in URLs."
+    )
     number = serializers.IntegerField()
     title = serializers.CharField()
     service = ServiceRefSerializer()

@@ -25,61 +25,41 @@ from incidents.models.incident import REFERENCE_PREFIX
 
 
 class TimelineEventSerializer(RowSerializer):
-    columns = {
-        "id": "id",
-        "occurred_at": "occurred_at",
-        "kind": "kind",
-        "source": "source",
-        "text": "text",
-        "text_html": "text_html",
-        "deployment": "deployment_id",
-        "created_by": "created_by__username",
-        "created_at": "created_at",
-    }
     id = serializers.IntegerField()
     occurred_at = serializers.DateTimeField()
     kind = serializers.ChoiceField(choices=TimelineEvent.Kind.choices)
     source = serializers.ChoiceField(choices=TimelineEvent.Source.choices)  # type: ignore[assignment]  # a declared field, not Field.source
     text = serializers.CharField(help_text="Markdown.")
     text_html = serializers.CharField(help_text="The Markdown rendered and sanitized.")
-    deployment = serializers.IntegerField(allow_null=True, help_text="A deployment's id.")
-    created_by = serializers.CharField(allow_null=True, help_text="A username.")
+    deployment = serializers.IntegerField(
+        source="deployment_id", allow_null=True, help_text="A deployment's id."
+    )
+    created_by = serializers.CharField(
+        source="created_by.username", allow_null=True, help_text="A username."
+    )
     created_at = serializers.DateTimeField()
 
 
 class CauseSerializer(RowSerializer):
-    columns = {
-        "id": "id",
-        "parent": "parent_id",
-        "kind": "kind",
-        "title": "title",
-        "detail": "detail",
-        "detail_html": "detail_html",
-        "deployment": "deployment_id",
-        "order": "order",
-    }
     id = serializers.IntegerField()
     parent = serializers.IntegerField(  # type: ignore[assignment]  # a declared field, not Field.parent
-        allow_null=True, help_text="The id of the cause this one is nested under."
+        source="parent_id",
+        allow_null=True,
+        help_text="The id of the cause this one is nested under.",
     )
     kind = serializers.ChoiceField(choices=Cause.Kind.choices)
     title = serializers.CharField()
     detail = serializers.CharField(help_text="Markdown.")
     detail_html = serializers.CharField()
-    deployment = serializers.IntegerField(allow_null=True, help_text="A deployment's id.")
+    deployment = serializers.IntegerField(
+        source="deployment_id", allow_null=True, help_text="A deployment's id."
+    )
     order = serializers.IntegerField()
 
 
 class _KindTextSerializer(RowSerializer):
     """A row that is a kind and a Markdown text: lessons and final notes."""
 
-    columns = {
-        "id": "id",
-        "kind": "kind",
-        "text": "text",
-        "text_html": "text_html",
-        "order": "order",
-    }
     id = serializers.IntegerField()
     text = serializers.CharField(help_text="Markdown.")
     text_html = serializers.CharField()
@@ -93,35 +73,19 @@ class LessonSerializer(_KindTextSerializer):
 class ActionItemSummarySerializer(RowSerializer):
     """An action item without its Markdown detail."""
 
-    columns = {
-        "id": "id",
-        "parent": "parent_id",
-        "title": "title",
-        "status": "status",
-        "priority": "priority",
-        "kind": "kind",
-        "horizon": "horizon",
-        "owner": "owner__username",
-        "due_date": "due_date",
-        "overdue": "due_date",  # worked out by finish()
-        "blocks_deployments": "blocks_deployments",
-        "done_at": "done_at",
-        "order": "order",
-        "created_at": "created_at",
-        "updated_at": "updated_at",
-    }
     id = serializers.IntegerField()
     parent = serializers.IntegerField(  # type: ignore[assignment]  # a declared field, not Field.parent
-        allow_null=True, help_text="The id of the item this one is a step of."
+        source="parent_id", allow_null=True, help_text="The id of the item this one is a step of."
     )
     title = serializers.CharField()
     status = serializers.ChoiceField(choices=ActionItem.Status.choices)
     priority = serializers.ChoiceField(choices=ActionItem.Priority.choices)
     kind = serializers.ChoiceField(choices=ActionItem.Kind.choices)
     horizon = serializers.ChoiceField(choices=Horizon.choices)
-    owner = serializers.CharField(allow_null=True, help_text="A username.")
+    owner = serializers.CharField(source="owner.username", allow_null=True, help_text="A username.")
     due_date = serializers.DateField(allow_null=True)
-    overdue = serializers.BooleanField(help_text="Open and due before today.")
+    # Worked out by finish() from the due date and the status.
+    overdue = serializers.BooleanField(source="due_date", help_text="Open and due before today.")
     blocks_deployments = serializers.BooleanField()
     done_at = serializers.DateTimeField(allow_null=True)
     order = serializers.IntegerField()
@@ -141,11 +105,6 @@ class ActionItemSummarySerializer(RowSerializer):
 class ActionItemSerializer(ActionItemSummarySerializer):
     """An action item of an incident, with its detail."""
 
-    columns = {
-        **ActionItemSummarySerializer.columns,
-        "detail": "detail",
-        "detail_html": "detail_html",
-    }
     detail = serializers.CharField(help_text="Markdown.")
     detail_html = serializers.CharField()
 
@@ -154,13 +113,13 @@ class ActionItemListSerializer(ActionItemSummarySerializer):
     """An action item across incidents: which incident and service it belongs to, and no
     Markdown detail (read that under its incident)."""
 
-    columns = {
-        **ActionItemSummarySerializer.columns,
-        "incident": "incident__number",  # made a reference by finish()
-        "service": "incident__service__slug",
-    }
-    incident = serializers.CharField(help_text="The incident's reference, e.g. INC-12.")
-    service = serializers.CharField(help_text="The incident's service's slug.")
+    # Made a reference by finish().
+    incident = serializers.CharField(
+        source="incident.number", help_text="The incident's reference, e.g. INC-12."
+    )
+    service = serializers.CharField(
+        source="incident.service.slug", help_text="The incident's service's slug."
+    )
 
     def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
         super().finish(data, source, times)
@@ -168,15 +127,6 @@ class ActionItemListSerializer(ActionItemSummarySerializer):
 
 
 class SuccessCriterionSerializer(RowSerializer):
-    columns = {
-        "id": "id",
-        "group": "group",
-        "text": "text",
-        "text_html": "text_html",
-        "done": "done",
-        "done_at": "done_at",
-        "order": "order",
-    }
     id = serializers.IntegerField()
     group = serializers.ChoiceField(choices=Horizon.choices)
     text = serializers.CharField(help_text="Markdown.")
@@ -187,16 +137,6 @@ class SuccessCriterionSerializer(RowSerializer):
 
 
 class StatusItemSerializer(RowSerializer):
-    columns = {
-        "id": "id",
-        "kind": "kind",
-        "label": "label",
-        "detail": "detail",
-        "detail_html": "detail_html",
-        "ok": "ok",
-        "pre_existing": "pre_existing",
-        "order": "order",
-    }
     id = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=StatusItem.Kind.choices)
     label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
@@ -208,16 +148,6 @@ class StatusItemSerializer(RowSerializer):
 
 
 class SolutionOptionSerializer(RowSerializer):
-    columns = {
-        "id": "id",
-        "label": "label",
-        "title": "title",
-        "estimate": "estimate",
-        "detail": "detail",
-        "detail_html": "detail_html",
-        "chosen": "chosen",
-        "order": "order",
-    }
     id = serializers.IntegerField()
     label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     title = serializers.CharField()
@@ -231,14 +161,6 @@ class SolutionOptionSerializer(RowSerializer):
 class PathPrioritySerializer(RowSerializer):
     """A priority of the path forward; shaped from an instance with its options prefetched."""
 
-    columns = {
-        "id": "id",
-        "title": "title",
-        "urgent": "urgent",
-        "detail": "detail",
-        "detail_html": "detail_html",
-        "order": "order",
-    }
     id = serializers.IntegerField()
     title = serializers.CharField()
     urgent = serializers.BooleanField()
