@@ -54,7 +54,7 @@ def approved() -> Communication:
         Subscriber.objects.create(email=address, confirmed_at=now)
     default_templates_ensure()
     draft = services.communication_generate(
-        incident=IncidentFactory(),
+        incident=IncidentFactory(status="resolved", resolved_at=now),
         template=CommunicationTemplate.objects.get(slug=USER_EMAIL_SLUG),
         user=None,
     )
