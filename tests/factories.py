@@ -124,6 +124,11 @@ class ActionItemFactory(ModelFactory[ActionItem]):
 
     incident = factory.SubFactory(IncidentFactory)
     title = factory.Sequence(lambda n: f"Action {n}")
+    status = ActionItem.Status.OPEN
+    # A won't do always has its reason (actionitem_wont_do_has_reason).
+    closed_reason = factory.LazyAttribute(
+        lambda item: "Not worth it." if item.status == ActionItem.Status.WONT_DO else ""
+    )
 
 
 class SuccessCriterionFactory(ModelFactory[SuccessCriterion]):

@@ -1,4 +1,5 @@
-"""Forms of the action items page: its filters, and the inline owner, due date and priority.
+"""Forms of the action items page: its filters, the inline owner, due date and priority, and
+what the status controls post (also from the incident page).
 
 They validate only; the view hands the cleaned data to incidents.action_items.selectors and
 incidents.postmortem.services.
@@ -22,6 +23,7 @@ from incidents.models.incident import REFERENCE_RE
 STATUS_FILTERS: dict[str, list[str] | None] = {
     "open": OPEN_ITEM_STATUSES,
     "done": [ActionItem.Status.DONE],
+    "wont_do": [ActionItem.Status.WONT_DO],
     "all": None,
 }
 STATUS_FILTER_DEFAULT = "open"
@@ -54,6 +56,7 @@ class ActionItemFilterForm(forms.Form):
         choices=[
             ("open", "Open and in progress"),
             ("done", "Done"),
+            ("wont_do", "Won't do"),
             ("all", "All"),
         ],
         label="Status",
@@ -124,3 +127,28 @@ class ActionItemAssignForm(forms.Form):
         if not self.fields:
             raise ValidationError("Nothing to change.", code="empty")
         return cleaned
+
+
+class ActionItemCloseForm(forms.Form):
+    """What a closing control posts besides the item: the reason for a won't do, and how to close
+    the item's open steps when the person was asked (the services refuse to leave them open)."""
+
+    reason = forms.CharField(
+        required=False,
+        max_length=ActionItem._meta.get_field("closed_reason").max_length,
+        label="Why won't it be done?",
+    )
+    close_children = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Ask first"),
+            (ActionItem.Status.DONE, "Close them as done"),
+            (ActionItem.Status.WONT_DO, "Close them as won't do"),
+        ],
+    )
+
+
+class ActionItemStatusForm(ActionItemCloseForm):
+    """The incident page's controls post the status they move the item to."""
+
+    to = forms.ChoiceField(choices=ActionItem.Status.choices)

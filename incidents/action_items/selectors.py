@@ -21,7 +21,8 @@ from incidents.models import (
 )
 
 # Spelled as in the partial indexes on ActionItem, so PostgreSQL can use them for these reads.
-OPEN_ITEM_STATUSES: list[str] = [ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS]
+# Won't do is not among them: an item decided against is neither open, overdue nor blocking.
+OPEN_ITEM_STATUSES: list[str] = list(ActionItem.OPEN_STATUSES)
 
 
 def action_items_open_for(*, user: User, today: date) -> QuerySet[ActionItem]:

@@ -8,5 +8,7 @@ urlpatterns = [
     path("action-items/", views.action_item_list, name="action_items"),
     path("action-items/<int:pk>/done", views.action_item_done, name="action_item_done"),
     path("action-items/<int:pk>/undone", views.action_item_undone, name="action_item_undone"),
+    path("action-items/<int:pk>/start", views.action_item_start, name="action_item_start"),
+    path("action-items/<int:pk>/wont-do", views.action_item_wont_do, name="action_item_wont_do"),
     path("action-items/<int:pk>/assign", views.action_item_assign, name="action_item_assign"),
 ]

@@ -26,6 +26,7 @@ from incidents.action_items import selectors
 from incidents.action_items.forms import (
     STATUS_FILTERS,
     ActionItemAssignForm,
+    ActionItemCloseForm,
     ActionItemFilterForm,
     assignable_owners,
 )
@@ -34,6 +35,8 @@ from incidents.postmortem import services
 
 PER_PAGE = 50
 ROW_TEMPLATE = "incidents/partials/_action_item_row.html"
+OPEN_STEPS_ROW_TEMPLATE = "incidents/partials/_open_steps_row.html"
+OPEN_STEPS_TEMPLATE = "incidents/partials/_open_steps.html"
 
 
 def _back_url(request: AuthenticatedHttpRequest) -> str:
@@ -85,6 +88,7 @@ def _row(
     pk: int,
     *,
     assign_form: ActionItemAssignForm | None = None,
+    row_errors: list[str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     """One row of the table as it is now, for htmx to swap in place of the old one."""
@@ -94,6 +98,7 @@ def _row(
     context = {
         "item": item,
         "assign_form": assign_form,
+        "row_errors": row_errors or [],
         **_row_context(request, next_url=_back_url(request)),
     }
     return render(request, ROW_TEMPLATE, context, status=status)
@@ -108,12 +113,89 @@ def _done_or_back(
     return redirect(_back_url(request))
 
 
+def _closing(
+    request: AuthenticatedHttpRequest,
+    item: ActionItem,
+    *,
+    to: str,
+    message: str,
+) -> HttpResponse:
+    """Close `item` as `to` (done or won't do) with what the control posted. Open steps are not
+    left behind: the person is asked, naming them, whether to close them too (409, nothing
+    written); a refused reason comes back beside the row (422)."""
+    form = ActionItemCloseForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
+        if to == ActionItem.Status.DONE:
+            services.action_item_complete(item=item, user=request.user, **form.cleaned_data)
+        else:
+            services.action_item_drop(item=item, user=request.user, **form.cleaned_data)
+    except services.OpenSteps as refused:
+        return _open_steps(request, item, refused.steps, to=to, reason=form.data.get("reason", ""))
+    except ValidationError as error:
+        if request.htmx:
+            return _row(request, item.pk, row_errors=error.messages, status=422)
+        for text in error.messages:
+            messages.error(request, f"{item.title}: {text}")
+        return redirect(_back_url(request))
+    return _done_or_back(request, item, message)
+
+
+def _open_steps(
+    request: AuthenticatedHttpRequest,
+    item: ActionItem,
+    steps: list[ActionItem],
+    *,
+    to: str,
+    reason: str,
+) -> HttpResponse:
+    """The question to ask before closing an item over its open steps: close them as done, as
+    won't do, or keep them (and the item) open."""
+    back = _back_url(request)
+    url_name = (
+        "incidents:action_item_done"
+        if to == ActionItem.Status.DONE
+        else "incidents:action_item_wont_do"
+    )
+    context = {
+        "item": item,
+        "incident": item.incident,
+        "steps": steps,
+        "to": to,
+        "reason": reason,
+        "action_url": reverse(url_name, args=[item.pk]),
+        "next_url": back,
+        "cancel_url": back,
+        "in_row": bool(request.htmx),
+        "columns": 9,
+    }
+    if request.htmx:
+        return render(request, OPEN_STEPS_ROW_TEMPLATE, context, status=409)
+    context["form_template"] = OPEN_STEPS_TEMPLATE
+    return render(request, "incidents/form_page.html", context, status=409)
+
+
 @editor_required
 @require_POST
 def action_item_done(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     item = get_object_or_404(ActionItem, pk=pk)
-    services.action_item_complete(item=item, user=request.user)
-    return _done_or_back(request, item, f"Done: {item.title}")
+    return _closing(request, item, to=ActionItem.Status.DONE, message=f"Done: {item.title}")
+
+
+@editor_required
+@require_POST
+def action_item_wont_do(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(ActionItem, pk=pk)
+    return _closing(request, item, to=ActionItem.Status.WONT_DO, message=f"Won't do: {item.title}")
+
+
+@editor_required
+@require_POST
+def action_item_start(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(ActionItem, pk=pk)
+    services.action_item_start(item=item, user=request.user)
+    return _done_or_back(request, item, f"Started: {item.title}")
 
 
 @editor_required

@@ -20,7 +20,7 @@ from deployments import selectors as system
 from incidents.communications.placeholders import PLACEHOLDERS, is_public
 from incidents.models import ActionItem, Cause, Incident
 
-_OPEN_ITEMS = (ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS)
+_OPEN_ITEMS = ActionItem.OPEN_STATUSES
 
 
 def duration_words(value: timedelta | None) -> str:

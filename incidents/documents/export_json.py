@@ -8,7 +8,8 @@ Schema "hindsight.postmortem/v1". A document is one object:
     incident        reference ("INC-7"), number, title, service {slug, name}, severity
                     (sev1..sev4), status, postmortem_state, status_line, started_at,
                     detected_at, mitigated_at, resolved_at, duration_seconds (null while
-                    open), summary, impact, resolution, next_step (Markdown), authors
+                    open), duplicate_of (the reference of the incident it duplicates, or
+                    null), summary, impact, resolution, next_step (Markdown), authors
                     (usernames), created_by, created_at, updated_at, version.
     timeline        [{id, occurred_at, kind, source, text, deployment, created_by, created_at}]
                     in time order.
@@ -17,7 +18,8 @@ Schema "hindsight.postmortem/v1". A document is one object:
                     of the cause it is nested under, or null.
     lessons         [{id, kind, text, order}]
     action_items    [{id, parent, title, detail, status, priority, kind, horizon, owner,
-                    due_date, blocks_deployments, done_at, done_by, order, created_at,
+                    due_date, blocks_deployments, done_at, done_by, closed_reason (why a
+                    wont_do will not be done; empty otherwise), order, created_at,
                     updated_at}]; parent as for causes.
     success_criteria [{id, group, text, done, done_at, order}]
     path_forward    [{id, title, urgent, detail, order,
@@ -105,6 +107,7 @@ def postmortem_json(
             "mitigated_at": _time(incident.mitigated_at),
             "resolved_at": _time(incident.resolved_at),
             "duration_seconds": int(duration.total_seconds()) if duration is not None else None,
+            "duplicate_of": incident.duplicate_of.reference if incident.duplicate_of else None,
             "summary": incident.summary,
             "impact": incident.impact,
             "resolution": incident.resolution,
@@ -153,7 +156,7 @@ def postmortem_json(
                 "owner": i.owner.get_username() if i.owner else None,
                 "due_date": _date(i.due_date), "blocks_deployments": i.blocks_deployments,
                 "done_at": _time(i.done_at), "done_by": names.get(i.done_by_id),
-                "order": i.order, "created_at": _time(i.created_at),
+                "closed_reason": i.closed_reason, "order": i.order, "created_at": _time(i.created_at),
                 "updated_at": _time(i.updated_at),
             }
             for i in items

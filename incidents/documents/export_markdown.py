@@ -25,6 +25,7 @@ from incidents.documents.importer.items import escape_owner_marks
 from incidents.documents.text import (
     RULE_RE,
     SEP,
+    WONT_DO_REASON,
     fence_for,
     indent,
     looks_structural,
@@ -246,8 +247,13 @@ def _action(
 ) -> None:
     pad = "  " * depth
     w.line(pad + _item_line(item, parent))
-    if item.detail:
-        w.line(quote(item.detail, pad + "  "))
+    detail = item.detail
+    if item.status == ActionItem.Status.WONT_DO:
+        # The reason opens the quote, on its one line; the importer takes it back from there.
+        reason = f"{WONT_DO_REASON}{item.closed_reason}"
+        detail = f"{reason}\n\n{detail}" if detail else reason
+    if detail:
+        w.line(quote(detail, pad + "  "))
     for child in children.get(item.pk, []):
         _action(w, child, children, depth + 1, item)
 

@@ -23,6 +23,7 @@ from incidents.documents.bulk import rows_create
 from incidents.documents.importer import Report
 from incidents.documents.importer.draft import CauseDraft, ItemDraft
 from incidents.documents.plan import ImportPlan, postmortem_plan
+from incidents.documents.text import fit
 from incidents.models import (
     ActionItem,
     Cause,
@@ -37,11 +38,14 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.models.base import MarkdownModel
-from incidents.postmortem.services import incident_create
+from incidents.postmortem.services import REASON_MAX_LENGTH, incident_create
 
 M = TypeVar("M", bound=MarkdownModel)
 
 # Relations are set from rows this function just wrote; checking them would cost a query each.
+# A won't do needs its reason (actionitem_wont_do_has_reason); a document may not give one.
+NO_REASON_IN_DOCUMENT = "No reason was given in the imported document."
+
 _RELATIONS = ["incident", "parent", "owner", "done_by", "deployment", "priority", "created_by"]
 
 
@@ -169,9 +173,13 @@ def _write_sections(w: _Writer, plan: ImportPlan) -> None:
             note = f"Owner: @{d.owner} (no Hindsight user by this name)"
             detail = f"{note}\n\n{detail}" if detail else note
         done = d.status == ActionItem.Status.DONE
+        reason = ""
+        if d.status == ActionItem.Status.WONT_DO:
+            reason = d.closed_reason or NO_REASON_IN_DOCUMENT
         return ActionItem(
             incident_id=incident, parent_id=parent.pk if parent else None, title=d.title,
-            detail=detail, status=d.status, priority=d.priority, kind=d.kind, horizon=d.horizon,
+            detail=detail, status=d.status, closed_reason=fit(reason, REASON_MAX_LENGTH)[0],
+            priority=d.priority, kind=d.kind, horizon=d.horizon,
             owner_id=owner.pk if owner else None, due_date=d.due_date,
             blocks_deployments=d.blocks_deployments, done_at=w.now if done else None,
             order=w.order("item", parent.pk if parent else None, d.horizon),

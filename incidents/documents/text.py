@@ -12,6 +12,9 @@ import unicodedata
 # Separates an item's text from its metadata on one line: "Title · P1 · @owner · due 2026-01-09".
 SEP = " · "
 
+# Opens the quote under a won't do item: its reason, on one line, before any detail.
+WONT_DO_REASON = "Won't do: "
+
 # A region the importer copies as it is, without looking for headings or lists inside. The
 # exporter wraps text in it only where the text itself holds lines that would read as structure.
 VERBATIM_OPEN = "<!-- hindsight:verbatim -->"

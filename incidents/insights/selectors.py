@@ -25,7 +25,7 @@ def incident_list() -> QuerySet[Incident]:
         Incident.objects.select_related("service")
         .annotate(
             open_action_items=Count(
-                "action_items", filter=Q(action_items__status__in=["open", "in_progress"])
+                "action_items", filter=Q(action_items__status__in=ActionItem.OPEN_STATUSES)
             )
         )
         .order_by("-started_at", "-number")

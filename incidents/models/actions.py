@@ -36,7 +36,10 @@ class ActionItem(MarkdownModel, Ordered):
         PROCESS = "process", "Process"
         DETECT = "detect", "Detect"
 
-    # Statuses that no longer need anyone's attention.
+    # Statuses that still need someone's attention: they count as open and overdue, and hold
+    # the gate. Spelled as in the partial indexes below, so PostgreSQL can use them.
+    OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
+    # Statuses that no longer do: done, or decided against with a reason.
     CLOSED_STATUSES = (Status.DONE, Status.WONT_DO)
 
     sibling_fields = ("incident", "parent", "horizon")
@@ -80,6 +83,13 @@ class ActionItem(MarkdownModel, Ordered):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Why the team decided against it: a "won't do" with no reason reads as forgotten work.
+    closed_reason = models.CharField(
+        "reason for won't do",
+        max_length=500,
+        blank=True,
+        help_text="Why this will not be done. Required for won't do, empty otherwise.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -94,6 +104,11 @@ class ActionItem(MarkdownModel, Ordered):
                 name="actionitem_done_has_done_at",
             ),
             models.CheckConstraint(condition=~Q(parent=F("id")), name="actionitem_not_own_parent"),
+            models.CheckConstraint(
+                condition=(Q(status="wont_do") & ~Q(closed_reason=""))
+                | (~Q(status="wont_do") & Q(closed_reason="")),
+                name="actionitem_wont_do_has_reason",
+            ),
         ]
         indexes = [
             models.Index(fields=["incident", "order"], name="actionitem_incident_order_idx"),
@@ -120,7 +135,11 @@ class ActionItem(MarkdownModel, Ordered):
 
     @property
     def is_open(self) -> bool:
-        return self.status not in self.CLOSED_STATUSES
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def is_wont_do(self) -> bool:
+        return self.status == self.Status.WONT_DO
 
 
 class SuccessCriterion(MarkdownModel, Ordered):

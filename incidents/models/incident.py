@@ -30,7 +30,13 @@ class IncidentQuerySet(models.QuerySet["Incident"]):
         return self.get(number=int(match.group(1)))
 
     def open(self) -> IncidentQuerySet:
-        return self.exclude(status=Incident.Status.RESOLVED)
+        """Incidents still being handled: not resolved, and not closed as a duplicate."""
+        return self.exclude(status=Incident.Status.RESOLVED).filter(duplicate_of__isnull=True)
+
+    def counted(self) -> IncidentQuerySet:
+        """Incidents that count: a duplicate is told once, by its original, so lists, counts
+        and the status page leave it out."""
+        return self.filter(duplicate_of__isnull=True)
 
 
 class ReferenceCounter(models.Model):
@@ -106,6 +112,18 @@ class Incident(MarkdownModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Set when this incident turns out to be one already recorded: it is then closed, linked to
+    # that one, and left out of lists, counts and the status page. Always the original, never
+    # another duplicate (incident_mark_duplicate follows the chain). PROTECT: deleting an
+    # original must not silently bring its duplicates back, nor take them along.
+    duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="duplicates",
+        editable=False,
+    )
     # The declare form's own key: a second submit of the same form (Back, then submit again)
     # finds the incident the first one made instead of declaring a twin.
     creation_key = models.UUIDField(null=True, blank=True, editable=False)
@@ -141,6 +159,9 @@ class Incident(MarkdownModel):
                 name="incident_resolved_has_resolved_at",
             ),
             models.CheckConstraint(condition=Q(version__gte=1), name="incident_version_positive"),
+            models.CheckConstraint(
+                condition=~Q(duplicate_of=F("id")), name="incident_not_duplicate_of_itself"
+            ),
         ]
         indexes = [
             # The incident list filtered by service, newest first; also "incidents around t".
@@ -172,5 +193,9 @@ class Incident(MarkdownModel):
         return self.mitigated_at - self.started_at if self.mitigated_at else None
 
     @property
+    def is_duplicate(self) -> bool:
+        return self.duplicate_of_id is not None
+
+    @property
     def is_open(self) -> bool:
-        return self.status != self.Status.RESOLVED
+        return self.status != self.Status.RESOLVED and not self.is_duplicate

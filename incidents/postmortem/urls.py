@@ -43,5 +43,10 @@ urlpatterns = [
         views.criterion_toggle,
         name="criterion_toggle",
     ),
+    path(
+        "incidents/<str:reference>/actions/<int:pk>/status",
+        views.action_item_status,
+        name="action_item_status",
+    ),
     path("preview", views.markdown_preview, name="preview"),
 ]

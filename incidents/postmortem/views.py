@@ -31,6 +31,7 @@ from core.http import AuthenticatedHttpRequest
 from core.kept_forms import form_kept, keeps_typed_text
 from core.permissions import editor_required
 from core.rendering import render as render_markdown
+from incidents.action_items.forms import ActionItemStatusForm
 from incidents.models import (
     ActionItem,
     Cause,
@@ -538,6 +539,64 @@ def criterion_toggle(request: AuthenticatedHttpRequest, reference: str, pk: int)
         user=request.user,
     )
     return after_write(request, incident, section.partial, _section_anchor(section))
+
+
+@require_POST
+@editor_required
+def action_item_status(request: AuthenticatedHttpRequest, reference: str, pk: int) -> HttpResponse:
+    """Start, tick, drop (won't do, with its reason) or reopen an item in place.
+
+    Closing an item over open steps asks first, naming them (409, nothing written); a refused
+    reason is said beside the item (422).
+    """
+    section = SECTIONS["actions"]
+    incident = get_incident(reference)
+    item = get_object_or_404(ActionItem, pk=pk, incident=incident)
+    form = ActionItemStatusForm(request.POST)
+    anchor = _section_anchor(section)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors.as_data())
+        to = form.cleaned_data["to"]
+        closing = {name: form.cleaned_data[name] for name in ("reason", "close_children")}
+        if to == ActionItem.Status.DONE:
+            services.action_item_complete(item=item, user=request.user, **closing)
+        elif to == ActionItem.Status.WONT_DO:
+            services.action_item_drop(item=item, user=request.user, **closing)
+        elif to == ActionItem.Status.IN_PROGRESS:
+            services.action_item_start(item=item, user=request.user)
+        else:
+            services.action_item_reopen(item=item, user=request.user)
+    except services.OpenSteps as refused:
+        url = reverse("incidents:action_item_status", args=[incident.reference, item.pk])
+        back = f"{reverse('incidents:detail', args=[incident.reference])}#row-actions-{item.pk}"
+        confirm = {
+            "item": item,
+            "incident": incident,
+            "steps": refused.steps,
+            "to": form.cleaned_data["to"],
+            "reason": form.data.get("reason", ""),
+            "action_url": url,
+            "next_url": "",
+            "cancel_url": back,
+            "in_row": False,
+        }
+        if request.htmx:
+            response = _render_fragment(request, incident, section.partial, confirm=confirm)
+            response.status_code = 409
+            return reswap(retarget(response, f"#{anchor}"), "outerHTML")
+        context = {**confirm, "form_template": "incidents/partials/_open_steps.html"}
+        return render(request, "incidents/form_page.html", context, status=409)
+    except ValidationError as error:
+        if request.htmx:
+            errors = [(item.pk, text) for text in error.messages]
+            response = _render_fragment(request, incident, section.partial, row_errors=errors)
+            response.status_code = UNPROCESSABLE
+            return reswap(retarget(response, f"#{anchor}"), "outerHTML")
+        for text in error.messages:
+            messages.error(request, f"{item.title}: {text}")
+        return redirect(f"{reverse('incidents:detail', args=[incident.reference])}#{anchor}")
+    return after_write(request, incident, section.partial, anchor)
 
 
 @require_GET

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
 
 from incidents.models import ActionItem
 from tests.api.test_incidents_api import API, bearer, errors, problem_type
@@ -199,7 +200,7 @@ class TestOneItem:
     def test_complete_on_an_unknown_item_is_404(self, api):
         assert api.post(f"{ITEMS}/999/complete").status_code == 404
 
-    @pytest.mark.parametrize("action", ["complete", "reopen"])
+    @pytest.mark.parametrize("action", ["complete", "reopen", "start", "wont-do"])
     def test_a_viewer_or_a_read_token_gets_403(self, editor, action):
         item = ActionItemFactory(status="done", done_at=timezone.now())
         for client in (bearer(user_with_role("viewer")), bearer(editor, scope="read")):
@@ -213,3 +214,120 @@ class TestOneItem:
         item = ActionItemFactory()
         assert api.post(ITEMS, {"title": "x"}, format="json").status_code == 405
         assert api.delete(f"{ITEMS}/{item.pk}").status_code == 405
+
+
+class TestStates:
+    """In progress and won't do, set by one-click transitions (no If-Match)."""
+
+    def test_start_puts_an_open_item_in_progress(self, api):
+        item = ActionItemFactory()
+        response = api.post(f"{ITEMS}/{item.pk}/start")
+        assert response.status_code == 200, response.content
+        assert response.json()["status"] == "in_progress"
+
+    def test_start_on_a_done_item_changes_nothing(self, api):
+        item = ActionItemFactory(status="done", done_at=timezone.now())
+        assert api.post(f"{ITEMS}/{item.pk}/start").json()["status"] == "done"
+
+    def test_wont_do_keeps_the_reason_and_no_longer_counts_as_overdue(self, api, today):
+        item = ActionItemFactory(due_date=today - timedelta(days=2))
+        response = api.post(
+            f"{ITEMS}/{item.pk}/wont-do", {"reason": "Replaced by the gate"}, format="json"
+        )
+        assert response.status_code == 200, response.content
+        data = response.json()
+        assert (data["status"], data["closed_reason"], data["overdue"]) == (
+            "wont_do",
+            "Replaced by the gate",
+            False,
+        )
+        assert ids(api.get(ITEMS, {"overdue": "true"})) == []
+
+    @pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "   "}, {"reason": 7}])
+    def test_wont_do_without_a_reason_is_a_400_naming_it(self, api, body):
+        item = ActionItemFactory()
+        assert "reason" in errors(api.post(f"{ITEMS}/{item.pk}/wont-do", body, format="json"))
+        item.refresh_from_db()
+        assert item.status == ActionItem.Status.OPEN
+
+    def test_reopen_takes_a_wont_do_back_to_open_without_its_reason(self, api):
+        item = ActionItemFactory(status="wont_do")
+        data = api.post(f"{ITEMS}/{item.pk}/reopen").json()
+        assert (data["status"], data["closed_reason"]) == ("open", "")
+
+    def test_the_list_filters_by_wont_do(self, api):
+        dropped = ActionItemFactory(status="wont_do")
+        ActionItemFactory()
+        assert ids(api.get(ITEMS, {"status": "wont_do"})) == [dropped.pk]
+
+
+class TestParentWithOpenSteps:
+    @pytest.fixture
+    def parent(self):
+        parent = ActionItemFactory(title="Guard the build")
+        ActionItemFactory(incident=parent.incident, parent=parent, title="Write the check")
+        ActionItemFactory(
+            incident=parent.incident, parent=parent, title="Agree the size", status="in_progress"
+        )
+        return parent
+
+    @pytest.mark.parametrize(
+        ("action", "body"), [("complete", None), ("wont-do", {"reason": "Not now"})]
+    )
+    def test_closing_it_is_a_409_listing_the_open_steps(self, api, parent, action, body):
+        response = api.post(f"{ITEMS}/{parent.pk}/{action}", body, format="json")
+
+        assert response.status_code == 409, response.content
+        assert problem_type(response) == "open-children"
+        steps = response.json()["open_children"]
+        assert [(s["title"], s["status"]) for s in steps] == [
+            ("Write the check", "open"),
+            ("Agree the size", "in_progress"),
+        ]
+        assert ActionItem.objects.filter(status="open").count() == 2
+
+    def test_closing_the_steps_as_done_with_it(self, api, parent):
+        response = api.post(
+            f"{ITEMS}/{parent.pk}/complete", {"close_children": "done"}, format="json"
+        )
+        assert response.status_code == 200, response.content
+        assert set(ActionItem.objects.values_list("status", flat=True)) == {"done"}
+
+    def test_closing_the_steps_as_wont_do_needs_the_reason(self, api, parent):
+        url = f"{ITEMS}/{parent.pk}/complete"
+        assert "reason" in errors(api.post(url, {"close_children": "wont_do"}, format="json"))
+
+        response = api.post(
+            url, {"close_children": "wont_do", "reason": "Covered by the guard"}, format="json"
+        )
+
+        assert response.status_code == 200, response.content
+        steps = ActionItem.objects.filter(parent=parent)
+        assert set(steps.values_list("status", "closed_reason")) == {
+            ("wont_do", "Covered by the guard")
+        }
+
+    @pytest.mark.parametrize("value", ["open", "in_progress", "yes", 1])
+    def test_close_children_takes_done_or_wont_do_only(self, api, parent, value):
+        response = api.post(
+            f"{ITEMS}/{parent.pk}/complete", {"close_children": value}, format="json"
+        )
+        assert "close_children" in errors(response)
+
+
+class TestSchema:
+    def test_it_describes_the_states_and_their_transitions(self):
+        schema = SchemaGenerator().get_schema(request=None, public=True)
+        paths = schema["paths"]
+        for action in ("start", "complete", "wont-do", "reopen"):
+            assert "post" in paths[f"/api/v1/action-items/{{id}}/{action}"], action
+        components = schema["components"]["schemas"]
+        item = components["ActionItemList"]["properties"]
+        assert "closed_reason" in item
+        status_enum = components[item["status"]["allOf"][0]["$ref"].rsplit("/", 1)[1]]
+        assert status_enum["enum"] == ["open", "in_progress", "done", "wont_do"]
+        wont_do = paths["/api/v1/action-items/{id}/wont-do"]["post"]
+        body = wont_do["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        assert components[body.rsplit("/", 1)[1]]["required"] == ["reason"]
+        conflict = wont_do["responses"]["409"]["content"]["application/problem+json"]["schema"]
+        assert "open_children" in components[conflict["$ref"].rsplit("/", 1)[1]]["properties"]

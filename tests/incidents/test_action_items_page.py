@@ -28,6 +28,8 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 WRITE_URLS = [
     "incidents:action_item_done",
     "incidents:action_item_undone",
+    "incidents:action_item_start",
+    "incidents:action_item_wont_do",
     "incidents:action_item_assign",
 ]
 
@@ -91,6 +93,8 @@ def write_url(name: str, item: ActionItem) -> str:
 
 
 def assign_data(name: str) -> dict[str, str]:
+    if name.endswith("wont_do"):
+        return {"reason": "Not worth it"}
     return {"priority": "p1"} if name.endswith("assign") else {}
 
 
@@ -179,7 +183,11 @@ class TestFilters:
 
     @pytest.mark.parametrize(
         ("value", "shown"),
-        [("done", ["done"]), ("all", ["done", "in_progress", "open", "wont_do"])],
+        [
+            ("done", ["done"]),
+            ("wont_do", ["wont_do"]),
+            ("all", ["done", "in_progress", "open", "wont_do"]),
+        ],
     )
     def test_status_filter_shows_done_or_everything(self, editor_client, value, shown):
         for status in ActionItem.Status.values:
@@ -424,6 +432,139 @@ class TestDoneAndUndone:
             editor_client.post(reverse("incidents:action_item_done", args=[999999])).status_code
             == 404
         )
+
+
+class TestStartAndWontDo:
+    def test_start_puts_the_item_in_progress_and_returns_its_row(self, editor_client):
+        item = ActionItemFactory()
+        response = editor_client.post(write_url("incidents:action_item_start", item), **HTMX)
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert '<span class="ai-status in_progress">In progress</span>' in html
+        assert f'id="start-{item.pk}"' not in html  # started already
+        item.refresh_from_db()
+        assert item.status == ActionItem.Status.IN_PROGRESS
+
+    def test_an_open_row_offers_start_and_wont_do_with_a_reason(self, editor_client):
+        item = ActionItemFactory()
+        html = editor_client.get(PAGE).content.decode()
+        assert f'id="start-{item.pk}"' in html
+        wont_do = write_url("incidents:action_item_wont_do", item)
+        form = html[html.index(f'action="{wont_do}"') : html.index("</form>", html.index(wont_do))]
+        assert f'id="reason-{item.pk}" name="reason"' in form
+        assert "required" in form
+
+    def test_wont_do_keeps_the_reason_shows_it_and_offers_reopen(self, editor_client, editor):
+        item = ActionItemFactory(title="Rewrite the deployer")
+        response = editor_client.post(
+            write_url("incidents:action_item_wont_do", item),
+            {"reason": "The new platform replaces it"},
+            **HTMX,
+        )
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert "Won't do: The new platform replaces it" in html
+        assert write_url("incidents:action_item_undone", item) in html
+        assert f'id="start-{item.pk}"' not in html
+        item.refresh_from_db()
+        assert (item.status, item.closed_reason) == (
+            ActionItem.Status.WONT_DO,
+            "The new platform replaces it",
+        )
+        assert item.history.first().history_user == editor
+
+    def test_wont_do_without_a_reason_is_refused_beside_the_row(self, editor_client):
+        item = ActionItemFactory()
+        response = editor_client.post(
+            write_url("incidents:action_item_wont_do", item), {"reason": " "}, **HTMX
+        )
+        assert response.status_code == 422
+        assert "Say why it won&#x27;t be done." in response.content.decode()
+        item.refresh_from_db()
+        assert item.status == ActionItem.Status.OPEN
+
+    def test_plain_post_without_a_reason_says_why_and_writes_nothing(self, editor_client):
+        item = ActionItemFactory(title="Add alerts")
+        response = editor_client.post(write_url("incidents:action_item_wont_do", item), follow=True)
+        assert [str(m) for m in get_messages(response.wsgi_request)] == [
+            "Add alerts: Say why it won't be done."
+        ]
+        item.refresh_from_db()
+        assert item.status == ActionItem.Status.OPEN
+
+    def test_ticking_a_wont_do_box_reopens_it(self, editor_client):
+        item = ActionItemFactory(status=ActionItem.Status.WONT_DO)
+        html = editor_client.get(f"{PAGE}?status=wont_do").content.decode()
+        undone = write_url("incidents:action_item_undone", item)
+        assert f'<form method="post" action="{undone}"' in html
+        editor_client.post(undone, **HTMX)
+        item.refresh_from_db()
+        assert (item.status, item.closed_reason) == (ActionItem.Status.OPEN, "")
+
+    def test_viewer_sees_the_reason_but_no_controls(self, client, make_user):
+        ActionItemFactory(status=ActionItem.Status.WONT_DO, closed_reason="Out of scope")
+        ActionItemFactory(title="Still open")
+        client.force_login(make_user(Role.VIEWER))
+        html = client.get(f"{PAGE}?status=all").content.decode()
+        assert "Won't do: Out of scope" in html
+        assert 'id="start-' not in html
+        assert 'name="reason"' not in html
+
+
+class TestParentWithOpenSteps:
+    @pytest.fixture
+    def parent(self):
+        parent = ActionItemFactory(title="Guard the build")
+        ActionItemFactory(incident=parent.incident, parent=parent, title="Write the check")
+        ActionItemFactory(
+            incident=parent.incident, parent=parent, title="Agree the size", status="done",
+            done_at=NOON,
+        )  # fmt: skip
+        return parent
+
+    def test_ticking_it_asks_first_naming_the_open_steps(self, editor_client, parent):
+        response = editor_client.post(write_url("incidents:action_item_done", parent), **HTMX)
+
+        assert response.status_code == 409
+        html = response.content.decode()
+        assert html.lstrip().startswith(f'<tr id="action-item-{parent.pk}"')
+        assert "still has 1 open step" in html
+        assert "<li>Write the check" in html
+        assert "Agree the size" not in html  # done already
+        assert 'name="close_children" value="done"' in html
+        assert 'name="close_children" value="wont_do"' in html
+        parent.refresh_from_db()
+        assert parent.status == ActionItem.Status.OPEN
+
+    def test_closing_the_steps_as_done_closes_them_with_it(self, editor_client, parent):
+        response = editor_client.post(
+            write_url("incidents:action_item_done", parent), {"close_children": "done"}, **HTMX
+        )
+        assert response.status_code == 200
+        assert set(ActionItem.objects.values_list("status", flat=True)) == {"done"}
+
+    def test_closing_the_steps_as_wont_do_takes_the_reason(self, editor_client, parent):
+        editor_client.post(
+            write_url("incidents:action_item_done", parent),
+            {"close_children": "wont_do", "reason": "The guard covers it"},
+            **HTMX,
+        )
+        step = ActionItem.objects.get(title="Write the check")
+        assert (step.status, step.closed_reason) == ("wont_do", "The guard covers it")
+        assert ActionItem.objects.get(pk=parent.pk).status == "done"
+
+    def test_without_javascript_the_question_is_a_page_of_its_own(self, editor_client, parent):
+        back = f"{PAGE}?mine=on"
+        response = editor_client.post(
+            write_url("incidents:action_item_wont_do", parent),
+            {"reason": "Moved to the platform team", "next": back},
+        )
+        assert response.status_code == 409
+        html = response.content.decode()
+        assert "<html" in html
+        assert "Setting it to won't do closes it too" in html
+        assert 'name="reason" value="Moved to the platform team"' in html
+        assert f'name="next" value="{back}"' in html
 
 
 class TestAssign:

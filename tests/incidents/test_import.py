@@ -290,6 +290,39 @@ def test_unknown_owners_stay_readable_on_their_items_and_in_the_report():
     assert result.report.unknown_owners == ["nobody-here"]
 
 
+def test_a_wont_do_item_keeps_the_reason_its_quote_opens_with_or_says_none_was_given():
+    text = "\n".join(
+        [
+            "# Cache stampede",
+            "",
+            "## Action Items",
+            "",
+            "- [ ] Shard the cache · won't do",
+            "  > Won't do: One node is enough at our size.",
+            "  >",
+            "  > Measured in March.",
+            "- [ ] Buy more memory · cancelled",
+            "- [ ] Warm the cache · won't do",
+            "  > Only a detail here.",
+        ]
+    )
+    result = services.postmortem_import(
+        data=text, user=None, service_slug="cache", create_service=True
+    )
+
+    items = {i.title: i for i in result.incident.action_items.all()}
+    shard = items["Shard the cache"]
+    assert (shard.status, shard.closed_reason, shard.detail) == (
+        "wont_do",
+        "One node is enough at our size.",
+        "Measured in March.",
+    )
+    for title in ("Buy more memory", "Warm the cache"):
+        assert items[title].status == "wont_do"
+        assert items[title].closed_reason == "No reason was given in the imported document."
+    assert items["Warm the cache"].detail == "Only a detail here."
+
+
 # --- Refusals -----------------------------------------------------------------------------------
 
 

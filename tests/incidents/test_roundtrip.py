@@ -72,8 +72,8 @@ def structure(incident: Incident) -> dict:
     causes = _tree(incident.causes.all(), ("kind", "title", "detail"))
     items = _tree(
         incident.action_items.select_related("owner"),
-        ("title", "detail", "status", "priority", "kind", "horizon", "owner", "due_date",
-         "blocks_deployments"),
+        ("title", "detail", "status", "closed_reason", "priority", "kind", "horizon", "owner",
+         "due_date", "blocks_deployments"),
     )  # fmt: skip
     return {
         "incident": {
@@ -241,7 +241,11 @@ def rich_incident() -> Incident:
     step = _save(ActionItem(incident=incident), title="Record owners", parent=parent,
                  horizon=Horizon.TODAY, status=ActionItem.Status.IN_PROGRESS, kind="process")  # fmt: skip
     _save(ActionItem(incident=incident), title="Ask legal", parent=step, horizon=Horizon.LONG_TERM,
-          status=ActionItem.Status.WONT_DO, priority="p3", kind="process")  # fmt: skip
+          status=ActionItem.Status.WONT_DO, priority="p3", kind="process",
+          closed_reason="Legal said no · twice, @alice agreed: Won't do: it")  # fmt: skip
+    _save(ActionItem(incident=incident), title="Rewrite the vault", horizon=Horizon.LONG_TERM,
+          status=ActionItem.Status.WONT_DO, closed_reason="Too costly",
+          detail="Won't do: this line is the detail's own.\n\nSecond paragraph.")  # fmt: skip
     _save(
         ActionItem(incident=incident),
         title="Alert 30 days before expiry · with a dot",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from functools import cached_property
 
@@ -9,10 +10,11 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
+    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -21,6 +23,7 @@ from rest_framework.response import Response
 from api.filters import QueryFilterBackend, StableOrderingFilter
 from api.pagination import PagePagination
 from api.permissions import request_user
+from api.problems import PROBLEM_CONTENT_TYPE, Problem
 from incidents.action_items import selectors
 from incidents.action_items.api.filters import ActionItemFilter
 from incidents.models import (
@@ -32,6 +35,7 @@ from incidents.postmortem.api.filters import REFERENCE_PATTERN
 from incidents.postmortem.api.views.common import (
     LIST_PROBLEMS,
     READ_PROBLEMS,
+    WRITE_PROBLEMS,
     ChangeOnPost,
     id_or_404,
     problems,
@@ -40,6 +44,36 @@ from incidents.postmortem.api.views.common import (
 # --- Action items across incidents -------------------------------------------------------------
 
 ACTION_ITEM_ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
+
+
+class OpenChildSerializer(serializers.Serializer):
+    """Schema only: an open step that a closing transition would leave behind."""
+
+    id = serializers.IntegerField()
+    title = serializers.CharField()
+    status = serializers.ChoiceField(choices=ActionItem.Status.choices)
+
+
+class OpenChildrenProblemSerializer(serializers.Serializer):
+    """Schema only: the 409 problem of closing an item that has open steps."""
+
+    type = serializers.CharField(help_text="urn:hindsight:problem:open-children")
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    instance = serializers.CharField()
+    open_children = OpenChildSerializer(many=True, help_text="The open steps, at any depth.")
+
+
+OPEN_CHILDREN = {
+    (409, PROBLEM_CONTENT_TYPE): OpenApiResponse(
+        OpenChildrenProblemSerializer,
+        description=(
+            "The item has open steps; nothing was written. `open_children` names them: send "
+            '`close_children` ("done", or "wont_do" with `reason`) to close them with it.'
+        ),
+    )
+}
 
 
 @extend_schema_view(
@@ -105,22 +139,97 @@ class ActionItemViewSet(viewsets.GenericViewSet):
     def retrieve(self, request: Request, pk: str) -> Response:
         return self._read(self.get_object())
 
+    def _closing(self, close: Callable[[], ActionItem]) -> Response:
+        """Run a closing transition; open steps it would leave behind are a 409 naming them."""
+        try:
+            close()
+        except services.OpenSteps as refused:
+            raise Problem(
+                f"{refused.item.title} has open steps. Close them with it: send close_children "
+                '"done", or "wont_do" with a reason.',
+                status_code=409,
+                problem_type="open-children",
+                open_children=[
+                    {"id": step.pk, "title": step.title, "status": step.status}
+                    for step in refused.steps
+                ],
+            ) from None
+        return self._read(self.get_object())
+
     @extend_schema(
         summary="Tick an action item done",
-        description="Completing a done item changes nothing.",
-        request=None,
-        responses={200: s.ActionItemListSerializer, **problems(*READ_PROBLEMS)},
+        description=(
+            "Completing a done item changes nothing. An item with open steps is refused (409, "
+            "naming them) unless `close_children` says how to close them with it. The body may "
+            "be empty."
+        ),
+        request=s.ActionItemCompleteSerializer,
+        responses={
+            200: s.ActionItemListSerializer,
+            **OPEN_CHILDREN,
+            **problems(*WRITE_PROBLEMS),
+        },
     )
     @action(detail=True, methods=["post"], permission_classes=[ChangeOnPost])
     def complete(self, request: Request, pk: str) -> Response:
         # The plain row: the list's read path defers fields the service's history needs.
         item = self.get_object(ActionItem.objects.all())
-        services.action_item_complete(item=item, user=request_user(request))
+        serializer = s.ActionItemCompleteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._closing(
+            lambda: services.action_item_complete(
+                item=item, user=request_user(request), **serializer.validated_data
+            )
+        )
+
+    @extend_schema(
+        summary="Set an action item to won't do, with the reason",
+        description=(
+            "For an open or started item: it then counts as neither open nor overdue, and no "
+            "longer holds the deployment gate. A done or won't do item changes nothing (reopen "
+            "it first). Open steps are refused (409) or closed with it as `close_children` "
+            "says; closed as won't do, they take the same reason. No If-Match: a one-click "
+            "transition that only ever moves an open item."
+        ),
+        request=s.ActionItemWontDoSerializer,
+        responses={
+            200: s.ActionItemListSerializer,
+            **OPEN_CHILDREN,
+            **problems(*WRITE_PROBLEMS),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="wont-do", permission_classes=[ChangeOnPost])
+    def wont_do(self, request: Request, pk: str) -> Response:
+        item = self.get_object(ActionItem.objects.all())
+        serializer = s.ActionItemWontDoSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return self._closing(
+            lambda: services.action_item_drop(
+                item=item, user=request_user(request), **serializer.validated_data
+            )
+        )
+
+    @extend_schema(
+        summary="Start an action item (in progress)",
+        description=(
+            "Says someone is working on it. Only an open item starts; any other changes "
+            "nothing (reopen a closed one first)."
+        ),
+        request=None,
+        responses={200: s.ActionItemListSerializer, **problems(*READ_PROBLEMS)},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[ChangeOnPost])
+    def start(self, request: Request, pk: str) -> Response:
+        item = self.get_object(ActionItem.objects.all())
+        services.action_item_start(item=item, user=request_user(request))
         return self._read(self.get_object())
 
     @extend_schema(
-        summary="Reopen a done action item",
-        description="Reopening an item that is not done changes nothing.",
+        summary="Reopen a done or won't do action item",
+        description=(
+            "It is open again, without its tick or reason. Reopening an open or started item "
+            "changes nothing."
+        ),
         request=None,
         responses={200: s.ActionItemListSerializer, **problems(*READ_PROBLEMS)},
     )

@@ -130,6 +130,9 @@ class ExportIncidentSerializer(serializers.Serializer):
     mitigated_at = serializers.DateTimeField(allow_null=True)
     resolved_at = serializers.DateTimeField(allow_null=True)
     duration_seconds = serializers.IntegerField(allow_null=True)
+    duplicate_of = serializers.CharField(
+        allow_null=True, help_text="The reference of the incident this one duplicates, or null."
+    )
     summary = serializers.CharField(allow_blank=True, help_text="Markdown.")
     impact = serializers.CharField(allow_blank=True, help_text="Markdown.")
     resolution = serializers.CharField(allow_blank=True, help_text="Markdown.")
@@ -193,6 +196,9 @@ class ExportActionItemSerializer(serializers.Serializer):
     blocks_deployments = serializers.BooleanField()
     done_at = serializers.DateTimeField(allow_null=True)
     done_by = _UserName()
+    closed_reason = serializers.CharField(
+        allow_blank=True, help_text="Why it will not be done: set with wont_do, else empty."
+    )
     order = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

@@ -42,6 +42,7 @@ class ItemDraft:
     title: str
     detail: str = ""
     status: str = ActionItem.Status.OPEN
+    closed_reason: str = ""  # why a won't do will not be done, as the document says
     priority: str = ActionItem.Priority.P2
     kind: str = ActionItem.Kind.PREVENT
     horizon: str = Horizon.THIS_WEEK

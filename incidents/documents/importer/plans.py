@@ -16,6 +16,7 @@ from incidents.documents.importer.headings import classify, horizon_of
 from incidents.documents.importer.items import bold_title, item_meta, leading_mark
 from incidents.documents.importer.reader import Handler, Reader
 from incidents.documents.text import (
+    WONT_DO_REASON,
     fit,
     heading_asides,
     heading_title,
@@ -36,17 +37,21 @@ def _item(item: Item, *, horizon: str, done: bool, parent: ItemDraft | None = No
     if bold and not bold[1]:
         title = bold[0]
     title, cut = fit(title, 300)
-    detail = item.detail()
-    if cut:
-        detail = "\n\n".join(p for p in (meta.title, detail) if p)
     status: str = ActionItem.Status.OPEN
     if item.checked or mark or done:
         status = ActionItem.Status.DONE
     status = meta.status or status
+    detail = item.detail()
+    reason = ""
+    if status == ActionItem.Status.WONT_DO:
+        reason, detail = _wont_do_reason(detail)
+    if cut:
+        detail = "\n\n".join(p for p in (meta.title, detail) if p)
     draft = ItemDraft(
         title=title or "(untitled)",
         detail=detail,
         status=status,
+        closed_reason=reason,
         priority=meta.priority or (parent.priority if parent else ActionItem.Priority.P2),
         kind=meta.kind or (parent.kind if parent else ActionItem.Kind.PREVENT),
         horizon=meta.horizon or horizon,
@@ -58,6 +63,15 @@ def _item(item: Item, *, horizon: str, done: bool, parent: ItemDraft | None = No
         _item(child, horizon=draft.horizon, done=done, parent=draft) for child in item.children
     ]
     return draft
+
+
+def _wont_do_reason(detail: str) -> tuple[str, str]:
+    """A won't do item's reason and the rest of its detail: the exporter opens the quote with
+    "Won't do: <reason>" on one line. A detail that does not open so has no reason in it."""
+    first, _, rest = detail.partition("\n")
+    if not first.startswith(WONT_DO_REASON) or not first[len(WONT_DO_REASON) :].strip():
+        return "", detail
+    return first[len(WONT_DO_REASON) :].strip(), rest.removeprefix("\n")
 
 
 def _count(rows: list) -> int:

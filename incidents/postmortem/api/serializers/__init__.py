@@ -48,6 +48,8 @@ from incidents.postmortem.api.serializers.rows import (  # noqa: F401
 )
 from incidents.postmortem.api.serializers.write import (  # noqa: F401
     LATER_TIMES,
+    ActionItemCompleteSerializer,
+    ActionItemWontDoSerializer,
     ActionItemWriteSerializer,
     CauseWriteSerializer,
     IncidentCreateSerializer,

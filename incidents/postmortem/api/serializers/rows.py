@@ -78,7 +78,16 @@ class ActionItemSummarySerializer(RowSerializer):
         source="parent_id", allow_null=True, help_text="The id of the item this one is a step of."
     )
     title = serializers.CharField()
-    status = serializers.ChoiceField(choices=ActionItem.Status.choices)
+    status = serializers.ChoiceField(
+        choices=ActionItem.Status.choices,
+        help_text=(
+            "open, in_progress (someone is on it), done, or wont_do (decided against, with "
+            "`closed_reason`). Only open and in_progress count as open, overdue or blocking."
+        ),
+    )
+    closed_reason = serializers.CharField(
+        help_text="Why it will not be done: set with wont_do, empty otherwise."
+    )
     priority = serializers.ChoiceField(choices=ActionItem.Priority.choices)
     kind = serializers.ChoiceField(choices=ActionItem.Kind.choices)
     horizon = serializers.ChoiceField(choices=Horizon.choices)

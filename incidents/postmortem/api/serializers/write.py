@@ -224,7 +224,8 @@ class OwnerField(StrictCharField):
 
 
 class ActionItemWriteSerializer(IncidentRowSerializer):
-    """An action item's own fields. Its status changes through /complete and /reopen."""
+    """An action item's own fields. Its status changes through /start, /complete, /wont-do and
+    /reopen."""
 
     model = ActionItem
 
@@ -247,3 +248,53 @@ class SuccessCriterionWriteSerializer(IncidentRowSerializer):
     group = StrictChoiceField(choices=Horizon.choices, default=Horizon.BEFORE_NEXT_DEPLOYMENT)
     text = StrictCharField(max_length=500)
     done = StrictBooleanField(default=False, help_text="Met; ticking it stamps done_at.")
+
+
+# --- Action item transitions -------------------------------------------------------------------
+
+REASON_MAX_LENGTH = ActionItem._meta.get_field("closed_reason").max_length
+CLOSE_CHILDREN_CHOICES = [
+    (ActionItem.Status.DONE.value, ActionItem.Status.DONE.label),
+    (ActionItem.Status.WONT_DO.value, ActionItem.Status.WONT_DO.label),
+]
+
+
+def _close_children_field() -> StrictChoiceField:
+    return StrictChoiceField(
+        choices=CLOSE_CHILDREN_CHOICES,
+        required=False,
+        help_text=(
+            "Close the item's open steps (at any depth) with it: as `done`, or as `wont_do` "
+            "with `reason`. Without it, an item with open steps is refused with 409."
+        ),
+    )
+
+
+class ActionItemCompleteSerializer(StrictSerializer):
+    """Ticks an item done; says how to close its open steps, if it has any. The body may be
+    empty."""
+
+    close_children = _close_children_field()
+    reason = StrictCharField(
+        max_length=REASON_MAX_LENGTH,
+        required=False,
+        help_text="Why the steps will not be done; needed with close_children `wont_do`.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if (
+            attrs.get("close_children") == ActionItem.Status.WONT_DO
+            and not attrs.get("reason", "").strip()
+        ):
+            raise serializers.ValidationError({"reason": "Say why the steps will not be done."})
+        return attrs
+
+
+class ActionItemWontDoSerializer(StrictSerializer):
+    """Decides against an item, saying why."""
+
+    reason = StrictCharField(
+        max_length=REASON_MAX_LENGTH,
+        help_text="Why it will not be done; kept on one line, and cleared by reopen.",
+    )
+    close_children = _close_children_field()
