@@ -184,7 +184,15 @@ class IncidentAdmin(InlinePartsThroughServicesMixin, SimpleHistoryAdmin):
     list_select_related = ["service"]
     date_hierarchy = "started_at"
     filter_horizontal = ["authors"]
-    readonly_fields = ["reference", "version", "duration", "created_by", "created_at", "updated_at"]
+    readonly_fields = [
+        "reference",
+        "duplicate_of",
+        "version",
+        "duration",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ]
     fieldsets = [
         (
             None,
@@ -195,6 +203,8 @@ class IncidentAdmin(InlinePartsThroughServicesMixin, SimpleHistoryAdmin):
                     "title",
                     ("severity", "status", "postmortem_state"),
                     "status_line",
+                    # Set and undone on the incident page, which writes both timelines.
+                    "duplicate_of",
                 ]
             },
         ),

@@ -20,9 +20,11 @@ from incidents.models import (
 
 
 def incident_list() -> QuerySet[Incident]:
-    """Incidents for the list page, with what each row shows, in a fixed number of queries."""
+    """Incidents for the list page, with what each row shows, in a fixed number of queries.
+    Duplicates are left out: each is told once, by its original."""
     return (
-        Incident.objects.select_related("service")
+        Incident.objects.counted()
+        .select_related("service")
         .annotate(
             open_action_items=Count(
                 "action_items", filter=Q(action_items__status__in=ActionItem.OPEN_STATUSES)
@@ -55,7 +57,7 @@ def incident_search(queryset: QuerySet[Incident], text: str) -> QuerySet[Inciden
 
 
 def incidents_open() -> QuerySet[Incident]:
-    """Incidents not yet resolved, the most severe first (sev1 sorts before sev2), then newest."""
+    """Incidents not yet resolved nor closed as duplicates, the most severe first (sev1 sorts before sev2), then newest."""
     return (
         Incident.objects.open()
         .select_related("service")
@@ -66,7 +68,8 @@ def incidents_open() -> QuerySet[Incident]:
 def postmortems_in_review() -> QuerySet[Incident]:
     """Post-mortems written and waiting for someone to review them, newest incident first."""
     return (
-        Incident.objects.filter(postmortem_state=Incident.PostmortemState.IN_REVIEW)
+        Incident.objects.counted()
+        .filter(postmortem_state=Incident.PostmortemState.IN_REVIEW)
         .select_related("service")
         .order_by("-started_at", "-number")
     )

@@ -203,6 +203,26 @@ class IncidentDeclareForm(forms.Form):
         return started_at
 
 
+class DuplicateForm(forms.Form):
+    """The incident page's "Mark as duplicate": which incident this one duplicates."""
+
+    of = forms.CharField(
+        label="Duplicate of",
+        max_length=20,
+        widget=forms.TextInput(attrs={"placeholder": "INC-7", "size": 8}),
+    )
+
+    def clean_of(self) -> Incident:
+        try:
+            return Incident.objects.select_related("duplicate_of").by_reference(
+                self.cleaned_data["of"]
+            )
+        except Incident.DoesNotExist:
+            raise forms.ValidationError(
+                "No incident has this reference; enter one such as INC-7.", code="unknown"
+            ) from None
+
+
 class _TransitionForm(forms.Form):
     """A change of the incident's status at a time the author gives: now unless they say when,
     so a post-mortem written after the fact reads in order."""

@@ -401,6 +401,125 @@ def incident_set_postmortem_state(*, incident: Incident, state: str, user: User 
     raise StaleVersion(current_version=incident.version)
 
 
+NOT_ITS_OWN_DUPLICATE = "An incident cannot be a duplicate of itself."
+
+
+@transaction.atomic
+def incident_mark_duplicate(
+    *, incident: Incident, original: Incident, user: User | None
+) -> Incident:
+    """Close `incident` as a duplicate of `original`: linked to it, and left out of lists,
+    counts and the status page from then on. Its status and times stay as they were (nothing
+    says when a duplicate "ended"), so undoing it gives the incident back as it was.
+
+    There are no chains: marking a duplicate of a duplicate points at the original, and the
+    incident's own duplicates move to the original with it. A line on both timelines says who
+    did it. Marking it again as a duplicate of the same original changes nothing.
+    """
+    # Both rows locked, in one order, so two people marking each incident a duplicate of the
+    # other cannot both succeed: the second finds the first one's link and is refused.
+    pks = sorted({incident.pk, original.pk})
+    list(Incident.objects.select_for_update().filter(pk__in=pks).values_list("pk", flat=True))
+    incident.refresh_from_db()
+    root = Incident.objects.select_for_update().get(pk=original.pk)
+    while root.duplicate_of_id is not None:
+        root = Incident.objects.select_for_update().get(pk=root.duplicate_of_id)
+    if root.pk == incident.pk:
+        raise ValidationError(
+            {
+                "duplicate_of": NOT_ITS_OWN_DUPLICATE
+                if original.pk == incident.pk
+                else f"{original.reference} is a duplicate of this incident already."
+            }
+        )
+    if incident.duplicate_of_id == root.pk:
+        return incident
+    who = _user_label(user)
+    previous = incident.duplicate_of
+    text = f"Marked as a duplicate of **{root.reference}** by {who}."
+    if previous is not None:
+        text = f"Marked as a duplicate of **{root.reference}** instead by {who}."
+    now = timezone.now()
+    if not _transition(
+        incident=incident,
+        field="duplicate_of",
+        changes={"duplicate_of": root},
+        user=user,
+        at=now,
+        kind=TimelineEvent.Kind.STATUS_CHANGE,
+        text=text,
+    ):
+        raise StaleVersion(current_version=incident.version)
+    # Its own duplicates follow it to the original, so every duplicate names the original.
+    followers = list(Incident.objects.select_for_update().filter(duplicate_of=incident))
+    if followers:
+        Incident.objects.filter(pk__in=[f.pk for f in followers]).update(
+            duplicate_of=root, version=F("version") + 1, updated_at=now
+        )
+        for follower in followers:
+            follower.refresh_from_db()
+            history_record(obj=follower, user=user)
+    lines = [
+        (
+            root,
+            f"**{incident.reference}** ({incident.title}) was marked as a duplicate of "
+            f"this incident by {who}.",
+        )
+    ]
+    if previous is not None:
+        lines.append(
+            (
+                previous,
+                f"**{incident.reference}** is now marked as a duplicate of "
+                f"**{root.reference}** instead ({who}).",
+            )
+        )
+    for other, line in lines:
+        _duplicate_line(other, line, user=user, at=now)
+    return incident
+
+
+def _duplicate_line(incident: Incident, text: str, *, user: User | None, at: datetime) -> None:
+    """The line on an original's timeline when a duplicate of it is marked or undone."""
+    timeline_event_add(
+        incident=incident,
+        occurred_at=max(at, incident.started_at),
+        text=text,
+        kind=TimelineEvent.Kind.STATUS_CHANGE,
+        source=TimelineEvent.Source.SYSTEM,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+
+
+@transaction.atomic
+def incident_unmark_duplicate(*, incident: Incident, user: User | None) -> Incident:
+    """Undo incident_mark_duplicate: the incident counts again, as it was before. A line on
+    both timelines says who did it. An incident that is no duplicate changes nothing."""
+    incident.refresh_from_db()
+    original = incident.duplicate_of
+    if original is None:
+        return incident
+    who = _user_label(user)
+    now = timezone.now()
+    if not _transition(
+        incident=incident,
+        field="duplicate_of",
+        changes={"duplicate_of": None},
+        user=user,
+        at=now,
+        kind=TimelineEvent.Kind.STATUS_CHANGE,
+        text=f"No longer a duplicate of **{original.reference}** ({who}).",
+    ):
+        raise StaleVersion(current_version=incident.version)
+    _duplicate_line(
+        original,
+        f"**{incident.reference}** is no longer marked as a duplicate of this incident ({who}).",
+        user=user,
+        at=now,
+    )
+    return incident
+
+
 # Every model whose rows belong to an incident and carry Markdown, with the path to the incident.
 _INCIDENT_PARTS: tuple[tuple[type[MarkdownModel], str], ...] = (
     (TimelineEvent, "incident"),

@@ -21,6 +21,12 @@ urlpatterns = [
         views.set_postmortem_state,
         name="set_postmortem_state",
     ),
+    path("incidents/<str:reference>/duplicate", views.mark_duplicate, name="mark_duplicate"),
+    path(
+        "incidents/<str:reference>/duplicate/undo",
+        views.unmark_duplicate,
+        name="unmark_duplicate",
+    ),
     path("incidents/<str:reference>/history/", views.history, name="history"),
     path("incidents/<str:reference>/<str:key>/new", views.section_row_form, name="row_new"),
     path(

@@ -46,6 +46,7 @@ from incidents.models.base import MarkdownModel, Ordered
 from incidents.postmortem import selectors, services
 from incidents.postmortem.forms import (
     DetailsForm,
+    DuplicateForm,
     IncidentDeclareForm,
     ProseForm,
     ResolveForm,
@@ -108,6 +109,10 @@ def document_context(incident: Incident) -> dict[str, Any]:
     criteria = list(incident.success_criteria.all())
     return {
         "incident": incident,
+        # A duplicate's items still count (work is not done by closing a record): its page says
+        # how many are open, so someone closes them or moves the work to the original.
+        "open_item_count": sum(item.is_open for item in items),
+        "duplicate_form": DuplicateForm(),
         # Read only where the timeline is drawn: other fragments never pay for its two queries.
         "timeline_rows": functools.cache(functools.partial(timeline_rows, incident)),
         "status_sections": by_kind(incident.status_items.all(), StatusItem.Kind.choices),
@@ -433,6 +438,47 @@ def set_postmortem_state(request: AuthenticatedHttpRequest, reference: str) -> H
             )
         except services.StaleVersion:
             messages.error(request, "Others kept changing the state meanwhile; look and try again.")
+    return redirect("incidents:detail", incident.reference)
+
+
+@require_POST
+@editor_required
+def mark_duplicate(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
+    """Close the incident as a duplicate of the one named; the page then says so and links it."""
+    incident = get_incident(reference)
+    form = DuplicateForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(str(error) for error in errors))
+        return redirect("incidents:detail", incident.reference)
+    try:
+        services.incident_mark_duplicate(
+            incident=incident, original=form.cleaned_data["of"], user=request.user
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except services.StaleVersion:
+        messages.error(request, "Others kept changing the incident meanwhile; look and try again.")
+    else:
+        assert incident.duplicate_of is not None  # the service set it
+        messages.success(
+            request,
+            f"{incident.reference} is now a duplicate of {incident.duplicate_of.reference}.",
+        )
+    return redirect("incidents:detail", incident.reference)
+
+
+@require_POST
+@editor_required
+def unmark_duplicate(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
+    """Undo a duplicate: the incident counts again, as it was before."""
+    incident = get_incident(reference)
+    try:
+        services.incident_unmark_duplicate(incident=incident, user=request.user)
+    except services.StaleVersion:
+        messages.error(request, "Others kept changing the incident meanwhile; look and try again.")
+    else:
+        messages.success(request, f"{incident.reference} is no longer a duplicate.")
     return redirect("incidents:detail", incident.reference)
 
 

@@ -91,13 +91,15 @@ def uptime_rows(*, check_ids: list[int], since: datetime) -> list[Mapping[str, A
 
 def public_incident_rows(*, now: datetime, history_days: int) -> list[Mapping[str, Any]]:
     """Open incidents, those resolved within `history_days` and the latest resolved one, newest
-    first: one row per (incident, published status-page update), or one with no update."""
+    first: one row per (incident, published status-page update), or one with no update.
+    Duplicates are left out: the public reads of an outage once, under its original."""
     resolved = Incident.Status.RESOLVED
+    counted = Incident.objects.counted()
     latest_resolved = (
-        Incident.objects.filter(status=resolved).order_by("-resolved_at", "-pk").values("pk")[:1]
+        counted.filter(status=resolved).order_by("-resolved_at", "-pk").values("pk")[:1]
     )
     rows = (
-        Incident.objects.filter(
+        counted.filter(
             ~Q(status=resolved)
             | Q(resolved_at__gte=now - timedelta(days=history_days))
             | Q(pk=Subquery(latest_resolved))

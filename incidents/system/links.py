@@ -20,14 +20,16 @@ from incidents.models.incident import REFERENCE_PREFIX
 
 def incident_links(deployment_ids: list[int]) -> dict[int, list[Link]]:
     causes = (
-        Cause.objects.filter(deployment_id__in=deployment_ids)
+        # A duplicate is left out, as everywhere: its original stands for it.
+        Cause.objects.filter(deployment_id__in=deployment_ids, incident__duplicate_of__isnull=True)
         .values_list("deployment_id", "incident__number", "incident__title", "title")
         .order_by("incident__number", "id")
     )
     # One filter() call, so both conditions apply to the same joined deployment.
     deployment = "service__environments__deployments"
     during = (
-        Incident.objects.filter(
+        Incident.objects.counted()
+        .filter(
             Q(**{f"{deployment}__in": deployment_ids})
             & Q(started_at__lte=F(f"{deployment}__started_at"))
             & (Q(resolved_at__gte=F(f"{deployment}__started_at")) | Q(resolved_at__isnull=True))

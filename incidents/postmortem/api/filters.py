@@ -7,6 +7,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.db import models
 from django.db.models import QuerySet
 
 from api.filters import BoundedIsoDateTimeFilter, NoEmptyTypedValuesForm
@@ -38,8 +39,22 @@ class ReferenceFilter(django_filters.CharFilter):
     field_class = ReferenceFormField
 
 
+class Duplicates(models.TextChoices):
+    EXCLUDE = "exclude", "Leave duplicates out"
+    INCLUDE = "include", "List them too"
+    ONLY = "only", "Only duplicates"
+
+
 class IncidentFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Incident.Status.choices)
+    duplicates = django_filters.ChoiceFilter(
+        choices=Duplicates.choices,
+        method="filter_duplicates",
+        help_text=(
+            "Incidents marked as a duplicate of another are left out unless this says "
+            "`include` (list them too) or `only`."
+        ),
+    )
     severity = django_filters.ChoiceFilter(choices=Severity.choices)
     service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
     started_after = BoundedIsoDateTimeFilter(
@@ -61,6 +76,13 @@ class IncidentFilter(django_filters.FilterSet):
         model = Incident
         fields: list[str] = []
         form = NoEmptyTypedValuesForm
+
+    def filter_duplicates(
+        self, queryset: QuerySet[Incident], name: str, value: str
+    ) -> QuerySet[Incident]:
+        if value == Duplicates.INCLUDE:
+            return queryset
+        return queryset.filter(duplicate_of__isnull=value != Duplicates.ONLY)
 
     def filter_q(self, queryset: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
         for term in value.split()[:SEARCH_MAX_TERMS]:

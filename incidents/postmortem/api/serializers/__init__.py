@@ -52,6 +52,7 @@ from incidents.postmortem.api.serializers.write import (  # noqa: F401
     ActionItemWontDoSerializer,
     ActionItemWriteSerializer,
     CauseWriteSerializer,
+    DuplicateOfSerializer,
     IncidentCreateSerializer,
     IncidentRowSerializer,
     IncidentUpdateSerializer,

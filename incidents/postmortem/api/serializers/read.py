@@ -36,6 +36,15 @@ class IncidentListSerializer(RowSerializer):
     detected_at = serializers.DateTimeField(allow_null=True)
     mitigated_at = serializers.DateTimeField(allow_null=True)
     resolved_at = serializers.DateTimeField(allow_null=True)
+    # Made a reference by finish().
+    duplicate_of = serializers.CharField(
+        source="duplicate_of.number",
+        allow_null=True,
+        help_text=(
+            "The reference of the incident this one duplicates, or null. A duplicate is "
+            "closed: left out of lists (unless asked for), counts and the status page."
+        ),
+    )
     version = serializers.IntegerField(help_text="Also the ETag; send it back in If-Match.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -46,6 +55,8 @@ class IncidentListSerializer(RowSerializer):
 
     def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
         data["reference"] = f"{REFERENCE_PREFIX}{data['number']}"
+        if data["duplicate_of"] is not None:
+            data["duplicate_of"] = f"{REFERENCE_PREFIX}{data['duplicate_of']}"
         if isinstance(source, Incident):
             data["service"] = {"slug": source.service.slug, "name": source.service.name}
         else:

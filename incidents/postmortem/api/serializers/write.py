@@ -134,6 +134,27 @@ class PostmortemStateSerializer(StrictSerializer):
     state = StrictChoiceField(choices=Incident.PostmortemState.choices)
 
 
+class DuplicateOfSerializer(StrictSerializer):
+    """Marks the incident as a duplicate of another, or (null) undoes that."""
+
+    duplicate_of = StrictCharField(
+        max_length=20,
+        allow_null=True,
+        help_text=(
+            "The reference of the incident this one duplicates (INC-12, inc-12 or 12); a "
+            "duplicate of a duplicate is linked to the original. null: no longer a duplicate."
+        ),
+    )
+
+    def validate_duplicate_of(self, value: str | None) -> Incident | None:
+        if value is None:
+            return None
+        try:
+            return Incident.objects.by_reference(value)
+        except Incident.DoesNotExist:
+            raise serializers.ValidationError("No incident has this reference.") from None
+
+
 # --- Section row writes ----------------------------------------------------------------------
 
 

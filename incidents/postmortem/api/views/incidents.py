@@ -68,7 +68,8 @@ def transition_races() -> Iterator[None]:
         summary="List incidents",
         description=(
             "Newest first by default (`-started_at`, then `-number`). `ordering` takes "
-            "started_at, number, severity, status or updated_at, `-` for descending."
+            "started_at, number, severity, status or updated_at, `-` for descending. "
+            "Duplicates are left out unless `duplicates` asks for them."
         ),
         responses={200: s.IncidentListSerializer(many=True), **problems(*LIST_PROBLEMS)},
     ),
@@ -123,6 +124,7 @@ class IncidentViewSet(viewsets.GenericViewSet):
             "partial_update": s.IncidentUpdateSerializer,
             "resolve": s.ResolveSerializer,
             "postmortem_state": s.PostmortemStateSerializer,
+            "duplicate_of": s.DuplicateOfSerializer,
         }
         return by_action.get(acting(self), s.IncidentDetailSerializer)
 
@@ -148,7 +150,11 @@ class IncidentViewSet(viewsets.GenericViewSet):
         return response
 
     def list(self, request: Request) -> Response:
-        incidents = self.filter_queryset(Incident.objects.all())
+        # Duplicates are left out, as on every list, unless the `duplicates` filter says.
+        asked = "duplicates" in request.query_params
+        incidents = self.filter_queryset(
+            Incident.objects.all() if asked else Incident.objects.counted()
+        )
         page = self.paginate_queryset(incidents.values(*s.IncidentListSerializer.values()))
         assert page is not None  # pagination_class is set
         return self.get_paginated_response(s.IncidentListSerializer.shape(page))
@@ -251,4 +257,48 @@ class IncidentViewSet(viewsets.GenericViewSet):
                 state=serializer.validated_data["state"],
                 user=request_user(request),
             )
+        return self._detail_response(incident.number)
+
+    @extend_schema(
+        summary="Mark the incident as a duplicate of another, or undo that",
+        description=(
+            "A duplicate is closed: linked to its original, and left out of lists, counts and "
+            "the status page; its status and times stay as they were, so undoing it (null) "
+            "gives it back as it was. A duplicate of a duplicate is linked to the original, "
+            "and the incident's own duplicates move to the original with it. Both timelines "
+            "get a line. Marking it again as a duplicate of the same incident changes nothing."
+        ),
+        request=s.DuplicateOfSerializer,
+        parameters=[REF, ETAG],
+        responses={
+            200: s.IncidentDetailSerializer,
+            **problems(
+                *WRITE_PROBLEMS,
+                409,
+                d400="Not an incident's reference, or the incident itself (or one of its "
+                "duplicates).",
+                d409=RACE,
+            ),
+        },
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="duplicate-of",
+        permission_classes=[ChangeOnPost],
+    )
+    def duplicate_of(self, request: Request, ref: str) -> Response:
+        incident = self.get_object()
+        serializer = s.DuplicateOfSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        original = serializer.validated_data["duplicate_of"]
+        with transition_races():
+            if original is None:
+                services.incident_unmark_duplicate(incident=incident, user=request_user(request))
+            else:
+                services.incident_mark_duplicate(
+                    incident=incident, original=original, user=request_user(request)
+                )
         return self._detail_response(incident.number)
