@@ -18,6 +18,7 @@ INCIDENTS_APP = "incidents"
 DEPLOYMENTS_APP = "deployments"
 # Everyone manages their own tokens on their settings page; only admins see all of them.
 API_APP = "api"
+DELETE_INCIDENT = "delete_incident"
 
 
 class Role(models.TextChoices):
@@ -29,7 +30,7 @@ class Role(models.TextChoices):
 def _ensure_permission_rows() -> None:
     # Permissions are created by a post_migrate handler; a call made in the same process right
     # after migrate (or against a database migrated elsewhere) must not depend on its timing.
-    for label in ("auth", API_APP, INCIDENTS_APP, DEPLOYMENTS_APP):
+    for label in ("admin", "auth", API_APP, INCIDENTS_APP, DEPLOYMENTS_APP):
         create_permissions(apps.get_app_config(label), verbosity=0)
 
 
@@ -42,19 +43,28 @@ def roles_ensure() -> dict[str, Group]:
     """Create or bring up to date the viewer, editor and admin groups. Safe to run any time."""
     _ensure_permission_rows()
     both_apps = Q(content_type__app_label__in=[INCIDENTS_APP, DEPLOYMENTS_APP])
-    incidents_writes = Q(content_type__app_label=INCIDENTS_APP) & (
-        Q(codename__startswith="add_")
-        | Q(codename__startswith="change_")
-        | Q(codename__startswith="delete_")
+    incidents_writes = (
+        Q(content_type__app_label=INCIDENTS_APP)
+        & (
+            Q(codename__startswith="add_")
+            | Q(codename__startswith="change_")
+            | Q(codename__startswith="delete_")
+        )
+        # Deleting a whole incident takes its post-mortem and its messages with it: an admin's
+        # call, made in the admin after a confirmation that names what goes. Editors delete
+        # rows of a post-mortem, or mark a mistaken incident as a duplicate.
+        & ~Q(codename=DELETE_INCIDENT)
     )
     people = Q(content_type__app_label="auth", content_type__model__in=["user", "group"])
     api_access = Q(content_type__app_label=API_APP)
+    # The admin's log (who deleted which incident, among the rest), read in the admin.
+    admin_log = Q(content_type__app_label="admin", codename="view_logentry")
 
     viewer = both_apps & Q(codename__startswith="view_")
     grants = {
         Role.VIEWER: _permissions(viewer),
         Role.EDITOR: _permissions(viewer | incidents_writes),
-        Role.ADMIN: _permissions(both_apps | people | api_access),
+        Role.ADMIN: _permissions(both_apps | people | api_access | admin_log),
     }
     groups: dict[str, Group] = {}
     for role, permissions in grants.items():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.apps import apps
 from django.contrib import admin
@@ -220,3 +222,150 @@ def test_a_draft_corrected_here_goes_through_the_communication_service(staff_cli
     )
     # The approval was for the old text.
     assert draft.status == Communication.Status.DRAFT
+
+
+# --- Deleting an incident ------------------------------------------------------------------------
+
+
+def _incident_with_parts(number: int, title: str) -> Incident:
+    """An incident with rows in a few sections and a sent message delivered twice."""
+    from django.utils import timezone
+
+    from incidents.models import Communication, Delivery
+    from tests.factories import (
+        ActionItemFactory,
+        CauseFactory,
+        IncidentFactory,
+        TimelineEventFactory,
+    )
+
+    incident = IncidentFactory(number=number, title=title)
+    TimelineEventFactory.create_batch(2, incident=incident)
+    CauseFactory(incident=incident)
+    ActionItemFactory.create_batch(3, incident=incident)
+    sent = Communication.objects.create(
+        incident=incident,
+        audience="user_email",
+        subject="We are on it",
+        status=Communication.Status.SENT,
+        sent_at=timezone.now(),
+    )
+    for recipient in ("a@example.invalid", "b@example.invalid"):
+        Delivery.objects.create(
+            communication=sent,
+            channel="email",
+            recipient=recipient,
+            status="sent",
+            sent_at=timezone.now(),
+        )
+    return incident
+
+
+class TestDeletingAnIncident:
+    def test_the_confirmation_names_what_goes_with_it_in_plain_words(self, staff_client):
+        incident = _incident_with_parts(901, "Declared by mistake")
+
+        response = staff_client.get(admin_url(Incident, "delete", incident.pk))
+
+        assert response.status_code == 200
+        html = response.content.decode()
+        # A sent message would refuse deletion on its own; with its incident it goes too.
+        assert "Cannot delete" not in html
+        assert "This deletes “INC-901: Declared by mistake” for good" in html
+        counts = html.split('<ul class="deletion-counts">', 1)[1].split("</ul>", 1)[0]
+        assert re.findall(r"<li>(.*?)</li>", counts) == [
+            "2 timeline events",
+            "1 cause",
+            "3 action items",
+            "1 message (drafted, approved or sent)",
+            "2 deliveries of those messages",
+        ]
+        assert "The deletion is logged: who deleted it and when" in html
+
+    def test_deleting_it_logs_who_when_and_the_reference_and_title(self, staff_client):
+        from django.contrib.admin.models import DELETION, LogEntry
+
+        from incidents.models import ActionItem, Communication, Delivery
+
+        incident = _incident_with_parts(902, "Test incident")
+        pk = incident.pk
+
+        response = staff_client.post(admin_url(Incident, "delete", pk), {"post": "yes"})
+
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert not Incident.objects.filter(pk=pk).exists()
+        assert not ActionItem.objects.filter(incident_id=pk).exists()
+        assert not Communication.objects.filter(incident_id=pk).exists()
+        assert not Delivery.objects.filter(communication__incident_id=pk).exists()
+        last = Incident.history.filter(id=pk).order_by("-history_id").first()
+        assert (last.history_type, last.number, last.title) == ("-", 902, "Test incident")
+        assert last.history_user.username == "demo-admin"
+        entry = LogEntry.objects.get(object_id=str(pk), action_flag=DELETION)
+        assert (entry.user.username, entry.object_repr) == (
+            "demo-admin",
+            "INC-902: Test incident",
+        )
+        # And an admin reads it in the admin's log.
+        log = staff_client.get(reverse("admin:admin_logentry_changelist"), {"q": "INC-902"})
+        assert "INC-902: Test incident" in log.content.decode()
+
+    def test_deleting_several_at_once_names_them_and_logs_each(self, staff_client):
+        first = _incident_with_parts(903, "First mistake")
+        second = _incident_with_parts(904, "Second mistake")
+        selected = {"action": "delete_selected", "_selected_action": [first.pk, second.pk]}
+
+        confirm = staff_client.post(admin_url(Incident, "changelist"), selected)
+
+        html = confirm.content.decode()
+        assert "This deletes 2 incidents for good" in html
+        assert "INC-904: Second mistake; INC-903: First mistake" in html  # newest first
+        assert "<li>4 timeline events</li>" in html
+
+        done = staff_client.post(admin_url(Incident, "changelist"), {**selected, "post": "yes"})
+
+        assert done.status_code == 302
+        assert not Incident.objects.filter(number__in=[903, 904]).exists()
+        deleted = Incident.history.filter(history_type="-", number__in=[903, 904])
+        assert sorted(deleted.values_list("history_user__username", flat=True)) == [
+            "demo-admin",
+            "demo-admin",
+        ]
+
+    def test_an_original_with_duplicates_is_kept_until_they_are_undone(self, staff_client):
+        from tests.factories import IncidentFactory
+
+        original = IncidentFactory(number=905, title="The real one")
+        twin = IncidentFactory(number=906, title="The same again")
+        services.incident_mark_duplicate(incident=twin, original=original, user=None)
+
+        html = staff_client.get(admin_url(Incident, "delete", original.pk)).content.decode()
+
+        assert "cannot be deleted while other incidents are marked as its duplicates" in html
+        assert "INC-906: The same again" in html
+        staff_client.post(admin_url(Incident, "delete", original.pk), {"post": "yes"})
+        assert Incident.objects.filter(pk=original.pk).exists()
+
+    def test_editors_cannot_delete_an_incident(self, client):
+        from api.tokens import token_create
+        from tests.factories import IncidentFactory, user_with_role
+
+        incident = IncidentFactory(number=907)
+        editor = user_with_role("editor")
+        assert editor.has_perm("incidents.change_incident")
+        assert editor.has_perm("incidents.delete_actionitem")  # rows of a post-mortem, yes
+        assert not editor.has_perm("incidents.delete_incident")
+        # Not even if someone let them into the admin.
+        editor.is_staff = True
+        editor.save()
+        client.force_login(editor)
+        assert (
+            client.post(admin_url(Incident, "delete", incident.pk), {"post": "yes"}).status_code
+            == 403
+        )
+        # And the API has no way to delete one.
+        _token, raw = token_create(user=editor, name="t", scope="write")
+        response = client.delete(
+            f"/api/v1/incidents/{incident.reference}", HTTP_AUTHORIZATION=f"Bearer {raw}"
+        )
+        assert response.status_code == 405
+        assert Incident.objects.filter(pk=incident.pk).exists()

@@ -7,6 +7,7 @@ bumps its version by compare-and-set, so an admin and an editor never overwrite 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -20,6 +21,8 @@ from core.http import request_user
 from incidents.models import (
     ActionItem,
     Cause,
+    Communication,
+    Delivery,
     FinalNote,
     Incident,
     Lesson,
@@ -106,6 +109,41 @@ class IncidentAdminForm(forms.ModelForm):
                     "their change, then make yours."
                 )
         return data
+
+
+# What goes with an incident, in the words of its page and in its order: (one, several).
+_GOES_WITH_IT: tuple[tuple[type[Any], str, str], ...] = (
+    (TimelineEvent, "timeline event", "timeline events"),
+    (StatusItem, "status line", "status lines"),
+    (Cause, "cause", "causes"),
+    (Lesson, "lesson", "lessons"),
+    (ActionItem, "action item", "action items"),
+    (PathPriority, "path forward priority", "path forward priorities"),
+    (SolutionOption, "solution option", "solution options"),
+    (SuccessCriterion, "success criterion", "success criteria"),
+    (FinalNote, "final note", "final notes"),
+    (Communication, "message (drafted, approved or sent)", "messages (drafted, approved or sent)"),
+    (Delivery, "delivery of those messages", "deliveries of those messages"),
+)
+
+
+def deletion_counts(model_count: dict[str, int]) -> dict[str, int]:
+    """Django's count per model of what a deletion takes, in plain words ("3 causes"), in the
+    page's order. The incidents themselves are named apart; their authors (a link, not
+    something anyone wrote) and anything else unknown keep Django's own names."""
+    plain: dict[str, int] = {}
+    known = {str(Incident._meta.verbose_name_plural)}
+    for model, one, several in _GOES_WITH_IT:
+        name = str(model._meta.verbose_name_plural)
+        known.add(name)
+        count = model_count.get(name, 0)
+        if count:
+            plain[one if count == 1 else several] = count
+    authors = str(Incident.authors.through._meta.verbose_name_plural)
+    for name, count in model_count.items():
+        if name not in known and name != authors:
+            plain[name] = count
+    return plain
 
 
 class TimelineEventInline(admin.TabularInline):
@@ -284,7 +322,26 @@ class IncidentAdmin(InlinePartsThroughServicesMixin, SimpleHistoryAdmin):
         # The inlines and the authors are saved next, against the row as stored.
         obj.refresh_from_db()
 
+    # Both name what goes with the incident in plain words, and say the deletion is logged.
+    delete_confirmation_template = "admin/incidents/incident/delete_confirmation.html"
+    delete_selected_confirmation_template = (
+        "admin/incidents/incident/delete_selected_confirmation.html"
+    )
+
+    def get_deleted_objects(
+        self, objs: Sequence[Incident] | QuerySet[Incident], request: HttpRequest
+    ) -> tuple[list[Any], dict[str, int], set[str], list[Any]]:
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # A sent message cannot be deleted on its own (it is the record of what was said), but
+        # it goes with its incident, which the confirmation says; the role still needs the
+        # permission to delete messages at all.
+        if request.user.has_perm("incidents.delete_communication"):
+            perms_needed.discard(str(Communication._meta.verbose_name))
+        return deleted, deletion_counts(model_count), perms_needed, protected
+
     def delete_model(self, request: HttpRequest, obj: Incident) -> None:
+        # incident_delete records the admin on the history's last state of the incident; the
+        # admin's own log (LogEntry) is written by Django before this is called.
         services.incident_delete(incident=obj, user=request_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:

@@ -1,0 +1,33 @@
+"""The admin's own log, readable in the admin: who added, changed or deleted what, and when.
+
+Django writes it for every save and deletion made in the admin, deleted incidents included (their
+reference and title are the entry's text). Read-only: a log that can be edited proves nothing.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.models import LogEntry
+from django.http import HttpRequest
+
+
+@admin.register(LogEntry)
+class LogEntryAdmin(admin.ModelAdmin):
+    list_display = ["action_time", "user", "action_flag", "content_type", "object_repr", "change"]
+    list_filter = ["action_flag", "content_type"]
+    search_fields = ["object_repr", "user__username"]
+    list_select_related = ["user", "content_type"]
+    date_hierarchy = "action_time"
+
+    @admin.display(description="change")
+    def change(self, obj: LogEntry) -> str:
+        return obj.get_change_message()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: LogEntry | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: LogEntry | None = None) -> bool:
+        return False
