@@ -109,3 +109,13 @@ def action_item_list(
     if blocking:
         items = items.filter(blocks_deployments=True, status__in=OPEN_ITEM_STATUSES)
     return items.order_by(F("overdue").desc(), F("due_date").asc(nulls_last=True), "priority", "id")
+
+
+def action_item_step_ids(item: ActionItem) -> list[int]:
+    """The ids of every step under `item`, at any depth; one query per level of nesting."""
+    found: list[int] = []
+    level = [item.pk]
+    while level:
+        level = list(ActionItem.objects.filter(parent_id__in=level).values_list("pk", flat=True))
+        found += level
+    return found

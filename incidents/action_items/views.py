@@ -6,6 +6,7 @@ forms that post and come back to the page.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -13,8 +14,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -90,25 +92,36 @@ def _row(
     assign_form: ActionItemAssignForm | None = None,
     row_errors: list[str] | None = None,
     status: int = 200,
+    also: Sequence[int] = (),
 ) -> HttpResponse:
-    """One row of the table as it is now, for htmx to swap in place of the old one."""
-    item = get_object_or_404(
-        selectors.action_item_list(today=timezone.localdate(), statuses=None), pk=pk
-    )
+    """One row of the table as it is now, for htmx to swap in place of the old one; with
+    `also`, those rows too (steps closed with it), swapped out of band wherever they are shown."""
+    rows = {
+        row.pk: row
+        for row in selectors.action_item_list(today=timezone.localdate(), statuses=None).filter(
+            pk__in=[pk, *also]
+        )
+    }
+    if pk not in rows:
+        raise Http404("No action item has this id.")
     context = {
-        "item": item,
         "assign_form": assign_form,
         "row_errors": row_errors or [],
         **_row_context(request, next_url=_back_url(request)),
     }
-    return render(request, ROW_TEMPLATE, context, status=status)
+    response = render(request, ROW_TEMPLATE, {**context, "item": rows.pop(pk)}, status=status)
+    for other in rows.values():
+        response.content += render_to_string(
+            ROW_TEMPLATE, {**context, "item": other, "oob": True}, request=request
+        ).encode()
+    return response
 
 
 def _done_or_back(
-    request: AuthenticatedHttpRequest, item: ActionItem, message: str
+    request: AuthenticatedHttpRequest, item: ActionItem, message: str, also: Sequence[int] = ()
 ) -> HttpResponse:
     if request.htmx:
-        return _row(request, item.pk)
+        return _row(request, item.pk, also=also)
     messages.success(request, message)
     return redirect(_back_url(request))
 
@@ -127,6 +140,8 @@ def _closing(
     try:
         if not form.is_valid():
             raise ValidationError(form.errors.as_data())
+        # The steps it may close with it, read first: their rows change too.
+        steps = selectors.action_item_step_ids(item) if form.cleaned_data["close_children"] else []
         if to == ActionItem.Status.DONE:
             services.action_item_complete(item=item, user=request.user, **form.cleaned_data)
         else:
@@ -139,7 +154,7 @@ def _closing(
         for text in error.messages:
             messages.error(request, f"{item.title}: {text}")
         return redirect(_back_url(request))
-    return _done_or_back(request, item, message)
+    return _done_or_back(request, item, message, also=steps)
 
 
 def _open_steps(

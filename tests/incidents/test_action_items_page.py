@@ -542,6 +542,11 @@ class TestParentWithOpenSteps:
         )
         assert response.status_code == 200
         assert set(ActionItem.objects.values_list("status", flat=True)) == {"done"}
+        # The steps' rows come along, swapped wherever the page shows them.
+        html = response.content.decode()
+        assert html.lstrip().startswith(f'<tr id="action-item-{parent.pk}" class=')
+        for step in ActionItem.objects.filter(parent=parent):
+            assert f'<tr id="action-item-{step.pk}" hx-swap-oob="true"' in html
 
     def test_closing_the_steps_as_wont_do_takes_the_reason(self, editor_client, parent):
         editor_client.post(
