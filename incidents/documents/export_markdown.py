@@ -145,7 +145,8 @@ def _header(w: _Writer, incident: Incident) -> None:
 
 
 def _timeline(w: _Writer, incident: Incident, events: Iterable) -> None:
-    events = list(events)
+    # A line an editor hid from the published post-mortem stays on the page and on record only.
+    events = [event for event in events if not event.hidden]
     if not events:
         return
     w.section("Timeline")

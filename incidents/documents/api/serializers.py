@@ -150,6 +150,7 @@ class ExportEventSerializer(serializers.Serializer):
     deployment = ExportDeploymentSerializer(allow_null=True)
     created_by = _UserName()
     created_at = serializers.DateTimeField()
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
 class ExportStatusItemSerializer(serializers.Serializer):
@@ -160,6 +161,7 @@ class ExportStatusItemSerializer(serializers.Serializer):
     ok = serializers.BooleanField(allow_null=True)
     pre_existing = serializers.BooleanField()
     order = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
 class ExportCauseSerializer(serializers.Serializer):
@@ -170,6 +172,7 @@ class ExportCauseSerializer(serializers.Serializer):
     detail = serializers.CharField(allow_blank=True)
     order = serializers.IntegerField()
     deployment = ExportDeploymentSerializer(allow_null=True)
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
 class ExportLessonSerializer(serializers.Serializer):
@@ -177,6 +180,7 @@ class ExportLessonSerializer(serializers.Serializer):
     kind = _choice(Lesson.Kind.choices)
     text = serializers.CharField()
     order = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
 class ExportActionItemSerializer(serializers.Serializer):
@@ -196,6 +200,7 @@ class ExportActionItemSerializer(serializers.Serializer):
     order = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
 class ExportCriterionSerializer(serializers.Serializer):
@@ -205,6 +210,7 @@ class ExportCriterionSerializer(serializers.Serializer):
     done = serializers.BooleanField()
     done_at = serializers.DateTimeField(allow_null=True)
     order = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
 class ExportOptionSerializer(serializers.Serializer):
@@ -215,6 +221,7 @@ class ExportOptionSerializer(serializers.Serializer):
     detail = serializers.CharField(allow_blank=True)
     chosen = serializers.BooleanField()
     order = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
 class ExportPrioritySerializer(serializers.Serializer):
@@ -223,6 +230,7 @@ class ExportPrioritySerializer(serializers.Serializer):
     urgent = serializers.BooleanField()
     detail = serializers.CharField(allow_blank=True)
     order = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
     options = ExportOptionSerializer(many=True)
 
 
@@ -252,6 +260,7 @@ class ExportNoteSerializer(serializers.Serializer):
     kind = _named_values(FinalNote.Kind.choices)
     text = serializers.CharField()
     order = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
 class PostmortemExportSerializer(serializers.Serializer):
