@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, models
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -41,16 +41,18 @@ from incidents.models import (
     StatusItem,
     SuccessCriterion,
 )
-from incidents.models.base import MarkdownModel, Ordered
+from incidents.models.base import MarkdownModel, Ordered, Versioned
 from incidents.postmortem import selectors, services
 from incidents.postmortem.forms import (
     DetailsForm,
     IncidentDeclareForm,
     ProseForm,
     ResolveForm,
+    SectionRowForm,
     StatusForm,
     VersionedForm,
     section_form_class,
+    sign_base,
 )
 from incidents.postmortem.sections import DETAIL_FIELDS, PROSE_FIELDS, SECTIONS, Section
 from incidents.postmortem.selectors import incident_history
@@ -204,14 +206,17 @@ def _save_versioned(
     return []
 
 
-def _shown(incident: Incident, name: str) -> str:
-    """A field's value as the page shows it: labels for choices, times with their zone."""
-    value = getattr(incident, name)
+def _shown(obj: models.Model, name: str) -> str:
+    """A field's value as the page shows it: labels for choices, times with their zone, people
+    by username and other rows by their title."""
+    value = getattr(obj, name)
     if value is None or value == "":
         return "—"
-    display = getattr(incident, f"get_{name}_display", None)
+    display = getattr(obj, f"get_{name}_display", None)
     if display is not None:
         return str(display())
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, datetime):
         return f"{timezone.localtime(value):%Y-%m-%d %H:%M %Z}"
     return str(value)
@@ -490,14 +495,108 @@ def section_row_form(
         for name in ("kind", "horizon", "group", "priority", "parent"):
             if name in request.GET and name in section.fields:
                 initial[name] = request.GET[name]
+        if row is not None:
+            assert isinstance(row, Versioned)  # every section's model is
+            initial["version"] = row.version
+            initial["base"] = sign_base(services.comparable_values(row, section.fields))
         form = form_class(instance=row, initial=initial, incident=incident)
         return form_response(request, template, {**context, "form": form})
 
     form = form_class(request.POST, instance=row, incident=incident)
     if not form.is_valid():
         return form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
-    services.part_save(row=form.instance, user=request.user, fields=section.fields)
+    if row is None:
+        services.part_save(row=form.instance, user=request.user)
+        return after_write(request, incident, section.partial, _section_anchor(section))
+
+    version = form.cleaned_data.get("version")
+    base = form.cleaned_data["base"]
+    if version is None:
+        # A form opened before rows had versions: nothing says what it started from, so what
+        # it would change is shown beside the row as it is, and saving again saves it.
+        # Read again: validating the form wrote what was posted onto `row`.
+        base = services.comparable_values(_row(section, incident, row.pk), section.fields)
+    # Only what this editor changed is a change: a field they left alone keeps whatever
+    # someone else saved meanwhile.
+    edited = form.edited_fields(section.fields, base)
+    if not edited:
+        return after_write(request, incident, section.partial, _section_anchor(section))
+    if version is None:
+        return _row_conflict(
+            request, context, form, clashing=edited, edited=edited, unversioned=True
+        )
+    try:
+        services.part_save(
+            row=form.instance,
+            user=request.user,
+            fields=edited,
+            expected_version=version,
+            base=base,
+        )
+    except services.StaleRow as stale:
+        if stale.current_version is None:
+            raise Http404("This row was deleted meanwhile.") from None
+        return _row_conflict(request, context, form, clashing=stale.fields, edited=edited)
+    except ValidationError as error:
+        # Someone else's change and this one are fine apart but not together (e.g. two
+        # options of a priority now share a label).
+        for name, errors in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+        return form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
     return after_write(request, incident, section.partial, _section_anchor(section))
+
+
+def _row_conflict(
+    request: AuthenticatedHttpRequest,
+    context: dict[str, Any],
+    form: SectionRowForm,
+    *,
+    clashing: list[str],
+    edited: list[str],
+    unversioned: bool = False,
+) -> HttpResponse:
+    """Someone else saved this row while this editor had it open, and changed what this editor
+    changed too. Keep what this editor typed in the fields they changed, take the row as it is
+    now in the rest, show the saved values beside the clashing ones, and let the next save go
+    on top of them on purpose: it carries the version and the values shown here."""
+    section: Section = context["section"]
+    current = _row(section, context["incident"], form.instance.pk)
+    assert isinstance(current, Versioned)  # every section's model is
+    assert isinstance(form.data, QueryDict)  # bound to request.POST
+    # Read before the merged form, whose validation writes the form's values onto `current`.
+    markdown = set(getattr(section.model, "markdown_fields", ()))
+    theirs = [
+        {
+            "label": form.fields[name].label,
+            "value": getattr(current, name) if name in markdown else _shown(current, name),
+            "html": getattr(current, f"{name}_html") if name in markdown else "",
+        }
+        for name in clashing
+    ]
+    data = form.data.copy()
+    for name in section.fields:
+        if name not in edited:
+            data.setlist(name, form.as_posted(name, getattr(current, name)))
+    data["version"] = str(current.version)
+    data["base"] = sign_base(services.comparable_values(current, section.fields))
+    merged = type(form)(data, instance=current, incident=context["incident"])
+    merged.is_valid()
+    latest = current.history.select_related("history_user").first()  # type: ignore[attr-defined]  # added by simple-history, which ships no types
+    return form_response(
+        request,
+        "incidents/sections/_row_form.html",
+        {
+            **context,
+            "row": current,
+            "form": merged,
+            "conflict": True,
+            "unversioned": unversioned,
+            "theirs": theirs,
+            "their_author": latest.history_user if latest else None,
+            "their_time": latest.history_date if latest else None,
+        },
+        status=409,
+    )
 
 
 @require_POST

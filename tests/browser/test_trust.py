@@ -9,8 +9,8 @@ import pytest
 from django.contrib.sessions.models import Session
 from playwright.sync_api import Page, expect
 
-from incidents.models import Incident
-from tests.browser.conftest import log_in
+from incidents.models import Incident, Lesson
+from tests.browser.conftest import log_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -89,6 +89,46 @@ def test_a_details_conflict_names_the_field_as_the_page_shows_it(
     expect(conflict.locator("ul.theirs li")).to_have_text(["Severity: SEV2 · High"])
     b.locator("#summary-box").get_by_role("button", name="Save details").click()
     expect(b.locator("#summary-box")).to_contain_text("SEV3 · Medium")
+
+
+def test_a_colleagues_edit_of_the_same_lesson_is_shown_beside_mine_and_never_lost(
+    editor_page: Page, second_editor: Page, demo: str
+):
+    """The trial: two editors opened Edit on the same lesson; A saved, B saved: both got 200
+    and A's text was gone."""
+    a, b = second_editor, editor_page
+    lesson = Lesson.objects.filter(incident__number=1).order_by("kind", "order").first()
+    assert lesson is not None
+    row = f"#row-lessons-{lesson.pk}"
+    form = f"#row-form-lessons-{lesson.pk}"
+    for page in (a, b):
+        page.goto(f"{demo}/incidents/INC-1/")
+        page.locator(row).get_by_role("link", name="Edit lesson").click()
+        expect(page.locator(form).get_by_label("Text")).to_be_visible()
+
+    a.locator(form).get_by_label("Text").fill("A: the old worker file went out for weeks.")
+    a.locator(form).get_by_role("button", name="Save lesson").click()
+    expect(a.locator(f"{row} .prose")).to_have_text("A: the old worker file went out for weeks.")
+
+    b.locator(form).get_by_label("Text").fill("B: nobody compared the build with the last one.")
+    b.locator(form).get_by_role("button", name="Save lesson").click()
+
+    conflict = b.locator(f"{form} .conflict")
+    expect(conflict).to_contain_text("Someone else saved this lesson while you were editing")
+    expect(conflict).to_contain_text("A: the old worker file went out for weeks.")
+    expect(b.locator(form).get_by_label("Text")).to_have_value(
+        "B: nobody compared the build with the last one."
+    )
+    assert Lesson.objects.get(pk=lesson.pk).text == "A: the old worker file went out for weeks."
+    screenshot(b, "row-conflict")
+
+    b.locator(form).get_by_role("button", name="Save lesson").click()
+    expect(b.locator(f"{row} .prose")).to_have_text(
+        "B: nobody compared the build with the last one."
+    )
+    assert Lesson.objects.get(pk=lesson.pk).text == (
+        "B: nobody compared the build with the last one."
+    )
 
 
 def test_text_typed_when_the_session_expired_waits_after_logging_in(editor_page: Page, demo: str):
