@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -40,6 +40,7 @@ from incidents.models import (
     Lesson,
     StatusItem,
     SuccessCriterion,
+    TimelineEvent,
 )
 from incidents.models.base import MarkdownModel, Ordered, Versioned
 from incidents.postmortem import selectors, services
@@ -471,6 +472,13 @@ def _section_anchor(section: Section) -> str:
     return f"section-{section.partial_key}"
 
 
+def _refuse_audit_line(row: MarkdownModel) -> None:
+    """The page offers no Edit or Delete on a line Hindsight wrote; a request that asks anyway
+    is forged."""
+    if isinstance(row, TimelineEvent) and row.is_audit:
+        raise PermissionDenied(str(services.AuditLineLocked()))
+
+
 @require_http_methods(["GET", "POST"])
 @editor_required
 @keeps_typed_text
@@ -481,6 +489,8 @@ def section_row_form(
     section = _section(key)
     incident = get_incident(reference)
     row = _row(section, incident, pk) if pk is not None else None
+    if row is not None:
+        _refuse_audit_line(row)
     form_class = section_form_class(section)
     template = "incidents/sections/_row_form.html"
     context = {"incident": incident, "section": section, "row": row}
@@ -537,6 +547,8 @@ def section_row_form(
         if stale.current_version is None:
             raise Http404("This row was deleted meanwhile.") from None
         return _row_conflict(request, context, form, clashing=stale.fields, edited=edited)
+    except services.AuditLineLocked as locked:
+        raise PermissionDenied(str(locked)) from None
     except ValidationError as error:
         # Someone else's change and this one are fine apart but not together (e.g. two
         # options of a priority now share a label).
@@ -606,7 +618,23 @@ def section_row_delete(
 ) -> HttpResponse:
     section = _section(key)
     incident = get_incident(reference)
-    services.part_delete(row=_row(section, incident, pk), user=request.user)
+    row = _row(section, incident, pk)
+    _refuse_audit_line(row)
+    services.part_delete(row=row, user=request.user)
+    return after_write(request, incident, section.partial, _section_anchor(section))
+
+
+@require_POST
+@editor_required
+def timeline_event_hide(request: AuthenticatedHttpRequest, reference: str, pk: int) -> HttpResponse:
+    """Leave a line out of the published post-mortem, or put it back (hidden=0)."""
+    section = SECTIONS["timeline"]
+    incident = get_incident(reference)
+    services.timeline_event_set_hidden(
+        event=get_object_or_404(TimelineEvent, pk=pk, incident=incident),
+        hidden=request.POST.get("hidden") != "0",
+        user=request.user,
+    )
     return after_write(request, incident, section.partial, _section_anchor(section))
 
 
