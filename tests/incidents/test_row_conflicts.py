@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
@@ -213,3 +214,81 @@ def test_a_tampered_base_is_refused(editor, lesson):
     )
     assert response.status_code == 422
     assert Lesson.objects.get(pk=lesson.pk).text == "Nobody checked the build."
+
+
+class _FormData(HTMLParser):
+    """What a browser submits for the (one) form in a fragment, as it stands."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[str, str] = {}
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        name = a.get("name")
+        if tag == "input" and name and name != "csrfmiddlewaretoken":
+            if a.get("type") != "checkbox" or "checked" in a:
+                self.data[name] = a.get("value") or ("on" if a.get("type") == "checkbox" else "")
+        elif tag == "select":
+            self._select = name
+        elif tag == "option" and self._select and "selected" in a:
+            self.data[self._select] = a.get("value") or ""
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.data[name] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.data[self._textarea] += data
+
+
+def as_submitted(html: str) -> dict[str, str]:
+    parser = _FormData()
+    parser.feed(html[html.index("<form") :])
+    return parser.data
+
+
+def test_saving_the_conflict_form_again_keeps_what_only_they_changed(editor, incident):
+    """The form that comes back holds their values in the fields this editor left alone, so the
+    second save, which goes on top, puts none of the old ones back."""
+    item = services.part_save(
+        row=ActionItem(incident=incident, title="Check the worker", horizon="today"), user=None
+    )
+    form = opened(editor, item, "actions")
+    cyd = user_with_role("editor", username="cyd")
+    someone_else_saves(
+        item,
+        horizon="this_week",
+        blocks_deployments=True,
+        owner=cyd,
+        due_date=T0.date() + timedelta(days=3),
+        detail="Before the *next* deploy.",
+    )
+    mine = {
+        "title": "Check the worker",
+        "horizon": "long_term",
+        "priority": "p2",
+        "kind": "prevent",
+    }
+    html = editor.post(edit_url(item, "actions"), {**form, **mine}, **HTMX).content.decode()
+    assert as_submitted(html)["horizon"] == "long_term"  # mine, kept
+
+    again = editor.post(edit_url(item, "actions"), as_submitted(html), **HTMX)
+
+    assert again.status_code == 200
+    saved = ActionItem.objects.get(pk=item.pk)
+    assert (saved.horizon, saved.blocks_deployments, saved.owner, saved.detail) == (
+        "long_term",
+        True,
+        cyd,
+        "Before the *next* deploy.",
+    )
+    assert saved.due_date == T0.date() + timedelta(days=3)
