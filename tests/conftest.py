@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,8 +49,32 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
+def _give_each_test_its_own_id(items: list[pytest.Item]) -> None:
+    """pytest 9.2 builds a test's id from its function's name and its parameters, and
+    schemathesis 4.32 gives its tests (one per API operation) their operation in the name only:
+    all 96 had one id. xdist's loadgroup schedules tests by id, so it ran one of them and dropped
+    the others without a word. The id gets the operation from the name as its parameters.
+
+    The id is pytest's own attribute (no public way to set it); if that ever changes, the check
+    below fails the run rather than let tests go missing.
+    """
+
+    def shared() -> set[str]:
+        return {nodeid for nodeid, n in Counter(item.nodeid for item in items).items() if n > 1}
+
+    ids = shared()
+    for item in items:
+        params = item.name.removeprefix(getattr(item, "originalname", item.name))
+        if item.nodeid in ids and item.parent is not None and params[:1] == "[":
+            item._id = item.parent.id.child(item.originalname).with_params(params[1:-1])
+    if ids := shared():
+        raise pytest.UsageError(f"these ids name more than one test, so not all would run: {ids}")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from django.db import connection
+
+    _give_each_test_its_own_id(items)
 
     reasons = {}
     if connection.vendor != "postgresql":
