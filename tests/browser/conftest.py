@@ -44,6 +44,15 @@ def demo(live_server) -> str:
     return live_server.url
 
 
+def lazy_parts_loaded(page: Page) -> None:
+    """Wait for what the page fetches after it loads (hx-trigger="load"): on an incident page,
+    "Deployments and health", which then pushes everything below it down by hundreds of pixels.
+    Arriving between a click's press and release, it moves the target from under the mouse, and
+    the click is lost without an error: Playwright checks the target at the press only. Call it
+    before acting on a page that has such parts."""
+    expect(page.locator('[hx-trigger~="load"]')).to_have_count(0)
+
+
 def log_in(page: Page, base: str, username: str) -> None:
     page.goto(f"{base}/login/")
     page.get_by_label("Username").fill(username)

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import lazy_parts_loaded, log_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -15,6 +15,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def open_demo_incident(page: Page, base: str) -> None:
     page.goto(f"{base}/incidents/INC-1/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("MoodMash")
+    lazy_parts_loaded(page)
 
 
 def test_editor_adds_timeline_events_and_a_cause_without_reloading(

@@ -9,6 +9,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import lazy_parts_loaded
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # Types into the resolution's box in the microtask after htmx puts the form in the page: sooner
@@ -30,6 +32,7 @@ def test_text_typed_the_moment_a_form_is_swapped_in_gets_its_preview(
 ) -> None:
     page = editor_page
     page.goto(f"{demo}/incidents/INC-1/")
+    lazy_parts_loaded(page)
     page.evaluate(TYPE_ON_ARRIVAL)
     page.locator("#prose-resolution").get_by_role("link", name=re.compile("Edit")).click()
     expect(page.locator("#prose-resolution .preview strong")).to_have_text("back")

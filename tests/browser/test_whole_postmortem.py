@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import lazy_parts_loaded, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -53,6 +53,7 @@ def test_a_blank_incident_becomes_a_whole_post_mortem_and_its_items_get_done(
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Checkout answered 404 after a deploy"
     )
+    lazy_parts_loaded(page)
     reference = page.locator(".summary-box .ref").inner_text().split(" ")[0]
 
     # Details: the times that give the duration.
