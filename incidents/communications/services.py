@@ -124,6 +124,12 @@ def _draft_text(
 ) -> tuple[str, str, dict[str, Any]]:
     """The template filled with the incident's facts, and the facts it stated."""
     _refuse_an_end_that_is_not_there(template, incident)
+    # Told to users in the organisation's zone, whatever zone the author reads pages in.
+    with timezone.override(settings.TIME_ZONE):
+        return _filled(template, incident)
+
+
+def _filled(template: CommunicationTemplate, incident: Incident) -> tuple[str, str, dict[str, Any]]:
     facts = incident_facts(incident, audience=template.audience)
     try:
         subject = render_subject(template.subject_template, facts, audience=template.audience)

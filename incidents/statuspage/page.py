@@ -25,6 +25,7 @@ from itertools import groupby
 from operator import attrgetter
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -186,7 +187,10 @@ def cached(key: str, build: Callable[[], T], seconds: int = PAGE_CACHE_SECONDS) 
     """What is kept in the cache under `key`, or what `build()` makes, kept there for `seconds`."""
     value = _cache_call(cache.get, key)
     if value is None:
-        value = build()
+        # One copy for every visitor: built in the organisation's zone, never in the zone of
+        # the signed-in person whose request happened to build it.
+        with timezone.override(settings.TIME_ZONE):
+            value = build()
         _cache_call(cache.set, key, value, seconds)
     return value
 

@@ -39,7 +39,7 @@ def test_resolving_asks_for_the_end_and_the_message_states_it(editor_page: Page,
     box.get_by_role("link", name="Cancel").click()
 
     page.get_by_role("link", name="Resolve…").click()
-    page.get_by_label("Resolved at (UTC)").fill("2026-01-02T06:18")
+    page.get_by_label("Resolved at", exact=True).fill("2026-01-02T06:18")
     page.get_by_role("button", name="Resolve").click()
     expect(page.locator("#summary-box")).to_contain_text("16 minutes")
 

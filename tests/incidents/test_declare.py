@@ -88,8 +88,11 @@ class TestForm:
     def test_start_defaults_to_now_to_the_minute(self, client, editor):
         html = client.get(reverse(DECLARE)).content.decode()
         field = search(r'<input[^>]*name="started_at"[^>]*>', html).group(0)
-        assert 'type="datetime-local"' in field
-        assert 'value="2026-03-10T12:00"' in field
+        # Typed as every page shows a time: the date and a 24-hour clock, in a zone the label
+        # names (a datetime-local input shows the browser's locale, 06:18 AM in some).
+        assert 'type="text"' in field
+        assert 'value="2026-03-10 12:00"' in field
+        assert 'Started at <span class="meta">(UTC)</span>' in html
 
     def test_services_are_offered_by_name(self, client, editor):
         ServiceFactory(name="Zebra", slug="zebra")
