@@ -198,6 +198,25 @@ correct = _transition(services.communication_correct)
 discard = _transition(services.communication_discard)
 
 
+@require_POST
+@editor_required
+def retract(request: AuthenticatedHttpRequest, reference: str, pk: int) -> HttpResponse:
+    """Withdraw a published status page update, saying why."""
+    incident = get_incident(reference)
+    communication = _communication(incident, pk)
+    try:
+        services.communication_retract(
+            communication=communication,
+            user=request.user,
+            reason=request.POST.get("reason", ""),
+        )
+    except ValidationError as error:
+        return _done(request, incident, error=" ".join(error.messages))
+    except services.CommunicationStateError as error:
+        return _done(request, incident, error=str(error))
+    return _done(request, incident, anchor=f"communication-{communication.pk}")
+
+
 # --- Templates ----------------------------------------------------------------------------------
 
 

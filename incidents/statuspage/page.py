@@ -116,6 +116,10 @@ class PublicUpdate:
     body_html: str
     at: datetime
     is_correction: bool
+    # Withdrawn: left off the page; the feeds say it was withdrawn, and when.
+    retracted_at: datetime | None = None
+    # A published correction of it exists: the page says so beside it.
+    corrected: bool = False
 
 
 @dataclass
@@ -130,6 +134,8 @@ class PublicIncident:
     started_at: datetime
     resolved_at: datetime | None
     updates: list[PublicUpdate] = field(default_factory=list)
+    # Updates withdrawn since they were published: only the feeds speak of them.
+    withdrawn: list[PublicUpdate] = field(default_factory=list)
 
     @property
     def heading(self) -> str:
@@ -242,6 +248,12 @@ def public_incidents(*, now: datetime) -> list[PublicIncident]:
     statuses = dict(Incident.Status.choices)
     phases = dict(Phase.choices)
     incidents: dict[int, PublicIncident] = {}
+    # Updates that a published correction, still standing, corrects.
+    corrected = {
+        row["update_corrects"]
+        for row in rows
+        if row["update_corrects"] is not None and row["update_retracted_at"] is None
+    }
     for row in rows:
         incident = incidents.get(row["number"])
         if incident is None:
@@ -266,9 +278,13 @@ def public_incidents(*, now: datetime) -> list[PublicIncident]:
                     body_html=row["update_body_html"],
                     at=row["update_at"],
                     is_correction=row["update_corrects"] is not None,
+                    retracted_at=row["update_retracted_at"],
+                    corrected=row["update_id"] in corrected,
                 )
             )
     for incident in incidents.values():
+        incident.withdrawn = [u for u in incident.updates if u.retracted_at is not None]
+        incident.updates = [u for u in incident.updates if u.retracted_at is None]
         incident.updates.sort(key=lambda update: (update.at, update.id), reverse=True)
     return list(incidents.values())
 
