@@ -19,7 +19,7 @@ PORT ?= 8000
 # Extra arguments for pytest: make test ARGS="-k gate -x"
 ARGS ?=
 
-.PHONY: help venv run test worker lint fmt bench
+.PHONY: help venv run test worker lint fmt typecheck bench
 
 help:
 	@echo "make run     create the venv, migrate, load the demo and serve on http://$(HOST):$(PORT)"
@@ -27,6 +27,7 @@ help:
 	@echo "make worker  Celery worker with beat; needs REDIS_URL"
 	@echo "make lint    ruff check and ruff format --check"
 	@echo "make fmt     ruff fixes and formatting, in place"
+	@echo "make typecheck  mypy with the Django and DRF plugins (settings in pyproject.toml)"
 	@echo "make bench   benchmarks: API lists, prober, health look-up, import, status page"
 	@echo "make venv    create or update .venv"
 
@@ -69,6 +70,9 @@ lint: venv
 fmt: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+typecheck: venv
+	$(BIN)/mypy
 
 bench: venv
 	bash scripts/bench.sh

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
 
 from api.models import ApiToken, IdempotencyRecord
 from api.tokens import token_create, token_revoke
@@ -16,7 +19,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     actions = ["revoke"]
 
-    def save_model(self, request, obj, form, change) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: ApiToken, form: ModelForm[ApiToken], change: bool
+    ) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
@@ -36,7 +41,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         )
 
     @admin.action(description="Revoke the selected tokens")
-    def revoke(self, request, queryset) -> None:
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         for token in queryset:
             token_revoke(token=token)
 
@@ -48,5 +53,5 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
     search_fields = ["key", "path"]
     readonly_fields = [f.name for f in IdempotencyRecord._meta.fields]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from api.models import ApiToken
@@ -16,7 +18,7 @@ class TokenForm(forms.Form):
         help_text="Leave empty for a token that never expires.",
     )
 
-    def __init__(self, *args, can_write: bool, **kwargs):
+    def __init__(self, *args: Any, can_write: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.can_write = can_write
 

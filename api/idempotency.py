@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
@@ -134,7 +134,7 @@ class IdempotencyMiddleware:
         return response
 
 
-def idempotency_purge(*, now=None) -> int:
+def idempotency_purge(*, now: datetime | None = None) -> int:
     """Forget records older than the retention; returns how many."""
     cutoff = (now or timezone.now()) - RETENTION
     deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()

@@ -1,14 +1,30 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from django.core.paginator import Paginator
 from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import CursorPagination, PageNumberPagination
+from rest_framework.pagination import BasePagination, CursorPagination, PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+if TYPE_CHECKING:
+    # What the mixin is mixed into, for the type checker; at run time it stays a plain mixin.
+    _PaginationBase = BasePagination
+else:
+    _PaginationBase = object
 
 
-class StrictPageSizeMixin:
+class StrictPageSizeMixin(_PaginationBase):
     """A bad page_size is an error, not a quiet fallback to the default: a client that asked
     for 500 rows and got 50 would think it had them all."""
 
-    def get_page_size(self, request):
+    # Set by every class that mixes this in.
+    page_size: int | None
+    page_size_query_param: str
+    max_page_size: int
+
+    def get_page_size(self, request: Request) -> int | None:
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
@@ -22,7 +38,7 @@ class StrictPageSizeMixin:
             )
         return int(raw)
 
-    def get_schema_operation_parameters(self, view):
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.page_size_query_param:
@@ -39,7 +55,7 @@ class PagePagination(StrictPageSizeMixin, PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
-    def get_page_number(self, request, paginator):
+    def get_page_number(self, request: Request, paginator: Paginator) -> int | str:
         # DRF reads an empty or garbled ?page= as page 1; a client should learn it sent nonsense.
         raw = request.query_params.get(self.page_query_param)
         if raw is None:
@@ -50,7 +66,7 @@ class PagePagination(StrictPageSizeMixin, PageNumberPagination):
             raise ValidationError({self.page_query_param: ["Must be a whole number from 1."]})
         return raw
 
-    def get_schema_operation_parameters(self, view):
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.page_query_param:
@@ -64,4 +80,4 @@ class TimeCursorPagination(StrictPageSizeMixin, CursorPagination):
     page_size = 100
     page_size_query_param = "page_size"
     max_page_size = 500
-    ordering = ("-id",)
+    ordering: tuple[str, ...] = ("-id",)

@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from rest_framework import permissions
+from typing import TYPE_CHECKING
+
+from rest_framework import exceptions, permissions
+from rest_framework.request import Request
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from rest_framework.views import APIView
 
 from api.models import ApiToken
 
@@ -19,7 +26,7 @@ class RolePermission(permissions.DjangoModelPermissions):
     }
     message = "Your role may not do this."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         if (
             request.method not in permissions.SAFE_METHODS
             and isinstance(request.auth, ApiToken)
@@ -28,3 +35,12 @@ class RolePermission(permissions.DjangoModelPermissions):
             self.message = "This token has the read scope; writing needs a write token."
             return False
         return super().has_permission(request, view)
+
+
+def request_user(request: Request) -> User:
+    """The user behind a request that got to a view: RolePermission and IsAuthenticated let no
+    anonymous request through, so this only tells the type checker that it is a real user."""
+    user = request.user
+    if not user.is_authenticated:
+        raise exceptions.NotAuthenticated()
+    return user

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -87,7 +87,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied(str(exc) or None)
 
     response = drf_exception_handler(exc, context)
-    if response is None:
+    # DRF answers only its own exceptions; the isinstance() tells the type checker so.
+    if response is None or not isinstance(exc, exceptions.APIException):
         return None  # a 500: Django's handler reports it
 
     extra: dict[str, Any] = {}
@@ -107,8 +108,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             )
         else:
             detail = str(exc.detail) if not isinstance(exc.detail, (list, dict)) else title
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        extra["retry_after"] = int(exc.wait)
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:  # type: ignore[attr-defined]  # drf-stubs lack Throttled.wait
+        extra["retry_after"] = int(exc.wait)  # type: ignore[attr-defined]  # as above
 
     response.data = problem_body(
         status_code=response.status_code,
@@ -122,7 +123,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
-def not_found(request: HttpRequest, exception: Exception | None = None):
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """URL-level 404 under /api/ as a problem; everywhere else Django's page."""
     if request.path.startswith("/api/"):
         return problem_response(
@@ -136,7 +137,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None):
     return page_not_found(request, exception)
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None):
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """URL-level 400s under /api/ (an oversized body, a malformed request) as problems."""
     from django.core.exceptions import RequestDataTooBig
 

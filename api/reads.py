@@ -1,8 +1,9 @@
 """Read shapes built by hand from `.values()` rows.
 
 DRF's ModelSerializer builds a model instance and walks a field object per value; for a page of
-100 rows that costs several times the query. A RowSerializer declares its fields for the schema
-only, and shapes each row with a dict comprehension over `columns`.
+100 rows that costs several times the query. A RowSerializer declares its fields once, for the
+schema and for the shaping: it works out from them, once per class, which columns to select, and
+shapes each row with a dict comprehension over them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ def iso_day(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def column_of(name: str, field: serializers.Field) -> str:
+    """The `.values()` column a field reads: its DRF `source` (dotted, as DRF follows
+    attributes: `owner.username` is the column `owner__username`), or else its own name."""
+    return (field.source or name).replace(".", "__")
+
+
 def instance_row(instance: Any, columns: Iterable[str]) -> dict[str, Any]:
     """What `.values(*columns)` would give for a model instance already loaded (a prefetched
     section row, a freshly saved one): `owner__username` follows the relation, None-safe."""
@@ -50,34 +57,39 @@ def instance_row(instance: Any, columns: Iterable[str]) -> dict[str, Any]:
 class RowSerializer(serializers.Serializer):
     """Read-only; shapes a `.values(*values())` row, or a model instance, into the declared fields.
 
-    `columns` maps each output name to its `.values()` column. `finish()` adds what is not a
-    plain column (a reference built from a number, a flag worked out from two columns, a nested
-    list) from the raw values; then date-time and date fields are formatted as DRF would.
+    Each field is a column of its own name, in the order declared. A field whose value lies in
+    another column names it with DRF's `source`; `finish()` may still rework that value (a
+    reference built from a number, a flag worked out from a date). What is not a column is added
+    by `finish()` after the columns, in the order it adds them: a nested serializer, and a field
+    declared with `source="*"` (DRF's word for a field worked out from the whole object). Then
+    the columns' date-time and date fields are formatted as DRF would.
     """
 
-    columns: ClassVar[dict[str, str]] = {}
+    # Set by __init_subclass__ from the declared fields.
+    _pairs: ClassVar[tuple[tuple[str, str], ...]]
+    _selected: ClassVar[tuple[str, ...]]
+    _datetimes: ClassVar[tuple[str, ...]]
+    _dates: ClassVar[tuple[str, ...]]
 
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)
         # Worked out once per class, not once per row.
-        cls._pairs = tuple(cls.columns.items())
-        # Nested lists are fetched apart, shaped, and put in the row under their name.
-        cls._selected = tuple(
-            dict.fromkeys(
-                column
-                for name, column in cls._pairs
-                if not isinstance(cls._declared_fields.get(name), serializers.BaseSerializer)
-            )
+        cls._pairs = tuple(
+            (name, column_of(name, field))
+            for name, field in cls._declared_fields.items()
+            if not isinstance(field, serializers.BaseSerializer) and field.source != "*"
         )
+        cls._selected = tuple(dict.fromkeys(column for _, column in cls._pairs))
+        columns = {name for name, _ in cls._pairs}
         cls._datetimes = tuple(
             name
             for name, field in cls._declared_fields.items()
-            if isinstance(field, serializers.DateTimeField) and name in cls.columns
+            if isinstance(field, serializers.DateTimeField) and name in columns
         )
         cls._dates = tuple(
             name
             for name, field in cls._declared_fields.items()
-            if type(field) is serializers.DateField and name in cls.columns
+            if type(field) is serializers.DateField and name in columns
         )
 
     @classmethod
@@ -105,8 +117,9 @@ class RowSerializer(serializers.Serializer):
         return data
 
     def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
-        """Add the fields that are not plain columns; `data` still holds raw values here.
-        `source` is what was shaped: a `.values()` dict or an instance. Nothing by default."""
+        """Rework the columns that need it and add the fields that are not columns; `data` still
+        holds raw values here. `source` is what was shaped: a `.values()` dict or an instance.
+        Nothing by default."""
 
     def to_representation(self, source: Any) -> dict[str, Any]:
         return self.shape_row(source, Times())

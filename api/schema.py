@@ -3,9 +3,18 @@ answers any of them can give."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import get_lib_doc_excludes
+
+from api.reads import RowSerializer
+from api.serializers import StrictSerializer
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+    from drf_spectacular.generators import SchemaGenerator
+    from drf_spectacular.openapi import AutoSchema
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -43,7 +52,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
     target_class = "api.authentication.BearerTokenAuthentication"
     name = "BearerToken"
 
-    def get_security_definition(self, auto_schema) -> dict[str, str]:
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
         return {
             "type": "http",
             "scheme": "bearer",
@@ -52,7 +61,12 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
-def add_problem_responses(result: dict, generator, request, public) -> dict:
+def add_problem_responses(
+    result: dict[str, Any],
+    generator: SchemaGenerator,
+    request: HttpRequest | None,
+    public: bool,
+) -> dict[str, Any]:
     """drf-spectacular postprocessing hook: document the problem answers on every operation."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components.setdefault("Problem", PROBLEM_SCHEMA)
@@ -83,9 +97,4 @@ def doc_excludes() -> list[type]:
     these, every read or request shape without a docstring of its own would be documented as the
     machinery it is built on.
     """
-    from drf_spectacular.plumbing import get_lib_doc_excludes
-
-    from api.reads import RowSerializer
-    from api.serializers import StrictSerializer
-
     return [*get_lib_doc_excludes(), RowSerializer, StrictSerializer]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import Direction, extend_schema_field
 from rest_framework import serializers
 
 # What every stored time and date must lie within: before 1970 is a typo or an epoch bug, and
@@ -29,7 +29,7 @@ class StrictCharField(serializers.CharField):
         "nul": "Must not contain NUL bytes.",
     }
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("not_a_string")
         if "\x00" in data:
@@ -42,7 +42,7 @@ class StrictChoiceField(serializers.ChoiceField):
 
     default_error_messages = {"invalid_choice": "Must be one of: {choices}."}
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, str) and data in self.choice_strings_to_values:
             return self.choice_strings_to_values[data]
         self.fail("invalid_choice", choices=", ".join(map(str, self.choices)))
@@ -53,7 +53,7 @@ class StrictBooleanField(serializers.BooleanField):
 
     default_error_messages = {"invalid": "Must be true or false."}
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> bool:
         if isinstance(data, bool):
             return data
         self.fail("invalid")
@@ -64,18 +64,27 @@ class StrictIntegerField(serializers.IntegerField):
 
     default_error_messages = {"invalid": "Must be an integer."}
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
 
 
-class RejectUnknownFieldsMixin:
+if TYPE_CHECKING:
+    from drf_spectacular.openapi import AutoSchema
+
+    # What the mixin is mixed into, for the type checker; at run time it stays a plain mixin.
+    _SerializerBase = serializers.Serializer
+else:
+    _SerializerBase = object
+
+
+class RejectUnknownFieldsMixin(_SerializerBase):
     """A field the client sent that the serializer doesn't know is an error, not ignored:
     a typo like `titel` would otherwise save nothing and report success. Keys that are only in
     the response (id, version, ...) count as unknown in a request."""
 
-    def to_internal_value(self, data):
+    def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
             writable = {name for name, field in self.fields.items() if not field.read_only}
             unknown = sorted(set(data) - writable)
@@ -96,7 +105,7 @@ class StrictSerializerSchema(OpenApiSerializerExtension):
     target_class = StrictSerializer
     match_subclasses = True
 
-    def map_serializer(self, auto_schema, direction):
+    def map_serializer(self, auto_schema: AutoSchema, direction: Direction) -> dict[str, Any]:
         schema = auto_schema._map_basic_serializer(self.target, direction)
         if direction == "request":
             schema["additionalProperties"] = False
@@ -141,7 +150,7 @@ class BoundedDateField(serializers.DateField):
         "out_of_range": f"Must be between {MIN_YEAR} and {MAX_YEAR}.",
     }
 
-    def to_internal_value(self, value):
+    def to_internal_value(self, value: Any) -> date:
         if not isinstance(value, str):
             self.fail("invalid")
         parsed = super().to_internal_value(value)

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.forms import TokenForm
 from api.models import ApiToken
+from api.permissions import request_user
 from api.serializers import RejectUnknownFieldsMixin, StrictCharField
 from api.tokens import token_create, token_revoke
+from core.http import AuthenticatedHttpRequest
 
 
-def _may_write(user) -> bool:
+def _may_write(user: User) -> bool:
     # Any model write permission at all: a viewer's token could never write anyway.
     return (
         user.is_superuser
@@ -32,7 +37,7 @@ def _may_write(user) -> bool:
 
 @require_http_methods(["GET", "POST"])
 @login_required
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     can_write = _may_write(request.user)
     new_token = None
     if request.method == "POST":
@@ -58,7 +63,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+def token_revoke_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk, user=request.user)
     token_revoke(token=token)
     messages.success(request, f"Token {token.prefix}… revoked; it no longer works.")
@@ -105,22 +110,23 @@ class TokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.Gen
     throttle_scope = "tokens"
     ordering = ["-created_at"]
 
-    def get_queryset(self):
+    def get_queryset(self) -> QuerySet[ApiToken]:
         if getattr(self, "swagger_fake_view", False):  # the schema generator has no user
             return ApiToken.objects.none()
-        return ApiToken.objects.filter(user=self.request.user).order_by("-created_at")
+        return ApiToken.objects.filter(user=request_user(self.request)).order_by("-created_at")
 
     @extend_schema(request=TokenCreateSerializer, responses={201: TokenCreatedSerializer})
-    def create(self, request):
+    def create(self, request: Request) -> Response:
         if isinstance(request.auth, ApiToken) and not request.auth.can_write:
             # Otherwise a leaked read token could mint itself a write token.
             raise PermissionDenied("A read-scope token cannot create tokens.")
         data = TokenCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if data.validated_data["scope"] == ApiToken.Scope.WRITE and not _may_write(request.user):
+        user = request_user(request)
+        if data.validated_data["scope"] == ApiToken.Scope.WRITE and not _may_write(user):
             raise serializers.ValidationError({"scope": ["Your role can only read."]})
         token, raw = token_create(
-            user=request.user,
+            user=user,
             name=data.validated_data["name"],
             scope=data.validated_data["scope"],
             expires_in_days=data.validated_data.get("expires_in_days"),

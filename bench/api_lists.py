@@ -15,9 +15,17 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlite_django import setup_django
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+
+    # An endpoint: its URL, the model it lists, its ordering and the columns it selects.
+    _Case = tuple[str, type[Model], str, list[str]]
 
 ROWS = 100
 REPEATS = 40
@@ -66,7 +74,7 @@ def _data() -> None:
     )
 
 
-def _medians(*fns) -> list[float]:
+def _medians(*fns: Callable[[], object]) -> list[float]:
     """Median CPU seconds per call of each function, measured interleaved.
 
     CPU time of this process (the SQLite queries run in it too) rather than wall time, and the
@@ -84,7 +92,7 @@ def _medians(*fns) -> list[float]:
     return [statistics.median(bucket) for bucket in samples]
 
 
-def _mount_baselines(cases) -> dict[str, str]:
+def _mount_baselines(cases: list[_Case]) -> dict[str, str]:
     """Mount a hand-written `.values()` + orjson view beside each endpoint, behind the same
     middleware and login, and return {endpoint url: baseline url}."""
     import types
@@ -92,23 +100,28 @@ def _mount_baselines(cases) -> dict[str, str]:
     import orjson
     from django.conf import settings
     from django.contrib.auth.decorators import login_required
-    from django.http import HttpResponse
-    from django.urls import clear_url_caches, include, path
+    from django.http import HttpRequest, HttpResponse
+    from django.urls import URLPattern, URLResolver, clear_url_caches, include, path
 
-    patterns = [path("", include("hindsight.urls"))]
+    patterns: list[URLPattern | URLResolver] = [path("", include("hindsight.urls"))]
     urls = {}
     for index, (url, model, ordering, columns) in enumerate(cases):
 
         @login_required
-        def baseline(request, model=model, ordering=ordering, columns=columns):
-            rows = list(model.objects.order_by(ordering).values(*columns)[:ROWS])
+        def baseline(
+            request: HttpRequest,
+            model: type[Model] = model,
+            ordering: str = ordering,
+            columns: list[str] = columns,
+        ) -> HttpResponse:
+            rows = list(model._default_manager.order_by(ordering).values(*columns)[:ROWS])
             body = orjson.dumps({"count": len(rows), "results": rows})
             return HttpResponse(body, content_type="application/json")
 
         patterns.append(path(f"bench/baseline/{index}", baseline))
         urls[url] = f"/bench/baseline/{index}"
     module = types.ModuleType("bench_urls")
-    module.urlpatterns = patterns
+    module.urlpatterns = patterns  # type: ignore[attr-defined]  # a module made at run time
     sys.modules["bench_urls"] = module
     settings.ROOT_URLCONF = "bench_urls"
     clear_url_caches()
@@ -132,7 +145,10 @@ def main() -> int:
         client.force_login(admin)
 
         from deployments.api.serializers import DeploymentSerializer
-        from incidents.api.serializers import ActionItemListSerializer, IncidentListSerializer
+        from incidents.postmortem.api.serializers import (
+            ActionItemListSerializer,
+            IncidentListSerializer,
+        )
 
         # Each baseline selects exactly the columns its endpoint selects: the same rows and data.
         endpoints = [
@@ -140,7 +156,7 @@ def main() -> int:
             ("/api/v1/action-items", ActionItem, "id", ActionItemListSerializer.values()),
             ("/api/v1/deployments", Deployment, "-started_at", DeploymentSerializer.values()),
         ]
-        cases = []
+        cases: list[_Case] = []
         for url, model, ordering, columns in endpoints:
             response = client.get(url, {"page_size": ROWS})
             if response.status_code != 200:
@@ -164,14 +180,16 @@ def main() -> int:
         worst = 0.0
         for url, model, ordering, columns in cases:
 
-            def bare(model=model, columns=columns, ordering=ordering):
-                rows = list(model.objects.order_by(ordering).values(*columns)[:ROWS])
+            def bare(
+                model: type[Model] = model, columns: list[str] = columns, ordering: str = ordering
+            ) -> bytes:
+                rows = list(model._default_manager.order_by(ordering).values(*columns)[:ROWS])
                 return orjson.dumps({"count": ROWS, "results": rows})
 
-            def view(url=baselines[url]):
+            def view(url: str = baselines[url]) -> bytes:
                 return client.get(url).content
 
-            def endpoint(url=url):
+            def endpoint(url: str = url) -> bytes:
                 return client.get(url, {"page_size": ROWS}).content
 
             api, hand, raw = _medians(endpoint, view, bare)

@@ -22,9 +22,16 @@ import statistics
 import sys
 import time
 import warnings
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from deployments.models import Service
 
 SMALL = 100_000
 BIG = int(os.environ.get("HINDSIGHT_BENCH_LOOKUP_ROWS", "10000000"))
@@ -55,7 +62,7 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
-def _admin(url: str):
+def _admin(url: str) -> psycopg.Connection[Any]:
     import psycopg
 
     return psycopg.connect(url, autocommit=True)
@@ -154,7 +161,7 @@ def _fill(rows: int, *, using: str) -> int:
     return minutes * PER_MINUTE
 
 
-def _lookup(service, using: str) -> tuple[int, int]:
+def _lookup(service: Service, using: str) -> tuple[int, int]:
     from deployments.selectors import results_between, snapshots_between
 
     start, end = WINDOW
@@ -163,7 +170,7 @@ def _lookup(service, using: str) -> tuple[int, int]:
     return len(results), len(snapshots)
 
 
-def _medians_ms(services: dict[str, object]) -> dict[str, float]:
+def _medians_ms(services: Mapping[str, Service]) -> dict[str, float]:
     """Median wall time of the look-up in each database, measured in turns so that a busy
     machine slows both alike instead of skewing the ratio."""
     samples: dict[str, list[float]] = {using: [] for using in services}

@@ -49,8 +49,9 @@ class _Target(asyncio.Protocol):
     shares the machine with the prober and should cost it as little CPU as possible."""
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)  # a TCP server's
         self.transport = transport
-        self.head = b""
+        self.head: bytes | None = b""
 
     def data_received(self, data: bytes) -> None:
         if self.head is None:
@@ -121,6 +122,7 @@ def main() -> None:
         [sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True
     )
     try:
+        assert server.stdout is not None  # stdout=PIPE
         port = int(server.stdout.readline())
 
         def url(i: int, path: str) -> str:

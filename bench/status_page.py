@@ -8,8 +8,11 @@ loaded plus 90 days of hourly uptime for its checks, so the page has the bars it
 real life. The static file is the rendered page itself, copied into STATIC_ROOT, so both answers
 carry the same bytes. ApacheBench (`ab`, Debian package apache2-utils) drives both, in turns,
 a few seconds each; the median of the turns is compared. Every request is a first visit (ab keeps
-no cookies), so each status page answer also mints a CSRF cookie. Repeat visitors that get 304
-are measured too, for information. Like the other benchmarks it prints and never fails.
+no cookies); the page is the same bytes for every visitor, so a first visit costs what any other
+does. Repeat visitors that get 304 are measured too, for information. Then, in this process through Django's test client, the
+page's two paths are timed against the same static file: hot (served from the cache) and cold
+(built and rendered again after a write dropped the cache). Like the other benchmarks it prints
+and never fails.
 
     python bench/status_page.py
 """
@@ -28,6 +31,7 @@ import tempfile
 import time
 import urllib.request
 import warnings
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -37,6 +41,8 @@ ROUNDS = 3
 SECONDS = 3
 CONCURRENCY = 8
 STATIC_NAME = "bench-status-copy.html"
+IN_PROCESS_HOT = 500
+IN_PROCESS_COLD = 30
 
 
 def _free_port() -> int:
@@ -190,11 +196,12 @@ def _ab(
 
 
 def _repeat_visitor_headers(url: str) -> tuple[str, ...]:
-    """The cookie and ETag a browser would send on its second visit."""
+    """What a browser sends on its second visit: the ETag, and any cookie it was given."""
     with urllib.request.urlopen(url, timeout=5) as answer:
-        etag = answer.headers["ETag"]
-        cookie = answer.headers["Set-Cookie"].split(";", 1)[0]
-    return (f"If-None-Match: {etag}", f"Cookie: {cookie}")
+        headers = [f"If-None-Match: {answer.headers['ETag']}"]
+        if answer.headers["Set-Cookie"]:
+            headers.append(f"Cookie: {answer.headers['Set-Cookie'].split(';', 1)[0]}")
+    return tuple(headers)
 
 
 def main() -> int:
@@ -216,7 +223,48 @@ def main() -> int:
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
+        _measure_in_process()
     return 0
+
+
+def _median_ms(
+    request: Callable[[], None], times: int, before: Callable[[], None] | None = None
+) -> float:
+    samples = []
+    for _ in range(times):
+        if before is not None:
+            before()
+        started = time.perf_counter()
+        request()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples) * 1000
+
+
+def _measure_in_process() -> None:
+    """The two paths of one request, timed in this process through Django's test client: the
+    page from the cache (hot), and the page built and rendered again after a write dropped the
+    cache (cold). The same static file through whitenoise is the baseline."""
+    from django.test import Client
+
+    from incidents.statuspage.page import status_page_invalidate
+
+    client = Client()  # made after the copy was written: whitenoise lists files at start
+
+    def get(url: str) -> Callable[[], None]:
+        def request() -> None:
+            assert client.get(url).status_code == 200
+
+        return request
+
+    static = _median_ms(get(f"/static/{STATIC_NAME}"), IN_PROCESS_HOT)
+    hot = _median_ms(get("/status/"), IN_PROCESS_HOT)
+    cold = _median_ms(get("/status/"), IN_PROCESS_COLD, before=status_page_invalidate)
+    print(
+        f"In one process (Django's test client), median of {IN_PROCESS_HOT} or {IN_PROCESS_COLD}:"
+    )
+    print(f"  static file (whitenoise)     {static:9.2f} ms")
+    for label, ms in (("/status/ hot (cached)", hot), ("/status/ cold (after a write)", cold)):
+        print(f"  {label:<28} {ms:9.2f} ms   {ms / static:7.1f}x the static file")
 
 
 def _measure(port: int, size: int) -> None:

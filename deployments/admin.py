@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from deployments.forms import GateRuleForm, HealthCheckForm
 from deployments.models import (
@@ -107,17 +110,20 @@ class HealthCheckAdmin(admin.ModelAdmin):
     list_select_related = ["service", "environment__service"]
 
 
+_CHECK_RESULT_FIELDS = ("health_check", "ok", "status_code", "latency_ms", "error")
+
+
 class CheckResultInline(admin.TabularInline):
     model = CheckResult
     extra = 0
-    fields = ["health_check", "ok", "status_code", "latency_ms", "error"]
-    readonly_fields = fields
+    fields = _CHECK_RESULT_FIELDS
+    readonly_fields = _CHECK_RESULT_FIELDS
     can_delete = False
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: HealthSnapshot | None = None) -> bool:
         return False
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CheckResult]:
         return super().get_queryset(request).select_related("health_check")
 
 
@@ -131,7 +137,7 @@ class HealthSnapshotAdmin(admin.ModelAdmin):
     # Snapshots are measurements: recorded by the prober, never typed in.
     readonly_fields = ["service", "taken_at", "status"]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -145,7 +151,7 @@ class CheckResultAdmin(admin.ModelAdmin):
     # Counting millions of results for the paginator is slower than the page itself.
     show_full_result_count = False
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -158,7 +164,7 @@ class HealthChangeAdmin(admin.ModelAdmin):
     # Derived from snapshots as they are stored; editing one would rewrite history.
     readonly_fields = ["service", "snapshot", "changed_at", "from_status", "to_status"]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -177,7 +183,7 @@ class CheckResultHourlyAdmin(admin.ModelAdmin):
     list_select_related = ["health_check__service"]
     readonly_fields = [f.name for f in CheckResultHourly._meta.fields]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -196,7 +202,9 @@ class GateRuleAdmin(admin.ModelAdmin):
     search_fields = ["path", "environment__name", "environment__service__name"]
     list_select_related = ["environment__service"]
 
-    def save_model(self, request, obj: GateRule, form, change) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: GateRule, form: forms.ModelForm[GateRule], change: bool
+    ) -> None:
         # The service is the environment's; asking for both would only let them disagree.
         obj.service_id = obj.environment.service_id
         super().save_model(request, obj, form, change)
@@ -212,7 +220,7 @@ class GateRunAdmin(admin.ModelAdmin):
     # Answers are a record of what CI asked and was told: never typed in or edited.
     readonly_fields = [f.name for f in GateRun._meta.fields]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     @admin.display(description="commit", ordering="commit_sha")

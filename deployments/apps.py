@@ -8,7 +8,10 @@ class DeploymentsConfig(AppConfig):
     verbose_name = "Deployments and health"
 
     def ready(self) -> None:
-        from deployments.services.probes import SMOKE_RUN_TASK
-        from outbox.services import outbox_carry
+        """Register the Celery tasks in every process (the outbox publishes them by name, also
+        from web processes where Celery never looks for tasks itself), and let the outbox carry
+        the post-deploy smoke run (core/plugins.py lists every plug-in point)."""
+        from core import plugins
+        from deployments.tasks import deployment_smoke_run
 
-        outbox_carry(SMOKE_RUN_TASK)
+        plugins.outbox_carry(deployment_smoke_run.name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -24,8 +26,9 @@ class GateRuleForm(forms.ModelForm):
             "order": "Rules run from the lowest number up.",
         }
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if not {"kind", "action"} & set(self.errors):
             try:
                 gate_rule_check(
@@ -47,7 +50,7 @@ class HealthCheckForm(forms.ModelForm):
         model = HealthCheck
         fields = ["service", *sorted(HEALTH_CHECK_FIELDS)]
 
-    def clean_url(self):
+    def clean_url(self) -> str:
         url = self.cleaned_data["url"]
         validate_target_url(url)
         return url

@@ -83,8 +83,8 @@ def health_check_board() -> list[Service]:
     latest = CheckResult.objects.in_bulk([c.latest_id for c in checks if c.latest_id])
     by_service: dict[int, list[HealthCheck]] = {}
     for check in checks:
-        check.latest = latest.get(check.latest_id)
+        check.latest = latest.get(check.latest_id)  # type: ignore[attr-defined]  # for the template
         by_service.setdefault(check.service_id, []).append(check)
     for service in services:
-        service.board = by_service.get(service.pk, [])
+        service.board = by_service.get(service.pk, [])  # type: ignore[attr-defined]  # for the template
     return services

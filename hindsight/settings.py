@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "simple_history",
+    "core.apps.CoreConfig",
     "api.apps.ApiConfig",
     "outbox.apps.OutboxConfig",
     "deployments.apps.DeploymentsConfig",
@@ -59,6 +60,10 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Signed-in pages are never shown stale from the browser's cache (Back after a change).
+    "core.middleware.NoStoreForSignedIn",
+    # Times in the zone each person chose (a signed cookie; no query).
+    "core.timezones.UserTimeZone",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Records who made each change in the incident history.
@@ -81,7 +86,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "incidents.permissions.roles",
+                "core.context_processors.roles",
+                "core.context_processors.navigation",
             ],
         },
     },

@@ -8,23 +8,21 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents and post-mortems"
 
     def ready(self) -> None:
-        from incidents.gate_rules import register_gate_rules
+        """Fill the plug-in points of the floors below (core/plugins.py lists them all), and
+        register the rooms' Celery tasks, which live beside their services rather than in one
+        incidents/tasks.py where Celery would look by itself."""
+        from core import plugins
+        from deployments.models import GateRule
+        from incidents.communications.tasks import communication_deliver
+        from incidents.postmortem import tasks as postmortem_tasks  # noqa: F401
+        from incidents.statuspage.tasks import subscriber_confirmation_send
+        from incidents.system.gate import blocking_action_items
+        from incidents.system.links import incident_links
+        from incidents.system.services import incident_draft_from_health, timeline_rollback_add
 
-        register_gate_rules()
-
-        from deployments import hooks
-        from incidents.health_events import health_failing_draft
-
-        hooks.subscribe("health_failing", health_failing_draft)
-
-        from deployments.links import register_deployment_links
-        from incidents.deployment_events import rollback_recorded
-        from incidents.links import incident_links
-
-        hooks.subscribe("rollback_recorded", rollback_recorded)
-        register_deployment_links(incident_links)
-
-        from incidents.services.delivery import DELIVER_TASK
-        from outbox.services import outbox_carry
-
-        outbox_carry(DELIVER_TASK)
+        plugins.gate_rule_register(GateRule.Kind.BLOCKING_ACTION_ITEMS, blocking_action_items)
+        plugins.subscribe("rollback_recorded", timeline_rollback_add)
+        plugins.subscribe("health_failing", incident_draft_from_health)
+        plugins.deployment_links_register(incident_links)
+        plugins.outbox_carry(communication_deliver.name)
+        plugins.outbox_carry(subscriber_confirmation_send.name)

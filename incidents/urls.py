@@ -1,38 +1,44 @@
+"""Every URL of the incidents app, gathered from its rooms; each room lists its own.
+
+`urlpatterns` are the HTML pages (namespace "incidents"), `api_urlpatterns` the REST face under
+/api/v1/. The post-mortem comes last in both: its incidents/<reference>/... patterns are the
+most general, and the fixed paths of the other rooms (incidents/import/, incidents/new/ comes
+first inside the post-mortem's own list) must win over them.
+"""
+
 from __future__ import annotations
 
-from django.urls import include, path
-
-from incidents.views import (
-    action_items,
-    communications,
-    dashboard,
-    documents,
-    history,
-    incident_page,
-    maintenance,
-    section_rows,
-    status_page,
-    system_panel,
-    transfer,
-)
+from incidents.action_items import urls as action_items
+from incidents.action_items.api import urls as action_items_api
+from incidents.communications import urls as communications
+from incidents.communications.api import urls as communications_api
+from incidents.documents import urls as documents
+from incidents.documents.api import urls as documents_api
+from incidents.insights import urls as insights
+from incidents.postmortem import urls as postmortem
+from incidents.postmortem.api import urls as postmortem_api
+from incidents.statuspage import urls as statuspage
+from incidents.system import urls as system
+from incidents.system.api import urls as system_api
 
 app_name = "incidents"
 
-# Each view module owns its URL patterns; this list only gathers them. incident_page comes after
-# documents, whose fixed paths (incidents/new/) must win over incidents/<reference>/.
 urlpatterns = [
-    # The public status page, its feeds and subscriber pages: the only pages without a login.
-    # First, so that the page everyone refreshes during an outage resolves in the fewest steps.
-    path("status/", include(status_page.urlpatterns)),
-    *dashboard.urlpatterns,
+    # The public status page first: the page everyone refreshes during an outage resolves in
+    # the fewest steps.
+    *statuspage.urlpatterns,
+    *insights.urlpatterns,
     *documents.urlpatterns,
-    *transfer.urlpatterns,
-    *history.urlpatterns,
-    *incident_page.urlpatterns,
-    # Before section_rows, whose incidents/<reference>/<section>/<pk>/... would take them.
     *communications.urlpatterns,
-    *section_rows.urlpatterns,
-    *system_panel.urlpatterns,
+    *system.urlpatterns,
     *action_items.urlpatterns,
-    path("maintenance/", include(maintenance.urlpatterns)),
+    *postmortem.urlpatterns,
+]
+
+api_urlpatterns = [
+    *documents_api.urlpatterns,
+    *communications_api.urlpatterns,
+    *action_items_api.urlpatterns,
+    *system_api.urlpatterns,
+    *postmortem_api.urlpatterns,
 ]

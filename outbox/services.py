@@ -12,13 +12,18 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
+from core import plugins
 from outbox.models import OutboxMessage
+
+if TYPE_CHECKING:
+    from kombu import Connection
 
 logger = logging.getLogger(__name__)
 
@@ -27,17 +32,10 @@ QUICK_PUBLISH_TIMEOUT = 0.25
 RELAY_BATCH = 100
 PUBLISHED_KEPT_DAYS = 7
 
-# The tasks a row may name, registered by the apps that own them (AppConfig.ready()).
-_CARRIED: set[str] = set()
-
-
-def outbox_carry(*names: str) -> None:
-    """Allow these tasks (registered Celery names) through the outbox."""
-    _CARRIED.update(names)
-
 
 def _check_carried(task: str) -> None:
-    if task not in _CARRIED:
+    # The tasks a row may name are registered by the apps that own them (core.plugins).
+    if not plugins.outbox_carries(task):
         raise ValueError(f"The outbox does not carry {task!r}; register it with outbox_carry.")
 
 
@@ -49,16 +47,18 @@ def outbox_enqueue(*, task: str, kwargs: dict) -> OutboxMessage:
     return message
 
 
-def outbox_publish(*, message: OutboxMessage, connection=None) -> bool:
+def outbox_publish(*, message: OutboxMessage, connection: Connection | None = None) -> bool:
     """Publish one row's task, then mark the row published; False if another publisher had
     marked it first (the task then went out twice, which its idempotence absorbs). Raises
     whatever the broker raised."""
     _check_carried(message.task)
-    task = import_string(message.task)
+    # By registered name, not import path: a name is the contract with rows already written and
+    # messages already queued, and stays put when the code moves.
+    task = current_app.tasks[message.task]
     if connection is None:
         task.apply_async(kwargs=message.kwargs, ignore_result=True)
     else:
-        task.apply_async(
+        task.apply_async(  # type: ignore[call-arg]  # celery-types omit the documented `connection`
             kwargs=message.kwargs, connection=connection, retry=False, ignore_result=True
         )
     return bool(
@@ -77,8 +77,7 @@ def _failed(message: OutboxMessage, error: Exception) -> None:
 def outbox_publish_quickly(*, ids: list[int]) -> int:
     """One short try right after commit; never raises and never blocks long. Returns how many
     rows it published. Without a broker (eager mode) the tasks simply run here."""
-    from hindsight.celery import app
-
+    app = current_app
     rows = list(OutboxMessage.objects.filter(pk__in=ids, published_at__isnull=True))
     published = 0
     current = None
@@ -109,7 +108,9 @@ def outbox_relay(*, limit: int = RELAY_BATCH) -> int:
     rows after a week. Returns how many it published. A row naming a task nobody carries (say,
     one an older version wrote) is left for the admin to see rather than blocking the queue."""
     published = 0
-    waiting = OutboxMessage.objects.filter(published_at__isnull=True, task__in=sorted(_CARRIED))
+    waiting = OutboxMessage.objects.filter(
+        published_at__isnull=True, task__in=sorted(plugins.outbox_carried())
+    )
     for message in waiting.order_by("id")[:limit]:
         try:
             published += outbox_publish(message=message)

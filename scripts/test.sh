@@ -12,7 +12,7 @@
 #
 # Environment:
 #   HINDSIGHT_TEST_PG_PORT, HINDSIGHT_TEST_REDIS_PORT  first ports to try (scripts/services.sh)
-#   HINDSIGHT_TEST_SKIP_LINT   1 skips ruff and Django's checks (quick reruns of a few tests)
+#   HINDSIGHT_TEST_SKIP_LINT   1 skips ruff, mypy and Django's checks (quick reruns of a few tests)
 # Exported to pytest:
 #   HINDSIGHT_TEST_SERVICES    comma-separated real services: postgres, redis, browser
 set -euo pipefail
@@ -53,6 +53,8 @@ if [[ ${HINDSIGHT_TEST_SKIP_LINT:-} != 1 ]]; then
     ruff check .
     step "ruff format --check"
     ruff format --check .
+    step "mypy"
+    mypy
     step "manage.py check"
     python manage.py check
     step "manage.py makemigrations --check"

@@ -33,9 +33,10 @@ def silent_port() -> Iterator[int]:
 def broker_at(port: int) -> Iterator[None]:
     """This process publishes to a Redis at `port` (down), not eagerly, for the block."""
     saved = app.conf.broker_url, app.conf.task_always_eager
-    app.conf.broker_url = f"redis://127.0.0.1:{port}/0"
+    # celery-types make broker_url read-only; Celery's Settings take it like any other key.
+    app.conf.broker_url = f"redis://127.0.0.1:{port}/0"  # type: ignore[misc]
     app.conf.task_always_eager = False
     try:
         yield
     finally:
-        app.conf.broker_url, app.conf.task_always_eager = saved
+        app.conf.broker_url, app.conf.task_always_eager = saved  # type: ignore[misc]

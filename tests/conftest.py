@@ -152,7 +152,7 @@ def django_db_setup(django_db_setup, django_db_blocker) -> None:
     """The role groups, made once for the run: bringing them up to date costs about 20 queries
     (90 ms on PostgreSQL) and most tests make a user. A test that flushes the database (the
     transactional ones) loses them, and the first user it makes creates them again."""
-    from incidents.roles import roles_ensure
+    from core.roles import roles_ensure
 
     with django_db_blocker.unblock():
         roles_ensure()

@@ -4,17 +4,34 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db import models
 
 from deployments.models import Deployment, Environment, HealthCheck, Service
 from incidents.models import ActionItem, Cause, Incident, Lesson, SuccessCriterion, TimelineEvent
 
 T0 = datetime(2026, 1, 2, 6, 2, tzinfo=UTC)
 
+M = TypeVar("M", bound=models.Model)
 
-class UserFactory(factory.django.DjangoModelFactory):
+
+class ModelFactory(factory.django.DjangoModelFactory[M]):
+    """A DjangoModelFactory that the type checker knows builds an M. At run time factory_boy's
+    metaclass turns `SomeFactory(...)` into the saved model instance; typed, it is one too."""
+
+    class Meta:
+        abstract = True
+
+    if TYPE_CHECKING:
+        # The metaclass's __call__ returns the model; mypy only reads __new__.
+        def __new__(cls, *args: Any, **kwargs: Any) -> M: ...  # type: ignore[misc]
+
+
+class UserFactory(ModelFactory[User]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -24,7 +41,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("pw-for-tests")
 
 
-class ServiceFactory(factory.django.DjangoModelFactory):
+class ServiceFactory(ModelFactory[Service]):
     class Meta:
         model = Service
         django_get_or_create = ("slug",)
@@ -34,7 +51,7 @@ class ServiceFactory(factory.django.DjangoModelFactory):
     public_url = "https://service.example.test"
 
 
-class EnvironmentFactory(factory.django.DjangoModelFactory):
+class EnvironmentFactory(ModelFactory[Environment]):
     class Meta:
         model = Environment
 
@@ -43,7 +60,7 @@ class EnvironmentFactory(factory.django.DjangoModelFactory):
     kind = Environment.Kind.PRODUCTION
 
 
-class DeploymentFactory(factory.django.DjangoModelFactory):
+class DeploymentFactory(ModelFactory[Deployment]):
     class Meta:
         model = Deployment
 
@@ -54,7 +71,7 @@ class DeploymentFactory(factory.django.DjangoModelFactory):
     started_at = factory.Sequence(lambda n: T0 - timedelta(hours=n + 1))
 
 
-class HealthCheckFactory(factory.django.DjangoModelFactory):
+class HealthCheckFactory(ModelFactory[HealthCheck]):
     class Meta:
         model = HealthCheck
 
@@ -63,7 +80,7 @@ class HealthCheckFactory(factory.django.DjangoModelFactory):
     url = "https://service.example.test/health"
 
 
-class IncidentFactory(factory.django.DjangoModelFactory):
+class IncidentFactory(ModelFactory[Incident]):
     """Builds through the ORM with an explicit number; use incident_create to test allocation."""
 
     class Meta:
@@ -75,7 +92,7 @@ class IncidentFactory(factory.django.DjangoModelFactory):
     started_at = T0
 
 
-class TimelineEventFactory(factory.django.DjangoModelFactory):
+class TimelineEventFactory(ModelFactory[TimelineEvent]):
     class Meta:
         model = TimelineEvent
 
@@ -84,7 +101,7 @@ class TimelineEventFactory(factory.django.DjangoModelFactory):
     text = "Something happened."
 
 
-class CauseFactory(factory.django.DjangoModelFactory):
+class CauseFactory(ModelFactory[Cause]):
     class Meta:
         model = Cause
 
@@ -92,7 +109,7 @@ class CauseFactory(factory.django.DjangoModelFactory):
     title = "A cause"
 
 
-class LessonFactory(factory.django.DjangoModelFactory):
+class LessonFactory(ModelFactory[Lesson]):
     class Meta:
         model = Lesson
 
@@ -101,7 +118,7 @@ class LessonFactory(factory.django.DjangoModelFactory):
     text = "A lesson"
 
 
-class ActionItemFactory(factory.django.DjangoModelFactory):
+class ActionItemFactory(ModelFactory[ActionItem]):
     class Meta:
         model = ActionItem
 
@@ -109,7 +126,7 @@ class ActionItemFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Action {n}")
 
 
-class SuccessCriterionFactory(factory.django.DjangoModelFactory):
+class SuccessCriterionFactory(ModelFactory[SuccessCriterion]):
     class Meta:
         model = SuccessCriterion
 
@@ -117,12 +134,12 @@ class SuccessCriterionFactory(factory.django.DjangoModelFactory):
     text = "It works"
 
 
-def user_with_role(role: str, **kwargs):
+def user_with_role(role: str, **kwargs: Any) -> User:
     """A user in one of the three role groups (viewer, editor, admin), named "<role>-user"
     unless a username is given."""
     from django.contrib.auth.models import Group
 
-    from incidents.roles import roles_ensure
+    from core.roles import roles_ensure
 
     kwargs.setdefault("username", f"{role}-user")
     user = UserFactory(**kwargs)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 
@@ -20,6 +21,13 @@ def assert_violates(constraint: str, write: Callable[[], object], *, columns: st
         assert f"UNIQUE constraint failed: {columns}" in message, message
     else:
         assert constraint in message, message
+
+
+def search(pattern: str, text: str, flags: int = 0) -> re.Match[str]:
+    """re.search() that fails the test, naming the pattern, when nothing matches."""
+    match = re.search(pattern, text, flags)
+    assert match is not None, f"nothing matches {pattern!r}"
+    return match
 
 
 def run_in_threads(count: int, work: Callable[[int], object]) -> list:

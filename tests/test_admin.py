@@ -7,8 +7,8 @@ from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
 
-from incidents import services
 from incidents.models import Incident
+from incidents.postmortem import services
 from tests.factories import T0, ServiceFactory
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +85,7 @@ def test_demo_incident_shows_every_section_in_the_admin(staff_client):
 def test_adding_an_incident_allocates_a_reference_and_renders_markdown(staff_client):
     service = ServiceFactory()
     highest = Incident.objects.order_by("-number").values_list("number", flat=True).first()
+    assert highest is not None
     response = staff_client.post(
         admin_url(Incident, "add"),
         {
@@ -104,24 +105,43 @@ def test_adding_an_incident_allocates_a_reference_and_renders_markdown(staff_cli
     assert made.summary_html == "<p>Made <em>here</em>.</p>"
 
 
+def _change(incident, **fields):
+    return {
+        "service": incident.service_id,
+        "title": incident.title,
+        "severity": incident.severity,
+        "status": incident.status,
+        "postmortem_state": incident.postmortem_state,
+        "seen_version": incident.version,
+        **START,
+        **NO_INLINE_ROWS,
+        **fields,
+    }
+
+
 def test_an_admin_edit_bumps_the_version(staff_client):
     incident = services.incident_create(service=ServiceFactory(), title="v1", started_at=T0)
     response = staff_client.post(
-        admin_url(Incident, "change", incident.pk),
-        {
-            "service": incident.service_id,
-            "title": "v2",
-            "severity": incident.severity,
-            "status": incident.status,
-            "postmortem_state": incident.postmortem_state,
-            **START,
-            **NO_INLINE_ROWS,
-        },
+        admin_url(Incident, "change", incident.pk), _change(incident, title="v2")
     )
     assert response.status_code == 302, response.content.decode()[:3000]
     incident.refresh_from_db()
     assert incident.title == "v2"
     assert incident.version == 2
+    assert incident.history.first().history_user.is_staff
+
+
+def test_an_admin_edit_on_top_of_an_editors_save_is_refused_and_keeps_theirs(staff_client):
+    incident = services.incident_create(service=ServiceFactory(), title="v1", started_at=T0)
+    opened = _change(incident, title="The admin's title")
+    services.incident_update(incident=incident, expected_version=1, summary="The editor's words.")
+
+    response = staff_client.post(admin_url(Incident, "change", incident.pk), opened)
+
+    assert response.status_code == 200  # the form again, saying why
+    assert "Someone changed this incident since you opened it" in response.content.decode()
+    incident.refresh_from_db()
+    assert (incident.title, incident.summary, incident.version) == ("v1", "The editor's words.", 2)
 
 
 def test_the_health_check_form_refuses_a_url_the_ssrf_guard_would_refuse(staff_client):
@@ -146,3 +166,57 @@ def test_the_health_check_form_refuses_a_url_the_ssrf_guard_would_refuse(staff_c
     assert response.status_code == 200  # the form again, with the error beside the URL
     assert response.context["adminform"].form.errors["url"]
     assert HealthCheck.objects.count() == before
+
+
+def test_a_row_edited_here_is_saved_by_the_row_service(staff_client):
+    """Rendered, checked and recorded as the page does it, with the admin as the author."""
+    from incidents.models import Lesson
+
+    lesson = Lesson.objects.first()
+    assert lesson is not None
+    form = staff_client.get(admin_url(Lesson, "change", lesson.pk)).context["adminform"].form
+    data = {
+        name: ("" if value is None else value)
+        for name, value in form.initial.items()
+        if name in form.fields
+    }
+
+    response = staff_client.post(
+        admin_url(Lesson, "change", lesson.pk), {**data, "text": "Edited *here*."}
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    lesson.refresh_from_db()
+    assert lesson.text_html == "<p>Edited <em>here</em>.</p>"
+    assert lesson.history.first().history_user.username == "demo-admin"
+
+
+def test_a_draft_corrected_here_goes_through_the_communication_service(staff_client):
+    from incidents.communications.services import communication_approve, communication_generate
+    from incidents.models import Communication, CommunicationTemplate
+
+    draft = communication_generate(
+        incident=Incident.objects.get(number=1),
+        template=CommunicationTemplate.objects.order_by("pk")[0],
+        user=None,
+    )
+    communication_approve(communication=draft, user=None)
+
+    response = staff_client.post(
+        admin_url(Communication, "change", draft.pk),
+        {
+            "subject": "Corrected subject",
+            "body": "Now **bold**.",
+            "deliveries-TOTAL_FORMS": 0,
+            "deliveries-INITIAL_FORMS": 0,
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    draft.refresh_from_db()
+    assert (draft.subject, draft.body_html) == (
+        "Corrected subject",
+        "<p>Now <strong>bold</strong>.</p>",
+    )
+    # The approval was for the old text.
+    assert draft.status == Communication.Status.DRAFT

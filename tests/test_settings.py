@@ -58,7 +58,7 @@ def run_python(code: str, timeout: float = 60, **env: str) -> subprocess.Complet
 
 
 def show_settings(**env: str) -> dict:
-    result = run_python(SHOW_SETTINGS, **env)
+    result = run_python(SHOW_SETTINGS, timeout=60, **env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -119,7 +119,7 @@ import time
 import django
 
 django.setup()
-from incidents.tasks import incident_rerender_markdown
+from incidents.postmortem.tasks import incident_rerender_markdown
 
 started = time.monotonic()
 try:

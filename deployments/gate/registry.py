@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import models
 
+from core import plugins
 from deployments.models import Environment, GateRule, Service
 
 
@@ -56,27 +57,23 @@ class GateContext:
 # once per artifact.
 RuleFunction = Callable[[GateRule, GateContext], RuleOutcome]
 
-_rules: dict[str, RuleFunction] = {}
-
 
 def register(kind: str) -> Callable[[RuleFunction], RuleFunction]:
-    """Decorator: `function` answers for GateRule.kind == kind. Registering it again is a no-op."""
+    """Decorator: `function` answers for GateRule.kind == kind (kept in core.plugins, the one
+    registry of plug-in points). Registering it again is a no-op."""
     if kind not in GateRule.Kind.values:
         raise ValueError(f"Unknown gate rule kind {kind!r}; known: {sorted(GateRule.Kind.values)}.")
 
     def decorator(function: RuleFunction) -> RuleFunction:
-        current = _rules.get(kind)
-        if current is not None and current is not function:
-            raise ValueError(f"{kind!r} already has an implementation: {current.__qualname__}.")
-        _rules[kind] = function
+        plugins.gate_rule_register(kind, function)
         return function
 
     return decorator
 
 
 def implementation(kind: str) -> RuleFunction | None:
-    return _rules.get(kind)
+    return plugins.gate_rule(kind)
 
 
 def registered_kinds() -> frozenset[str]:
-    return frozenset(_rules)
+    return plugins.gate_rule_kinds()

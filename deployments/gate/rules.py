@@ -6,6 +6,7 @@ database, whatever the size of the manifest: artifacts are looked up in memory b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -224,7 +225,7 @@ def preview_first(rule: GateRule, context: GateContext) -> RuleOutcome:
 FAILING = (HealthStatus.DOWN, HealthStatus.DEGRADED)
 
 
-def _latest_results(context: GateContext) -> list[dict[str, Any]]:
+def _latest_results(context: GateContext) -> list[Mapping[str, Any]]:
     """The newest check results for this environment: its own checks and the service-wide ones
     (checks that name no environment). One query over the (service, taken_at) index."""
     scope = Q(health_check__environment=context.environment) | Q(

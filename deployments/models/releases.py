@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable, Mapping
+
 from django.db import models
 from django.db.models import Q
 
 from deployments.models.catalogue import Environment, commit_validator, sha256_validator
+
+
+def manifest_digest(manifest: Iterable[Mapping]) -> str:
+    """A digest of the shipped files that ignores their order: what a deployment and a gate
+    answer store, so the gate can tie its answer to the deployment that shipped that build."""
+    lines = sorted(f"{f['path']}\t{int(f['size'])}\t{f['sha256']}" for f in manifest)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 class Deployment(models.Model):

@@ -1,10 +1,8 @@
 """The HTTP prober and its SSRF guard.
 
-    probe_checks(checks) -> list[ProbeOutcome]
-        Probe HealthCheck rows concurrently; one outcome per check, same order. Never raises for
-        network trouble: a failure is ok=False with the reason in `error`.
     probe_targets(targets, *, max_concurrency, max_per_host, connect_timeout, allowed_networks)
-        The same without the database, on ProbeTarget values; returns ProbeResult values.
+        Probe ProbeTarget values concurrently; one ProbeResult per target, same order. Never
+        raises for network trouble: a failure is ok=False with the reason in `error`.
     validate_target_url(url)
         Save-time check of a user-entered URL; raises django ValidationError.
     guarded_request(method, url, *, content=b"", headers=None, timeout=10.0, max_redirects=0)
@@ -36,7 +34,6 @@ from deployments.probing.prober import (
     ProbeResult,
     ProbeTarget,
     guarded_request,
-    probe_checks,
     probe_targets,
 )
 from deployments.probing.ssrf import validate_target_url
@@ -48,7 +45,6 @@ __all__ = [
     "ProbeResult",
     "ProbeTarget",
     "guarded_request",
-    "probe_checks",
     "probe_targets",
     "validate_target_url",
 ]

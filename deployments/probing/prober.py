@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
 from django.conf import settings
 
@@ -15,10 +16,6 @@ from deployments.probing.errors import ProbeError
 from deployments.probing.http11 import MAX_BODY_BYTES
 from deployments.probing.ssrf import allowed_networks as parse_allowed_networks
 from deployments.probing.transport import MAX_REDIRECTS, Session, Trace
-
-if TYPE_CHECKING:
-    from deployments.models import HealthCheck
-    from deployments.services.health import ProbeOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +46,7 @@ class GuardedResponse:
     body: bytes
 
 
-def run_sync(make: Callable[[], Awaitable[T]]) -> T:
+def run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a coroutine to completion from sync code, whether or not this thread runs a loop.
 
     Celery tasks and WSGI views have no loop: asyncio.run. Code already inside a loop (an async
@@ -58,9 +55,9 @@ def run_sync(make: Callable[[], Awaitable[T]]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(make())  # type: ignore[arg-type]
+        return asyncio.run(make())
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hindsight-probe") as pool:
-        return pool.submit(lambda: asyncio.run(make())).result()  # type: ignore[arg-type]
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 def probe_targets(
@@ -75,57 +72,28 @@ def probe_targets(
     network trouble. Defaults come from the HINDSIGHT_PROBE_* settings."""
     if not targets:
         return []
-    session_args = {
-        "allowed": parse_allowed_networks(allowed_networks),
-        "connect_timeout": (
+    new_session = partial(
+        Session,
+        allowed=parse_allowed_networks(allowed_networks),
+        connect_timeout=(
             settings.HINDSIGHT_PROBE_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
         ),
-        "max_per_host": max(
+        max_per_host=max(
             1, settings.HINDSIGHT_PROBE_MAX_PER_HOST if max_per_host is None else max_per_host
         ),
-        "max_concurrency": max(
+        max_concurrency=max(
             1,
             settings.HINDSIGHT_PROBE_MAX_CONCURRENCY
             if max_concurrency is None
             else max_concurrency,
         ),
-    }
+    )
 
     async def batch() -> list[ProbeResult]:
-        session = Session(**session_args)
+        session = new_session()
         return await asyncio.gather(*(_probe(session, t) for t in targets))
 
     return run_sync(batch)
-
-
-def probe_checks(checks: Sequence[HealthCheck]) -> list[ProbeOutcome]:
-    """Probe every check concurrently; one ProbeOutcome per check, in the same order."""
-    # Imported here so the prober itself loads without the app registry (bench, scripts).
-    from deployments.services.health import ProbeOutcome
-
-    checks = list(checks)
-    results = probe_targets(
-        [
-            ProbeTarget(
-                url=check.url,
-                method=check.method,
-                expected_status=check.expected_status,
-                expected_body=check.expected_body,
-                timeout=check.timeout_seconds,
-            )
-            for check in checks
-        ]
-    )
-    return [
-        ProbeOutcome(
-            health_check=check,
-            ok=result.ok,
-            status_code=result.status_code,
-            latency_ms=result.latency_ms,
-            error=result.error,
-        )
-        for check, result in zip(checks, results, strict=True)
-    ]
 
 
 async def _probe(session: Session, target: ProbeTarget) -> ProbeResult:
@@ -188,12 +156,13 @@ def guarded_request(
     The answer's body is read up to 1 MiB. Redirects are not followed unless asked: a signed
     webhook POST should land where it was addressed or fail.
     """
-    session_args = {
-        "allowed": parse_allowed_networks(allowed_networks),
-        "connect_timeout": (
+    new_session = partial(
+        Session,
+        allowed=parse_allowed_networks(allowed_networks),
+        connect_timeout=(
             settings.HINDSIGHT_PROBE_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
         ),
-    }
+    )
     header_list = [
         (name.encode("latin-1"), value.encode("latin-1")) for name, value in (headers or {}).items()
     ]
@@ -202,7 +171,7 @@ def guarded_request(
         trace = Trace()
         try:
             async with asyncio.timeout(timeout):
-                answer = await Session(**session_args).fetch(
+                answer = await new_session().fetch(
                     url,
                     method=method,
                     content=content,

@@ -90,7 +90,9 @@ class Session:
         self.allowed = tuple(allowed)
         self.connect_timeout = connect_timeout
         self.ssl_context = ssl_context
-        self._judged: dict[str, list[IPAddress] | ProbeError | asyncio.Future[Any]] = {}
+        self._judged: dict[
+            str, list[IPAddress] | ProbeError | asyncio.Future[list[IPAddress] | ProbeError]
+        ] = {}
         self._slots = Slots(max_concurrency=max_concurrency, max_per_host=max_per_host)
 
     # --- Resolving and connecting -------------------------------------------------------------

@@ -3,6 +3,7 @@
 One module per topic; everything is importable from `deployments.services` as well.
 """
 
+from deployments.models.releases import manifest_digest
 from deployments.services.catalogue import (
     ENVIRONMENT_FIELDS,
     HEALTH_CHECK_FIELDS,
@@ -31,7 +32,6 @@ from deployments.services.releases import (
     TransitionNotAllowed,
     deployment_record,
     deployment_set_status,
-    manifest_digest,
 )
 
 __all__ = [

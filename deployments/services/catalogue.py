@@ -121,7 +121,7 @@ def _health_check_validate(check: HealthCheck) -> None:
         validate_target_url(check.url)
     except ValidationError as exc:
         raise ValidationError({"url": exc.error_list}) from exc
-    if check.environment_id is not None and check.environment.service_id != check.service_id:
+    if check.environment is not None and check.environment.service_id != check.service_id:
         raise ValidationError({"environment": "The environment belongs to another service."})
 
 

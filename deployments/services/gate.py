@@ -7,17 +7,14 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Subquery
 
 from deployments import gate as registry
 from deployments.models import Deployment, Environment, GateRule, GateRun, Service
-
-# releases and this module use each other; each holds the other as a module and reads names at
-# call time, so either can be imported first.
-from deployments.services import releases
+from deployments.models.releases import manifest_digest
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +71,7 @@ def gate_evaluate(
     commit_sha: str,
     manifest: Iterable[Mapping[str, Any]],
     is_rollback: bool = False,
-    requested_by: AbstractBaseUser | None = None,
+    requested_by: User | None = None,
 ) -> GateRun:
     """Run the environment's enabled rules in order and record the answer, pass or block.
 
@@ -87,7 +84,7 @@ def gate_evaluate(
         {"path": f["path"], "size": int(f["size"]), "sha256": str(f["sha256"]).lower()}
         for f in manifest
     ]
-    digest = releases.manifest_digest(files) if files else ""
+    digest = manifest_digest(files) if files else ""
     context = registry.GateContext(
         service=service,
         environment=environment,

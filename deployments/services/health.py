@@ -15,14 +15,15 @@ deployments.services.probes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 
-from deployments import hooks
+from core import plugins
 from deployments.models import (
     CheckResult,
     Environment,
@@ -32,6 +33,7 @@ from deployments.models import (
     HealthStatus,
     Service,
 )
+from deployments.probing import ProbeTarget, probe_targets
 
 # A service is failing while any check fails: degraded pages people as much as down does.
 FAILING = frozenset({HealthStatus.DOWN, HealthStatus.DEGRADED})
@@ -47,6 +49,34 @@ class ProbeOutcome:
     status_code: int | None = None
     latency_ms: int | None = None
     error: str = ""
+
+
+def probe_checks(checks: Sequence[HealthCheck]) -> list[ProbeOutcome]:
+    """Probe HealthCheck rows concurrently through the guarded prober; one outcome per check, in
+    the same order. Never raises for network trouble: a failure is ok=False with the reason."""
+    checks = list(checks)
+    results = probe_targets(
+        [
+            ProbeTarget(
+                url=check.url,
+                method=check.method,
+                expected_status=check.expected_status,
+                expected_body=check.expected_body,
+                timeout=check.timeout_seconds,
+            )
+            for check in checks
+        ]
+    )
+    return [
+        ProbeOutcome(
+            health_check=check,
+            ok=result.ok,
+            status_code=result.status_code,
+            latency_ms=result.latency_ms,
+            error=result.error,
+        )
+        for check, result in zip(checks, results, strict=True)
+    ]
 
 
 def overall_status(outcomes: Iterable[ProbeOutcome]) -> str:
@@ -112,7 +142,7 @@ def snapshot_record(
     return snapshot
 
 
-def _scheduled(service_id: int):
+def _scheduled(service_id: int) -> QuerySet[HealthSnapshot]:
     return HealthSnapshot.objects.filter(service_id=service_id, kind=SCHEDULED)
 
 
@@ -137,7 +167,7 @@ def _record_change(snapshot: HealthSnapshot) -> HealthChange | None:
         from_status=previous or "",
         to_status=snapshot.status,
     )
-    hooks.announce("health_changed", change=change)
+    plugins.announce("health_changed", change=change)
     return change
 
 
@@ -176,7 +206,7 @@ def _announce_failing_run(snapshot: HealthSnapshot) -> None:
     )
     if not production:
         return
-    hooks.announce(
+    plugins.announce(
         "health_failing",
         service=snapshot.service,
         environment=production[0] if len(production) == 1 else None,

@@ -1,6 +1,6 @@
 """Probing on a schedule, on request ("Run now") and after a deploy (the smoke run).
 
-The network part is deployments.probing.probe_checks, which never raises for network trouble:
+The network part is probe_checks (deployments.services.health), which never raises for network trouble:
 an unreachable, refusing, timing-out or non-HTTP target is a failed outcome with its error.
 This module decides what to probe and when, and stores what came back.
 
@@ -35,10 +35,11 @@ it. The smoke run stores only its verdict; scheduled snapshots keep the history.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
@@ -52,6 +53,7 @@ from deployments.models import (
 )
 from deployments.services.health import (
     ProbeOutcome,
+    probe_checks,
     service_lock,
     snapshot_record,
     status_of,
@@ -66,15 +68,10 @@ SMOKE_RUN_MAX_AGE = timedelta(minutes=30)
 # Handed to the outbox, so recording a deployment never waits on a broker that is down and the
 # smoke run is not lost while it is.
 SMOKE_RUN_TASK = "deployments.tasks.deployment_smoke_run"
+# Services name tasks by their registered names, as the outbox does: deployments.tasks imports
+# this module, never the other way round.
+PROBE_TASK = "deployments.tasks.service_probe"
 CHECK_ORDER = ("order", "name", "pk")
-
-
-def _probe(checks: Sequence[HealthCheck]) -> list[ProbeOutcome]:
-    # deployments.probing imports deployments.services; importing it on first use keeps the
-    # import graph free of cycles.
-    from deployments.probing import probe_checks
-
-    return probe_checks(checks)
 
 
 # --- Schedule ------------------------------------------------------------------------------------
@@ -102,8 +99,6 @@ def health_dispatch_due(*, now: datetime | None = None) -> list[Claim]:
     Every service with an enabled check is read: the table is small, and deciding in Python
     covers a due time left far ahead by a longer interval since shortened.
     """
-    from deployments.tasks import service_probe
-
     now = now or timezone.now()
     claims = []
     rows = (
@@ -122,13 +117,16 @@ def health_dispatch_due(*, now: datetime | None = None) -> list[Claim]:
         if Service.objects.filter(same, pk=pk).update(probe_due_at=slot + step):
             claim = Claim(service_id=pk, slot=slot, interval=interval)
             claims.append(claim)
-            transaction.on_commit(
-                lambda c=claim: service_probe.apply_async(
-                    (c.service_id, c.slot.isoformat()), expires=c.slot + 2 * SECOND * c.interval
-                ),
-                robust=True,
-            )
+            transaction.on_commit(partial(_probe_enqueue, claim), robust=True)
     return claims
+
+
+def _probe_enqueue(claim: Claim) -> None:
+    current_app.signature(
+        PROBE_TASK,
+        args=(claim.service_id, claim.slot.isoformat()),
+        expires=claim.slot + 2 * SECOND * claim.interval,
+    ).apply_async()
 
 
 def _slot_taken(service_id: int, slot: datetime) -> bool:
@@ -147,7 +145,7 @@ def service_probe_run(*, service: Service, slot: datetime) -> HealthSnapshot | N
     if not checks or _slot_taken(service.pk, slot):
         return None
     taken_at = timezone.now()
-    outcomes = _probe(checks)
+    outcomes = probe_checks(checks)
     with transaction.atomic():
         service_lock(service.pk)
         if _slot_taken(service.pk, slot):
@@ -161,7 +159,7 @@ def service_probe_run(*, service: Service, slot: datetime) -> HealthSnapshot | N
 def health_check_run(*, health_check: HealthCheck) -> CheckResult:
     """Probe one check now and store its result in a one-result snapshot of kind manual."""
     taken_at = timezone.now()
-    (outcome,) = _probe([health_check])
+    (outcome,) = probe_checks([health_check])
     with transaction.atomic():
         service_lock(health_check.service_id)
         snapshot = snapshot_record(
@@ -223,7 +221,7 @@ def deployment_smoke_run(*, deployment: Deployment) -> Deployment:
     )
     if not checks:
         return deployment
-    outcomes = _probe(checks)
+    outcomes = probe_checks(checks)
     health = (
         Deployment.Health.HEALTHY if all(o.ok for o in outcomes) else Deployment.Health.UNHEALTHY
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -11,20 +10,15 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from deployments import hooks
+from core import plugins
 from deployments.models import (
     Artifact,
     Deployment,
     Environment,
 )
+from deployments.models.releases import manifest_digest
 from deployments.services import gate as gate_service
 from deployments.services.probes import smoke_run_enqueue
-
-
-def manifest_digest(manifest: Iterable[Mapping]) -> str:
-    """A digest of the shipped files that ignores their order."""
-    lines = sorted(f"{f['path']}\t{int(f['size'])}\t{f['sha256']}" for f in manifest)
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 @transaction.atomic
@@ -101,7 +95,7 @@ def deployment_record(
     gate_service.gate_run_link(deployment=deployment)
     if deployment.rollback_of_id is not None:
         # Only a new row: a replayed record returned above without telling anyone again.
-        hooks.announce("rollback_recorded", deployment=deployment)
+        plugins.announce("rollback_recorded", deployment=deployment)
     # Recorded as succeeded already: its smoke run starts after commit like any other's.
     smoke_run_enqueue(deployment=deployment)
     return deployment, True

@@ -8,6 +8,8 @@ comes back to the page.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,15 +18,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, re_path
 from django.views.decorators.http import require_GET, require_POST
 
+from core.http import AuthenticatedHttpRequest
 from deployments import selectors
 from deployments.models import HealthCheck
 from deployments.services.probes import health_check_run
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser, User
 
 RUN_PERMISSION = "deployments.change_healthcheck"
 ROW_TEMPLATE = "deployments/health_check_row.html"
 
 
-def can_run(user) -> bool:
+def can_run(user: User | AnonymousUser) -> bool:
     return user.is_authenticated and user.has_perm(RUN_PERMISSION)
 
 
@@ -40,13 +46,13 @@ def health_checks(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def health_check_run_now(request: HttpRequest, pk: str) -> HttpResponse:
+def health_check_run_now(request: AuthenticatedHttpRequest, pk: str) -> HttpResponse:
     if not can_run(request.user):
         raise PermissionDenied("Only admins may run health checks.")
     check = get_object_or_404(HealthCheck.objects.select_related("service", "environment"), pk=pk)
     result = health_check_run(health_check=check)
     if request.htmx:
-        check.latest = result
+        check.latest = result  # type: ignore[attr-defined]  # for the template
         return render(request, ROW_TEMPLATE, {"check": check, "can_run": True})
     if result.ok:
         messages.success(request, f"{check.service.name} / {check.name}: passed.")

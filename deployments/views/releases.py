@@ -17,8 +17,8 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_GET
 
+from core.plugins import deployment_links
 from deployments import selectors
-from deployments.links import deployment_links
 from deployments.models import Deployment, Environment, GateRun
 
 PAGE_SIZE = 25
@@ -49,10 +49,10 @@ def services_overview(request: HttpRequest) -> HttpResponse:
     deployments = Deployment.objects.in_bulk([e.latest_id for e in environments if e.latest_id])
     by_service: dict[int, list[Environment]] = {}
     for environment in environments:
-        environment.latest = deployments.get(environment.latest_id)
+        environment.latest = deployments.get(environment.latest_id)  # type: ignore[attr-defined]  # for the template
         by_service.setdefault(environment.service_id, []).append(environment)
     for service in services:
-        service.environment_rows = by_service.get(service.pk, [])
+        service.environment_rows = by_service.get(service.pk, [])  # type: ignore[attr-defined]  # for the template
     return render(request, "deployments/services.html", {"services": services})
 
 
@@ -63,7 +63,8 @@ def _gate_verdicts(deployment_ids: list[int]) -> dict[int, GateRun]:
         "id", "deployment_id", "verdict", "created_at"
     )
     for run in runs.order_by("deployment_id", "-created_at", "-id"):
-        verdicts.setdefault(run.deployment_id, run)
+        if run.deployment_id is not None:  # always, by the filter
+            verdicts.setdefault(run.deployment_id, run)
     return verdicts
 
 
@@ -79,8 +80,8 @@ def environment_context(environment: Environment, page_number: Any) -> dict[str,
     ids = [d.pk for d in rows]
     verdicts, links = _gate_verdicts(ids), deployment_links(ids)
     for deployment in rows:
-        deployment.gate_run = verdicts.get(deployment.pk)
-        deployment.incident_links = links.get(deployment.pk, [])
+        deployment.gate_run = verdicts.get(deployment.pk)  # type: ignore[attr-defined]  # for the template
+        deployment.incident_links = links.get(deployment.pk, [])  # type: ignore[attr-defined]  # for the template
     return {
         "environment": environment,
         "service": environment.service,

@@ -9,6 +9,6 @@ Modules:
     messages      the email and the signed webhook request made from a sent communication
     admin         their admin pages (incidents/admin.py imports it)
 
-The workflow (generate, edit, approve, send, correct) is in incidents.services.communications;
-delivery and the outbox in incidents.services.delivery.
+The workflow (generate, edit, approve, send, correct) is in incidents.communications.services;
+delivery and the outbox in incidents.communications.delivery.
 """

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from incidents.models import CommunicationTemplate
+
 USER_EMAIL_SLUG = "user-email-resolved"
 
 _WHEN = '{{ started_at|date:"F j, Y" }}'
-_FROM_TO = '{{ started_at|date:"H:i" }} to {{ ended_at|date:"H:i T" }}'
 
 DEFAULT_TEMPLATES: list[dict[str, Any]] = [
     {
@@ -25,7 +26,7 @@ DEFAULT_TEMPLATES: list[dict[str, Any]] = [
             "Hello {{ service }} users,\n\n"
             f"On {_WHEN}, {{{{ service }}}} was unavailable for "
             "{% if duration %}{{ duration }}{% else %}a while{% endif %}"
-            f"{{% if ended_at %}}, from {_FROM_TO}{{% endif %}}. "
+            "{% if ended_at %}, {{ span }}{% endif %}. "
             "The problem has been fixed and everything is working normally again.\n\n"
             '{% if components %}What was affected: {{ components|join:", " }}.\n\n{% endif %}'
             "We are sorry for the trouble this caused you. We have put extra safeguards in "
@@ -83,7 +84,7 @@ DEFAULT_TEMPLATES: list[dict[str, Any]] = [
         "subject_template": "Resolved: {{ service }}",
         "body_template": (
             "This incident is resolved. {{ service }} was affected "
-            f"{{% if duration %}}for {{{{ duration }}}}, from {_FROM_TO} on {_WHEN}"
+            f"{{% if duration %}}on {_WHEN} for {{{{ duration }}}}, {{{{ span }}}}"
             "{% else %}earlier today{% endif %}.\n\n"
             '{% if components %}Affected: {{ components|join:", " }}.\n\n{% endif %}'
             "Thank you for your patience."
@@ -98,8 +99,9 @@ DEFAULT_TEMPLATES: list[dict[str, Any]] = [
         "body_template": (
             "**{{ reference }}: {{ title }}**\n"
             "{{ severity }} · {{ status }} · post-mortem {{ postmortem_state|lower }}\n\n"
-            '**When:** {{ started_at|date:"Y-m-d H:i T" }}'
-            '{% if ended_at %} to {{ ended_at|date:"H:i T" }} ({{ duration }}){% endif %}'
+            '**When:** {{ started_at|date:"Y-m-d" }}, '
+            '{% if ended_at %}{{ span }} ({{ duration }}){% else %}since {{ started_at|date:"H:i T" }}'
+            "{% endif %}"
             "{% if time_to_detect %}; detected after {{ time_to_detect }}{% endif %}"
             "{% if time_to_mitigate %}, mitigated after {{ time_to_mitigate }}{% endif %}.\n\n"
             "{% if summary %}## Summary\n\n{{ summary }}\n\n{% endif %}"
@@ -140,8 +142,6 @@ DEFAULT_TEMPLATES: list[dict[str, Any]] = [
 
 def default_templates_ensure() -> int:
     """Create the shipped templates that are missing; returns how many were created."""
-    from incidents.models import CommunicationTemplate
-
     created = 0
     for values in DEFAULT_TEMPLATES:
         _row, made = CommunicationTemplate.objects.get_or_create(

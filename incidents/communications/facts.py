@@ -8,12 +8,14 @@ computed for it at all.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
+from core import durations
 from deployments import selectors as system
 from incidents.communications.placeholders import PLACEHOLDERS, is_public
 from incidents.models import ActionItem, Cause, Incident
@@ -22,23 +24,20 @@ _OPEN_ITEMS = (ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS)
 
 
 def duration_words(value: timedelta | None) -> str:
-    """A span as a person says it in a message: "about 16 minutes", "about 2 hours and 10
-    minutes", "about 3 days". Empty for None (still open)."""
-    if value is None:
+    """A span as a message says it: "about 16 minutes". Empty for None (still open)."""
+    return "" if value is None else durations.duration_words(value, about=True)
+
+
+def span_words(start: datetime, end: datetime | None) -> str:
+    """ "from 06:02 to 06:18 UTC"; across midnight "from 23:50 UTC on January 2 to 00:10 UTC on
+    January 3", and the years too when they differ. Empty while it is open."""
+    if end is None:
         return ""
-    minutes = round(value.total_seconds() / 60)
-    if minutes < 1:
-        return "less than a minute"
-    if minutes < 60:
-        return f"about {minutes} minute{'s' if minutes != 1 else ''}"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        text = f"about {hours} hour{'s' if hours != 1 else ''}"
-        # Past six hours, minutes are noise to a reader.
-        if minutes and hours < 6:
-            text += f" and {minutes} minute{'s' if minutes != 1 else ''}"
-        return text
-    return f"about {round(hours / 24)} days"
+    start, end = timezone.localtime(start), timezone.localtime(end)
+    if start.date() == end.date():
+        return f"from {start:%H:%M} to {end:%H:%M %Z}"
+    day = "%B %-d, %Y" if start.year != end.year else "%B %-d"
+    return f"from {start:%H:%M %Z} on {start:{day}} to {end:%H:%M %Z} on {end:{day}}"
 
 
 def affected_components(incident: Incident) -> list[str]:
@@ -56,6 +55,7 @@ def public_facts(incident: Incident) -> dict[str, Any]:
         "started_at": incident.started_at,
         "ended_at": incident.resolved_at,
         "duration": duration_words(incident.duration),
+        "span": span_words(incident.started_at, incident.resolved_at),
         "severity": incident.get_severity_display(),
         "status": incident.get_status_display(),
         "is_resolved": not incident.is_open,

@@ -1,7 +1,7 @@
 """What a sent communication becomes on the wire: an email, or a signed webhook request.
 
 The email's text part is the communication's Markdown and its HTML part the HTML stored from
-that same Markdown (incidents.rendering), each wrapped by the templates in
+that same Markdown (core.rendering), each wrapped by the templates in
 templates/incidents/emails/ with a one-click unsubscribe link; the List-Unsubscribe headers say
 the same for mail clients (RFC 2369 and RFC 8058).
 
@@ -24,7 +24,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from incidents.models import Communication, Subscriber, WebhookEndpoint
-from incidents.subscriptions import unsubscribe_url
+from incidents.statuspage.subscriber_links import unsubscribe_url
 
 TIMESTAMP_HEADER = "X-Hindsight-Timestamp"
 SIGNATURE_HEADER = "X-Hindsight-Signature"

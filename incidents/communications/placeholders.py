@@ -37,6 +37,12 @@ PLACEHOLDERS: tuple[Placeholder, ...] = (
     ),
     Placeholder("ended_at", "When it was resolved; empty while it is open.", True),
     Placeholder("duration", 'How long it lasted in words, e.g. "about 16 minutes".', True),
+    Placeholder(
+        "span",
+        'From when to when, e.g. "from 06:02 to 06:18 UTC"; with both dates when it crosses '
+        "midnight. Empty while it is open.",
+        True,
+    ),
     Placeholder("severity", 'The severity, e.g. "SEV1 · Critical".', True),
     Placeholder("status", "Investigating, Identified, Monitoring or Resolved.", True),
     Placeholder("is_resolved", "True once the incident is resolved.", True),

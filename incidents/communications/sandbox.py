@@ -2,7 +2,7 @@
 
 A dedicated Engine with none of Django's default tags or filters (only those in
 incidents.communications.library), no loaders, no app libraries, autoescaping off (the output is
-Markdown; it becomes HTML through incidents.rendering like every other text) and unknown
+Markdown; it becomes HTML through core.rendering like every other text) and unknown
 variables rendering as nothing. The context holds plain dicts, strings, numbers, dates and lists
 of them, never model instances, so there is no object to walk out of.
 
@@ -18,11 +18,11 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import Context, Engine, Template, TemplateSyntaxError
 from django.template.base import FilterExpression, Node, NodeList, TextNode, Variable, VariableNode
 from django.template.defaulttags import CommentNode, ForNode, IfNode, TemplateLiteral, WithNode
 
@@ -36,7 +36,7 @@ SUBJECT_MAX_LENGTH = 300
 
 
 class _SandboxEngine(Engine):
-    default_builtins: list[str] = []
+    default_builtins: ClassVar[list[str]] = []
 
 
 ENGINE = _SandboxEngine(
@@ -93,6 +93,10 @@ class _Checker:
             self.fail(f"The {type(node).__name__} tag is not allowed in communication templates.")
 
     def loop(self, node: ForNode, scope: _Scope, depth: int) -> None:
+        # Parsed, a loop holds an expression and node lists; the stubs allow raw strings too.
+        assert isinstance(node.sequence, FilterExpression)
+        assert isinstance(node.nodelist_loop, NodeList)
+        assert isinstance(node.nodelist_empty, NodeList)
         self.expression(node.sequence, scope)
         if depth >= MAX_LOOP_DEPTH:
             self.fail(f"Loops may be nested at most {MAX_LOOP_DEPTH} deep.")
@@ -108,6 +112,7 @@ class _Checker:
     def condition(self, token: Any, scope: _Scope) -> None:
         """An {% if %} condition: a tree of operators whose leaves are expressions."""
         if isinstance(token, TemplateLiteral):
+            assert isinstance(token.value, FilterExpression)  # what the if-parser compiled
             self.expression(token.value, scope)
             return
         for part in (getattr(token, "first", None), getattr(token, "second", None)):
@@ -184,7 +189,7 @@ def _internals(path: str) -> str:
 _UNDERSCORE = re.compile(r"^Variables and attributes may not begin with underscores: '(.*)'$")
 
 
-def _compile(source: str):
+def _compile(source: str) -> Template:
     try:
         return ENGINE.from_string(source)
     except TemplateSyntaxError as exc:

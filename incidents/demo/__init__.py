@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import check_password, make_password
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 
+from core.roles import Role, roles_ensure
 from deployments.models import (
     Artifact,
     CheckResult,
@@ -49,8 +50,7 @@ from incidents.models import (
     SuccessCriterion,
     TimelineEvent,
 )
-from incidents.roles import Role, roles_ensure
-from incidents.services import incident_create
+from incidents.postmortem.services import incident_create
 
 DEMO_PASSWORD = "hindsight-demo"
 DEMO_USERS: dict[str, Role] = {
@@ -67,7 +67,7 @@ class DemoSummary:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def _users(groups: dict[str, Group]) -> dict[str, AbstractBaseUser]:
+def _users(groups: dict[str, Group]) -> dict[str, User]:
     user_model = get_user_model()
     existing = dict(
         user_model.objects.filter(username__in=list(DEMO_USERS)).values_list("username", "password")
@@ -82,7 +82,7 @@ def _users(groups: dict[str, Group]) -> dict[str, AbstractBaseUser]:
     else:
         password = make_password(DEMO_PASSWORD)
 
-    users: dict[str, AbstractBaseUser] = {}
+    users: dict[str, User] = {}
     for username, role in DEMO_USERS.items():
         admin = role == Role.ADMIN
         user, _ = user_model.objects.update_or_create(
@@ -100,7 +100,7 @@ def _users(groups: dict[str, Group]) -> dict[str, AbstractBaseUser]:
     return users
 
 
-def _incident(system: DemoSystem, users: dict[str, AbstractBaseUser]) -> tuple[Incident, bool]:
+def _incident(system: DemoSystem, users: dict[str, User]) -> tuple[Incident, bool]:
     existing = Incident.objects.filter(service=system.service, title=content.TITLE).first()
     if existing is not None:
         # Left as it is: whoever explores the demo may have edited it, and a reload must not

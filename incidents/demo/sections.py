@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from deployments.models import Deployment
 from incidents.demo import content
@@ -22,7 +22,7 @@ from incidents.models import (
     SuccessCriterion,
 )
 from incidents.models.base import MarkdownModel
-from incidents.services import timeline_event_add
+from incidents.postmortem.services import timeline_event_add
 
 M = TypeVar("M", bound=MarkdownModel)
 
@@ -105,7 +105,7 @@ def _lessons(incident: Incident) -> None:
 def _action_item(
     incident: Incident,
     spec: Mapping[str, Any],
-    users: Mapping[str, AbstractBaseUser],
+    users: Mapping[str, User],
     *,
     order: int,
     parent: ActionItem | None = None,
@@ -137,7 +137,7 @@ def _action_item(
     )
 
 
-def _action_items(incident: Incident, users: Mapping[str, AbstractBaseUser]) -> None:
+def _action_items(incident: Incident, users: Mapping[str, User]) -> None:
     for order, spec in enumerate(content.ACTION_ITEMS):
         parent = _action_item(incident, spec, users, order=order)
         parent.save()
@@ -195,7 +195,7 @@ def sections_create(
     *,
     incident: Incident,
     deployments: Mapping[str, Deployment],
-    users: Mapping[str, AbstractBaseUser],
+    users: Mapping[str, User],
 ) -> None:
     """Write every section of the demo post-mortem under a freshly created incident."""
     _timeline(incident, deployments, users[content.EDITOR])

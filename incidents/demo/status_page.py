@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
+from core.rendering import render
 from deployments.models import Service
 from incidents.demo import content
 from incidents.demo.content import at
 from incidents.models import Audience, Communication, Incident, Maintenance, Phase
-from incidents.rendering import render
 
 # (published at, phase, subject, body): what users read while it happened, in plain words.
 UPDATES = (
@@ -44,7 +44,7 @@ MAINTENANCE_DESCRIPTION = (
 MAINTENANCE_LENGTH = timedelta(minutes=30)
 
 
-def _updates(incident: Incident, author: AbstractBaseUser) -> None:
+def _updates(incident: Incident, author: User) -> None:
     existing = set(
         Communication.objects.filter(incident=incident, audience=Audience.STATUS_PAGE).values_list(
             "subject", flat=True
@@ -90,6 +90,6 @@ def _maintenance(service: Service) -> None:
     window.save()
 
 
-def status_page_load(*, incident: Incident, users: Mapping[str, AbstractBaseUser]) -> None:
+def status_page_load(*, incident: Incident, users: Mapping[str, User]) -> None:
     _updates(incident, users[content.EDITOR])
     _maintenance(incident.service)

@@ -259,6 +259,7 @@ def _smoke_results(known_good: Deployment, broken: Deployment) -> None:
 
 def _watch_known_good(service: Service, checks: list[HealthCheck], known_good: Deployment) -> None:
     """The healthy snapshots after the known-good deployment went live."""
+    assert known_good.finished_at is not None  # _deployments() records it finished
     first = known_good.finished_at.replace(second=0) + KNOWN_GOOD_EVERY
     moments = [first + KNOWN_GOOD_EVERY * i for i in range(KNOWN_GOOD_WATCH // KNOWN_GOOD_EVERY)]
     taken = set(

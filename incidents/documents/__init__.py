@@ -6,5 +6,5 @@
   versioned schema documented in export_json (SCHEMA = "hindsight.postmortem/v1").
 - importer.parse_postmortem(text): a Markdown post-mortem (the seed's layout, Google SRE's,
   PagerDuty's, or Hindsight's own export) read into a Draft with its import report; writing it is
-  incidents.services.postmortem_import.
+  incidents.documents.services.postmortem_import.
 """

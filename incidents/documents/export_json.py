@@ -23,7 +23,9 @@ Schema "hindsight.postmortem/v1". A document is one object:
     path_forward    [{id, title, urgent, detail, order,
                       options: [{id, label, title, estimate, detail, chosen, order}]}]
     communications  [{id, audience, phase, status, subject, body, template, corrects,
-                    created_by, approved_by, approved_at, sent_at, created_at, updated_at}]
+                    created_by, approved_by, approved_at, sent_at, created_at, updated_at,
+                    facts: {started_at, ended_at, duration, components}, the facts a generated
+                    draft stated, empty for one written by hand}]
     final_notes     [{id, kind, text, order}]
 
 Times are ISO 8601 in UTC, dates YYYY-MM-DD, people their usernames, a deployment
@@ -74,10 +76,9 @@ def postmortem_json(
     query reads the names of the people they refer to."""
     communications = list(communications)
     items = _ordered(incident.action_items.all())
-    user_ids = {i.done_by_id for i in items} | {
-        pk for c in communications for pk in (c.created_by_id, c.approved_by_id)
+    user_ids = {i.done_by_id for i in items if i.done_by_id is not None} | {
+        pk for c in communications for pk in (c.created_by_id, c.approved_by_id) if pk is not None
     }
-    user_ids.discard(None)
     user_model = get_user_model()
     names = (
         dict(
@@ -182,11 +183,11 @@ def postmortem_json(
             {
                 "id": c.pk, "audience": c.audience, "phase": c.phase, "status": c.status,
                 "subject": c.subject, "body": c.body,
-                "template": c.template.slug if c.template_id else None,
+                "template": c.template.slug if c.template is not None else None,
                 "corrects": c.corrects_id, "created_by": names.get(c.created_by_id),
                 "approved_by": names.get(c.approved_by_id), "approved_at": _time(c.approved_at),
                 "sent_at": _time(c.sent_at), "created_at": _time(c.created_at),
-                "updated_at": _time(c.updated_at),
+                "updated_at": _time(c.updated_at), "facts": c.facts,
             }
             for c in communications
         ],

@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
+from typing import Any
 
 from incidents.documents.importer.fields import describe_duration
+from incidents.documents.importer.forward import OPTION_RE, is_options_label
 from incidents.documents.importer.items import escape_owner_marks
 from incidents.documents.text import (
     RULE_RE,
@@ -41,7 +43,6 @@ from incidents.models import (
 )
 
 UTC_NOTE = "All times are UTC."
-_SEVERITY_WORDS = {"sev1": "Critical", "sev2": "Major", "sev3": "Medium", "sev4": "Low"}
 _STATUS_HEADINGS = {
     StatusItem.Kind.CURRENT: "Current status",
     StatusItem.Kind.WORKING: "What's Working",
@@ -127,7 +128,8 @@ def _header(w: _Writer, incident: Incident) -> None:
         ("Service", f"{incident.service.name} (`{incident.service.slug}`)"),
         ("Incident Date", when),
         ("Duration", describe_duration(end - start) if end is not None else ""),
-        ("Severity", f"{incident.severity.upper()} ({_SEVERITY_WORDS[incident.severity]})"),
+        # The page's own words ("SEV2 · High"), which the importer reads back.
+        ("Severity", incident.get_severity_display()),
         ("Incident status", incident.get_status_display()),
         ("Status", incident.status_line),
         ("Post-mortem", incident.get_postmortem_state_display()),
@@ -165,15 +167,15 @@ def _status(w: _Writer, rows: list[StatusItem]) -> None:
             continue
         w.sub(heading)
         for row in mine:
-            mark = {True: "✅ ", False: "❌ "}.get(row.ok, "")
+            mark = {True: "✅ ", False: "❌ ", None: ""}.get(row.ok, "")
             aside = " (pre-existing)" if row.pre_existing else ""
             detail = f": {_item_text(row.detail)}" if row.detail else ""
             w.line(f"- {mark}**{row.label}**{aside}{detail}")
 
 
-def _tree(rows: Iterable) -> tuple[list, dict[int, list]]:
-    children: dict[int, list] = defaultdict(list)
-    top = []
+def _tree(rows: Iterable[Any]) -> tuple[list[Any], dict[int, list[Any]]]:
+    children: dict[int, list[Any]] = defaultdict(list)
+    top: list[Any] = []
     for row in sorted(rows, key=lambda r: (r.order, r.pk)):
         (children[row.parent_id] if row.parent_id else top).append(row)
     return top, children
@@ -219,7 +221,7 @@ def _grouped_texts(w: _Writer, title: str, headings: dict, rows: list) -> None:
 
 def _item_line(item: ActionItem, parent: ActionItem | None) -> str:
     meta = [item.get_priority_display(), item.kind]
-    if item.owner_id:
+    if item.owner is not None:
         meta.append(f"@{item.owner.get_username()}")
     if item.due_date:
         meta.append(f"due {item.due_date:%Y-%m-%d}")
@@ -235,7 +237,13 @@ def _item_line(item: ActionItem, parent: ActionItem | None) -> str:
     return f"- {box} {escape_owner_marks(item.title)}{SEP}{SEP.join(meta)}"
 
 
-def _action(w: _Writer, item: ActionItem, children: dict, depth: int, parent=None) -> None:
+def _action(
+    w: _Writer,
+    item: ActionItem,
+    children: dict[int, list[ActionItem]],
+    depth: int,
+    parent: ActionItem | None = None,
+) -> None:
     pad = "  " * depth
     w.line(pad + _item_line(item, parent))
     if item.detail:
@@ -281,8 +289,6 @@ def _path_forward(w: _Writer, priorities: list) -> None:
 def _option_safe(text: str) -> str:
     """Detail text of the path forward, wrapped verbatim when a line of it would read as an
     option, an options label or a heading, or when rules frame it."""
-    from incidents.documents.importer.forward import OPTION_RE, is_options_label
-
     text = text.strip("\n")
     lines = text.split("\n")
     structural = any(

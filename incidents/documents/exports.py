@@ -7,10 +7,10 @@ from typing import Any
 
 import orjson
 
-from incidents import selectors
 from incidents.documents.export_json import postmortem_json
 from incidents.documents.export_markdown import postmortem_markdown
 from incidents.models import Communication, Incident
+from incidents.postmortem import selectors
 
 FORMATS = ("md", "json")
 CONTENT_TYPES = {"md": "text/markdown; charset=utf-8", "json": "application/json"}

@@ -72,7 +72,8 @@ class ImportForm(forms.Form):
         return upload
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         upload, pasted = data.get("file"), data.get("markdown") or ""
         if upload:
             data["data"] = upload.read(MAX_DOCUMENT_BYTES + 1)

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.text import slugify
@@ -27,13 +27,14 @@ class ImportPlan:
     draft: Draft
     service: Service | None  # None: `new_service` will be created
     new_service: tuple[str, str] | None = None  # (name, slug)
-    owners: dict[str, AbstractBaseUser] = field(default_factory=dict)
-    authors: list[AbstractBaseUser] = field(default_factory=list)
+    owners: dict[str, User] = field(default_factory=dict)
+    authors: list[User] = field(default_factory=list)
 
     @property
     def service_label(self) -> str:
         if self.service is not None:
             return f"{self.service.name} ({self.service.slug})"
+        assert self.new_service is not None  # set whenever service is None
         name, slug = self.new_service
         return f"{name} ({slug}), a new service"
 
@@ -101,17 +102,17 @@ def _service(draft: Draft, slug: str | None, create: bool) -> tuple[Service | No
     raise DocumentError("service", "The document does not name its service; choose one.")
 
 
-def _users(names: set[str]) -> dict[str, AbstractBaseUser]:
+def _users(names: set[str]) -> dict[str, User]:
     """Users by the names written, exact username first, else the one that differs by case."""
     if not names:
         return {}
     user_model = get_user_model()
-    found: dict[str, AbstractBaseUser] = {}
+    found: dict[str, User] = {}
     lowered = {name.lower() for name in names}
     candidates = user_model.objects.annotate(lowered=Lower(user_model.USERNAME_FIELD)).filter(
         lowered__in=lowered, is_active=True
     )
-    by_lower: dict[str, AbstractBaseUser] = {}
+    by_lower: dict[str, User] = {}
     for user in candidates:
         found[user.get_username()] = user
         by_lower.setdefault(user.lowered, user)

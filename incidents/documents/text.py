@@ -65,8 +65,8 @@ def _repair_with(run: str, table: dict[str, int]) -> tuple[str, int]:
         lead = table.get(run[i])
         size = _utf8_length(lead) if lead is not None else 0
         if size and i + size <= len(run):
-            chunk = [table.get(c) for c in run[i : i + size]]
-            if None not in chunk:
+            chunk = [b for c in run[i : i + size] if (b := table.get(c)) is not None]
+            if len(chunk) == size:
                 try:
                     out.append(bytes(chunk).decode("utf-8"))
                 except UnicodeDecodeError:
@@ -222,3 +222,14 @@ def indent(text: str, prefix: str) -> str:
 def quote(text: str, prefix: str) -> str:
     """`text` as a block quote under a list item: every line quoted, empty ones too."""
     return "\n".join(f"{prefix}> {line}" if line else f"{prefix}>" for line in text.split("\n"))
+
+
+def fit(text: str, limit: int) -> tuple[str, bool]:
+    """`text` cut to `limit` characters at a word, with an ellipsis; and whether it was cut."""
+    if len(text) <= limit:
+        return text, False
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…", True

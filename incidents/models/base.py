@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import Self
+
 from django.db import models
 
-from incidents.rendering import render
+from core.rendering import render
 
 # Not kept in history: the HTML is derived from the Markdown beside it, and the row's own
 # timestamps are the history's.
@@ -53,12 +55,12 @@ class Ordered(models.Model):
     class Meta:
         abstract = True
 
-    def siblings(self) -> models.QuerySet:
+    def siblings(self) -> models.QuerySet[Self]:
         """This row and the rows it is ordered among, in their order."""
         attnames = {f.name: f.attname for f in self._meta.fields}
         return (
             type(self)
-            .objects.filter(
+            ._default_manager.filter(
                 **{attnames[name]: getattr(self, attnames[name]) for name in self.sibling_fields}
             )
             .order_by("order", "id")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from simple_history.models import HistoricalRecords
 
 from incidents.models.base import HISTORY_EXCLUDED, MarkdownModel
@@ -76,6 +78,9 @@ class Communication(MarkdownModel):
     subject = models.CharField(max_length=300)
     body = models.TextField(blank=True)
     body_html = models.TextField(blank=True, editable=False)
+    # What the draft was built from, as it was then (start, end, duration, affected components,
+    # as text): shown beside the text so whoever approves checks the facts, not only the words.
+    facts = models.JSONField(default=dict, blank=True, editable=False)
     corrects = models.ForeignKey(
         "self",
         null=True,
@@ -96,6 +101,14 @@ class Communication(MarkdownModel):
         blank=True,
         help_text="Empty for a sent message imported from a document that did not say when.",
     )
+    # A published status page update that said something wrong is withdrawn, never deleted:
+    # the page and the feeds stop showing it (the feeds say it was withdrawn), and the record
+    # keeps who withdrew it and why.
+    retracted_at = models.DateTimeField(null=True, blank=True)
+    retracted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    retraction_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -111,6 +124,10 @@ class Communication(MarkdownModel):
             models.CheckConstraint(
                 condition=~Q(corrects=F("id")), name="communication_not_own_correction"
             ),
+            models.CheckConstraint(
+                condition=Q(retracted_at__isnull=True) | Q(status="sent"),
+                name="communication_only_sent_ones_are_retracted",
+            ),
         ]
         indexes = [
             # The incident page's and the status page's communications of one incident.
@@ -119,3 +136,51 @@ class Communication(MarkdownModel):
 
     def __str__(self) -> str:
         return self.subject
+
+    FACT_LABELS = {
+        "started_at": "Started",
+        "ended_at": "Ended",
+        "duration": "Duration",
+        "components": "Affected",
+    }
+
+    def stated_facts(self) -> list[tuple[str, str]]:
+        """The facts the draft was built from, as the page shows them: times with their zone,
+        both dates when the span crosses midnight."""
+        shown = []
+        start = parse_datetime(self.facts.get("started_at") or "")
+        for name, label in self.FACT_LABELS.items():
+            if name not in self.facts:
+                continue
+            value = self.facts[name]
+            if name in ("started_at", "ended_at"):
+                moment = parse_datetime(value or "")
+                if moment is None:
+                    text = "not yet" if name == "ended_at" else "—"
+                else:
+                    moment = timezone.localtime(moment)
+                    same_day = (
+                        start is not None and timezone.localtime(start).date() == moment.date()
+                    )
+                    text = (
+                        f"{moment:%H:%M %Z}"
+                        if name == "ended_at" and same_day
+                        else (f"{moment:%Y-%m-%d %H:%M %Z}")
+                    )
+            elif name == "components":
+                text = ", ".join(value) if value else "none found failing"
+            else:
+                text = value or "—"
+            shown.append((label, text))
+        return shown
+
+    def facts_outdated(self) -> list[str]:
+        """The facts the incident now states otherwise than this draft does (start, end)."""
+        if not self.facts:
+            return []
+        now = {"started_at": self.incident.started_at, "ended_at": self.incident.resolved_at}
+        return [
+            self.FACT_LABELS[name].lower()
+            for name, value in now.items()
+            if parse_datetime(self.facts.get(name) or "") != value
+        ]

@@ -21,7 +21,7 @@ class Severity(models.TextChoices):
     SEV4 = "sev4", "SEV4 · Low"
 
 
-class IncidentQuerySet(models.QuerySet):
+class IncidentQuerySet(models.QuerySet["Incident"]):
     def by_reference(self, reference: str | int) -> Incident:
         """Fetch by "INC-12", "inc-12" or 12. Raises DoesNotExist for anything else."""
         match = REFERENCE_RE.match(str(reference))
@@ -106,6 +106,9 @@ class Incident(MarkdownModel):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # The declare form's own key: a second submit of the same form (Back, then submit again)
+    # finds the incident the first one made instead of declaring a twin.
+    creation_key = models.UUIDField(null=True, blank=True, editable=False)
     # Bumped by every write to the incident row; writes compare-and-set against it so two
     # editors never overwrite each other unseen.
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -120,6 +123,7 @@ class Incident(MarkdownModel):
         ordering = ["-started_at", "-number"]
         constraints = [
             models.UniqueConstraint(fields=["number"], name="incident_reference_unique"),
+            models.UniqueConstraint(fields=["creation_key"], name="incident_creation_key_unique"),
             models.CheckConstraint(
                 condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=F("started_at")),
                 name="incident_resolved_after_started",

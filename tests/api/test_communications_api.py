@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from incidents import services
+from incidents.communications import services
 from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
 from incidents.models import Communication, CommunicationTemplate, Incident
 from outbox.models import OutboxMessage
@@ -144,6 +144,21 @@ class TestGenerate:
         assert response["Location"].endswith(comms_url(incident, f"/{body['id']}"))
         assert api.get(response["Location"]).json() == body
 
+    def test_a_draft_carries_the_facts_it_states(self, incident, api):
+        facts = generate(api, incident).json()["facts"]
+        assert facts == {
+            "started_at": "2026-01-02T06:02:00Z",
+            "ended_at": "2026-01-02T06:18:00Z",
+            "duration": "about 16 minutes",
+            "components": [],
+        }
+
+    def test_a_resolution_message_for_an_open_incident_is_a_field_error(self, incident, api):
+        Incident.objects.filter(pk=incident.pk).update(status="monitoring", resolved_at=None)
+        response = generate(api, incident)
+        assert response.status_code == 400
+        assert "has no end yet" in errors(response)["template"][0]
+
     def test_an_unknown_slug_is_a_field_error(self, incident, api):
         assert "No template" in errors(generate(api, incident, "nope"))["template"][0]
 
@@ -275,3 +290,32 @@ def test_answers_on_real_rows_match_the_schema(incident, api, openapi):  # noqa:
         statuses.append(response.status_code)
         assert_documented(openapi, template, method, url, response)
     assert statuses == [200, 200, 403, 404, 400, 200, 400, 200, 409, 200, 200, 409, 201, 200, 200]
+
+
+class TestWithdrawing:
+    def test_a_published_status_page_update_is_withdrawn_with_a_reason(self, incident, api):
+        created = generate(api, incident, "status-resolved").json()
+        url = comms_url(incident, f"/{created['id']}")
+        for step in ("approve", "send"):
+            assert send_json(api, "post", f"{url}/{step}", {}).status_code == 200
+
+        response = send_json(api, "post", f"{url}/retract", {"reason": "Wrong end time."})
+
+        assert response.status_code == 200
+        body = response.json()
+        assert body["retraction_reason"] == "Wrong end time."
+        assert body["retracted_at"] is not None
+        assert body["retracted_by"]
+
+    def test_an_email_cannot_be_unsent(self, incident, api):
+        created = generate(api, incident).json()
+        url = comms_url(incident, f"/{created['id']}")
+        for step in ("approve", "send"):
+            send_json(api, "post", f"{url}/{step}", {})
+        response = send_json(api, "post", f"{url}/retract", {"reason": "Oops."})
+        assert response.status_code == 409
+
+    def test_no_reason_is_a_field_error(self, incident, api):
+        created = generate(api, incident, "status-resolved").json()
+        url = comms_url(incident, f"/{created['id']}")
+        assert "reason" in errors(send_json(api, "post", f"{url}/retract", {}))

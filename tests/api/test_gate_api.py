@@ -94,6 +94,7 @@ class TestAsking:
         assert reason["rule_id"] == GateRule.objects.get().pk
         assert reason["outcome"] == "pass"
         assert reason["found"]["size"] == 419_952
+        assert run.requested_by is not None
         assert run.requested_by.username == "viewer-read"
 
     def test_a_build_without_its_worker_is_a_409_answer_not_a_problem(self, ci, production):

@@ -120,6 +120,7 @@ class TestCommand:
         )  # fmt: skip
         raw = out.getvalue().strip()
         token = ApiToken.objects.get(key_hash=token_hash(raw))
+        assert token.expires_at is not None
         assert token.scope == "write"
         assert token.expires_at - timezone.now() > timedelta(days=29)
         assert bearer(raw).get(TOKENS).status_code == 200

@@ -107,6 +107,7 @@ def test_import_a_markdown_body(db):
     assert body["report"]["counts"]["Action items"] == 3
     assert body["report"]["unknown_owners"] == ["lee", "noor", "priya"]
     assert incident.action_items.count() == 3
+    assert incident.created_by is not None
     assert incident.created_by.username == "editor-user"
 
 

@@ -96,8 +96,10 @@ def test_two_editors_on_the_summary_get_a_conflict_not_a_lost_edit(
 def test_status_transition_lands_on_the_timeline(editor_page: Page, demo: str) -> None:
     page = editor_page
     open_demo_incident(page, demo)
-    page.get_by_label("Incident status").select_option("monitoring")
-    page.get_by_role("button", name="Set status").click()
+    # The demo incident is resolved: the status control reopens it, as of the time given.
+    page.get_by_label("Reopen as").select_option("monitoring")
+    page.get_by_label("As of").fill("2026-01-02T06:30")
+    page.get_by_role("button", name="Reopen").click()
     expect(page.locator(".summary-box .state")).to_have_text("Monitoring")
     expect(page.locator("#section-timeline")).to_contain_text(
         "Status changed from Resolved to Monitoring"

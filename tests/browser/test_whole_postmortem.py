@@ -156,8 +156,10 @@ def test_a_blank_incident_becomes_a_whole_post_mortem_and_its_items_get_done(
     )
     write_prose(page, "next_step", "Fix the build, then deploy through preview.")
 
-    page.get_by_label("Incident status").select_option("resolved")
-    page.get_by_role("button", name="Set status").click()
+    page.get_by_role("link", name="Resolve…").click()
+    page.get_by_label("Resolved at", exact=True).fill("2026-02-10T09:40")
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.locator(".summary-box")).to_contain_text("40 minutes")
     page.get_by_role("button", name="Send for review").click()
     page.get_by_role("button", name="Publish").click()
     expect(page.locator(".summary-box")).to_contain_text("Published")

@@ -40,7 +40,7 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Awaitable
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,7 +57,7 @@ class _LoopThread:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True, name="targets")
         self.thread.start()
 
-    def run(self, coro: Awaitable[Any]) -> Any:
+    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
 
 
@@ -90,7 +90,7 @@ class TargetServer:
     max_active: int = 0
     requests: list[Received] = field(default_factory=list)
     certificate: Path | None = None  # the PEM to trust, for a TLS server
-    _server: asyncio.AbstractServer | None = None
+    _server: asyncio.Server | None = None
 
     def url(self, path: str = "/ok", *, host: str | None = None) -> str:
         return f"{self.scheme}://{host or self.host}:{self.port}{path}"
@@ -210,7 +210,7 @@ async def _read_request(reader: asyncio.StreamReader) -> Received | None:
     return Received(method, path, headers, body)
 
 
-def _response(status: int, body: bytes, headers: list[tuple[str, str]] = ()) -> bytes:
+def _response(status: int, body: bytes, headers: Sequence[tuple[str, str]] = ()) -> bytes:
     lines = [f"HTTP/1.1 {status} Whatever", f"Content-Length: {len(body)}", "Connection: close"]
     lines += [f"{name}: {value}" for name, value in headers]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
@@ -220,7 +220,7 @@ def start_target_server(*, tls: ssl.SSLContext | None = None, host: str = HOST) 
     """A TargetServer on a free port of `host`; pass a server-side SSL context for https."""
     server = TargetServer(port=0, scheme="https" if tls else "http", host=host)
 
-    async def start() -> asyncio.AbstractServer:
+    async def start() -> asyncio.Server:
         return await asyncio.start_server(server._handle, host, 0, ssl=tls, backlog=512)
 
     server._server = _loop().run(start())

@@ -34,6 +34,8 @@ def at(minutes: float) -> datetime:
 class System:
     """A service with production and preview, and health checks probed through snapshot_record."""
 
+    good: Deployment  # the last known good deployment, where a test sets one
+
     def __init__(self, checks: int = 2, template: str = "rollback {external_id}") -> None:
         self.service: Service = ServiceFactory()
         self.production: Environment = EnvironmentFactory(
@@ -327,6 +329,7 @@ class TestRollbackCommand:
 
     def test_a_value_with_shell_characters_is_quoted(self):
         command = self.command("rollback {external_id}", external_id="x; rm -rf ~")
+        assert command is not None
         assert command.text == "rollback 'x; rm -rf ~'"
         assert command.rendered
 
@@ -342,6 +345,7 @@ class TestRollbackCommand:
     )
     def test_an_unknown_placeholder_leaves_the_template_as_it_is(self, template, named):
         command = self.command(template)
+        assert command is not None
         assert command.text == template
         assert not command.rendered
         assert named in command.problem
@@ -350,11 +354,14 @@ class TestRollbackCommand:
     @pytest.mark.parametrize("template", ["rollback {external_id", "rollback }", "rollback {"])
     def test_an_unbalanced_brace_is_shown_unrendered(self, template):
         command = self.command(template)
+        assert command is not None
         assert (command.text, command.rendered) == (template, False)
         assert command.problem
 
     def test_doubled_braces_are_literal(self):
-        assert self.command("echo {{x}} {commit}").text == f"echo {{x}} dc8023d{'0' * 33}"
+        command = self.command("echo {{x}} {commit}")
+        assert command is not None
+        assert command.text == f"echo {{x}} dc8023d{'0' * 33}"
 
     def test_no_template_means_no_command(self):
         assert self.command("") is None
@@ -368,6 +375,8 @@ class TestBracketing:
         system.snaps(4, 6, failing=[0, 2])
         system.snaps(7, 12)
         found = selectors.snapshots_bracketing(service=system.service, start=T0, end=at(8))
+        assert found.before is not None
+        assert found.after is not None
         assert found.before.taken_at == at(-3)
         assert found.after.taken_at == at(7)
         assert [f.name for f in found.failing] == ["Check 0", "Check 2"]
@@ -382,6 +391,7 @@ class TestBracketing:
         system.snaps(-3, -1)
         system.snaps(0, 5, failing=[1])
         found = selectors.snapshots_bracketing(service=system.service, start=T0)
+        assert found.before is not None
         assert found.before.taken_at == at(-1)
         assert found.after is None
         assert [f.count for f in found.failing] == [6]
@@ -424,7 +434,10 @@ class TestCorrelation:
         assert found.suspect == found.deployments[-1]
         assert found.suspect.health == Deployment.Health.UNHEALTHY
         assert found.last_known_good == system.good
+        assert found.rollback is not None
         assert found.rollback.text == f"rollback {system.good.external_id}"
+        assert found.bracketing.before is not None
+        assert found.bracketing.after is not None
         assert found.bracketing.before.taken_at == at(-4)
         assert found.bracketing.after.taken_at == at(11)
         assert found.window_start == T0 - timedelta(hours=24)

@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core import plugins
 from deployments import gate, services
-from deployments.gate import registry
 from deployments.models import Deployment, Environment, GateRule, GateRun
 from tests.factories import (
     T0,
@@ -377,7 +377,7 @@ class TestTheRecord:
 
     def test_a_kind_nobody_implements_blocks_and_says_so(self, production, monkeypatch):
         rule(production, GateRule.Kind.STALE_BUILD, action=GateRule.Action.WARN)
-        monkeypatch.delitem(registry._rules, GateRule.Kind.STALE_BUILD)
+        monkeypatch.delitem(plugins._gate_rules, GateRule.Kind.STALE_BUILD)
         run = ask(production, build())
         reason = only_reason(run)
         assert run.verdict == GateRun.Verdict.BLOCK
@@ -390,7 +390,7 @@ class TestTheRecord:
         def broken(rule, context):
             raise RuntimeError("boom")
 
-        monkeypatch.setitem(registry._rules, GateRule.Kind.STALE_BUILD, broken)
+        monkeypatch.setitem(plugins._gate_rules, GateRule.Kind.STALE_BUILD, broken)
         run = ask(production, build())
         assert run.verdict == GateRun.Verdict.BLOCK
         assert "failed with an error" in only_reason(run)["message"]
@@ -462,8 +462,11 @@ class TestRuleConfiguration:
         assert gate.registered_kinds() == set(GateRule.Kind.values)
 
     def test_registering_a_second_implementation_is_refused(self):
+        def another(rule: GateRule, context: gate.GateContext) -> gate.RuleOutcome:
+            raise AssertionError("never runs: registering it is refused")
+
         with pytest.raises(ValueError, match="already has an implementation"):
-            gate.register(GateRule.Kind.STALE_BUILD)(lambda rule, context: None)
+            gate.register(GateRule.Kind.STALE_BUILD)(another)
 
 
 # --- The environment's gate page ------------------------------------------------------------------
@@ -506,6 +509,7 @@ class TestGatePage:
         client.force_login(user_with_role("admin"))
         html = client.get(gate_url(production)).content.decode()
         first = GateRule.objects.order_by("order").first()
+        assert first is not None
         assert "+ Add rule" in html
         assert gate_url(production, f"rules/{first.pk}/edit") in html
         assert gate_url(production, f"rules/{first.pk}/toggle") in html

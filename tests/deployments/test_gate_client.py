@@ -89,6 +89,7 @@ def test_a_folder_without_the_worker_exits_1_and_says_why(
     assert "PASS   required_artifact: _routes.json is present" in result.stdout
     run = GateRun.objects.get()
     assert run.verdict == GateRun.Verdict.BLOCK
+    assert run.requested_by is not None
     assert run.requested_by.username == "ci-bot"
     assert not Deployment.objects.exists()
 

@@ -16,7 +16,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from deployments import hooks
+from core import plugins
 from deployments.models import (
     CheckResult,
     Deployment,
@@ -63,8 +63,8 @@ def announced(monkeypatch) -> list[tuple[str, dict]]:
     """Every health event announced during the test, besides the app's own subscribers."""
     seen: list[tuple[str, dict]] = []
     for event in ("health_changed", "health_failing"):
-        handlers = [*hooks._subscribers[event], lambda _e=event, **kw: seen.append((_e, kw))]
-        monkeypatch.setitem(hooks._subscribers, event, handlers)
+        handlers = [*plugins._subscribers[event], lambda _e=event, **kw: seen.append((_e, kw))]
+        monkeypatch.setitem(plugins._subscribers, event, handlers)
     return seen
 
 
@@ -152,6 +152,7 @@ def service(target_server, loopback_allowed) -> Service:
 def test_a_slot_stores_one_snapshot_with_a_result_per_enabled_check(service, target_server):
     snapshot = service_probe_run(service=service, slot=timezone.now() - timedelta(seconds=1))
 
+    assert snapshot is not None
     assert snapshot.status == HealthStatus.DEGRADED
     assert snapshot.kind == HealthSnapshot.Kind.SCHEDULED
     results = {r.health_check.name: r for r in snapshot.results.select_related("health_check")}
@@ -208,6 +209,7 @@ def test_targets_that_fail_every_way_are_stored_as_failed_results(
         HealthCheckFactory(service=service, name=name, url=url, timeout_seconds=0.5)
 
     snapshot_id = service_probe(service.pk, (timezone.now() - timedelta(seconds=1)).isoformat())
+    assert snapshot_id is not None
 
     snapshot = HealthSnapshot.objects.get(pk=snapshot_id)
     assert snapshot.status == HealthStatus.DOWN
@@ -385,6 +387,7 @@ def test_a_real_beat_and_worker_store_snapshots_of_a_local_target(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
+    assert beat.stderr is not None
     try:
         deadline = time.monotonic() + 40
         while (
@@ -402,4 +405,5 @@ def test_a_real_beat_and_worker_store_snapshots_of_a_local_target(
     assert snapshot.kind == HealthSnapshot.Kind.SCHEDULED
     assert [r.path for r in target_server.requests] == ["/ok"]
     service.refresh_from_db()
+    assert service.probe_due_at is not None
     assert service.probe_due_at > snapshot.taken_at - timedelta(seconds=10)

@@ -45,10 +45,12 @@ class TestDatabaseRules:
 
     def test_deployment_cannot_finish_before_it_started(self):
         deployment = DeploymentFactory()
+        started_at = deployment.started_at
+        assert started_at is not None
         assert_violates(
             "deployment_finished_after_started",
             lambda: Deployment.objects.filter(pk=deployment.pk).update(
-                finished_at=deployment.started_at - timedelta(seconds=1)
+                finished_at=started_at - timedelta(seconds=1)
             ),
         )
 

@@ -17,15 +17,16 @@ import pytest
 from deployments.probing import (
     BlockedAddress,
     ProbeError,
+    ProbeResult,
     ProbeTarget,
     guarded_request,
-    probe_checks,
     probe_targets,
 )
 from deployments.probing.prober import run_sync
 from deployments.probing.slots import Slots
 from deployments.probing.ssrf import allowed_networks
 from deployments.probing.transport import Session
+from deployments.services.health import probe_checks
 from tests.deployments.servers import refused_port, start_banner_server, unaccepting_port
 from tests.factories import HealthCheckFactory
 
@@ -37,7 +38,7 @@ pytestmark = [
 ]
 
 
-def probe_one(url: str, **fields) -> object:
+def probe_one(url: str, **fields) -> ProbeResult:
     [result] = probe_targets([ProbeTarget(url, **fields)])
     return result
 
@@ -57,6 +58,7 @@ class TestVerdicts:
     def test_an_answering_target_is_ok_with_its_status_and_latency(self, target_server):
         result = probe_one(target_server.url("/slow/60"))
         assert (result.ok, result.status_code, result.error) == (True, 200, "")
+        assert result.latency_ms is not None
         assert 60 <= result.latency_ms < 2000
 
     def test_results_come_back_in_the_order_of_the_targets(self, target_server):

@@ -14,9 +14,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.roles import Role, roles_ensure
 from incidents.models import ActionItem, Horizon
-from incidents.roles import Role, roles_ensure
 from tests.factories import ActionItemFactory, IncidentFactory, UserFactory
+from tests.helpers import search
 
 pytestmark = pytest.mark.django_db
 
@@ -540,7 +541,7 @@ class TestAssign:
     def test_htmx_on_the_page_swaps_a_refused_row_in(self, editor_client):
         # htmx reads the first htmx-config meta and applies the first rule whose code matches.
         html = editor_client.get(PAGE).content.decode()
-        config = json.loads(re.search(r'<meta name="htmx-config" content=\'(.*?)\'>', html)[1])
+        config = json.loads(search(r'<meta name="htmx-config" content=\'(.*?)\'>', html)[1])
         rule = next(r for r in config["responseHandling"] if re.search(r["code"], "422"))
         assert rule["swap"] is True
         assert rule.get("error") is False
@@ -579,6 +580,7 @@ class TestQueryBudget:
         for total in (1, 50):
             self.fill(total)
             item = ActionItem.objects.order_by("-pk").first()
+            assert item is not None
             with CaptureQueriesContext(connection) as ctx:
                 editor_client.post(write_url("incidents:action_item_done", item), **HTMX)
             counts.append(len(ctx.captured_queries))

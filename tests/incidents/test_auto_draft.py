@@ -12,8 +12,8 @@ import pytest
 
 from deployments.models import Environment, HealthSnapshot
 from deployments.services import ProbeOutcome, snapshot_record
-from incidents.health_events import health_failing_draft
 from incidents.models import Incident, Severity, TimelineEvent
+from incidents.system.services import incident_draft_from_health
 from tests.factories import T0, EnvironmentFactory, HealthCheckFactory
 
 pytestmark = pytest.mark.django_db
@@ -109,6 +109,7 @@ def test_a_new_run_after_a_recovery_drafts_a_new_incident(checks):
     second_run = steps.step(False, False)
     assert Incident.objects.count() == 2
     latest = Incident.objects.order_by("-number").first()
+    assert latest is not None
     assert latest.started_at == second_run.taken_at - 2 * MINUTE
 
 
@@ -157,7 +158,7 @@ def test_the_same_run_announced_twice_drafts_once(checks):
     service = checks[0].service
     environment = checks[0].environment
 
-    again = health_failing_draft(service=service, environment=environment, snapshots=run)
+    again = incident_draft_from_health(service=service, environment=environment, snapshots=run)
 
     assert Incident.objects.count() == 1
     assert again == Incident.objects.get()

@@ -4,7 +4,6 @@ then immutable, corrected by a new one; and nothing internal in a public draft."
 from __future__ import annotations
 
 import io
-import re
 from datetime import timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from deployments.models import CheckResult, HealthSnapshot, HealthStatus
-from incidents import services
+from incidents.communications import services
 from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
 from incidents.models import (
     Audience,
@@ -27,6 +26,7 @@ from incidents.models import (
 )
 from outbox.models import OutboxMessage
 from tests.factories import T0, HealthCheckFactory, IncidentFactory, user_with_role
+from tests.helpers import search
 
 pytestmark = pytest.mark.django_db
 
@@ -237,7 +237,7 @@ class TestIncidentPage:
         form = editor_client.get(url("communication_edit", incident, draft.pk)).content.decode()
         assert 'name="body"' in form
         assert 'hx-post="/preview?field=body"' in form
-        expected = re.search(r'name="expected" value="([^"]+)"', form).group(1)
+        expected = search(r'name="expected" value="([^"]+)"', form).group(1)
         response = editor_client.post(
             url("communication_edit", incident, draft.pk),
             {"subject": "Back up", "body": "All *good* now.", "expected": expected},
@@ -384,3 +384,87 @@ def test_from_the_demo_incident_one_click_gives_the_user_email(client):
         assert part in draft.body, part
     for internal in ("_worker.js", "demo-editor", "rollback", incident.reference, "Vite"):
         assert internal not in draft.body
+
+
+class TestMessagesStateTheirFacts:
+    """A draft shows, beside its text, the facts it was built from, so whoever approves it
+    checks them; and a message never states an end the incident does not have."""
+
+    def test_a_draft_keeps_the_facts_it_was_built_from(self, incident):
+        draft = generate(incident)
+
+        assert draft.facts == {
+            "started_at": "2026-01-02T06:02:00+00:00",
+            "ended_at": "2026-01-02T06:18:00+00:00",
+            "duration": "about 16 minutes",
+            "components": ["Checkout page"],
+        }
+        assert draft.stated_facts() == [
+            ("Started", "2026-01-02 06:02 UTC"),
+            ("Ended", "06:18 UTC"),
+            ("Duration", "about 16 minutes"),
+            ("Affected", "Checkout page"),
+        ]
+
+    def test_the_page_shows_the_facts_beside_the_draft(self, editor_client, incident):
+        generate(incident)
+        html = page(editor_client, incident)
+        facts = html.split('<dl class="facts communication-facts"', 1)[1].split("</dl>", 1)[0]
+        assert "<dt>Ended</dt><dd>06:18 UTC</dd>" in facts
+        assert "<dt>Affected</dt><dd>Checkout page</dd>" in facts
+
+    def test_a_span_across_midnight_prints_both_dates(self, incident):
+        incident.started_at = T0.replace(hour=23, minute=50)
+        incident.resolved_at = incident.started_at + timedelta(minutes=20)
+        incident.save()
+
+        draft = generate(incident)
+
+        assert "from 23:50 UTC on January 2 to 00:10 UTC on January 3" in draft.body
+        assert ("Ended", "2026-01-03 00:10 UTC") in draft.stated_facts()
+
+    def test_a_draft_whose_facts_changed_since_says_so(self, editor_client, incident):
+        generate(incident)
+        Incident.objects.filter(pk=incident.pk).update(resolved_at=T0 + timedelta(minutes=20))
+        assert "The incident's ended changed since this was drafted" in page(
+            editor_client, incident
+        )
+
+    def test_a_resolution_message_for_an_open_incident_is_refused_plainly(self, incident):
+        Incident.objects.filter(pk=incident.pk).update(
+            status=Incident.Status.MONITORING, resolved_at=None
+        )
+        incident.refresh_from_db()
+
+        with pytest.raises(ValidationError) as refused:
+            generate(incident)
+
+        assert "has no end yet. Resolve it first" in str(refused.value)
+        assert not Communication.objects.filter(incident=incident).exists()
+
+    @pytest.mark.parametrize("htmx", [True, False])
+    def test_the_page_says_why_in_the_section(self, editor_client, incident, htmx):
+        Incident.objects.filter(pk=incident.pk).update(
+            status=Incident.Status.MONITORING, resolved_at=None
+        )
+        response = editor_client.post(
+            url("communication_generate", incident),
+            {"template": USER_EMAIL_SLUG},
+            follow=True,
+            **({"HTTP_HX_REQUEST": "true"} if htmx else {}),
+        )
+        assert "has no end yet. Resolve it first" in response.content.decode()
+        assert not Communication.objects.filter(incident=incident).exists()
+
+    def test_a_correction_starts_from_the_facts_as_they_are_now(self, incident):
+        sent = generate(incident)
+        services.communication_approve(communication=sent, user=None)
+        services.communication_send(communication=sent, user=None)
+        Incident.objects.filter(pk=incident.pk).update(resolved_at=T0 + timedelta(minutes=26))
+        incident.refresh_from_db()
+
+        correction = services.communication_correct(communication=sent, user=None)
+
+        assert correction.subject.startswith("Correction: ")
+        assert "for about 26 minutes, from 06:02 to 06:28 UTC" in correction.body
+        assert correction.facts["ended_at"] == "2026-01-02T06:28:00+00:00"

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime
 
 import pytest
 import time_machine
 from django.urls import resolve, reverse
 
+from core.roles import Role
 from incidents.models import Incident
-from incidents.roles import Role
 from tests.factories import IncidentFactory, ServiceFactory, user_with_role
+from tests.helpers import search
 
 pytestmark = pytest.mark.django_db
 
@@ -85,9 +87,12 @@ class TestForm:
     @time_machine.travel(NOW, tick=False)
     def test_start_defaults_to_now_to_the_minute(self, client, editor):
         html = client.get(reverse(DECLARE)).content.decode()
-        field = re.search(r'<input[^>]*name="started_at"[^>]*>', html).group(0)
-        assert 'type="datetime-local"' in field
-        assert 'value="2026-03-10T12:00"' in field
+        field = search(r'<input[^>]*name="started_at"[^>]*>', html).group(0)
+        # Typed as every page shows a time: the date and a 24-hour clock, in a zone the label
+        # names (a datetime-local input shows the browser's locale, 06:18 AM in some).
+        assert 'type="text"' in field
+        assert 'value="2026-03-10 12:00"' in field
+        assert 'Started at <span class="meta">(UTC)</span>' in html
 
     def test_services_are_offered_by_name(self, client, editor):
         ServiceFactory(name="Zebra", slug="zebra")
@@ -146,9 +151,9 @@ class TestBadInput:
         assert not Incident.objects.exists()
         html = response.content.decode()
         assert message in field_error(html, field)
-        widget = re.search(rf'<(?:input|select)[^>]*name="{field}"[^>]*>', html).group(0)
+        widget = search(rf'<(?:input|select)[^>]*name="{field}"[^>]*>', html).group(0)
         assert 'aria-invalid="true"' in widget
-        described_by = re.search(r'aria-describedby="([^"]*)"', widget).group(1).split()
+        described_by = search(r'aria-describedby="([^"]*)"', widget).group(1).split()
         assert f"id_{field}_error" in described_by
 
     @time_machine.travel(NOW, tick=False)
@@ -168,3 +173,87 @@ class TestBadInput:
 
     def test_other_methods_are_not_allowed(self, client, editor):
         assert client.put(reverse(DECLARE)).status_code == 405
+
+
+class TestDeclaringTwice:
+    """Back after declaring, then submitting again, opens the incident the first submit made."""
+
+    def test_the_same_form_submitted_twice_declares_one_incident(self, client, editor, service):
+        form = client.get(reverse(DECLARE)).context["form"]
+        data = valid_data(service, creation_key=str(form["creation_key"].value()))
+
+        first = client.post(reverse(DECLARE), data)
+        again = client.post(reverse(DECLARE), data, follow=True)
+
+        assert Incident.objects.count() == 1
+        assert again.redirect_chain[-1][0] == first.url
+        assert "was declared with this form already" in again.content.decode()
+
+    def test_a_form_whose_key_was_lost_finds_the_same_declaration_minutes_ago(
+        self, client, editor, service
+    ):
+        client.post(reverse(DECLARE), valid_data(service, creation_key=str(uuid.uuid4())))
+        client.post(reverse(DECLARE), valid_data(service, creation_key=str(uuid.uuid4())))
+        assert Incident.objects.count() == 1
+
+    def test_another_incident_is_still_declared(self, client, editor, service):
+        client.post(reverse(DECLARE), valid_data(service))
+        client.post(reverse(DECLARE), valid_data(service, title="Search is slow"))
+        assert Incident.objects.count() == 2
+
+
+class TestSessionExpiry:
+    """Typing into a form, the session expiring, then saving: nothing typed is lost."""
+
+    def test_the_text_waits_on_the_form_after_logging_in_again(self, client, editor, service):
+        client.logout()  # the session ran out
+        typed = valid_data(service, title="Typed before the session ran out")
+
+        response = client.post(reverse(DECLARE), typed)
+
+        assert response.url == f"{reverse('login')}?next={reverse(DECLARE)}"
+        assert not Incident.objects.exists()
+        client.force_login(editor)
+        form = client.get(reverse(DECLARE))
+        html = form.content.decode()
+        assert 'value="Typed before the session ran out"' in html
+        assert "Here is what you typed before your session expired" in html
+        # Once: the next visit is a fresh form.
+        assert "Typed before" not in client.get(reverse(DECLARE)).content.decode()
+
+    def test_an_in_place_save_moves_the_page_to_the_login_and_keeps_the_text(
+        self, client, editor, service
+    ):
+        incident = IncidentFactory(service=service)
+        edit = reverse("incidents:prose_edit", args=[incident.reference, "summary"])
+        client.logout()
+
+        response = client.post(
+            edit,
+            {"value": "A long summary.", "version": 1, "base": ""},
+            HTTP_HX_REQUEST="true",
+            HTTP_HX_CURRENT_URL=f"http://testserver/incidents/{incident.reference}/",
+        )
+
+        # The whole page goes to the login, never the login form swapped into the section.
+        assert response.status_code == 200
+        assert response["HX-Redirect"] == f"{reverse('login')}?next={edit}"
+        client.force_login(editor)
+        assert "A long summary." in client.get(edit).content.decode()
+
+    def test_another_forms_page_never_sees_the_text(self, client, editor, service):
+        client.logout()
+        client.post(reverse(DECLARE), valid_data(service, title="Only for the declare form"))
+        client.force_login(editor)
+        maintenance = client.get(reverse("incidents:maintenance_create")).content.decode()
+        assert "Only for the declare form" not in maintenance
+
+
+class TestNotServedStale:
+    def test_signed_in_pages_are_not_kept_by_the_browser(self, client, editor):
+        response = client.get(reverse("incidents:list"))
+        assert "no-store" in response["Cache-Control"]
+
+    def test_the_public_status_page_keeps_its_own_caching(self, client, editor):
+        response = client.get(reverse("incidents:status_page"))
+        assert "no-store" not in response.get("Cache-Control", "")

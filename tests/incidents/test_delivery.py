@@ -19,10 +19,11 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from incidents import services
+from incidents.communications import delivery, services
 from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
+from incidents.communications.forms import WebhookEndpointForm
 from incidents.communications.messages import SIGNATURE_HEADER, TIMESTAMP_HEADER
-from incidents.forms.communications import WebhookEndpointForm
+from incidents.communications.tasks import delivery_send as delivery_send_task
 from incidents.models import (
     Communication,
     CommunicationTemplate,
@@ -31,9 +32,11 @@ from incidents.models import (
     Subscriber,
     WebhookEndpoint,
 )
-from incidents.services import delivery
-from incidents.subscriptions import subscriber_for, unsubscribe_claims, unsubscribe_url
-from incidents.tasks import delivery_send as delivery_send_task
+from incidents.statuspage.subscriber_links import (
+    subscriber_for,
+    unsubscribe_claims,
+    unsubscribe_url,
+)
 from outbox import services as outbox_services
 from outbox.models import OutboxMessage
 from tests.deployments.servers import TargetServer, refused_port, start_target_server
@@ -70,6 +73,8 @@ class SMTPServer(socketserver.ThreadingTCPServer):
 
 
 class _SMTPHandler(socketserver.StreamRequestHandler):
+    server: SMTPServer
+
     def reply(self, line: str) -> None:
         self.wfile.write(f"{line}\r\n".encode())
 
@@ -200,7 +205,7 @@ class TestFanOut:
     def test_drafts_and_internal_summaries_are_never_delivered(self):
         subscriber("ann@example.com")
         default_templates_ensure()
-        incident = IncidentFactory()
+        incident = IncidentFactory(status="resolved", resolved_at=timezone.now())
         draft = services.communication_generate(
             incident=incident,
             template=CommunicationTemplate.objects.get(slug=USER_EMAIL_SLUG),
@@ -305,7 +310,7 @@ class TestEmail:
         settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", refused_port()
         subscriber("ann@example.com")
         [pk] = delivery.deliveries_create(communication=sent())
-        assert delivery_send_task.apply(args=[pk]).get() == "failed"
+        assert delivery_send_task.apply(args=(pk,)).get() == "failed"
         assert Delivery.objects.get().attempts == 1
 
 
@@ -353,7 +358,7 @@ class TestWebhooks:
     def test_a_url_to_a_private_address_is_refused_at_save(self, url):
         form = WebhookEndpointForm({"name": "Hook", "url": url, "active": True})
         assert not form.is_valid()
-        assert "may not reach" in " ".join(form.errors["url"])
+        assert "may not reach" in " ".join(map(str, form.errors["url"]))
 
     def test_a_name_that_resolves_to_a_private_address_is_refused_at_send(self, webhook_target):
         port = webhook_target.port

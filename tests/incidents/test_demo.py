@@ -8,13 +8,14 @@ from django.apps import apps
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
+from django.db.models import Model
 
+from core.roles import Role, roles_ensure
 from deployments import selectors
 from deployments.models import Deployment, GateRule, GateRun, HealthSnapshot, HealthStatus
 from incidents.demo import DEMO_PASSWORD, DEMO_USERS
 from incidents.demo.system import KNOWN_GOOD_EXTERNAL_ID
 from incidents.models import ActionItem, Cause, Horizon, Incident, Lesson, TimelineEvent
-from incidents.roles import Role, roles_ensure
 
 OUTAGE_START = datetime(2026, 1, 2, 6, 2, tzinfo=UTC)
 OUTAGE_END = datetime(2026, 1, 2, 6, 18, tzinfo=UTC)
@@ -27,7 +28,7 @@ def load_demo() -> str:
 
 
 def row_counts() -> dict[str, int]:
-    models = [
+    models: list[type[Model]] = [
         *apps.get_app_config("incidents").get_models(),
         *apps.get_app_config("deployments").get_models(),
         get_user_model(),
@@ -186,6 +187,7 @@ def test_snapshots_fail_exactly_during_the_outage(demo_incident):
 def test_the_known_good_deployment_was_watched_healthy_and_the_broken_one_failed(demo_incident):
     deployments = production_deployments()
     known_good, broken = deployments["known_good"], deployments["broken"]
+    assert known_good.finished_at is not None
     watched = list(
         HealthSnapshot.objects.filter(
             service__slug="moodmash",
@@ -201,6 +203,7 @@ def test_the_known_good_deployment_was_watched_healthy_and_the_broken_one_failed
     assert known_good.health == Deployment.Health.HEALTHY
     assert broken.health == Deployment.Health.UNHEALTHY
     assert deployments["rollback"].health == Deployment.Health.HEALTHY
+    assert known_good.health_checked_at is not None
     assert known_good.health_checked_at > known_good.finished_at
     # Every production deployment but the broken one passed its smoke run.
     production = Deployment.objects.filter(environment=broken.environment)
@@ -221,8 +224,10 @@ def test_the_incident_shows_the_broken_deployment_as_suspect_and_where_to_roll_b
     )
     assert found.suspect == deployments["broken"]
     assert found.last_known_good == deployments["known_good"]
+    assert found.rollback is not None
     assert found.rollback.text == f"npx wrangler pages deployment rollback {KNOWN_GOOD_EXTERNAL_ID}"
     assert [f.count for f in found.bracketing.failing] == [16] * 5
+    assert found.bracketing.after is not None
     assert found.bracketing.after.taken_at == OUTAGE_END
 
 

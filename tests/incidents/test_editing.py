@@ -10,8 +10,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from incidents import services
-from incidents.forms.document import VersionedForm, comparable_values
 from incidents.models import (
     ActionItem,
     Cause,
@@ -24,6 +22,10 @@ from incidents.models import (
     SuccessCriterion,
     TimelineEvent,
 )
+from incidents.postmortem import services
+from incidents.postmortem.forms import VersionedForm
+from incidents.postmortem.sections import DETAIL_FIELDS
+from incidents.postmortem.services import comparable_values
 from tests.factories import T0, CauseFactory, IncidentFactory, ServiceFactory, user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -193,6 +195,67 @@ class TestDetails:
         incident.refresh_from_db()
         assert incident.title == "Checkout down"
 
+    def _all_fields(self, incident, **overrides):
+        started = incident.started_at.strftime("%Y-%m-%dT%H:%M")
+        return {
+            **self.data(incident, started_at=started),
+            "base": VersionedForm.sign_base(comparable_values(incident, DETAIL_FIELDS)),
+            **overrides,
+        }
+
+    def test_a_field_only_the_other_person_changed_keeps_their_value(self, editor_client, incident):
+        """The trial: A changes the severity; B, who changed only the status line, saves."""
+        opened_by_b = self._all_fields(incident, status_line="Rolling back")
+        services.incident_update(incident=incident, expected_version=1, severity="sev1")
+
+        response = editor_client.post(self.url(incident), opened_by_b)
+
+        assert response.status_code == 302
+        incident.refresh_from_db()
+        assert (incident.severity, incident.status_line) == ("sev1", "Rolling back")
+
+    def test_a_conflict_names_only_the_fields_both_changed_by_label_as_the_page_shows(
+        self, editor_client, incident
+    ):
+        opened_by_b = self._all_fields(incident, severity="sev2", status_line="Rolling back")
+        services.incident_update(
+            incident=incident, expected_version=1, severity="sev1", title="Checkout 500s"
+        )
+
+        response = editor_client.post(self.url(incident), opened_by_b, **HTMX)
+
+        html = response.content.decode()
+        assert response.status_code == 409
+        theirs = html.split('<ul class="theirs">', 1)[1].split("</ul>", 1)[0]
+        assert theirs == "<li><strong>Severity</strong>: SEV1 · Critical</li>"
+        # What B typed stays, what A changed elsewhere is in the form: a second save keeps A's
+        # title and puts B's severity on top, on purpose.
+        again = {f.name: f.value() for f in response.context["form"] if f.name in DETAIL_FIELDS}
+        assert (again["title"], again["severity"], again["status_line"]) == (
+            "Checkout 500s",
+            "sev2",
+            "Rolling back",
+        )
+        incident.refresh_from_db()
+        assert (incident.severity, incident.status_line) == ("sev1", "")
+
+    def test_saving_the_conflict_form_again_keeps_the_other_persons_other_fields(
+        self, editor_client, incident
+    ):
+        opened_by_b = self._all_fields(incident, severity="sev2")
+        services.incident_update(
+            incident=incident, expected_version=1, severity="sev1", title="Checkout 500s"
+        )
+        conflict = editor_client.post(self.url(incident), opened_by_b)
+        form = conflict.context["form"]
+        data = {f.html_name: f.value() or "" for f in form}
+        data["started_at"] = incident.started_at.strftime("%Y-%m-%dT%H:%M")
+
+        assert editor_client.post(self.url(incident), data).status_code == 302
+
+        incident.refresh_from_db()
+        assert (incident.title, incident.severity) == ("Checkout 500s", "sev2")
+
     def test_saving_details_updates_the_summary_box(self, editor_client, incident):
         response = editor_client.post(
             self.url(incident),
@@ -222,7 +285,18 @@ ROW_DATA = {
     "priorities": {"title": "Fix the build", "urgent": "on", "detail": "First."},
     "notes": {"kind": "learned", "text": "Verify before deploying."},
 }
-MODELS = {
+# Every section's model: each has an incident and a history.
+SectionModel = (
+    TimelineEvent
+    | StatusItem
+    | Cause
+    | Lesson
+    | ActionItem
+    | SuccessCriterion
+    | PathPriority
+    | FinalNote
+)
+MODELS: dict[str, type[SectionModel]] = {
     "timeline": TimelineEvent,
     "status": StatusItem,
     "causes": Cause,
@@ -316,27 +390,105 @@ class TestSectionRows:
 
 
 class TestTransitions:
-    def test_resolving_stamps_the_time_and_writes_the_timeline(self, editor_client, incident):
-        url = reverse("incidents:set_status", args=[incident.reference])
-        assert editor_client.post(url, {"status": "resolved"}).status_code == 302
+    def test_resolving_asks_when_it_ended_and_writes_the_timeline_then(
+        self, editor_client, incident
+    ):
+        url = reverse("incidents:resolve", args=[incident.reference])
+        form = editor_client.get(url).content.decode()
+        assert 'name="resolved_at"' in form
+        assert "Resolved at</label>" in form
+
+        ended = T0 + timedelta(minutes=16)
+        response = editor_client.post(url, {"resolved_at": ended.strftime("%Y-%m-%dT%H:%M")})
+
+        assert response.status_code == 302
         incident.refresh_from_db()
-        assert incident.status == "resolved"
-        assert incident.resolved_at is not None
+        assert (incident.status, incident.resolved_at) == ("resolved", ended)
         event = incident.timeline_events.get()
-        assert event.kind == TimelineEvent.Kind.RESOLVED
-        assert event.source == TimelineEvent.Source.SYSTEM
+        assert (event.kind, event.source, event.occurred_at) == (
+            TimelineEvent.Kind.RESOLVED,
+            TimelineEvent.Source.SYSTEM,
+            ended,
+        )
         assert "Investigating" in event.text
         assert "Resolved" in event.text
 
-    def test_reopening_clears_the_resolution_time(self, editor_client, incident):
+    def test_an_end_written_in_the_details_is_refused_beside_the_field_naming_resolve(
+        self, editor_client, incident
+    ):
+        """The trial: Edit details, Resolved at 06:18, save; the end is set by resolving."""
+        data = {
+            "title": incident.title,
+            "severity": incident.severity,
+            "status_line": "",
+            "started_at": T0.strftime("%Y-%m-%dT%H:%M"),
+            "resolved_at": (T0 + timedelta(minutes=16)).strftime("%Y-%m-%dT%H:%M"),
+            "version": incident.version,
+            "base": VersionedForm.sign_base(comparable_values(incident, ["resolved_at"])),
+        }
+        response = editor_client.post(
+            reverse("incidents:details_edit", args=[incident.reference]), data
+        )
+
+        assert response.status_code == 422
+        assert "use Resolve on the incident page" in response.content.decode()
+        incident.refresh_from_db()
+        assert (incident.status, incident.resolved_at) == ("investigating", None)
+
+    def test_resolving_keeps_an_end_already_written_down(self, incident):
+        """A status change never overwrites a time the author set."""
+        services.incident_set_status(
+            incident=incident, status="resolved", user=None, at=T0 + timedelta(minutes=16)
+        )
+        services.incident_set_status(incident=incident, status="monitoring", user=None)
+        incident.resolved_at = T0 + timedelta(minutes=16)  # an end kept from before
         services.incident_set_status(incident=incident, status="resolved", user=None)
+
+        incident.refresh_from_db()
+        assert incident.resolved_at == T0 + timedelta(minutes=16)
+
+    def test_a_status_change_of_a_back_dated_incident_is_written_when_the_author_says(
+        self, editor_client, incident
+    ):
+        at = T0 + timedelta(minutes=7)
+        response = editor_client.post(
+            reverse("incidents:set_status", args=[incident.reference]),
+            {"status": "identified", "at": at.strftime("%Y-%m-%dT%H:%M")},
+        )
+
+        assert response.status_code == 302
+        assert incident.timeline_events.get().occurred_at == at
+
+    def test_a_status_change_before_the_start_is_refused_beside_the_time(
+        self, editor_client, incident
+    ):
+        response = editor_client.post(
+            reverse("incidents:set_status", args=[incident.reference]),
+            {"status": "identified", "at": (T0 - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")},
+        )
+
+        assert response.status_code == 422
+        assert "before the incident started" in response.content.decode()
+        assert not incident.timeline_events.exists()
+
+    def test_reopening_keeps_the_earlier_end_in_the_history_and_resolving_asks_again(
+        self, editor_client, incident
+    ):
+        ended = T0 + timedelta(minutes=16)
+        services.incident_set_status(incident=incident, status="resolved", user=None, at=ended)
         editor_client.post(
             reverse("incidents:set_status", args=[incident.reference]),
-            {"status": "investigating"},
+            {"status": "investigating", "at": (T0 + timedelta(minutes=30)).isoformat()},
         )
+
         incident.refresh_from_db()
-        assert incident.resolved_at is None
+        assert (incident.status, incident.resolved_at) == ("investigating", None)
         assert incident.timeline_events.count() == 2
+        reopened = incident.timeline_events.order_by("occurred_at").last()
+        assert "it had been resolved at 2026-01-02 06:18 UTC" in reopened.text
+        assert ended in set(incident.history.values_list("resolved_at", flat=True))
+        form = editor_client.get(reverse("incidents:resolve", args=[incident.reference]))
+        assert ended.strftime("%Y-%m-%dT%H:%M") not in form.content.decode()
 
     def test_postmortem_states_each_write_an_event(self, editor_client, incident):
         url = reverse("incidents:set_postmortem_state", args=[incident.reference])
@@ -347,9 +499,11 @@ class TestTransitions:
         assert incident.timeline_events.count() == 2
 
     def test_unknown_status_changes_nothing(self, editor_client, incident):
-        editor_client.post(
-            reverse("incidents:set_status", args=[incident.reference]), {"status": "exploded"}
+        response = editor_client.post(
+            reverse("incidents:set_status", args=[incident.reference]),
+            {"status": "exploded", "at": T0.isoformat()},
         )
+        assert response.status_code == 422
         incident.refresh_from_db()
         assert incident.status == "investigating"
         assert incident.version == 1
@@ -466,3 +620,52 @@ def test_editing_an_items_title_never_undoes_a_tick_made_meanwhile(incident):
     assert item.title == "New title"
     assert item.status == ActionItem.Status.DONE
     assert item.done_at is not None
+
+
+class TestOneConflictPolicy:
+    """incident_update holds the rule for the page and the API alike: a stale version conflicts
+    only on the fields both people changed, and only a caller that says what it started from
+    can be merged."""
+
+    def _stale(self, incident):
+        started_from = Incident.objects.get(pk=incident.pk)
+        services.incident_update(
+            incident=Incident.objects.get(pk=incident.pk),
+            expected_version=incident.version,
+            title="Retitled by someone else",
+        )
+        return started_from
+
+    def test_a_field_only_the_other_person_changed_keeps_their_value(self, incident):
+        mine = self._stale(incident)
+        saved = services.incident_update(
+            incident=mine,
+            expected_version=mine.version,
+            base=comparable_values(mine, ["summary"]),
+            summary="My summary.",
+        )
+        assert (saved.title, saved.summary) == ("Retitled by someone else", "My summary.")
+        assert saved.version == incident.version + 2
+
+    def test_a_field_both_changed_is_a_conflict_that_names_it(self, incident):
+        mine = self._stale(incident)
+        with pytest.raises(services.StaleVersion) as conflict:
+            services.incident_update(
+                incident=mine,
+                expected_version=mine.version,
+                base=comparable_values(mine, ["title", "summary"]),
+                title="My title",
+                summary="My summary.",
+            )
+        assert conflict.value.fields == ["title"]
+        assert conflict.value.current_version == incident.version + 1
+        assert Incident.objects.get(pk=incident.pk).summary == "First words."
+
+    def test_without_a_base_any_stale_version_is_refused(self, incident):
+        mine = self._stale(incident)
+        with pytest.raises(services.StaleVersion) as stale:
+            services.incident_update(
+                incident=mine, expected_version=mine.version, summary="My summary."
+            )
+        assert stale.value.current_version == incident.version + 1
+        assert Incident.objects.get(pk=incident.pk).summary == "First words."

@@ -6,8 +6,8 @@ import pytest
 
 from deployments import gate, services
 from deployments.models import GateRule, GateRun
-from incidents.gate_rules import blocking_action_items
-from incidents.services import action_item_complete
+from incidents.postmortem.services import action_item_complete
+from incidents.system.gate import blocking_action_items
 from tests.factories import (
     ActionItemFactory,
     EnvironmentFactory,

@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.roles import Role
 from incidents.models import ActionItem, Incident
-from incidents.roles import Role
 from tests.factories import (
     T0,
     ActionItemFactory,
@@ -21,6 +21,7 @@ from tests.factories import (
     UserFactory,
     user_with_role,
 )
+from tests.helpers import search
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +127,7 @@ class TestInvalidFilters:
         response = reader.get(reverse(LIST), {"started_from": "2026-13-45", "severity": "sev1"})
         assert response.status_code == 200
         html = response.content.decode()
-        field = re.search(r'<input[^>]*name="started_from"[^>]*>', html).group(0)
+        field = search(r'<input[^>]*name="started_from"[^>]*>', html).group(0)
         assert 'value="2026-13-45"' in field
         assert 'aria-invalid="true"' in field
         assert 'aria-describedby="id_started_from_error"' in field

@@ -7,11 +7,14 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.test import Client
 from django.urls import URLPattern, reverse
 from django.utils import timezone
 
 from incidents.models import Maintenance
-from incidents.views.maintenance import urlpatterns
+from incidents.statuspage.services import maintenance_create
+from incidents.statuspage.urls import maintenance as urlpatterns
 from tests.factories import ServiceFactory, user_with_role
 from tests.incidents.test_status_page import XSS, fresh_cache  # noqa: F401  (fixture)
 
@@ -102,7 +105,9 @@ def test_an_editor_schedules_maintenance_and_the_markdown_is_stored_rendered(
 def test_the_new_form_proposes_tomorrow_for_an_hour(editor):
     response = editor.get(NEW)
     assert response.status_code == 200
-    assert b'type="datetime-local"' in response.content
+    html = response.content.decode()
+    assert 'placeholder="2026-01-02 06:18"' in html
+    assert '<span class="zone">UTC</span>' in html
 
 
 @pytest.mark.parametrize(
@@ -235,17 +240,114 @@ def test_the_admin_stores_the_description_rendered(admin_client):
     assert Maintenance.objects.get().description_html == "<p><strong>bold</strong></p>"
 
 
+def _admin_form(**fields) -> dict:
+    return {
+        "title": "From the admin",
+        "description": "**bold**",
+        "starts_at_0": "2030-01-01",
+        "starts_at_1": "05:00:00",
+        "ends_at_0": "2030-01-01",
+        "ends_at_1": "06:00:00",
+    } | fields
+
+
+def test_what_the_admin_saves_or_deletes_shows_on_the_status_page_at_once(
+    admin_client, django_capture_on_commit_callbacks
+):
+    status = Client()
+    assert b"From the admin" not in status.get("/status/").content  # now cached
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse("admin:incidents_maintenance_add"), _admin_form())
+    assert response.status_code == 302, response.content
+    window = Maintenance.objects.get()
+    assert b"From the admin" in status.get("/status/").content
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:incidents_maintenance_change", args=[window.pk]),
+            _admin_form(title="Renamed in the admin", description="*new*"),
+        )
+    assert response.status_code == 302, response.content
+    window.refresh_from_db()
+    assert window.description_html == "<p><em>new</em></p>"
+    assert b"Renamed in the admin" in status.get("/status/").content
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:incidents_maintenance_delete", args=[window.pk]), {"post": "yes"}
+        )
+    assert response.status_code == 302
+    assert not Maintenance.objects.exists()
+    assert b"Renamed in the admin" not in status.get("/status/").content
+
+
+def test_the_admins_bulk_delete_goes_through_the_service(
+    admin_client, django_capture_on_commit_callbacks
+):
+    windows = [_window(title=f"Window {i}") for i in range(2)]
+    status = Client()
+    assert b"Window 1" in status.get("/status/").content
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:incidents_maintenance_changelist"),
+            {
+                "action": "delete_selected",
+                "_selected_action": [w.pk for w in windows],
+                "post": "yes",
+            },
+        )
+    assert response.status_code == 302
+    assert not Maintenance.objects.exists()
+    assert b"Window 1" not in status.get("/status/").content
+
+
+def test_what_the_service_refuses_shows_beside_its_field_in_the_admin(admin_client):
+    """The admin's form has no Markdown limit of its own: the service's check answers, on the
+    form, not with a server error."""
+    window = _window()
+    oversized = "x" * (settings.HINDSIGHT_MARKDOWN_MAX_LENGTH + 1)
+    for url in (
+        reverse("admin:incidents_maintenance_add"),
+        reverse("admin:incidents_maintenance_change", args=[window.pk]),
+    ):
+        response = admin_client.post(url, _admin_form(description=oversized))
+        assert response.status_code == 200, url
+        errors = response.context["adminform"].form.errors
+        assert errors == {
+            "description": [f"At most {settings.HINDSIGHT_MARKDOWN_MAX_LENGTH} characters."]
+        }
+    assert list(Maintenance.objects.values_list("title", "description")) == [("Upgrade", "")]
+
+
+def test_the_service_refuses_an_oversized_description_whoever_calls_it():
+    with pytest.raises(ValidationError) as refused:
+        maintenance_create(
+            title="Too long",
+            description="x" * (settings.HINDSIGHT_MARKDOWN_MAX_LENGTH + 1),
+            starts_at=timezone.now() + timedelta(days=1),
+            ends_at=timezone.now() + timedelta(days=2),
+        )
+    assert list(refused.value.message_dict) == ["description"]
+    assert not Maintenance.objects.exists()
+
+
 def test_the_admin_lists_subscribers_and_unsubscribes_them(admin_client):
     from incidents.models import Subscriber
 
     subscriber = Subscriber.objects.create(email="reader@example.test", confirmed_at=timezone.now())
+    earlier = timezone.now() - timedelta(days=3)
+    left = Subscriber.objects.create(email="left@example.test", unsubscribed_at=earlier)
     assert (
         b"reader@example.test"
         in admin_client.get(reverse("admin:incidents_subscriber_changelist")).content
     )
-    admin_client.post(
+    response = admin_client.post(
         reverse("admin:incidents_subscriber_changelist"),
-        {"action": "unsubscribe", "_selected_action": [subscriber.pk]},
+        {"action": "unsubscribe", "_selected_action": [subscriber.pk, left.pk]},
+        follow=True,
     )
+    assert b"1 address(es) unsubscribed." in response.content
     subscriber.refresh_from_db()
     assert subscriber.unsubscribed_at is not None
+    left.refresh_from_db()
+    assert left.unsubscribed_at == earlier  # an earlier unsubscribe keeps its date

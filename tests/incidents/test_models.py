@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from incidents import services
+from core.rendering import render
 from incidents.models import ActionItem, Incident, SuccessCriterion
-from incidents.rendering import render
+from incidents.postmortem import services
 from tests.factories import (
     T0,
     ActionItemFactory,

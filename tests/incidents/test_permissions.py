@@ -6,15 +6,17 @@ POST is refused and writes nothing, and editors and admins get past the door.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.apps import apps
 from django.urls import URLPattern, reverse
 
 from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
+from incidents.communications.services import communication_generate
 from incidents.models import Cause, Communication, CommunicationTemplate, Incident
-from incidents.services import communication_generate
 from incidents.urls import urlpatterns
-from tests.factories import CauseFactory, IncidentFactory, user_with_role
+from tests.factories import T0, CauseFactory, IncidentFactory, user_with_role
 
 pytestmark = pytest.mark.django_db
 
@@ -26,6 +28,7 @@ def _patterns() -> list[URLPattern]:
 def _url(pattern: URLPattern) -> str:
     """Fill the pattern's parameters with rows the fixture made."""
     cause = Cause.objects.filter(incident__number=1).first()
+    assert cause is not None
     values = {
         "reference": "INC-1",
         "key": "causes",
@@ -34,6 +37,7 @@ def _url(pattern: URLPattern) -> str:
         "name": "summary-box",
         "slug": USER_EMAIL_SLUG,
     }
+    assert pattern.name is not None
     if pattern.name.startswith("communication_"):
         values["pk"] = Communication.objects.get(incident__number=1).pk
     kwargs = {name: values[name] for name in pattern.pattern.converters}
@@ -42,7 +46,7 @@ def _url(pattern: URLPattern) -> str:
 
 def _row_counts() -> dict[str, int]:
     return {
-        model._meta.label: model.objects.count()
+        model._meta.label: model._default_manager.count()
         for app in ("incidents", "deployments")
         for model in apps.get_app_config(app).get_models()
     }
@@ -51,7 +55,9 @@ def _row_counts() -> dict[str, int]:
 @pytest.fixture
 def demo():
     """Just enough for every URL to resolve: INC-1 with a cause and a draft communication."""
-    incident = IncidentFactory(number=1)
+    incident = IncidentFactory(
+        number=1, status=Incident.Status.RESOLVED, resolved_at=T0 + timedelta(minutes=16)
+    )
     CauseFactory(incident=incident)
     default_templates_ensure()
     template = CommunicationTemplate.objects.get(slug=USER_EMAIL_SLUG)
@@ -103,12 +109,22 @@ def test_editors_and_admins_get_past_the_door(client, demo, pattern, role):
 
 
 def test_an_expired_session_sends_the_whole_htmx_page_to_log_in(client, demo):
-    """Not the login form swapped into a fragment of the page."""
+    """Not the login form swapped into a fragment of the page; and back to the page after."""
     page = reverse("incidents:detail", args=["INC-1"])
     response = client.post(
-        reverse("incidents:prose_edit", args=["INC-1", "summary"]),
+        reverse("incidents:set_status", args=["INC-1"]),
         HTTP_HX_REQUEST="true",
         HTTP_HX_CURRENT_URL=f"http://testserver{page}",
     )
     assert response.status_code == 200
     assert response["HX-Redirect"] == f"{reverse('login')}?next={page}"
+
+
+def test_an_expired_session_on_a_form_comes_back_to_the_form(client, demo):
+    form = reverse("incidents:prose_edit", args=["INC-1", "summary"])
+    response = client.post(
+        form,
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/incidents/INC-1/",
+    )
+    assert response["HX-Redirect"] == f"{reverse('login')}?next={form}"

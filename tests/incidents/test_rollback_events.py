@@ -10,14 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from deployments import hooks
-from deployments import links as links_registry
-from deployments.links import deployment_links
+from core import plugins
 from deployments.models import Deployment
 from deployments.services import deployment_record
-from incidents.deployment_events import rollback_recorded
-from incidents.links import incident_links
 from incidents.models import Incident, TimelineEvent
+from incidents.system.links import incident_links
+from incidents.system.services import timeline_rollback_add
 from tests.factories import (
     T0,
     CauseFactory,
@@ -56,8 +54,8 @@ def roll_back(production, broken, external_id: str = "rollback-1") -> tuple[Depl
 
 class TestRollbackOnTheTimeline:
     def test_the_subscriber_is_registered_by_the_app(self):
-        assert rollback_recorded in hooks._subscribers["rollback_recorded"]
-        assert incident_links in links_registry._deployment_providers
+        assert timeline_rollback_add in plugins._subscribers["rollback_recorded"]
+        assert incident_links in plugins._deployment_link_providers
 
     def test_each_open_incident_of_the_service_gets_the_rollback(self, production, broken):
         first = IncidentFactory(service=production.service)
@@ -94,7 +92,7 @@ class TestRollbackOnTheTimeline:
     def test_announcing_the_same_rollback_twice_adds_nothing(self, production, broken):
         incident = IncidentFactory(service=production.service)
         rollback, _ = roll_back(production, broken)
-        assert rollback_recorded(deployment=rollback) == []
+        assert timeline_rollback_add(deployment=rollback) == []
         assert incident.timeline_events.count() == 1
 
     def test_a_plain_deployment_is_not_announced(self, production):
@@ -108,7 +106,7 @@ class TestRollbackOnTheTimeline:
         def refuse(**kwargs):
             raise RuntimeError("no")
 
-        monkeypatch.setitem(hooks._subscribers, "rollback_recorded", [refuse])
+        monkeypatch.setitem(plugins._subscribers, "rollback_recorded", [refuse])
         with pytest.raises(RuntimeError):
             roll_back(production, broken)
         assert not Deployment.objects.filter(external_id="rollback-1").exists()
@@ -120,7 +118,7 @@ class TestIncidentLinks:
         CauseFactory(incident=cause_of, deployment=broken, title="Bad build")
         during = DeploymentFactory(environment=production, started_at=T0 + timedelta(minutes=5))
         open_one = IncidentFactory(service=production.service, number=8, started_at=T0)
-        links = deployment_links([broken.pk, during.pk])
+        links = plugins.deployment_links([broken.pk, during.pk])
         assert [link.label for link in links[broken.pk]] == ["INC-7", "INC-8"]
         assert links[broken.pk][0].url == reverse("incidents:detail", args=["INC-7"])
         assert "Bad build" in links[broken.pk][0].title

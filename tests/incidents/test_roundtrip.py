@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from incidents import services
+from incidents.documents import services
 from incidents.documents.exports import export_incident
 from incidents.documents.text import repair_mojibake
 from incidents.models import (
@@ -30,6 +30,7 @@ from incidents.models import (
     SuccessCriterion,
     TimelineEvent,
 )
+from incidents.postmortem import services as postmortem_services
 from tests.factories import ServiceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -129,7 +130,7 @@ def structure(incident: Incident) -> dict:
 def _save(row, **kwargs):
     for name, value in kwargs.items():
         setattr(row, name, value)
-    return services.part_save(row=row, user=None)
+    return postmortem_services.part_save(row=row, user=None)
 
 
 @pytest.fixture
@@ -139,7 +140,7 @@ def rich_incident() -> Incident:
     alice = UserFactory(username="alice")
     bob = UserFactory(username="bob")
     service = ServiceFactory(slug="payments", name="Payments")
-    incident = services.incident_create(
+    incident = postmortem_services.incident_create(
         service=service,
         title="Payments API down · card charges failed",
         started_at=at(2, 6, 2, 30),
@@ -160,6 +161,7 @@ def rich_incident() -> Incident:
         next_step="Automate key rotation.\n\nETA: two weeks",
     )
     incident.authors.add(bob)
+    kind: str  # each section below has its own Kind
     for when, kind, text in (
         (at(2, 6, 1, 15), TimelineEvent.Kind.DEPLOYMENT, "Release 4.2 shipped"),
         (
@@ -170,7 +172,9 @@ def rich_incident() -> Incident:
         (at(2, 6, 30), TimelineEvent.Kind.NOTE, "Note · the word note is text here"),
         (at(3, 0, 10), TimelineEvent.Kind.RESOLVED, "Replay finished the next day"),
     ):
-        services.timeline_event_add(incident=incident, occurred_at=when, kind=kind, text=text)
+        postmortem_services.timeline_event_add(
+            incident=incident, occurred_at=when, kind=kind, text=text
+        )
     for kind, label, detail, ok, pre in (
         (StatusItem.Kind.CURRENT, "Charges", "Succeeding", True, False),
         (StatusItem.Kind.CURRENT, "Refunds", "Still queued", False, False),
@@ -263,7 +267,7 @@ def rich_incident() -> Incident:
     ):
         criterion = _save(SuccessCriterion(incident=incident), group=group, text=text)
         if done:
-            services.criterion_set_done(criterion=criterion, done=True, user=None)
+            postmortem_services.criterion_set_done(criterion=criterion, done=True, user=None)
     urgent = _save(
         PathPriority(incident=incident), title="Rotate safely", urgent=True,
         detail="Before anything else.\n\n**A) this line only looks like an option**",

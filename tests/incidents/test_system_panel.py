@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from deployments.models import Deployment
 from incidents.models import Cause, Incident, TimelineEvent
-from incidents.views import system_panel
+from incidents.system import views as system_panel
 from tests.deployments.test_correlation import System, at
 from tests.factories import (
     T0,
@@ -21,6 +21,7 @@ from tests.factories import (
     TimelineEventFactory,
     user_with_role,
 )
+from tests.helpers import search
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +99,7 @@ class TestSection:
         command = f"rollback {good.external_id}"
         assert f'<code id="rollback-command-{incident.reference}">{command}</code>' in html
         assert f'data-copy-target="rollback-command-{incident.reference}"' in html
-        row = re.search(r'<tr class="suspect">.*?</tr>', html, re.S).group(0)
+        row = search(r'<tr class="suspect">.*?</tr>', html, re.S).group(0)
         assert "badc0de" in row
         assert "suspect" in row
         assert bad.pk != good.pk
@@ -106,7 +107,7 @@ class TestSection:
     def test_the_strip_is_a_picture_one_row_per_check_one_cell_per_snapshot(self, viewer_client):
         _system, incident, _good, _bad = outage()
         html = panel(viewer_client, incident, HTTP_HX_REQUEST="true")
-        svg = re.search(r"<svg class=\"check-strip\".*?</svg>", html, re.S).group(0)
+        svg = search(r"<svg class=\"check-strip\".*?</svg>", html, re.S).group(0)
         # From 15 minutes before the first failure (at 0) to the end of the data: two checks,
         # snapshots every minute from -10 to 20.
         cells = re.findall(r'<rect class="cell (ok|failed)"', svg)

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from celery.result import EagerResult
 
+from core.rendering import render
 from deployments.models import Service
-from incidents import services
 from incidents.models import Incident, TimelineEvent
-from incidents.rendering import render
-from incidents.tasks import incident_rerender_markdown
+from incidents.postmortem import services
+from incidents.postmortem.tasks import incident_rerender_markdown
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
 

@@ -9,12 +9,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from incidents import services
+from incidents.communications import services
 from incidents.communications.defaults import DEFAULT_TEMPLATES, default_templates_ensure
 from incidents.communications.facts import duration_words, incident_facts
+from incidents.communications.forms import CommunicationTemplateForm
 from incidents.communications.placeholders import PLACEHOLDERS, PUBLIC_AUDIENCES
 from incidents.communications.sandbox import check_template, render_template
-from incidents.forms.communications import CommunicationTemplateForm
 from incidents.models import Audience, CommunicationTemplate
 from tests.factories import T0, IncidentFactory, user_with_role
 
@@ -215,7 +215,7 @@ class TestTemplateForms:
     def test_a_bad_template_is_a_field_error_at_save(self, field, source, expected):
         form = self.form(**{field: source})
         assert not form.is_valid()
-        assert expected in " ".join(form.errors[field])
+        assert expected in " ".join(map(str, form.errors[field]))
 
     def test_changing_the_audience_to_public_rechecks_the_placeholders(self):
         form = self.form(audience=Audience.INTERNAL, body_template="{{ root_cause }}")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from incidents import services
 from incidents.models import Incident, TimelineEvent
+from incidents.postmortem import services
 from tests.factories import IncidentFactory
 
 pytestmark = pytest.mark.django_db

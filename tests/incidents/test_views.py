@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from core.templatetags.hindsight import clock
 from incidents.models import Cause, FinalNote, Lesson, PathPriority, SolutionOption, StatusItem
 from tests.factories import (
     T0,
@@ -140,9 +141,22 @@ class TestIncidentList:
 
 class TestCodespans:
     def test_backticks_become_code_and_everything_else_is_escaped(self):
-        from incidents.templatetags.hindsight import codespans
+        from core.templatetags.hindsight import codespans
 
         assert codespans("Ship `dist/_worker.js` <b>now</b>") == (
             "Ship <code>dist/_worker.js</code> &lt;b&gt;now&lt;/b&gt;"
         )
         assert codespans("`<script>`") == "<code>&lt;script&gt;</code>"
+
+
+class TestTimelineClock:
+    """A timeline row shows its date whenever it is not the incident's start day."""
+
+    def test_the_start_day_shows_the_time_alone(self):
+        start = datetime(2026, 1, 2, 6, 2, tzinfo=UTC)
+        assert clock(start + timedelta(minutes=16), start) == "06:18"
+
+    def test_another_day_shows_the_date(self):
+        start = datetime(2026, 1, 2, 23, 50, tzinfo=UTC)
+        assert clock(start + timedelta(minutes=20), start) == "2026-01-03 00:10"
+        assert clock(start + timedelta(days=336), start) == "2026-12-04 23:50"

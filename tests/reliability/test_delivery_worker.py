@@ -25,7 +25,7 @@ from django.db import connection
 from django.utils import timezone
 
 from hindsight.celery import app
-from incidents import services
+from incidents.communications import services
 from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
 from incidents.models import CommunicationTemplate, Delivery, Subscriber
 from tests.factories import IncidentFactory
@@ -157,7 +157,7 @@ def test_a_worker_killed_mid_batch_leaves_each_recipient_exactly_one_email(worke
     Subscriber.objects.create(email="left@example.com", confirmed_at=now, unsubscribed_at=now)
     default_templates_ensure()
     draft = services.communication_generate(
-        incident=IncidentFactory(),
+        incident=IncidentFactory(status="resolved", resolved_at=now),
         template=CommunicationTemplate.objects.get(slug=USER_EMAIL_SLUG),
         user=None,
     )

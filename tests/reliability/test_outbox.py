@@ -17,15 +17,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from hindsight.celery import app
-from incidents import services
+from incidents.communications import services
 from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
+from incidents.communications.tasks import communication_deliver
 from incidents.models import (
     Communication,
     CommunicationTemplate,
     Delivery,
     Subscriber,
 )
-from incidents.tasks import communication_deliver
 from outbox import services as outbox_services
 from outbox.models import OutboxMessage
 from tests import brokers
@@ -58,7 +58,7 @@ def approved() -> Communication:
         Subscriber.objects.create(email=address, confirmed_at=now)
     default_templates_ensure()
     draft = services.communication_generate(
-        incident=IncidentFactory(),
+        incident=IncidentFactory(status="resolved", resolved_at=now),
         template=CommunicationTemplate.objects.get(slug=USER_EMAIL_SLUG),
         user=None,
     )

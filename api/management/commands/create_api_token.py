@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from api.models import ApiToken
 from api.tokens import token_create
@@ -10,14 +12,20 @@ from api.tokens import token_create
 class Command(BaseCommand):
     help = "Create a personal API token for a user and print it once."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("username")
         parser.add_argument("--scope", choices=ApiToken.Scope.values, default=ApiToken.Scope.READ)
         parser.add_argument("--expires-days", type=int, default=None)
         parser.add_argument("--name", default="created with manage.py create_api_token")
 
     def handle(
-        self, *args, username: str, scope: str, expires_days: int | None, name: str, **options
+        self,
+        *args: Any,
+        username: str,
+        scope: str,
+        expires_days: int | None,
+        name: str,
+        **options: Any,
     ) -> None:
         if expires_days is not None and expires_days < 1:
             raise CommandError("--expires-days must be 1 or more.")

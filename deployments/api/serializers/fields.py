@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from rest_framework import serializers
@@ -27,7 +27,14 @@ PROBE_SCHEMES = ("http", "https")
 # --- Strict fields ------------------------------------------------------------------------------
 
 
-class _TextOnly:
+if TYPE_CHECKING:
+    # What _TextOnly is mixed into, for the type checker; at run time it stays a plain mixin.
+    _CharFieldBase = serializers.CharField
+else:
+    _CharFieldBase = object
+
+
+class _TextOnly(_CharFieldBase):
     """For DRF's string fields: a number is not a string (CharField would take 42 as "42")."""
 
     default_error_messages = {"not_a_string": "Must be a string."}

@@ -67,24 +67,13 @@ class GateReasonSerializer(serializers.Serializer):
 class GateAnswerSerializer(RowSerializer):
     """Both answers, pass (200) and block (409), have this shape."""
 
-    columns = {
-        "verdict": "verdict",
-        "reasons": "reasons",
-        "gate_run": "id",
-        "service": "service__slug",
-        "environment": "environment__name",
-        "commit_sha": "commit_sha",
-        "manifest_digest": "manifest_digest",
-        "artifact_count": "artifact_count",
-        "created_at": "created_at",
-    }
     verdict = serializers.ChoiceField(choices=GateRun.Verdict.choices)
     reasons = serializers.ListField(
         child=GateReasonSerializer(), help_text="One per enabled rule, in the rules' order."
     )
-    gate_run = serializers.IntegerField(help_text="The id of the stored answer.")
-    service = serializers.SlugField()
-    environment = serializers.CharField()
+    gate_run = serializers.IntegerField(source="id", help_text="The id of the stored answer.")
+    service = serializers.SlugField(source="service.slug")
+    environment = serializers.CharField(source="environment.name")
     commit_sha = serializers.CharField()
     manifest_digest = serializers.CharField(
         help_text="SHA-256 over the sorted manifest, as deployments record it."
@@ -97,31 +86,23 @@ class GateAnswerSerializer(RowSerializer):
 
 
 class GateRunSerializer(RowSerializer):
-    columns = {
-        "id": "id",
-        "service": "service__slug",
-        "environment": "environment__name",
-        "commit_sha": "commit_sha",
-        "manifest_digest": "manifest_digest",
-        "artifact_count": "artifact_count",
-        "verdict": "verdict",
-        "reasons": "reasons",
-        "requested_by": "requested_by__username",
-        "deployment": "deployment_id",
-        "created_at": "created_at",
-    }
     id = serializers.IntegerField()
-    service = serializers.SlugField(help_text="The service's slug.")
-    environment = serializers.CharField(help_text="The environment's name.")
+    service = serializers.SlugField(source="service.slug", help_text="The service's slug.")
+    environment = serializers.CharField(
+        source="environment.name", help_text="The environment's name."
+    )
     commit_sha = serializers.CharField()
     manifest_digest = serializers.CharField()
     artifact_count = serializers.IntegerField()
     verdict = serializers.ChoiceField(choices=GateRun.Verdict.choices)
     reasons = serializers.ListField(child=GateReasonSerializer())
     requested_by = serializers.CharField(
-        allow_null=True, help_text="Username of who asked; null for the demo or a deleted user."
+        source="requested_by.username",
+        allow_null=True,
+        help_text="Username of who asked; null for the demo or a deleted user.",
     )
     deployment = serializers.IntegerField(
+        source="deployment_id",
         allow_null=True,
         help_text="The deployment recorded afterwards with the same commit and build, if any.",
     )
@@ -132,21 +113,11 @@ class GateRunSerializer(RowSerializer):
 
 
 class GateRuleSerializer(RowSerializer):
-    columns = {
-        "id": "id",
-        "service": "service__slug",
-        "environment": "environment__name",
-        "kind": "kind",
-        "action": "action",
-        "path": "path",
-        "min_size": "min_size",
-        "max_size": "max_size",
-        "enabled": "enabled",
-        "order": "order",
-    }
     id = serializers.IntegerField()
-    service = serializers.SlugField(help_text="The service's slug.")
-    environment = serializers.CharField(help_text="The environment's name.")
+    service = serializers.SlugField(source="service.slug", help_text="The service's slug.")
+    environment = serializers.CharField(
+        source="environment.name", help_text="The environment's name."
+    )
     kind = serializers.ChoiceField(choices=GateRule.Kind.choices)
     action = serializers.ChoiceField(choices=GateRule.Action.choices)
     path = serializers.CharField()

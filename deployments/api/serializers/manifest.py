@@ -122,5 +122,5 @@ class ManifestField(serializers.ListField):
             if entry_errors:
                 errors[index] = entry_errors
         if errors:
-            raise ValidationError(errors)
+            raise ValidationError(errors)  # type: ignore[arg-type]  # DRF keys list errors by index; the stubs allow str keys only
         return [{"path": e["path"], "size": e["size"], "sha256": e["sha256"]} for e in data]

@@ -158,5 +158,5 @@ class EnvironmentViewSet(RowViewSet):
                 status_code=404,
                 problem_type="no-known-good",
             )
-        good.rollback_command = selectors.rollback_command(deployment=good)
+        good.rollback_command = selectors.rollback_command(deployment=good)  # type: ignore[attr-defined]  # for the serializer
         return Response(LastKnownGoodSerializer(good).data)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 from drf_spectacular.types import OpenApiTypes
@@ -91,6 +91,9 @@ CREATE_PROBLEMS = _merge(
 )
 
 
+_ViewSet = TypeVar("_ViewSet", bound=type[viewsets.GenericViewSet])
+
+
 def crud_schema(
     *,
     noun: str,
@@ -102,7 +105,7 @@ def crud_schema(
     create_problems: dict[Any, Any],
     retrieve_summary: str = "",
     destroy_summary: str = "",
-):
+) -> Callable[[_ViewSet], _ViewSet]:
     """The schema of a catalogue viewset (list, retrieve, create, update, partial update and,
     given a summary, destroy): the same answers for services, environments and checks."""
     a = "an" if noun[0] in "aeiou" else "a"
@@ -181,11 +184,11 @@ class RowViewSet(viewsets.GenericViewSet):
     base_ordering: tuple[str, ...]
 
     def get_queryset(self) -> QuerySet:
-        return self.model.objects.order_by(*self.base_ordering).values(
+        return self.model._default_manager.order_by(*self.base_ordering).values(
             *self.row_serializer.values()
         )
 
-    def get_serializer_class(self):
+    def get_serializer_class(self) -> type[RowSerializer]:
         return self.row_serializer
 
     def shape(self, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -199,13 +202,16 @@ class RowViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None  # every list of this API is paginated
         return self.get_paginated_response(self.shape(page))
 
     def created(self, data: dict[str, Any], *, name: str, key: Any) -> Response:
         url = reverse(f"{name}-detail", args=[key], request=self.request)
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": url})
 
-    def validated(self, serializer_class, *, partial: bool = False) -> dict[str, Any]:
+    def validated(
+        self, serializer_class: type[Serializer], *, partial: bool = False
+    ) -> dict[str, Any]:
         serializer = serializer_class(
             data=self.request.data, partial=partial, context={"request": self.request}
         )

@@ -17,11 +17,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.filters import QueryFilterBackend, StableOrderingFilter
-from api.permissions import RolePermission
+from api.filters import (
+    NoEmptyTypedValuesForm,
+    QueryFilterBackend,
+    StableOrderingFilter,
+    StrictBooleanFilter,
+)
+from api.permissions import RolePermission, request_user
 from api.problems import Problem
 from deployments import services
-from deployments.api.filters import StrictBooleanFilter, StrictChoiceFilter
 from deployments.api.serializers.gate import (
     GateAnswerSerializer,
     GateRequestSerializer,
@@ -49,7 +53,7 @@ class AskPermission(RolePermission):
 
     perms_map = {**RolePermission.perms_map, "POST": ["%(app_label)s.view_%(model_name)s"]}
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         # RolePermission refuses every write to read tokens; this POST is a question, not a write.
         return permissions.DjangoModelPermissions.has_permission(self, request, view)
 
@@ -99,7 +103,7 @@ class GateView(APIView):
             commit_sha=data["commit"],
             manifest=data["manifest"],
             is_rollback=data["rollback"],
-            requested_by=request.user,
+            requested_by=request_user(request),
         )
         (body,) = GateAnswerSerializer.shape([run])
         passed = run.verdict == GateRun.Verdict.PASS
@@ -114,10 +118,11 @@ class GateRunFilter(django_filters.FilterSet):
     environment = django_filters.CharFilter(
         field_name="environment__name", help_text="The environment's name."
     )
-    verdict = StrictChoiceFilter(choices=GateRun.Verdict.choices)
+    verdict = django_filters.ChoiceFilter(choices=GateRun.Verdict.choices)
 
     class Meta:
         model = GateRun
+        form = NoEmptyTypedValuesForm
         fields = ["service", "environment", "verdict"]
 
 
@@ -151,11 +156,12 @@ class GateRuleFilter(django_filters.FilterSet):
     environment = django_filters.CharFilter(
         field_name="environment__name", help_text="The environment's name."
     )
-    kind = StrictChoiceFilter(choices=GateRule.Kind.choices)
+    kind = django_filters.ChoiceFilter(choices=GateRule.Kind.choices)
     enabled = StrictBooleanFilter()
 
     class Meta:
         model = GateRule
+        form = NoEmptyTypedValuesForm
         fields = ["service", "environment", "kind", "enabled"]
 
 

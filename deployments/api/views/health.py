@@ -13,6 +13,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status
 from rest_framework.exceptions import NotFound
+from rest_framework.pagination import Cursor
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -98,13 +99,13 @@ class HealthCheckViewSet(RowViewSet):
 class SnapshotCursorPagination(TimeCursorPagination):
     ordering = ("-taken_at", "-id")
 
-    def decode_cursor(self, request):
+    def decode_cursor(self, request: Request) -> Cursor | None:
         cursor = super().decode_cursor(request)
         # The position goes into a taken_at filter: a forged one must be a 404 like any other
         # bad cursor, not a database error.
         if cursor is not None and cursor.position is not None:
             try:
-                moment = parse_datetime(cursor.position)
+                moment = parse_datetime(cursor.position)  # type: ignore[arg-type]  # drf-stubs say int; it is the cursor's text
             except ValueError:
                 moment = None
             if moment is None or moment.tzinfo is None or moment < EARLIEST:
@@ -151,6 +152,7 @@ class HealthSnapshotViewSet(RowViewSet):
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        assert page is not None  # pagination_class is set
         return self.get_paginated_response(self.shape(self.with_results(list(page))))
 
     def retrieve(self, request: Request, pk: str) -> Response:

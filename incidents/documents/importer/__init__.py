@@ -16,15 +16,16 @@ recognized is kept verbatim as an `other` final note and listed in the draft's r
 from __future__ import annotations
 
 from incidents.documents.importer import forward, plans, sections, timeline
+from incidents.documents.importer.blocks import LIST_RE
 from incidents.documents.importer.draft import Draft, Report
-from incidents.documents.importer.reader import Reader
-from incidents.documents.text import repair_mojibake
+from incidents.documents.importer.reader import Handler, Reader
+from incidents.documents.text import FIELD_RE, HEADING_RE, fit, repair_mojibake
 
 __all__ = ["MAX_DOCUMENT_BYTES", "DocumentError", "Draft", "Report", "decode", "parse_postmortem"]
 
 MAX_DOCUMENT_BYTES = 1024 * 1024  # 1 MB
 
-HANDLERS = {
+HANDLERS: dict[str, Handler] = {
     "summary": sections.prose,
     "resolution": sections.prose,
     "impact": sections.impact,
@@ -117,9 +118,6 @@ def _lines(text: str) -> list[str]:
 
 
 def _looks_like_markdown(lines: list[str]) -> bool:
-    from incidents.documents.importer.blocks import LIST_RE
-    from incidents.documents.text import FIELD_RE, HEADING_RE
-
     return any(HEADING_RE.match(x) or LIST_RE.match(x) or FIELD_RE.match(x) for x in lines)
 
 
@@ -148,7 +146,7 @@ def parse_postmortem(data: bytes | str, *, title: str | None = None) -> Draft:
         reader.warn(
             "The title was longer than 200 characters; it is cut, and kept whole as a note."
         )
-        draft.title = sections.fit(draft.title, 200)[0]
+        draft.title = fit(draft.title, 200)[0]
     reader.finish()
     if draft.report.repaired_characters:
         reader.warn(

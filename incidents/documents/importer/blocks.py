@@ -160,10 +160,14 @@ def split_sections(lines: list[str]) -> Section:
 
 def _fence_end(lines: list[str], start: int) -> int:
     """Index just past the fence opened at `start` (or the end, for an unclosed one)."""
-    opener = FENCE_RE.match(lines[start]).group(2)
+    opening = FENCE_RE.match(lines[start])
+    assert opening is not None  # the caller found a fence here
+    opener = opening.group(2)
     for i in range(start + 1, len(lines)):
         match = FENCE_RE.match(lines[i])
-        closes = match and match.group(2).startswith(opener[0]) and not match.group(3).strip()
+        if match is None:
+            continue
+        closes = match.group(2).startswith(opener[0]) and not match.group(3).strip()
         if closes and len(match.group(2)) >= len(opener):
             return i + 1
     return len(lines)

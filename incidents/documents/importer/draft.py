@@ -1,6 +1,6 @@
 """What a parsed document says, before anything is written: plain values, no database.
 
-The service (incidents.services.documents) turns a Draft into rows; the preview shows it as it
+The service (incidents.documents.services) turns a Draft into rows; the preview shows it as it
 is. The report travels with it: what was mapped where, what was kept as notes, and warnings.
 """
 

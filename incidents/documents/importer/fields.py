@@ -145,9 +145,10 @@ def parse_span(text: str, default_day: date | None) -> Span:
 
 def parse_datetime(text: str, default_day: date | None) -> datetime | None:
     moment = find_moment(text)
-    day = parse_date(text) or default_day
+    written_day = parse_date(text)
+    day = written_day or default_day
     if moment is None:
-        return datetime.combine(day, time(0), tzinfo=UTC) if parse_date(text) else None
+        return datetime.combine(written_day, time(0), tzinfo=UTC) if written_day else None
     if day is None:
         return None
     return moment.on(day, moment.zone or _zone(text) or UTC)
@@ -190,7 +191,7 @@ def describe_duration(value: timedelta) -> str:
     return " ".join(parts) or f"{int(value.total_seconds())} seconds"
 
 
-_SEVERITY_WORDS = (
+_SEVERITY_WORDS: tuple[tuple[re.Pattern[str], str | None], ...] = (
     (re.compile(r"\bsev(?:erity)?[\s\-_]*([0-5])\b", re.I), None),
     (
         re.compile(r"\b(critical|emergency|blocker|complete outage|total outage)\b", re.I),

@@ -10,12 +10,13 @@ from incidents.documents.importer.draft import CommunicationDraft, OptionDraft, 
 from incidents.documents.importer.headings import PRIORITY_RE, audience_of, classify
 from incidents.documents.importer.items import item_meta
 from incidents.documents.importer.reader import Reader
-from incidents.documents.importer.sections import body_text, fit
+from incidents.documents.importer.sections import body_text
 from incidents.documents.text import (
     FENCE_RE,
     SEP,
     VERBATIM_CLOSE,
     VERBATIM_OPEN,
+    fit,
     heading_asides,
     heading_title,
     heading_words,

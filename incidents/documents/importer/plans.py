@@ -14,9 +14,9 @@ from incidents.documents.importer.draft import (
 )
 from incidents.documents.importer.headings import classify, horizon_of
 from incidents.documents.importer.items import bold_title, item_meta, leading_mark
-from incidents.documents.importer.reader import Reader
-from incidents.documents.importer.sections import fit
+from incidents.documents.importer.reader import Handler, Reader
 from incidents.documents.text import (
+    fit,
     heading_asides,
     heading_title,
     heading_words,
@@ -39,7 +39,7 @@ def _item(item: Item, *, horizon: str, done: bool, parent: ItemDraft | None = No
     detail = item.detail()
     if cut:
         detail = "\n\n".join(p for p in (meta.title, detail) if p)
-    status = ActionItem.Status.OPEN
+    status: str = ActionItem.Status.OPEN
     if item.checked or mark or done:
         status = ActionItem.Status.DONE
     status = meta.status or status
@@ -223,7 +223,7 @@ def _criteria(reader: Reader, items: list[Item], group: str) -> None:
         _criteria(reader, item.children, group)
 
 
-def _within(reader: Reader, section: Section, key: str, handler) -> None:
+def _within(reader: Reader, section: Section, key: str, handler: Handler) -> None:
     reader.trail.append(plain_heading(section.heading))
     try:
         handler(reader, section, key)

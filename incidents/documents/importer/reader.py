@@ -14,7 +14,8 @@ from incidents.documents.importer import fields as f
 from incidents.documents.importer.blocks import Block, Section, parse_blocks, split_sections
 from incidents.documents.importer.draft import CauseDraft, Draft, NoteDraft, Unrecognized
 from incidents.documents.importer.headings import classify, names_section
-from incidents.documents.text import heading_title, heading_words, plain_heading
+from incidents.documents.importer.items import leading_mark
+from incidents.documents.text import fit, heading_title, heading_words, plain_heading
 from incidents.models import Cause, FinalNote, Incident
 
 # Field keys (in heading_words form) and what they set.
@@ -168,12 +169,12 @@ class Reader:
         elif key == "duration":
             parsed = f.parse_duration(value)
             handled = parsed is not None and self.duration is None
-            if handled:
+            if parsed is not None and handled:
                 self.duration = (parsed, value)
         elif key == "severity":
             severity = f.parse_severity(value)
             handled = bool(severity) and not draft.severity
-            if handled:
+            if severity and handled:
                 draft.severity = severity
         elif key in ("status", "incident_status"):
             handled = self._status(key, value)
@@ -211,8 +212,6 @@ class Reader:
             self.unrecognized(where, block.raw())
 
     def cause_from_text(self, kind: str, text: str) -> None:
-        from incidents.documents.importer.sections import fit
-
         title, overflow = fit(" ".join(text.split()), 300)
         detail = text if overflow else ""
         self.draft.causes.append(CauseDraft(kind=kind, title=title, detail=detail))
@@ -251,8 +250,6 @@ class Reader:
                 draft.status = status
                 return True
             return status is not None and draft.status == status
-        from incidents.documents.importer.items import leading_mark
-
         line = leading_mark(value)[1]
         if draft.status_line and draft.status_line != line[:200]:
             return False
@@ -270,9 +267,10 @@ class Reader:
         draft = self.draft
         for name, parts in self.prose.items():
             setattr(draft, name, "\n\n".join(parts))
-        timed = [e for e in draft.timeline if e.occurred_at is not None]
         if draft.started_at is None:
-            earliest = min((e.occurred_at for e in timed), default=None)
+            earliest = min(
+                (e.occurred_at for e in draft.timeline if e.occurred_at is not None), default=None
+            )
             if earliest is None and self.pending_times:
                 day = self.day or self.pending_times[0][2]
                 if day is not None:
@@ -305,10 +303,21 @@ class Reader:
             resolved = draft.resolved_at is not None
             draft.status = Incident.Status.RESOLVED if resolved else Incident.Status.INVESTIGATING
         if draft.status == Incident.Status.RESOLVED and draft.resolved_at is None:
-            draft.resolved_at = max([draft.started_at, *(e.occurred_at for e in draft.timeline)])
+            # Every event has its time by now (the untimed ones took the start's).
+            times = (e.occurred_at for e in draft.timeline if e.occurred_at is not None)
+            draft.resolved_at = max([draft.started_at, *times])
             self.warn(
                 "The document says it is resolved but not when; the end is its last known time."
             )
+        if draft.status != Incident.Status.RESOLVED and draft.resolved_at is not None:
+            # Only a resolved incident has an end; the status the author wrote wins, and the
+            # end they gave is said here rather than dropped unseen.
+            self.warn(
+                f"The document says the incident is {Incident.Status(draft.status).label.lower()}"
+                f", so its end ({draft.resolved_at:%Y-%m-%d %H:%M} UTC) is not set; resolve the "
+                "incident to set it."
+            )
+            draft.resolved_at = None
         return draft
 
     def _duration(self) -> None:
@@ -316,6 +325,7 @@ class Reader:
         if self.duration is None:
             return
         duration, written = self.duration
+        assert draft.started_at is not None  # finish() set it first
         if draft.resolved_at is None:
             draft.resolved_at = draft.started_at + duration
             return

@@ -5,6 +5,7 @@ reader's draft."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from incidents.documents.importer.blocks import Block, Item, Section, parse_blocks
 from incidents.documents.importer.draft import CauseDraft, NoteDraft, StatusDraft
@@ -22,6 +23,7 @@ from incidents.documents.text import (
     RULE_RE,
     VERBATIM_CLOSE,
     VERBATIM_OPEN,
+    fit,
     heading_asides,
     heading_words,
 )
@@ -35,17 +37,6 @@ PROSE = {
 }
 _PRE_EXISTING_RE = re.compile(r"^\s*_?\(pre-?existing\)_?\s*:?\s*", re.I)
 _PRE_EXISTING_END_RE = re.compile(r"\s*_?\(pre-?existing\)_?\s*$", re.I)
-
-
-def fit(text: str, limit: int) -> tuple[str, bool]:
-    """`text` cut to `limit` characters at a word, with an ellipsis; and whether it was cut."""
-    if len(text) <= limit:
-        return text, False
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:
-        cut = cut[:space]
-    return cut.rstrip() + "…", True
 
 
 def body_text(lines: list[str]) -> str:
@@ -199,7 +190,7 @@ def _count(rows: list) -> int:
 # --- Lessons and notes -------------------------------------------------------------------------
 
 
-def _texts(reader: Reader, section: Section):
+def _texts(reader: Reader, section: Section) -> Iterator[tuple[bool | None, str]]:
     """(mark, text) of each list item and paragraph of a section body; fields go to the
     reader, anything else is kept as it is."""
     for block in parse_blocks(section.body):

@@ -4,6 +4,7 @@ and of "What happened" steps, which may come without times."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from incidents.documents.importer import fields as f
 from incidents.documents.importer.blocks import Block, Item, Section, parse_blocks
@@ -69,7 +70,7 @@ class TimelineReader:
 
     def __init__(self, reader: Reader, *, untimed_ok: bool) -> None:
         self.reader = reader
-        self.day = None
+        self.day: date | None = None
         self.untimed_ok = untimed_ok  # "What happened" steps may come without times
         self.more: dict[int, list[str]] = {}  # continuation lines per event, joined once
 

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from incidents import services
+from incidents.documents import services
 from incidents.documents.importer import MAX_DOCUMENT_BYTES, DocumentError
 
 _HINTS = {
@@ -26,7 +26,7 @@ _HINTS = {
 class Command(BaseCommand):
     help = "Import a Markdown post-mortem as a new incident; prints its reference."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="The Markdown document; - reads standard input.")
         parser.add_argument("--service", help="Slug of the service the incident belongs to.")
         parser.add_argument("--title", help="Title, for a document without a '# ' heading.")

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from core.roles import roles_ensure
 from incidents.demo import DEMO_PASSWORD, DEMO_USERS, demo_load
-from incidents.roles import roles_ensure
 
 
 class Command(BaseCommand):

@@ -1,0 +1,3 @@
+"""The admin of incidents, one module per room; importing each registers its models."""
+
+from incidents.admin import communications, postmortem, statuspage  # noqa: F401

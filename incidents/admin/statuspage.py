@@ -1,0 +1,84 @@
+"""The admin of the status page's side: maintenance windows and subscribers.
+
+Both save through the services the pages use (incidents.statuspage.services), so a window saved
+here is checked, stored with its HTML rendered and shown on the status page at once, exactly as
+one saved from the maintenance pages.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+# Communications, their delivery log, webhook endpoints and the outbox: registered by importing
+# their module, which keeps this one short.
+from incidents.models import (
+    Maintenance,
+    Subscriber,
+)
+from incidents.statuspage import services
+
+
+class MaintenanceAdminForm(forms.ModelForm):
+    def _post_clean(self) -> None:
+        # After the model's own validation (as Django's UserCreationForm checks the password):
+        # the service's checks, so what it would refuse shows beside its field instead of
+        # failing in save_model, where the admin has no form left to show it on.
+        super()._post_clean()  # type: ignore[misc]  # Django's own hook, missing from the stubs
+        if self.errors:
+            return
+        try:
+            services.maintenance_check(maintenance=self.instance, **self.cleaned_data)
+        except ValidationError as error:
+            by_field = (
+                error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+            )
+            for name, messages in by_field.items():
+                self.add_error(name if name in self.fields else None, messages)
+
+
+@admin.register(Maintenance)
+class MaintenanceAdmin(admin.ModelAdmin):
+    form = MaintenanceAdminForm
+    list_display = ["title", "service", "starts_at", "ends_at"]
+    list_filter = ["service"]
+    search_fields = ["title", "description"]
+    list_select_related = ["service"]
+    date_hierarchy = "starts_at"
+
+    def save_model(
+        self, request: HttpRequest, obj: Maintenance, form: forms.ModelForm, change: bool
+    ) -> None:
+        if change:
+            services.maintenance_update(maintenance=obj, **form.cleaned_data)
+            return
+        created = services.maintenance_create(**form.cleaned_data)
+        # The admin goes on with its own instance: its log entry and redirect name it.
+        obj.pk = created.pk
+        obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: Maintenance) -> None:
+        services.maintenance_delete(maintenance=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Maintenance]) -> None:
+        for maintenance in queryset:
+            services.maintenance_delete(maintenance=maintenance)
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    """Confirmation is the address owner's to give (double opt-in), so it is read-only here."""
+
+    list_display = ["email", "confirmed_at", "unsubscribed_at", "created_at"]
+    list_filter = [("confirmed_at", admin.EmptyFieldListFilter), "unsubscribed_at"]
+    search_fields = ["email"]
+    readonly_fields = ["confirmed_at", "unsubscribed_at", "created_at"]
+    actions = ["unsubscribe"]
+
+    @admin.action(description="Unsubscribe the selected addresses")
+    def unsubscribe(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
+        count = services.subscribers_unsubscribe(subscribers=queryset)
+        self.message_user(request, f"{count} address(es) unsubscribed.")

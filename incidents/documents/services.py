@@ -1,0 +1,259 @@
+"""Importing a post-mortem document: every row of it in one transaction, or nothing.
+
+Rows are written per section (incidents.documents.bulk: each row checked by clean_fields(), then
+one bulk_create() for the rows and one for their history), level by level for nested causes and
+action items, so the number of statements an import costs does not grow with its rows (on
+SQLite, but for Django's batches of 999 values).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from deployments.services import service_create
+from incidents.documents.bulk import rows_create
+from incidents.documents.importer import Report
+from incidents.documents.importer.draft import CauseDraft, ItemDraft
+from incidents.documents.plan import ImportPlan, postmortem_plan
+from incidents.models import (
+    ActionItem,
+    Cause,
+    Communication,
+    FinalNote,
+    Incident,
+    Lesson,
+    PathPriority,
+    SolutionOption,
+    StatusItem,
+    SuccessCriterion,
+    TimelineEvent,
+)
+from incidents.models.base import MarkdownModel
+from incidents.postmortem.services import incident_create
+
+M = TypeVar("M", bound=MarkdownModel)
+
+# Relations are set from rows this function just wrote; checking them would cost a query each.
+_RELATIONS = ["incident", "parent", "owner", "done_by", "deployment", "priority", "created_by"]
+
+
+@dataclass
+class ImportResult:
+    incident: Incident
+    report: Report
+
+
+class _Writer:
+    def __init__(self, incident: Incident, user: User | None) -> None:
+        self.incident = incident
+        self.user = user if user is not None and user.is_authenticated else None
+        self.now = timezone.now()
+        self._orders: dict[tuple, int] = defaultdict(int)
+
+    def order(self, *group: Any) -> int:
+        """The next position among a row's siblings, counted from 0 per sibling group."""
+        value = self._orders[group]
+        self._orders[group] += 1
+        return value
+
+    def save(self, model: type[M], rows: Sequence[M]) -> list[M]:
+        if not rows:
+            return []
+        for row in rows:
+            row.render_markdown()
+        return rows_create(model, rows, user=self.user, exclude=_RELATIONS)
+
+    def nested(
+        self,
+        model: type[M],
+        drafts: list,
+        build: Callable[[Any, M | None], M],
+    ) -> None:
+        """Write a forest of drafts level by level: each level is one bulk write."""
+        level: list[tuple[Any, M | None]] = [(draft, None) for draft in drafts]
+        while level:
+            rows = self.save(model, [build(draft, parent) for draft, parent in level])
+            level = [
+                (child, row)
+                for (draft, _parent), row in zip(level, rows, strict=True)
+                for child in draft.children
+            ]
+
+
+def _incident(plan: ImportPlan, user: User | None) -> Incident:
+    draft = plan.draft
+    service = plan.service
+    if service is None:
+        assert plan.new_service is not None  # set whenever service is None
+        name, slug = plan.new_service
+        service = service_create(name=name, slug=slug)
+    fields: dict[str, Any] = {
+        name: getattr(draft, name)
+        for name in (
+            "status_line", "detected_at", "mitigated_at", "resolved_at", "summary", "impact",
+            "resolution", "next_step", "status", "postmortem_state",
+        )
+        if getattr(draft, name)
+    }  # fmt: skip
+    assert draft.started_at is not None  # Reader.finish() always sets it
+    incident = incident_create(
+        service=service,
+        title=draft.title,
+        started_at=draft.started_at,
+        severity=draft.severity or Incident._meta.get_field("severity").default,
+        created_by=user if user is not None and user.is_authenticated else None,
+        **fields,
+    )
+    authors = [a for a in plan.authors if a != user]
+    if authors:
+        incident.authors.add(*authors)
+    return incident
+
+
+def _write_sections(w: _Writer, plan: ImportPlan) -> None:
+    # Relations by id: an instance assigned to a relation costs a descriptor and a check a row.
+    draft, incident, user = plan.draft, w.incident.pk, w.user.pk if w.user else None
+    w.save(
+        TimelineEvent,
+        [
+            TimelineEvent(
+                incident_id=incident,
+                occurred_at=e.occurred_at,  # type: ignore[misc]  # Reader.finish() timed every event
+                kind=e.kind,
+                text=e.text,
+                created_by_id=user,
+            )
+            for e in draft.timeline
+        ],
+    )
+    w.save(
+        StatusItem,
+        [
+            StatusItem(
+                incident_id=incident, kind=s.kind, label=s.label, detail=s.detail, ok=s.ok,
+                pre_existing=s.pre_existing, order=w.order("status", s.kind),
+            )
+            for s in draft.status_items
+        ],
+    )  # fmt: skip
+
+    def cause(d: CauseDraft, parent: Cause | None) -> Cause:
+        return Cause(
+            incident_id=incident, parent_id=parent.pk if parent else None, kind=d.kind,
+            title=d.title, detail=d.detail,
+            order=w.order("cause", parent.pk if parent else None, d.kind),
+        )  # fmt: skip
+
+    w.nested(Cause, draft.causes, cause)
+    w.save(
+        Lesson,
+        [
+            Lesson(incident_id=incident, kind=n.kind, text=n.text, order=w.order("lesson", n.kind))
+            for n in draft.lessons
+        ],
+    )
+
+    def item(d: ItemDraft, parent: ActionItem | None) -> ActionItem:
+        detail = d.detail
+        owner = plan.owners.get(d.owner) if d.owner else None
+        if d.owner and owner is None:
+            # Kept readable on the item; the report lists it too.
+            note = f"Owner: @{d.owner} (no Hindsight user by this name)"
+            detail = f"{note}\n\n{detail}" if detail else note
+        done = d.status == ActionItem.Status.DONE
+        return ActionItem(
+            incident_id=incident, parent_id=parent.pk if parent else None, title=d.title,
+            detail=detail, status=d.status, priority=d.priority, kind=d.kind, horizon=d.horizon,
+            owner_id=owner.pk if owner else None, due_date=d.due_date,
+            blocks_deployments=d.blocks_deployments, done_at=w.now if done else None,
+            order=w.order("item", parent.pk if parent else None, d.horizon),
+        )  # fmt: skip
+
+    w.nested(ActionItem, draft.action_items, item)
+    w.save(
+        SuccessCriterion,
+        [
+            SuccessCriterion(
+                incident_id=incident, group=c.group, text=c.text, done=c.done,
+                done_at=w.now if c.done else None, order=w.order("criterion", c.group),
+            )
+            for c in draft.criteria
+        ],
+    )  # fmt: skip
+    priorities = w.save(
+        PathPriority,
+        [
+            PathPriority(
+                incident_id=incident,
+                title=p.title,
+                urgent=p.urgent,
+                detail=p.detail,
+                order=w.order("priority"),
+            )
+            for p in draft.priorities
+        ],
+    )
+    w.save(
+        SolutionOption,
+        [
+            SolutionOption(
+                priority_id=row.pk, label=o.label, title=o.title, estimate=o.estimate, detail=o.detail,
+                chosen=o.chosen, order=w.order("option", row.pk),
+            )
+            for row, p in zip(priorities, draft.priorities, strict=True)
+            for o in p.options
+        ],
+    )  # fmt: skip
+    w.save(
+        FinalNote,
+        [
+            FinalNote(incident_id=incident, kind=n.kind, text=n.text, order=w.order("note", n.kind))
+            for n in draft.final_notes
+        ],
+    )
+    w.save(
+        Communication,
+        [
+            Communication(
+                incident_id=incident, audience=c.audience, phase=c.phase, status=c.status,
+                subject=c.subject, body=c.body, created_by_id=user,
+                approved_at=w.now if c.status == Communication.Status.APPROVED else None,
+            )
+            for c in draft.communications
+        ],
+    )  # fmt: skip
+
+
+@transaction.atomic
+def postmortem_import(
+    *,
+    data: bytes | str,
+    user: User | None,
+    title: str | None = None,
+    service_slug: str | None = None,
+    create_service: bool = False,
+    now: datetime | None = None,
+) -> ImportResult:
+    """Create an incident from a Markdown post-mortem, with every part of it, or nothing.
+
+    Raises incidents.documents.importer.DocumentError for a document that cannot be imported
+    (binary, empty, too large, no title, no service). `create_service` lets the document name a
+    service that does not exist yet (the CLI's choice; the UI and API ask for an existing one).
+    """
+    plan = postmortem_plan(
+        data=data, title=title, service_slug=service_slug, create_service=create_service
+    )
+    incident = _incident(plan, user)
+    writer = _Writer(incident, user)
+    if now is not None:
+        writer.now = now
+    _write_sections(writer, plan)
+    return ImportResult(incident=incident, report=plan.draft.report)

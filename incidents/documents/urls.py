@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from incidents.documents import views
+
+urlpatterns = [
+    path("incidents/import/", views.import_start, name="import"),
+    path("incidents/import/confirm", views.import_confirm, name="import_confirm"),
+    path(
+        "incidents/<str:reference>/postmortem.md",
+        views.postmortem_download,
+        {"fmt": "md"},
+        name="postmortem_md",
+    ),
+    path(
+        "incidents/<str:reference>/postmortem.json",
+        views.postmortem_download,
+        {"fmt": "json"},
+        name="postmortem_json",
+    ),
+]

@@ -1,1 +1,0 @@
-"""Forms validate input only; the writes happen in incidents.services."""

@@ -1,0 +1,54 @@
+"""The dashboard (what needs attention now) and the incident list; each list in a fixed number of
+queries whatever its length.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from core.http import AuthenticatedHttpRequest
+from deployments import selectors as deployment_selectors
+from incidents.action_items import selectors as action_items_selectors
+from incidents.insights import selectors
+from incidents.insights.filters import IncidentFilter
+
+LIST_PAGE_SIZE = 25
+
+
+@require_GET
+@login_required
+def incident_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    queryset = selectors.incident_list()
+    filters = IncidentFilter(request.GET, queryset=queryset)
+    # A filter that does not validate shows its error and no rows: rows filtered by the other
+    # fields alone would look like an answer to the question the person asked.
+    incidents = filters.qs if filters.is_valid() else queryset.none()
+    page = Paginator(incidents, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "incidents/incident_list.html",
+        {"page": page, "filters": filters, "filter_params": filters.active_params},
+    )
+
+
+@require_GET
+@login_required
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "incidents/dashboard.html",
+        {
+            "open_incidents": selectors.incidents_open(),
+            "my_items": action_items_selectors.action_items_open_for(
+                user=request.user, today=timezone.localdate()
+            ),
+            "blocking_items": action_items_selectors.action_items_blocking_deployments(),
+            "in_review": selectors.postmortems_in_review(),
+            "services": deployment_selectors.service_health(),
+        },
+    )

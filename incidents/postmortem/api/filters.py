@@ -1,0 +1,68 @@
+"""Query-string filters of the incidents API. An invalid value is a 400, never ignored."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+
+from api.filters import BoundedIsoDateTimeFilter, NoEmptyTypedValuesForm
+from incidents.insights.selectors import SEARCH_MAX_TERMS
+from incidents.models import Incident, Severity
+
+# What the incident filter takes: the schema carries the same pattern.
+REFERENCE_PATTERN = r"^([Ii][Nn][Cc]-)?[0-9]{1,9}$"
+_REFERENCE_RE = re.compile(REFERENCE_PATTERN)
+
+
+class ReferenceFormField(forms.CharField):
+    """An incident reference (INC-12, inc-12 or 12), cleaned to its number."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, strip=False, **kwargs)
+
+    def to_python(self, value: Any) -> int | None:  # type: ignore[override]  # cleans to the number
+        text = super().to_python(value)
+        if text in (None, ""):
+            return None
+        match = _REFERENCE_RE.match(text)
+        if not match:
+            raise forms.ValidationError("Must be an incident reference such as INC-12.")
+        return int(text.rsplit("-", 1)[-1])
+
+
+class ReferenceFilter(django_filters.CharFilter):
+    field_class = ReferenceFormField
+
+
+class IncidentFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Incident.Status.choices)
+    severity = django_filters.ChoiceFilter(choices=Severity.choices)
+    service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
+    started_after = BoundedIsoDateTimeFilter(
+        field_name="started_at",
+        lookup_expr="gte",
+        help_text="Started at or after this ISO 8601 date-time.",
+    )
+    started_before = BoundedIsoDateTimeFilter(
+        field_name="started_at",
+        lookup_expr="lt",
+        help_text="Started before this ISO 8601 date-time.",
+    )
+    q = django_filters.CharFilter(
+        method="filter_q",
+        help_text=f"Words the title contains, all of them, any case (at most {SEARCH_MAX_TERMS}).",
+    )
+
+    class Meta:
+        model = Incident
+        fields: list[str] = []
+        form = NoEmptyTypedValuesForm
+
+    def filter_q(self, queryset: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
+        for term in value.split()[:SEARCH_MAX_TERMS]:
+            queryset = queryset.filter(title__icontains=term)
+        return queryset

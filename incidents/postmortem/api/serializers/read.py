@@ -1,0 +1,52 @@
+"""Response shapes for incident lists, built from `.values()` rows (api.reads.RowSerializer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from api.reads import RowSerializer, Times
+from incidents.models import Incident, Severity
+from incidents.models.incident import REFERENCE_PREFIX
+
+
+class ServiceRefSerializer(serializers.Serializer):
+    """Schema only: the service an incident belongs to, as IncidentListSerializer nests it."""
+
+    slug = serializers.CharField()
+    name = serializers.CharField()
+
+
+class IncidentListSerializer(RowSerializer):
+    """An incident in a list: its facts without the post-mortem's prose or sections."""
+
+    # Made a reference by finish().
+    reference = serializers.CharField(
+        source="number", help_text="INC-<number>; addresses it in URLs."
+    )
+    number = serializers.IntegerField()
+    title = serializers.CharField()
+    service = ServiceRefSerializer()
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    status = serializers.ChoiceField(choices=Incident.Status.choices)
+    postmortem_state = serializers.ChoiceField(choices=Incident.PostmortemState.choices)
+    status_line = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    detected_at = serializers.DateTimeField(allow_null=True)
+    mitigated_at = serializers.DateTimeField(allow_null=True)
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    version = serializers.IntegerField(help_text="Also the ETag; send it back in If-Match.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    @classmethod
+    def values(cls) -> list[str]:
+        return [*super().values(), "service__slug", "service__name"]
+
+    def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
+        data["reference"] = f"{REFERENCE_PREFIX}{data['number']}"
+        if isinstance(source, Incident):
+            data["service"] = {"slug": source.service.slug, "name": source.service.name}
+        else:
+            data["service"] = {"slug": source["service__slug"], "name": source["service__name"]}

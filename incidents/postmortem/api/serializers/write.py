@@ -1,0 +1,249 @@
+"""Request shapes for incidents and their section rows; validation only, no side effects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db import models
+from rest_framework import serializers
+
+from api.serializers import (
+    BoundedDateField,
+    BoundedDateTimeField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictChoiceField,
+    StrictSerializer,
+)
+from deployments.models import Deployment, Service
+from incidents.models import (
+    ActionItem,
+    Cause,
+    Horizon,
+    Incident,
+    Lesson,
+    Severity,
+    SuccessCriterion,
+    TimelineEvent,
+)
+from incidents.postmortem.api.serializers.fields import id_field, markdown_field
+
+# --- Incident writes -----------------------------------------------------------------------
+
+# The incident's times that must not lie before its start.
+LATER_TIMES = ("detected_at", "mitigated_at", "resolved_at")
+
+
+class ServiceSlugField(StrictCharField):
+    """A service by its slug."""
+
+    default_error_messages = {"unknown": "No service has this slug."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=100, **kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> Service | None:
+        # After the string checks (type, NUL, length), so the lookup only sees a clean slug.
+        slug = super().run_validation(data)
+        if slug is None:
+            return None
+        service = Service.objects.filter(slug=slug).first()
+        if service is None:
+            self.fail("unknown")
+        return service
+
+
+def _check_times(attrs: dict[str, Any], instance: Incident | None) -> None:
+    """Detected, mitigated and resolved cannot be before the start; the field the request
+    changed carries the error."""
+    started = attrs.get("started_at", getattr(instance, "started_at", None))
+    if started is None:
+        return
+    errors: dict[str, str] = {}
+    for name in LATER_TIMES:
+        value = attrs[name] if name in attrs else getattr(instance, name, None)
+        if value is not None and value < started:
+            field = name if name in attrs else "started_at"
+            model_field = Incident._meta.get_field(name)
+            assert isinstance(model_field, models.Field)  # a column, not a relation
+            label = model_field.verbose_name
+            errors.setdefault(field, f"The {label} time cannot be before the start.")
+    if errors:
+        raise serializers.ValidationError(errors)
+
+
+class IncidentCreateSerializer(StrictSerializer):
+    """Declares an incident. It starts as investigating, with a draft post-mortem."""
+
+    service = ServiceSlugField(help_text="The affected service's slug.")
+    title = StrictCharField(max_length=200)
+    severity = StrictChoiceField(choices=Severity.choices, default=Severity.SEV3)
+    started_at = BoundedDateTimeField()
+    detected_at = BoundedDateTimeField(allow_null=True, default=None)
+    mitigated_at = BoundedDateTimeField(allow_null=True, default=None)
+    status_line = StrictCharField(max_length=200, allow_blank=True, default="")
+    summary = markdown_field(default="")
+    impact = markdown_field(default="")
+    resolution = markdown_field(default="")
+    next_step = markdown_field(default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        _check_times(attrs, self.instance)
+        return attrs
+
+
+class IncidentUpdateSerializer(IncidentCreateSerializer):
+    """Edits the incident row. PUT sends every field (omitted optional ones return to their
+    defaults); PATCH only the ones to change. Status and post-mortem state change through their
+    actions (resolve, postmortem-state)."""
+
+    resolved_at = BoundedDateTimeField(allow_null=True, default=None)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        if (
+            "resolved_at" in attrs
+            and attrs["resolved_at"] is None
+            and self.instance is not None
+            and self.instance.status == Incident.Status.RESOLVED
+        ):
+            raise serializers.ValidationError(
+                {"resolved_at": "A resolved incident keeps its resolution time."}
+            )
+        return attrs
+
+
+class ResolveSerializer(StrictSerializer):
+    resolved_at = BoundedDateTimeField(
+        required=False, help_text="When it was resolved; now if omitted."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        incident: Incident = self.context["incident"]
+        at = attrs.get("resolved_at")
+        if at is not None and at < incident.started_at:
+            raise serializers.ValidationError(
+                {"resolved_at": "The resolution time cannot be before the start."}
+            )
+        return attrs
+
+
+class PostmortemStateSerializer(StrictSerializer):
+    state = StrictChoiceField(choices=Incident.PostmortemState.choices)
+
+
+# --- Section row writes ----------------------------------------------------------------------
+
+
+class IncidentRowSerializer(StrictSerializer):
+    """A row of one incident's section. `context["incident"]` is the incident of the URL;
+    references to other rows (parent, deployment) must belong with it."""
+
+    model: type[models.Model] = None  # type: ignore[assignment]  # every subclass sets it
+
+    @property
+    def incident(self) -> Incident:
+        return self.context["incident"]
+
+    def validate_parent(self, value: int | None) -> models.Model | None:
+        if value is None:
+            return None
+        # Nest only under a top-level row of the same incident, never under itself.
+        parents = self.model._default_manager.filter(incident=self.incident, parent__isnull=True)
+        if self.instance is not None:
+            parents = parents.exclude(pk=self.instance.pk)
+        parent = parents.filter(pk=value).first()
+        if parent is None:
+            raise serializers.ValidationError(
+                "Must be the id of a top-level row of this incident, other than this one."
+            )
+        if self.instance is not None and self.instance.children.exists():
+            raise serializers.ValidationError("This row has rows nested under it.")
+        return parent
+
+    def validate_deployment(self, value: int | None) -> Deployment | None:
+        if value is None:
+            return None
+        deployment = Deployment.objects.filter(
+            pk=value, environment__service_id=self.incident.service_id
+        ).first()
+        if deployment is None:
+            raise serializers.ValidationError(
+                "Must be the id of a deployment of this incident's service."
+            )
+        return deployment
+
+
+class TimelineEventWriteSerializer(IncidentRowSerializer):
+    model = TimelineEvent
+
+    occurred_at = BoundedDateTimeField()
+    kind = StrictChoiceField(choices=TimelineEvent.Kind.choices, default=TimelineEvent.Kind.NOTE)
+    text = markdown_field(allow_blank=False)
+    deployment = id_field(allow_null=True, default=None, help_text="A deployment's id.")
+
+
+class CauseWriteSerializer(IncidentRowSerializer):
+    model = Cause
+
+    kind = StrictChoiceField(choices=Cause.Kind.choices, default=Cause.Kind.CONTRIBUTING)
+    title = StrictCharField(max_length=300)
+    detail = markdown_field(default="")
+    parent = id_field(allow_null=True, default=None, help_text="Nest under this cause's id.")  # type: ignore[assignment]  # a declared field, not Field.parent
+    deployment = id_field(allow_null=True, default=None, help_text="A deployment's id.")
+
+
+class LessonWriteSerializer(IncidentRowSerializer):
+    model = Lesson
+
+    kind = StrictChoiceField(choices=Lesson.Kind.choices)
+    text = markdown_field(allow_blank=False)
+
+
+class OwnerField(StrictCharField):
+    """A person by username; null for nobody."""
+
+    default_error_messages = {"unknown": "No active user has this username."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=150, **kwargs)
+
+    def run_validation(self, data: Any = serializers.empty) -> User | None:
+        username = super().run_validation(data)
+        if username is None:
+            return None
+        user_model = get_user_model()
+        user = user_model.objects.filter(
+            is_active=True, **{user_model.USERNAME_FIELD: username}
+        ).first()
+        if user is None:
+            self.fail("unknown")
+        return user
+
+
+class ActionItemWriteSerializer(IncidentRowSerializer):
+    """An action item's own fields. Its status changes through /complete and /reopen."""
+
+    model = ActionItem
+
+    title = StrictCharField(max_length=300)
+    detail = markdown_field(default="")
+    priority = StrictChoiceField(
+        choices=ActionItem.Priority.choices, default=ActionItem.Priority.P2
+    )
+    kind = StrictChoiceField(choices=ActionItem.Kind.choices, default=ActionItem.Kind.PREVENT)
+    horizon = StrictChoiceField(choices=Horizon.choices, default=Horizon.THIS_WEEK)
+    owner = OwnerField(allow_null=True, default=None, help_text="A username, or null.")
+    due_date = BoundedDateField(allow_null=True, default=None)
+    blocks_deployments = StrictBooleanField(default=False)
+    parent = id_field(allow_null=True, default=None, help_text="Make it a step of this item.")  # type: ignore[assignment]  # a declared field, not Field.parent
+
+
+class SuccessCriterionWriteSerializer(IncidentRowSerializer):
+    model = SuccessCriterion
+
+    group = StrictChoiceField(choices=Horizon.choices, default=Horizon.BEFORE_NEXT_DEPLOYMENT)
+    text = StrictCharField(max_length=500)
+    done = StrictBooleanField(default=False, help_text="Met; ticking it stamps done_at.")

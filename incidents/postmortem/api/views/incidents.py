@@ -1,0 +1,254 @@
+"""Incidents: list, detail, create, guarded updates and transitions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.urls import reverse
+from drf_spectacular.utils import (
+    extend_schema,
+    extend_schema_view,
+)
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from api.filters import QueryFilterBackend, StableOrderingFilter
+from api.pagination import PagePagination
+from api.permissions import request_user
+from api.problems import Problem
+from incidents.models import (
+    Incident,
+)
+from incidents.postmortem import services
+from incidents.postmortem.api import serializers as s
+from incidents.postmortem.api.filters import IncidentFilter
+from incidents.postmortem.api.views.common import (
+    ETAG,
+    IF_MATCH,
+    LIST_PROBLEMS,
+    LOCATION,
+    READ_PROBLEMS,
+    REF,
+    WRITE_PROBLEMS,
+    ChangeOnPost,
+    acting,
+    etag,
+    if_match_version,
+    incident_detail,
+    incident_or_404,
+    problems,
+)
+
+RACE = "Other requests kept moving the incident while this one was applied; read it again."
+
+
+@contextmanager
+def transition_races() -> Iterator[None]:
+    """A transition that lost its race several times over is a 409, not a 500."""
+    try:
+        yield
+    except services.StaleVersion as stale:
+        raise Problem(
+            RACE,
+            status_code=409,
+            problem_type="conflict",
+            current_version=stale.current_version,
+        ) from None
+
+
+# --- Incidents ---------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List incidents",
+        description=(
+            "Newest first by default (`-started_at`, then `-number`). `ordering` takes "
+            "started_at, number, severity, status or updated_at, `-` for descending."
+        ),
+        responses={200: s.IncidentListSerializer(many=True), **problems(*LIST_PROBLEMS)},
+    ),
+    retrieve=extend_schema(
+        summary="Read an incident with its whole post-mortem",
+        parameters=[REF, ETAG],
+        responses={200: s.IncidentDetailSerializer, **problems(*READ_PROBLEMS)},
+    ),
+    create=extend_schema(
+        summary="Declare an incident",
+        request=s.IncidentCreateSerializer,
+        parameters=[ETAG, LOCATION],
+        responses={201: s.IncidentDetailSerializer, **problems(400, 401, 403, 415)},
+    ),
+    update=extend_schema(
+        summary="Replace the incident's editable fields",
+        description="Omitted optional fields return to their defaults. Needs If-Match.",
+        request=s.IncidentUpdateSerializer,
+        parameters=[REF, IF_MATCH, ETAG],
+        responses={
+            200: s.IncidentDetailSerializer,
+            **problems(*WRITE_PROBLEMS, 412, 428, d400="Invalid fields, or a malformed If-Match."),
+        },
+    ),
+    partial_update=extend_schema(
+        summary="Change some of the incident's fields",
+        description="Only the fields sent change. Needs If-Match.",
+        request=s.IncidentUpdateSerializer,
+        parameters=[REF, IF_MATCH, ETAG],
+        responses={
+            200: s.IncidentDetailSerializer,
+            **problems(*WRITE_PROBLEMS, 412, 428, d400="Invalid fields, or a malformed If-Match."),
+        },
+    ),
+)
+class IncidentViewSet(viewsets.GenericViewSet):
+    queryset = Incident.objects.all()  # for the role check: view/add/change_incident
+    lookup_url_kwarg = "ref"
+    lookup_value_regex = "[^/]+"
+    filter_backends = [QueryFilterBackend, StableOrderingFilter]
+    filterset_class = IncidentFilter
+    ordering_fields = ["started_at", "number", "severity", "status", "updated_at"]
+    ordering = ["-started_at", "-number"]
+    ordering_tiebreak = "-number"
+    pagination_class = PagePagination
+
+    def get_serializer_class(self) -> type[BaseSerializer]:
+        by_action: dict[str | None, type[BaseSerializer]] = {
+            "list": s.IncidentListSerializer,
+            "create": s.IncidentCreateSerializer,
+            "update": s.IncidentUpdateSerializer,
+            "partial_update": s.IncidentUpdateSerializer,
+            "resolve": s.ResolveSerializer,
+            "postmortem_state": s.PostmortemStateSerializer,
+        }
+        return by_action.get(acting(self), s.IncidentDetailSerializer)
+
+    def get_object(self) -> Incident:
+        return incident_or_404(self.kwargs[self.lookup_url_kwarg])
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        if isinstance(exc, Problem) and exc.extra.get("current_version") is not None:
+            response["ETag"] = etag(exc.extra["current_version"])
+        return response
+
+    def _detail_response(self, reference: str | int, *, status: int = 200) -> Response:
+        incident = incident_detail(str(reference))
+        timeline_url = self.request.build_absolute_uri(
+            reverse("incident-timeline-event-list", kwargs={"incident_ref": incident.reference})
+        )
+        context = {**self.get_serializer_context(), "timeline_url": timeline_url}
+        response = Response(
+            s.IncidentDetailSerializer(incident, context=context).data, status=status
+        )
+        response["ETag"] = etag(incident.version)
+        return response
+
+    def list(self, request: Request) -> Response:
+        incidents = self.filter_queryset(Incident.objects.all())
+        page = self.paginate_queryset(incidents.values(*s.IncidentListSerializer.values()))
+        assert page is not None  # pagination_class is set
+        return self.get_paginated_response(s.IncidentListSerializer.shape(page))
+
+    def retrieve(self, request: Request, ref: str) -> Response:
+        return self._detail_response(ref)
+
+    def create(self, request: Request) -> Response:
+        serializer = s.IncidentCreateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        incident = services.incident_create(
+            created_by=request_user(request), **serializer.validated_data
+        )
+        response = self._detail_response(incident.number, status=201)
+        response["Location"] = request.build_absolute_uri(
+            reverse("incident-detail", kwargs={"ref": incident.reference})
+        )
+        return response
+
+    def update(self, request: Request, ref: str) -> Response:
+        return self._update(request, ref, partial=False)
+
+    def partial_update(self, request: Request, ref: str) -> Response:
+        return self._update(request, ref, partial=True)
+
+    def _update(self, request: Request, ref: str, *, partial: bool) -> Response:
+        incident = self.get_object()
+        expected = if_match_version(request)
+        serializer = s.IncidentUpdateSerializer(
+            incident, data=request.data, partial=partial, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        try:
+            if expected > s.MAX_ID:  # no version can match it: stale by definition
+                raise services.StaleVersion(current_version=incident.version)
+            services.incident_update(
+                incident=incident,
+                expected_version=expected,
+                user=request_user(request),
+                **serializer.validated_data,
+            )
+        except services.StaleVersion as stale:
+            raise Problem(
+                "The incident changed since you read it; read it again and reapply your change.",
+                status_code=412,
+                problem_type="precondition-failed",
+                current_version=stale.current_version,
+            ) from None
+        return self._detail_response(incident.number)
+
+    @extend_schema(
+        summary="Resolve the incident",
+        description=(
+            "Sets the status to resolved and stamps resolved_at (the given time, or now), and "
+            "writes it on the timeline. Resolving a resolved incident changes nothing."
+        ),
+        request=s.ResolveSerializer,
+        parameters=[REF, ETAG],
+        responses={200: s.IncidentDetailSerializer, **problems(*WRITE_PROBLEMS, 409, d409=RACE)},
+    )
+    @action(detail=True, methods=["post"], url_path="resolve", permission_classes=[ChangeOnPost])
+    def resolve(self, request: Request, ref: str) -> Response:
+        incident = self.get_object()
+        serializer = s.ResolveSerializer(
+            data=request.data, context={**self.get_serializer_context(), "incident": incident}
+        )
+        serializer.is_valid(raise_exception=True)
+        with transition_races():
+            services.incident_set_status(
+                incident=incident,
+                status=Incident.Status.RESOLVED,
+                user=request_user(request),
+                at=serializer.validated_data.get("resolved_at"),
+            )
+        return self._detail_response(incident.number)
+
+    @extend_schema(
+        summary="Move the post-mortem to draft, in review or published",
+        request=s.PostmortemStateSerializer,
+        parameters=[REF, ETAG],
+        responses={200: s.IncidentDetailSerializer, **problems(*WRITE_PROBLEMS, 409, d409=RACE)},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="postmortem-state",
+        permission_classes=[ChangeOnPost],
+    )
+    def postmortem_state(self, request: Request, ref: str) -> Response:
+        incident = self.get_object()
+        serializer = s.PostmortemStateSerializer(
+            data=request.data, context=self.get_serializer_context()
+        )
+        serializer.is_valid(raise_exception=True)
+        with transition_races():
+            services.incident_set_postmortem_state(
+                incident=incident,
+                state=serializer.validated_data["state"],
+                user=request_user(request),
+            )
+        return self._detail_response(incident.number)

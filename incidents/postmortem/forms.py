@@ -1,0 +1,248 @@
+"""Forms for writing the post-mortem: declaring it, its prose, its details and its section rows.
+
+They validate only; views hand the cleaned data to incidents.postmortem.services.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core import signing
+from django.core.validators import MaxLengthValidator
+from django.db import models
+from django.db.models import QuerySet
+from django.forms.models import fields_for_model, modelform_factory
+from django.utils import timezone
+
+from core.forms import ZonedDateTimeInput
+from deployments.models import Deployment, Service
+from incidents.models import Incident, PathPriority, Severity
+from incidents.models.base import MarkdownModel
+from incidents.postmortem.sections import DETAIL_FIELDS, Section
+from incidents.postmortem.services import comparable
+
+DATETIME_INPUT = ZonedDateTimeInput()
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+BASE_SALT = "incidents.prose-base"
+
+
+def markdown_widget(name: str) -> forms.Textarea:
+    return forms.Textarea(attrs={"rows": 6, "spellcheck": "true"})
+
+
+def _limit_markdown(form: forms.BaseForm, names: tuple[str, ...]) -> None:
+    limit = settings.HINDSIGHT_MARKDOWN_MAX_LENGTH
+    for name in names:
+        if name in form.fields:
+            form.fields[name].validators.append(MaxLengthValidator(limit))
+            form.fields[name].widget = markdown_widget(name)
+            form.fields[name].is_markdown = True  # type: ignore[attr-defined]  # for the template
+
+
+def _choose_from(form: forms.BaseForm, name: str, queryset: QuerySet[Any]) -> None:
+    field = form.fields[name]
+    assert isinstance(field, forms.ModelChoiceField)  # a relation's form field
+    field.queryset = queryset
+
+
+class SectionRowForm(forms.ModelForm):
+    """A row of one section. The incident is fixed by the URL, never by the form."""
+
+    def __init__(self, *args: Any, incident: Incident, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.incident = incident
+        if hasattr(self.instance, "incident_id"):
+            self.instance.incident = incident
+        model = self._meta.model
+        if "parent" in self.fields:
+            # Nest only under top-level rows of the same incident, and never under itself.
+            parents = model.objects.filter(incident=incident, parent__isnull=True)
+            if self.instance.pk:
+                parents = parents.exclude(pk=self.instance.pk)
+            _choose_from(self, "parent", parents)
+        if "deployment" in self.fields:
+            _choose_from(
+                self,
+                "deployment",
+                Deployment.objects.filter(
+                    environment__service_id=incident.service_id
+                ).select_related("environment"),
+            )
+        if "owner" in self.fields:
+            _choose_from(self, "owner", get_user_model().objects.filter(is_active=True))
+        if "priority" in self.fields and model.__name__ == "SolutionOption":
+            _choose_from(self, "priority", PathPriority.objects.filter(incident=incident))
+        if issubclass(model, MarkdownModel):
+            _limit_markdown(self, model.markdown_fields)
+
+
+def section_form_class(section: Section) -> type[SectionRowForm]:
+    widgets: dict[str, forms.Widget | type[forms.Widget]] = {}
+    for name in section.fields:
+        field = section.model._meta.get_field(name)
+        if field.get_internal_type() == "DateTimeField":
+            widgets[name] = DATETIME_INPUT
+        elif field.get_internal_type() == "DateField":
+            widgets[name] = DATE_INPUT
+    # The factory's stub returns a plain ModelForm class; it subclasses the form it is given.
+    return cast(
+        "type[SectionRowForm]",
+        modelform_factory(
+            section.model, form=SectionRowForm, fields=section.fields, widgets=widgets
+        ),
+    )
+
+
+class VersionedForm(forms.Form):
+    """Carries what the editor started from: the incident's version and the fields' values then.
+
+    `base` is signed so a stale save can tell "someone changed this very text" (a conflict) from
+    "someone changed something else" (save on top of it).
+    """
+
+    version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    base = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    @staticmethod
+    def sign_base(values: dict[str, Any]) -> str:
+        return signing.dumps({k: comparable(v) for k, v in values.items()}, salt=BASE_SALT)
+
+    def clean_base(self) -> dict[str, str]:
+        raw = self.cleaned_data.get("base") or ""
+        if not raw:
+            return {}
+        try:
+            return signing.loads(raw, salt=BASE_SALT)
+        except signing.BadSignature:
+            raise forms.ValidationError("The form was tampered with; reload the page.") from None
+
+
+class ProseForm(VersionedForm):
+    value = forms.CharField(required=False, strip=False)
+
+    def __init__(self, *args: Any, field_name: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.field_name = field_name
+        model_field = Incident._meta.get_field(field_name)
+        assert isinstance(model_field, models.Field)  # a text column, not a relation
+        self.fields["value"].label = model_field.verbose_name.capitalize()
+        self.fields["value"].help_text = model_field.help_text
+        self.fields["value"].validators.append(
+            MaxLengthValidator(settings.HINDSIGHT_MARKDOWN_MAX_LENGTH)
+        )
+        self.fields["value"].widget = markdown_widget(field_name)
+        self.fields["value"].is_markdown = True  # type: ignore[attr-defined]  # for the template
+
+
+class DetailsForm(VersionedForm):
+    """Title, severity, one-line status and the incident's times."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        model_fields = fields_for_model(Incident, fields=DETAIL_FIELDS)
+        for name in DETAIL_FIELDS:
+            field = model_fields[name]
+            if isinstance(field, forms.DateTimeField):
+                field.widget = DATETIME_INPUT
+            self.fields[name] = field
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        started = data.get("started_at")
+        if started:
+            for name in ("detected_at", "mitigated_at", "resolved_at"):
+                value = data.get(name)
+                if value and value < started:
+                    model_field = Incident._meta.get_field(name)
+                    assert isinstance(model_field, models.Field)  # a column, not a relation
+                    label = model_field.verbose_name
+                    self.add_error(name, f"The {label} time cannot be before the start.")
+        return data
+
+
+# Clocks disagree a little, and people round "now" up; beyond this a start time is a typo.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+def _now_to_the_minute() -> datetime:
+    return timezone.localtime().replace(second=0, microsecond=0)
+
+
+class IncidentDeclareForm(forms.Form):
+    service = forms.ModelChoiceField(
+        queryset=Service.objects.order_by("name"), empty_label="Choose a service"
+    )
+    title = forms.CharField(
+        max_length=Incident._meta.get_field("title").max_length,
+        help_text="What users see going wrong, e.g. “Checkout returns 500”.",
+    )
+    severity = forms.ChoiceField(
+        choices=Severity.choices, initial=Incident._meta.get_field("severity").default
+    )
+    started_at = forms.DateTimeField(
+        label="Started at",
+        initial=_now_to_the_minute,
+        widget=ZonedDateTimeInput(),
+    )
+
+    # Made when the form is shown, sent back with it: the same form submitted twice declares
+    # one incident.
+    creation_key = forms.UUIDField(widget=forms.HiddenInput, initial=uuid.uuid4, required=False)
+
+    def clean_started_at(self) -> datetime:
+        started_at = self.cleaned_data["started_at"]
+        if started_at > timezone.now() + FUTURE_TOLERANCE:
+            raise forms.ValidationError(
+                "That is in the future. Enter when the problem began.", code="future"
+            )
+        return started_at
+
+
+class _TransitionForm(forms.Form):
+    """A change of the incident's status at a time the author gives: now unless they say when,
+    so a post-mortem written after the fact reads in order."""
+
+    def __init__(self, *args: Any, incident: Incident, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.incident = incident
+
+    def _checked_time(self, name: str) -> datetime:
+        value = self.cleaned_data[name]
+        if value < self.incident.started_at:
+            raise forms.ValidationError("This is before the incident started.", code="early")
+        if value > timezone.now() + FUTURE_TOLERANCE:
+            raise forms.ValidationError("That is in the future.", code="future")
+        return value
+
+
+class StatusForm(_TransitionForm):
+    """Investigating, identified or monitoring; resolving has a form of its own, which asks for
+    the end."""
+
+    status = forms.ChoiceField(
+        label="Incident status",
+        choices=[(v, label) for v, label in Incident.Status.choices if v != "resolved"],
+    )
+    at = forms.DateTimeField(label="As of", initial=_now_to_the_minute, widget=DATETIME_INPUT)
+
+    def clean_at(self) -> datetime:
+        return self._checked_time("at")
+
+
+class ResolveForm(_TransitionForm):
+    """Resolving asks when it ended: the end already written down if there is one, else now."""
+
+    resolved_at = forms.DateTimeField(label="Resolved at", widget=DATETIME_INPUT)
+
+    def __init__(self, *args: Any, incident: Incident, **kwargs: Any) -> None:
+        super().__init__(*args, incident=incident, **kwargs)
+        self.fields["resolved_at"].initial = incident.resolved_at or _now_to_the_minute()
+
+    def clean_resolved_at(self) -> datetime:
+        return self._checked_time("resolved_at")

@@ -1,0 +1,212 @@
+"""Reads of the post-mortem: the incident as a document, and its change history."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db import models
+from django.db.models import (
+    Prefetch,
+)
+
+from deployments.models import Service
+from incidents.communications.selectors import communications_with_progress
+from incidents.models import (
+    ActionItem,
+    Cause,
+    FinalNote,
+    Incident,
+    Lesson,
+    PathPriority,
+    SolutionOption,
+    StatusItem,
+    SuccessCriterion,
+    TimelineEvent,
+)
+
+
+def incident_document(reference: str | int, *, timeline_limit: int | None = None) -> Incident:
+    """One incident with every section of its post-mortem prefetched, in reading order.
+
+    The query count is fixed: one per section, whatever the number of rows in it. With
+    `timeline_limit`, only the latest that many timeline events are read (a timeline grows
+    without bound; the API lists the rest apart): they are `embedded_timeline`, in time order,
+    and `timeline_truncated` says whether older ones exist. Raises Incident.DoesNotExist.
+    """
+    user_model = get_user_model()
+    sections: list[str | Prefetch] = [
+        Prefetch("authors", queryset=user_model.objects.order_by(user_model.USERNAME_FIELD)),
+        "status_items",
+        Prefetch("causes", queryset=Cause.objects.select_related("deployment__environment")),
+        "lessons",
+        Prefetch("action_items", queryset=ActionItem.objects.select_related("owner")),
+        "success_criteria",
+        Prefetch("priorities", queryset=PathPriority.objects.prefetch_related("options")),
+        "final_notes",
+        Prefetch("communications", queryset=communications_with_progress()),
+    ]
+    events = TimelineEvent.objects.select_related("deployment", "created_by")
+    if timeline_limit is None:
+        sections.append(Prefetch("timeline_events", queryset=events))
+    incident = (
+        Incident.objects.select_related("service", "created_by")
+        .prefetch_related(*sections)
+        .by_reference(reference)
+    )
+    if timeline_limit is not None:
+        latest = list(
+            events.filter(incident=incident).order_by("-occurred_at", "-id")[: timeline_limit + 1]
+        )
+        incident.timeline_truncated = len(latest) > timeline_limit  # type: ignore[attr-defined]  # for the serializer
+        incident.embedded_timeline = latest[:timeline_limit][::-1]  # type: ignore[attr-defined]  # as above
+    return incident
+
+
+PARTS = (
+    TimelineEvent,
+    StatusItem,
+    Cause,
+    Lesson,
+    ActionItem,
+    SuccessCriterion,
+    PathPriority,
+    FinalNote,
+)
+# Bookkeeping that changes with every write and says nothing to a reader.
+SKIPPED_FIELDS = {"id", "version", "number"}
+ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
+
+
+@dataclass
+class Change:
+    when: datetime
+    user: object | None
+    action: str
+    what: str
+    label: str
+    fields: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _tracked(history_model: type[models.Model]) -> list[models.Field]:
+    return [
+        f
+        for f in history_model._meta.fields
+        if not f.name.startswith("history_") and f.name not in SKIPPED_FIELDS
+    ]
+
+
+def _shown(record: models.Model, f: models.Field) -> str:
+    value = getattr(record, f.attname)
+    if value is None or value == "":
+        return "—"
+    if f.choices:
+        return str(dict(f.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    return str(value)
+
+
+def _label(record: models.Model) -> str:
+    for name in ("title", "label", "text"):
+        value = getattr(record, name, None)
+        if value:
+            return value if len(value) <= 80 else value[:77] + "…"
+    return ""
+
+
+def _changes(model: type[models.Model], records: list[Any]) -> list[Change]:
+    # `history` and the historical records come from simple-history, which ships no types.
+    fields = _tracked(model.history.model)  # type: ignore[attr-defined]
+    verbose = str(model._meta.verbose_name)
+    out: list[Change] = []
+    previous: dict[int, models.Model] = {}
+    for record in sorted(records, key=lambda r: (r.history_date, r.history_id)):
+        before = previous.get(record.id)
+        diffs = []
+        if record.history_type == "~" and before is not None:
+            for f in fields:
+                old, new = _shown(before, f), _shown(record, f)
+                if old != new:
+                    diffs.append((str(f.verbose_name), old, new))
+            if not diffs:
+                previous[record.id] = record
+                continue
+        out.append(
+            Change(
+                when=record.history_date,
+                user=record.history_user,
+                action=ACTIONS.get(record.history_type, record.history_type),
+                what=verbose,
+                label=_label(record),
+                fields=diffs,
+            )
+        )
+        previous[record.id] = record
+    return out
+
+
+def incident_history(incident: Incident, limit: int = 300) -> list[Change]:
+    """Every recorded change to the incident and its parts, newest first.
+
+    One query per kind of part, whatever the number of changes.
+    """
+    changes = _changes(
+        Incident, list(Incident.history.filter(id=incident.pk).select_related("history_user"))
+    )
+    priority_ids: set[int] = set()
+    for model in PARTS:
+        records = list(model.history.filter(incident_id=incident.pk).select_related("history_user"))
+        if model is PathPriority:
+            priority_ids = {r.id for r in records}
+        changes += _changes(model, records)
+    changes += _changes(
+        SolutionOption,
+        list(
+            SolutionOption.history.filter(priority_id__in=priority_ids).select_related(
+                "history_user"
+            )
+        ),
+    )
+    changes.sort(key=lambda c: c.when, reverse=True)
+    return changes[:limit]
+
+
+# How long a second declaration of the same incident by the same person is taken for a repeat.
+DECLARED_AGAIN_WITHIN = timedelta(minutes=15)
+
+
+def incident_declared_already(
+    *,
+    user: User,
+    service: Service,
+    title: str,
+    started_at: datetime,
+    creation_key: uuid.UUID | None = None,
+    now: datetime,
+    **_: Any,
+) -> Incident | None:
+    """The incident a declare form made already: the one with its key, or, for a form whose key
+    the browser did not keep (Back, then submit again), the one this person declared minutes ago
+    with the same service, title and start."""
+    if creation_key is not None:
+        made = Incident.objects.filter(creation_key=creation_key).first()
+        if made is not None:
+            return made
+    return (
+        Incident.objects.filter(
+            created_by=user,
+            service=service,
+            title=title,
+            started_at=started_at,
+            created_at__gte=now - DECLARED_AGAIN_WITHIN,
+        )
+        .order_by("-pk")
+        .first()
+    )

@@ -1,0 +1,143 @@
+"""Atom and RSS feeds of the status page: each incident, and each of its published updates.
+
+They read exactly what the page reads (incidents.statuspage.page.public_incidents), so nothing that
+is not public reaches them. Descriptions are the HTML stored at save time, already sanitized by
+core.rendering; the feed generator escapes it once more into the XML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
+from django.utils.html import escape
+
+from incidents.statuspage.page import FEED_CACHE_KEY, PublicIncident, cached, public_incidents
+
+MAX_ITEMS = 50
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    title: str
+    html: str
+    link: str
+    guid: str
+    published: datetime
+    updated: datetime
+
+
+def _page_url() -> str:
+    return settings.HINDSIGHT_BASE_URL + reverse("incidents:status_page")
+
+
+def _incident_html(incident: PublicIncident) -> str:
+    parts = []
+    if incident.status_line:
+        parts.append(f"<p>{escape(incident.status_line)}</p>")
+    parts.append(incident.impact_html)
+    if incident.summary_html:
+        parts.append(incident.summary_html)
+    return "\n".join(part for part in parts if part)
+
+
+def feed_entries() -> list[FeedEntry]:
+    """Newest first, at most MAX_ITEMS; cached like the page and dropped with it, since readers
+    poll."""
+    return cached(FEED_CACHE_KEY, _entries)
+
+
+def _entries() -> list[FeedEntry]:
+    page = _page_url()
+    entries = []
+    for incident in public_incidents(now=timezone.now()):
+        anchor = f"{page}#incident-{incident.number}"
+        updated = max(
+            [incident.started_at, incident.resolved_at or incident.started_at]
+            + [update.at for update in incident.updates]
+        )
+        entries.append(
+            FeedEntry(
+                title=f"{incident.status_label}: {incident.heading}",
+                html=_incident_html(incident),
+                link=anchor,
+                guid=f"{page}#incident-{incident.number}",
+                published=incident.started_at,
+                updated=updated,
+            )
+        )
+        for update in incident.withdrawn:
+            assert update.retracted_at is not None
+            entries.append(
+                FeedEntry(
+                    title=f"Withdrawn: {update.subject}",
+                    html="<p>This update was withdrawn: what it said was not right. The "
+                    "updates on the status page are what stands.</p>",
+                    link=f"{page}#incident-{incident.number}",
+                    guid=f"{page}#update-{update.id}-withdrawn",
+                    published=update.retracted_at,
+                    updated=update.retracted_at,
+                )
+            )
+        for update in incident.updates:
+            entries.append(
+                FeedEntry(
+                    title=f"{update.phase_label}: {update.subject}",
+                    html=update.body_html,
+                    link=f"{page}#update-{update.id}",
+                    guid=f"{page}#update-{update.id}",
+                    published=update.at,
+                    updated=update.at,
+                )
+            )
+    entries.sort(key=lambda entry: entry.published, reverse=True)
+    return entries[:MAX_ITEMS]
+
+
+class StatusRssFeed(Feed):
+    feed_type: type[SyndicationFeed] = Rss201rev2Feed
+    title = "Status updates"
+    description = "Incidents and their published status updates."
+
+    def link(self) -> str:
+        return _page_url()
+
+    def feed_url(self) -> str:
+        return settings.HINDSIGHT_BASE_URL + reverse("incidents:status_feed_rss")
+
+    def items(self) -> list[FeedEntry]:
+        return feed_entries()
+
+    def item_title(self, item: FeedEntry) -> str:
+        # Escaped like Django's default: some RSS readers take a title as HTML.
+        return escape(item.title)
+
+    def item_description(self, item: FeedEntry) -> str:
+        return item.html
+
+    def item_link(self, item: FeedEntry) -> str:
+        return item.link
+
+    def item_guid(self, item: FeedEntry) -> str:
+        return item.guid
+
+    item_guid_is_permalink = False
+
+    def item_pubdate(self, item: FeedEntry) -> datetime:
+        return item.published
+
+    def item_updateddate(self, item: FeedEntry) -> datetime:
+        return item.updated
+
+
+class StatusAtomFeed(StatusRssFeed):
+    feed_type = Atom1Feed
+    subtitle = StatusRssFeed.description
+
+    def feed_url(self) -> str:
+        return settings.HINDSIGHT_BASE_URL + reverse("incidents:status_feed_atom")

@@ -1,0 +1,62 @@
+"""Forms of the status page's side: a subscriber's address and a maintenance window."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from deployments.models import Service
+from incidents.models import Maintenance, Subscriber
+from incidents.postmortem.forms import DATETIME_INPUT, _limit_markdown
+
+EMAIL_MAX_LENGTH = Subscriber._meta.get_field("email").max_length
+
+
+class SubscribeForm(forms.Form):
+    email = forms.EmailField(
+        label="Email address",
+        max_length=EMAIL_MAX_LENGTH,
+        error_messages={
+            "required": "Enter your email address.",
+            "invalid": "Enter an email address like name@example.com.",
+            "max_length": f"That is too long for an email address: at most {EMAIL_MAX_LENGTH} "
+            "characters.",
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "you@example.com"}),
+    )
+
+
+class MaintenanceForm(forms.ModelForm):
+    class Meta:
+        model = Maintenance
+        fields = ["title", "service", "starts_at", "ends_at", "description"]
+        widgets = {"starts_at": DATETIME_INPUT, "ends_at": DATETIME_INPUT}
+        labels = {"starts_at": "Starts at", "ends_at": "Ends at"}
+        help_texts = {
+            "title": "What the public status page shows, e.g. “Database upgrade”.",
+            "description": "Markdown, shown on the public status page: what changes and what "
+            "people may notice.",
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        service = self.fields["service"]
+        assert isinstance(service, forms.ModelChoiceField)  # a relation's form field
+        service.queryset = Service.objects.order_by("name")
+        service.empty_label = "Everything"
+        _limit_markdown(self, ("description",))
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
+        starts_at, ends_at = cleaned.get("starts_at"), cleaned.get("ends_at")
+        if starts_at and ends_at:
+            if ends_at <= starts_at:
+                self.add_error("ends_at", "The window must end after it starts.")
+            elif self.instance.pk is None and ends_at <= timezone.now():
+                self.add_error(
+                    "ends_at", "That window has already ended; there is nothing to announce."
+                )
+        return cleaned

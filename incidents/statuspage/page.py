@@ -1,0 +1,350 @@
+"""The public status page: what it shows, built from four queries, and nothing internal.
+
+1. Components: enabled health checks with their newest result.
+2. Uptime: results per (check, day) over 90 days from the hourly roll-ups and the raw results not
+   yet rolled up, in one UNION ALL. Past days do not change, so they are cached for an hour and a
+   warm build reads only today.
+3. Maintenance: windows that have not ended.
+4. Incidents: the open ones, those resolved in the last 90 days and the latest resolved one,
+   each joined to its published status-page updates (a LEFT JOIN on a FilteredRelation).
+
+The queries are in incidents.statuspage.selectors; this module shapes their rows for the page and
+the feeds, and holds their cache: Django's cache framework, one entry per rendered page and feed
+list, dropped by status_page_invalidate() after every write they show.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from itertools import groupby
+from operator import attrgetter
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from incidents.models import Incident, Phase
+from incidents.statuspage.selectors import (
+    component_rows,
+    maintenance_rows,
+    public_incident_rows,
+    uptime_rows,
+)
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+HISTORY_DAYS = 90
+# The rendered page is kept this long: during an outage everyone refreshes, and nobody needs it
+# fresher than this.
+PAGE_CACHE_SECONDS = 10
+# Bump the version when the cached value (incidents.statuspage.views.RenderedPage) changes shape.
+PAGE_CACHE_KEY = "incidents:status-page:v3"
+FEED_CACHE_KEY = "incidents:status-feed:v1"
+PAST_UPTIME_CACHE_SECONDS = 3600
+# A check whose newest result is older than this many of its intervals is not vouched for.
+STALE_INTERVALS = 3
+STALE_MINIMUM = timedelta(minutes=10)
+
+
+def _percent(ok: int, samples: int) -> float | None:
+    """Uptime rounded down to hundredths: a page that shows two decimals must never round a
+    failure away into "100.00%"."""
+    return math.floor(10_000 * ok / samples) / 100 if samples else None
+
+
+@dataclass(frozen=True)
+class UptimeDay:
+    day: date
+    samples: int = 0
+    ok: int = 0
+
+    @property
+    def percent(self) -> float | None:
+        return _percent(self.ok, self.samples)
+
+    @property
+    def level(self) -> str:
+        """The bar's colour: none (no data), ok, minor, major or down."""
+        percent = self.percent
+        if percent is None:
+            return "none"
+        if percent >= 99.9:
+            return "ok"
+        if percent >= 99:
+            return "minor"
+        return "major" if percent >= 95 else "down"
+
+
+@dataclass
+class Component:
+    id: int
+    name: str
+    service: str
+    state: str  # operational, outage, stale or unknown
+    checked_at: datetime | None
+    days: list[UptimeDay] = field(default_factory=list)
+
+    @property
+    def uptime_percent(self) -> float | None:
+        return _percent(sum(day.ok for day in self.days), sum(day.samples for day in self.days))
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    id: int
+    title: str
+    service: str | None
+    description_html: str
+    starts_at: datetime
+    ends_at: datetime
+    in_progress: bool
+
+
+@dataclass(frozen=True)
+class PublicUpdate:
+    id: int
+    phase: str
+    phase_label: str
+    subject: str
+    body_html: str
+    at: datetime
+    is_correction: bool
+    # Withdrawn: left off the page; the feeds say it was withdrawn, and when.
+    retracted_at: datetime | None = None
+    # A published correction of it exists: the page says so beside it.
+    corrected: bool = False
+
+
+@dataclass
+class PublicIncident:
+    number: int
+    service: str
+    status: str
+    status_label: str
+    status_line: str
+    impact_html: str
+    summary_html: str  # the post-mortem summary, empty until the post-mortem is published
+    started_at: datetime
+    resolved_at: datetime | None
+    updates: list[PublicUpdate] = field(default_factory=list)
+    # Updates withdrawn since they were published: only the feeds speak of them.
+    withdrawn: list[PublicUpdate] = field(default_factory=list)
+
+    @property
+    def heading(self) -> str:
+        """The first published update's subject. The incident's own title is written for the
+        team and may name the cause, so it never appears here."""
+        if self.updates:
+            return self.updates[-1].subject
+        return f"Disruption to {self.service}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != Incident.Status.RESOLVED
+
+
+@dataclass
+class StatusPage:
+    generated_at: datetime
+    services: list[tuple[str, list[Component]]]
+    active: list[PublicIncident]
+    past: list[PublicIncident]
+    # Shown when nothing was resolved within HISTORY_DAYS, so the page still says when the last
+    # incident was instead of implying there never was one.
+    last_incident: PublicIncident | None
+    maintenance_now: list[MaintenanceWindow]
+    maintenance_upcoming: list[MaintenanceWindow]
+    overall: str = ""
+    overall_text: str = ""
+
+
+def _uptime_key(today: date) -> str:
+    return f"incidents:status-uptime:{today.isoformat()}:{HISTORY_DAYS}"
+
+
+def status_page_invalidate() -> None:
+    """Drop the cached page, feeds and today's uptime after a write they show; every process
+    reads the same cache, so the next request anywhere builds them afresh."""
+    _cache_call(
+        cache.delete_many, [PAGE_CACHE_KEY, FEED_CACHE_KEY, _uptime_key(timezone.localdate())]
+    )
+
+
+# A cache that fails (Redis down) costs the page its speed, not its answer: the page and the feeds
+# are then built for each request, and the failure is logged.
+
+
+def _cache_call(method: Callable[..., T], *args: object) -> T | None:
+    try:
+        return method(*args)
+    except Exception as error:  # whatever the backend raises; Redis raises its own errors
+        logger.warning("Status page: the cache failed, going on without it: %r", error)
+        return None
+
+
+def cached(key: str, build: Callable[[], T], seconds: int = PAGE_CACHE_SECONDS) -> T:
+    """What is kept in the cache under `key`, or what `build()` makes, kept there for `seconds`."""
+    value = _cache_call(cache.get, key)
+    if value is None:
+        # One copy for every visitor: built in the organisation's zone, never in the zone of
+        # the signed-in person whose request happened to build it.
+        with timezone.override(settings.TIME_ZONE):
+            value = build()
+        _cache_call(cache.set, key, value, seconds)
+    return value
+
+
+def _component(row: Mapping[str, Any], now: datetime) -> Component:
+    at = row["at"]
+    if at is None:
+        state = "unknown"
+    elif now - at > max(
+        STALE_MINIMUM, timedelta(seconds=STALE_INTERVALS * row["interval_seconds"])
+    ):
+        state = "stale"
+    else:
+        state = "operational" if row["ok"] else "outage"
+    return Component(
+        id=row["id"], name=row["name"], service=row["service_name"], state=state, checked_at=at
+    )
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _uptime(check_ids: list[int], days: list[date]) -> dict[tuple[int, date], UptimeDay]:
+    if not check_ids:
+        return {}
+    today = days[-1]
+    key = _uptime_key(today)
+    past = _cache_call(cache.get, key)
+    if past is None or not set(check_ids) <= past["checks"]:
+        rows = uptime_rows(check_ids=check_ids, since=_day_start(days[0]))
+        past = {"checks": set(check_ids), "rows": [r for r in rows if r["day"] < today]}
+        _cache_call(cache.set, key, past, PAST_UPTIME_CACHE_SECONDS)
+        rows = [r for r in rows if r["day"] >= today]
+    else:
+        rows = uptime_rows(check_ids=check_ids, since=_day_start(today))
+    totals: dict[tuple[int, date], list[int]] = defaultdict(lambda: [0, 0])
+    for row in [*past["rows"], *rows]:
+        total = totals[(row["health_check_id"], row["day"])]
+        total[0] += row["samples"] or 0
+        total[1] += row["ok"] or 0
+    return {key: UptimeDay(key[1], samples, ok) for key, (samples, ok) in totals.items()}
+
+
+def public_incidents(*, now: datetime) -> list[PublicIncident]:
+    """Open incidents, those resolved within HISTORY_DAYS and the latest resolved one, newest
+    first, each with its published status-page updates, newest first. One query."""
+    rows = public_incident_rows(now=now, history_days=HISTORY_DAYS)
+    statuses = dict(Incident.Status.choices)
+    phases = dict(Phase.choices)
+    incidents: dict[int, PublicIncident] = {}
+    # Updates that a published correction, still standing, corrects.
+    corrected = {
+        row["update_corrects"]
+        for row in rows
+        if row["update_corrects"] is not None and row["update_retracted_at"] is None
+    }
+    for row in rows:
+        incident = incidents.get(row["number"])
+        if incident is None:
+            incident = incidents[row["number"]] = PublicIncident(
+                number=row["number"],
+                service=row["service_name"],
+                status=row["status"],
+                status_label=statuses.get(row["status"], row["status"]),
+                status_line=row["status_line"],
+                impact_html=row["impact_html"],
+                summary_html=row["public_summary_html"],
+                started_at=row["started_at"],
+                resolved_at=row["resolved_at"],
+            )
+        if row["update_id"] is not None:
+            incident.updates.append(
+                PublicUpdate(
+                    id=row["update_id"],
+                    phase=row["update_phase"],
+                    phase_label=phases.get(row["update_phase"], "Update"),
+                    subject=row["update_subject"],
+                    body_html=row["update_body_html"],
+                    at=row["update_at"],
+                    is_correction=row["update_corrects"] is not None,
+                    retracted_at=row["update_retracted_at"],
+                    corrected=row["update_id"] in corrected,
+                )
+            )
+    for incident in incidents.values():
+        incident.withdrawn = [u for u in incident.updates if u.retracted_at is not None]
+        incident.updates = [u for u in incident.updates if u.retracted_at is None]
+        incident.updates.sort(key=lambda update: (update.at, update.id), reverse=True)
+    return list(incidents.values())
+
+
+def _overall(page: StatusPage, components: list[Component]) -> tuple[str, str]:
+    outages = sum(component.state == "outage" for component in components)
+    if components and outages == len(components):
+        return "major", "Major outage"
+    if outages:
+        return "partial", "Partial outage"
+    if page.active:
+        return "incident", "An incident is being handled"
+    if page.maintenance_now:
+        return "maintenance", "Maintenance in progress"
+    if components and all(c.state in ("stale", "unknown") for c in components):
+        return "unknown", "No recent checks: current status unknown"
+    return "operational", "All systems operational"
+
+
+def _maintenance(row: Mapping[str, Any], now: datetime) -> MaintenanceWindow:
+    return MaintenanceWindow(
+        id=row["id"],
+        title=row["title"],
+        service=row["service_name"],
+        description_html=row["description_html"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        in_progress=row["starts_at"] <= now,
+    )
+
+
+def status_page_build(*, now: datetime | None = None) -> StatusPage:
+    """Everything the page shows, read in four queries (three when nothing is checked)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    days = [today - timedelta(days=n) for n in range(HISTORY_DAYS - 1, -1, -1)]
+
+    components = [_component(row, now) for row in component_rows()]
+    uptime = _uptime([c.id for c in components], days)
+    for component in components:
+        component.days = [uptime.get((component.id, day)) or UptimeDay(day) for day in days]
+    components.sort(key=lambda c: (c.service, c.name.lower()))
+    services = [(name, list(group)) for name, group in groupby(components, attrgetter("service"))]
+    windows = [_maintenance(row, now) for row in maintenance_rows(now=now)]
+
+    incidents = public_incidents(now=now)
+    cutoff = now - timedelta(days=HISTORY_DAYS)
+    past = [
+        i
+        for i in incidents
+        if not i.is_open and i.resolved_at is not None and i.resolved_at >= cutoff
+    ]
+    page = StatusPage(
+        generated_at=now,
+        services=services,
+        active=[i for i in incidents if i.is_open],
+        past=past,
+        last_incident=None if past else next((i for i in incidents if not i.is_open), None),
+        maintenance_now=[w for w in windows if w.in_progress],
+        maintenance_upcoming=[w for w in windows if not w.in_progress],
+    )
+    page.overall, page.overall_text = _overall(page, components)
+    return page

@@ -1,0 +1,137 @@
+"""Reads behind the public status page (incidents.statuspage.page shapes them), one query each.
+
+Every column is named in `.values()`: what is not public (root cause, names, notes, the timeline,
+the incident's internal title, drafts) is never even read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import models
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDate
+
+from deployments.models import CheckResult, CheckResultHourly, HealthCheck
+from incidents.models import Audience, Communication, Incident, Maintenance
+
+
+def component_rows() -> list[Mapping[str, Any]]:
+    """Enabled health checks with their newest result, one row each."""
+    newest = CheckResult.objects.filter(health_check=OuterRef("pk")).order_by("-taken_at", "-pk")
+    rows = (
+        HealthCheck.objects.filter(enabled=True)
+        .order_by()
+        .values(
+            "id",
+            "name",
+            "interval_seconds",
+            service_name=F("service__name"),
+            # One backward probe of result_check_time_idx per check.
+            ok=Subquery(newest.values("ok")[:1]),
+            at=Subquery(newest.values("taken_at")[:1]),
+        )
+    )
+    return list(rows)
+
+
+def maintenance_rows(*, now: datetime) -> list[Mapping[str, Any]]:
+    """Maintenance windows that have not ended, soonest first."""
+    rows = (
+        # maintenance_ends_idx: windows that have not ended.
+        Maintenance.objects.filter(ends_at__gt=now)
+        .order_by("starts_at", "pk")
+        .values(
+            "id",
+            "title",
+            "description_html",
+            "starts_at",
+            "ends_at",
+            service_name=F("service__name"),
+        )
+    )
+    return list(rows)
+
+
+def uptime_rows(*, check_ids: list[int], since: datetime) -> list[Mapping[str, Any]]:
+    """Samples and successes per (check, local day) from `since`, in one query.
+
+    Rolled-up hours and raw results never overlap (the roll-up deletes what it counts), so
+    the two parts add up. A day split between them comes back as two rows.
+    """
+    hourly = (
+        # hourly_once_per_hour is the (check, hour) index: one range scan per check.
+        CheckResultHourly.objects.filter(health_check_id__in=check_ids, hour__gte=since)
+        .order_by()
+        .values("health_check_id", day=TruncDate("hour"))
+        .annotate(samples=Sum("samples"), ok=Sum("ok_count"))
+    )
+    raw = (
+        # result_check_time_idx: one range scan per check.
+        CheckResult.objects.filter(health_check_id__in=check_ids, taken_at__gte=since)
+        .order_by()
+        .values("health_check_id", day=TruncDate("taken_at"))
+        .annotate(samples=Count("pk"), ok=Count("pk", filter=Q(ok=True)))
+    )
+    return list(hourly.union(raw, all=True))
+
+
+def public_incident_rows(*, now: datetime, history_days: int) -> list[Mapping[str, Any]]:
+    """Open incidents, those resolved within `history_days` and the latest resolved one, newest
+    first: one row per (incident, published status-page update), or one with no update."""
+    resolved = Incident.Status.RESOLVED
+    latest_resolved = (
+        Incident.objects.filter(status=resolved).order_by("-resolved_at", "-pk").values("pk")[:1]
+    )
+    rows = (
+        Incident.objects.filter(
+            ~Q(status=resolved)
+            | Q(resolved_at__gte=now - timedelta(days=history_days))
+            | Q(pk=Subquery(latest_resolved))
+        )
+        .annotate(
+            published=FilteredRelation(
+                "communications",
+                condition=Q(
+                    communications__audience=Audience.STATUS_PAGE,
+                    communications__status=Communication.Status.SENT,
+                ),
+            )
+        )
+        .order_by("-started_at", "-number")
+        .values(
+            "number",
+            "status",
+            "status_line",
+            "impact_html",
+            "started_at",
+            "resolved_at",
+            service_name=F("service__name"),
+            public_summary_html=Case(
+                When(postmortem_state=Incident.PostmortemState.PUBLISHED, then=F("summary_html")),
+                default=Value(""),
+                output_field=models.TextField(),
+            ),
+            update_id=F("published__id"),
+            update_phase=F("published__phase"),
+            update_subject=F("published__subject"),
+            update_body_html=F("published__body_html"),
+            update_at=Coalesce("published__sent_at", "published__created_at"),
+            update_corrects=F("published__corrects_id"),
+            update_retracted_at=F("published__retracted_at"),
+        )
+    )
+    return list(rows)

@@ -1,0 +1,30 @@
+"""Celery faces of the status page's side: the subscriber's confirmation mail, which the sign-up
+hands to the outbox.
+
+The task name is spelled out: it is the contract with outbox rows already written and messages
+already queued, so it stays as first published when the code moves.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from incidents.models import Subscriber
+from incidents.statuspage import services
+
+# acks_late with reject_on_worker_lost: a task whose worker dies mid-run goes back to the queue
+# and runs again, which the service makes harmless (at most one mail per resend gap).
+
+
+@shared_task(
+    name="incidents.tasks.subscriber_confirmation_send",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def subscriber_confirmation_send(subscriber_id: int) -> bool | None:
+    """Send a pending subscriber the confirmation link; None if the subscription is gone."""
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is None:
+        return None
+    return services.subscriber_confirmation_send(subscriber=subscriber)

@@ -1,0 +1,31 @@
+"""The public status page, its feeds and subscriber pages (the only pages without a login), and
+the maintenance pages behind the login."""
+
+from __future__ import annotations
+
+from django.urls import include, path
+
+from incidents.statuspage import views
+from incidents.statuspage.feeds import StatusAtomFeed, StatusRssFeed
+
+public = [
+    path("", views.status_page, name="status_page"),
+    path("feed.rss", StatusRssFeed(), name="status_feed_rss"),
+    path("feed.atom", StatusAtomFeed(), name="status_feed_atom"),
+    path("subscribe/", views.subscribe, name="status_subscribe"),
+    path("subscribe/sent/", views.subscribe_sent, name="status_subscribe_sent"),
+    path("confirm/<str:token>/", views.confirm, name="status_confirm"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="status_unsubscribe"),
+]
+
+maintenance = [
+    path("", views.maintenance_list, name="maintenance_list"),
+    path("new/", views.maintenance_create, name="maintenance_create"),
+    path("<int:pk>/edit/", views.maintenance_edit, name="maintenance_edit"),
+    path("<int:pk>/delete/", views.maintenance_delete, name="maintenance_delete"),
+]
+
+urlpatterns = [
+    path("status/", include(public)),
+    path("maintenance/", include(maintenance)),
+]

@@ -1,0 +1,241 @@
+"""The public status page, its feeds, and the subscriber pages: the only pages without a login.
+
+The page is the same bytes for every visitor: it carries no form and no CSRF token (the sign-up
+form is on its own page, /status/subscribe/, which is not cached and has its own token). So the
+rendered bytes are kept whole in Django's cache for PAGE_CACHE_SECONDS, their digest is the
+ETag, and a repeat visitor whose copy is current gets 304 with no body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.cache import get_conditional_response
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_safe
+
+from core.kept_forms import form_kept, keeps_typed_text
+from core.permissions import editor_required
+from incidents.models import Maintenance, Subscriber
+from incidents.statuspage import services
+from incidents.statuspage.forms import MaintenanceForm, SubscribeForm
+from incidents.statuspage.page import PAGE_CACHE_KEY, cached, status_page_build
+from incidents.statuspage.subscriber_links import (
+    SubscriptionLinkInvalid,
+    confirm_claims,
+    subscriber_for,
+    unsubscribe_claims,
+)
+
+TEMPLATE_DIR = "incidents/status"
+# Sign-ups per address of the asker per SIGNUP_WINDOW_SECONDS: enough for an office behind one
+# router, too few to mail-bomb strangers through the form (each address also gets at most one
+# confirmation per CONFIRM_RESEND_SECONDS, whoever asks).
+SIGNUP_LIMIT = 10
+SIGNUP_WINDOW_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    body: bytes
+    etag: str
+
+
+def _render() -> RenderedPage:
+    body = render_to_string(f"{TEMPLATE_DIR}/page.html", {"page": status_page_build()}).encode()
+    # Strong: equal tags are equal bytes, whoever asked and whichever process rendered them.
+    return RenderedPage(body=body, etag=f'"{hashlib.sha256(body).hexdigest()[:20]}"')
+
+
+@require_safe
+def status_page(request: HttpRequest) -> HttpResponse:
+    page = cached(PAGE_CACHE_KEY, _render)
+    response = HttpResponse(page.body, content_type="text/html; charset=utf-8")
+    response["ETag"] = page.etag
+    # Any cache may keep it (it is the same for everyone) but must ask again before reusing it:
+    # a 304 is cheap, and the page must not go stale during an incident.
+    response["Cache-Control"] = "no-cache"
+    # Without a precondition that fails, the response it was given comes back.
+    return get_conditional_response(request, etag=page.etag, response=response) or response
+
+
+def _client_address(request: HttpRequest) -> str:
+    address = request.META.get("REMOTE_ADDR", "")
+    if settings.SECURE_PROXY_SSL_HEADER:
+        # Behind the TLS proxy (BEHIND_TLS_PROXY) every request comes from the proxy; the last
+        # X-Forwarded-For entry is the one it appended, the only one the client cannot type.
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").rsplit(",", 1)[-1].strip()
+        address = forwarded or address
+    return address or "unknown"
+
+
+def _signup_allowed(request: HttpRequest) -> bool:
+    key = "incidents:signup-ip:" + hashlib.sha256(_client_address(request).encode()).hexdigest()
+    cache.add(key, 0, SIGNUP_WINDOW_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        # Expired between add and incr: this is the first of a new window.
+        cache.set(key, 1, SIGNUP_WINDOW_SECONDS)
+        count = 1
+    return count <= SIGNUP_LIMIT
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def subscribe(request: HttpRequest) -> HttpResponse:
+    form = SubscribeForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if form.is_valid():
+        if not _signup_allowed(request):
+            form.add_error(
+                "email", "Too many sign-ups from your network just now. Try again in an hour."
+            )
+            status = 429
+        else:
+            try:
+                services.subscriber_signup(email=form.cleaned_data["email"])
+            except ValidationError as error:
+                form.add_error("email", error)
+            else:
+                return redirect("incidents:status_subscribe_sent")
+    if form.errors and status == 200:
+        status = 422
+    return render(request, f"{TEMPLATE_DIR}/subscribe.html", {"form": form}, status=status)
+
+
+@require_GET
+def subscribe_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, f"{TEMPLATE_DIR}/subscribe_sent.html")
+
+
+def _invalid_link(request: HttpRequest, error: SubscriptionLinkInvalid) -> HttpResponse:
+    return render(
+        request, f"{TEMPLATE_DIR}/link_invalid.html", {"message": error.message}, status=400
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET asks, POST confirms: mail scanners that open every link must not opt anyone in."""
+    try:
+        if request.method == "POST":
+            subscriber: Subscriber | None = services.subscriber_confirm(token=token)
+            return render(request, f"{TEMPLATE_DIR}/confirmed.html", {"subscriber": subscriber})
+        subscriber = subscriber_for(confirm_claims(token))
+    except SubscriptionLinkInvalid as error:
+        return _invalid_link(request, error)
+    if subscriber is None:
+        return _invalid_link(
+            request, SubscriptionLinkInvalid("This link belongs to a subscription that is gone.")
+        )
+    return render(request, f"{TEMPLATE_DIR}/confirm.html", {"subscriber": subscriber})
+
+
+# RFC 8058: a mail client's one-click unsubscribe is a POST with no cookie and no CSRF token.
+# The signed token in the URL is the proof that the request comes from the mail, which is what
+# the CSRF check would prove for a form.
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button (link scanners must not unsubscribe anyone), POST unsubscribes."""
+    try:
+        if request.method == "POST":
+            services.subscriber_unsubscribe(token=token)
+            return render(request, f"{TEMPLATE_DIR}/unsubscribed.html")
+        subscriber = subscriber_for(unsubscribe_claims(token))
+    except SubscriptionLinkInvalid as error:
+        return _invalid_link(request, error)
+    return render(
+        request, f"{TEMPLATE_DIR}/unsubscribe.html", {"subscriber": subscriber, "token": token}
+    )
+
+
+PAST_SHOWN = 20
+FORM_TEMPLATE = "incidents/maintenance_form.html"
+
+
+@require_GET
+@login_required
+def maintenance_list(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    windows = Maintenance.objects.select_related("service")
+    return render(
+        request,
+        "incidents/maintenance_list.html",
+        {
+            # maintenance_ends_idx serves both: not ended yet, and the latest that have.
+            "current": windows.filter(ends_at__gt=now).order_by("starts_at", "pk"),
+            "past": windows.filter(ends_at__lte=now).order_by("-ends_at", "-pk")[:PAST_SHOWN],
+            "now": now,
+        },
+    )
+
+
+def _save(form: MaintenanceForm) -> Maintenance | None:
+    """The service's own checks come back as field errors, like the form's."""
+    try:
+        if form.instance.pk is None:
+            return services.maintenance_create(**form.cleaned_data)
+        return services.maintenance_update(maintenance=form.instance, **form.cleaned_data)
+    except ValidationError as error:
+        by_field = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+        for name, field_errors in by_field.items():
+            form.add_error(name if name in form.fields else None, field_errors)
+    return None
+
+
+def _form_page(request: HttpRequest, form: MaintenanceForm) -> HttpResponse:
+    if request.method == "POST" and form.is_valid():
+        maintenance = _save(form)
+        if maintenance is not None:
+            messages.success(request, f"Saved: {maintenance.title}")
+            return redirect("incidents:maintenance_list")
+    status = 422 if form.errors else 200
+    return render(request, FORM_TEMPLATE, {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+@keeps_typed_text
+def maintenance_create(request: HttpRequest) -> HttpResponse:
+    kept = form_kept(request) if request.method == "GET" else None
+    if request.method == "POST" or kept is not None:
+        form = MaintenanceForm(request.POST if request.method == "POST" else kept)
+    else:
+        start = (timezone.localtime() + timedelta(days=1)).replace(
+            minute=0, second=0, microsecond=0
+        )
+        form = MaintenanceForm(initial={"starts_at": start, "ends_at": start + timedelta(hours=1)})
+    return _form_page(request, form)
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+@keeps_typed_text
+def maintenance_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    maintenance = get_object_or_404(Maintenance, pk=pk)
+    data = request.POST if request.method == "POST" else form_kept(request)
+    form = MaintenanceForm(data, instance=maintenance)
+    return _form_page(request, form)
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+def maintenance_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    maintenance = get_object_or_404(Maintenance, pk=pk)
+    if request.method == "POST":
+        services.maintenance_delete(maintenance=maintenance)
+        messages.success(request, f"Deleted: {maintenance.title}")
+        return redirect("incidents:maintenance_list")
+    return render(request, "incidents/maintenance_delete.html", {"maintenance": maintenance})

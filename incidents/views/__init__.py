@@ -1,1 +1,0 @@
-"""The HTML face of incidents, one module per page or flow; each module lists its own URLs."""
