@@ -64,9 +64,10 @@ def _give_each_test_its_own_id(items: list[pytest.Item]) -> None:
 
     ids = shared()
     for item in items:
-        params = item.name.removeprefix(getattr(item, "originalname", item.name))
+        original = getattr(item, "originalname", item.name)
+        params = item.name.removeprefix(original)
         if item.nodeid in ids and item.parent is not None and params[:1] == "[":
-            item._id = item.parent.id.child(item.originalname).with_params(params[1:-1])
+            item._id = item.parent.id.child(original).with_params(params[1:-1])
     if ids := shared():
         raise pytest.UsageError(f"these ids name more than one test, so not all would run: {ids}")
 
