@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -11,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.forms import PreferencesForm
 from core.http import AuthenticatedHttpRequest
+from core.permissions import login_required
 from core.services import profile_update
 from core.timezones import time_zone_of, time_zone_remember
 

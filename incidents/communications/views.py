@@ -15,7 +15,6 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpResponse
@@ -26,7 +25,7 @@ from django_htmx.http import reswap, retarget
 
 from core.http import AuthenticatedHttpRequest
 from core.kept_forms import form_kept, keeps_typed_text
-from core.permissions import editor_required, permission_required
+from core.permissions import editor_required, login_required, permission_required
 from incidents.communications import selectors, services
 from incidents.communications.defaults import USER_EMAIL_SLUG
 from incidents.communications.forms import (

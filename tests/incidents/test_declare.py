@@ -257,3 +257,18 @@ class TestNotServedStale:
     def test_the_public_status_page_keeps_its_own_caching(self, client, editor):
         response = client.get(reverse("incidents:status_page"))
         assert "no-store" not in response.get("Cache-Control", "")
+
+
+def test_the_preview_never_moves_the_page_away_from_what_is_being_typed(client, editor):
+    """It asks by itself while someone types; a session that ran out meanwhile must not send
+    the page to the login, text and all."""
+    client.logout()
+    response = client.post(
+        reverse("incidents:preview") + "?field=value",
+        {"value": "half a sentence"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/incidents/INC-1/",
+    )
+    assert response.status_code == 200
+    assert "HX-Redirect" not in response
+    assert "Your session has expired, so there is no preview" in response.content.decode()
