@@ -25,7 +25,9 @@ Schema "hindsight.postmortem/v1". A document is one object:
     communications  [{id, audience, phase, status, subject, body, template, corrects,
                     created_by, approved_by, approved_at, sent_at, created_at, updated_at,
                     facts: {started_at, ended_at, duration, components}, the facts a generated
-                    draft stated, empty for one written by hand}]
+                    draft stated, empty for one written by hand; retracted_at, retracted_by,
+                    retraction_reason for a status page update withdrawn after it was
+                    published}]
     final_notes     [{id, kind, text, order, version}]
 
 Times are ISO 8601 in UTC, dates YYYY-MM-DD, people their usernames, a deployment
@@ -77,7 +79,10 @@ def postmortem_json(
     communications = list(communications)
     items = _ordered(incident.action_items.all())
     user_ids = {i.done_by_id for i in items if i.done_by_id is not None} | {
-        pk for c in communications for pk in (c.created_by_id, c.approved_by_id) if pk is not None
+        pk
+        for c in communications
+        for pk in (c.created_by_id, c.approved_by_id, c.retracted_by_id)
+        if pk is not None
     }
     user_model = get_user_model()
     names = (
@@ -192,6 +197,9 @@ def postmortem_json(
                 "approved_by": names.get(c.approved_by_id), "approved_at": _time(c.approved_at),
                 "sent_at": _time(c.sent_at), "created_at": _time(c.created_at),
                 "updated_at": _time(c.updated_at), "facts": c.facts,
+                "retracted_at": _time(c.retracted_at),
+                "retracted_by": names.get(c.retracted_by_id),
+                "retraction_reason": c.retraction_reason,
             }
             for c in communications
         ],

@@ -20,13 +20,14 @@ from django.db.models import QuerySet
 from django.forms.models import fields_for_model, modelform_factory
 from django.utils import timezone
 
+from core.forms import ZonedDateTimeInput
 from deployments.models import Deployment, Service
 from incidents.models import Incident, PathPriority, Severity
 from incidents.models.base import MarkdownModel
 from incidents.postmortem.sections import DETAIL_FIELDS, Section
 from incidents.postmortem.services import comparable
 
-DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATETIME_INPUT = ZonedDateTimeInput()
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 BASE_SALT = "incidents.prose-base"
 
@@ -245,7 +246,7 @@ class IncidentDeclareForm(forms.Form):
     started_at = forms.DateTimeField(
         label="Started at",
         initial=_now_to_the_minute,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=ZonedDateTimeInput(),
     )
 
     # Made when the form is shown, sent back with it: the same form submitted twice declares
@@ -286,7 +287,7 @@ class StatusForm(_TransitionForm):
         label="Incident status",
         choices=[(v, label) for v, label in Incident.Status.choices if v != "resolved"],
     )
-    at = forms.DateTimeField(label="As of (UTC)", initial=_now_to_the_minute, widget=DATETIME_INPUT)
+    at = forms.DateTimeField(label="As of", initial=_now_to_the_minute, widget=DATETIME_INPUT)
 
     def clean_at(self) -> datetime:
         return self._checked_time("at")
@@ -295,7 +296,7 @@ class StatusForm(_TransitionForm):
 class ResolveForm(_TransitionForm):
     """Resolving asks when it ended: the end already written down if there is one, else now."""
 
-    resolved_at = forms.DateTimeField(label="Resolved at (UTC)", widget=DATETIME_INPUT)
+    resolved_at = forms.DateTimeField(label="Resolved at", widget=DATETIME_INPUT)
 
     def __init__(self, *args: Any, incident: Incident, **kwargs: Any) -> None:
         super().__init__(*args, incident=incident, **kwargs)

@@ -10,14 +10,13 @@ history page.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from itertools import groupby
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models
 from django.http import Http404, HttpResponse, QueryDict
@@ -27,9 +26,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
-from core.http import AuthenticatedHttpRequest
+from core.http import AuthenticatedHttpRequest, HtmxHttpRequest
 from core.kept_forms import form_kept, keeps_typed_text
-from core.permissions import editor_required
+from core.permissions import editor_required, login_required
 from core.rendering import render as render_markdown
 from incidents.models import (
     ActionItem,
@@ -444,7 +443,27 @@ def set_postmortem_state(request: AuthenticatedHttpRequest, reference: str) -> H
 # --- Markdown preview ----------------------------------------------------------------------------
 
 
+def _stays_put_when_logged_out(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """The preview asks by itself while someone types. When their session has run out it must
+    not send the page to the login, which would take the text they are typing with it: it
+    says so where the preview goes, and their save keeps the text (core.kept_forms)."""
+
+    @functools.wraps(view)
+    def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.htmx and not request.user.is_authenticated:
+            return HttpResponse(
+                '<p class="error">Your session has expired, so there is no preview. Save when '
+                "you are done: what you typed is kept while you log in again.</p>"
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 @require_POST
+@_stays_put_when_logged_out
 @editor_required
 def markdown_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The one renderer, round-tripped: what a field will look like once saved.

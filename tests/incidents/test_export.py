@@ -79,7 +79,7 @@ def test_the_markdown_follows_the_seeds_order_and_holds_every_row_of_the_demo(de
     ]  # fmt: skip
     assert text.startswith(f"# {demo.title}\n\n**Reference:** INC-1  \n")
     assert "**Incident Date:** 2026-01-02 06:02 - 06:18 UTC" in text
-    assert "**Severity:** SEV1 (Critical)" in text
+    assert "**Severity:** SEV1 · Critical" in text
     for event in demo.timeline_events.all():
         stamp = event.occurred_at.astimezone(UTC).strftime("%H:%M")
         assert (

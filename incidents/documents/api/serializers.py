@@ -249,6 +249,9 @@ class ExportCommunicationSerializer(serializers.Serializer):
     sent_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    retracted_at = serializers.DateTimeField(allow_null=True)
+    retracted_by = _UserName()
+    retraction_reason = serializers.CharField(allow_blank=True)
     facts = serializers.DictField(
         help_text="The facts a generated draft stated (started_at, ended_at, duration, "
         "components); empty for one written by hand."
