@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpResponse
@@ -21,6 +20,7 @@ from api.permissions import request_user
 from api.serializers import RejectUnknownFieldsMixin, StrictCharField
 from api.tokens import token_create, token_revoke
 from core.http import AuthenticatedHttpRequest
+from core.permissions import login_required
 
 
 def _may_write(user: User) -> bool:

@@ -1,7 +1,8 @@
-"""The admin's own log, readable in the admin: who added, changed or deleted what, and when.
+"""The admin of what every app shares: people's preferences, and the admin's own log.
 
-Django writes it for every save and deletion made in the admin, deleted incidents included (their
-reference and title are the entry's text). Read-only: a log that can be edited proves nothing.
+The log is Django's, written for every save and deletion made in the admin, deleted incidents
+included (their reference and title are the entry's text). Read-only: a log that can be edited
+proves nothing.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.http import HttpRequest
+
+from core.models import Profile
 
 
 @admin.register(LogEntry)
@@ -31,3 +34,10 @@ class LogEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: LogEntry | None = None) -> bool:
         return False
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ["user", "time_zone"]
+    search_fields = ["user__username"]
+    raw_id_fields = ["user"]

@@ -82,6 +82,20 @@ def _log_in_first(request: HtmxHttpRequest, *, keep: bool) -> HttpResponse:
     return login
 
 
+def login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Django's login_required, but a part of a page (an htmx request) whose session ran out
+    moves the whole page to the login, which says why, instead of getting the login form
+    swapped into it; and a form's POST is kept as permission_required keeps it."""
+
+    @wraps(view)
+    def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return _log_in_first(request, keep=getattr(view, "keeps_typed_text", False))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 editor_required = permission_required(
     EDIT_PERMISSION, "Your role can read post-mortems but not change them."
 )

@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Signed-in pages are never shown stale from the browser's cache (Back after a change).
     "core.middleware.NoStoreForSignedIn",
+    # Times in the zone each person chose (a signed cookie; no query).
+    "core.timezones.UserTimeZone",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Records who made each change in the incident history.

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import IsAuthenticated
 
+from core.timezones import ZoneLoginView
 from incidents.urls import api_urlpatterns as incidents_api
 
 api_v1 = [
@@ -15,7 +16,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", ZoneLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
@@ -31,6 +32,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("", include("api.urls")),
+    path("", include("core.urls")),
     path("system/", include("deployments.urls")),
     path("", include("incidents.urls")),
 ]

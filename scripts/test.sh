@@ -5,6 +5,11 @@
 # (their own temp dirs and ports, torn down on exit), so a test can never touch a server you
 # use. Where they are missing it runs on SQLite and says loudly which suites it skipped.
 #
+# pytest runs in parallel (pytest-xdist): each worker has its own test database (pytest-django
+# names it test_hindsight_gw0, ...) and its own Redis database number (tests/settings.py).
+# `--dist loadgroup` runs the tests of the xdist_group "one-at-a-time" on one worker, one after
+# another (tests/conftest.py says which). `-n 0` in the arguments runs everything in one process.
+#
 # Environment:
 #   HINDSIGHT_TEST_PG_PORT, HINDSIGHT_TEST_REDIS_PORT  first ports to try (scripts/services.sh)
 #   HINDSIGHT_TEST_SKIP_LINT   1 skips ruff, mypy and Django's checks (quick reruns of a few tests)
@@ -106,7 +111,10 @@ fi
 
 step "pytest"
 rc=0
-python -m pytest "$@" || rc=$?
+# One worker per CPU (PYTEST_XDIST_AUTO_NUM_WORKERS overrides): on 2 CPUs three and four workers
+# were no faster than two (README, "What make test does"). At most 8: each worker holds a Redis
+# database number (16 by default) and PostgreSQL connections (100 by default).
+python -m pytest -n auto --maxprocesses 8 --dist loadgroup --durations=15 "$@" || rc=$?
 if ((rc == 5)); then
     echo "pytest collected no tests; counting that as a pass."
     rc=0

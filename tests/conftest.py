@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,8 +49,67 @@ def pytest_report_header(config: pytest.Config) -> str:
     )
 
 
+def _give_each_test_its_own_id(items: list[pytest.Item]) -> None:
+    """pytest 9.2 builds a test's id from its function's name and its parameters, and
+    schemathesis 4.32 gives its tests (one per API operation) their operation in the name only:
+    all 96 had one id. xdist's loadgroup schedules tests by id, so it ran one of them and dropped
+    the others without a word. The id gets the operation from the name as its parameters.
+
+    The id is pytest's own attribute (no public way to set it); if that ever changes, the check
+    below fails the run rather than let tests go missing.
+    """
+
+    def shared() -> set[str]:
+        return {nodeid for nodeid, n in Counter(item.nodeid for item in items).items() if n > 1}
+
+    ids = shared()
+    for item in items:
+        original = getattr(item, "originalname", item.name)
+        params = item.name.removeprefix(original)
+        if item.nodeid in ids and item.parent is not None and params[:1] == "[":
+            item._id = item.parent.id.child(original).with_params(params[1:-1])
+    if ids := shared():
+        raise pytest.UsageError(f"these ids name more than one test, so not all would run: {ids}")
+
+
+def _xdist_group(item: pytest.Item) -> str:
+    """The group pytest-xdist gives the test, named as it names it; "" for none."""
+    names = {
+        str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+        for mark in item.iter_markers("xdist_group")
+    }
+    return "_".join(sorted(names))
+
+
+def _put_each_group_in_its_ids(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --dist loadgroup, the tests of one xdist_group run on one worker, one after another.
+
+    The one group, "one-at-a-time", holds the tests that measure time (timeouts, concurrency
+    caps, "answers within a second") or kill worker processes: none of them runs beside
+    another. (Tests outside it go on running on the other workers meanwhile.)
+
+    xdist 3.8 tells its scheduler a test's group by appending "@group" to the test's id, in an
+    attribute that pytest 9.2 no longer reads (pytest-xdist issue 1386): every group was
+    ignored, its tests spread over all workers. This appends it to the id pytest 9.2 keeps, and
+    stops the run if any grouped test still lacks it.
+    """
+    if not getattr(config.option, "loadgroup", False):  # xdist sets it on its workers
+        return
+    for item in items:
+        suffix = f"@{group}" if (group := _xdist_group(item)) else ""
+        if suffix and not item.nodeid.endswith(suffix) and item.parent is not None:
+            item._id = item.parent.id.child(item.name + suffix)
+    lost = [i.nodeid for i in items if (g := _xdist_group(i)) and not i.nodeid.endswith(f"@{g}")]
+    if lost:
+        raise pytest.UsageError(f"these tests would run outside their xdist_group: {lost}")
+
+
+@pytest.hookimpl(trylast=True)  # after xdist's own attempt at the group ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     from django.db import connection
+
+    _give_each_test_its_own_id(items)
+    _put_each_group_in_its_ids(config, items)
 
     reasons = {}
     if connection.vendor != "postgresql":

@@ -131,6 +131,8 @@ print(f"{time.monotonic() - started:.2f}s {outcome}")
 """
 
 
+# Timed: one at a time with the group that needs quiet (tests/conftest.py).
+@pytest.mark.xdist_group("one-at-a-time")
 def test_publishing_to_a_redis_that_never_answers_gives_up_quickly(silent_server: int) -> None:
     started = time.monotonic()
     try:

@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from core.permissions import permission_required
+from core.permissions import login_required, permission_required
 from deployments import gate, services
 from deployments.forms import GateRuleForm
 from deployments.models import Environment, GateRule, GateRun

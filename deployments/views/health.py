@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,6 +18,7 @@ from django.urls import path, re_path
 from django.views.decorators.http import require_GET, require_POST
 
 from core.http import AuthenticatedHttpRequest
+from core.permissions import login_required
 from deployments import selectors
 from deployments.models import HealthCheck
 from deployments.services.probes import health_check_run

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import F, OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
@@ -17,6 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, path, reverse
 from django.views.decorators.http import require_GET
 
+from core.permissions import login_required
 from core.plugins import deployment_links
 from deployments import selectors
 from deployments.models import Deployment, Environment, GateRun

@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -23,7 +22,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from core.http import AuthenticatedHttpRequest
-from core.permissions import can_edit, editor_required
+from core.permissions import can_edit, editor_required, login_required
 from incidents.action_items import selectors
 from incidents.action_items.forms import (
     STATUS_FILTERS,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms.models import BaseModelFormSet
 from django.http import HttpRequest
@@ -147,10 +147,17 @@ def deletion_counts(model_count: dict[str, int]) -> dict[str, int]:
 
 
 class TimelineEventInline(admin.TabularInline):
+    """The lines people wrote. Hindsight's own lines (status changes, deployments, health,
+    messages sent) are its record and are edited by nobody: they are listed, read-only, under
+    Timeline events."""
+
     model = TimelineEvent
     extra = 0
-    fields = ["occurred_at", "kind", "source", "text", "deployment"]
+    fields = ["occurred_at", "kind", "text", "deployment", "hidden"]
     raw_id_fields = ["deployment"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TimelineEvent]:
+        return super().get_queryset(request).filter(source=TimelineEvent.Source.MANUAL)
 
 
 class StatusItemInline(admin.TabularInline):
@@ -337,6 +344,10 @@ class IncidentAdmin(InlinePartsThroughServicesMixin, SimpleHistoryAdmin):
         # permission to delete messages at all.
         if request.user.has_perm("incidents.delete_communication"):
             perms_needed.discard(str(Communication._meta.verbose_name))
+        # Likewise the lines Hindsight wrote on its timeline: never deleted on their own, they
+        # go with the incident they record.
+        if request.user.has_perm("incidents.delete_timelineevent"):
+            perms_needed.discard(str(TimelineEvent._meta.verbose_name))
         return deleted, deletion_counts(model_count), perms_needed, protected
 
     def delete_model(self, request: HttpRequest, obj: Incident) -> None:
@@ -384,11 +395,34 @@ class ActionItemAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
 
 @admin.register(TimelineEvent)
 class TimelineEventAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
-    list_display = ["occurred_at", "incident", "kind", "source"]
-    list_filter = ["kind", "source"]
+    list_display = ["occurred_at", "incident", "kind", "source", "hidden"]
+    list_filter = ["kind", "source", "hidden"]
     search_fields = ["text", "incident__title"]
     list_select_related = ["incident"]
     raw_id_fields = ["incident", "deployment", "created_by"]
+    # Who wrote a line is Hindsight's to say: a line cannot be made to pass for its record.
+    readonly_fields = ["source"]
+
+    def has_change_permission(self, request: HttpRequest, obj: TimelineEvent | None = None) -> bool:
+        if obj is not None and obj.is_audit:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: TimelineEvent | None = None) -> bool:
+        if obj is not None and obj.is_audit:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[MarkdownModel]) -> None:
+        lines = TimelineEvent.objects.filter(pk__in=queryset.values("pk"))
+        kept = lines.exclude(source=TimelineEvent.Source.MANUAL).count()
+        if kept:
+            self.message_user(
+                request,
+                f"{kept} line(s) Hindsight wrote were kept: its record is never deleted.",
+                messages.WARNING,
+            )
+        super().delete_queryset(request, lines.filter(source=TimelineEvent.Source.MANUAL))
 
 
 @admin.register(Cause)

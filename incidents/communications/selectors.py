@@ -18,7 +18,9 @@ def communications_with_progress() -> QuerySet[Communication]:
     """Communications newest first, each with its template, author and approver, and how many
     of its deliveries are sent, pending and failed: one query however many there are."""
     return (
-        Communication.objects.select_related("template", "created_by", "approved_by")
+        Communication.objects.select_related(
+            "template", "created_by", "approved_by", "retracted_by"
+        )
         .annotate(
             **{
                 f"deliveries_{status}": Count("deliveries", filter=Q(deliveries__status=status))

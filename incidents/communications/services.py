@@ -26,6 +26,7 @@ from incidents.communications.facts import incident_facts
 from incidents.communications.placeholders import is_public
 from incidents.communications.sandbox import check_template, render_subject, render_template
 from incidents.models import (
+    Audience,
     Communication,
     CommunicationTemplate,
     Incident,
@@ -34,6 +35,7 @@ from incidents.models import (
     WebhookEndpoint,
 )
 from incidents.postmortem.services import history_record, timeline_event_add
+from incidents.statuspage.page import status_page_invalidate
 from outbox.services import outbox_enqueue
 
 Status = Communication.Status
@@ -124,6 +126,12 @@ def _draft_text(
 ) -> tuple[str, str, dict[str, Any]]:
     """The template filled with the incident's facts, and the facts it stated."""
     _refuse_an_end_that_is_not_there(template, incident)
+    # Told to users in the organisation's zone, whatever zone the author reads pages in.
+    with timezone.override(settings.TIME_ZONE):
+        return _filled(template, incident)
+
+
+def _filled(template: CommunicationTemplate, incident: Incident) -> tuple[str, str, dict[str, Any]]:
     facts = incident_facts(incident, audience=template.audience)
     try:
         subject = render_subject(template.subject_template, facts, audience=template.audience)
@@ -275,6 +283,9 @@ def communication_send(*, communication: Communication, user: User | None) -> Co
     )
     if is_public(communication.audience):
         outbox_enqueue(task=DELIVER_TASK, kwargs={"communication_id": communication.pk})
+    if communication.audience == Audience.STATUS_PAGE:
+        # On the page at once, not when its cached copy runs out.
+        transaction.on_commit(status_page_invalidate)
     return communication
 
 
@@ -313,6 +324,50 @@ def communication_correct(*, communication: Communication, user: User | None) ->
     correction.full_clean()
     correction.save()
     return correction
+
+
+# --- Withdrawing a published update ------------------------------------------------------
+
+
+@transaction.atomic
+def communication_retract(
+    *, communication: Communication, user: User | None, reason: str
+) -> Communication:
+    """Withdraw a published status page update that said something wrong.
+
+    The page and the feeds stop showing it at once (the feeds carry an entry saying it was
+    withdrawn); the update itself, who withdrew it and why stay on the record and the
+    timeline. Only a published status page update can be withdrawn: an email cannot be unsent,
+    and a draft is simply discarded. Withdrawing twice changes nothing.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why it is withdrawn; the record keeps it."})
+    if communication.audience != Audience.STATUS_PAGE or communication.status != Status.SENT:
+        raise CommunicationStateError(
+            "Only a published status page update can be withdrawn; an email cannot be unsent.",
+            status=communication.status,
+        )
+    now = timezone.now()
+    withdrawn = Communication.objects.filter(
+        pk=communication.pk, status=Status.SENT, retracted_at__isnull=True
+    ).update(retracted_at=now, retracted_by=_who(user), retraction_reason=reason, updated_at=now)
+    communication.refresh_from_db()
+    if not withdrawn:
+        return communication
+    history_record(obj=communication, user=user)
+    who = user.get_username() if user is not None and user.is_authenticated else "Hindsight"
+    timeline_event_add(
+        incident=communication.incident,
+        occurred_at=now,
+        text=f"Status page update **{_plain(communication.subject)}** withdrawn by {who}: "
+        f"{_plain(reason)}",
+        kind=TimelineEvent.Kind.COMMUNICATION,
+        source=TimelineEvent.Source.SYSTEM,
+        created_by=_who(user),
+    )
+    transaction.on_commit(status_page_invalidate)
+    return communication
 
 
 # --- Webhook endpoints -----------------------------------------------------------------------

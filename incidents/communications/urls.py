@@ -36,6 +36,11 @@ urlpatterns = [
         views.discard,
         name="communication_discard",
     ),
+    path(
+        "incidents/<str:reference>/communications/<int:pk>/retract",
+        views.retract,
+        name="communication_retract",
+    ),
     path("communications/templates/", views.template_list, name="communication_templates"),
     path("communications/templates/new", views.template_edit, name="communication_template_new"),
     path(

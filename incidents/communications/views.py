@@ -15,7 +15,6 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpResponse
@@ -26,7 +25,7 @@ from django_htmx.http import reswap, retarget
 
 from core.http import AuthenticatedHttpRequest
 from core.kept_forms import form_kept, keeps_typed_text
-from core.permissions import editor_required, permission_required
+from core.permissions import editor_required, login_required, permission_required
 from incidents.communications import selectors, services
 from incidents.communications.defaults import USER_EMAIL_SLUG
 from incidents.communications.forms import (
@@ -196,6 +195,25 @@ approve = _transition(services.communication_approve)
 send = _transition(services.communication_send)
 correct = _transition(services.communication_correct)
 discard = _transition(services.communication_discard)
+
+
+@require_POST
+@editor_required
+def retract(request: AuthenticatedHttpRequest, reference: str, pk: int) -> HttpResponse:
+    """Withdraw a published status page update, saying why."""
+    incident = get_incident(reference)
+    communication = _communication(incident, pk)
+    try:
+        services.communication_retract(
+            communication=communication,
+            user=request.user,
+            reason=request.POST.get("reason", ""),
+        )
+    except ValidationError as error:
+        return _done(request, incident, error=" ".join(error.messages))
+    except services.CommunicationStateError as error:
+        return _done(request, incident, error=str(error))
+    return _done(request, incident, anchor=f"communication-{communication.pk}")
 
 
 # --- Templates ----------------------------------------------------------------------------------

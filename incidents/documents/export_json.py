@@ -11,28 +11,30 @@ Schema "hindsight.postmortem/v1". A document is one object:
                     open), duplicate_of (the reference of the incident it duplicates, or
                     null), summary, impact, resolution, next_step (Markdown), authors
                     (usernames), created_by, created_at, updated_at, version.
-    timeline        [{id, occurred_at, kind, source, text, deployment, created_by, created_at}]
-                    in time order.
-    status_items    [{id, kind, label, detail, ok, pre_existing, order}]
-    causes          [{id, parent, kind, title, detail, order, deployment}]; parent is the id
-                    of the cause it is nested under, or null.
-    lessons         [{id, kind, text, order}]
+    timeline        [{id, occurred_at, kind, source, text, deployment, created_by, created_at,
+                    version}] in time order. Lines hidden from the published post-mortem are left out.
+    status_items    [{id, kind, label, detail, ok, pre_existing, order, version}]
+    causes          [{id, parent, kind, title, detail, order, deployment, version}]; parent is
+                    the id of the cause it is nested under, or null.
+    lessons         [{id, kind, text, order, version}]
     action_items    [{id, parent, title, detail, status, priority, kind, horizon, owner,
                     due_date, blocks_deployments, done_at, done_by, closed_reason (why a
                     wont_do will not be done; empty otherwise), order, created_at,
-                    updated_at}]; parent as for causes.
-    success_criteria [{id, group, text, done, done_at, order}]
-    path_forward    [{id, title, urgent, detail, order,
-                      options: [{id, label, title, estimate, detail, chosen, order}]}]
+                    updated_at, version}]; parent as for causes.
+    success_criteria [{id, group, text, done, done_at, order, version}]
+    path_forward    [{id, title, urgent, detail, order, version,
+                      options: [{id, label, title, estimate, detail, chosen, order, version}]}]
     communications  [{id, audience, phase, status, subject, body, template, corrects,
                     created_by, approved_by, approved_at, sent_at, created_at, updated_at,
                     facts: {started_at, ended_at, duration, components}, the facts a generated
-                    draft stated, empty for one written by hand}]
-    final_notes     [{id, kind, text, order}]
+                    draft stated, empty for one written by hand; retracted_at, retracted_by,
+                    retraction_reason for a status page update withdrawn after it was
+                    published}]
+    final_notes     [{id, kind, text, order, version}]
 
 Times are ISO 8601 in UTC, dates YYYY-MM-DD, people their usernames, a deployment
 {id, external_id}. Texts are the Markdown people wrote; the rendered HTML is derived from it and
-left out. Enumerations use the values of the models' choices (e.g. "went_wrong",
+left out. `version` is a row's version, its ETag in the API. Enumerations use the values of the models' choices (e.g. "went_wrong",
 "before_next_deployment"). Rows of a section come in their hand-made order.
 """
 
@@ -79,7 +81,10 @@ def postmortem_json(
     communications = list(communications)
     items = _ordered(incident.action_items.all())
     user_ids = {i.done_by_id for i in items if i.done_by_id is not None} | {
-        pk for c in communications for pk in (c.created_by_id, c.approved_by_id) if pk is not None
+        pk
+        for c in communications
+        for pk in (c.created_by_id, c.approved_by_id, c.retracted_by_id)
+        if pk is not None
     }
     user_model = get_user_model()
     names = (
@@ -128,13 +133,15 @@ def postmortem_json(
                 "deployment": _deployment(e),
                 "created_by": e.created_by.get_username() if e.created_by else None,
                 "created_at": _time(e.created_at),
+                "version": e.version,
             }
             for e in incident.timeline_events.all()
+            if not e.hidden
         ],
         "status_items": [
             {
                 "id": s.pk, "kind": s.kind, "label": s.label, "detail": s.detail, "ok": s.ok,
-                "pre_existing": s.pre_existing, "order": s.order,
+                "pre_existing": s.pre_existing, "order": s.order, "version": s.version,
             }
             for s in _ordered(incident.status_items.all())
         ],
@@ -142,11 +149,12 @@ def postmortem_json(
             {
                 "id": c.pk, "parent": c.parent_id, "kind": c.kind, "title": c.title,
                 "detail": c.detail, "order": c.order, "deployment": _deployment(c),
+                "version": c.version,
             }
             for c in _ordered(incident.causes.all())
         ],
         "lessons": [
-            {"id": n.pk, "kind": n.kind, "text": n.text, "order": n.order}
+            {"id": n.pk, "kind": n.kind, "text": n.text, "order": n.order, "version": n.version}
             for n in _ordered(incident.lessons.all())
         ],
         "action_items": [
@@ -157,25 +165,26 @@ def postmortem_json(
                 "due_date": _date(i.due_date), "blocks_deployments": i.blocks_deployments,
                 "done_at": _time(i.done_at), "done_by": names.get(i.done_by_id),
                 "closed_reason": i.closed_reason, "order": i.order, "created_at": _time(i.created_at),
-                "updated_at": _time(i.updated_at),
+                "updated_at": _time(i.updated_at), "version": i.version,
             }
             for i in items
         ],
         "success_criteria": [
             {
                 "id": c.pk, "group": c.group, "text": c.text, "done": c.done,
-                "done_at": _time(c.done_at), "order": c.order,
+                "done_at": _time(c.done_at), "order": c.order, "version": c.version,
             }
             for c in _ordered(incident.success_criteria.all())
         ],
         "path_forward": [
             {
                 "id": p.pk, "title": p.title, "urgent": p.urgent, "detail": p.detail,
-                "order": p.order,
+                "order": p.order, "version": p.version,
                 "options": [
                     {
                         "id": o.pk, "label": o.label, "title": o.title, "estimate": o.estimate,
                         "detail": o.detail, "chosen": o.chosen, "order": o.order,
+                        "version": o.version,
                     }
                     for o in _ordered(p.options.all())
                 ],
@@ -191,11 +200,14 @@ def postmortem_json(
                 "approved_by": names.get(c.approved_by_id), "approved_at": _time(c.approved_at),
                 "sent_at": _time(c.sent_at), "created_at": _time(c.created_at),
                 "updated_at": _time(c.updated_at), "facts": c.facts,
+                "retracted_at": _time(c.retracted_at),
+                "retracted_by": names.get(c.retracted_by_id),
+                "retraction_reason": c.retraction_reason,
             }
             for c in communications
         ],
         "final_notes": [
-            {"id": n.pk, "kind": n.kind, "text": n.text, "order": n.order}
+            {"id": n.pk, "kind": n.kind, "text": n.text, "order": n.order, "version": n.version}
             for n in _ordered(incident.final_notes.all())
         ],
     }  # fmt: skip

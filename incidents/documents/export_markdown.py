@@ -44,7 +44,6 @@ from incidents.models import (
 )
 
 UTC_NOTE = "All times are UTC."
-_SEVERITY_WORDS = {"sev1": "Critical", "sev2": "Major", "sev3": "Medium", "sev4": "Low"}
 _STATUS_HEADINGS = {
     StatusItem.Kind.CURRENT: "Current status",
     StatusItem.Kind.WORKING: "What's Working",
@@ -130,7 +129,8 @@ def _header(w: _Writer, incident: Incident) -> None:
         ("Service", f"{incident.service.name} (`{incident.service.slug}`)"),
         ("Incident Date", when),
         ("Duration", describe_duration(end - start) if end is not None else ""),
-        ("Severity", f"{incident.severity.upper()} ({_SEVERITY_WORDS[incident.severity]})"),
+        # The page's own words ("SEV2 · High"), which the importer reads back.
+        ("Severity", incident.get_severity_display()),
         ("Incident status", incident.get_status_display()),
         ("Status", incident.status_line),
         ("Post-mortem", incident.get_postmortem_state_display()),
@@ -146,7 +146,8 @@ def _header(w: _Writer, incident: Incident) -> None:
 
 
 def _timeline(w: _Writer, incident: Incident, events: Iterable) -> None:
-    events = list(events)
+    # A line an editor hid from the published post-mortem stays on the page and on record only.
+    events = [event for event in events if not event.hidden]
     if not events:
         return
     w.section("Timeline")

@@ -5,13 +5,12 @@ and import a Markdown post-mortem with a preview of what maps where before anyth
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.http import AuthenticatedHttpRequest
-from core.permissions import editor_required
+from core.permissions import editor_required, login_required
 from incidents.documents import services
 from incidents.documents.exports import export_incident
 from incidents.documents.forms import ConfirmForm, ImportForm, sign_document

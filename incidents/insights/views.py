@@ -4,7 +4,6 @@ queries whatever its length.
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -12,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from core.http import AuthenticatedHttpRequest
+from core.permissions import login_required
 from deployments import selectors as deployment_selectors
 from incidents.action_items import selectors as action_items_selectors
 from incidents.insights import selectors

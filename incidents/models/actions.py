@@ -7,7 +7,13 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from incidents.models.base import HISTORY_EXCLUDED, MarkdownModel, Ordered
+from incidents.models.base import (
+    ROW_HISTORY_EXCLUDED,
+    MarkdownModel,
+    Ordered,
+    Versioned,
+    version_positive,
+)
 
 
 class Horizon(models.TextChoices):
@@ -18,7 +24,7 @@ class Horizon(models.TextChoices):
     LONG_TERM = "long_term", "Long term"
 
 
-class ActionItem(MarkdownModel, Ordered):
+class ActionItem(MarkdownModel, Ordered, Versioned):
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         IN_PROGRESS = "in_progress", "In progress"
@@ -93,7 +99,7 @@ class ActionItem(MarkdownModel, Ordered):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
+    history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)
 
     class Meta:
         ordering = ["order", "id"]
@@ -109,6 +115,7 @@ class ActionItem(MarkdownModel, Ordered):
                 | (~Q(status="wont_do") & Q(closed_reason="")),
                 name="actionitem_wont_do_has_reason",
             ),
+            version_positive("actionitem"),
         ]
         indexes = [
             models.Index(fields=["incident", "order"], name="actionitem_incident_order_idx"),
@@ -142,7 +149,7 @@ class ActionItem(MarkdownModel, Ordered):
         return self.status == self.Status.WONT_DO
 
 
-class SuccessCriterion(MarkdownModel, Ordered):
+class SuccessCriterion(MarkdownModel, Ordered, Versioned):
     """A checkable statement of "we are safe again", grouped by when it must hold."""
 
     sibling_fields = ("incident", "group")
@@ -159,7 +166,7 @@ class SuccessCriterion(MarkdownModel, Ordered):
     done = models.BooleanField(default=False)
     done_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
+    history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)
 
     class Meta:
         ordering = ["order", "id"]
@@ -170,6 +177,7 @@ class SuccessCriterion(MarkdownModel, Ordered):
                 | (Q(done=False) & Q(done_at__isnull=True)),
                 name="criterion_done_has_done_at",
             ),
+            version_positive("criterion"),
         ]
         indexes = [
             models.Index(fields=["incident", "order"], name="criterion_incident_order_idx"),

@@ -6,10 +6,16 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
-from incidents.models.base import HISTORY_EXCLUDED, MarkdownModel, Ordered
+from incidents.models.base import (
+    ROW_HISTORY_EXCLUDED,
+    MarkdownModel,
+    Ordered,
+    Versioned,
+    version_positive,
+)
 
 
-class Cause(MarkdownModel, Ordered):
+class Cause(MarkdownModel, Ordered, Versioned):
     class Kind(models.TextChoices):
         PRIMARY = "primary", "Primary cause"
         CONTRIBUTING = "contributing", "Contributing factor"
@@ -44,12 +50,13 @@ class Cause(MarkdownModel, Ordered):
         help_text="The deployment that carried this cause, when there is one.",
     )
 
-    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
+    history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)
 
     class Meta:
         ordering = ["order", "id"]
         constraints = [
             models.CheckConstraint(condition=~Q(parent=F("id")), name="cause_not_own_parent"),
+            version_positive("cause"),
         ]
         indexes = [models.Index(fields=["incident", "order"], name="cause_incident_order_idx")]
 
@@ -57,7 +64,7 @@ class Cause(MarkdownModel, Ordered):
         return self.title
 
 
-class Lesson(MarkdownModel, Ordered):
+class Lesson(MarkdownModel, Ordered, Versioned):
     class Kind(models.TextChoices):
         WENT_WRONG = "went_wrong", "What went wrong"
         WENT_RIGHT = "went_right", "What went right"
@@ -73,10 +80,11 @@ class Lesson(MarkdownModel, Ordered):
     text = models.TextField()
     text_html = models.TextField(blank=True, editable=False)
 
-    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
+    history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)
 
     class Meta:
         ordering = ["order", "id"]  # the page groups rows by kind
+        constraints = [version_positive("lesson")]
         indexes = [models.Index(fields=["incident", "order"], name="lesson_incident_order_idx")]
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Self
 
 from django.db import models
+from django.db.models import Q
 
 from core.rendering import render
 
@@ -18,6 +19,9 @@ HISTORY_EXCLUDED = [
     "updated_at",
     "created_at",
 ]
+# A row's version is bookkeeping for compare-and-set: the history's own order already says which
+# write came first, and leaving it out keeps a seed-sized import's history in one statement.
+ROW_HISTORY_EXCLUDED = [*HISTORY_EXCLUDED, "version"]
 
 
 class MarkdownModel(models.Model):
@@ -65,3 +69,20 @@ class Ordered(models.Model):
             )
             .order_by("order", "id")
         )
+
+
+class Versioned(models.Model):
+    """A row two people may edit at once: every write bumps `version`, and the services write
+    by compare-and-set against the version the writer read, so nobody overwrites a change they
+    never saw. Each model names its own `<model>_version_positive` constraint."""
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+def version_positive(model_name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=Q(version__gte=1), name=f"{model_name}_version_positive"
+    )

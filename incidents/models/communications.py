@@ -101,6 +101,14 @@ class Communication(MarkdownModel):
         blank=True,
         help_text="Empty for a sent message imported from a document that did not say when.",
     )
+    # A published status page update that said something wrong is withdrawn, never deleted:
+    # the page and the feeds stop showing it (the feeds say it was withdrawn), and the record
+    # keeps who withdrew it and why.
+    retracted_at = models.DateTimeField(null=True, blank=True)
+    retracted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    retraction_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -115,6 +123,10 @@ class Communication(MarkdownModel):
             ),
             models.CheckConstraint(
                 condition=~Q(corrects=F("id")), name="communication_not_own_correction"
+            ),
+            models.CheckConstraint(
+                condition=Q(retracted_at__isnull=True) | Q(status="sent"),
+                name="communication_only_sent_ones_are_retracted",
             ),
         ]
         indexes = [

@@ -6,10 +6,16 @@ from __future__ import annotations
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from incidents.models.base import HISTORY_EXCLUDED, MarkdownModel, Ordered
+from incidents.models.base import (
+    ROW_HISTORY_EXCLUDED,
+    MarkdownModel,
+    Ordered,
+    Versioned,
+    version_positive,
+)
 
 
-class StatusItem(MarkdownModel, Ordered):
+class StatusItem(MarkdownModel, Ordered, Versioned):
     """A line of "current status", "what's working" or "known issues"."""
 
     class Kind(models.TextChoices):
@@ -34,17 +40,18 @@ class StatusItem(MarkdownModel, Ordered):
         default=False, help_text="For known issues: it was there before this incident."
     )
 
-    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
+    history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)
 
     class Meta:
         ordering = ["order", "id"]  # the page groups rows by kind
+        constraints = [version_positive("statusitem")]
         indexes = [models.Index(fields=["incident", "order"], name="statusitem_incident_idx")]
 
     def __str__(self) -> str:
         return self.label
 
 
-class PathPriority(MarkdownModel, Ordered):
+class PathPriority(MarkdownModel, Ordered, Versioned):
     """One numbered priority of the path forward."""
 
     sibling_fields = ("incident",)
@@ -58,19 +65,20 @@ class PathPriority(MarkdownModel, Ordered):
     detail = models.TextField(blank=True)
     detail_html = models.TextField(blank=True, editable=False)
 
-    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
+    history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)
 
     class Meta:
         ordering = ["order", "id"]
         verbose_name = "path-forward priority"
         verbose_name_plural = "path-forward priorities"
+        constraints = [version_positive("priority")]
         indexes = [models.Index(fields=["incident", "order"], name="priority_incident_idx")]
 
     def __str__(self) -> str:
         return self.title
 
 
-class SolutionOption(MarkdownModel, Ordered):
+class SolutionOption(MarkdownModel, Ordered, Versioned):
     """One way to carry out a priority, with what it is expected to cost."""
 
     sibling_fields = ("priority",)
@@ -84,19 +92,20 @@ class SolutionOption(MarkdownModel, Ordered):
     detail_html = models.TextField(blank=True, editable=False)
     chosen = models.BooleanField(default=False)
 
-    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
+    history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)
 
     class Meta:
         ordering = ["order", "id"]
         constraints = [
             models.UniqueConstraint(fields=["priority", "label"], name="option_label_unique"),
+            version_positive("option"),
         ]
 
     def __str__(self) -> str:
         return f"{self.label}) {self.title}"
 
 
-class FinalNote(MarkdownModel, Ordered):
+class FinalNote(MarkdownModel, Ordered, Versioned):
     class Kind(models.TextChoices):
         ACCOMPLISHED = "accomplished", "What we accomplished"
         LEARNED = "learned", "What we learned"
@@ -114,10 +123,11 @@ class FinalNote(MarkdownModel, Ordered):
     text = models.TextField()
     text_html = models.TextField(blank=True, editable=False)
 
-    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
+    history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)
 
     class Meta:
         ordering = ["order", "id"]  # the page groups rows by kind
+        constraints = [version_positive("finalnote")]
         indexes = [models.Index(fields=["incident", "order"], name="finalnote_incident_idx")]
 
     def __str__(self) -> str:

@@ -4,10 +4,15 @@ from django.conf import settings
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from incidents.models.base import HISTORY_EXCLUDED, MarkdownModel
+from incidents.models.base import (
+    ROW_HISTORY_EXCLUDED,
+    MarkdownModel,
+    Versioned,
+    version_positive,
+)
 
 
-class TimelineEvent(MarkdownModel):
+class TimelineEvent(MarkdownModel, Versioned):
     class Kind(models.TextChoices):
         NOTE = "note", "Note"
         TRIGGER = "trigger", "Trigger"
@@ -47,12 +52,20 @@ class TimelineEvent(MarkdownModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Lines Hindsight writes itself (status changes, deployments, health, messages sent) are its
+    # record of what happened and cannot be edited or deleted; a team that finds one noise in
+    # the document it publishes hides it instead, and the line stays on record.
+    hidden = models.BooleanField(
+        default=False,
+        help_text="Left out of the published post-mortem: its exports and the printed page.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    history = HistoricalRecords(excluded_fields=HISTORY_EXCLUDED)
+    history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)
 
     class Meta:
         ordering = ["occurred_at", "id"]
+        constraints = [version_positive("timelineevent")]
         indexes = [
             # An incident's timeline in time order (and its cursor pagination).
             models.Index(
@@ -62,3 +75,8 @@ class TimelineEvent(MarkdownModel):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%H:%M} {self.get_kind_display()}"
+
+    @property
+    def is_audit(self) -> bool:
+        """Written by Hindsight, not by a person: editors hide it but never change it."""
+        return self.source != self.Source.MANUAL

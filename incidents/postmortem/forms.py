@@ -6,6 +6,7 @@ They validate only; views hand the cleaned data to incidents.postmortem.services
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -19,13 +20,14 @@ from django.db.models import QuerySet
 from django.forms.models import fields_for_model, modelform_factory
 from django.utils import timezone
 
+from core.forms import ZonedDateTimeInput
 from deployments.models import Deployment, Service
 from incidents.models import Incident, PathPriority, Severity
 from incidents.models.base import MarkdownModel
 from incidents.postmortem.sections import DETAIL_FIELDS, Section
 from incidents.postmortem.services import comparable
 
-DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+DATETIME_INPUT = ZonedDateTimeInput()
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 BASE_SALT = "incidents.prose-base"
 
@@ -49,12 +51,42 @@ def _choose_from(form: forms.BaseForm, name: str, queryset: QuerySet[Any]) -> No
     field.queryset = queryset
 
 
+def _one_line_ending(text: str) -> str:
+    return text.replace("\r\n", "\n")
+
+
+def sign_base(values: dict[str, Any]) -> str:
+    """What an editor started from, signed, so the form can carry it without being trusted."""
+    return signing.dumps({k: comparable(v) for k, v in values.items()}, salt=BASE_SALT)
+
+
+def load_base(raw: str) -> dict[str, str]:
+    if not raw:
+        return {}
+    try:
+        return signing.loads(raw, salt=BASE_SALT)
+    except signing.BadSignature:
+        raise forms.ValidationError("The form was tampered with; reload the page.") from None
+
+
 class SectionRowForm(forms.ModelForm):
-    """A row of one section. The incident is fixed by the URL, never by the form."""
+    """A row of one section. The incident is fixed by the URL, never by the form.
+
+    Editing a row, the form also carries the row's version and what each field held when the
+    editor opened it (`base`, signed), as the incident's own forms do (VersionedForm): a save
+    on top of someone else's conflicts only on the fields both people changed.
+    """
 
     def __init__(self, *args: Any, incident: Incident, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.incident = incident
+        if self.instance.pk:
+            # Not required: a form opened before rows had versions is answered with what
+            # changed since, never saved blindly (see the row view).
+            self.fields["version"] = forms.IntegerField(
+                min_value=1, widget=forms.HiddenInput, required=False
+            )
+            self.fields["base"] = forms.CharField(widget=forms.HiddenInput, required=False)
         if hasattr(self.instance, "incident_id"):
             self.instance.incident = incident
         model = self._meta.model
@@ -78,6 +110,39 @@ class SectionRowForm(forms.ModelForm):
             _choose_from(self, "priority", PathPriority.objects.filter(incident=incident))
         if issubclass(model, MarkdownModel):
             _limit_markdown(self, model.markdown_fields)
+
+    def clean_base(self) -> dict[str, str]:
+        return load_base(self.cleaned_data.get("base") or "")
+
+    def edited_fields(self, names: Iterable[str], base: dict[str, str]) -> list[str]:
+        """The fields among `names` whose value differs from what the editor started from."""
+        edited = []
+        for name in names:
+            value = self.cleaned_data.get(name)
+            started = base.get(name)
+            if isinstance(value, datetime) and started:
+                # The form shows times to the minute: seconds it never showed are no edit.
+                shown = datetime.fromisoformat(started).replace(second=0, microsecond=0)
+                if value == shown:
+                    continue
+            elif _one_line_ending(comparable(value)) == _one_line_ending(started or ""):
+                # Browsers post a text box with CRLF, whatever the stored text had.
+                continue
+            edited.append(name)
+        return edited
+
+    def as_posted(self, name: str, value: Any) -> list[str]:
+        """`value` as the browser would post it in this form's field `name`."""
+        field = self.fields[name]
+        widget = field.widget
+        if isinstance(widget, forms.CheckboxInput):
+            return ["on"] if value else []
+        shown = widget.format_value(field.prepare_value(value))
+        if shown is None:
+            return []
+        if isinstance(shown, list | tuple):
+            return [str(v) for v in shown]
+        return [str(shown)]
 
 
 def section_form_class(section: Section) -> type[SectionRowForm]:
@@ -109,16 +174,10 @@ class VersionedForm(forms.Form):
 
     @staticmethod
     def sign_base(values: dict[str, Any]) -> str:
-        return signing.dumps({k: comparable(v) for k, v in values.items()}, salt=BASE_SALT)
+        return sign_base(values)
 
     def clean_base(self) -> dict[str, str]:
-        raw = self.cleaned_data.get("base") or ""
-        if not raw:
-            return {}
-        try:
-            return signing.loads(raw, salt=BASE_SALT)
-        except signing.BadSignature:
-            raise forms.ValidationError("The form was tampered with; reload the page.") from None
+        return load_base(self.cleaned_data.get("base") or "")
 
 
 class ProseForm(VersionedForm):
@@ -187,7 +246,7 @@ class IncidentDeclareForm(forms.Form):
     started_at = forms.DateTimeField(
         label="Started at",
         initial=_now_to_the_minute,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        widget=ZonedDateTimeInput(),
     )
 
     # Made when the form is shown, sent back with it: the same form submitted twice declares
@@ -248,7 +307,7 @@ class StatusForm(_TransitionForm):
         label="Incident status",
         choices=[(v, label) for v, label in Incident.Status.choices if v != "resolved"],
     )
-    at = forms.DateTimeField(label="As of (UTC)", initial=_now_to_the_minute, widget=DATETIME_INPUT)
+    at = forms.DateTimeField(label="As of", initial=_now_to_the_minute, widget=DATETIME_INPUT)
 
     def clean_at(self) -> datetime:
         return self._checked_time("at")
@@ -257,7 +316,7 @@ class StatusForm(_TransitionForm):
 class ResolveForm(_TransitionForm):
     """Resolving asks when it ended: the end already written down if there is one, else now."""
 
-    resolved_at = forms.DateTimeField(label="Resolved at (UTC)", widget=DATETIME_INPUT)
+    resolved_at = forms.DateTimeField(label="Resolved at", widget=DATETIME_INPUT)
 
     def __init__(self, *args: Any, incident: Incident, **kwargs: Any) -> None:
         super().__init__(*args, incident=incident, **kwargs)

@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import (
     Prefetch,
 )
 
-from deployments.models import Service
+from deployments.models import Deployment, Service
 from incidents.communications.selectors import communications_with_progress
 from incidents.models import (
     ActionItem,
@@ -90,6 +91,8 @@ class Change:
     what: str
     label: str
     fields: list[tuple[str, str, str]] = field(default_factory=list)
+    # The fields that changed, with the records before and after, until they are shown.
+    changed: list[tuple[models.Field, models.Model, models.Model]] = field(default_factory=list)
 
 
 def _tracked(history_model: type[models.Model]) -> list[models.Field]:
@@ -100,10 +103,47 @@ def _tracked(history_model: type[models.Model]) -> list[models.Field]:
     ]
 
 
-def _shown(record: models.Model, f: models.Field) -> str:
+# What a relation names, by model and id: people by username, other rows by their title.
+Labels = dict[tuple[type[models.Model], Any], str]
+
+
+def _related(f: models.Field) -> type[models.Model] | None:
+    # The historical copy of a foreign key is a ForeignKey too, pointing at the live model.
+    if isinstance(f, models.ForeignKey):
+        related = f.related_model
+        assert isinstance(related, type)  # resolved once the apps are loaded
+        return related
+    return None
+
+
+def _label_of(obj: models.Model) -> str:
+    if isinstance(obj, AbstractBaseUser):
+        return obj.get_username()
+    return str(obj)
+
+
+def _labels(wanted: dict[type[models.Model], set[Any]]) -> Labels:
+    """One query per kind of row named, whatever the number of changes naming them."""
+    labels: Labels = {}
+    for model, ids in wanted.items():
+        rows = model._default_manager.filter(pk__in=ids)
+        if model is Deployment:
+            rows = rows.select_related("environment__service")
+        for obj in rows:
+            labels[model, obj.pk] = _label_of(obj)
+        for missing in ids - {pk for m, pk in labels if m is model}:
+            labels[model, missing] = f"(a deleted {model._meta.verbose_name})"
+    return labels
+
+
+def _shown(record: models.Model, f: models.Field, labels: Labels | None = None) -> str:
     value = getattr(record, f.attname)
     if value is None or value == "":
         return "—"
+    related = _related(f)
+    if related is not None:
+        # Never the bare id ("done by 2"): the person or row it names.
+        return (labels or {}).get((related, value), f"(a {related._meta.verbose_name})")
     if f.choices:
         return str(dict(f.flatchoices).get(value, value))
     if isinstance(value, bool):
@@ -121,7 +161,11 @@ def _label(record: models.Model) -> str:
     return ""
 
 
-def _changes(model: type[models.Model], records: list[Any]) -> list[Change]:
+def _changes(
+    model: type[models.Model], records: list[Any], wanted: dict[type[models.Model], set[Any]]
+) -> list[Change]:
+    """Each record against the one before it. A field that names another row is kept as
+    (field, old id, new id) and added to `wanted`, to be named by _name_relations()."""
     # `history` and the historical records come from simple-history, which ships no types.
     fields = _tracked(model.history.model)  # type: ignore[attr-defined]
     verbose = str(model._meta.verbose_name)
@@ -129,12 +173,17 @@ def _changes(model: type[models.Model], records: list[Any]) -> list[Change]:
     previous: dict[int, models.Model] = {}
     for record in sorted(records, key=lambda r: (r.history_date, r.history_id)):
         before = previous.get(record.id)
-        diffs = []
+        diffs: list[tuple[models.Field, models.Model, models.Model]] = []
         if record.history_type == "~" and before is not None:
             for f in fields:
-                old, new = _shown(before, f), _shown(record, f)
-                if old != new:
-                    diffs.append((str(f.verbose_name), old, new))
+                related = _related(f)
+                if related is not None:
+                    old_id, new_id = getattr(before, f.attname), getattr(record, f.attname)
+                    if old_id != new_id:
+                        wanted.setdefault(related, set()).update({old_id, new_id} - {None})
+                        diffs.append((f, before, record))
+                elif _shown(before, f) != _shown(record, f):
+                    diffs.append((f, before, record))
             if not diffs:
                 previous[record.id] = record
                 continue
@@ -145,27 +194,40 @@ def _changes(model: type[models.Model], records: list[Any]) -> list[Change]:
                 action=ACTIONS.get(record.history_type, record.history_type),
                 what=verbose,
                 label=_label(record),
-                fields=diffs,
+                changed=diffs,
             )
         )
         previous[record.id] = record
     return out
 
 
+def _name_relations(changes: list[Change], labels: Labels) -> None:
+    for change in changes:
+        change.fields = [
+            (str(f.verbose_name), _shown(before, f, labels), _shown(after, f, labels))
+            for f, before, after in change.changed
+        ]
+
+
 def incident_history(incident: Incident, limit: int = 300) -> list[Change]:
     """Every recorded change to the incident and its parts, newest first.
 
-    One query per kind of part, whatever the number of changes.
+    One query per kind of part, and one per kind of row the changes name (people, deployments,
+    parent rows), whatever the number of changes. A field that names another row shows what
+    it names, as the page does: a person by username, a row by its title.
     """
+    wanted: dict[type[models.Model], set[Any]] = {}
     changes = _changes(
-        Incident, list(Incident.history.filter(id=incident.pk).select_related("history_user"))
+        Incident,
+        list(Incident.history.filter(id=incident.pk).select_related("history_user")),
+        wanted,
     )
     priority_ids: set[int] = set()
     for model in PARTS:
         records = list(model.history.filter(incident_id=incident.pk).select_related("history_user"))
         if model is PathPriority:
             priority_ids = {r.id for r in records}
-        changes += _changes(model, records)
+        changes += _changes(model, records, wanted)
     changes += _changes(
         SolutionOption,
         list(
@@ -173,9 +235,12 @@ def incident_history(incident: Incident, limit: int = 300) -> list[Change]:
                 "history_user"
             )
         ),
+        wanted,
     )
     changes.sort(key=lambda c: c.when, reverse=True)
-    return changes[:limit]
+    changes = changes[:limit]
+    _name_relations(changes, _labels(wanted))
+    return changes
 
 
 # How long a second declaration of the same incident by the same person is taken for a repeat.

@@ -2,16 +2,17 @@
 
 The incident row is edited with compare-and-set on its version (incident_update); status and
 post-mortem state move by guarded transitions that write their own timeline line. Rows of the
-sections are written one by one and never through the incident's version, so two people working
-on different rows (or one on a row and one on the prose) never collide. Each write is recorded in
-the history by simple-history, with the acting user.
+sections are written one by one, each by compare-and-set on its own version (part_save), never
+through the incident's, so two people working on different rows (or one on a row and one on the
+prose) never collide, and two on the same row conflict only on the fields both changed. Each
+write is recorded in the history by simple-history, with the acting user.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
@@ -19,7 +20,6 @@ from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F, Max
 from django.utils import timezone
-from simple_history.utils import bulk_update_with_history
 
 from deployments.models import Deployment, Service
 from incidents.models import (
@@ -35,7 +35,7 @@ from incidents.models import (
     SuccessCriterion,
     TimelineEvent,
 )
-from incidents.models.base import MarkdownModel, Ordered
+from incidents.models.base import MarkdownModel, Ordered, Versioned
 
 
 def history_record(*, obj: models.Model, user: User | None) -> None:
@@ -113,10 +113,33 @@ class StaleVersion(Exception):
     """Someone else saved the incident first. Carries the version that is current now, and the
     fields that both changed when the caller said what it started from (else empty)."""
 
+    what = "incident"
+
     def __init__(self, *, current_version: int | None, fields: Sequence[str] = ()):
         self.current_version = current_version
         self.fields = list(fields)
-        super().__init__(f"The incident changed meanwhile; it is now at version {current_version}.")
+        super().__init__(
+            f"The {self.what} changed meanwhile; it is now at version {current_version}."
+        )
+
+
+class StaleRow(StaleVersion):
+    """Someone else saved a row of a section first (part_save, part_delete). `current_version`
+    is None when the row is gone."""
+
+    what = "row"
+
+
+class AuditLineLocked(Exception):
+    """The timeline line was written by Hindsight (a status change, a deployment, a health
+    change, a message sent): it is the record of what happened, so nobody edits or deletes it.
+    It can be hidden from the published post-mortem (timeline_event_set_hidden)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Hindsight wrote this timeline line as the record of what happened: it cannot be "
+            "edited or deleted. Hide it from the published post-mortem instead."
+        )
 
 
 def comparable(value: Any) -> str:
@@ -126,13 +149,22 @@ def comparable(value: Any) -> str:
         return ""
     if hasattr(value, "pk"):
         return str(value.pk)
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        # One instant, one text, whichever zone the form or the database handed it back in.
+        return value.astimezone(UTC).isoformat()
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
 
 
-def comparable_values(incident: Incident, names: Iterable[str]) -> dict[str, str]:
-    return {name: comparable(getattr(incident, name)) for name in names}
+def comparable_values(obj: models.Model, names: Iterable[str]) -> dict[str, str]:
+    """comparable() of each named field; a relation by its id, without loading what it names."""
+    values = {}
+    for name in names:
+        field = obj._meta.get_field(name)
+        attname = field.attname if isinstance(field, models.ForeignKey) else name
+        values[name] = comparable(getattr(obj, attname))
+    return values
 
 
 def incident_number_next() -> int:
@@ -568,62 +600,188 @@ def _acting(row: MarkdownModel, user: User | None) -> None:
     row._history_user = user if user is not None and user.is_authenticated else None  # type: ignore[attr-defined]  # added by simple-history, which ships no types
 
 
+# What a person's edit of a row never writes: its identity, its version, the HTML rendered from
+# its Markdown and its own timestamps.
+_NOT_EDITED = frozenset({"id", "version", "created_at", "updated_at"})
+
+
+def _edited_fields(model: type[models.Model], fields: Iterable[str] | None) -> list[str]:
+    """The row's columns among `fields` (all a person may write when None), in `fields`' order."""
+    writable = [
+        f.name
+        for f in model._meta.concrete_fields
+        if f.name not in _NOT_EDITED and not f.name.endswith("_html") and not f.primary_key
+    ]
+    if fields is None:
+        return writable
+    return [name for name in dict.fromkeys(fields) if name in writable]
+
+
+def _refuse_audit_line(row: models.Model) -> None:
+    # The stored source, not the one in hand: a request cannot unlock a line by claiming it.
+    if isinstance(row, TimelineEvent) and row.pk is not None:
+        source = TimelineEvent.objects.filter(pk=row.pk).values_list("source", flat=True).first()
+        if source is not None and source != TimelineEvent.Source.MANUAL:
+            raise AuditLineLocked()
+
+
+def _with_timestamp(model: type[models.Model], values: dict[str, Any]) -> dict[str, Any]:
+    # .update() skips auto_now; a row that shows when it last changed must still say so.
+    if any(f.name == "updated_at" for f in model._meta.concrete_fields):
+        return {**values, "updated_at": timezone.now()}
+    return values
+
+
 @transaction.atomic
 def part_save(
     *,
     row: _Part,
     user: User | None,
     fields: Iterable[str] | None = None,
+    expected_version: int | None = None,
+    base: Mapping[str, str] | None = None,
 ) -> _Part:
     """Validate and store a new or changed row, with its rendered Markdown.
 
-    A new ordered row goes to the end of its siblings. For a changed row, `fields` names what
-    the person edited: only those are written, over the row as it is now in the database, so an
-    edit of an item's title never undoes someone ticking it done meanwhile.
+    A new ordered row goes to the end of its siblings. A changed row is written by
+    compare-and-set on its version, which every write bumps (ticks and moves too). `fields`
+    names what the person edited, all the row's fields when None: only those are written, over
+    the row as it is now, so an edit of an item's title never undoes someone ticking it done
+    meanwhile.
+
+    `expected_version` is the version the editor read; None writes with no precondition (what
+    Hindsight writes itself, the admin). Stale, it is the rule of incident_update: with `base`
+    (each edited field's value when the editor started, as comparable() gives it) a field
+    someone else changed meanwhile that this editor changed too raises StaleRow naming it, and
+    otherwise the edit goes on top of theirs. Without `base` any stale version raises StaleRow
+    (the API's If-Match: 412). Timeline lines Hindsight wrote raise AuditLineLocked.
     """
-    if row.pk is None and isinstance(row, Ordered):
-        last = row.siblings().aggregate(last=Max("order"))["last"]
-        row.order = 0 if last is None else last + 1
-    if row.pk is not None and fields is not None:
-        fields = set(fields)
-        current = type(row)._default_manager.select_for_update().get(pk=row.pk)
-        for field in row._meta.concrete_fields:
-            if field.name not in fields and not field.primary_key:
-                setattr(row, field.attname, getattr(current, field.attname))
-    row.render_markdown()
-    row.full_clean()
-    _acting(row, user)
-    row.save()
+    if row.pk is None:
+        if isinstance(row, Ordered):
+            last = row.siblings().aggregate(last=Max("order"))["last"]
+            row.order = 0 if last is None else last + 1
+        row.render_markdown()
+        row.full_clean()
+        _acting(row, user)
+        row.save()
+        return row
+
+    _refuse_audit_line(row)
+    model = type(row)
+    names = _edited_fields(model, fields)
+    for _attempt in range(TRANSITION_ATTEMPTS):
+        current = model._default_manager.get(pk=row.pk)
+        assert isinstance(current, Versioned)  # every model with sections' rows is
+        if expected_version is not None and current.version != expected_version:
+            if base is None:
+                raise StaleRow(current_version=current.version, fields=names)
+            now = comparable_values(current, names)
+            clashing = [name for name in names if now[name] != base.get(name, now[name])]
+            if clashing:
+                raise StaleRow(current_version=current.version, fields=clashing)
+        if not names:
+            # Nothing to write: the precondition held (or was merged), and no version is spent.
+            row.refresh_from_db()
+            return row
+        candidate = copy.copy(current)
+        for name in names:
+            attname = model._meta.get_field(name).attname
+            setattr(candidate, attname, getattr(row, attname))
+        html_fields = candidate.render_markdown()
+        candidate.full_clean()
+        values = {
+            model._meta.get_field(name).attname: getattr(candidate, name)
+            for name in (*names, *html_fields)
+        }
+        # Against the version just read, not the expected one: a merged edit goes on top of
+        # exactly what was judged, and a write slipping in between sends it round again.
+        updated = model._default_manager.filter(pk=row.pk, version=current.version).update(
+            **_with_timestamp(model, values), version=F("version") + 1
+        )
+        if updated == 1:
+            break
+        if expected_version is not None and base is None:
+            raise StaleRow(
+                current_version=model._default_manager.filter(pk=row.pk)
+                .values_list("version", flat=True)
+                .first(),
+                fields=names,
+            )
+    else:
+        raise StaleRow(current_version=None, fields=names)
+    row.refresh_from_db()
+    history_record(obj=row, user=user)
     return row
 
 
 @transaction.atomic
-def part_delete(*, row: MarkdownModel, user: User | None) -> None:
-    """Delete a row (and, through the database, its nested rows)."""
+def part_delete(
+    *, row: MarkdownModel, user: User | None, expected_version: int | None = None
+) -> None:
+    """Delete a row (and, through the database, its nested rows).
+
+    With `expected_version`, only the row as the caller read it: a row changed since raises
+    StaleRow (current_version None when it is gone already). Timeline lines Hindsight wrote
+    raise AuditLineLocked.
+    """
+    _refuse_audit_line(row)
+    # Typed loosely: the model is known at run time only, and every section's model has a version.
+    rows: models.QuerySet[Any] = type(row)._default_manager.all()
+    # The compare-and-set takes the row's lock, so no edit lands between it and the delete.
+    if expected_version is not None and not rows.filter(pk=row.pk, version=expected_version).update(
+        version=F("version") + 1
+    ):
+        raise StaleRow(
+            current_version=rows.filter(pk=row.pk).values_list("version", flat=True).first()
+        )
     _acting(row, user)
     row.delete()
 
 
+class _SiblingMoved(Exception):
+    """A sibling was written between reading the order and renumbering it."""
+
+
 @transaction.atomic
 def part_move(*, row: _Moved, offset: int, user: User | None) -> _Moved:
-    """Move a row `offset` places among its siblings (-1 is up), renumbering them 0..n-1."""
+    """Move a row `offset` places among its siblings (-1 is up), renumbering them 0..n-1.
+
+    A move needs no expected version: it is one click, and a place in the list is nobody's
+    text. Each renumbered row still bumps its version, by compare-and-set, so an editor who
+    opened one learns of it, and a row written meanwhile sends the move round again.
+    """
+    for _attempt in range(TRANSITION_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return _part_move_once(row=row, offset=offset, user=user)
+        except _SiblingMoved:
+            continue
+    raise StaleRow(current_version=None, fields=["order"])
+
+
+def _part_move_once(*, row: _Moved, offset: int, user: User | None) -> _Moved:
+    model = type(row)
     siblings = list(row.siblings().select_for_update())
     index = next(i for i, sibling in enumerate(siblings) if sibling.pk == row.pk)
     target = max(0, min(len(siblings) - 1, index + offset))
     siblings.insert(target, siblings.pop(index))
-    changed = []
+    changed: list[int] = []
     for position, sibling in enumerate(siblings):
         if sibling.order != position:
-            sibling.order = position
-            changed.append(sibling)
+            assert isinstance(sibling, Versioned)  # every ordered row is
+            if not model._default_manager.filter(pk=sibling.pk, version=sibling.version).update(
+                order=position, version=F("version") + 1
+            ):
+                raise _SiblingMoved()
+            changed.append(sibling.pk)
     if changed:
-        bulk_update_with_history(
-            changed,
-            type(row),
-            ["order"],
+        written = list(model._default_manager.filter(pk__in=changed))
+        model.history.bulk_history_create(  # type: ignore[attr-defined]  # added by simple-history, which ships no types
+            written,
+            update=True,
             default_user=user if user is not None and user.is_authenticated else None,
         )
-    row.order = target
+    row.refresh_from_db()
     return row
 
 
@@ -631,14 +789,35 @@ def part_move(*, row: _Moved, offset: int, user: User | None) -> _Moved:
 def criterion_set_done(
     *, criterion: SuccessCriterion, done: bool, user: User | None
 ) -> SuccessCriterion:
-    """Tick a success criterion as met, or take the tick back."""
-    if criterion.done == done:
-        return criterion
-    criterion.done = done
-    criterion.done_at = timezone.now() if done else None
-    _acting(criterion, user)
-    criterion.save(update_fields=["done", "done_at"])
+    """Tick a success criterion as met, or take the tick back. One click, no expected version;
+    ticking what is ticked changes nothing."""
+    changed = (
+        SuccessCriterion.objects.filter(pk=criterion.pk)
+        .exclude(done=done)
+        .update(done=done, done_at=timezone.now() if done else None, version=F("version") + 1)
+    )
+    criterion.refresh_from_db()
+    if changed:
+        history_record(obj=criterion, user=user)
     return criterion
+
+
+@transaction.atomic
+def timeline_event_set_hidden(
+    *, event: TimelineEvent, hidden: bool, user: User | None
+) -> TimelineEvent:
+    """Leave a timeline line out of the published post-mortem (its exports and the printed
+    page), or put it back. For the lines Hindsight writes, which nobody may edit or delete; the
+    line itself stays, and the history says who hid it. One click, like a tick."""
+    changed = (
+        TimelineEvent.objects.filter(pk=event.pk)
+        .exclude(hidden=hidden)
+        .update(hidden=hidden, version=F("version") + 1)
+    )
+    event.refresh_from_db()
+    if changed:
+        history_record(obj=event, user=user)
+    return event
 
 
 # What the inline controls of the action items page may change.
@@ -737,11 +916,11 @@ def _close(
     if steps:
         step_values = _closing(close_children, user=user, reason=reason, now=now)
         ActionItem.objects.filter(pk__in=[step.pk for step in steps]).update(
-            **step_values, updated_at=now
+            **step_values, updated_at=now, version=F("version") + 1
         )
         _history_many(list(ActionItem.objects.filter(pk__in=[s.pk for s in steps])), user)
     changed = ActionItem.objects.filter(pk=item.pk, status__in=leaving).update(
-        **values, updated_at=now
+        **values, updated_at=now, version=F("version") + 1
     )
     item.refresh_from_db()
     if changed:
@@ -795,7 +974,7 @@ def action_item_start(*, item: ActionItem, user: User | None) -> ActionItem:
     """Say someone is working on an open item. Only an open item starts: a closed one is
     reopened first, so a click on a page read before someone closed it never undoes that."""
     changed = ActionItem.objects.filter(pk=item.pk, status=ActionItem.Status.OPEN).update(
-        status=ActionItem.Status.IN_PROGRESS, updated_at=timezone.now()
+        status=ActionItem.Status.IN_PROGRESS, updated_at=timezone.now(), version=F("version") + 1
     )
     item.refresh_from_db()
     if changed:
@@ -813,6 +992,7 @@ def action_item_reopen(*, item: ActionItem, user: User | None = None) -> ActionI
         done_by=None,
         closed_reason="",
         updated_at=timezone.now(),
+        version=F("version") + 1,
     )
     item.refresh_from_db()
     if changed:
@@ -829,7 +1009,9 @@ def action_item_assign(*, item: ActionItem, user: User | None, **changes: Any) -
     for name, value in changes.items():
         setattr(item, name, value)
     item.full_clean(exclude=[f.name for f in ActionItem._meta.fields if f.name not in changes])
-    ActionItem.objects.filter(pk=item.pk).update(**changes, updated_at=timezone.now())
+    ActionItem.objects.filter(pk=item.pk).update(
+        **changes, updated_at=timezone.now(), version=F("version") + 1
+    )
     item.refresh_from_db()
     history_record(obj=item, user=user)
     return item

@@ -45,6 +45,11 @@ urlpatterns = [
         name="row_move",
     ),
     path(
+        "incidents/<str:reference>/timeline/<int:pk>/hidden",
+        views.timeline_event_hide,
+        name="timeline_hide",
+    ),
+    path(
         "incidents/<str:reference>/criteria/<int:pk>/done",
         views.criterion_toggle,
         name="criterion_toggle",

@@ -10,16 +10,15 @@ history page.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from itertools import groupby
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, models
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,9 +26,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
 
-from core.http import AuthenticatedHttpRequest
+from core.http import AuthenticatedHttpRequest, HtmxHttpRequest
 from core.kept_forms import form_kept, keeps_typed_text
-from core.permissions import editor_required
+from core.permissions import editor_required, login_required
 from core.rendering import render as render_markdown
 from incidents.action_items.forms import ActionItemStatusForm
 from incidents.models import (
@@ -41,8 +40,9 @@ from incidents.models import (
     Lesson,
     StatusItem,
     SuccessCriterion,
+    TimelineEvent,
 )
-from incidents.models.base import MarkdownModel, Ordered
+from incidents.models.base import MarkdownModel, Ordered, Versioned
 from incidents.postmortem import selectors, services
 from incidents.postmortem.forms import (
     DetailsForm,
@@ -50,9 +50,11 @@ from incidents.postmortem.forms import (
     IncidentDeclareForm,
     ProseForm,
     ResolveForm,
+    SectionRowForm,
     StatusForm,
     VersionedForm,
     section_form_class,
+    sign_base,
 )
 from incidents.postmortem.sections import DETAIL_FIELDS, PROSE_FIELDS, SECTIONS, Section
 from incidents.postmortem.selectors import incident_history
@@ -210,14 +212,17 @@ def _save_versioned(
     return []
 
 
-def _shown(incident: Incident, name: str) -> str:
-    """A field's value as the page shows it: labels for choices, times with their zone."""
-    value = getattr(incident, name)
+def _shown(obj: models.Model, name: str) -> str:
+    """A field's value as the page shows it: labels for choices, times with their zone, people
+    by username and other rows by their title."""
+    value = getattr(obj, name)
     if value is None or value == "":
         return "—"
-    display = getattr(incident, f"get_{name}_display", None)
+    display = getattr(obj, f"get_{name}_display", None)
     if display is not None:
         return str(display())
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, datetime):
         return f"{timezone.localtime(value):%Y-%m-%d %H:%M %Z}"
     return str(value)
@@ -485,7 +490,27 @@ def unmark_duplicate(request: AuthenticatedHttpRequest, reference: str) -> HttpR
 # --- Markdown preview ----------------------------------------------------------------------------
 
 
+def _stays_put_when_logged_out(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """The preview asks by itself while someone types. When their session has run out it must
+    not send the page to the login, which would take the text they are typing with it: it
+    says so where the preview goes, and their save keeps the text (core.kept_forms)."""
+
+    @functools.wraps(view)
+    def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.htmx and not request.user.is_authenticated:
+            return HttpResponse(
+                '<p class="error">Your session has expired, so there is no preview. Save when '
+                "you are done: what you typed is kept while you log in again.</p>"
+            )
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
 @require_POST
+@_stays_put_when_logged_out
 @editor_required
 def markdown_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The one renderer, round-tripped: what a field will look like once saved.
@@ -513,6 +538,13 @@ def _section_anchor(section: Section) -> str:
     return f"section-{section.partial_key}"
 
 
+def _refuse_audit_line(row: MarkdownModel) -> None:
+    """The page offers no Edit or Delete on a line Hindsight wrote; a request that asks anyway
+    is forged."""
+    if isinstance(row, TimelineEvent) and row.is_audit:
+        raise PermissionDenied(str(services.AuditLineLocked()))
+
+
 @require_http_methods(["GET", "POST"])
 @editor_required
 @keeps_typed_text
@@ -523,6 +555,8 @@ def section_row_form(
     section = _section(key)
     incident = get_incident(reference)
     row = _row(section, incident, pk) if pk is not None else None
+    if row is not None:
+        _refuse_audit_line(row)
     form_class = section_form_class(section)
     template = "incidents/sections/_row_form.html"
     context = {"incident": incident, "section": section, "row": row}
@@ -537,14 +571,110 @@ def section_row_form(
         for name in ("kind", "horizon", "group", "priority", "parent"):
             if name in request.GET and name in section.fields:
                 initial[name] = request.GET[name]
+        if row is not None:
+            assert isinstance(row, Versioned)  # every section's model is
+            initial["version"] = row.version
+            initial["base"] = sign_base(services.comparable_values(row, section.fields))
         form = form_class(instance=row, initial=initial, incident=incident)
         return form_response(request, template, {**context, "form": form})
 
     form = form_class(request.POST, instance=row, incident=incident)
     if not form.is_valid():
         return form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
-    services.part_save(row=form.instance, user=request.user, fields=section.fields)
+    if row is None:
+        services.part_save(row=form.instance, user=request.user)
+        return after_write(request, incident, section.partial, _section_anchor(section))
+
+    version = form.cleaned_data.get("version")
+    base = form.cleaned_data["base"]
+    if version is None:
+        # A form opened before rows had versions: nothing says what it started from, so what
+        # it would change is shown beside the row as it is, and saving again saves it.
+        # Read again: validating the form wrote what was posted onto `row`.
+        base = services.comparable_values(_row(section, incident, row.pk), section.fields)
+    # Only what this editor changed is a change: a field they left alone keeps whatever
+    # someone else saved meanwhile.
+    edited = form.edited_fields(section.fields, base)
+    if not edited:
+        return after_write(request, incident, section.partial, _section_anchor(section))
+    if version is None:
+        return _row_conflict(
+            request, context, form, clashing=edited, edited=edited, unversioned=True
+        )
+    try:
+        services.part_save(
+            row=form.instance,
+            user=request.user,
+            fields=edited,
+            expected_version=version,
+            base=base,
+        )
+    except services.StaleRow as stale:
+        if stale.current_version is None:
+            raise Http404("This row was deleted meanwhile.") from None
+        return _row_conflict(request, context, form, clashing=stale.fields, edited=edited)
+    except services.AuditLineLocked as locked:
+        raise PermissionDenied(str(locked)) from None
+    except ValidationError as error:
+        # Someone else's change and this one are fine apart but not together (e.g. two
+        # options of a priority now share a label).
+        for name, errors in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+        return form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
     return after_write(request, incident, section.partial, _section_anchor(section))
+
+
+def _row_conflict(
+    request: AuthenticatedHttpRequest,
+    context: dict[str, Any],
+    form: SectionRowForm,
+    *,
+    clashing: list[str],
+    edited: list[str],
+    unversioned: bool = False,
+) -> HttpResponse:
+    """Someone else saved this row while this editor had it open, and changed what this editor
+    changed too. Keep what this editor typed in the fields they changed, take the row as it is
+    now in the rest, show the saved values beside the clashing ones, and let the next save go
+    on top of them on purpose: it carries the version and the values shown here."""
+    section: Section = context["section"]
+    current = _row(section, context["incident"], form.instance.pk)
+    assert isinstance(current, Versioned)  # every section's model is
+    assert isinstance(form.data, QueryDict)  # bound to request.POST
+    # Read before the merged form, whose validation writes the form's values onto `current`.
+    markdown = set(getattr(section.model, "markdown_fields", ()))
+    theirs = [
+        {
+            "label": form.fields[name].label,
+            "value": getattr(current, name) if name in markdown else _shown(current, name),
+            "html": getattr(current, f"{name}_html") if name in markdown else "",
+        }
+        for name in clashing
+    ]
+    data = form.data.copy()
+    for name in section.fields:
+        if name not in edited:
+            data.setlist(name, form.as_posted(name, getattr(current, name)))
+    data["version"] = str(current.version)
+    data["base"] = sign_base(services.comparable_values(current, section.fields))
+    merged = type(form)(data, instance=current, incident=context["incident"])
+    merged.is_valid()
+    latest = current.history.select_related("history_user").first()  # type: ignore[attr-defined]  # added by simple-history, which ships no types
+    return form_response(
+        request,
+        "incidents/sections/_row_form.html",
+        {
+            **context,
+            "row": current,
+            "form": merged,
+            "conflict": True,
+            "unversioned": unversioned,
+            "theirs": theirs,
+            "their_author": latest.history_user if latest else None,
+            "their_time": latest.history_date if latest else None,
+        },
+        status=409,
+    )
 
 
 @require_POST
@@ -554,7 +684,23 @@ def section_row_delete(
 ) -> HttpResponse:
     section = _section(key)
     incident = get_incident(reference)
-    services.part_delete(row=_row(section, incident, pk), user=request.user)
+    row = _row(section, incident, pk)
+    _refuse_audit_line(row)
+    services.part_delete(row=row, user=request.user)
+    return after_write(request, incident, section.partial, _section_anchor(section))
+
+
+@require_POST
+@editor_required
+def timeline_event_hide(request: AuthenticatedHttpRequest, reference: str, pk: int) -> HttpResponse:
+    """Leave a line out of the published post-mortem, or put it back (hidden=0)."""
+    section = SECTIONS["timeline"]
+    incident = get_incident(reference)
+    services.timeline_event_set_hidden(
+        event=get_object_or_404(TimelineEvent, pk=pk, incident=incident),
+        hidden=request.POST.get("hidden") != "0",
+        user=request.user,
+    )
     return after_write(request, incident, section.partial, _section_anchor(section))
 
 

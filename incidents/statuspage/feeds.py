@@ -71,6 +71,19 @@ def _entries() -> list[FeedEntry]:
                 updated=updated,
             )
         )
+        for update in incident.withdrawn:
+            assert update.retracted_at is not None
+            entries.append(
+                FeedEntry(
+                    title=f"Withdrawn: {update.subject}",
+                    html="<p>This update was withdrawn: what it said was not right. The "
+                    "updates on the status page are what stands.</p>",
+                    link=f"{page}#incident-{incident.number}",
+                    guid=f"{page}#update-{update.id}-withdrawn",
+                    published=update.retracted_at,
+                    updated=update.retracted_at,
+                )
+            )
         for update in incident.updates:
             entries.append(
                 FeedEntry(

@@ -25,6 +25,7 @@ from itertools import groupby
 from operator import attrgetter
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -115,6 +116,10 @@ class PublicUpdate:
     body_html: str
     at: datetime
     is_correction: bool
+    # Withdrawn: left off the page; the feeds say it was withdrawn, and when.
+    retracted_at: datetime | None = None
+    # A published correction of it exists: the page says so beside it.
+    corrected: bool = False
 
 
 @dataclass
@@ -129,6 +134,8 @@ class PublicIncident:
     started_at: datetime
     resolved_at: datetime | None
     updates: list[PublicUpdate] = field(default_factory=list)
+    # Updates withdrawn since they were published: only the feeds speak of them.
+    withdrawn: list[PublicUpdate] = field(default_factory=list)
 
     @property
     def heading(self) -> str:
@@ -186,7 +193,10 @@ def cached(key: str, build: Callable[[], T], seconds: int = PAGE_CACHE_SECONDS) 
     """What is kept in the cache under `key`, or what `build()` makes, kept there for `seconds`."""
     value = _cache_call(cache.get, key)
     if value is None:
-        value = build()
+        # One copy for every visitor: built in the organisation's zone, never in the zone of
+        # the signed-in person whose request happened to build it.
+        with timezone.override(settings.TIME_ZONE):
+            value = build()
         _cache_call(cache.set, key, value, seconds)
     return value
 
@@ -238,6 +248,12 @@ def public_incidents(*, now: datetime) -> list[PublicIncident]:
     statuses = dict(Incident.Status.choices)
     phases = dict(Phase.choices)
     incidents: dict[int, PublicIncident] = {}
+    # Updates that a published correction, still standing, corrects.
+    corrected = {
+        row["update_corrects"]
+        for row in rows
+        if row["update_corrects"] is not None and row["update_retracted_at"] is None
+    }
     for row in rows:
         incident = incidents.get(row["number"])
         if incident is None:
@@ -262,9 +278,13 @@ def public_incidents(*, now: datetime) -> list[PublicIncident]:
                     body_html=row["update_body_html"],
                     at=row["update_at"],
                     is_correction=row["update_corrects"] is not None,
+                    retracted_at=row["update_retracted_at"],
+                    corrected=row["update_id"] in corrected,
                 )
             )
     for incident in incidents.values():
+        incident.withdrawn = [u for u in incident.updates if u.retracted_at is not None]
+        incident.updates = [u for u in incident.updates if u.retracted_at is None]
         incident.updates.sort(key=lambda update: (update.at, update.id), reverse=True)
     return list(incidents.values())
 

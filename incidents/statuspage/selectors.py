@@ -133,6 +133,7 @@ def public_incident_rows(*, now: datetime, history_days: int) -> list[Mapping[st
             update_body_html=F("published__body_html"),
             update_at=Coalesce("published__sent_at", "published__created_at"),
             update_corrects=F("published__corrects_id"),
+            update_retracted_at=F("published__retracted_at"),
         )
     )
     return list(rows)

@@ -14,7 +14,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -26,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from core.kept_forms import form_kept, keeps_typed_text
-from core.permissions import editor_required
+from core.permissions import editor_required, login_required
 from incidents.models import Maintenance, Subscriber
 from incidents.statuspage import services
 from incidents.statuspage.forms import MaintenanceForm, SubscribeForm

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from core.http import AuthenticatedHttpRequest
-from core.permissions import editor_required
+from core.permissions import editor_required, login_required
 from deployments import selectors as system
 from deployments.models import CheckResult, Deployment, Service
 from incidents.models import Cause, Incident

@@ -290,3 +290,32 @@ def test_answers_on_real_rows_match_the_schema(incident, api, openapi):  # noqa:
         statuses.append(response.status_code)
         assert_documented(openapi, template, method, url, response)
     assert statuses == [200, 200, 403, 404, 400, 200, 400, 200, 409, 200, 200, 409, 201, 200, 200]
+
+
+class TestWithdrawing:
+    def test_a_published_status_page_update_is_withdrawn_with_a_reason(self, incident, api):
+        created = generate(api, incident, "status-resolved").json()
+        url = comms_url(incident, f"/{created['id']}")
+        for step in ("approve", "send"):
+            assert send_json(api, "post", f"{url}/{step}", {}).status_code == 200
+
+        response = send_json(api, "post", f"{url}/retract", {"reason": "Wrong end time."})
+
+        assert response.status_code == 200
+        body = response.json()
+        assert body["retraction_reason"] == "Wrong end time."
+        assert body["retracted_at"] is not None
+        assert body["retracted_by"]
+
+    def test_an_email_cannot_be_unsent(self, incident, api):
+        created = generate(api, incident).json()
+        url = comms_url(incident, f"/{created['id']}")
+        for step in ("approve", "send"):
+            send_json(api, "post", f"{url}/{step}", {})
+        response = send_json(api, "post", f"{url}/retract", {"reason": "Oops."})
+        assert response.status_code == 409
+
+    def test_no_reason_is_a_field_error(self, incident, api):
+        created = generate(api, incident, "status-resolved").json()
+        url = comms_url(incident, f"/{created['id']}")
+        assert "reason" in errors(send_json(api, "post", f"{url}/retract", {}))

@@ -753,19 +753,22 @@ class TestSectionRows:
         assert [r["id"] for r in listed["results"]] == [row.pk]
         assert api.get(f"{url}/{row.pk}").json() == created.json()
 
+        assert created["ETag"] == '"1"'
         field, value = change
-        patched = send_json(api, "patch", f"{url}/{row.pk}", {field: value})
+        patched = send_json(
+            api, "patch", f"{url}/{row.pk}", {field: value}, HTTP_IF_MATCH=created["ETag"]
+        )
         assert patched.status_code == 200, patched.content
         assert patched.json()[field] == value
         row.refresh_from_db()
         assert getattr(row, field) == value
 
-        replaced = send_json(api, "put", f"{url}/{row.pk}", body)
+        replaced = send_json(api, "put", f"{url}/{row.pk}", body, HTTP_IF_MATCH=patched["ETag"])
         assert replaced.status_code == 200, replaced.content
         row.refresh_from_db()
         assert getattr(row, field) != value  # back to the body's (or the default) value
 
-        assert api.delete(f"{url}/{row.pk}").status_code == 204
+        assert api.delete(f"{url}/{row.pk}", HTTP_IF_MATCH=replaced["ETag"]).status_code == 204
         assert not model.objects.exists()
         assert api.get(f"{url}/{row.pk}").status_code == 404
         incident.refresh_from_db()
@@ -831,11 +834,12 @@ class TestSectionRows:
             assert list(errors(response)) == ["parent"], parent
         assert send_json(api, "post", url, {"title": "x", "parent": top.pk}).status_code == 201
         # ... and never under itself, nor while rows are nested under it
-        assert list(errors(send_json(api, "patch", f"{url}/{top.pk}", {"parent": top.pk}))) == [
-            "parent"
-        ]
+        response = send_json(api, "patch", f"{url}/{top.pk}", {"parent": top.pk}, **if_match(1))
+        assert list(errors(response)) == ["parent"]
         other_top = CauseFactory(incident=incident)
-        response = send_json(api, "patch", f"{url}/{top.pk}", {"parent": other_top.pk})
+        response = send_json(
+            api, "patch", f"{url}/{top.pk}", {"parent": other_top.pk}, **if_match(1)
+        )
         assert list(errors(response)) == ["parent"]
 
     def test_a_deployment_must_be_of_the_incidents_service(self, api, incident):
@@ -850,10 +854,10 @@ class TestSectionRows:
     def test_ticking_a_criterion_stamps_when(self, api, incident):
         criterion = SuccessCriterionFactory(incident=incident)
         url = incident_url(incident, f"/success-criteria/{criterion.pk}")
-        data = send_json(api, "patch", url, {"done": True}).json()
+        data = send_json(api, "patch", url, {"done": True}, **if_match(1)).json()
         assert data["done"] is True
         assert data["done_at"] is not None
-        data = send_json(api, "patch", url, {"done": False}).json()
+        data = send_json(api, "patch", url, {"done": False}, **if_match(data["version"])).json()
         assert (data["done"], data["done_at"]) == (False, None)
 
     @pytest.mark.parametrize(

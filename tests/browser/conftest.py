@@ -1,15 +1,40 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 PASSWORD = "hindsight-demo"
+
+# htmx shows swapped-in content at once but makes it live (its hx-* listeners, autofocus) in its
+# settle step, 20 ms later by default. A person never acts within 20 ms; Playwright does, as soon
+# as an element is visible, and an event it sends in that window has no listener yet: text typed
+# into a form just swapped in never asked for its preview. How often it lands there depends on
+# how fast the machine is at that moment, not on the test. Settling at once, in the same task as
+# the swap, leaves no such window (the app has no CSS transitions that the delay would serve).
+SETTLE_AT_ONCE = """
+document.addEventListener("DOMContentLoaded", () => {
+  if (window.htmx) window.htmx.config.defaultSettleDelay = 0;
+});
+"""
+
+
+@pytest.fixture
+def new_context(new_context: Callable[..., BrowserContext]) -> Callable[..., BrowserContext]:
+    """pytest-playwright's factory, behind `context` and `page` too, with htmx settling at once."""
+
+    def make(**kwargs) -> BrowserContext:
+        context = new_context(**kwargs)
+        context.add_init_script(SETTLE_AT_ONCE)
+        return context
+
+    return make
 
 
 @pytest.fixture
@@ -17,6 +42,15 @@ def demo(live_server) -> str:
     """The demo loaded into the live server's database; returns the server's base URL."""
     call_command("load_demo", stdout=io.StringIO())
     return live_server.url
+
+
+def lazy_parts_loaded(page: Page) -> None:
+    """Wait for what the page fetches after it loads (hx-trigger="load"): on an incident page,
+    "Deployments and health", which then pushes everything below it down by hundreds of pixels.
+    Arriving between a click's press and release, it moves the target from under the mouse, and
+    the click is lost without an error: Playwright checks the target at the press only. Call it
+    before acting on a page that has such parts."""
+    expect(page.locator('[hx-trigger~="load"]')).to_have_count(0)
 
 
 def log_in(page: Page, base: str, username: str) -> None:
@@ -36,13 +70,11 @@ def editor_page(page: Page, demo: str) -> Page:
 
 
 @pytest.fixture
-def second_editor(browser: Browser, demo: str):
+def second_editor(new_context: Callable[..., BrowserContext], demo: str) -> Page:
     """Another person in their own browser context (own cookies), logged in as an admin."""
-    context = browser.new_context()
-    page = context.new_page()
+    page = new_context().new_page()  # closed with the test's other contexts
     log_in(page, demo, "demo-admin")
-    yield page
-    context.close()
+    return page
 
 
 def screenshot(page: Page, name: str) -> None:

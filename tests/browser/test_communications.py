@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from incidents.models import Communication
 from outbox.models import OutboxMessage
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, lazy_parts_loaded
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,6 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_generate_edit_approve_and_send_the_user_email(editor_page: Page, demo: str) -> None:
     page = editor_page
     page.goto(f"{demo}/incidents/INC-1/")
+    lazy_parts_loaded(page)
     section = page.locator("#section-communications")
     marker = page.evaluate("window.__marker = 'same page'; window.__marker")
 

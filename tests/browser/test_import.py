@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from incidents.models import Incident
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import lazy_parts_loaded, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -57,6 +57,7 @@ def test_the_incident_page_downloads_markdown_and_prints_without_controls(
 ):
     page = editor_page
     page.goto(f"{demo}/incidents/INC-1/")
+    lazy_parts_loaded(page)
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Download Markdown").click()

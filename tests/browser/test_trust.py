@@ -9,8 +9,8 @@ import pytest
 from django.contrib.sessions.models import Session
 from playwright.sync_api import Page, expect
 
-from incidents.models import Incident
-from tests.browser.conftest import log_in
+from incidents.models import Incident, Lesson
+from tests.browser.conftest import lazy_parts_loaded, log_in, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,6 +22,7 @@ def declare(page: Page, base: str, title: str) -> str:
     page.get_by_label(re.compile("Started at")).fill("2026-01-02T06:02")
     page.get_by_role("button", name="Declare incident").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    lazy_parts_loaded(page)
     return page.url
 
 
@@ -39,7 +40,7 @@ def test_resolving_asks_for_the_end_and_the_message_states_it(editor_page: Page,
     box.get_by_role("link", name="Cancel").click()
 
     page.get_by_role("link", name="Resolve…").click()
-    page.get_by_label("Resolved at (UTC)").fill("2026-01-02T06:18")
+    page.get_by_label("Resolved at", exact=True).fill("2026-01-02T06:18")
     page.get_by_role("button", name="Resolve").click()
     expect(page.locator("#summary-box")).to_contain_text("16 minutes")
 
@@ -57,6 +58,7 @@ def test_a_colleagues_change_to_other_details_is_kept(
     a, b = second_editor, editor_page
     for page in (a, b):
         page.goto(f"{demo}/incidents/INC-1/")
+        lazy_parts_loaded(page)
         page.locator("#summary-box").get_by_role("link", name="Edit details").click()
 
     a.locator("#summary-box").get_by_label("Severity").select_option("sev2")
@@ -77,6 +79,7 @@ def test_a_details_conflict_names_the_field_as_the_page_shows_it(
     a, b = second_editor, editor_page
     for page in (a, b):
         page.goto(f"{demo}/incidents/INC-1/")
+        lazy_parts_loaded(page)
         page.locator("#summary-box").get_by_role("link", name="Edit details").click()
     a.locator("#summary-box").get_by_label("Severity").select_option("sev2")
     a.locator("#summary-box").get_by_role("button", name="Save details").click()
@@ -91,12 +94,57 @@ def test_a_details_conflict_names_the_field_as_the_page_shows_it(
     expect(b.locator("#summary-box")).to_contain_text("SEV3 · Medium")
 
 
+def test_a_colleagues_edit_of_the_same_lesson_is_shown_beside_mine_and_never_lost(
+    editor_page: Page, second_editor: Page, demo: str
+):
+    """The trial: two editors opened Edit on the same lesson; A saved, B saved: both got 200
+    and A's text was gone."""
+    a, b = second_editor, editor_page
+    lesson = Lesson.objects.filter(incident__number=1).order_by("kind", "order").first()
+    assert lesson is not None
+    row = f"#row-lessons-{lesson.pk}"
+    form = f"#row-form-lessons-{lesson.pk}"
+    for page in (a, b):
+        page.goto(f"{demo}/incidents/INC-1/")
+        page.locator(row).get_by_role("link", name="Edit lesson").click()
+        expect(page.locator(form).get_by_label("Text")).to_be_visible()
+
+    a.locator(form).get_by_label("Text").fill("A: the old worker file went out for weeks.")
+    a.locator(form).get_by_role("button", name="Save lesson").click()
+    expect(a.locator(f"{row} .prose")).to_have_text("A: the old worker file went out for weeks.")
+
+    b.locator(form).get_by_label("Text").fill("B: nobody compared the build with the last one.")
+    b.locator(form).get_by_role("button", name="Save lesson").click()
+
+    conflict = b.locator(f"{form} .conflict")
+    expect(conflict).to_contain_text("Someone else saved this lesson while you were editing")
+    expect(conflict).to_contain_text("A: the old worker file went out for weeks.")
+    expect(b.locator(form).get_by_label("Text")).to_have_value(
+        "B: nobody compared the build with the last one."
+    )
+    assert Lesson.objects.get(pk=lesson.pk).text == "A: the old worker file went out for weeks."
+    screenshot(b, "row-conflict")
+
+    b.locator(form).get_by_role("button", name="Save lesson").click()
+    expect(b.locator(f"{row} .prose")).to_have_text(
+        "B: nobody compared the build with the last one."
+    )
+    assert Lesson.objects.get(pk=lesson.pk).text == (
+        "B: nobody compared the build with the last one."
+    )
+
+
 def test_text_typed_when_the_session_expired_waits_after_logging_in(editor_page: Page, demo: str):
     page = editor_page
     page.goto(f"{demo}/incidents/INC-1/")
+    lazy_parts_loaded(page)
     page.locator("#prose-summary").get_by_role("link", name=re.compile("Edit")).click()
     page.locator("#prose-summary textarea").fill("Written while the session ran out.")
     Session.objects.all().delete()  # the session expires on the server
+    # Typing on asks for a preview by itself: it says the session ran out, and stays put.
+    page.locator("#prose-summary textarea").press("End")
+    page.locator("#prose-summary textarea").type(" Still typing.")
+    expect(page.locator("#prose-summary .preview")).to_contain_text("no preview")
 
     page.locator("#prose-summary").get_by_role("button", name="Save").click()
 
@@ -106,14 +154,15 @@ def test_text_typed_when_the_session_expired_waits_after_logging_in(editor_page:
     page.get_by_label("Password").fill("hindsight-demo")
     page.get_by_role("button", name="Log in").click()
     box = page.locator("textarea")
-    expect(box).to_have_value("Written while the session ran out.")
+    expect(box).to_have_value("Written while the session ran out. Still typing.")
     page.get_by_role("button", name="Save").click()
-    expect(page.locator("#prose-summary")).to_contain_text("Written while the session ran out.")
+    expect(page.locator("#prose-summary")).to_contain_text("Still typing.")
 
 
 def test_back_after_adding_a_row_shows_the_row(editor_page: Page, demo: str):
     page = editor_page
     page.goto(f"{demo}/incidents/INC-1/")
+    lazy_parts_loaded(page)
     lessons = page.locator("#section-lessons")
     lessons.get_by_role("link", name=re.compile(r"\+ Add")).first.click()
     lessons.get_by_label("Text").fill("Check the build output before shipping it")

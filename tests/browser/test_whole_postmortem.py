@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import lazy_parts_loaded, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -53,6 +53,7 @@ def test_a_blank_incident_becomes_a_whole_post_mortem_and_its_items_get_done(
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "Checkout answered 404 after a deploy"
     )
+    lazy_parts_loaded(page)
     reference = page.locator(".summary-box .ref").inner_text().split(" ")[0]
 
     # Details: the times that give the duration.
@@ -156,7 +157,7 @@ def test_a_blank_incident_becomes_a_whole_post_mortem_and_its_items_get_done(
     write_prose(page, "next_step", "Fix the build, then deploy through preview.")
 
     page.get_by_role("link", name="Resolve…").click()
-    page.get_by_label("Resolved at (UTC)").fill("2026-02-10T09:40")
+    page.get_by_label("Resolved at", exact=True).fill("2026-02-10T09:40")
     page.get_by_role("button", name="Resolve").click()
     expect(page.locator(".summary-box")).to_contain_text("40 minutes")
     page.get_by_role("button", name="Send for review").click()

@@ -99,8 +99,10 @@ def test_dispatch_claims_each_due_service_once_and_enqueues_after_commit(
     due.service.refresh_from_db()
     assert due.service.probe_due_at == slot + timedelta(seconds=30)
 
+    # Later in the same slot: its last second, not NOW + a few seconds. The slot's start
+    # depends on the service's id, so a few seconds on is the next slot for 5 ids in 30.
     with django_capture_on_commit_callbacks() as enqueued_again:
-        assert health_dispatch_due(now=NOW + timedelta(seconds=5)) == []
+        assert health_dispatch_due(now=slot + timedelta(seconds=29)) == []
     assert enqueued_again == []
     next_claims = health_dispatch_due(now=slot + timedelta(seconds=30))
     assert [c.slot for c in next_claims] == [slot + timedelta(seconds=30)]

@@ -30,7 +30,12 @@ from deployments.services.health import probe_checks
 from tests.deployments.servers import refused_port, start_banner_server, unaccepting_port
 from tests.factories import HealthCheckFactory
 
-pytestmark = pytest.mark.usefixtures("loopback_allowed")
+# Timeouts and caps measured in time: run one at a time with the rest of the group that needs
+# quiet (tests/conftest.py).
+pytestmark = [
+    pytest.mark.usefixtures("loopback_allowed"),
+    pytest.mark.xdist_group("one-at-a-time"),
+]
 
 
 def probe_one(url: str, **fields) -> ProbeResult:

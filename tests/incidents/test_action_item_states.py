@@ -247,8 +247,8 @@ class TestParentWithOpenSteps:
             services.action_item_complete(item=parent, user=None, close_children="in_progress")
 
 
-BEFORE = [("incidents", "0008_incident_creation_key")]
-AFTER = [("incidents", "0009_action_item_states_and_duplicates")]
+BEFORE = [("incidents", "0010_row_versions")]
+AFTER = [("incidents", "0011_action_item_states_and_duplicates")]
 
 
 @pytest.fixture

@@ -88,8 +88,11 @@ class TestForm:
     def test_start_defaults_to_now_to_the_minute(self, client, editor):
         html = client.get(reverse(DECLARE)).content.decode()
         field = search(r'<input[^>]*name="started_at"[^>]*>', html).group(0)
-        assert 'type="datetime-local"' in field
-        assert 'value="2026-03-10T12:00"' in field
+        # Typed as every page shows a time: the date and a 24-hour clock, in a zone the label
+        # names (a datetime-local input shows the browser's locale, 06:18 AM in some).
+        assert 'type="text"' in field
+        assert 'value="2026-03-10 12:00"' in field
+        assert 'Started at <span class="meta">(UTC)</span>' in html
 
     def test_services_are_offered_by_name(self, client, editor):
         ServiceFactory(name="Zebra", slug="zebra")
@@ -254,3 +257,18 @@ class TestNotServedStale:
     def test_the_public_status_page_keeps_its_own_caching(self, client, editor):
         response = client.get(reverse("incidents:status_page"))
         assert "no-store" not in response.get("Cache-Control", "")
+
+
+def test_the_preview_never_moves_the_page_away_from_what_is_being_typed(client, editor):
+    """It asks by itself while someone types; a session that ran out meanwhile must not send
+    the page to the login, text and all."""
+    client.logout()
+    response = client.post(
+        reverse("incidents:preview") + "?field=value",
+        {"value": "half a sentence"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/incidents/INC-1/",
+    )
+    assert response.status_code == 200
+    assert "HX-Redirect" not in response
+    assert "Your session has expired, so there is no preview" in response.content.decode()

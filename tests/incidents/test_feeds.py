@@ -131,3 +131,75 @@ def test_a_feed_reads_in_one_query_then_none_while_cached(incidents, django_asse
 def test_an_empty_feed_is_still_a_feed():
     root = ET.fromstring(get(ATOM))
     assert root.findall("atom:entry", NS) == []
+
+
+class TestWithdrawnUpdates:
+    """A published update that said something wrong is withdrawn: gone from the page, said so
+    in the feeds, kept on the record with who and why."""
+
+    def _withdraw(self, incidents):
+        from incidents.communications.services import communication_retract
+        from tests.factories import user_with_role
+
+        active, _past = incidents
+        update = Communication.objects.get(subject="Looking into checkout errors")
+        editor = user_with_role("editor")
+        communication_retract(
+            communication=update, user=editor, reason="It named the wrong service."
+        )
+        status_page_invalidate()
+        return active, update, editor
+
+    def test_it_leaves_the_page_and_the_feeds_say_it_was_withdrawn(self, incidents):
+        self._withdraw(incidents)
+
+        assert b"Looking into checkout errors" not in get("/status/")
+        titles = [
+            e.findtext("atom:title", namespaces=NS)
+            for e in ET.fromstring(get(ATOM)).findall("atom:entry", NS)
+        ]
+        assert "Withdrawn: Looking into checkout errors" in titles
+        assert "Investigating: Looking into checkout errors" not in titles
+        # The reason is for the record, not for the public.
+        assert b"wrong service" not in get(ATOM)
+
+    def test_the_record_keeps_who_and_why_and_the_timeline_says_so(self, incidents):
+        active, update, editor = self._withdraw(incidents)
+
+        update.refresh_from_db()
+        assert (update.retracted_by, update.retraction_reason) == (
+            editor,
+            "It named the wrong service.",
+        )
+        assert update.history.first().retracted_at == update.retracted_at
+        assert active.timeline_events.filter(text__contains="withdrawn by").exists()
+
+    def test_only_a_published_status_page_update_can_be_withdrawn(self, incidents):
+        from incidents.communications.services import (
+            CommunicationStateError,
+            communication_retract,
+        )
+
+        draft = Communication.objects.get(subject="SECRET-DRAFT")
+        with pytest.raises(CommunicationStateError):
+            communication_retract(communication=draft, user=None, reason="No.")
+
+    def test_a_reason_is_required(self, incidents):
+        from django.core.exceptions import ValidationError
+
+        from incidents.communications.services import communication_retract
+
+        update = Communication.objects.get(subject="Looking into checkout errors")
+        with pytest.raises(ValidationError):
+            communication_retract(communication=update, user=None, reason="  ")
+        update.refresh_from_db()
+        assert update.retracted_at is None
+
+    def test_a_published_correction_is_flagged_beside_the_update_it_corrects(self, incidents):
+        active, _past = incidents
+        update = Communication.objects.get(subject="Looking into checkout errors")
+        communication(active, "Checkout errors: correction", at=NOW, corrects=update)
+        status_page_invalidate()
+
+        page = get("/status/").decode()
+        assert "A correction of this update follows." in page

@@ -105,7 +105,9 @@ def test_an_editor_schedules_maintenance_and_the_markdown_is_stored_rendered(
 def test_the_new_form_proposes_tomorrow_for_an_hour(editor):
     response = editor.get(NEW)
     assert response.status_code == 200
-    assert b'type="datetime-local"' in response.content
+    html = response.content.decode()
+    assert 'placeholder="2026-01-02 06:18"' in html
+    assert '<span class="zone">UTC</span>' in html
 
 
 @pytest.mark.parametrize(

@@ -100,9 +100,11 @@ def communication(
     phase: str = Phase.IDENTIFIED,
     status: str = Communication.Status.SENT,
     audience: str = Audience.STATUS_PAGE,
+    corrects: Communication | None = None,
 ) -> Communication:
     row = Communication(
         incident=incident,
+        corrects=corrects,
         audience=audience,
         phase=phase,
         status=status,

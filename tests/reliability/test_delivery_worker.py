@@ -34,6 +34,8 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.celery_worker,
     pytest.mark.django_db(transaction=True),
+    # Kills worker processes: one at a time with the group that needs quiet (tests/conftest.py).
+    pytest.mark.xdist_group("one-at-a-time"),
 ]
 
 ROOT = Path(settings.BASE_DIR)

@@ -31,7 +31,11 @@ from outbox.models import OutboxMessage
 from tests import brokers
 from tests.factories import IncidentFactory, user_with_role
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    # "Within a second": one at a time with the group that needs quiet (tests/conftest.py).
+    pytest.mark.xdist_group("one-at-a-time"),
+]
 
 READERS = ["ann@example.com", "bob@example.com", "cy@example.com"]
 

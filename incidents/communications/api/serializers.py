@@ -134,6 +134,13 @@ class CommunicationSerializer(RowSerializer):
     sent_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    retracted_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a published status page update was withdrawn."
+    )
+    retracted_by = serializers.CharField(
+        source="retracted_by.username", allow_null=True, help_text="A username."
+    )
+    retraction_reason = serializers.CharField(help_text="Why it was withdrawn.")
     deliveries = DeliveryCountsSerializer()
     facts = StatedFactsSerializer()
 
@@ -173,6 +180,12 @@ class GenerateSerializer(StrictSerializer):
                 "No template has this slug; GET /api/v1/communication-templates lists them."
             )
         return template
+
+
+class RetractSerializer(StrictSerializer):
+    reason = StrictCharField(
+        max_length=2000, help_text="Why it is withdrawn; kept on the record, not shown publicly."
+    )
 
 
 class CommunicationUpdateSerializer(StrictSerializer):

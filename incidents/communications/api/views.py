@@ -48,6 +48,7 @@ from incidents.communications.api.serializers import (
     CommunicationTemplateWriteSerializer,
     CommunicationUpdateSerializer,
     GenerateSerializer,
+    RetractSerializer,
 )
 from incidents.models import Communication, CommunicationTemplate, Incident
 from incidents.postmortem.api.views.common import (
@@ -339,7 +340,9 @@ class CommunicationViewSet(viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Start a correction of a sent communication",
-        description="A new draft that names the sent one in `corrects`, starting from its text.",
+        description="A new draft that names the sent one in `corrects`. It is written again "
+        "from the sent one's template with the incident's facts as they are now (what needs "
+        "correcting is usually a fact); without a template, from the sent text.",
         request=None,
         parameters=[INCIDENT_REF, _ID, LOCATION, IDEMPOTENCY_KEY],
         responses={
@@ -354,3 +357,29 @@ class CommunicationViewSet(viewsets.GenericViewSet):
                 communication=self.get_object(), user=request_user(request)
             )
         return self._created(request, correction)
+
+    @extend_schema(
+        summary="Withdraw a published status page update",
+        description="For an update that said something wrong: the status page and the feeds "
+        "stop showing it at once (the feeds carry an entry saying it was withdrawn), and the "
+        "record keeps it with who withdrew it and why (`retracted_at`, `retracted_by`, "
+        "`retraction_reason`). Only a published status page update can be withdrawn (409 "
+        "otherwise); withdrawing it again changes nothing.",
+        request=RetractSerializer,
+        parameters=[INCIDENT_REF, _ID, IDEMPOTENCY_KEY],
+        responses={
+            200: CommunicationSerializer,
+            **_state_problems(*WRITE_PROBLEMS, *IDEMPOTENCY_PROBLEMS),
+        },
+    )
+    @action(detail=True, methods=["post"], permission_classes=[ChangeOnPost])
+    def retract(self, request: Request, incident_ref: str, pk: str) -> Response:
+        serializer = RetractSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        with state_conflicts():
+            services.communication_retract(
+                communication=self.get_object(),
+                user=request_user(request),
+                reason=serializer.validated_data["reason"],
+            )
+        return self._read(int(pk))

@@ -153,6 +153,7 @@ class ExportEventSerializer(serializers.Serializer):
     deployment = ExportDeploymentSerializer(allow_null=True)
     created_by = _UserName()
     created_at = serializers.DateTimeField()
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
 class ExportStatusItemSerializer(serializers.Serializer):
@@ -163,6 +164,7 @@ class ExportStatusItemSerializer(serializers.Serializer):
     ok = serializers.BooleanField(allow_null=True)
     pre_existing = serializers.BooleanField()
     order = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
 class ExportCauseSerializer(serializers.Serializer):
@@ -173,6 +175,7 @@ class ExportCauseSerializer(serializers.Serializer):
     detail = serializers.CharField(allow_blank=True)
     order = serializers.IntegerField()
     deployment = ExportDeploymentSerializer(allow_null=True)
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
 class ExportLessonSerializer(serializers.Serializer):
@@ -180,6 +183,7 @@ class ExportLessonSerializer(serializers.Serializer):
     kind = _choice(Lesson.Kind.choices)
     text = serializers.CharField()
     order = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
 class ExportActionItemSerializer(serializers.Serializer):
@@ -202,6 +206,7 @@ class ExportActionItemSerializer(serializers.Serializer):
     order = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
 class ExportCriterionSerializer(serializers.Serializer):
@@ -211,6 +216,7 @@ class ExportCriterionSerializer(serializers.Serializer):
     done = serializers.BooleanField()
     done_at = serializers.DateTimeField(allow_null=True)
     order = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
 class ExportOptionSerializer(serializers.Serializer):
@@ -221,6 +227,7 @@ class ExportOptionSerializer(serializers.Serializer):
     detail = serializers.CharField(allow_blank=True)
     chosen = serializers.BooleanField()
     order = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
 class ExportPrioritySerializer(serializers.Serializer):
@@ -229,6 +236,7 @@ class ExportPrioritySerializer(serializers.Serializer):
     urgent = serializers.BooleanField()
     detail = serializers.CharField(allow_blank=True)
     order = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
     options = ExportOptionSerializer(many=True)
 
 
@@ -247,6 +255,9 @@ class ExportCommunicationSerializer(serializers.Serializer):
     sent_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    retracted_at = serializers.DateTimeField(allow_null=True)
+    retracted_by = _UserName()
+    retraction_reason = serializers.CharField(allow_blank=True)
     facts = serializers.DictField(
         help_text="The facts a generated draft stated (started_at, ended_at, duration, "
         "components); empty for one written by hand."
@@ -258,6 +269,7 @@ class ExportNoteSerializer(serializers.Serializer):
     kind = _named_values(FinalNote.Kind.choices)
     text = serializers.CharField()
     order = serializers.IntegerField()
+    version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
 class PostmortemExportSerializer(serializers.Serializer):

@@ -37,7 +37,15 @@ class TimelineEventSerializer(RowSerializer):
     created_by = serializers.CharField(
         source="created_by.username", allow_null=True, help_text="A username."
     )
+    hidden = serializers.BooleanField(
+        help_text="Left out of the published post-mortem (its exports and the printed page). "
+        "Lines Hindsight wrote itself (`source` other than `manual`) cannot be changed or "
+        "deleted; they are hidden instead."
+    )
     created_at = serializers.DateTimeField()
+    version = serializers.IntegerField(
+        help_text="The row's version, also its ETag: send it in If-Match to change or delete it."
+    )
 
 
 class CauseSerializer(RowSerializer):
@@ -55,6 +63,9 @@ class CauseSerializer(RowSerializer):
         source="deployment_id", allow_null=True, help_text="A deployment's id."
     )
     order = serializers.IntegerField()
+    version = serializers.IntegerField(
+        help_text="The row's version, also its ETag: send it in If-Match to change or delete it."
+    )
 
 
 class _KindTextSerializer(RowSerializer):
@@ -64,6 +75,9 @@ class _KindTextSerializer(RowSerializer):
     text = serializers.CharField(help_text="Markdown.")
     text_html = serializers.CharField()
     order = serializers.IntegerField()
+    version = serializers.IntegerField(
+        help_text="The row's version, also its ETag: send it in If-Match to change or delete it."
+    )
 
 
 class LessonSerializer(_KindTextSerializer):
@@ -100,6 +114,9 @@ class ActionItemSummarySerializer(RowSerializer):
     order = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    version = serializers.IntegerField(
+        help_text="The row's version, also its ETag: send it in If-Match to change or delete it."
+    )
 
     def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
         today = self.context.get("today")
@@ -143,6 +160,9 @@ class SuccessCriterionSerializer(RowSerializer):
     done = serializers.BooleanField()
     done_at = serializers.DateTimeField(allow_null=True)
     order = serializers.IntegerField()
+    version = serializers.IntegerField(
+        help_text="The row's version, also its ETag: send it in If-Match to change or delete it."
+    )
 
 
 class StatusItemSerializer(RowSerializer):
@@ -154,6 +174,9 @@ class StatusItemSerializer(RowSerializer):
     ok = serializers.BooleanField(allow_null=True)
     pre_existing = serializers.BooleanField()
     order = serializers.IntegerField()
+    version = serializers.IntegerField(
+        help_text="The row's version, also its ETag: send it in If-Match to change or delete it."
+    )
 
 
 class SolutionOptionSerializer(RowSerializer):
@@ -165,6 +188,9 @@ class SolutionOptionSerializer(RowSerializer):
     detail_html = serializers.CharField()
     chosen = serializers.BooleanField()
     order = serializers.IntegerField()
+    version = serializers.IntegerField(
+        help_text="The row's version, also its ETag: send it in If-Match to change or delete it."
+    )
 
 
 class PathPrioritySerializer(RowSerializer):
@@ -176,6 +202,9 @@ class PathPrioritySerializer(RowSerializer):
     detail = serializers.CharField(help_text="Markdown.")
     detail_html = serializers.CharField()
     order = serializers.IntegerField()
+    version = serializers.IntegerField(
+        help_text="The row's version, also its ETag: send it in If-Match to change or delete it."
+    )
     options = SolutionOptionSerializer(many=True)
 
     def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:

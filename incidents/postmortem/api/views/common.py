@@ -108,6 +108,35 @@ IF_MATCH = OpenApiParameter(
         "version (`*` and weak tags are refused): 400. Stale: 412."
     ),
 )
+ROW_ETAG = OpenApiParameter(
+    "ETag",
+    str,
+    OpenApiParameter.HEADER,
+    response=[200, 201, 412],
+    required=True,
+    description=(
+        'The row\'s version as a strong ETag, e.g. "3"; the same number as its `version`. '
+        "Every write bumps it, ticks and moves too."
+    ),
+)
+ROW_IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    pattern=IF_MATCH_RE.pattern,
+    description=(
+        'The ETag of the row as you last read it, e.g. "3". Missing: 428. Not one quoted '
+        "version (`*` and weak tags are refused): 400. Stale (someone changed the row since, "
+        "or ticked or moved it): 412 with `current_version`; read it again and reapply."
+    ),
+)
+ROW_STALE = (
+    "If-Match is stale: the row changed since you read it; `current_version` is its version "
+    "now, also in the ETag header."
+)
+ROW_NO_IF_MATCH = "If-Match is missing; send the ETag of the row you read."
+ROW_BAD_IF_MATCH = "Invalid fields, or a malformed If-Match."
 LOCATION = OpenApiParameter(
     "Location",
     str,
@@ -146,12 +175,13 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-def if_match_version(request: Request) -> int:
-    """The version the client read, from If-Match; 428 or 400 problems otherwise."""
+def if_match_version(request: Request, what: str = "incident") -> int:
+    """The version the client read of the incident (or of a row: `what`), from If-Match; 428
+    or 400 problems otherwise."""
     header = request.headers.get("If-Match")
     if header is None:
         raise Problem(
-            'Send If-Match with the ETag of the incident you read, e.g. If-Match: "7".',
+            f'Send If-Match with the ETag of the {what} you read, e.g. If-Match: "7".',
             status_code=428,
             problem_type="precondition-required",
         )

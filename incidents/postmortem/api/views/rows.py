@@ -1,8 +1,19 @@
-"""The rows of an incident's sections, nested under it, with full CRUD."""
+"""The rows of an incident's sections, nested under it, with full CRUD.
+
+Each row has its own version, answered as a strong ETag ("3") and as `version` in its body.
+PUT, PATCH and DELETE must send it back in If-Match, as for the incident: without it 428, a
+malformed one 400, a stale one 412 with `current_version` (the row changed since it was read:
+edited, ticked, moved or hidden). One-click transitions (move, an action item's complete and
+reopen, hiding a timeline line) need no If-Match: they overwrite nobody's text. Timeline lines
+Hindsight wrote itself (status changes, deployments, health, messages sent) are its record and
+are never changed or deleted: 409 (audit-line); they can be hidden from the published
+post-mortem instead.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
 from django.contrib.auth.models import User
@@ -24,6 +35,7 @@ from rest_framework.serializers import BaseSerializer
 
 from api.pagination import PagePagination
 from api.permissions import request_user
+from api.problems import Problem
 from api.reads import RowSerializer
 from incidents.models import (
     ActionItem,
@@ -33,7 +45,7 @@ from incidents.models import (
     SuccessCriterion,
     TimelineEvent,
 )
-from incidents.models.base import MarkdownModel, Ordered
+from incidents.models.base import MarkdownModel, Ordered, Versioned
 from incidents.postmortem import services
 from incidents.postmortem.api import serializers as s
 from incidents.postmortem.api.views.common import (
@@ -43,13 +55,26 @@ from incidents.postmortem.api.views.common import (
     LIST_PROBLEMS,
     LOCATION,
     READ_PROBLEMS,
+    ROW_BAD_IF_MATCH,
+    ROW_ETAG,
+    ROW_IF_MATCH,
+    ROW_NO_IF_MATCH,
+    ROW_STALE,
     WRITE_PROBLEMS,
     ChangeOnPost,
     TimelineCursorPagination,
     acting,
+    etag,
     id_or_404,
+    if_match_version,
     incident_or_404,
     problems,
+)
+
+AUDIT_LINE = (
+    "Hindsight wrote this timeline line as the record of what happened (a status change, a "
+    "deployment, a health change, a message sent): it cannot be changed or deleted. Hide it "
+    "from the published post-mortem with POST .../hide instead."
 )
 
 # --- Rows of an incident's sections ------------------------------------------------------------
@@ -77,9 +102,19 @@ def _row_schema(
     idempotent: bool = False,
     ordering: str = "by hand order (`order`, then `id`)",
     movable: bool = True,
+    audited: bool = False,
 ) -> Callable[[_ViewSet], _ViewSet]:
-    create_params = [INCIDENT_REF, LOCATION] + ([IDEMPOTENCY_KEY] if idempotent else [])
+    create_params = [INCIDENT_REF, LOCATION, ROW_ETAG] + ([IDEMPOTENCY_KEY] if idempotent else [])
     create_problems = WRITE_PROBLEMS + (IDEMPOTENCY_PROBLEMS if idempotent else ())
+    guarded = [INCIDENT_REF, ROW_IF_MATCH, ROW_ETAG]
+    # 412 and 428 for If-Match; 409 for a line Hindsight wrote, where there are such lines.
+    guard_problems = {
+        "d400": ROW_BAD_IF_MATCH,
+        "d412": ROW_STALE,
+        "d428": ROW_NO_IF_MATCH,
+        **({"d409": AUDIT_LINE} if audited else {}),
+    }
+    guard_codes = (412, 428, *((409,) if audited else ()))
     return extend_schema_view(
         list=extend_schema(
             summary=f"List an incident's {plural}",
@@ -88,7 +123,7 @@ def _row_schema(
             responses={200: read(many=True), **problems(*LIST_PROBLEMS)},
         ),
         retrieve=extend_schema(
-            parameters=[INCIDENT_REF], responses={200: read, **problems(*READ_PROBLEMS)}
+            parameters=[INCIDENT_REF, ROW_ETAG], responses={200: read, **problems(*READ_PROBLEMS)}
         ),
         create=extend_schema(
             request=write,
@@ -96,27 +131,35 @@ def _row_schema(
             responses={201: read, **problems(*create_problems)},
         ),
         update=extend_schema(
-            description="Omitted optional fields return to their defaults.",
+            description="Omitted optional fields return to their defaults. Needs If-Match.",
             request=write,
-            parameters=[INCIDENT_REF],
-            responses={200: read, **problems(*WRITE_PROBLEMS)},
+            parameters=guarded,
+            responses={200: read, **problems(*WRITE_PROBLEMS, *guard_codes, **guard_problems)},
         ),
         partial_update=extend_schema(
+            description="Only the fields sent change. Needs If-Match.",
             request=write,
-            parameters=[INCIDENT_REF],
-            responses={200: read, **problems(*WRITE_PROBLEMS)},
+            parameters=guarded,
+            responses={200: read, **problems(*WRITE_PROBLEMS, *guard_codes, **guard_problems)},
         ),
         destroy=extend_schema(
-            parameters=[INCIDENT_REF],
-            responses={204: OpenApiResponse(description="Deleted."), **problems(*READ_PROBLEMS)},
+            description="Needs If-Match.",
+            parameters=[INCIDENT_REF, ROW_IF_MATCH],
+            responses={
+                204: OpenApiResponse(description="Deleted."),
+                **problems(*READ_PROBLEMS, 400, *guard_codes, **guard_problems),
+            },
         ),
         **(
             {
                 "move": extend_schema(
                     summary=f"Move one of the {plural} among its siblings",
-                    description="Renumbers the siblings (same parent and group) 0..n-1.",
+                    description=(
+                        "Renumbers the siblings (same parent and group) 0..n-1, bumping the "
+                        "version of each it renumbers. One click: no If-Match."
+                    ),
                     request=MoveSerializer,
-                    parameters=[INCIDENT_REF],
+                    parameters=[INCIDENT_REF, ROW_ETAG],
                     responses={200: read, **problems(*WRITE_PROBLEMS)},
                 )
             }
@@ -174,9 +217,42 @@ class IncidentRowViewSet(viewsets.GenericViewSet, Generic[_Row]):
             raise NotFound("This incident has no such row.")
         return row
 
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        if isinstance(exc, Problem) and exc.extra.get("current_version") is not None:
+            response["ETag"] = etag(exc.extra["current_version"])
+        return response
+
     def _read(self, row: _Row, *, status: int = 200) -> Response:
         data = self.read_serializer(row, context=self.get_serializer_context()).data
-        return Response(data, status=status)
+        response = Response(data, status=status)
+        assert isinstance(row, Versioned)  # every section's model is
+        response["ETag"] = etag(row.version)
+        return response
+
+    def expected_version(self, request: Request, row: _Row) -> int:
+        """The row's version the client read, from If-Match, after refusing what nobody may
+        change whatever they read."""
+        if isinstance(row, TimelineEvent) and row.is_audit:
+            raise Problem(AUDIT_LINE, status_code=409, problem_type="audit-line")
+        return if_match_version(request, "row")
+
+    @contextmanager
+    def guarded(self) -> Iterator[None]:
+        """The service's refusals as problems: a stale version 412, a line Hindsight wrote 409."""
+        try:
+            yield
+        except services.StaleRow as stale:
+            if stale.current_version is None:
+                raise NotFound("This incident has no such row.") from None
+            raise Problem(
+                "The row changed since you read it; read it again and reapply your change.",
+                status_code=412,
+                problem_type="precondition-failed",
+                current_version=stale.current_version,
+            ) from None
+        except services.AuditLineLocked:
+            raise Problem(AUDIT_LINE, status_code=409, problem_type="audit-line") from None
 
     def list(self, request: Request, incident_ref: str) -> Response:
         page = self.paginate_queryset(self.rows().order_by(*self.list_ordering))
@@ -208,24 +284,34 @@ class IncidentRowViewSet(viewsets.GenericViewSet, Generic[_Row]):
 
     def _update(self, request: Request, *, partial: bool) -> Response:
         row = self.get_object()
+        expected = self.expected_version(request, row)
         serializer = self.write_serializer(
             row, data=request.data, partial=partial, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        self.change_row(row, dict(serializer.validated_data), request_user(request))
+        with self.guarded():
+            if expected > s.MAX_ID:  # no version can match it: stale by definition
+                assert isinstance(row, Versioned)  # every section's model is
+                raise services.StaleRow(current_version=row.version)
+            self.change_row(row, dict(serializer.validated_data), request_user(request), expected)
         return self._read(self.get_object())
 
     def destroy(self, request: Request, incident_ref: str, pk: str) -> Response:
-        services.part_delete(row=self.get_object(), user=request_user(request))
+        row = self.get_object()
+        expected = self.expected_version(request, row)
+        with self.guarded():
+            services.part_delete(row=row, user=request_user(request), expected_version=expected)
         return Response(status=204)
 
     def add_row(self, values: dict[str, Any], user: User) -> _Row:
         return services.part_save(row=self.model(incident=self.incident, **values), user=user)
 
-    def change_row(self, row: _Row, values: dict[str, Any], user: User) -> None:
+    def change_row(self, row: _Row, values: dict[str, Any], user: User, expected: int) -> None:
         for name, value in values.items():
             setattr(row, name, value)
-        services.part_save(row=row, user=user, fields=values)
+        # Without a base: the API cannot say what the client started from field by field, so a
+        # stale If-Match is refused whatever changed (as for the incident).
+        services.part_save(row=row, user=user, fields=values, expected_version=expected)
 
 
 @_row_schema(
@@ -235,6 +321,7 @@ class IncidentRowViewSet(viewsets.GenericViewSet, Generic[_Row]):
     idempotent=True,
     ordering="by `occurred_at`, then `id`, oldest first, cursor-paginated",
     movable=False,
+    audited=True,
 )
 class TimelineEventViewSet(IncidentRowViewSet[TimelineEvent]):
     model = TimelineEvent
@@ -247,6 +334,39 @@ class TimelineEventViewSet(IncidentRowViewSet[TimelineEvent]):
 
     def add_row(self, values: dict[str, Any], user: User) -> TimelineEvent:
         return services.timeline_event_add(incident=self.incident, created_by=user, **values)
+
+    def _set_hidden(self, request: Request, *, hidden: bool) -> Response:
+        services.timeline_event_set_hidden(
+            event=self.get_object(), hidden=hidden, user=request_user(request)
+        )
+        return self._read(self.get_object())
+
+    @extend_schema(
+        summary="Hide a timeline line from the published post-mortem",
+        description=(
+            "For the lines Hindsight wrote itself, which nobody may change or delete: the line "
+            "stays on record (here, with `hidden`, and in the history) and is left out of the "
+            "exports and the printed page. One click: no If-Match; hiding a hidden line "
+            "changes nothing."
+        ),
+        request=None,
+        parameters=[INCIDENT_REF, ROW_ETAG],
+        responses={200: s.TimelineEventSerializer, **problems(*READ_PROBLEMS)},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[ChangeOnPost])
+    def hide(self, request: Request, incident_ref: str, pk: str) -> Response:
+        return self._set_hidden(request, hidden=True)
+
+    @extend_schema(
+        summary="Show a hidden timeline line in the published post-mortem again",
+        description="One click: no If-Match; showing a shown line changes nothing.",
+        request=None,
+        parameters=[INCIDENT_REF, ROW_ETAG],
+        responses={200: s.TimelineEventSerializer, **problems(*READ_PROBLEMS)},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[ChangeOnPost])
+    def show(self, request: Request, incident_ref: str, pk: str) -> Response:
+        return self._set_hidden(request, hidden=False)
 
 
 class OrderedRowViewSet(IncidentRowViewSet[_Row]):
@@ -313,8 +433,10 @@ class SuccessCriterionViewSet(OrderedRowViewSet[SuccessCriterion]):
         return row
 
     @transaction.atomic
-    def change_row(self, row: SuccessCriterion, values: dict[str, Any], user: User) -> None:
+    def change_row(
+        self, row: SuccessCriterion, values: dict[str, Any], user: User, expected: int
+    ) -> None:
         done = values.pop("done", None)
-        super().change_row(row, values, user)
+        super().change_row(row, values, user, expected)
         if done is not None:
             services.criterion_set_done(criterion=row, done=done, user=user)

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('deployments', '0003_health_runtime'),
-        ('incidents', '0008_incident_creation_key'),
+        ('incidents', '0010_row_versions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

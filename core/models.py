@@ -1,0 +1,26 @@
+"""What a person chooses for themselves, whatever their role."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.conf import settings
+from django.db import models
+
+DEFAULT_TIME_ZONE = "UTC"
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+
+class Profile(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    # The zone every time on a page is shown in; forms read times in it too. Messages to users
+    # and the public status page keep the organisation's zone (settings.TIME_ZONE).
+    time_zone = models.CharField(max_length=64, default=DEFAULT_TIME_ZONE)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.time_zone}"
