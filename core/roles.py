@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.apps import apps
 from django.contrib.auth.management import create_permissions
 from django.contrib.auth.models import Group, Permission
-from django.db import models, transaction
+from django.db import DEFAULT_DB_ALIAS, models, transaction
 from django.db.models import Q
 
 # The apps whose models the roles cover. deployments is read-only below admin: its rows come
@@ -27,21 +27,28 @@ class Role(models.TextChoices):
     ADMIN = "admin", "Admin"
 
 
-def _ensure_permission_rows() -> None:
+def _ensure_permission_rows(using: str) -> None:
     # Permissions are created by a post_migrate handler; a call made in the same process right
     # after migrate (or against a database migrated elsewhere) must not depend on its timing.
     for label in ("admin", "auth", API_APP, INCIDENTS_APP, DEPLOYMENTS_APP):
-        create_permissions(apps.get_app_config(label), verbosity=0)
+        create_permissions(apps.get_app_config(label), verbosity=0, using=using)
 
 
-def _permissions(condition: Q) -> list[Permission]:
-    return list(Permission.objects.filter(condition).order_by("pk"))
+def _permissions(condition: Q, using: str) -> list[Permission]:
+    return list(Permission.objects.using(using).filter(condition).order_by("pk"))
 
 
-@transaction.atomic
-def roles_ensure() -> dict[str, Group]:
-    """Create or bring up to date the viewer, editor and admin groups. Safe to run any time."""
-    _ensure_permission_rows()
+def roles_ensure(using: str = DEFAULT_DB_ALIAS) -> dict[str, Group]:
+    """Create or bring up to date the viewer, editor and admin groups. Safe to run any time.
+
+    Runs after every migrate (core's AppConfig), so an install or an upgrade has the roles as
+    defined here without a separate step."""
+    with transaction.atomic(using=using):
+        return _roles_write(using)
+
+
+def _roles_write(using: str) -> dict[str, Group]:
+    _ensure_permission_rows(using)
     both_apps = Q(content_type__app_label__in=[INCIDENTS_APP, DEPLOYMENTS_APP])
     incidents_writes = (
         Q(content_type__app_label=INCIDENTS_APP)
@@ -62,13 +69,13 @@ def roles_ensure() -> dict[str, Group]:
 
     viewer = both_apps & Q(codename__startswith="view_")
     grants = {
-        Role.VIEWER: _permissions(viewer),
-        Role.EDITOR: _permissions(viewer | incidents_writes),
-        Role.ADMIN: _permissions(both_apps | people | api_access | admin_log),
+        Role.VIEWER: _permissions(viewer, using),
+        Role.EDITOR: _permissions(viewer | incidents_writes, using),
+        Role.ADMIN: _permissions(both_apps | people | api_access | admin_log, using),
     }
     groups: dict[str, Group] = {}
     for role, permissions in grants.items():
-        group, _ = Group.objects.get_or_create(name=role.value)
+        group, _ = Group.objects.using(using).get_or_create(name=role.value)
         # set() replaces: a permission dropped from a role here is taken away on the next run.
         group.permissions.set(permissions)
         groups[role.value] = group

@@ -148,17 +148,6 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker) -> None:
-    """The role groups, made once for the run: bringing them up to date costs about 20 queries
-    (90 ms on PostgreSQL) and most tests make a user. A test that flushes the database (the
-    transactional ones) loses them, and the first user it makes creates them again."""
-    from core.roles import roles_ensure
-
-    with django_db_blocker.unblock():
-        roles_ensure()
-
-
 @pytest.fixture(scope="module")
 def demo_loaded(django_db_setup, django_db_blocker) -> Iterator[None]:
     """The demo, loaded once for a module inside a transaction rolled back after it.

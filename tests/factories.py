@@ -144,11 +144,10 @@ def user_with_role(role: str, **kwargs: Any) -> User:
     unless a username is given."""
     from django.contrib.auth.models import Group
 
-    from core.roles import roles_ensure
-
     kwargs.setdefault("username", f"{role}-user")
     user = UserFactory(**kwargs)
-    # Made once for the run (tests/conftest.py); only a flushed database needs them again.
-    group = Group.objects.filter(name=role).first() or roles_ensure()[role]
+    # Every migrate makes the groups (core's AppConfig), and so does the flush after a
+    # transactional test.
+    group = Group.objects.get(name=role)
     user.groups.add(group)
     return user

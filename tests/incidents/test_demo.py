@@ -338,3 +338,19 @@ def test_a_reload_moves_an_ended_demo_maintenance_window_ahead_without_a_new_row
     load_demo()
     [window] = Maintenance.objects.all()
     assert window.starts_at > now
+
+
+@pytest.mark.django_db
+def test_a_migrate_brings_the_roles_up_to_date_without_the_demo():
+    # An install that never loads the demo, or an upgrade: migrate alone makes the groups and
+    # takes back what a release removed from a role (editors lost deleting whole incidents).
+    editor = Group.objects.get(name=Role.EDITOR)
+    editor.permissions.add(Permission.objects.get(codename="delete_incident"))
+    Group.objects.filter(name=Role.VIEWER).delete()
+    call_command("migrate", verbosity=0)
+    assert (
+        not Group.objects.get(name=Role.EDITOR)
+        .permissions.filter(codename="delete_incident")
+        .exists()
+    )
+    assert Group.objects.get(name=Role.VIEWER).permissions.filter(codename="view_incident").exists()
