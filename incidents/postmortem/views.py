@@ -686,7 +686,28 @@ def section_row_delete(
     incident = get_incident(reference)
     row = _row(section, incident, pk)
     _refuse_audit_line(row)
-    services.part_delete(row=row, user=request.user)
+    try:
+        # The version the page showed: a row a colleague changed since is not deleted unseen.
+        # A form without one (a page opened before rows had versions) deletes as it did.
+        version = int(request.POST["version"]) if request.POST.get("version") else None
+    except ValueError:
+        version = None
+    try:
+        services.part_delete(row=row, user=request.user, expected_version=version)
+    except services.StaleRow:
+        refused = (
+            f"This {section.noun} changed since you opened the page, so it was not deleted. "
+            "Read it again, then delete it if you still mean to."
+        )
+        if not request.htmx:
+            messages.error(request, refused)
+        return after_write(
+            request,
+            incident,
+            section.partial,
+            _section_anchor(section),
+            delete_refused=(key, row.pk, refused),
+        )
     return after_write(request, incident, section.partial, _section_anchor(section))
 
 

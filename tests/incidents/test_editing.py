@@ -337,7 +337,14 @@ class TestSectionRows:
         assert getattr(row, text_field) == "Changed words"
 
         delete_url = reverse("incidents:row_delete", args=[incident.reference, key, row.pk])
-        assert editor_client.post(delete_url, **HTMX).status_code == 200
+        page = editor_client.get(reverse("incidents:detail", args=[incident.reference]))
+        # The delete form sends the version the page showed (a colleague's later edit is kept).
+        shown = re.search(
+            rf'action="{delete_url}".*?name="version" value="(\d*)"', page.content.decode(), re.S
+        )
+        assert shown and shown.group(1) == str(row.version)
+        response = editor_client.post(delete_url, {"version": shown.group(1)}, **HTMX)
+        assert response.status_code == 200
         assert not model.objects.filter(pk=row.pk).exists()
 
     def test_markdown_of_a_row_is_stored_rendered(self, editor_client, incident):
@@ -373,6 +380,42 @@ class TestSectionRows:
         foreign = CauseFactory()
         url = reverse("incidents:row_edit", args=[incident.reference, "causes", foreign.pk])
         assert editor_client.get(url).status_code == 404
+
+    def test_deleting_a_row_a_colleague_changed_since_the_page_opened_keeps_it(
+        self, editor_client, incident
+    ):
+        lesson = services.part_save(
+            row=Lesson(incident=incident, kind="went_wrong", text="Alerts came late"), user=None
+        )
+        page = editor_client.get(reverse("incidents:detail", args=[incident.reference]))
+        delete_url = reverse(
+            "incidents:row_delete", args=[incident.reference, "lessons", lesson.pk]
+        )
+        opened = re.search(
+            rf'action="{delete_url}".*?name="version" value="(\d+)"', page.content.decode(), re.S
+        )
+        assert opened, "the delete form carries the row's version"
+        seen = opened.group(1)
+        # A colleague rewrites the lesson after the page was opened.
+        theirs = Lesson.objects.get(pk=lesson.pk)
+        theirs.text = "Alerts came 9 min late"
+        services.part_save(row=theirs, user=None)
+
+        url = delete_url
+        response = editor_client.post(url, {"version": seen}, **HTMX)
+        assert response.status_code == 200
+        assert Lesson.objects.filter(pk=lesson.pk, text="Alerts came 9 min late").exists()
+        html = response.content.decode()
+        assert "changed since you opened the page, so it was not deleted" in html
+        assert "Alerts came 9 min late" in html  # the section shows what it is now
+
+        # Without htmx the page says so at the top after the redirect.
+        followed = editor_client.post(url, {"version": seen}, follow=True)
+        assert "so it was not deleted" in followed.content.decode()
+
+        current = Lesson.objects.get(pk=lesson.pk).version
+        assert editor_client.post(url, {"version": current}, **HTMX).status_code == 200
+        assert not Lesson.objects.filter(pk=lesson.pk).exists()
 
     def test_unknown_section_is_404(self, editor_client, incident):
         url = reverse("incidents:row_new", args=[incident.reference, "nonsense"])
