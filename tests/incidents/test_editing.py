@@ -342,7 +342,8 @@ class TestSectionRows:
         shown = re.search(
             rf'action="{delete_url}".*?name="version" value="(\d*)"', page.content.decode(), re.S
         )
-        assert shown and shown.group(1) == str(row.version)
+        assert shown
+        assert shown.group(1) == str(row.version)
         response = editor_client.post(delete_url, {"version": shown.group(1)}, **HTMX)
         assert response.status_code == 200
         assert not model.objects.filter(pk=row.pk).exists()
