@@ -29,9 +29,16 @@ The old single-command form still works and means `gate`:
 Retries: connection errors, 429 (after its Retry-After), 5xx, and 409 "the first request with
 this Idempotency-Key is still running" are tried again with exponential backoff and jitter until
 --deadline seconds have passed since the request was first sent; every retry is one line on
-stderr. Every POST that writes carries an Idempotency-Key that is a digest of its method, path
-and body: a retry of the same request replays the first answer, and a different request (another
-status for the same deployment, another time) is another key. Other 4xx answers are final.
+stderr. Other 4xx answers are final.
+
+Every POST carries an Idempotency-Key, a digest of its method, path and body and of the second
+the run started. A retry replays the first answer; another request (another status for the
+same deployment, another time) is another key; identical runs started in the same second, as
+when a CI step is launched twice, share one request. A later run is a new request, and the
+server's own rules make it harmless: the same external id answers the first deployment, window
+or change, and asking for the status a deployment has changes nothing. (A key that outlived the
+run would replay stale answers: tomorrow's `maintenance start --service S` would answer today's
+window, long ended, and open none.)
 
 Why this file lives alone in deployments/ci/: `python path/to/hindsight_ci.py` puts the file's
 own folder first on sys.path, so any module beside it named like a standard-library one (as
@@ -53,7 +60,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -178,8 +184,11 @@ class Client:
         log: Callable[[str], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        started: str | None = None,
     ):
         self.base = base.rstrip("/")
+        # When this run started, UTC to the second: part of every Idempotency-Key.
+        self.started = started or now_utc()
         self.token = token
         self.deadline = deadline
         self.request_timeout = request_timeout
@@ -192,10 +201,8 @@ class Client:
             path += "?" + urllib.parse.urlencode(query)
         return self.send("GET", path)
 
-    def post(
-        self, path: str, body: dict[str, Any], *, idempotent: bool = True, salt: str = ""
-    ) -> Answer:
-        key = idempotency_key("POST", path, body, salt) if idempotent else None
+    def post(self, path: str, body: dict[str, Any], *, idempotent: bool = True) -> Answer:
+        key = idempotency_key("POST", path, body, self.started) if idempotent else None
         return self.send("POST", path, body, key=key)
 
     def send(
@@ -408,9 +415,8 @@ def print_gate(answer: dict[str, Any], *, base: str, out: Output) -> None:
 
 
 def deployment_body(
-    args: argparse.Namespace, manifest: list[dict[str, Any]] | None
+    args: argparse.Namespace, manifest: list[dict[str, Any]] | None, *, now: str
 ) -> dict[str, Any]:
-    now = now_utc()
     body: dict[str, Any] = {
         "service": args.service,
         "environment": args.environment,
@@ -434,7 +440,7 @@ def deployment_body(
 def record_deployment(
     client: Client, args: argparse.Namespace, manifest: list[dict[str, Any]] | None, out: Output
 ) -> int:
-    answer = client.post("/deployments", deployment_body(args, manifest))
+    answer = client.post("/deployments", deployment_body(args, manifest, now=now_utc()))
     row = expect(answer, 200, 201)
     out.answer(answer.data)
     if answer.status == 201:
@@ -461,9 +467,7 @@ def cmd_gate(client: Client, args: argparse.Namespace, out: Output) -> int:
         "manifest": manifest,
         "rollback": bool(args.rollback or args.rollback_of),
     }
-    # A retry within this run asks the same question; the next run asks afresh (rules and open
-    # action items change), so the key is salted with this run.
-    answer = client.post("/gate", question, salt=uuid.uuid4().hex)
+    answer = client.post("/gate", question)
     if answer.status not in (200, 409) or "verdict" not in answer.body:
         raise ClientError(problem_text(answer))
     out.answer(answer.data)

@@ -115,18 +115,23 @@ class Target:
         """Skip the live case while this tree's server does not have the endpoint."""
         if self.kind != "live":
             return
+        # OPTIONS: answered by any route that exists, whatever its methods and ids.
         request = urllib.request.Request(
-            self.url + "/api/v1" + path, headers={"Authorization": f"Bearer {self.token}"}
+            self.url + "/api/v1" + path,
+            method="OPTIONS",
+            headers={"Authorization": f"Bearer {self.token}"},
         )
         try:
             with urllib.request.urlopen(request, timeout=20):
                 return
         except urllib.error.HTTPError as answer:
-            if answer.code in (404, 405):
+            if answer.code == 404:
                 pytest.skip(f"the server side of issue 16 ({path}) is not in this tree yet")
 
 
-@pytest.fixture(params=["fake", "live"])
+@pytest.fixture(
+    params=["fake", pytest.param("live", marks=pytest.mark.django_db(transaction=True))]
+)
 def hindsight(request: pytest.FixtureRequest) -> Iterator[Target]:
     """The contract, twice: against the fake, and against the real server (live_server, with
     moodmash/production and an admin's write token)."""
@@ -135,7 +140,6 @@ def hindsight(request: pytest.FixtureRequest) -> Iterator[Target]:
             server.add_environment("moodmash", "production")
             yield Target("fake", server.url, server.token, fake=server)
         return
-    request.getfixturevalue("transactional_db")
     live_server = request.getfixturevalue("live_server")
     environment = EnvironmentFactory(service__slug="moodmash", name="production")
     admin = user_with_role("admin", username="ci-bot")

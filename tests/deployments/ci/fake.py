@@ -68,7 +68,7 @@ def now() -> str:
 
 
 class FakeHindsight:
-    def __init__(self, token: str = "hst_fake") -> None:
+    def __init__(self, token: str = "hst_fake", port: int = 0) -> None:
         self.token = token
         self.environments: set[tuple[str, str]] = set()
         self.deployments: list[dict[str, Any]] = []
@@ -80,7 +80,7 @@ class FakeHindsight:
         self._injected: dict[tuple[str, str], list[Reply]] = {}
         self._keys: dict[str, tuple[str, Reply]] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True

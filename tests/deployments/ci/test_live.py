@@ -205,7 +205,9 @@ def test_four_identical_records_at_once_all_exit_0_and_record_one(
         "--commit",
         "e4f5a6b",
         "--started-at",
-        "2026-01-02T06:00:00Z",  # the same body, so the same Idempotency-Key
+        # The same body: started within one second, they share an Idempotency-Key and three
+        # meet a 409 "still running" to retry; across a second, the external id makes them one.
+        "2026-01-02T06:00:00Z",
         "--url",
         live_server.url,
         "--deadline",
