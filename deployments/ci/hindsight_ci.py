@@ -101,7 +101,7 @@ class Unreachable(Exception):
 class Answer:
     status: int
     data: Any  # the parsed JSON, or None when the body was not JSON
-    headers: Mapping[str, str]
+    headers: Mapping[str, str]  # names in lowercase: proxies speaking HTTP/2 send them so
     text: str  # the start of the raw body, for messages
 
     @property
@@ -169,8 +169,7 @@ def retry_reason(answer: Answer) -> str | None:
 
 def _describe(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None)
-    text = str(reason if reason is not None else exc) or type(exc).__name__
-    return text
+    return str(reason if reason is not None else exc) or type(exc).__name__
 
 
 class Client:
@@ -237,7 +236,7 @@ class Client:
                     return answer
                 reason = reason_or_none
                 if answer.status in (429, 503):
-                    wait = retry_after(answer.headers.get("Retry-After"))
+                    wait = retry_after(answer.headers.get("retry-after"))
                     if wait is not None:
                         reason += f" (Retry-After {wait:g} s)"
             delay = wait if wait is not None else backoff(attempt)
@@ -275,7 +274,9 @@ class Client:
         except ValueError:
             parsed = None
         text = raw[:300].decode("utf-8", "replace")
-        return Answer(status=status, data=parsed, headers=dict(got.items()), text=text)
+        return Answer(
+            status=status, data=parsed, headers={k.lower(): v for k, v in got.items()}, text=text
+        )
 
 
 # --- Answers --------------------------------------------------------------------------------------
@@ -284,7 +285,7 @@ class Client:
 def problem_text(answer: Answer) -> str:
     text = f"Hindsight answered {answer.status}"
     if 300 <= answer.status < 400:
-        where = answer.headers.get("Location") or "nowhere"
+        where = answer.headers.get("location") or "nowhere"
         return f"{text}, a redirect to {where}: give the URL it moved to as --url."
     if answer.data is None:
         return f"{text} with a body that is not JSON: {answer.text!r}"

@@ -61,7 +61,7 @@ def test_a_proxys_html_502_is_retried_too(fake):
 
 
 def test_429_waits_as_long_as_retry_after_says(fake):
-    fake.inject("POST", DEPLOYMENTS, Reply(429, {"title": "Throttled"}, {"Retry-After": "2"}))
+    fake.inject("POST", DEPLOYMENTS, Reply(429, {"title": "Throttled"}, {"retry-after": "2"}))
     run = run_client(*RECORD, url=fake.url, token=fake.token)
     assert run.returncode == 0, str(run)
     assert "429 too many requests (Retry-After 2 s); retry 1 in 2.0 s" in run.stderr
