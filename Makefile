@@ -37,9 +37,12 @@ $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(REQUIREMENTS) | $(BIN)/python
+$(STAMP): $(REQUIREMENTS) pyproject.toml | $(BIN)/python
 	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(BIN)/uv pip install --python $(BIN)/python -r requirements/dev.txt
+	@# The project itself, editable, for its console script (hindsight-ci). Its build backend is
+	@# the setuptools pinned in requirements/dev.txt, just installed: no isolated build, no network.
+	$(BIN)/uv pip install --python $(BIN)/python --offline --no-build-isolation --no-deps -e .
 	@touch $@
 
 run: venv
