@@ -10,6 +10,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from deployments import selectors
 from deployments.models import (
@@ -34,6 +35,7 @@ from tests.factories import (
     HealthCheckFactory,
     MaintenanceWindowFactory,
     ServiceFactory,
+    user_with_role,
 )
 from tests.helpers import assert_violates, run_in_threads
 
@@ -303,3 +305,18 @@ def test_the_database_refuses_a_pass_marked_as_maintenance(production):
         "result_maintenance_is_a_failure",
         lambda: CheckResult.objects.filter(snapshot=snapshot).update(maintenance=True),
     )
+
+
+def test_an_admin_ends_windows_early_from_the_admin_list(client, clock, production):
+    open_now = MaintenanceWindowFactory(service=production.service)
+    ended = MaintenanceWindowFactory(service=production.service, ended_at=T0)
+    client.force_login(user_with_role("admin", is_staff=True))
+    clock.shift(5 * MINUTE)
+    response = client.post(
+        reverse("admin:deployments_maintenancewindow_changelist"),
+        {"action": "end_now", "_selected_action": [open_now.pk, ended.pk]},
+    )
+    assert response.status_code == 302
+    open_now.refresh_from_db()
+    ended.refresh_from_db()
+    assert (open_now.ended_at, ended.ended_at) == (T0 + 5 * MINUTE, T0)
