@@ -8,12 +8,20 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from deployments import selectors
-from deployments.models import Change, Environment
+from deployments.models import Change, Environment, MaintenanceWindow
 from deployments.services import change_record
 from tests.deployments.test_correlation import System, at
-from tests.factories import T0, ChangeFactory, EnvironmentFactory, ServiceFactory
+from tests.factories import (
+    T0,
+    ChangeFactory,
+    EnvironmentFactory,
+    MaintenanceWindowFactory,
+    ServiceFactory,
+    user_with_role,
+)
 from tests.helpers import assert_violates, run_in_threads
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +181,16 @@ class TestSuspectChange:
         preview = ChangeFactory(service=system.service, environment=system.preview, at=at(-1))
         assert system.preview.kind == Environment.Kind.PREVIEW
         assert selectors.suspect_change(service=system.service, before=T0) == preview
+
+
+def test_the_admin_shows_changes_and_windows_read_only(client):
+    change = ChangeFactory(link="https://flags.example.test/1")
+    window = MaintenanceWindowFactory(service=change.service)
+    client.force_login(user_with_role("admin", is_staff=True))
+    for model, row in ((Change, change), (MaintenanceWindow, window)):
+        name = model._meta.model_name
+        assert client.get(reverse(f"admin:deployments_{name}_changelist")).status_code == 200
+        form = client.get(reverse(f"admin:deployments_{name}_change", args=[row.pk]))
+        assert form.status_code == 200
+        assert b'name="summary"' not in form.content  # shown, not editable
+        assert client.get(reverse(f"admin:deployments_{name}_add")).status_code == 403
