@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from deployments.forms import GateRuleForm, HealthCheckForm
 from deployments.models import (
     Artifact,
+    Change,
     CheckResult,
     CheckResultHourly,
     Deployment,
@@ -17,8 +18,10 @@ from deployments.models import (
     HealthChange,
     HealthCheck,
     HealthSnapshot,
+    MaintenanceWindow,
     Service,
 )
+from deployments.services import maintenance_window_end
 
 
 class EnvironmentInline(admin.TabularInline):
@@ -110,7 +113,7 @@ class HealthCheckAdmin(admin.ModelAdmin):
     list_select_related = ["service", "environment__service"]
 
 
-_CHECK_RESULT_FIELDS = ("health_check", "ok", "status_code", "latency_ms", "error")
+_CHECK_RESULT_FIELDS = ("health_check", "ok", "maintenance", "status_code", "latency_ms", "error")
 
 
 class CheckResultInline(admin.TabularInline):
@@ -143,8 +146,16 @@ class HealthSnapshotAdmin(admin.ModelAdmin):
 
 @admin.register(CheckResult)
 class CheckResultAdmin(admin.ModelAdmin):
-    list_display = ["health_check", "taken_at", "ok", "status_code", "latency_ms", "error"]
-    list_filter = ["ok", "service"]
+    list_display = [
+        "health_check",
+        "taken_at",
+        "ok",
+        "maintenance",
+        "status_code",
+        "latency_ms",
+        "error",
+    ]
+    list_filter = ["ok", "maintenance", "service"]
     date_hierarchy = "taken_at"
     list_select_related = ["health_check__service"]
     readonly_fields = [f.name for f in CheckResult._meta.fields]
@@ -175,6 +186,7 @@ class CheckResultHourlyAdmin(admin.ModelAdmin):
         "hour",
         "samples",
         "ok_count",
+        "maintenance_count",
         "latency_p50_ms",
         "latency_p95_ms",
     ]
@@ -226,3 +238,38 @@ class GateRunAdmin(admin.ModelAdmin):
     @admin.display(description="commit", ordering="commit_sha")
     def short_commit(self, obj: GateRun) -> str:
         return obj.commit_sha[:7]
+
+
+@admin.register(Change)
+class ChangeAdmin(admin.ModelAdmin):
+    list_display = ["summary", "service", "environment", "kind", "at", "by"]
+    list_filter = ["kind", "service"]
+    search_fields = ["summary", "external_id", "by", "link"]
+    list_select_related = ["service", "environment__service"]
+    date_hierarchy = "at"
+    # Recorded through the API by CI or a person: a record of what happened, not typed here.
+    readonly_fields = [f.name for f in Change._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(admin.ModelAdmin):
+    list_display = ["service", "environment", "reason", "starts_at", "ends_at", "ended_at"]
+    list_filter = ["service"]
+    search_fields = ["reason", "external_id", "opened_by"]
+    list_select_related = ["service", "environment__service"]
+    date_hierarchy = "starts_at"
+    # Opened by CI around a deployment; the one thing to do here is to end one early.
+    readonly_fields = [f.name for f in MaintenanceWindow._meta.fields]
+    actions = ["end_now"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="End the selected windows now", permissions=["change"])
+    def end_now(self, request: HttpRequest, queryset: QuerySet[MaintenanceWindow]) -> None:
+        for window in queryset:
+            maintenance_window_end(window=window)
+        messages.success(request, "Ended. Windows that had ended already are as they were.")

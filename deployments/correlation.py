@@ -1,4 +1,5 @@
-"""Correlation reads: what shipped, and how healthy a service was, around a stretch of time.
+"""Correlation reads: what shipped or changed, and how healthy a service was, around a stretch
+of time.
 
 Written for the incident page, but in terms of services and times only: deployments knows
 nothing about incidents. Re-exported from deployments.selectors, where reads are looked for.
@@ -7,6 +8,7 @@ nothing about incidents. Re-exported from deployments.selectors, where reads are
 from __future__ import annotations
 
 import shlex
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from string import Formatter
@@ -28,6 +30,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from deployments.models import (
+    Change,
     CheckResult,
     Deployment,
     Environment,
@@ -145,9 +148,19 @@ def suspect_deployment(
     not a suspect. Three queries at most.
     """
     red_at = health_turned_red(service=service, before=before, until=until) or before
-    production = Case(
-        When(environment__kind=Environment.Kind.PRODUCTION, then=Value(0)), default=Value(1)
+    return _last_shipped(service=service, red_at=red_at)
+
+
+def _production_first(environment: str) -> Case:
+    """0 for production and for what names no environment (the whole service), else 1."""
+    return Case(
+        When(**{f"{environment}__kind": Environment.Kind.PRODUCTION}, then=Value(0)),
+        When(**{f"{environment}__isnull": True}, then=Value(0)),
+        default=Value(1),
     )
+
+
+def _last_shipped(*, service: Service, red_at: datetime) -> Deployment | None:
     return (
         Deployment.objects.filter(
             environment__service=service,
@@ -156,9 +169,74 @@ def suspect_deployment(
             finished_at__gte=red_at - correlation_lead(),
         )
         .select_related("environment", "rollback_of")
-        .order_by(production, "-finished_at", "-id")
+        .order_by(_production_first("environment"), "-finished_at", "-id")
         .first()
     )
+
+
+def changes_around(
+    *,
+    service: Service,
+    start: datetime,
+    end: datetime | None = None,
+    before: timedelta | None = None,
+) -> QuerySet[Change]:
+    """Changes of the service from `before` ahead of `start` (default: the correlation window)
+    up to `end` (default: now), oldest first, as deployments_around() for deployments. Served
+    by change_service_at_idx."""
+    lead = correlation_lead() if before is None else before
+    return (
+        Change.objects.filter(service=service, at__gte=start - lead, at__lte=end or timezone.now())
+        .select_related("environment")
+        .order_by("at", "id")
+    )
+
+
+def suspect_change(
+    *, service: Service, before: datetime, until: datetime | None = None
+) -> Change | None:
+    """The last change that took effect before the service's health turned red, within the
+    correlation window, as suspect_deployment() picks a deployment: red is health_turned_red()
+    or `before`, and a change to production or to the whole service is suspected ahead of one
+    to another environment. Three queries at most."""
+    red_at = health_turned_red(service=service, before=before, until=until) or before
+    return _last_change(service=service, red_at=red_at)
+
+
+def _last_change(*, service: Service, red_at: datetime) -> Change | None:
+    return (
+        Change.objects.filter(service=service, at__lte=red_at, at__gte=red_at - correlation_lead())
+        .select_related("environment")
+        .order_by(_production_first("environment"), "-at", "-id")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class WhatChanged:
+    """One thing that changed a service at a moment: a deployment or a recorded change."""
+
+    at: datetime
+    deployment: Deployment | None = None
+    change: Change | None = None
+
+
+def merge_changes(
+    deployments: Iterable[Deployment], changes: Iterable[Change]
+) -> list[WhatChanged]:
+    """Deployments (by when they started) and changes (by when they took effect) in one list,
+    oldest first; at the same moment deployments come first."""
+    rows = [WhatChanged(at=d.started_at, deployment=d) for d in deployments if d.started_at]
+    rows += [WhatChanged(at=c.at, change=c) for c in changes]
+    return sorted(rows, key=lambda row: row.at)
+
+
+def what_changed(*, service: Service, start: datetime, end: datetime) -> list[WhatChanged]:
+    """Every deployment that started and every change that took effect in [start, end], oldest
+    first. Two queries. What a timeline drafted from the facts reads."""
+    deployments = deployments_around(service=service, start=start, end=end, before=timedelta(0))
+    changes = changes_around(service=service, start=start, end=end, before=timedelta(0))
+    return merge_changes(deployments, changes)
 
 
 def last_known_good(
@@ -285,6 +363,8 @@ def snapshots_bracketing(
     window = CheckResult.objects.filter(
         service=service,
         ok=False,
+        # A failure inside a maintenance window was expected; it is not the incident's.
+        maintenance=False,
         taken_at__gt=before.taken_at if before else start,
         taken_at__lte=end,
     )
@@ -332,16 +412,26 @@ class Correlation:
     last_known_good: Deployment | None
     rollback: RollbackCommand | None
     bracketing: Bracketing
+    changes: list[Change]
+    suspect_change: Change | None
+
+    @property
+    def what_changed(self) -> list[WhatChanged]:
+        """The deployments and changes together, oldest first."""
+        return merge_changes(self.deployments, self.changes)
 
 
 def correlation(*, service: Service, start: datetime, end: datetime | None = None) -> Correlation:
-    """Deployments in the correlation window, the suspect among them, the last known good as of
-    `start` in the suspect's environment (else production) and the health around [start, end].
+    """Deployments and changes in the correlation window, the suspects among them (a deployment
+    and a change), the last known good as of `start` in the suspect's environment (else
+    production) and the health around [start, end].
 
-    A fixed number of queries (about ten), whatever the number of deployments and snapshots.
+    A fixed number of queries (about ten), whatever the number of deployments, changes and
+    snapshots.
     """
     end = end or timezone.now()
-    suspect = suspect_deployment(service=service, before=start, until=end)
+    red_at = health_turned_red(service=service, before=start, until=end) or start
+    suspect = _last_shipped(service=service, red_at=red_at)
     environment = suspect.environment if suspect else None
     if environment is None:
         environment = (
@@ -360,4 +450,6 @@ def correlation(*, service: Service, start: datetime, end: datetime | None = Non
         last_known_good=good,
         rollback=rollback_command(deployment=good) if good else None,
         bracketing=snapshots_bracketing(service=service, start=start, end=end),
+        changes=list(changes_around(service=service, start=start, end=end)),
+        suspect_change=_last_change(service=service, red_at=red_at),
     )

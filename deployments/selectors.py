@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from deployments.correlation import (  # noqa: F401  (the correlation reads live there by topic)
     Bracketing,
     CheckFailures,
     Correlation,
     RollbackCommand,
+    WhatChanged,
+    changes_around,
     correlation,
     deployments_around,
     health_changes_between,
@@ -18,9 +21,18 @@ from deployments.correlation import (  # noqa: F401  (the correlation reads live
     last_known_good,
     rollback_command,
     snapshots_bracketing,
+    suspect_change,
     suspect_deployment,
+    what_changed,
 )
-from deployments.models import CheckResult, Deployment, HealthCheck, HealthSnapshot, Service
+from deployments.models import (
+    CheckResult,
+    Deployment,
+    HealthCheck,
+    HealthSnapshot,
+    MaintenanceWindow,
+    Service,
+)
 
 
 def results_between(*, service: Service, start: datetime, end: datetime) -> QuerySet[CheckResult]:
@@ -88,3 +100,43 @@ def health_check_board() -> list[Service]:
     for service in services:
         service.board = by_service.get(service.pk, [])  # type: ignore[attr-defined]  # for the template
     return services
+
+
+# --- Maintenance windows ------------------------------------------------------------------------
+
+
+def open_at(at: datetime) -> Q:
+    """A maintenance window open at `at`: started, not run out (ends_at), not ended."""
+    return Q(starts_at__lte=at, ends_at__gt=at) & (Q(ended_at__isnull=True) | Q(ended_at__gt=at))
+
+
+def maintenance_windows_open(*, at: datetime) -> QuerySet[MaintenanceWindow]:
+    return MaintenanceWindow.objects.filter(open_at(at))
+
+
+def checks_in_maintenance(*, checks: Iterable[HealthCheck], at: datetime) -> set[int]:
+    """The ids of the checks that a maintenance window covers at `at`, in one query.
+
+    A window of the whole service covers all its checks; a window of one environment covers
+    the checks watching that environment, and not the service-wide ones (they watch more than
+    what is being deployed). Served by maintenance_service_ends_idx.
+    """
+    checks = list(checks)
+    if not checks:
+        return set()
+    scopes: set[tuple[int, int | None]] = set(
+        maintenance_windows_open(at=at)
+        .filter(service_id__in={check.service_id for check in checks})
+        .values_list("service_id", "environment_id")
+    )
+    return {
+        check.pk
+        for check in checks
+        if (check.service_id, None) in scopes
+        or (check.environment_id is not None and (check.service_id, check.environment_id) in scopes)
+    }
+
+
+def in_maintenance(*, health_check: HealthCheck, at: datetime) -> bool:
+    """Is this check inside a maintenance window at `at`? One query."""
+    return health_check.pk in checks_in_maintenance(checks=[health_check], at=at)

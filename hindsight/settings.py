@@ -295,6 +295,7 @@ SPECTACULAR_SETTINGS = {
         "GateRuleKindEnum": "deployments.models.GateRule.Kind",
         "GateRuleActionEnum": "deployments.models.GateRule.Action",
         "GateVerdictEnum": "deployments.models.GateRun.Verdict",
+        "ChangeKindEnum": "deployments.models.Change.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -11,7 +11,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import models
 
-from deployments.models import Deployment, Environment, HealthCheck, Service
+from deployments.models import (
+    Change,
+    Deployment,
+    Environment,
+    HealthCheck,
+    MaintenanceWindow,
+    Service,
+)
 from incidents.models import ActionItem, Cause, Incident, Lesson, SuccessCriterion, TimelineEvent
 
 T0 = datetime(2026, 1, 2, 6, 2, tzinfo=UTC)
@@ -78,6 +85,27 @@ class HealthCheckFactory(ModelFactory[HealthCheck]):
     service = factory.SubFactory(ServiceFactory)
     name = factory.Sequence(lambda n: f"Check {n}")
     url = "https://service.example.test/health"
+
+
+class ChangeFactory(ModelFactory[Change]):
+    class Meta:
+        model = Change
+
+    service = factory.SubFactory(ServiceFactory)
+    kind = Change.Kind.CONFIG
+    summary = factory.Sequence(lambda n: f"Raised a limit ({n})")
+    at = factory.Sequence(lambda n: T0 - timedelta(hours=n + 1))
+
+
+class MaintenanceWindowFactory(ModelFactory[MaintenanceWindow]):
+    """An open window of an hour from T0 unless told otherwise."""
+
+    class Meta:
+        model = MaintenanceWindow
+
+    service = factory.SubFactory(ServiceFactory)
+    starts_at = T0
+    ends_at = factory.LazyAttribute(lambda w: w.starts_at + timedelta(hours=1))
 
 
 class IncidentFactory(ModelFactory[Incident]):

@@ -7,17 +7,21 @@ import django_filters
 from django import forms
 from django.core.validators import RegexValidator
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 
 from api.filters import BoundedIsoDateTimeFilter, NoEmptyTypedValuesForm, StrictBooleanFilter
 from api.serializers import EARLIEST, YEAR_PATTERN
 from deployments.models import (
+    Change,
     Deployment,
     Environment,
     HealthCheck,
     HealthSnapshot,
     HealthStatus,
+    MaintenanceWindow,
 )
+from deployments.selectors import open_at
 
 hex_prefix = RegexValidator(r"^[0-9a-fA-F]{1,64}$", "Enter 1 to 64 hex digits.")
 
@@ -121,3 +125,43 @@ class HealthSnapshotFilter(django_filters.FilterSet):
         model = HealthSnapshot
         form = NoEmptyTypedValuesForm
         fields = ["service", "status", "taken_after", "taken_before"]
+
+
+class ChangeFilter(django_filters.FilterSet):
+    service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
+    environment = django_filters.CharFilter(
+        field_name="environment__name",
+        help_text="The environment's name; changes to the whole service name none.",
+    )
+    kind = django_filters.ChoiceFilter(choices=Change.Kind.choices)
+    after = time_filter("at", "gte", "Took effect at or after this time (ISO 8601, 1970 to 9999).")
+    before = time_filter("at", "lt", "Took effect before this time (ISO 8601, 1970 to 9999).")
+
+    class Meta:
+        model = Change
+        form = NoEmptyTypedValuesForm
+        fields = ["service", "environment", "kind", "after", "before"]
+
+
+class MaintenanceWindowFilter(django_filters.FilterSet):
+    service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
+    environment = django_filters.CharFilter(
+        field_name="environment__name",
+        help_text="The environment's name; windows of the whole service name none.",
+    )
+    external_id = django_filters.CharFilter()
+    open = StrictBooleanFilter(
+        method="filter_open",
+        help_text="true: the windows open now; false: those ended or run out (or not begun).",
+    )
+
+    class Meta:
+        model = MaintenanceWindow
+        form = NoEmptyTypedValuesForm
+        fields = ["service", "environment", "external_id", "open"]
+
+    def filter_open(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        is_open = open_at(timezone.now())
+        return queryset.filter(is_open) if value else queryset.exclude(is_open)

@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from deployments.api import views
+from deployments.api.views.changes import ChangeViewSet, MaintenanceWindowViewSet
 from deployments.api.views.common import ID_REGEX
 from deployments.api.views.gate import GateRuleViewSet, GateRunViewSet, GateView
 from deployments.api.views.health_run import HealthCheckRunView
@@ -16,6 +17,8 @@ router.register("health-checks", views.HealthCheckViewSet, basename="health-chec
 router.register("health-snapshots", views.HealthSnapshotViewSet, basename="health-snapshot")
 router.register("gate-runs", GateRunViewSet, basename="gate-run")
 router.register("gate-rules", GateRuleViewSet, basename="gate-rule")
+router.register("changes", ChangeViewSet, basename="change")
+router.register("maintenance-windows", MaintenanceWindowViewSet, basename="maintenance-window")
 
 urlpatterns = [
     *router.urls,

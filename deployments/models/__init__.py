@@ -10,6 +10,7 @@ from deployments.models.catalogue import (
     commit_validator,
     sha256_validator,
 )
+from deployments.models.changes import Change, MaintenanceWindow
 from deployments.models.gate import GateRule, GateRun
 from deployments.models.health import (
     CheckResult,
@@ -23,6 +24,7 @@ from deployments.models.releases import Artifact, Deployment
 
 __all__ = [
     "Artifact",
+    "Change",
     "CheckResult",
     "CheckResultHourly",
     "Deployment",
@@ -33,6 +35,7 @@ __all__ = [
     "HealthCheck",
     "HealthSnapshot",
     "HealthStatus",
+    "MaintenanceWindow",
     "Service",
     "commit_validator",
     "sha256_validator",

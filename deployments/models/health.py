@@ -65,6 +65,13 @@ class HealthStatus(models.TextChoices):
     UP = "up", "Up"
     DEGRADED = "degraded", "Degraded"
     DOWN = "down", "Down"
+    # Checks failed, but only inside a maintenance window: neither up nor failing. It breaks a
+    # run of failures, so it drafts no incident.
+    MAINTENANCE = "maintenance", "Maintenance"
+
+
+# Long enough for every HealthStatus value.
+STATUS_LENGTH = 20
 
 
 class HealthSnapshot(models.Model):
@@ -82,7 +89,7 @@ class HealthSnapshot(models.Model):
         Service, on_delete=models.CASCADE, related_name="snapshots", db_index=False
     )
     taken_at = models.DateTimeField()
-    status = models.CharField(max_length=10, choices=HealthStatus.choices)
+    status = models.CharField(max_length=STATUS_LENGTH, choices=HealthStatus.choices)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SCHEDULED)
 
     class Meta:
@@ -122,6 +129,9 @@ class CheckResult(models.Model):
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    # A failure inside a maintenance window of its check (deployments.models.changes): kept as
+    # it was answered, but not counted against uptime and not a reason to draft an incident.
+    maintenance = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["taken_at"]
@@ -132,6 +142,10 @@ class CheckResult(models.Model):
             models.CheckConstraint(
                 condition=Q(ok=False) | Q(error=""), name="result_ok_has_no_error"
             ),
+            # Only failures are excused: a pass inside a window is plain uptime.
+            models.CheckConstraint(
+                condition=Q(ok=False) | Q(maintenance=False), name="result_maintenance_is_a_failure"
+            ),
         ]
         indexes = [
             # results_between(service, t1, t2): the incident page's strip and the retention job.
@@ -141,7 +155,8 @@ class CheckResult(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.health_check.name}: {'ok' if self.ok else 'failed'}"
+        said = "ok" if self.ok else "failed in maintenance" if self.maintenance else "failed"
+        return f"{self.health_check.name}: {said}"
 
 
 class HealthChange(models.Model):
@@ -152,8 +167,10 @@ class HealthChange(models.Model):
     )
     snapshot = models.OneToOneField(HealthSnapshot, on_delete=models.CASCADE, related_name="change")
     changed_at = models.DateTimeField()
-    from_status = models.CharField(max_length=10, choices=HealthStatus.choices, blank=True)
-    to_status = models.CharField(max_length=10, choices=HealthStatus.choices)
+    from_status = models.CharField(
+        max_length=STATUS_LENGTH, choices=HealthStatus.choices, blank=True
+    )
+    to_status = models.CharField(max_length=STATUS_LENGTH, choices=HealthStatus.choices)
 
     class Meta:
         ordering = ["changed_at"]
@@ -179,8 +196,11 @@ class CheckResultHourly(models.Model):
     )
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+", db_index=False)
     hour = models.DateTimeField(help_text="The start of the hour, UTC.")
-    samples = models.PositiveIntegerField()
+    samples = models.PositiveIntegerField(help_text="Results counted for uptime.")
     ok_count = models.PositiveIntegerField()
+    # Failures inside maintenance windows, left out of samples as they are left out of uptime.
+    # db_default: rows written by plain SQL (the demo's uptime) need not name it.
+    maintenance_count = models.PositiveIntegerField(default=0, db_default=0)
     latency_p50_ms = models.PositiveIntegerField(null=True, blank=True)
     latency_p95_ms = models.PositiveIntegerField(null=True, blank=True)
 

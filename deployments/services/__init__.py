@@ -18,6 +18,13 @@ from deployments.services.catalogue import (
     service_create,
     service_update,
 )
+from deployments.services.changes import (
+    MAINTENANCE_DEFAULT_MINUTES,
+    MAINTENANCE_MAX_MINUTES,
+    change_record,
+    maintenance_window_end,
+    maintenance_window_open,
+)
 from deployments.services.gate import (
     GATE_RULE_FIELDS,
     gate_evaluate,
@@ -38,11 +45,14 @@ __all__ = [
     "ENVIRONMENT_FIELDS",
     "GATE_RULE_FIELDS",
     "HEALTH_CHECK_FIELDS",
+    "MAINTENANCE_DEFAULT_MINUTES",
+    "MAINTENANCE_MAX_MINUTES",
     "PROBE_SCHEMES",
     "SERVICE_FIELDS",
     "AlreadyExists",
     "ProbeOutcome",
     "TransitionNotAllowed",
+    "change_record",
     "deployment_record",
     "deployment_set_status",
     "environment_create",
@@ -56,6 +66,8 @@ __all__ = [
     "health_check_create",
     "health_check_delete",
     "health_check_update",
+    "maintenance_window_end",
+    "maintenance_window_open",
     "manifest_digest",
     "overall_status",
     "service_create",

@@ -11,11 +11,16 @@ the other:
 A snapshot stored out of order (a later scheduled one exists already) changes nothing: the
 later ones were judged without it. Run-now snapshots (kind manual) never count; see
 deployments.services.probes.
+
+A check that fails while a maintenance window covers it (deployments.selectors.
+checks_in_maintenance) is stored as it answered, with `maintenance` set. It does not count
+toward the overall status: when such failures are the only ones, the snapshot's status is
+maintenance, which is neither up nor failing, so it breaks a run of failures and drafts nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,6 +39,7 @@ from deployments.models import (
     Service,
 )
 from deployments.probing import ProbeTarget, probe_targets
+from deployments.selectors import checks_in_maintenance
 
 # A service is failing while any check fails: degraded pages people as much as down does.
 FAILING = frozenset({HealthStatus.DOWN, HealthStatus.DEGRADED})
@@ -79,15 +85,24 @@ def probe_checks(checks: Sequence[HealthCheck]) -> list[ProbeOutcome]:
     ]
 
 
-def overall_status(outcomes: Iterable[ProbeOutcome]) -> str:
-    """Up when every check passed, down when none did, degraded in between."""
-    return status_of(o.ok for o in outcomes)
+def overall_status(outcomes: Iterable[ProbeOutcome], *, resting: Collection[int] = ()) -> str:
+    """Up when every check passed, down when none did, degraded in between. Failures of the
+    checks in `resting` (ids of checks in a maintenance window) are left out; when they are the
+    only failures, maintenance."""
+    counted, excused = [], 0
+    for o in outcomes:
+        if not o.ok and o.health_check.pk in resting:
+            excused += 1
+        else:
+            counted.append(o.ok)
+    return status_of(counted, in_maintenance=excused)
 
 
-def status_of(oks: Iterable[bool]) -> str:
+def status_of(oks: Iterable[bool], *, in_maintenance: int = 0) -> str:
+    """The status of the counted answers `oks`, beside `in_maintenance` failures not counted."""
     oks = list(oks)
     if all(oks):
-        return HealthStatus.UP
+        return HealthStatus.MAINTENANCE if in_maintenance else HealthStatus.UP
     if not any(oks):
         return HealthStatus.DOWN
     return HealthStatus.DEGRADED
@@ -117,10 +132,13 @@ def snapshot_record(
         # A snapshot with no results would read as "up" while nothing was measured.
         raise ValueError("A snapshot needs at least one check result.")
     service_lock(service.pk)
+    failed = [o.health_check for o in outcomes if not o.ok]
+    # Only failures are excused, so a snapshot where everything passed asks nothing.
+    resting = checks_in_maintenance(checks=failed, at=taken_at) if failed else set()
     snapshot = HealthSnapshot.objects.create(
         service=service,
         taken_at=taken_at,
-        status=status or overall_status(outcomes),
+        status=status or overall_status(outcomes, resting=resting),
         kind=kind,
     )
     CheckResult.objects.bulk_create(
@@ -133,6 +151,7 @@ def snapshot_record(
             status_code=o.status_code,
             latency_ms=o.latency_ms,
             error="" if o.ok else o.error[:500],
+            maintenance=not o.ok and o.health_check.pk in resting,
         )
         for o in outcomes
     )

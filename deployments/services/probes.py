@@ -22,7 +22,8 @@ manual holding that one result. The snapshot's status is the service's, not the 
 fresh answer in place of this check's last scheduled one, beside the other enabled checks' last
 scheduled answers. So "latest status" stays true for the whole service, and the snapshot never
 records a health change nor counts toward a run of failures (snapshot_record judges scheduled
-snapshots only).
+snapshots only). A failure inside a maintenance window is excused in that status as it is in a
+scheduled snapshot's.
 
 Smoke run. When a deployment becomes succeeded, `smoke_run_enqueue` queues
 `deployment_smoke_run` after commit. It probes the enabled checks watching the deployment's
@@ -51,6 +52,7 @@ from deployments.models import (
     HealthSnapshot,
     Service,
 )
+from deployments.selectors import in_maintenance
 from deployments.services.health import (
     ProbeOutcome,
     probe_checks,
@@ -167,12 +169,12 @@ def health_check_run(*, health_check: HealthCheck) -> CheckResult:
             taken_at=taken_at,
             outcomes=[outcome],
             kind=HealthSnapshot.Kind.MANUAL,
-            status=_service_status_with(health_check, outcome),
+            status=_service_status_with(health_check, outcome, taken_at),
         )
     return CheckResult.objects.select_related("health_check", "snapshot").get(snapshot=snapshot)
 
 
-def _service_status_with(check: HealthCheck, outcome: ProbeOutcome) -> str:
+def _service_status_with(check: HealthCheck, outcome: ProbeOutcome, taken_at: datetime) -> str:
     latest = (
         HealthSnapshot.objects.filter(
             service_id=check.service_id, kind=HealthSnapshot.Kind.SCHEDULED
@@ -184,11 +186,17 @@ def _service_status_with(check: HealthCheck, outcome: ProbeOutcome) -> str:
     others = list(
         CheckResult.objects.filter(snapshot_id=latest, health_check__enabled=True)
         .exclude(health_check_id=check.pk)
-        .values_list("ok", flat=True)
+        .values_list("ok", "maintenance")
     )
+    oks = [ok for ok, maintenance in others if not maintenance]
+    excused = len(others) - len(oks)
     # A disabled check takes no part in the service's status, unless it is all there is.
-    mine = [outcome.ok] if check.enabled or not others else []
-    return status_of(others + mine)
+    if check.enabled or not others:
+        if not outcome.ok and in_maintenance(health_check=check, at=taken_at):
+            excused += 1
+        else:
+            oks.append(outcome.ok)
+    return status_of(oks, in_maintenance=excused)
 
 
 # --- Smoke run after a deploy -------------------------------------------------------------------

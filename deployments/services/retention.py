@@ -4,7 +4,8 @@ The roll-up works in whole hours only, one service at a time, oldest first, in b
 BATCH_SIZE results (a batch never splits an hour; an hour larger than a batch is one batch). Each
 batch is one transaction that locks its raw rows, checks it got every one of them, deletes them and
 writes one CheckResultHourly row per (check, hour): samples, ok_count, and latency p50 and p95
-(nearest rank over the results that have a latency). Rerunning finds no raw rows for hours already
+(nearest rank over the results that have a latency). Failures inside maintenance windows are
+counted apart in maintenance_count, outside samples and the latencies, as uptime leaves them out. Rerunning finds no raw rows for hours already
 rolled up, so nothing is counted twice; of two runs racing on one batch, the second waits for
 the first's locks, finds fewer rows than it read, and rolls its batch back.
 
@@ -35,7 +36,7 @@ from deployments.models import CheckResult, CheckResultHourly, HealthSnapshot, S
 
 BATCH_SIZE = 5000
 HOUR = timedelta(hours=1)
-_COLUMNS = ("pk", "health_check_id", "taken_at", "ok", "latency_ms")
+_COLUMNS = ("pk", "health_check_id", "taken_at", "ok", "latency_ms", "maintenance")
 
 
 @dataclass
@@ -118,17 +119,24 @@ def _roll_up_batch(
     deleted, _ = batch.delete()
 
     groups: dict[tuple[int, datetime], list[tuple[bool, int | None]]] = defaultdict(list)
-    for _pk, check_id, taken_at, ok, latency in rows:
-        groups[(check_id, hour_start(taken_at))].append((ok, latency))
+    excused: dict[tuple[int, datetime], int] = defaultdict(int)
+    for _pk, check_id, taken_at, ok, latency, maintenance in rows:
+        key = (check_id, hour_start(taken_at))
+        if maintenance:
+            excused[key] += 1
+        else:
+            groups[key].append((ok, latency))
+    keys = groups.keys() | excused.keys()
     existing = {
         (row.health_check_id, row.hour): row
         for row in CheckResultHourly.objects.filter(
-            health_check_id__in={key[0] for key in groups},
-            hour__in={key[1] for key in groups},
+            health_check_id__in={key[0] for key in keys},
+            hour__in={key[1] for key in keys},
         )
     }
     new, merged = [], []
-    for (check_id, hour), samples in groups.items():
+    for check_id, hour in sorted(keys):
+        samples = groups.get((check_id, hour), [])
         latencies = sorted(latency for _ok, latency in samples if latency is not None)
         part = CheckResultHourly(
             health_check_id=check_id,
@@ -136,6 +144,7 @@ def _roll_up_batch(
             hour=hour,
             samples=len(samples),
             ok_count=sum(1 for ok, _latency in samples if ok),
+            maintenance_count=excused.get((check_id, hour), 0),
             latency_p50_ms=percentile(latencies, 50),
             latency_p95_ms=percentile(latencies, 95),
         )
@@ -146,7 +155,7 @@ def _roll_up_batch(
             merged.append(_merge(row, part))
     CheckResultHourly.objects.bulk_create(new)
     CheckResultHourly.objects.bulk_update(
-        merged, ["samples", "ok_count", "latency_p50_ms", "latency_p95_ms"]
+        merged, ["samples", "ok_count", "maintenance_count", "latency_p50_ms", "latency_p95_ms"]
     )
 
     first_hour, end = hour_start(rows[0][2]), hour_start(rows[-1][2]) + HOUR
@@ -171,4 +180,5 @@ def _merge(row: CheckResultHourly, part: CheckResultHourly) -> CheckResultHourly
     row.latency_p95_ms = weighted(row.latency_p95_ms, part.latency_p95_ms)
     row.samples += part.samples
     row.ok_count += part.ok_count
+    row.maintenance_count += part.maintenance_count
     return row

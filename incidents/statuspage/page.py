@@ -87,7 +87,7 @@ class Component:
     id: int
     name: str
     service: str
-    state: str  # operational, outage, stale or unknown
+    state: str  # operational, outage, in_maintenance, stale or unknown
     checked_at: datetime | None
     days: list[UptimeDay] = field(default_factory=list)
 
@@ -209,8 +209,11 @@ def _component(row: Mapping[str, Any], now: datetime) -> Component:
         STALE_MINIMUM, timedelta(seconds=STALE_INTERVALS * row["interval_seconds"])
     ):
         state = "stale"
+    elif row["ok"]:
+        state = "operational"
     else:
-        state = "operational" if row["ok"] else "outage"
+        # Failing inside a maintenance window that CI opened around a deployment: planned.
+        state = "in_maintenance" if row["maintenance"] else "outage"
     return Component(
         id=row["id"], name=row["name"], service=row["service_name"], state=state, checked_at=at
     )
@@ -297,7 +300,7 @@ def _overall(page: StatusPage, components: list[Component]) -> tuple[str, str]:
         return "partial", "Partial outage"
     if page.active:
         return "incident", "An incident is being handled"
-    if page.maintenance_now:
+    if page.maintenance_now or any(c.state == "in_maintenance" for c in components):
         return "maintenance", "Maintenance in progress"
     if components and all(c.state in ("stale", "unknown") for c in components):
         return "unknown", "No recent checks: current status unknown"

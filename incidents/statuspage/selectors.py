@@ -42,6 +42,7 @@ def component_rows() -> list[Mapping[str, Any]]:
             service_name=F("service__name"),
             # One backward probe of result_check_time_idx per check.
             ok=Subquery(newest.values("ok")[:1]),
+            maintenance=Subquery(newest.values("maintenance")[:1]),
             at=Subquery(newest.values("taken_at")[:1]),
         )
     )
@@ -70,7 +71,9 @@ def uptime_rows(*, check_ids: list[int], since: datetime) -> list[Mapping[str, A
     """Samples and successes per (check, local day) from `since`, in one query.
 
     Rolled-up hours and raw results never overlap (the roll-up deletes what it counts), so
-    the two parts add up. A day split between them comes back as two rows.
+    the two parts add up. A day split between them comes back as two rows. Failures inside a
+    maintenance window are not samples: planned downtime does not count against uptime (the
+    roll-up leaves them out of its samples the same way).
     """
     hourly = (
         # hourly_once_per_hour is the (check, hour) index: one range scan per check.
@@ -84,7 +87,9 @@ def uptime_rows(*, check_ids: list[int], since: datetime) -> list[Mapping[str, A
         CheckResult.objects.filter(health_check_id__in=check_ids, taken_at__gte=since)
         .order_by()
         .values("health_check_id", day=TruncDate("taken_at"))
-        .annotate(samples=Count("pk"), ok=Count("pk", filter=Q(ok=True)))
+        .annotate(
+            samples=Count("pk", filter=Q(maintenance=False)), ok=Count("pk", filter=Q(ok=True))
+        )
     )
     return list(hourly.union(raw, all=True))
 

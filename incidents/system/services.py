@@ -104,9 +104,12 @@ class _Failing:
 
 
 def _failing_checks(snapshots: Sequence[HealthSnapshot]) -> list[_Failing]:
-    """Each check that failed in the run: first failure, how often, and its last answer."""
+    """Each check that failed in the run: first failure, how often, and its last answer. A
+    failure inside a maintenance window was planned: it is not what the incident is about."""
     results = (
-        CheckResult.objects.filter(snapshot__in=[s.pk for s in snapshots], ok=False)
+        CheckResult.objects.filter(
+            snapshot__in=[s.pk for s in snapshots], ok=False, maintenance=False
+        )
         .select_related("health_check")
         .order_by("taken_at", "health_check__order", "health_check_id")
     )

@@ -39,7 +39,7 @@ LABEL_WIDTH, CELL_HEIGHT, ROW_GAP, AXIS_HEIGHT = 150, 14, 4, 18
 @dataclass
 class StripCell:
     x: int
-    state: str  # ok, failed
+    state: str  # ok, failed, maintenance (failed inside a maintenance window only)
     title: str
 
 
@@ -68,6 +68,10 @@ class Strip:
     @property
     def width(self) -> int:
         return LABEL_WIDTH + self.columns * (self.cell_width + 1)
+
+    @property
+    def has_maintenance(self) -> bool:
+        return any(cell.state == "maintenance" for row in self.rows for cell in row.cells)
 
     @property
     def height(self) -> int:
@@ -110,7 +114,13 @@ def check_strip(*, service: Service, found: system.Correlation) -> Strip | None:
         CheckResult.objects.filter(service=service, taken_at__gte=start, taken_at__lte=end)
         .order_by("taken_at", "health_check__order", "health_check__name")
         .values_list(
-            "health_check_id", "health_check__name", "taken_at", "ok", "status_code", "error"
+            "health_check_id",
+            "health_check__name",
+            "taken_at",
+            "ok",
+            "maintenance",
+            "status_code",
+            "error",
         )
     )
     if not results:
@@ -118,28 +128,35 @@ def check_strip(*, service: Service, found: system.Correlation) -> Strip | None:
     times = sorted({row[2] for row in results})
     columns, column_of = _column_of(times, start, end)
     cell_width = 10 if columns <= 60 else 6
-    # {check id: {column: [moments, failed count, total, last failing answer]}}
+    # {check id: {column: [moments, failed count, total, last failing answer, in maintenance]}}
     cells: dict[int, dict[int, list[Any]]] = {}
     names: dict[int, str] = {}
-    for check_id, name, taken_at, ok, status_code, error in results:
+    for check_id, name, taken_at, ok, maintenance, status_code, error in results:
         names.setdefault(check_id, name)
         cell = cells.setdefault(check_id, {}).setdefault(
-            column_of(taken_at), [taken_at, taken_at, 0, 0, ""]
+            column_of(taken_at), [taken_at, taken_at, 0, 0, "", 0]
         )
         cell[1] = taken_at
         cell[3] += 1
-        if not ok:
+        if maintenance:
+            cell[5] += 1
+        elif not ok:
             cell[2] += 1
             said = ": ".join(str(part) for part in (status_code, error) if part)
             cell[4] = said or "no answer"
     rows = []
     for position, (check_id, name) in enumerate(names.items()):
         row = StripRow(name=name, y=position * (CELL_HEIGHT + ROW_GAP))
-        for column, (first, last, failed, total, answer) in sorted(cells[check_id].items()):
+        for column, (first, last, failed, total, answer, resting) in sorted(
+            cells[check_id].items()
+        ):
             when = f"{first:%H:%M}" if first == last else f"{first:%H:%M} to {last:%H:%M}"
             if failed:
                 counted = "" if total == 1 else f" {failed} of {total}"
                 state, said = "failed", f"failed{counted}, {answer}"
+            elif resting:
+                counted = "" if total == 1 else f" {resting} of {total}"
+                state, said = "maintenance", f"failed{counted} inside a maintenance window"
             else:
                 state, said = "ok", "ok" if total == 1 else f"ok ({total} snapshots)"
             title = f"{name} at {when}: {said}"
@@ -167,6 +184,7 @@ def panel_context(incident: Incident) -> dict[str, Any]:
     return {
         "incident": incident,
         "system": found,
+        "what_changed": found.what_changed,
         "strip": check_strip(service=incident.service, found=found),
         "suspect_marked": found.suspect is not None and found.suspect.pk in marked,
         "marked_deployments": marked,

@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 from deployments.models import Deployment
 from incidents.models import TimelineEvent
 from tests.api.test_incidents_api import API, assert_documented, bearer, problem_type
-from tests.factories import IncidentFactory, UserFactory, user_with_role
+from tests.deployments.test_correlation import at
+from tests.factories import ChangeFactory, IncidentFactory, UserFactory, user_with_role
 from tests.incidents.test_system_panel import outage
 
 pytestmark = pytest.mark.django_db
@@ -77,6 +78,39 @@ def test_it_answers_window_deployments_suspect_last_known_good_health_and_events
     ]
 
 
+def test_changes_in_the_window_are_answered_with_the_suspect_among_them(api, openapi):
+    system, incident, _good, _bad = outage()
+    suspect = ChangeFactory(
+        service=system.service,
+        environment=system.production,
+        kind="feature_flag",
+        summary="New checkout",
+        link="https://flags.example.test/1",
+        by="release bot",
+        external_id="flag-1",
+        at=at(-1),
+    )
+    later = ChangeFactory(service=system.service, at=at(4))
+    response = api.get(url(incident))
+    assert_documented(openapi, TEMPLATE, "GET", url(incident), response)
+    body = response.json()
+    assert [(c["id"], c["is_suspect"]) for c in body["changes"]] == [
+        (suspect.pk, True),
+        (later.pk, False),
+    ]
+    assert body["suspect_change"] == {
+        "id": suspect.pk,
+        "environment": "production",
+        "kind": "feature_flag",
+        "summary": "New checkout",
+        "link": "https://flags.example.test/1",
+        "at": "2026-01-02T06:01:00Z",
+        "by": "release bot",
+        "external_id": "flag-1",
+    }
+    assert body["changes"][1]["environment"] is None
+
+
 def test_a_deployment_the_timeline_names_is_not_repeated_in_events(api):
     system, incident, _good, _bad = outage()
     fix = system.deploy(5)
@@ -102,8 +136,8 @@ def test_an_incident_with_nothing_around_it_answers_nulls(api, openapi):
     response = api.get(url(incident))
     assert_documented(openapi, TEMPLATE, "GET", url(incident), response)
     body = response.json()
-    assert (body["suspect"], body["last_known_good"]) == (None, None)
-    assert body["deployments"] == body["events"] == []
+    assert (body["suspect"], body["last_known_good"], body["suspect_change"]) == (None,) * 3
+    assert body["deployments"] == body["events"] == body["changes"] == []
     assert body["bracketing"] == {"before": None, "failing": [], "after": None}
 
 
@@ -134,12 +168,14 @@ def test_the_query_count_does_not_grow_with_deployments_snapshots_or_events(api)
         system, incident, _good, _bad = outage(deployments=size)
         for i in range(size):
             system.deploy(1 + i * 0.1)
+            ChangeFactory(service=system.service, at=at(-100 + i))
         api.get(url(incident))  # the token's first use is stamped once; not what is measured
         with CaptureQueriesContext(connection) as captured:
             response = api.get(url(incident))
         assert response.status_code == 200
         assert len(response.json()["events"]) == size + 2
+        assert len(response.json()["changes"]) == size
         counts.append(len(captured.captured_queries))
-    # Token (1), permissions (2), incident (1), correlation (7), the deployments the timeline
+    # Token (1), permissions (2), incident (1), correlation (9), the deployments the timeline
     # names (1), merged events (2).
-    assert counts == [14, 14], counts
+    assert counts == [16, 16], counts

@@ -372,6 +372,7 @@ class TestSnapshots:
             "status_code",
             "latency_ms",
             "error",
+            "maintenance",
         }
         assert (
             viewer.get(f"{SNAPSHOTS}/{made[0].pk}").json()["results"]

@@ -79,6 +79,7 @@ def test_an_admin_runs_a_check_and_gets_the_stored_result(server, pair):
         "status_code": 200,
         "latency_ms": result.latency_ms,
         "error": "",
+        "maintenance": False,
         "service_status": "up",
     }
     assert response["Location"].endswith(f"/api/v1/health-snapshots/{result.snapshot_id}")

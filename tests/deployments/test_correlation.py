@@ -15,6 +15,7 @@ from deployments.models import Deployment, Environment, HealthSnapshot, Service
 from deployments.services import ProbeOutcome, snapshot_record
 from tests.factories import (
     T0,
+    ChangeFactory,
     DeploymentFactory,
     EnvironmentFactory,
     HealthCheckFactory,
@@ -442,15 +443,21 @@ class TestCorrelation:
         assert found.bracketing.after.taken_at == at(11)
         assert found.window_start == T0 - timedelta(hours=24)
 
-    def test_its_query_count_does_not_grow_with_deployments_or_snapshots(self):
+    def test_its_query_count_does_not_grow_with_deployments_changes_or_snapshots(self):
         counts = []
         for size in (1, 50):
             system = self.build(size)
+            for i in range(size):
+                ChangeFactory(service=system.service, at=at(-400 + i))
             with CaptureQueriesContext(connection) as captured:
                 found = selectors.correlation(service=system.service, start=T0, end=at(12))
             assert len(found.deployments) == size + 2
+            assert len(found.changes) == size
+            assert found.suspect_change == found.changes[-1]
             counts.append(len(captured.captured_queries))
-        assert counts == [7, 7], counts
+        # Red turn (1), suspect (1), last known good (1), deployments (1), health (3), changes
+        # (1) and the suspect change (1).
+        assert counts == [9, 9], counts
 
     def test_a_service_without_production_or_deployments_still_answers(self):
         service = ServiceFactory()

@@ -10,11 +10,11 @@ from datetime import timedelta
 
 import pytest
 
-from deployments.models import Environment, HealthSnapshot
+from deployments.models import CheckResult, Environment, HealthSnapshot
 from deployments.services import ProbeOutcome, snapshot_record
 from incidents.models import Incident, Severity, TimelineEvent
 from incidents.system.services import incident_draft_from_health
-from tests.factories import T0, EnvironmentFactory, HealthCheckFactory
+from tests.factories import T0, EnvironmentFactory, HealthCheckFactory, MaintenanceWindowFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -174,3 +174,42 @@ def test_markdown_in_a_check_name_or_error_is_shown_as_text(checks):
     event = TimelineEvent.objects.get()
     assert "<a " not in event.text_html
     assert "[click](https://evil.example)" in event.text_html
+
+
+def test_failures_inside_a_maintenance_window_draft_no_incident(checks):
+    service = checks[0].service
+    MaintenanceWindowFactory(service=service, environment=checks[0].environment)
+    steps = Recorder(checks)
+    for _ in range(5):
+        steps.step(False, False)
+    assert not Incident.objects.exists()
+    assert set(HealthSnapshot.objects.values_list("status", flat=True)) == {"maintenance"}
+    assert CheckResult.objects.filter(maintenance=True).count() == 10
+
+
+def test_after_the_window_ends_failures_draft_as_before_from_the_first_outside_it(checks):
+    service = checks[0].service
+    MaintenanceWindowFactory(service=service, ends_at=T0 + 2 * MINUTE)
+    steps = Recorder(checks)
+    steps.step(False, False)
+    steps.step(False, False)
+    first_outside = steps.step(False, False)
+    steps.step(False, False)
+    assert not Incident.objects.exists()  # two outside the window are not yet three
+    steps.step(False, False)
+    incident = Incident.objects.get()
+    assert incident.started_at == first_outside.taken_at
+    assert "3 of 3 snapshots" in TimelineEvent.objects.filter(incident=incident)[0].text
+
+
+def test_a_check_in_maintenance_is_left_out_of_the_drafts_timeline(checks):
+    service = checks[0].service
+    everywhere = HealthCheckFactory(service=service, name="Everywhere")
+    MaintenanceWindowFactory(service=service, environment=checks[0].environment)
+    steps = Recorder([checks[0], everywhere])
+    for _ in range(3):
+        steps.step(False, False)
+    incident = Incident.objects.get()
+    texts = [event.text for event in TimelineEvent.objects.filter(incident=incident)]
+    assert len(texts) == 1
+    assert texts[0].startswith("**Everywhere** failing")

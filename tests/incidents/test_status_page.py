@@ -71,7 +71,7 @@ def fresh_cache(monkeypatch, request) -> LocMemCache:
 # --- builders --------------------------------------------------------------------------------
 
 
-def result(check, *, at: datetime, ok: bool = True) -> CheckResult:
+def result(check, *, at: datetime, ok: bool = True, maintenance: bool = False) -> CheckResult:
     snapshot, _ = HealthSnapshot.objects.get_or_create(
         service=check.service, taken_at=at, defaults={"status": "up" if ok else "down"}
     )
@@ -82,12 +82,20 @@ def result(check, *, at: datetime, ok: bool = True) -> CheckResult:
         taken_at=at,
         ok=ok,
         status_code=200 if ok else 503,
+        maintenance=maintenance,
     )
 
 
-def hourly(check, *, hour: datetime, samples: int, ok: int) -> CheckResultHourly:
+def hourly(
+    check, *, hour: datetime, samples: int, ok: int, maintenance: int = 0
+) -> CheckResultHourly:
     return CheckResultHourly.objects.create(
-        health_check=check, service=check.service, hour=hour, samples=samples, ok_count=ok
+        health_check=check,
+        service=check.service,
+        hour=hour,
+        samples=samples,
+        ok_count=ok,
+        maintenance_count=maintenance,
     )
 
 
@@ -597,3 +605,28 @@ def test_a_rendered_description_is_what_the_page_shows():
     )
     assert window.description_html == render("Some *emphasis*")
     assert window.description_html in page()
+
+
+def test_failures_inside_a_maintenance_window_do_not_count_against_uptime():
+    check = HealthCheckFactory()
+    day = NOW - timedelta(days=2)
+    result(check, at=day.replace(hour=1), ok=True)
+    result(check, at=day.replace(hour=2), ok=False, maintenance=True)
+    result(check, at=day.replace(hour=3), ok=False, maintenance=True)
+    hourly(check, hour=day.replace(hour=4), samples=1, ok=1, maintenance=30)
+    result(check, at=NOW - timedelta(minutes=1), ok=True)
+    html = page()
+    assert bar_levels(html, check.pk)[day_index(day)] == "ok"
+    assert f"{day:%-d %b %Y}: 100.00% up" in html
+    assert "100.00% uptime" in html
+
+
+def test_a_check_failing_inside_a_maintenance_window_shows_maintenance_not_an_outage():
+    check = HealthCheckFactory(name="API")
+    HealthCheckFactory(service=check.service, name="Homepage")
+    result(check, at=NOW - timedelta(minutes=1), ok=False, maintenance=True)
+    html = page()
+    assert re.findall(r'<span class="state (\w+)"', html) == ["in_maintenance", "unknown"]
+    assert "Maintenance in progress" in html
+    assert "Major outage" not in html
+    assert "Partial outage" not in html

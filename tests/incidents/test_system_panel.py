@@ -4,20 +4,23 @@ health rows merged into the timeline."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from deployments.models import Deployment
+from deployments.models import Change, Deployment
 from incidents.models import Cause, Incident, TimelineEvent
 from incidents.system import views as system_panel
 from tests.deployments.test_correlation import System, at
 from tests.factories import (
     T0,
+    ChangeFactory,
     DeploymentFactory,
     IncidentFactory,
+    MaintenanceWindowFactory,
     TimelineEventFactory,
     user_with_role,
 )
@@ -140,21 +143,94 @@ class TestSection:
         assert "No deployment is known good" in html
         assert "No health check results" in html
 
+    def test_changes_are_listed_with_the_deployments_and_the_last_before_red_is_suspected(
+        self, viewer_client
+    ):
+        system, incident, _good, bad = outage()
+        flag = ChangeFactory(
+            service=system.service,
+            environment=system.production,
+            kind=Change.Kind.FEATURE_FLAG,
+            summary="New checkout for everyone",
+            link="https://flags.example.test/checkout",
+            by="release bot",
+            at=at(-2),
+        )
+        ChangeFactory(service=system.service, summary="Bigger database", at=at(3))
+        html = panel(viewer_client, incident, HTTP_HX_REQUEST="true")
+        assert "Deployments and changes from" in html
+        card = html.split('class="system-card suspect-change-card"')[1].split("</div>")[0]
+        assert "New checkout for everyone" in card
+        assert "Feature flag" in card
+        assert 'href="https://flags.example.test/checkout" rel="noopener noreferrer nofollow"' in (
+            card
+        )
+        table = search(r"<tbody>.*?</tbody>", html, re.S).group(0)
+        rows = re.findall(r"<tr.*?</tr>", table, re.S)
+        # Oldest first: the good deployment, the flag, the bad deployment, the database.
+        assert "New checkout for everyone" in rows[-3]
+        assert "suspect" in rows[-3]
+        assert bad.commit_sha[:7] in rows[-2]
+        assert "Bigger database" in rows[-1]
+        assert "suspect" not in rows[-1]
+        assert "<td>all</td>" in rows[-1]  # a change to the whole service
+        assert flag.pk
+
+    def test_failures_inside_a_maintenance_window_are_drawn_apart_and_not_counted(
+        self, viewer_client
+    ):
+        system = System(checks=2)
+        watched = system.checks[0]
+        watched.environment = system.production
+        watched.save()
+        system.snaps(-20, -4)
+        MaintenanceWindowFactory(
+            service=system.service,
+            environment=system.production,
+            starts_at=at(-3),
+            ends_at=at(2) + timedelta(seconds=30),
+        )
+        system.snaps(-3, -1, failing=[0])
+        system.snaps(0, 3, failing=[0, 1])
+        system.snaps(4, 12)
+        incident = IncidentFactory(
+            service=system.service,
+            started_at=T0,
+            resolved_at=at(10),
+            status=Incident.Status.RESOLVED,
+        )
+        html = panel(viewer_client, incident, HTTP_HX_REQUEST="true")
+        svg = search(r"<svg class=\"check-strip\".*?</svg>", html, re.S).group(0)
+        assert re.findall(r'<rect class="cell (\w+)"', svg).count("maintenance") == 6
+        assert "<title>Check 0 at 06:00: failed inside a maintenance window</title>" in svg
+        assert "key maintenance" in html
+        summary = html.split('<ul class="bracketing">')[1].split("</ul>")[0]
+        assert "2026-01-02 05:58" in summary  # the last up: maintenance is not healthy
+        assert "<strong>Check 0</strong> failed 1 time," in summary  # at 3, after the window
+        assert "<strong>Check 1</strong> failed 4 times," in summary
+
     def test_viewers_see_no_mark_as_cause_button(self, viewer_client):
         _system, incident, _good, _bad = outage()
         assert "Mark as cause" not in panel(viewer_client, incident, HTTP_HX_REQUEST="true")
 
-    def test_the_query_count_does_not_grow_with_deployments_or_snapshots(self, viewer_client):
+    def test_the_query_count_does_not_grow_with_deployments_changes_or_snapshots(
+        self, viewer_client
+    ):
         counts = []
         for size in (1, 50):
-            _system, incident, _good, _bad = outage(deployments=size)
+            system, incident, _good, _bad = outage(deployments=size)
+            for i in range(size):
+                ChangeFactory(
+                    service=system.service, environment=system.production, at=at(-200 + i)
+                )
             with CaptureQueriesContext(connection) as captured:
                 html = panel(viewer_client, incident, HTTP_HX_REQUEST="true")
-            assert html.count("<tr") == size + 2  # the header and the deployments
+            # The header, the deployments and the changes.
+            assert html.count("<tr") == 2 * size + 2
             counts.append(len(captured.captured_queries))
-        # Session and user (2), permissions (2), incident (1), correlation (7), causes (1),
+        # Session and user (2), permissions (2), incident (1), correlation (9), causes (1),
         # strip (1).
-        assert counts == [14, 14], counts
+        assert counts == [16, 16], counts
 
 
 class TestStrip:

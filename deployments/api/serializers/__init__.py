@@ -38,12 +38,14 @@ from deployments.api.serializers.manifest import (  # noqa: F401
     _path_problem,
 )
 from deployments.api.serializers.requests import (  # noqa: F401
+    ChangeRecordSerializer,
     DeploymentRecordSerializer,
     DeploymentStatusSerializer,
     EnvironmentCreateSerializer,
     EnvironmentUpdateSerializer,
     HealthCheckCreateSerializer,
     HealthCheckUpdateSerializer,
+    MaintenanceWindowOpenSerializer,
     ServiceWriteSerializer,
     _EnvironmentFields,
     _finish_after_start,
@@ -51,12 +53,14 @@ from deployments.api.serializers.requests import (  # noqa: F401
 )
 from deployments.api.serializers.responses import (  # noqa: F401
     ArtifactSerializer,
+    ChangeSerializer,
     CheckResultSerializer,
     DeploymentDetailSerializer,
     DeploymentSerializer,
     EnvironmentSerializer,
     HealthCheckSerializer,
     HealthSnapshotSerializer,
+    MaintenanceWindowSerializer,
     RowSerializer,
     ServiceSerializer,
 )

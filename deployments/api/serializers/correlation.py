@@ -1,12 +1,13 @@
-"""Deployments as the correlation reads return them: the last known good with its rollback
-command. Shared by GET /environments/{id}/last-known-good and the incident's correlation."""
+"""Deployments and changes as the correlation reads return them: the last known good with its
+rollback command. Shared by GET /environments/{id}/last-known-good and the incident's
+correlation."""
 
 from __future__ import annotations
 
 from rest_framework import serializers
 
 from api.serializers import BoundedDateTimeField
-from deployments.models import Deployment
+from deployments.models import Change, Deployment
 
 
 class RollbackCommandSerializer(serializers.Serializer):
@@ -37,6 +38,22 @@ class CorrelatedDeploymentSerializer(serializers.Serializer):
     rollback_of = serializers.IntegerField(
         source="rollback_of_id", allow_null=True, help_text="The deployment this one replaced."
     )
+
+
+class CorrelatedChangeSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    environment = serializers.CharField(
+        source="environment.name",
+        allow_null=True,
+        default=None,
+        help_text="Null for a change to the whole service.",
+    )
+    kind = serializers.ChoiceField(choices=Change.Kind.choices)
+    summary = serializers.CharField()
+    link = serializers.CharField(allow_blank=True, help_text="Never fetched by Hindsight.")
+    at = serializers.DateTimeField(help_text="When it took effect.")
+    by = serializers.CharField(allow_blank=True)
+    external_id = serializers.CharField(allow_blank=True)
 
 
 class LastKnownGoodSerializer(CorrelatedDeploymentSerializer):

@@ -24,7 +24,8 @@ from deployments.api.serializers.fields import (
     StrictURLField,
 )
 from deployments.api.serializers.manifest import ManifestField
-from deployments.models import Deployment, Environment, HealthCheck
+from deployments.models import Change, Deployment, Environment, HealthCheck
+from deployments.services.changes import MAINTENANCE_DEFAULT_MINUTES, MAINTENANCE_MAX_MINUTES
 
 # --- Requests -------------------------------------------------------------------------------------
 
@@ -156,3 +157,81 @@ class HealthCheckCreateSerializer(_HealthCheckFields):
 
 class HealthCheckUpdateSerializer(_HealthCheckFields):
     """The service is not here: a check's results are its service's history."""
+
+
+class ChangeRecordSerializer(StrictSerializer):
+    service = StrictSlugField(
+        max_length=100, help_text="The service's slug; an unknown one answers 404."
+    )
+    environment = StrictCharField(
+        max_length=50,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The environment's name within the service; leave it out for a change to "
+        "the whole service. An unknown one answers 404.",
+    )
+    kind = StrictChoiceField(choices=Change.Kind.choices)
+    summary = StrictCharField(max_length=500, help_text="What changed, in a line.")
+    link = StrictURLField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Where to read more (a pull request, a flag's page): http or https. Shown as "
+        "a link; Hindsight never fetches it.",
+    )
+    at = BoundedDateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="When it took effect (ISO 8601, 1970 to 9999); defaults to now.",
+    )
+    by = StrictCharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A person, or the job that made the change.",
+    )
+    external_id = StrictCharField(
+        max_length=200,
+        required=False,
+        default="",
+        help_text="Your id for this change. Recording it again for the same service answers "
+        "the first change (200) and creates nothing.",
+    )
+
+
+class MaintenanceWindowOpenSerializer(StrictSerializer):
+    service = StrictSlugField(
+        max_length=100, help_text="The service's slug; an unknown one answers 404."
+    )
+    environment = StrictCharField(
+        max_length=50,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Only the checks watching this environment of the service; leave it out for "
+        "every check of the service. An unknown one answers 404.",
+    )
+    reason = StrictCharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why, e.g. the deployment it covers.",
+    )
+    minutes = StrictIntegerField(
+        min_value=1,
+        max_value=MAINTENANCE_MAX_MINUTES,
+        default=MAINTENANCE_DEFAULT_MINUTES,
+        help_text="How long it stays open unless ended first: it closes by itself after that.",
+    )
+    external_id = StrictCharField(
+        max_length=200,
+        required=False,
+        default="",
+        help_text="Your id for this window, e.g. the deployment's. While a window of the "
+        "service with this id is open, opening it again answers that window (200).",
+    )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from api.reads import RowSerializer, Times
 from deployments.models import (
+    Change,
     Deployment,
     Environment,
     HealthCheck,
@@ -104,6 +106,9 @@ class CheckResultSerializer(RowSerializer):
     status_code = serializers.IntegerField(allow_null=True)
     latency_ms = serializers.IntegerField(allow_null=True)
     error = serializers.CharField()
+    maintenance = serializers.BooleanField(
+        help_text="A failure inside a maintenance window: not counted against uptime."
+    )
 
 
 class HealthSnapshotSerializer(RowSerializer):
@@ -120,3 +125,49 @@ class HealthSnapshotSerializer(RowSerializer):
     def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
         # Shaped apart and put in the row by the view: one query for a whole page.
         data["results"] = source["results"]
+
+
+class ChangeSerializer(RowSerializer):
+    id = serializers.IntegerField()
+    service = serializers.SlugField(source="service.slug", help_text="The service's slug.")
+    environment = serializers.CharField(
+        source="environment.name",
+        allow_null=True,
+        help_text="The environment's name; null for a change to the whole service.",
+    )
+    kind = serializers.ChoiceField(choices=Change.Kind.choices)
+    summary = serializers.CharField()
+    link = serializers.CharField(help_text="http or https, or empty; never fetched.")
+    at = serializers.DateTimeField(help_text="When it took effect.")
+    by = serializers.CharField()
+    external_id = serializers.CharField(help_text="Empty when none was given.")
+    created_at = serializers.DateTimeField()
+
+
+class MaintenanceWindowSerializer(RowSerializer):
+    id = serializers.IntegerField()
+    service = serializers.SlugField(source="service.slug", help_text="The service's slug.")
+    environment = serializers.CharField(
+        source="environment.name",
+        allow_null=True,
+        help_text="The environment whose checks it covers; null for every check of the service.",
+    )
+    reason = serializers.CharField()
+    external_id = serializers.CharField(help_text="Empty when none was given.")
+    opened_by = serializers.CharField(help_text="The user who opened it, and their token's name.")
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField(help_text="When it closes by itself unless ended first.")
+    ended_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it was ended; null if it was not."
+    )
+    open = serializers.BooleanField(
+        source="*",
+        help_text="Open now: started, not ended and not past ends_at. Failing checks it covers "
+        "are stored as maintenance.",
+    )
+
+    def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
+        now = timezone.now()
+        data["open"] = data["starts_at"] <= now < data["ends_at"] and (
+            data["ended_at"] is None or now < data["ended_at"]
+        )

@@ -1,4 +1,5 @@
-"""The deployments REST face: services, environments, deployments, health checks and snapshots.
+"""The deployments REST face: services, environments, deployments, changes, maintenance windows,
+health checks and snapshots.
 
 Reads select `.values()` rows and shape them with the RowSerializers; writes validate with a
 strict serializer and call deployments.services. Who may do what is RolePermission's: the
@@ -10,6 +11,10 @@ from __future__ import annotations
 from deployments.api.views.catalogue import (  # noqa: F401
     EnvironmentViewSet,
     ServiceViewSet,
+)
+from deployments.api.views.changes import (  # noqa: F401
+    ChangeViewSet,
+    MaintenanceWindowViewSet,
 )
 from deployments.api.views.common import (  # noqa: F401
     CONFLICT_PROBLEMS,

@@ -31,6 +31,9 @@ class CheckRunSerializer(serializers.Serializer):
     status_code = serializers.IntegerField(allow_null=True)
     latency_ms = serializers.IntegerField(allow_null=True)
     error = serializers.CharField(help_text="Why it failed; empty when ok.")
+    maintenance = serializers.BooleanField(
+        help_text="A failure inside a maintenance window: not counted against uptime."
+    )
     service_status = serializers.ChoiceField(
         source="snapshot.status",
         choices=HealthStatus.choices,

@@ -7,10 +7,11 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from deployments.api.serializers.correlation import (
+    CorrelatedChangeSerializer,
     CorrelatedDeploymentSerializer,
     LastKnownGoodSerializer,
 )
-from deployments.models import Deployment, HealthStatus
+from deployments.models import Change, Deployment, HealthStatus
 from incidents.models import TimelineEvent
 
 
@@ -20,6 +21,14 @@ class WindowDeploymentSerializer(CorrelatedDeploymentSerializer):
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_is_suspect(self, deployment: Deployment) -> bool:
         return deployment.pk == self.context.get("suspect_id")
+
+
+class WindowChangeSerializer(CorrelatedChangeSerializer):
+    is_suspect = serializers.SerializerMethodField()
+
+    @extend_schema_field(OpenApiTypes.BOOL)
+    def get_is_suspect(self, change: Change) -> bool:
+        return change.pk == self.context.get("suspect_change_id")
 
 
 class SnapshotRefSerializer(serializers.Serializer):
@@ -54,8 +63,8 @@ class WindowSerializer(serializers.Serializer):
     end = serializers.DateTimeField(help_text="Its resolution, or now while it is open.")
     deployments_from = serializers.DateTimeField(
         source="window_start",
-        help_text="Deployments are listed from here: HINDSIGHT_CORRELATION_WINDOW_HOURS "
-        "before the start.",
+        help_text="Deployments and changes are listed from here: "
+        "HINDSIGHT_CORRELATION_WINDOW_HOURS before the start.",
     )
 
 
@@ -82,6 +91,16 @@ class CorrelationSerializer(serializers.Serializer):
         allow_null=True,
         help_text="As of the incident's start: succeeded, smoke run passed, and healthy "
         "snapshots (none failing) for HINDSIGHT_LAST_KNOWN_GOOD_MINUTES after it finished.",
+    )
+    changes = WindowChangeSerializer(
+        many=True,
+        help_text="Changes that are not deployments (configuration, feature flags, "
+        "infrastructure) in the same window, oldest first.",
+    )
+    suspect_change = CorrelatedChangeSerializer(
+        allow_null=True,
+        help_text="The last change that took effect before health turned red, within the "
+        "window; changes to production or the whole service first.",
     )
     bracketing = BracketingSerializer()
     events = MergedEventSerializer(

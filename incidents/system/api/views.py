@@ -26,7 +26,8 @@ class IncidentCorrelationView(GenericAPIView):
         summary="Deployments and health around an incident",
         description=(
             "The deployments from HINDSIGHT_CORRELATION_WINDOW_HOURS before the incident's "
-            "start to its end (now while open), the suspect among them, the last known good "
+            "start to its end (now while open), the suspect among them, the changes that are "
+            "not deployments in the same window with their suspect, the last known good "
             "deployment as of the start with its rollback command, the health checks' "
             "failures bracketed by the last healthy snapshot before and the first after, and "
             "the deployment and health events within the incident. A fixed number of queries "
@@ -53,11 +54,14 @@ class IncidentCorrelationView(GenericAPIView):
             "deployments": found.deployments,
             "suspect": found.suspect,
             "last_known_good": found.last_known_good,
+            "changes": found.changes,
+            "suspect_change": found.suspect_change,
             "bracketing": found.bracketing,
             "events": merged_events(incident, skip_deployments=written),
         }
         context = {
             **self.get_serializer_context(),
             "suspect_id": found.suspect.pk if found.suspect else None,
+            "suspect_change_id": found.suspect_change.pk if found.suspect_change else None,
         }
         return Response(CorrelationSerializer(data, context=context).data)
