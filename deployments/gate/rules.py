@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, Subquery
 
 from deployments.gate.registry import GateContext, Outcome, RuleOutcome, register
 from deployments.models import (
@@ -91,7 +91,7 @@ def _previous_deployment(context: GateContext, path: str) -> dict[str, Any] | No
         rows = rows.annotate(key_sha256=Subquery(key))
     columns = ["id", "external_id", "commit_sha", "manifest_digest", "started_at"]
     return (
-        rows.order_by(F("started_at").desc(nulls_last=True), "-id")
+        rows.order_by("-started_at", "-id")
         .values(*columns, *(["key_sha256"] if key is not None else []))
         .first()
     )
@@ -175,7 +175,7 @@ def preview_first(rule: GateRule, context: GateContext) -> RuleOutcome:
             health=Deployment.Health.HEALTHY,
         )
         .filter(same_build)
-        .order_by(F("started_at").desc(nulls_last=True), "-id")
+        .order_by("-started_at", "-id")
         .values("id", "external_id", "commit_sha", "environment__name", "health_checked_at")
         .first()
     )

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from deployments import services
 from deployments.models import Deployment, Environment, GateRun
 from deployments.views import releases
 from tests.deployments.test_correlation import System, at
@@ -88,12 +89,15 @@ class TestServicesOverview:
         assert "Nothing shipped yet." in preview.split("</tr>")[0]
         assert "No environments yet." in html.split("Quiet")[1]
 
-    def test_a_pending_deployment_without_a_start_does_not_hide_the_latest(self, viewer):
+    def test_a_pending_deployment_recorded_without_a_start_is_the_latest(self, viewer):
         environment = EnvironmentFactory()
         DeploymentFactory(environment=environment, started_at=T0, commit_sha="5ee0000" + "0" * 33)
-        DeploymentFactory(environment=environment, started_at=None, status="pending")
+        services.deployment_record(
+            environment=environment, external_id="ci-1", commit_sha="1a7e570" + "0" * 33
+        )
         html = viewer.get(reverse("deployments:services")).content.decode()
-        assert "<code>5ee0000</code>" in html
+        assert "<code>1a7e570</code>" in html
+        assert "<code>5ee0000</code>" not in html
 
     def test_the_query_count_does_not_grow_with_services_or_deployments(self, viewer):
         counts = []

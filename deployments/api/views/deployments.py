@@ -83,8 +83,9 @@ DEPLOYMENT_STATUS_PROBLEMS = problems(
     set_status=extend_schema(
         summary="Move a deployment to another status (admins)",
         description="pending → in_progress, succeeded or failed; in_progress → succeeded or "
-        "failed; succeeded or failed → rolled_back. Asking for the status it has changes "
-        "nothing.",
+        "failed; succeeded or failed → rolled_back. A finished status (succeeded, failed, "
+        "rolled_back) sets `finished_at`: the one given, else now when it has none. Asking "
+        "for the status it has changes nothing, except that a given `finished_at` is stored.",
         request=DeploymentStatusSerializer,
         responses=_merge(
             {200: DeploymentDetailSerializer},
