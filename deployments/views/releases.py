@@ -39,7 +39,7 @@ def gate_url(environment: Environment) -> str:
 @require_GET
 @login_required
 def services_overview(request: HttpRequest) -> HttpResponse:
-    services = list(selectors.service_health())
+    services = selectors.services_health_now()
     latest = Deployment.objects.filter(environment=OuterRef("pk")).order_by(*NEWEST_FIRST)
     environments = list(
         Environment.objects.annotate(latest_id=Subquery(latest.values("pk")[:1])).order_by(

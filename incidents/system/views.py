@@ -168,6 +168,8 @@ def panel_context(incident: Incident) -> dict[str, Any]:
         "incident": incident,
         "system": found,
         "strip": check_strip(service=incident.service, found=found),
+        # The service as it is now, beside how it was then: an old "up" reads as unknown.
+        "health_now": system.service_health_now(service=incident.service),
         "suspect_marked": found.suspect is not None and found.suspect.pk in marked,
         "marked_deployments": marked,
     }

@@ -153,8 +153,8 @@ class TestSection:
             assert html.count("<tr") == size + 2  # the header and the deployments
             counts.append(len(captured.captured_queries))
         # Session and user (2), permissions (2), incident (1), correlation (7), causes (1),
-        # strip (1).
-        assert counts == [14, 14], counts
+        # strip (1), the service's health now (1).
+        assert counts == [15, 15], counts
 
 
 class TestStrip:
