@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from deployments.correlation import (  # noqa: F401  (the correlation reads live there by topic)
     Bracketing,
@@ -66,6 +70,115 @@ def deployments_between(
     )
 
 
+# --- Fresh health ---------------------------------------------------------------------------------
+# Health measured longer ago than three probe intervals (and never less than ten minutes, so a
+# 10-second check is not unknown after one slow beat) is unknown, not what it last was: the prober
+# has stopped (no worker, checks switched off), and an old "up" must neither pass the gate nor
+# reassure anyone. The gate's health rule, the dashboard, the system pages, the incident page and
+# the public status page all judge by health_is_stale().
+STALE_INTERVALS = 3
+STALE_MINIMUM = timedelta(minutes=10)
+UNKNOWN = "unknown"
+
+
+def health_is_stale(
+    *, checked_at: datetime | None, interval_seconds: int | None, now: datetime
+) -> bool:
+    """Whether a check (or a service, by its probe interval) answered too long ago to vouch for
+    it now. Never checked, or nothing enabled to check it again: stale."""
+    if checked_at is None or interval_seconds is None:
+        return True
+    allowed = max(STALE_MINIMUM, timedelta(seconds=STALE_INTERVALS * interval_seconds))
+    return now - checked_at > allowed
+
+
+def time_ago(moment: datetime, now: datetime) -> str:
+    """How long ago, in its largest unit: "11 months ago", "3 minutes ago", "under a minute
+    ago"."""
+    if now - moment < timedelta(minutes=1):
+        return "under a minute ago"
+    return f"{timesince(moment, now, depth=1)} ago".replace("\xa0", " ")
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """A health status as it may be shown now: what was last measured, while it is fresh."""
+
+    measured: str | None  # up, degraded or down as last measured; None when never
+    checked_at: datetime | None
+    stale: bool
+    now: datetime
+
+    @property
+    def status(self) -> str:
+        """The measured status while fresh, else "unknown"."""
+        return self.measured if self.measured is not None and not self.stale else UNKNOWN
+
+    @property
+    def label(self) -> str:
+        return self.status.capitalize()
+
+    @property
+    def age(self) -> str:
+        """How long ago the last check was ("11 months ago"); empty when never checked."""
+        return time_ago(self.checked_at, self.now) if self.checked_at is not None else ""
+
+    @property
+    def said(self) -> str:
+        """In words: "last check 11 months ago", or "never checked"."""
+        return f"last check {self.age}" if self.checked_at is not None else "never checked"
+
+
+def health_freshness(
+    *,
+    status: str | None,
+    checked_at: datetime | None,
+    interval_seconds: int | None,
+    now: datetime | None = None,
+) -> Freshness:
+    now = now or timezone.now()
+    stale = health_is_stale(checked_at=checked_at, interval_seconds=interval_seconds, now=now)
+    return Freshness(measured=status, checked_at=checked_at, stale=stale, now=now)
+
+
+def probe_interval(service: Any) -> Subquery:
+    """The service's probe interval in seconds, as a subquery: its enabled checks' shortest,
+    which is how often the scheduler snapshots it; null without an enabled check. `service` is
+    a Service, its id, or OuterRef("pk")."""
+    shortest = (
+        HealthCheck.objects.filter(service=service, enabled=True)
+        .order_by("interval_seconds")
+        .values("interval_seconds")[:1]
+    )
+    return Subquery(shortest)
+
+
+def services_health_now(*, now: datetime | None = None) -> list[Service]:
+    """Every service as service_health() gives it, with `health`: a Freshness of its latest
+    snapshot. One query."""
+    return _health_now(service_health(), now)
+
+
+def service_health_now(*, service: Service, now: datetime | None = None) -> Freshness:
+    """One service's health now, as services_health_now() judges it. One query."""
+    (found,) = _health_now(service_health().filter(pk=service.pk), now)
+    health: Freshness = found.health  # type: ignore[attr-defined]  # set by _health_now
+    return health
+
+
+def _health_now(services: QuerySet[Service], now: datetime | None) -> list[Service]:
+    now = now or timezone.now()
+    rows: list[Service] = list(services.annotate(health_interval=probe_interval(OuterRef("pk"))))
+    for service in rows:
+        service.health = health_freshness(  # type: ignore[attr-defined]  # for the templates
+            status=service.health_status,  # type: ignore[attr-defined]  # annotated
+            checked_at=service.health_taken_at,  # type: ignore[attr-defined]  # annotated
+            interval_seconds=service.health_interval,  # type: ignore[attr-defined]  # annotated
+            now=now,
+        )
+    return rows
+
+
 def service_health() -> QuerySet[Service]:
     """Every service with the status and time of its latest health snapshot, in one query.
 
@@ -81,10 +194,10 @@ def service_health() -> QuerySet[Service]:
 
 
 def health_check_board() -> list[Service]:
-    """Every service with its latest health (as service_health) and its checks in `board`,
+    """Every service with its latest health (as services_health_now) and its checks in `board`,
     each check with `latest`: its newest CheckResult, or None. Three queries however many rows.
     """
-    services = list(service_health())
+    services = services_health_now()
     newest = CheckResult.objects.filter(health_check=OuterRef("pk")).order_by("-taken_at", "-pk")
     checks = list(
         HealthCheck.objects.select_related("environment")

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, Subquery
 
 from deployments.gate.registry import GateContext, Outcome, RuleOutcome, register
 from deployments.models import (
@@ -21,6 +21,7 @@ from deployments.models import (
     GateRule,
     HealthStatus,
 )
+from deployments.selectors import health_freshness, probe_interval
 
 
 def _bytes(size: int) -> str:
@@ -91,7 +92,7 @@ def _previous_deployment(context: GateContext, path: str) -> dict[str, Any] | No
         rows = rows.annotate(key_sha256=Subquery(key))
     columns = ["id", "external_id", "commit_sha", "manifest_digest", "started_at"]
     return (
-        rows.order_by(F("started_at").desc(nulls_last=True), "-id")
+        rows.order_by("-started_at", "-id")
         .values(*columns, *(["key_sha256"] if key is not None else []))
         .first()
     )
@@ -175,7 +176,7 @@ def preview_first(rule: GateRule, context: GateContext) -> RuleOutcome:
             health=Deployment.Health.HEALTHY,
         )
         .filter(same_build)
-        .order_by(F("started_at").desc(nulls_last=True), "-id")
+        .order_by("-started_at", "-id")
         .values("id", "external_id", "commit_sha", "environment__name", "health_checked_at")
         .first()
     )
@@ -227,7 +228,8 @@ FAILING = (HealthStatus.DOWN, HealthStatus.DEGRADED)
 
 def _latest_results(context: GateContext) -> list[Mapping[str, Any]]:
     """The newest check results for this environment: its own checks and the service-wide ones
-    (checks that name no environment). One query over the (service, taken_at) index."""
+    (checks that name no environment), each with the service's probe `interval`. One query over
+    the (service, taken_at) index."""
     scope = Q(health_check__environment=context.environment) | Q(
         health_check__environment__isnull=True
     )
@@ -235,8 +237,9 @@ def _latest_results(context: GateContext) -> list[Mapping[str, Any]]:
     latest = mine.order_by("-taken_at").values("taken_at")[:1]
     return list(
         mine.filter(taken_at=Subquery(latest))
+        .annotate(interval=probe_interval(context.service.pk))
         .order_by("health_check__order", "health_check_id")
-        .values("taken_at", "ok", "health_check__name", "status_code", "error")
+        .values("taken_at", "ok", "health_check__name", "status_code", "error", "interval")
     )
 
 
@@ -251,33 +254,53 @@ def health_before_promotion(rule: GateRule, context: GateContext) -> RuleOutcome
             {"status": None, "rollback": context.is_rollback},
         )
     oks = [row["ok"] for row in results]
-    status = (
+    measured = (
         HealthStatus.UP
         if all(oks)
         else HealthStatus.DOWN
         if not any(oks)
         else HealthStatus.DEGRADED
     )
+    taken_at = results[0]["taken_at"]
+    health = health_freshness(
+        status=measured.value, checked_at=taken_at, interval_seconds=results[0]["interval"]
+    )
     failing = [row["health_check__name"] for row in results if not row["ok"]]
     found = {
-        "status": status.value,
-        "taken_at": _iso(results[0]["taken_at"]),
+        "status": health.status,
+        "measured_status": measured.value,
+        "taken_at": _iso(taken_at),
+        "age_seconds": int((health.now - taken_at).total_seconds()),
         "failing_checks": failing,
         "rollback": context.is_rollback,
     }
-    if status not in FAILING:
+    latest = f"latest check at {_when(taken_at)}, {health.age}"
+    if health.stale:
+        if context.is_rollback:
+            return RuleOutcome(
+                Outcome.PASS,
+                f"{env}'s health is unknown ({health.said}), but this is a rollback, which "
+                "needs no healthy environment to go out.",
+                found,
+            )
         return RuleOutcome(
-            Outcome.PASS, f"{env} is up (latest check at {_when(results[0]['taken_at'])}).", found
+            Outcome.BLOCK,
+            f"{env}'s health is unknown: {health.said} ({_when(taken_at)}, when it was "
+            f"{measured.value}), too long ago to vouch for it now. Get its health checks "
+            "answering again before promoting a new build.",
+            found,
         )
+    if measured not in FAILING:
+        return RuleOutcome(Outcome.PASS, f"{env} is up ({latest}).", found)
     if context.is_rollback:
         return RuleOutcome(
             Outcome.PASS,
-            f"{env} is {status.value}, but this is a rollback, which is how it gets well again.",
+            f"{env} is {measured.value}, but this is a rollback, which is how it gets well again.",
             found,
         )
     return RuleOutcome(
         Outcome.BLOCK,
-        f"{env} is {status.value} (latest check at {_when(results[0]['taken_at'])}; failing: "
-        f"{', '.join(failing)}). Fix it or roll back before promoting a new build.",
+        f"{env} is {measured.value} ({latest}; failing: {', '.join(failing)}). Fix it or roll "
+        "back before promoting a new build.",
         found,
     )

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('deployments', '0003_health_runtime'),
+        ('deployments', '0004_deployment_times'),
     ]
 
     operations = [

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from deployments.models.catalogue import Environment, commit_validator, sha256_validator
 
@@ -60,7 +61,14 @@ class Deployment(models.Model):
     health_checked_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
+    # Never empty: the gate's stale-build rule, the correlation window and the lists all order or
+    # select by it, and a deployment without it would silently drop out of each. CI that sends no
+    # time gets the moment the server received the record (deployment_record).
+    started_at = models.DateTimeField(
+        default=timezone.now, help_text="When it started; when it was recorded unless CI said."
+    )
+    # Set once it finished (succeeded, failed or rolled back): last known good and the suspect
+    # go by it.
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -70,9 +78,7 @@ class Deployment(models.Model):
                 fields=["environment", "external_id"], name="deployment_external_id_unique"
             ),
             models.CheckConstraint(
-                condition=Q(finished_at__isnull=True)
-                | Q(started_at__isnull=True)
-                | Q(finished_at__gte=models.F("started_at")),
+                condition=Q(finished_at__isnull=True) | Q(finished_at__gte=models.F("started_at")),
                 name="deployment_finished_after_started",
             ),
             models.CheckConstraint(

@@ -35,6 +35,7 @@ from deployments.services.gate import (
     gate_run_link,
 )
 from deployments.services.health import ProbeOutcome, overall_status, snapshot_record
+from deployments.services.probes import NotVerifiable, deployment_verify
 from deployments.services.releases import (
     TransitionNotAllowed,
     deployment_record,
@@ -50,11 +51,13 @@ __all__ = [
     "PROBE_SCHEMES",
     "SERVICE_FIELDS",
     "AlreadyExists",
+    "NotVerifiable",
     "ProbeOutcome",
     "TransitionNotAllowed",
     "change_record",
     "deployment_record",
     "deployment_set_status",
+    "deployment_verify",
     "environment_create",
     "environment_update",
     "gate_evaluate",

@@ -32,6 +32,10 @@ once: the write is a compare-and-set on "not checked yet", and a checked deploym
 again. No checks for the environment: health stays unknown. A deployment recorded long after it
 finished (history imported, the demo) is not smoke-run, since today's answer says nothing about
 it. The smoke run stores only its verdict; scheduled snapshots keep the history.
+
+Verify. `deployment_verify` runs the same smoke checks on request (POST
+/deployments/{id}/verify, which the CI client's wait-healthy polls), again if need be, for the
+deployment its environment runs now.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from functools import partial
 
 from celery import current_app
 from django.db import transaction
-from django.db.models import Min, Q
+from django.db.models import Exists, Min, Q, QuerySet
 from django.utils import timezone
 
 from deployments.models import (
@@ -222,19 +226,81 @@ def deployment_smoke_run(*, deployment: Deployment) -> Deployment:
     if deployment.status != Deployment.Status.SUCCEEDED or deployment.health_checked_at:
         # Checked already, or replaced meanwhile: the environment no longer runs it.
         return deployment
+    verdict = _smoke_probe(deployment)
+    if verdict is not None:
+        health, checked_at = verdict
+        Deployment.objects.filter(
+            pk=deployment.pk, status=Deployment.Status.SUCCEEDED, health_checked_at__isnull=True
+        ).update(health=health, health_checked_at=checked_at)
+        deployment.refresh_from_db()
+    return deployment
+
+
+class NotVerifiable(Exception):
+    """The deployment is not what its environment runs now, so probing says nothing about it."""
+
+
+# Deployments that got out and so replace the one before them; a failed one never served.
+_SHIPPED = (Deployment.Status.SUCCEEDED, Deployment.Status.ROLLED_BACK)
+
+
+def deployment_verify(*, deployment: Deployment) -> Deployment:
+    """Run the deployment's smoke checks now, as its smoke run does, and store what they found.
+
+    Unlike the smoke run it probes again when a verdict is stored already: it is how CI waits for
+    a deployment to turn healthy (a first probe may beat the provider's propagation). So only a
+    succeeded deployment that is still the newest one out in its environment can be verified:
+    probing the environment says nothing about one that was rolled back or replaced, and a late
+    answer must not rewrite its past. Without enabled checks for the environment nothing is
+    probed and its health stays as it is. A verdict newer than this probe is never overwritten.
+    """
+    deployment = Deployment.objects.get(pk=deployment.pk)
+    if deployment.status != Deployment.Status.SUCCEEDED:
+        raise NotVerifiable(
+            f"Only a succeeded deployment can be verified; this one is {deployment.status}."
+        )
+    newer = _newer_shipped(deployment).values_list("external_id", flat=True).first()
+    if newer is not None:
+        raise NotVerifiable(
+            f"The environment runs a newer deployment ({newer}), so probing it says nothing "
+            "about this one."
+        )
+    verdict = _smoke_probe(deployment)
+    if verdict is not None:
+        health, checked_at = verdict
+        # Compare-and-set: still succeeded, still the newest out, and no later verdict stored
+        # while the probes ran.
+        Deployment.objects.filter(
+            Q(health_checked_at__isnull=True) | Q(health_checked_at__lte=checked_at),
+            ~Exists(_newer_shipped(deployment)),
+            pk=deployment.pk,
+            status=Deployment.Status.SUCCEEDED,
+        ).update(health=health, health_checked_at=checked_at)
+        deployment.refresh_from_db()
+    return deployment
+
+
+def _newer_shipped(deployment: Deployment) -> QuerySet[Deployment]:
+    """Deployments that got out in the same environment after this one: they replaced it."""
+    return Deployment.objects.filter(
+        Q(started_at__gt=deployment.started_at)
+        | Q(started_at=deployment.started_at, pk__gt=deployment.pk),
+        environment_id=deployment.environment_id,
+        status__in=_SHIPPED,
+    )
+
+
+def _smoke_probe(deployment: Deployment) -> tuple[str, datetime] | None:
+    """Probe the enabled checks watching the deployment's environment: (health, when the probes
+    started), or None when no check watches it. Outside any transaction: probes take seconds."""
     checks = list(
         HealthCheck.objects.filter(environment_id=deployment.environment_id, enabled=True).order_by(
             *CHECK_ORDER
         )
     )
     if not checks:
-        return deployment
+        return None
+    checked_at = timezone.now()
     outcomes = probe_checks(checks)
-    health = (
-        Deployment.Health.HEALTHY if all(o.ok for o in outcomes) else Deployment.Health.UNHEALTHY
-    )
-    Deployment.objects.filter(
-        pk=deployment.pk, status=Deployment.Status.SUCCEEDED, health_checked_at__isnull=True
-    ).update(health=health, health_checked_at=timezone.now())
-    deployment.refresh_from_db()
-    return deployment
+    healthy = all(o.ok for o in outcomes)
+    return (Deployment.Health.HEALTHY if healthy else Deployment.Health.UNHEALTHY), checked_at

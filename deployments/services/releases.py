@@ -41,7 +41,8 @@ def deployment_record(
     The external id is the provider's: seeing it again means the same deployment, so a CI job that
     retries gets the first row back instead of a duplicate, even when both attempts race.
     `rollback_of_external_id` names the rolled-back deployment by its external id in the same
-    environment, as CI knows it.
+    environment, as CI knows it. Times CI leaves out are the server's: it started when the
+    record arrived, and a deployment recorded as finished finished then.
     """
     if rollback_of is not None and rollback_of_external_id is not None:
         raise TypeError("Pass rollback_of or rollback_of_external_id, not both.")
@@ -56,8 +57,9 @@ def deployment_record(
             raise ValidationError(
                 {"rollback_of": "No deployment with this external id in this environment."}
             )
-    if started_at is not None and finished_at is not None and finished_at < started_at:
-        raise ValidationError({"finished_at": "A deployment cannot finish before it started."})
+    started_at, finished_at = _record_times(
+        status=status, started_at=started_at, finished_at=finished_at
+    )
     manifest = list(manifest)
     try:
         # A savepoint, so that losing a race for the external id leaves a usable transaction.
@@ -101,6 +103,21 @@ def deployment_record(
     return deployment, True
 
 
+def _record_times(
+    *, status: str, started_at: datetime | None, finished_at: datetime | None
+) -> tuple[datetime, datetime | None]:
+    """The times a new record is stored with: the given ones, else the moment it arrived."""
+    received = timezone.now()
+    if finished_at is None and status in FINISHED:
+        # Never before a start CI gave, even when CI's clock runs ahead of ours.
+        finished_at = max(received, started_at) if started_at is not None else received
+    if started_at is None:
+        started_at = min(received, finished_at) if finished_at is not None else received
+    if finished_at is not None and finished_at < started_at:
+        raise ValidationError({"finished_at": "A deployment cannot finish before it started."})
+    return started_at, finished_at
+
+
 class TransitionNotAllowed(Exception):
     """The deployment's status cannot move to the one asked for."""
 
@@ -121,47 +138,54 @@ DEPLOYMENT_TRANSITIONS: dict[str, frozenset[str]] = {
     _S.FAILED: frozenset({_S.ROLLED_BACK}),
     _S.ROLLED_BACK: frozenset(),
 }
-_FINISHING = frozenset({_S.SUCCEEDED, _S.FAILED})
+# The statuses of a deployment that has finished, one way or the other: each has a finish time.
+FINISHED = frozenset({_S.SUCCEEDED, _S.FAILED, _S.ROLLED_BACK})
 
 
 @transaction.atomic
 def deployment_set_status(
     *, deployment: Deployment, status: str, finished_at: datetime | None = None
 ) -> Deployment:
-    """Move a deployment to `status`, by compare-and-set on the status it has now.
+    """Move a deployment to `status`, by compare-and-set on the status and finish time it has now.
 
-    Asking for the status it already has changes nothing, so a CI step that retries is harmless.
-    Starting stamps started_at when it is empty; succeeding or failing stamps finished_at (the
-    given time, else now) when it is empty.
+    A finished status stamps finished_at: the given time, else now when it has none yet (a
+    rollback keeps the time the rolled-back deployment went live). Asking for the status it
+    already has changes nothing, so a CI step that retries is harmless, except that a given
+    finish time is stored: it is how CI says when a deployment recorded as finished really did.
     """
     status = Deployment.Status(status)
-    if finished_at is not None and status not in _FINISHING | {_S.ROLLED_BACK}:
+    if finished_at is not None and status not in FINISHED:
         raise ValidationError({"finished_at": f"A deployment that is {status} has not finished."})
     for _attempt in range(3):
         current = Deployment.objects.get(pk=deployment.pk)
-        if current.status == status:
-            return current
-        allowed = DEPLOYMENT_TRANSITIONS[current.status]
-        if status not in allowed:
-            raise TransitionNotAllowed(current=current.status, requested=status, allowed=allowed)
-        changes: dict[str, Any] = {"status": status}
-        now = timezone.now()
-        if status == _S.IN_PROGRESS and current.started_at is None:
-            changes["started_at"] = now
+        changes: dict[str, Any] = {}
+        if current.status != status:
+            allowed = DEPLOYMENT_TRANSITIONS[current.status]
+            if status not in allowed:
+                raise TransitionNotAllowed(
+                    current=current.status, requested=status, allowed=allowed
+                )
+            changes["status"] = status
         if finished_at is not None:
-            changes["finished_at"] = finished_at
-        elif status in _FINISHING and current.finished_at is None:
-            changes["finished_at"] = now
-        started = changes.get("started_at", current.started_at)
+            if finished_at != current.finished_at:
+                changes["finished_at"] = finished_at
+        elif status in FINISHED and current.finished_at is None:
+            changes["finished_at"] = timezone.now()
+        if not changes:
+            return current
         finished = changes.get("finished_at", current.finished_at)
-        if started is not None and finished is not None and finished < started:
+        if finished is not None and finished < current.started_at:
             raise ValidationError({"finished_at": "A deployment cannot finish before it started."})
-        if Deployment.objects.filter(pk=current.pk, status=current.status).update(**changes):
+        # finished_at=None is IS NULL: the row must still have what was judged here.
+        same = Deployment.objects.filter(
+            pk=current.pk, status=current.status, finished_at=current.finished_at
+        )
+        if same.update(**changes):
             current.refresh_from_db()
-            if status == _S.SUCCEEDED:
+            if "status" in changes and status == _S.SUCCEEDED:
                 smoke_run_enqueue(deployment=current)
             return current
-        # Someone moved it meanwhile: judge the request again against the status it has now.
+        # Someone changed it meanwhile: judge the request again against what it has now.
     raise TransitionNotAllowed(
         current=Deployment.objects.values_list("status", flat=True).get(pk=deployment.pk),
         requested=status,

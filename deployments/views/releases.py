@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, path, reverse
@@ -22,7 +22,7 @@ from deployments import selectors
 from deployments.models import Deployment, Environment, GateRun
 
 PAGE_SIZE = 25
-NEWEST_FIRST = (F("started_at").desc(nulls_last=True), "-id")
+NEWEST_FIRST = ("-started_at", "-id")
 
 
 def gate_url(environment: Environment) -> str:
@@ -39,7 +39,7 @@ def gate_url(environment: Environment) -> str:
 @require_GET
 @login_required
 def services_overview(request: HttpRequest) -> HttpResponse:
-    services = list(selectors.service_health())
+    services = selectors.services_health_now()
     latest = Deployment.objects.filter(environment=OuterRef("pk")).order_by(*NEWEST_FIRST)
     environments = list(
         Environment.objects.annotate(latest_id=Subquery(latest.values("pk")[:1])).order_by(

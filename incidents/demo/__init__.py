@@ -161,7 +161,8 @@ def demo_load() -> DemoSummary:
     communications_load()
     incident, created = _incident(system, users)
     status_page_load(incident=incident, users=users)
-    uptime_history_load(list(HealthCheck.objects.filter(service=system.service)))
+    # The public status page shows production's checks only; preview has no uptime to show.
+    uptime_history_load(list(HealthCheck.objects.filter(environment=system.production)))
     return DemoSummary(
         reference=incident.reference,
         incident_created=created,

@@ -16,16 +16,18 @@ from incidents.demo.system import DemoSystem
 KIB = 1024
 _K, _A = GateRule.Kind, GateRule.Action
 
-# (kind, path, action, min_size). Preview first only warns: the demo's history never deployed
-# to preview, so as a blocking rule it would hold back every build, good or bad, and the story
-# here is the missing worker.
+# (kind, path, action, min_size). Preview first blocks: the fixed build of the afternoon ran
+# healthy in preview, and the upload of the morning never went there, which is one of the
+# post-mortem's lessons. Health before promotion only warns: the demo runs no checks, so
+# production's health is unknown (its last check is the outage's), and as a blocking rule it
+# would hold back every build, however good, until someone runs a prober against the site.
 RULES = (
     (_K.REQUIRED_ARTIFACT, "_worker.js", _A.BLOCK, 100 * KIB),
     (_K.REQUIRED_ARTIFACT, "_routes.json", _A.BLOCK, None),
     (_K.STALE_BUILD, "_worker.js", _A.BLOCK, None),
-    (_K.PREVIEW_FIRST, "", _A.WARN, None),
+    (_K.PREVIEW_FIRST, "", _A.BLOCK, None),
     (_K.BLOCKING_ACTION_ITEMS, "", _A.BLOCK, None),
-    (_K.HEALTH_BEFORE_PROMOTION, "", _A.BLOCK, None),
+    (_K.HEALTH_BEFORE_PROMOTION, "", _A.WARN, None),
 )
 
 

@@ -11,13 +11,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import F
+from django.db.models import F, Q
 
 from deployments.models import Deployment, Environment, HealthCheck, HealthSnapshot, Service
 from deployments.services import ProbeOutcome, deployment_record, snapshot_record
 
 SERVICE_SLUG = "moodmash"
 SITE = "https://moodmash.win"
+PREVIEW_SITE = "https://preview.moodmash.pages.dev"
 
 BROKEN_DEPLOYED_AT = datetime(2026, 1, 2, 6, 1, tzinfo=UTC)
 OUTAGE_START = datetime(2026, 1, 2, 6, 2, tzinfo=UTC)
@@ -41,6 +42,17 @@ HEALTH_CHECKS = (
     ("Authentication", "/api/auth/session"),
     ("Login page", "/login"),
 )
+# What the post-mortem's "deploy to preview first" item says to expect 200 from on the preview URL.
+PREVIEW_CHECKS = (
+    ("Homepage (preview)", "/"),
+    ("API health (preview)", "/api/health/status"),
+    ("Login page (preview)", "/login"),
+)
+# The afternoon after the outage: the build writes its worker again, and the result goes to
+# preview first, where its smoke run passes. It is the build the gate lets through to production
+# once the items that block deployments are done.
+FIX_DEPLOYED_AT = datetime(2026, 1, 2, 15, 10, tzinfo=UTC)
+FIX_WORKER_SIZE = 421_337
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,7 @@ class DemoSystem:
     known_good: Deployment
     broken: Deployment
     rollback: Deployment
+    preview_fix: Deployment
 
 
 def _hex(*parts: str) -> str:
@@ -100,7 +113,7 @@ def _environments(service: Service) -> tuple[Environment, Environment]:
         name="preview",
         defaults={
             "kind": Environment.Kind.PREVIEW,
-            "url": "https://preview.moodmash.pages.dev",
+            "url": PREVIEW_SITE,
             "branch": "preview",
         },
     )
@@ -177,13 +190,38 @@ def _deployments(production: Environment) -> tuple[Deployment, Deployment, Deplo
     return known_good, broken, rollback
 
 
-def _health_checks(service: Service, production: Environment) -> list[HealthCheck]:
+def _preview_fix(preview: Environment) -> Deployment:
+    """The rebuilt upload with its worker back, deployed to preview first."""
+    commit = _commit("jan-02-fix")
+    deployment, _ = deployment_record(
+        environment=preview,
+        external_id=_external_id("jan-02-fix-preview"),
+        commit_sha=commit,
+        branch="preview",
+        status=Deployment.Status.SUCCEEDED,
+        deployed_by="demo-editor (wrangler pages deploy --branch preview)",
+        manifest=fix_manifest(),
+        started_at=FIX_DEPLOYED_AT,
+        finished_at=FIX_DEPLOYED_AT + timedelta(seconds=47),
+    )
+    return deployment
+
+
+def fix_manifest() -> list[dict]:
+    """The fixed build's files: what CI would send the gate before promoting it."""
+    return _manifest(_commit("jan-02-fix"), worker=(FIX_WORKER_SIZE, "jan-02-fix"))
+
+
+def _health_checks(
+    environment: Environment, site: str, named: tuple[tuple[str, str], ...], *, first: int = 1
+) -> list[HealthCheck]:
     checks = []
-    for order, (name, path) in enumerate(HEALTH_CHECKS, start=1):
+    service = environment.service
+    for order, (name, path) in enumerate(named, start=first):
         check, _ = HealthCheck.objects.update_or_create(
             service=service,
             name=name,
-            defaults={"environment": production, "url": f"{SITE}{path}", "order": order},
+            defaults={"environment": environment, "url": f"{site}{path}", "order": order},
         )
         checks.append(check)
     return checks
@@ -239,18 +277,18 @@ KNOWN_GOOD_WATCH = timedelta(minutes=35)
 KNOWN_GOOD_EVERY = timedelta(minutes=5)
 
 
-def _smoke_results(known_good: Deployment, broken: Deployment) -> None:
+def _smoke_results(known_good: Deployment, broken: Deployment, preview_fix: Deployment) -> None:
     """What each deployment's smoke run found, a minute after it finished.
 
     Every production deployment of the story passed except the broken one, whose upload had no
-    worker. Set on every load, like the deployments themselves; deployments recorded after the
-    story (someone trying the demo) keep whatever their own smoke runs found.
+    worker, and so did the fixed build on preview. Set on every load, like the deployments
+    themselves; deployments recorded after the story (someone trying the demo) keep whatever
+    their own smoke runs found.
     """
     checked_at = F("finished_at") + timedelta(minutes=1)
     Deployment.objects.filter(
-        environment=known_good.environment,
+        Q(environment=known_good.environment, finished_at__lte=MITIGATED_AT) | Q(pk=preview_fix.pk),
         status=Deployment.Status.SUCCEEDED,
-        finished_at__lte=MITIGATED_AT,
     ).update(health=Deployment.Health.HEALTHY, health_checked_at=checked_at)
     Deployment.objects.filter(pk=broken.pk).update(
         health=Deployment.Health.UNHEALTHY, health_checked_at=checked_at
@@ -284,8 +322,10 @@ def system_load() -> DemoSystem:
     )
     production, preview = _environments(service)
     known_good, broken, rollback = _deployments(production)
-    _smoke_results(known_good, broken)
-    checks = _health_checks(service, production)
+    preview_fix = _preview_fix(preview)
+    _smoke_results(known_good, broken, preview_fix)
+    checks = _health_checks(production, SITE, HEALTH_CHECKS)
+    _health_checks(preview, PREVIEW_SITE, PREVIEW_CHECKS, first=len(HEALTH_CHECKS) + 1)
     # Oldest first: each scheduled snapshot is judged against the one before it.
     _watch_known_good(service, checks, known_good)
     _snapshots(service, checks)
@@ -296,4 +336,5 @@ def system_load() -> DemoSystem:
         known_good=known_good,
         broken=broken,
         rollback=rollback,
+        preview_fix=preview_fix,
     )

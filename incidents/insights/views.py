@@ -49,6 +49,6 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
             ),
             "blocking_items": action_items_selectors.action_items_blocking_deployments(),
             "in_review": selectors.postmortems_in_review(),
-            "services": deployment_selectors.service_health(),
+            "services": deployment_selectors.services_health_now(),
         },
     )

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from deployments.selectors import health_is_stale
 from incidents.models import Incident, Phase
 from incidents.statuspage.selectors import (
     component_rows,
@@ -48,9 +49,6 @@ PAGE_CACHE_SECONDS = 10
 PAGE_CACHE_KEY = "incidents:status-page:v3"
 FEED_CACHE_KEY = "incidents:status-feed:v1"
 PAST_UPTIME_CACHE_SECONDS = 3600
-# A check whose newest result is older than this many of its intervals is not vouched for.
-STALE_INTERVALS = 3
-STALE_MINIMUM = timedelta(minutes=10)
 
 
 def _percent(ok: int, samples: int) -> float | None:
@@ -205,9 +203,8 @@ def _component(row: Mapping[str, Any], now: datetime) -> Component:
     at = row["at"]
     if at is None:
         state = "unknown"
-    elif now - at > max(
-        STALE_MINIMUM, timedelta(seconds=STALE_INTERVALS * row["interval_seconds"])
-    ):
+    elif health_is_stale(checked_at=at, interval_seconds=row["interval_seconds"], now=now):
+        # Not vouched for: judged as everywhere else health is shown.
         state = "stale"
     elif row["ok"]:
         state = "operational"

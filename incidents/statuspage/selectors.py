@@ -25,15 +25,19 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncDate
 
-from deployments.models import CheckResult, CheckResultHourly, HealthCheck
+from deployments.models import CheckResult, CheckResultHourly, Environment, HealthCheck
 from incidents.models import Audience, Communication, Incident, Maintenance
 
 
 def component_rows() -> list[Mapping[str, Any]]:
-    """Enabled health checks with their newest result, one row each."""
+    """Enabled health checks with their newest result, one row each: the ones watching
+    production, or no environment in particular. What users see is not a preview's health."""
     newest = CheckResult.objects.filter(health_check=OuterRef("pk")).order_by("-taken_at", "-pk")
+    watches_production = Q(environment__isnull=True) | Q(
+        environment__kind=Environment.Kind.PRODUCTION
+    )
     rows = (
-        HealthCheck.objects.filter(enabled=True)
+        HealthCheck.objects.filter(watches_production, enabled=True)
         .order_by()
         .values(
             "id",

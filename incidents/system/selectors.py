@@ -5,7 +5,7 @@ in words."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
@@ -23,7 +23,7 @@ def short(commit: str) -> str:
 
 
 def went_live_at(deployment: Deployment) -> datetime:
-    return deployment.finished_at or deployment.started_at or deployment.created_at
+    return deployment.finished_at or deployment.started_at
 
 
 def rollback_text(deployment: Deployment) -> str:
@@ -68,7 +68,6 @@ def _deployment_event(deployment: Deployment) -> MergedEvent:
             f"Deployed `{short(deployment.commit_sha)}` to {deployment.environment.name} "
             f"({deployment.get_status_display().lower()})."
         )
-    assert deployment.started_at is not None  # deployments_around() selects by it
     return MergedEvent(
         occurred_at=deployment.started_at,
         source=TimelineEvent.Source.DEPLOYMENT,
@@ -127,7 +126,5 @@ def timeline_rows(incident: Incident) -> list[TimelineEvent | MergedEvent]:
 def deployment_cause_title(deployment: Deployment) -> str:
     return (
         f"Deployment `{short(deployment.commit_sha)}` to {deployment.environment.name} "
-        f"at {deployment.started_at:%Y-%m-%d %H:%M} UTC"
-        if deployment.started_at
-        else f"Deployment `{short(deployment.commit_sha)}` to {deployment.environment.name}"
+        f"at {deployment.started_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
     )

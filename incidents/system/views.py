@@ -186,6 +186,8 @@ def panel_context(incident: Incident) -> dict[str, Any]:
         "system": found,
         "what_changed": found.what_changed,
         "strip": check_strip(service=incident.service, found=found),
+        # The service as it is now, beside how it was then: an old "up" reads as unknown.
+        "health_now": system.service_health_now(service=incident.service),
         "suspect_marked": found.suspect is not None and found.suspect.pk in marked,
         "marked_deployments": marked,
     }

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from django import db
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -27,6 +28,7 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 DEPLOYMENTS = "/api/v1/deployments"
+NOW = datetime(2026, 12, 4, 9, 30, tzinfo=UTC)
 SHA = "a" * 64
 PROBLEM = "urn:hindsight:problem:"
 
@@ -114,6 +116,7 @@ class TestRecording:
         response = post(admin, DEPLOYMENTS, record_body(commit_sha="3F9A2C1"))
         assert response.json()["commit_sha"] == "3f9a2c1"
 
+    @time_machine.travel(NOW, tick=False)
     def test_only_service_environment_external_id_and_commit_are_required(self, admin, production):
         body = {
             "service": "moodmash",
@@ -127,7 +130,30 @@ class TestRecording:
         assert data["status"] == "pending"
         assert data["artifacts"] == []
         assert data["manifest_digest"] == ""
-        assert data["started_at"] is None
+        assert data["started_at"] == "2026-12-04T09:30:00Z"  # when the server received it
+        assert data["finished_at"] is None
+        assert (data["health"], data["health_checked_at"]) == ("unknown", None)
+
+    @time_machine.travel(NOW, tick=False)
+    def test_a_succeeded_record_without_times_started_and_finished_when_received(
+        self, admin, production
+    ):
+        body = record_body()
+        del body["finished_at"], body["started_at"]
+        data = post(admin, DEPLOYMENTS, body).json()
+        assert data["started_at"] == data["finished_at"] == "2026-12-04T09:30:00Z"
+        deployment = Deployment.objects.get()
+        assert deployment.started_at == deployment.finished_at == NOW
+
+    def test_a_deployment_recorded_without_times_is_found_by_started_after(self, admin, production):
+        before = datetime.now(UTC) - timedelta(seconds=1)
+        body = record_body()
+        del body["finished_at"], body["started_at"]
+        created = post(admin, DEPLOYMENTS, body).json()
+        found = admin.get(
+            DEPLOYMENTS, {"service": "moodmash", "started_after": before.isoformat()}
+        ).json()
+        assert [d["id"] for d in found["results"]] == [created["id"]]
 
     def test_the_same_external_id_again_answers_200_with_the_first_deployment(
         self, admin, production
@@ -353,12 +379,13 @@ class TestStatus:
     def url(self, deployment) -> str:
         return f"{DEPLOYMENTS}/{deployment.pk}/status"
 
-    def test_a_pending_deployment_starts_then_succeeds_stamping_its_times(self, admin):
-        deployment = DeploymentFactory(status="pending", started_at=None)
+    def test_a_pending_deployment_starts_then_succeeds_stamping_its_finish(self, admin):
+        deployment = DeploymentFactory(status="pending", started_at=T0)
         started = post(admin, self.url(deployment), {"status": "in_progress"})
         assert started.status_code == 200, started.content
         assert started.json()["status"] == "in_progress"
-        assert started.json()["started_at"] is not None
+        assert started.json()["started_at"] == "2026-01-02T06:02:00Z"
+        assert started.json()["finished_at"] is None
         done = post(
             admin, self.url(deployment), {"status": "succeeded", "finished_at": "2099-01-01T00:00Z"}
         )
@@ -366,6 +393,23 @@ class TestStatus:
         assert done.json()["finished_at"] == "2099-01-01T00:00:00Z"
         deployment.refresh_from_db()
         assert deployment.status == "succeeded"
+
+    def test_a_finish_time_sent_with_the_status_it_has_is_stored(self, admin, production):
+        # The README's and the CI client's way: recorded as succeeded, then told when it finished.
+        body = record_body(started_at="2026-01-02T05:58:00Z")
+        del body["finished_at"]
+        created = post(admin, DEPLOYMENTS, body).json()
+        assert created["finished_at"] is not None
+        url = f"{DEPLOYMENTS}/{created['id']}/status"
+        response = post(admin, url, {"status": "succeeded", "finished_at": "2026-01-02T05:58:44Z"})
+        assert response.status_code == 200, response.content
+        assert response.json()["finished_at"] == "2026-01-02T05:58:44Z"
+        assert Deployment.objects.get().finished_at == T0 - timedelta(minutes=3, seconds=16)
+
+    def test_rolling_back_keeps_when_it_went_live_unless_told(self, admin):
+        deployment = DeploymentFactory(status="succeeded", finished_at=T0)
+        response = post(admin, self.url(deployment), {"status": "rolled_back"})
+        assert response.json()["finished_at"] == "2026-01-02T06:02:00Z"
 
     def test_succeeding_without_a_time_finishes_it_now(self, admin):
         deployment = DeploymentFactory(status="in_progress")
@@ -598,6 +642,18 @@ class TestIdempotency:
         again = post(admin, url, {"status": "failed"}, HTTP_IDEMPOTENCY_KEY="status-1")
         assert again.content == first.content
         assert again["Idempotent-Replayed"] == "true"
+
+    def test_each_transition_is_its_own_idempotent_request(self, admin):
+        deployment = DeploymentFactory(status="pending")
+        url = f"{DEPLOYMENTS}/{deployment.pk}/status"
+        started = post(admin, url, {"status": "in_progress"}, HTTP_IDEMPOTENCY_KEY="ci-7-start")
+        done = post(admin, url, {"status": "succeeded"}, HTTP_IDEMPOTENCY_KEY="ci-7-done")
+        replayed = post(admin, url, {"status": "in_progress"}, HTTP_IDEMPOTENCY_KEY="ci-7-start")
+        assert (started.json()["status"], done.json()["status"]) == ("in_progress", "succeeded")
+        assert replayed.content == started.content
+        assert replayed["Idempotent-Replayed"] == "true"
+        deployment.refresh_from_db()
+        assert deployment.status == "succeeded"  # the replay moved nothing back
 
 
 class TestQueryBudgets:

@@ -4,7 +4,7 @@ seed's outage as the gate would have answered it, the record of every answer, an
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from core import plugins
 from deployments import gate, services
-from deployments.models import Deployment, Environment, GateRule, GateRun
+from deployments.models import Deployment, Environment, GateRule, GateRun, HealthCheck
 from tests.factories import (
     T0,
     EnvironmentFactory,
@@ -270,6 +270,11 @@ def snapshot(environment: Environment, *oks: bool, minutes: int = 0, checks=None
 
 
 class TestHealthBeforePromotion:
+    @pytest.fixture(autouse=True)
+    def soon_after(self, time_machine):
+        """Five minutes after T0: the snapshots the tests take are fresh."""
+        time_machine.move_to(T0 + timedelta(minutes=5), tick=False)
+
     def test_a_down_environment_blocks_a_promotion(self, production):
         rule(production, GateRule.Kind.HEALTH_BEFORE_PROMOTION)
         checks = snapshot(production, True, True, minutes=0)
@@ -279,7 +284,10 @@ class TestHealthBeforePromotion:
         assert run.verdict == GateRun.Verdict.BLOCK
         assert reason["found"]["status"] == "down"
         assert reason["found"]["failing_checks"] == ["production c0", "production c1"]
-        assert "production is down (latest check at 2026-01-02 06:03 UTC" in reason["message"]
+        assert (
+            "production is down (latest check at 2026-01-02 06:03 UTC, 4 minutes ago"
+            in (reason["message"])
+        )
 
     def test_degraded_blocks_too(self, production):
         rule(production, GateRule.Kind.HEALTH_BEFORE_PROMOTION)
@@ -296,7 +304,9 @@ class TestHealthBeforePromotion:
         assert run.verdict == GateRun.Verdict.PASS
         assert reason["found"] == {
             "status": "down",
+            "measured_status": "down",
             "taken_at": T0.isoformat(),
+            "age_seconds": 300,
             "failing_checks": ["production c0", "production c1"],
             "rollback": True,
         }
@@ -321,6 +331,78 @@ class TestHealthBeforePromotion:
         run = ask(production, build())
         assert run.verdict == GateRun.Verdict.PASS
         assert only_reason(run)["outcome"] == "warn"
+
+    def test_an_up_eleven_months_old_is_unknown_and_blocks_saying_how_old(
+        self, production, time_machine
+    ):
+        rule(production, GateRule.Kind.HEALTH_BEFORE_PROMOTION)
+        snapshot(production, True, True, minutes=46)
+        time_machine.move_to(datetime(2026, 12, 4, 9, 0, tzinfo=UTC), tick=False)
+        run = ask(production, build())
+        reason = only_reason(run)
+        assert run.verdict == GateRun.Verdict.BLOCK
+        assert reason["found"]["status"] == "unknown"
+        assert reason["found"]["measured_status"] == "up"
+        assert "production's health is unknown: last check 11 months ago" in reason["message"]
+        assert "2026-01-02 06:48 UTC" in reason["message"]
+        assert "is up" not in reason["message"]
+
+    def test_unknown_health_only_warns_where_the_rule_says_warn(self, production, time_machine):
+        rule(production, GateRule.Kind.HEALTH_BEFORE_PROMOTION, action=GateRule.Action.WARN)
+        snapshot(production, True)
+        time_machine.move_to(T0 + timedelta(days=2), tick=False)
+        run = ask(production, build())
+        assert run.verdict == GateRun.Verdict.PASS
+        assert only_reason(run)["outcome"] == "warn"
+        assert "last check 2 days ago" in only_reason(run)["message"]
+
+    def test_a_rollback_goes_out_whatever_the_health_is_known_to_be(self, production, time_machine):
+        rule(production, GateRule.Kind.HEALTH_BEFORE_PROMOTION)
+        snapshot(production, False)
+        time_machine.move_to(T0 + timedelta(days=2), tick=False)
+        reason = only_reason(ask(production, build(), is_rollback=True))
+        assert (reason["outcome"], reason["found"]["status"]) == ("pass", "unknown")
+
+    @pytest.mark.parametrize(
+        ("interval", "age", "status"),
+        [
+            (600, timedelta(minutes=29), "up"),
+            (600, timedelta(minutes=31), "unknown"),  # three intervals of ten minutes
+            (60, timedelta(minutes=9), "up"),  # never less than ten minutes
+            (60, timedelta(minutes=11), "unknown"),
+        ],
+    )
+    def test_health_is_fresh_for_three_probe_intervals_and_at_least_ten_minutes(
+        self, production, time_machine, interval, age, status
+    ):
+        rule(production, GateRule.Kind.HEALTH_BEFORE_PROMOTION)
+        check = HealthCheckFactory(
+            service=production.service, environment=production, interval_seconds=interval
+        )
+        snapshot(production, True, checks=[check])
+        time_machine.move_to(T0 + age, tick=False)
+        reason = only_reason(ask(production, build()))
+        assert reason["found"]["status"] == status
+        assert reason["outcome"] == ("pass" if status == "up" else "block")
+
+    def test_the_shortest_interval_of_the_service_sets_the_pace(self, production, time_machine):
+        # The scheduler probes every check at the service's shortest interval, including a
+        # check of another environment: a slow check of this one is not an excuse to go quiet.
+        rule(production, GateRule.Kind.HEALTH_BEFORE_PROMOTION)
+        check = HealthCheckFactory(
+            service=production.service, environment=production, interval_seconds=3600
+        )
+        HealthCheckFactory(service=production.service, interval_seconds=60, enabled=True)
+        snapshot(production, True, checks=[check])
+        time_machine.move_to(T0 + timedelta(minutes=20), tick=False)
+        assert only_reason(ask(production, build()))["found"]["status"] == "unknown"
+
+    def test_with_every_check_switched_off_old_answers_are_unknown(self, production):
+        rule(production, GateRule.Kind.HEALTH_BEFORE_PROMOTION)
+        checks = snapshot(production, True)
+        HealthCheck.objects.filter(pk__in=[c.pk for c in checks]).update(enabled=False)
+        reason = only_reason(ask(production, build()))
+        assert (reason["outcome"], reason["found"]["status"]) == ("block", "unknown")
 
 
 class TestTheSeedOutage:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
 
@@ -51,6 +52,7 @@ def test_the_page_needs_a_login(client):
     assert response["Location"].startswith("/login/")
 
 
+@time_machine.travel(T0 + timedelta(minutes=2), tick=False)
 def test_each_check_shows_its_latest_result_latency_and_error():
     service, checks = service_with_checks(2, slug="shop")
     snapshot_record(
@@ -73,6 +75,18 @@ def test_each_check_shows_its_latest_result_latency_and_error():
     assert "boom 1" in second
     assert "Never run" in html
     assert '<span class="health down">Down</span>' in html  # the service's latest snapshot
+    assert "last check 1 minute ago" in html
+
+
+def test_a_service_whose_checks_stopped_answering_is_unknown_with_the_age_of_its_last_check():
+    service_with_checks(2, slug="shop")
+    with time_machine.travel(T0 + timedelta(days=3), tick=False):
+        html = logged_in("viewer").get(PAGE).content.decode()
+    head = html.split('id="service-')[1].split("</div>")[0]
+    assert '<span class="health unknown"' in head
+    assert ">Unknown</span>" in head
+    assert "last check 3 days ago" in head
+    assert "Degraded" not in head
 
 
 def test_viewers_and_editors_see_no_run_button_admins_do():

@@ -7,10 +7,12 @@ import re
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from deployments import services
 from deployments.models import Deployment, Environment, GateRun
 from deployments.views import releases
 from tests.deployments.test_correlation import System, at
@@ -72,6 +74,7 @@ class TestAccess:
 
 
 class TestServicesOverview:
+    @time_machine.travel(at(0), tick=False)
     def test_each_service_shows_its_environments_latest_deployment_and_health(self, viewer):
         system = System()
         system.deploy(-100, commit_sha="0ld0ld0" + "0" * 33)
@@ -81,6 +84,7 @@ class TestServicesOverview:
         html = viewer.get(reverse("deployments:services")).content.decode()
         service = html.split(system.service.name)[1].split("</section>")[0]
         assert '<span class="health degraded">Degraded</span>' in service
+        assert "last check 5 minutes ago" in service
         production = service.split(f'href="{environment_url(system.production)}"')[1]
         assert "<code>1a7e570</code>" in production.split("</tr>")[0]
         assert latest.get_health_display() in production.split("</tr>")[0]
@@ -88,12 +92,25 @@ class TestServicesOverview:
         assert "Nothing shipped yet." in preview.split("</tr>")[0]
         assert "No environments yet." in html.split("Quiet")[1]
 
-    def test_a_pending_deployment_without_a_start_does_not_hide_the_latest(self, viewer):
+    def test_a_service_whose_checks_stopped_answering_shows_unknown_and_how_old(self, viewer):
+        system = System()
+        system.snap(-5)
+        with time_machine.travel(at(0) + timedelta(days=336), tick=False):
+            html = viewer.get(reverse("deployments:services")).content.decode()
+        service = html.split(system.service.name)[1].split("</section>")[0]
+        assert ">Unknown</span>" in service
+        assert "last check 11 months ago" in service
+        assert ">Up</span>" not in service
+
+    def test_a_pending_deployment_recorded_without_a_start_is_the_latest(self, viewer):
         environment = EnvironmentFactory()
         DeploymentFactory(environment=environment, started_at=T0, commit_sha="5ee0000" + "0" * 33)
-        DeploymentFactory(environment=environment, started_at=None, status="pending")
+        services.deployment_record(
+            environment=environment, external_id="ci-1", commit_sha="1a7e570" + "0" * 33
+        )
         html = viewer.get(reverse("deployments:services")).content.decode()
-        assert "<code>5ee0000</code>" in html
+        assert "<code>1a7e570</code>" in html
+        assert "<code>5ee0000</code>" not in html
 
     def test_the_query_count_does_not_grow_with_services_or_deployments(self, viewer):
         counts = []

@@ -16,6 +16,7 @@ from incidents.models import ActionItem, Incident
 from tests.factories import (
     T0,
     ActionItemFactory,
+    HealthCheckFactory,
     IncidentFactory,
     ServiceFactory,
     UserFactory,
@@ -188,8 +189,10 @@ class TestPostmortemsInReview:
 
 
 class TestServiceHealth:
+    @time_machine.travel(T0 + timedelta(minutes=6), tick=False)
     def test_each_service_shows_its_latest_snapshot_or_no_data(self, client):
         watched = ServiceFactory(name="Watched")
+        HealthCheckFactory(service=watched)
         ServiceFactory(name="Unwatched")
         HealthSnapshot.objects.create(service=watched, taken_at=T0, status=HealthStatus.DOWN)
         HealthSnapshot.objects.create(
@@ -204,8 +207,32 @@ class TestServiceHealth:
         unwatched_row = next(row for row in rows if "Unwatched" in row)
         assert "Degraded" in watched_row
         assert "2026-01-02 06:07" in watched_row
+        assert "last check 1 minute ago" in watched_row
         assert "Down" not in watched_row
         assert "No data" in unwatched_row
+
+    def test_health_older_than_three_probe_intervals_is_unknown_with_its_age(self, client):
+        watched = ServiceFactory(name="Watched")
+        HealthCheckFactory(service=watched, interval_seconds=600)
+        HealthSnapshot.objects.create(service=watched, taken_at=T0, status=HealthStatus.UP)
+        client.force_login(UserFactory())
+        with time_machine.travel(T0 + timedelta(minutes=29), tick=False):
+            fresh = section(dashboard_html(client), "health-h")
+        with time_machine.travel(T0 + timedelta(minutes=31), tick=False):
+            stale = section(dashboard_html(client), "health-h")
+        assert '<span class="health up">Up</span>' in fresh
+        assert "last check 29 minutes ago" in fresh
+        assert ">Unknown</span>" in stale
+        assert "last check 31 minutes ago" in stale
+        assert ">Up</span>" not in stale
+
+    def test_without_an_enabled_check_the_last_snapshot_is_unknown(self, client):
+        watched = ServiceFactory(name="Watched")
+        HealthCheckFactory(service=watched, enabled=False)
+        HealthSnapshot.objects.create(service=watched, taken_at=T0, status=HealthStatus.UP)
+        client.force_login(UserFactory())
+        with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+            assert ">Unknown</span>" in section(dashboard_html(client), "health-h")
 
     def test_latest_health_of_every_service_is_one_query(self, django_assert_num_queries):
         for n in range(5):

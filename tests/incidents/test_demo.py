@@ -1,21 +1,34 @@
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
+import time_machine
 from django.apps import apps
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.db.models import Model
+from django.urls import reverse
 
 from core.roles import Role, roles_ensure
 from deployments import selectors
-from deployments.models import Deployment, GateRule, GateRun, HealthSnapshot, HealthStatus
+from deployments.models import (
+    Deployment,
+    GateRule,
+    GateRun,
+    HealthCheck,
+    HealthSnapshot,
+    HealthStatus,
+)
+from deployments.services import gate_evaluate
 from incidents.demo import DEMO_PASSWORD, DEMO_USERS
 from incidents.demo.system import KNOWN_GOOD_EXTERNAL_ID
 from incidents.models import ActionItem, Cause, Horizon, Incident, Lesson, TimelineEvent
+from incidents.postmortem.services import action_item_complete
 
 OUTAGE_START = datetime(2026, 1, 2, 6, 2, tzinfo=UTC)
 OUTAGE_END = datetime(2026, 1, 2, 6, 18, tzinfo=UTC)
@@ -289,9 +302,9 @@ def test_the_gate_would_have_blocked_the_upload_without_a_worker(demo_incident):
         ("required_artifact", "_worker.js", "block"),
         ("required_artifact", "_routes.json", "block"),
         ("stale_build", "_worker.js", "block"),
-        ("preview_first", "", "warn"),
+        ("preview_first", "", "block"),
         ("blocking_action_items", "", "block"),
-        ("health_before_promotion", "", "block"),
+        ("health_before_promotion", "", "warn"),
     ]
     assert rules[0].min_size == 100 * 1024
     run = GateRun.objects.get(environment=broken.environment)
@@ -302,10 +315,102 @@ def test_the_gate_would_have_blocked_the_upload_without_a_worker(demo_incident):
     outcomes = {(r["rule"], r["found"].get("path", "")): r["outcome"] for r in run.reasons}
     assert outcomes[("required_artifact", "_worker.js")] == "block"
     assert outcomes[("required_artifact", "_routes.json")] == "pass"
-    assert outcomes[("preview_first", "")] == "warn"
+    # The seed's two failures: no worker, and straight to production without trying preview.
     blocked = [r for r in run.reasons if r["outcome"] == "block"]
-    assert [r["found"]["path"] for r in blocked] == ["_worker.js"]
+    assert [(r["rule"], r["found"].get("path")) for r in blocked] == [
+        ("required_artifact", "_worker.js"),
+        ("preview_first", None),
+    ]
     assert "_worker.js is missing" in blocked[0]["message"]
+
+
+def ask_production(system_service, manifest: Sequence[Mapping[str, Any]], commit: str) -> GateRun:
+    production = system_service.environments.get(name="production")
+    return gate_evaluate(
+        service=system_service, environment=production, commit_sha=commit, manifest=manifest
+    )
+
+
+@pytest.mark.django_db
+def test_preview_has_checks_and_the_fixed_build_ran_healthy_there(demo_incident):
+    preview = demo_incident.service.environments.get(name="preview")
+    checks = HealthCheck.objects.filter(environment=preview, enabled=True)
+    assert set(checks.values_list("name", flat=True)) == {
+        "Homepage (preview)",
+        "API health (preview)",
+        "Login page (preview)",
+    }
+    assert all(c.url.startswith("https://preview.moodmash.pages.dev/") for c in checks)
+    [fixed] = Deployment.objects.filter(environment=preview)
+    assert (fixed.status, fixed.health) == ("succeeded", "healthy")
+    assert fixed.artifacts.get(path="_worker.js").size > 100 * 1024
+    assert fixed.started_at > OUTAGE_END  # after the outage: not among its deployments
+
+
+@time_machine.travel(datetime(2026, 12, 4, 9, 0, tzinfo=UTC), tick=False)
+@pytest.mark.django_db
+def test_the_gate_lets_the_fixed_build_out_once_the_blocking_items_are_done(demo_incident):
+    service = demo_incident.service
+    fixed = Deployment.objects.get(environment__service=service, environment__name="preview")
+    manifest = list(fixed.artifacts.values("path", "size", "sha256"))
+
+    before = ask_production(service, manifest, fixed.commit_sha)
+    blocked = [r["rule"] for r in before.reasons if r["outcome"] == "block"]
+    assert (before.verdict, blocked) == ("block", ["blocking_action_items"])
+
+    for item in demo_incident.action_items.filter(blocks_deployments=True):
+        action_item_complete(item=item, user=None)
+    after = ask_production(service, manifest, fixed.commit_sha)
+
+    assert after.verdict == GateRun.Verdict.PASS
+    outcomes = {r["rule"]: r for r in after.reasons if r["rule"] != "required_artifact"}
+    assert outcomes["preview_first"]["outcome"] == "pass"
+    assert outcomes["stale_build"]["outcome"] == "pass"
+    # The demo runs no checks: production's health is not known, and the rule says so.
+    health = outcomes["health_before_promotion"]
+    assert (health["outcome"], health["found"]["status"]) == ("warn", "unknown")
+    assert "last check 11 months ago" in health["message"]
+
+
+@pytest.mark.django_db
+def test_a_build_never_tried_in_preview_is_still_held_back(demo_incident):
+    for item in demo_incident.action_items.filter(blocks_deployments=True):
+        action_item_complete(item=item, user=None)
+    known_good = production_deployments()["known_good"]
+    manifest = [
+        {**f, "sha256": f["sha256"] if f["path"] != "_worker.js" else "e" * 64}
+        for f in known_good.artifacts.values("path", "size", "sha256")
+    ]
+    run = ask_production(demo_incident.service, manifest, "e" * 40)
+    blocked = [r["rule"] for r in run.reasons if r["outcome"] == "block"]
+    assert blocked == ["preview_first"]
+
+
+@time_machine.travel(datetime(2026, 12, 4, 9, 0, tzinfo=UTC), tick=False)
+@pytest.mark.django_db
+def test_inc_1_shows_the_deployment_rolled_back_to_and_how_to_roll_back_to_it(
+    demo_incident, client
+):
+    client.force_login(get_user_model().objects.get(username="demo-viewer"))
+    url = reverse("incidents:system_panel", args=[demo_incident.reference])
+    html = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    known = html.split('class="system-card lkg-card"')[1].split("</div>")[0]
+    assert "dc8023d" in known
+    assert f"npx wrangler pages deployment rollback {KNOWN_GOOD_EXTERNAL_ID}" in known
+    # Its health now: the demo's checks last answered during the outage's morning.
+    now = html.split('class="health-now"')[1].split("</p>")[0]
+    assert ">Unknown</span>" in now
+    assert "last check 11 months ago" in now
+
+
+@time_machine.travel(datetime(2026, 12, 4, 9, 0, tzinfo=UTC), tick=False)
+@pytest.mark.django_db
+def test_the_dashboard_says_moodmash_health_is_unknown_and_how_old_it_is(demo_incident, client):
+    client.force_login(get_user_model().objects.get(username="demo-viewer"))
+    html = client.get(reverse("incidents:dashboard")).content.decode()
+    row = html.split('<span class="service-name">MoodMash</span>')[1].split("</li>")[0]
+    assert ">Unknown</span>" in row
+    assert "last check 11 months ago" in row
 
 
 @pytest.mark.django_db

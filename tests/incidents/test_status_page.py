@@ -18,7 +18,13 @@ from django.core.management import call_command
 from django.test import Client
 
 from core.rendering import render
-from deployments.models import CheckResult, CheckResultHourly, HealthCheck, HealthSnapshot
+from deployments.models import (
+    CheckResult,
+    CheckResultHourly,
+    Environment,
+    HealthCheck,
+    HealthSnapshot,
+)
 from incidents.models import (
     Audience,
     Communication,
@@ -32,6 +38,7 @@ from incidents.statuspage.services import maintenance_create
 from tests.factories import (
     ActionItemFactory,
     CauseFactory,
+    EnvironmentFactory,
     HealthCheckFactory,
     IncidentFactory,
     LessonFactory,
@@ -199,6 +206,19 @@ def test_each_enabled_check_is_a_component_with_its_latest_status():
     assert "Retired probe" not in html
     assert "Partial outage" in html
     assert never.pk  # listed although it never ran
+
+
+def test_checks_watching_a_preview_or_staging_environment_are_not_components():
+    shop = ServiceFactory(name="Shop")
+    production = EnvironmentFactory(service=shop, name="production")
+    preview = EnvironmentFactory(service=shop, name="preview", kind=Environment.Kind.PREVIEW)
+    staging = EnvironmentFactory(service=shop, name="staging", kind=Environment.Kind.STAGING)
+    HealthCheckFactory(service=shop, name="Checkout", environment=production)
+    HealthCheckFactory(service=shop, name="Search")  # watches no environment in particular
+    HealthCheckFactory(service=shop, name="Checkout on preview", environment=preview)
+    HealthCheckFactory(service=shop, name="Checkout on staging", environment=staging)
+    names = re.findall(r'component-name">([^<]+)</span>', page())
+    assert sorted(names) == ["Checkout", "Search"]
 
 
 def test_every_component_failing_is_a_major_outage_and_all_passing_is_operational():
@@ -403,6 +423,7 @@ def test_the_demo_shows_the_moodmash_incident_its_updates_and_the_next_maintenan
     assert "MoodMash" in html
     for name in ("Homepage", "API health", "Database", "Authentication", "Login page"):
         assert f'component-name">{name}</span>' in html
+    assert "(preview)" not in html  # what users see is production, not a preview's checks
     past = html.split('id="past-incidents"')[1]
     assert "moodmash.win is not loading" in past
     assert "moodmash.win is back to normal" in past
@@ -411,9 +432,8 @@ def test_the_demo_shows_the_moodmash_incident_its_updates_and_the_next_maintenan
     assert "Database upgrade" in upcoming
     assert "_worker.js" in past  # the published post-mortem's summary: public by publishing
     # Ninety days of history behind every component, with the demo's few blips showing.
-    levels = {
-        check.name: bar_levels(html, check.pk) for check in HealthCheck.objects.order_by("order")
-    }
+    production = HealthCheck.objects.filter(environment__name="production").order_by("order")
+    levels = {check.name: bar_levels(html, check.pk) for check in production}
     assert all(row.count("none") <= 1 for row in levels.values()), levels
     rough = {name for name, row in levels.items() if set(row) - {"ok", "none"}}
     assert rough == {"API health", "Authentication", "Database", "Homepage", "Login page"}

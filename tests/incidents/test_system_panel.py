@@ -229,8 +229,8 @@ class TestSection:
             assert html.count("<tr") == 2 * size + 2
             counts.append(len(captured.captured_queries))
         # Session and user (2), permissions (2), incident (1), correlation (9), causes (1),
-        # strip (1).
-        assert counts == [16, 16], counts
+        # strip (1), the service's health now (1).
+        assert counts == [17, 17], counts
 
 
 class TestStrip:

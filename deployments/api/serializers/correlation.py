@@ -33,7 +33,7 @@ class CorrelatedDeploymentSerializer(serializers.Serializer):
     )
     health_checked_at = serializers.DateTimeField(allow_null=True)
     deployed_by = serializers.CharField(allow_blank=True)
-    started_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
     rollback_of = serializers.IntegerField(
         source="rollback_of_id", allow_null=True, help_text="The deployment this one replaced."

@@ -59,8 +59,19 @@ class DeploymentRecordSerializer(StrictSerializer):
         default="",
         help_text="A person, or the CI job that shipped it.",
     )
-    started_at = BoundedDateTimeField(required=False, allow_null=True, default=None)
-    finished_at = BoundedDateTimeField(required=False, allow_null=True, default=None)
+    started_at = BoundedDateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="When it started; left out, the time the server receives the record.",
+    )
+    finished_at = BoundedDateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="When it finished; left out with a finished status (succeeded, failed, "
+        "rolled_back), the time the server receives the record.",
+    )
     rollback_of = StrictCharField(
         max_length=200,
         required=False,
@@ -85,8 +96,8 @@ class DeploymentStatusSerializer(StrictSerializer):
     finished_at = BoundedDateTimeField(
         required=False,
         help_text="When it finished (ISO 8601, 1970 to 9999); only with succeeded, failed or "
-        "rolled_back. Defaults to now for succeeded and failed when the deployment has no "
-        "finish time yet.",
+        "rolled_back. Stored as given, also with the status the deployment has already; left "
+        "out, a deployment that has no finish time yet gets now.",
     )
 
 

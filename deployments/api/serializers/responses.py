@@ -58,8 +58,13 @@ class DeploymentSerializer(RowSerializer):
     branch = serializers.CharField()
     status = serializers.ChoiceField(choices=Deployment.Status.choices)
     deployed_by = serializers.CharField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(
+        help_text="When it started: the time CI gave, else when the server received the record."
+    )
+    finished_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When it finished; null until it succeeded, failed or was rolled back.",
+    )
     created_at = serializers.DateTimeField()
     rollback_of = serializers.CharField(
         source="rollback_of.external_id",
@@ -69,6 +74,14 @@ class DeploymentSerializer(RowSerializer):
     manifest_digest = serializers.CharField(
         help_text="SHA-256 over the sorted manifest; equal for byte-identical builds. "
         "Empty without a manifest."
+    )
+    health = serializers.ChoiceField(
+        choices=Deployment.Health.choices,
+        help_text="What its smoke checks found, after the deploy or when last verified: "
+        "unknown until they ran, and for good when no enabled check watches the environment.",
+    )
+    health_checked_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the smoke checks behind `health` ran; null before."
     )
 
 

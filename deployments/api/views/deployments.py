@@ -83,13 +83,34 @@ DEPLOYMENT_STATUS_PROBLEMS = problems(
     set_status=extend_schema(
         summary="Move a deployment to another status (admins)",
         description="pending → in_progress, succeeded or failed; in_progress → succeeded or "
-        "failed; succeeded or failed → rolled_back. Asking for the status it has changes "
-        "nothing.",
+        "failed; succeeded or failed → rolled_back. A finished status (succeeded, failed, "
+        "rolled_back) sets `finished_at`: the one given, else now when it has none. Asking "
+        "for the status it has changes nothing, except that a given `finished_at` is stored.",
         request=DeploymentStatusSerializer,
         responses=_merge(
             {200: DeploymentDetailSerializer},
             IDEMPOTENCY_PROBLEMS,
             DEPLOYMENT_STATUS_PROBLEMS,
+        ),
+        parameters=[IDEMPOTENCY_PARAMETER],
+    ),
+    verify=extend_schema(
+        summary="Run a deployment's smoke checks now (admins)",
+        description="Probes the enabled health checks watching the deployment's environment, "
+        "as the smoke run after a deploy does, and answers the deployment with what they "
+        "found in `health` and `health_checked_at`. It probes again when a verdict is stored "
+        "already, so CI can wait for a deployment to turn healthy. Without enabled checks for "
+        "the environment nothing is probed and `health` stays as it is (`unknown` for a new "
+        "deployment). A target that fails is still a 200, with `health` unhealthy.",
+        request=None,
+        responses=_merge(
+            {200: DeploymentDetailSerializer},
+            IDEMPOTENCY_PROBLEMS,
+            problems(
+                _409="The deployment is not succeeded, or a newer one went out in its "
+                "environment, so probing says nothing about it (type `not-verifiable`); or the "
+                "first request with this Idempotency-Key is still running.",
+            ),
         ),
         parameters=[IDEMPOTENCY_PARAMETER],
     ),
@@ -163,4 +184,13 @@ class DeploymentViewSet(RowViewSet):
                 requested=exc.requested,
                 allowed=exc.allowed,
             ) from exc
+        return Response(self.detail_body(deployment.pk))
+
+    @action(detail=True, methods=["post"], url_path="verify")
+    def verify(self, request: Request, pk: str) -> Response:
+        deployment = get_object_or_404(Deployment.objects.only("id"), pk=pk)
+        try:
+            services.deployment_verify(deployment=deployment)
+        except services.NotVerifiable as exc:
+            raise Problem(str(exc), status_code=409, problem_type="not-verifiable") from exc
         return Response(self.detail_body(deployment.pk))
