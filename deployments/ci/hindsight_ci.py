@@ -20,7 +20,7 @@ any Python 3.9 or later, from any directory.
     hindsight-ci change --service moodmash --kind feature_flag --summary "new-feed on for 10%"
 
 Exit codes: 0 pass (the gate passes; recorded, finished or ended; healthy), 1 blocked (the gate
-blocks; the deployment is unhealthy, or not healthy by --timeout), 2 any error (usage, the network
+blocks; the deployment is not healthy by --timeout), 2 any error (usage, the network
 after retries, an answer the command did not expect). Never a traceback.
 
 The old single-command form still works and means `gate`:
@@ -552,7 +552,9 @@ def cmd_wait_healthy(client: Client, args: argparse.Namespace, out: Output) -> i
             out.answer(answer.data)
             out.say(f"{name} is healthy (checked {row.get('health_checked_at')}).")
             return PASS
-        if health == "unhealthy":
+        # A rollout can fail its first checks while instances warm up: unhealthy is final only
+        # with --fail-fast, otherwise only the deadline ends the wait.
+        if health == "unhealthy" and args.fail_fast:
             out.answer(answer.data)
             out.say(f"{name} is unhealthy (checked {row.get('health_checked_at')}).")
             return BLOCK
@@ -743,7 +745,7 @@ def parser() -> argparse.ArgumentParser:
 
     wait = commands.add_parser(
         "wait-healthy",
-        help="Check the deployment's health until healthy (0), unhealthy (1) or --timeout (1).",
+        help="Check the deployment's health until healthy (0) or --timeout (1).",
     )
     add_connection(wait)
     add_target(wait)
@@ -752,7 +754,12 @@ def parser() -> argparse.ArgumentParser:
         dest="wait_timeout",
         type=seconds,
         default=300.0,
-        help="Seconds to wait for healthy or unhealthy (default 300).",
+        help="Seconds to wait for healthy (default 300).",
+    )
+    wait.add_argument(
+        "--fail-fast",
+        action="store_true",
+        help="Stop at the first unhealthy verdict instead of waiting for the checks to pass.",
     )
     wait.add_argument("--interval", type=seconds, default=10.0, help="Seconds between checks.")
 

@@ -144,6 +144,12 @@ class TargetServer:
         if path.startswith("/status/"):
             code = int(path.rsplit("/", 1)[1])
             return _response(code, f"status {code}".encode())
+        if path.startswith("/warming/"):
+            # A rollout warming up: 503 for the first n requests to this path, then 200.
+            seen = sum(1 for r in self.requests if urlsplit(r.path).path == path)
+            if seen <= int(path.rsplit("/", 1)[1]):
+                return _response(503, b"warming up")
+            return _response(200, b"warm now")
         if path.startswith("/slow/"):
             await asyncio.sleep(int(path.rsplit("/", 1)[1]) / 1000)
             return _response(200, b"slow but fine")

@@ -135,11 +135,18 @@ def test_a_change_keeps_the_time_it_is_given(hindsight):
 
 
 @pytest.mark.parametrize(
-    ("path", "health", "code"),
-    [("/ok", "healthy", 0), ("/status/500", "unhealthy", 1)],
-    ids=["healthy", "unhealthy"],
+    ("path", "script", "timeout", "health", "code"),
+    [
+        ("/ok", ["unknown", "healthy"], "30", "healthy", 0),
+        # Failing while the rollout warms up (503 twice), then passing: waited out, exit 0.
+        ("/warming/2", ["unhealthy", "unhealthy", "healthy"], "30", "healthy", 0),
+        ("/status/500", ["unknown", "unhealthy"], "2", "unhealthy", 1),
+    ],
+    ids=["healthy", "turns-healthy", "unhealthy"],
 )
-def test_the_whole_deploy_record_finish_wait_healthy(hindsight, request, path, health, code):
+def test_the_whole_deploy_record_finish_wait_healthy(
+    hindsight, request, path, script, timeout, health, code
+):
     hindsight.require("/deployments/1/verify")
     if hindsight.kind == "live":
         # The real verify probes the environment's checks: one on a local target server.
@@ -151,13 +158,13 @@ def test_the_whole_deploy_record_finish_wait_healthy(hindsight, request, path, h
         )
     else:
         assert hindsight.fake is not None
-        hindsight.fake.health_script[1] = ["unknown", health]
+        hindsight.fake.health_script[1] = script
     ident = ("--external-id", "pages-7f3c")
     recorded = hindsight.client("record", *WHERE, *ident, "--commit", "e4f5a6b")
     assert recorded.returncode == 0, str(recorded)
     finished = hindsight.client("finish", *WHERE, *ident, "--status", "succeeded")
     assert finished.returncode == 0, str(finished)
-    wait = ("wait-healthy", *WHERE, *ident, "--timeout", "30", "--interval", "0.5", "--json")
+    wait = ("wait-healthy", *WHERE, *ident, "--timeout", timeout, "--interval", "0.5", "--json")
     waited = hindsight.client(*wait)
     assert waited.returncode == code, str(waited)
     (deployment,) = waited.answers

@@ -33,13 +33,31 @@ def test_unknown_then_healthy_exits_0(fake):
     assert all("idempotency-key" not in seen.headers for seen in verifies)
 
 
-def test_unhealthy_exits_1(fake):
+def test_unhealthy_while_warming_up_then_healthy_exits_0(fake):
+    fake.add_deployment(external_id="pages-7f3c", status="succeeded")
+    fake.health_script[1] = ["unhealthy", "unhealthy", "healthy"]
+    run = run_client(*WAIT, "--timeout", "30", url=fake.url, token=fake.token)
+    assert run.returncode == 0, str(run)
+    assert run.stderr.count("is unhealthy; next check in") == 2
+    assert len(fake.seen("POST", VERIFY)) == 3
+
+
+def test_still_unhealthy_at_the_timeout_exits_1(fake):
     fake.add_deployment(external_id="pages-7f3c", status="succeeded")
     fake.health_script[1] = ["unknown", "unhealthy"]
-    run = run_client(*WAIT, "--json", url=fake.url, token=fake.token)
+    run = run_client(*WAIT, "--timeout", "1", "--json", url=fake.url, token=fake.token)
+    assert run.returncode == 1, str(run)
+    assert run.answers[-1]["health"] == "unhealthy"
+
+
+def test_fail_fast_exits_1_at_the_first_unhealthy(fake):
+    fake.add_deployment(external_id="pages-7f3c", status="succeeded")
+    fake.health_script[1] = ["unknown", "unhealthy", "healthy"]
+    run = run_client(*WAIT, "--fail-fast", "--json", url=fake.url, token=fake.token)
     assert run.returncode == 1, str(run)
     (answer,) = run.answers
     assert answer["health"] == "unhealthy"
+    assert len(fake.seen("POST", VERIFY)) == 2
 
 
 def test_never_healthy_exits_1_at_the_timeout_saying_it_was_still_unknown(fake):
@@ -74,8 +92,10 @@ def test_a_405_on_verify_falls_back_too(fake):
     fake.add_deployment(external_id="pages-7f3c", status="succeeded")
     fake.deployments[0]["health"] = "unhealthy"
     fake.inject("POST", VERIFY, Reply(405, {"title": "Method not allowed."}))
-    run = run_client(*WAIT, url=fake.url, token=fake.token)
+    run = run_client(*WAIT, "--fail-fast", url=fake.url, token=fake.token)
     assert run.returncode == 1, str(run)
+    assert "cannot verify on request; reading the health it has" in run.stderr
+    assert len(fake.seen("GET", "/api/v1/deployments/1")) == 1
 
 
 def test_a_hindsight_that_reports_no_health_exits_2(fake):
