@@ -22,6 +22,8 @@ class TimelineEvent(MarkdownModel, Versioned):
         DEPLOYMENT = "deployment", "Deployment"
         ROLLBACK = "rollback", "Rollback"
         HEALTH = "health", "Health change"
+        # A configuration, feature flag or infrastructure change (deployments' Change).
+        CHANGE = "change", "Change"
         COMMUNICATION = "communication", "Communication"
         MITIGATED = "mitigated", "Mitigated"
         RESOLVED = "resolved", "Resolved"
@@ -30,6 +32,7 @@ class TimelineEvent(MarkdownModel, Versioned):
         MANUAL = "manual", "Written by a person"
         DEPLOYMENT = "deployment", "Deployment record"
         HEALTH = "health", "Health check"
+        CHANGE = "change", "Change record"
         SYSTEM = "system", "Hindsight"
 
     markdown_fields = ("text",)

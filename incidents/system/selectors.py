@@ -1,6 +1,6 @@
 """Reads where incidents meet the system side: an incident's timeline as shown, with the
-deployments and health changes that happened meanwhile merged in, and how a deployment is named
-in words."""
+deployments, other changes and health changes that happened meanwhile merged in, and how a
+deployment is named in words."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from deployments import selectors as system
 from deployments.models import (
+    Change,
     Deployment,
     HealthChange,
     HealthStatus,
@@ -46,10 +47,11 @@ class MergedEvent:
     and never stored as a TimelineEvent."""
 
     occurred_at: datetime
-    source: str  # "deployment" or "health", as TimelineEvent.Source
+    source: str  # "deployment", "change" or "health", as TimelineEvent.Source
     kind: str  # a TimelineEvent.Kind, for the row's look
     text: str
     deployment: Deployment | None = None
+    change: Change | None = None
     merged: bool = True
 
     def get_kind_display(self) -> str:
@@ -77,6 +79,18 @@ def _deployment_event(deployment: Deployment) -> MergedEvent:
     )
 
 
+def _change_event(change: Change) -> MergedEvent:
+    where = f" to {change.environment.name}" if change.environment else ""
+    by = f" by {change.by}" if change.by else ""
+    return MergedEvent(
+        occurred_at=change.at,
+        source=TimelineEvent.Source.CHANGE,
+        kind=TimelineEvent.Kind.CHANGE,
+        text=f"{change.get_kind_display()} change{where}{by}: {change.summary}",
+        change=change,
+    )
+
+
 def _health_event(change: HealthChange) -> MergedEvent:
     to = HealthStatus(change.to_status).label.lower()
     if change.from_status:
@@ -92,8 +106,9 @@ def _health_event(change: HealthChange) -> MergedEvent:
 
 
 def merged_events(incident: Incident, *, skip_deployments: set[int]) -> list[MergedEvent]:
-    """Deployments that started and health changes that happened within the incident's window
-    (its start to its resolution, or now), oldest first. Two queries.
+    """Deployments that started, other changes (configuration, flags, infrastructure) that took
+    effect and health changes that happened within the incident's window (its start to its
+    resolution, or now), oldest first. Three queries.
 
     Deployments in `skip_deployments` are left out: someone already wrote about them.
     """
@@ -104,7 +119,11 @@ def merged_events(incident: Incident, *, skip_deployments: set[int]) -> list[Mer
     changes = system.health_changes_between(
         service=incident.service, start=incident.started_at, end=end
     )
+    others = system.changes_around(
+        service=incident.service, start=incident.started_at, end=end, before=timedelta(0)
+    )
     rows = [_deployment_event(d) for d in deployments if d.pk not in skip_deployments]
+    rows += [_change_event(c) for c in others]
     rows += [_health_event(c) for c in changes]
     return sorted(rows, key=lambda row: row.occurred_at)
 

@@ -39,6 +39,7 @@ def openapi():
 def test_it_answers_window_deployments_suspect_last_known_good_health_and_events(api, openapi):
     system, incident, good, bad = outage(deployments=3)
     fix = system.deploy(5, commit_sha="f1f1f1f" + "3" * 33)
+    flag = ChangeFactory(service=system.service, summary="Cache off", at=at(6))
     response = api.get(url(incident))
     assert response.status_code == 200, response.content
     assert_documented(openapi, TEMPLATE, "GET", url(incident), response)
@@ -71,10 +72,11 @@ def test_it_answers_window_deployments_suspect_last_known_good_health_and_events
         ("Check 1", 10),
     ]
     assert bracketing["failing"][0]["last_error"].startswith("Expected HTTP 200")
-    assert [(e["source"], e["kind"], e["deployment"]) for e in body["events"]] == [
-        ("health", "health", None),
-        ("deployment", "deployment", fix.pk),
-        ("health", "health", None),
+    assert [(e["source"], e["kind"], e["deployment"], e["change"]) for e in body["events"]] == [
+        ("health", "health", None, None),
+        ("deployment", "deployment", fix.pk, None),
+        ("change", "change", None, flag.pk),
+        ("health", "health", None, None),
     ]
 
 
@@ -169,13 +171,14 @@ def test_the_query_count_does_not_grow_with_deployments_snapshots_or_events(api)
         for i in range(size):
             system.deploy(1 + i * 0.1)
             ChangeFactory(service=system.service, at=at(-100 + i))
+            ChangeFactory(service=system.service, at=at(1 + i * 0.1))  # within the incident
         api.get(url(incident))  # the token's first use is stamped once; not what is measured
         with CaptureQueriesContext(connection) as captured:
             response = api.get(url(incident))
         assert response.status_code == 200
-        assert len(response.json()["events"]) == size + 2
-        assert len(response.json()["changes"]) == size
+        assert len(response.json()["events"]) == 2 * size + 2
+        assert len(response.json()["changes"]) == 2 * size
         counts.append(len(captured.captured_queries))
     # Token (1), permissions (2), incident (1), correlation (9), the deployments the timeline
-    # names (1), merged events (2).
-    assert counts == [16, 16], counts
+    # names (1), merged events (3).
+    assert counts == [17, 17], counts

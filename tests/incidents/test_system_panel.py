@@ -318,6 +318,28 @@ class TestMergedTimeline:
         assert html.count("row-controls") == 1
         assert not TimelineEvent.objects.filter(source=TimelineEvent.Source.HEALTH).exists()
 
+    def test_changes_in_the_window_are_merged_read_only_with_their_link(self, viewer_client):
+        system, incident, _good, _bad = outage()
+        ChangeFactory(
+            service=system.service,
+            environment=system.production,
+            kind=Change.Kind.FEATURE_FLAG,
+            summary="new-feed on for 10%",
+            by="alex",
+            link="https://flags.example.com/new-feed",
+            at=at(4),
+        )
+        ChangeFactory(service=system.service, summary="Before the start", at=at(-3))
+        ChangeFactory(service=system.service, summary="After it was resolved", at=at(15))
+        html = self.timeline(viewer_client, incident)
+        merged = re.findall(r'<li class="event [^"]* merged" data-source="(\w+)">', html)
+        assert merged == ["health", "change", "health"]
+        assert "Feature flag change to production by alex: new-feed on for 10%" in html
+        assert 'href="https://flags.example.com/new-feed"' in html
+        assert "Before the start" not in html
+        assert "After it was resolved" not in html
+        assert not TimelineEvent.objects.filter(kind=TimelineEvent.Kind.CHANGE).exists()
+
     def test_rows_come_in_time_order(self, viewer_client):
         _system, incident, _good, _bad = outage()
         TimelineEvent.objects.create(incident=incident, occurred_at=at(1), text="First page.")
@@ -345,23 +367,26 @@ class TestMergedTimeline:
         html = self.timeline(viewer_client, incident)
         assert "Health went from up to degraded." in html
 
-    def test_the_timeline_costs_two_queries_more_whatever_the_rows(self, viewer_client):
+    def test_the_timeline_costs_three_queries_more_whatever_the_rows(self, viewer_client):
         counts = []
         for size in (1, 30):
             system, incident, _good, _bad = outage()
             for i in range(size):
                 system.deploy(1 + i * 0.2)
+                ChangeFactory(service=system.service, at=at(1 + i * 0.2))
             with CaptureQueriesContext(connection) as captured:
                 html = self.timeline(viewer_client, incident)
             assert html.count('data-source="deployment"') == size
+            assert html.count('data-source="change"') == size
             counts.append(len(captured.captured_queries))
             system_side = [
                 q
                 for q in captured.captured_queries
                 if 'FROM "deployments_deployment"' in q["sql"]
+                or 'FROM "deployments_change"' in q["sql"]
                 or 'FROM "deployments_healthchange"' in q["sql"]
             ]
-            assert len(system_side) == 2  # deployments, and health changes, in the window
+            assert len(system_side) == 3  # deployments, changes and health changes
         # The rest is the post-mortem's own, pinned in tests/incidents/test_views.py.
         assert counts[0] == counts[1], counts
 

@@ -71,11 +71,18 @@ class WindowSerializer(serializers.Serializer):
 class MergedEventSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
     source = serializers.ChoiceField(  # type: ignore[assignment]  # a declared field, not Field.source
-        choices=[TimelineEvent.Source.DEPLOYMENT, TimelineEvent.Source.HEALTH]
+        choices=[
+            TimelineEvent.Source.DEPLOYMENT,
+            TimelineEvent.Source.CHANGE,
+            TimelineEvent.Source.HEALTH,
+        ]
     )
     kind = serializers.ChoiceField(choices=TimelineEvent.Kind.choices)
     text = serializers.CharField()
     deployment = serializers.IntegerField(source="deployment.pk", allow_null=True, default=None)
+    change = serializers.IntegerField(
+        source="change.pk", allow_null=True, default=None, help_text="The change's id, if one."
+    )
 
 
 class CorrelationSerializer(serializers.Serializer):
@@ -105,7 +112,7 @@ class CorrelationSerializer(serializers.Serializer):
     bracketing = BracketingSerializer()
     events = MergedEventSerializer(
         many=True,
-        help_text="Deployments and health changes within the incident's window, read from "
-        "their records, as the incident page merges them into the timeline. Deployments a "
+        help_text="Deployments, other changes and health changes within the incident's "
+        "window, read from their records, as the incident page merges them into the timeline. Deployments a "
         "timeline event already names are left out.",
     )
