@@ -5,8 +5,10 @@
    yet rolled up, in one UNION ALL. Past days do not change, so they are cached for an hour and a
    warm build reads only today.
 3. Maintenance: windows that have not ended.
-4. Incidents: the open ones, those resolved in the last 90 days and the latest resolved one,
-   each joined to its published status-page updates (a LEFT JOIN on a FilteredRelation).
+4. Incidents: the public ones (made public by a published update or by an editor) that are
+   open, resolved in the last 90 days, or the latest resolved, each joined to its published
+   status-page updates (a LEFT JOIN on a FilteredRelation). An internal incident is never read
+   here, so it shows nowhere on the page: not in the lists, not in the overall status.
 
 The queries are in incidents.statuspage.selectors; this module shapes their rows for the page and
 the feeds, and holds their cache: Django's cache framework, one entry per rendered page and feed
@@ -139,8 +141,8 @@ class PublicIncident:
 
     @property
     def heading(self) -> str:
-        """The first published update's subject. The incident's own title is written for the
-        team and may name the cause, so it never appears here."""
+        """The first published update's subject, else "Disruption to <service>". The incident's
+        own title is written for the team and may name the cause, so it never appears here."""
         if self.updates:
             return self.updates[-1].subject
         return f"Disruption to {self.service}"
