@@ -31,7 +31,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from incidents.models import Incident, Phase
+from incidents.models import Audience, Communication, Incident, Phase
 from incidents.statuspage.selectors import (
     component_rows,
     maintenance_rows,
@@ -289,6 +289,43 @@ def public_incidents(*, now: datetime) -> list[PublicIncident]:
         incident.updates = [u for u in incident.updates if u.retracted_at is None]
         incident.updates.sort(key=lambda update: (update.at, update.id), reverse=True)
     return list(incidents.values())
+
+
+def public_preview(incident: Incident) -> PublicIncident:
+    """The incident as the status page shows it, or would once public, for the team's own page.
+
+    Built from the incident and its communications as they are loaded (prefetched by the
+    incident page), with no query of its own.
+    """
+    updates = [
+        PublicUpdate(
+            id=c.pk,
+            phase=c.phase,
+            phase_label=c.get_phase_display() or "Update",
+            subject=c.subject,
+            body_html=c.body_html,
+            at=c.sent_at or c.created_at,
+            is_correction=c.corrects_id is not None,
+        )
+        for c in incident.communications.all()
+        if c.audience == Audience.STATUS_PAGE
+        and c.status == Communication.Status.SENT
+        and c.retracted_at is None
+    ]
+    updates.sort(key=lambda update: (update.at, update.id), reverse=True)
+    published = incident.postmortem_state == Incident.PostmortemState.PUBLISHED
+    return PublicIncident(
+        number=incident.number,
+        service=incident.service.name,
+        status=incident.status,
+        status_label=incident.get_status_display(),
+        status_line=incident.status_line,
+        impact_html=incident.impact_html,
+        summary_html=incident.summary_html if published else "",
+        started_at=incident.started_at,
+        resolved_at=incident.resolved_at,
+        updates=updates,
+    )
 
 
 def _overall(page: StatusPage, components: list[Component]) -> tuple[str, str]:

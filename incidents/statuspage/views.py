@@ -19,14 +19,22 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_safe
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
+from core.http import AuthenticatedHttpRequest
 from core.kept_forms import form_kept, keeps_typed_text
 from core.permissions import editor_required, login_required
 from incidents.models import Maintenance, Subscriber
+from incidents.postmortem.views import get_incident
 from incidents.statuspage import services
 from incidents.statuspage.forms import MaintenanceForm, SubscribeForm
 from incidents.statuspage.page import PAGE_CACHE_KEY, cached, status_page_build
@@ -238,3 +246,29 @@ def maintenance_delete(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Deleted: {maintenance.title}")
         return redirect("incidents:maintenance_list")
     return render(request, "incidents/maintenance_delete.html", {"maintenance": maintenance})
+
+
+# --- Whether an incident is on the status page (editors, from the incident's page) ---------
+
+
+def _back_to_visibility(reference: str) -> HttpResponse:
+    return redirect(reverse("incidents:detail", args=[reference]) + "#visibility")
+
+
+@require_POST
+@editor_required
+def incident_publish(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
+    """Put the incident on the status page (the page asked first, showing what goes public)."""
+    incident = get_incident(reference)
+    services.incident_publish(incident=incident, user=request.user)
+    messages.success(request, f"{incident.reference} is on the status page now.")
+    return _back_to_visibility(incident.reference)
+
+
+@require_POST
+@editor_required
+def incident_unpublish(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
+    incident = get_incident(reference)
+    services.incident_unpublish(incident=incident, user=request.user)
+    messages.success(request, f"{incident.reference} is internal now: off the status page.")
+    return _back_to_visibility(incident.reference)

@@ -14,6 +14,7 @@ from celery import current_app
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
+from django.urls import reverse
 
 from incidents.communications import services as communications
 from incidents.models import Audience, Communication, Incident, Phase, TimelineEvent
@@ -265,6 +266,87 @@ def test_marking_public_an_incident_public_by_its_update_keeps_who_and_since(
         editor,
         True,
     )
+
+
+# --- the incident page -----------------------------------------------------------------------
+
+
+def detail(client: Client, incident: Incident) -> str:
+    response = client.get(reverse("incidents:detail", args=[incident.reference]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def visibility_box(html: str) -> str:
+    return html.split('id="visibility"')[1].split("</section>")[0]
+
+
+def test_the_incident_page_says_internal_and_shows_what_would_go_public(client, incident):
+    client.force_login(user_with_role("editor"))
+    box = visibility_box(detail(client, incident))
+    assert "Internal: not on the status page" in box
+    assert "Disruption to Storefront" in box
+    assert "Pages load slowly" in box  # the status line, which the page shows under it
+    assert "SECRET-TITLE" not in box
+    assert reverse("incidents:incident_publish", args=[incident.reference]) in box
+
+
+def test_an_editor_makes_it_public_then_internal_from_the_incident_page(client, incident, editor):
+    client.force_login(editor)
+    publish = reverse("incidents:incident_publish", args=[incident.reference])
+    response = client.post(publish)
+    assert response.status_code == 302
+    assert response["Location"].endswith(f"/incidents/{incident.reference}/#visibility")
+    box = visibility_box(detail(client, incident))
+    assert "Public since" in box
+    assert "by sam" in box
+    assert "Internal: not on the status page" not in box
+    assert f'id="incident-{incident.number}"' in public_texts()["/status/"]
+
+    unpublish = reverse("incidents:incident_unpublish", args=[incident.reference])
+    assert unpublish in box
+    assert client.post(unpublish).status_code == 302
+    assert "Internal: not on the status page" in visibility_box(detail(client, incident))
+
+
+def test_public_by_an_update_shows_the_update_as_the_heading(
+    client, incident, editor, django_capture_on_commit_callbacks
+):
+    publish_update(incident, "Pages load slowly", editor, django_capture_on_commit_callbacks)
+    client.force_login(editor)
+    box = visibility_box(detail(client, incident))
+    assert "Public since" in box
+    assert "Pages load slowly" in box
+    assert "Disruption to Storefront" not in box
+
+
+def test_a_viewer_sees_the_visibility_but_cannot_change_it(client, incident):
+    client.force_login(user_with_role("viewer"))
+    box = visibility_box(detail(client, incident))
+    assert "Internal: not on the status page" in box
+    assert "<form" not in box
+    publish = reverse("incidents:incident_publish", args=[incident.reference])
+    assert client.post(publish).status_code == 403
+    assert refreshed(incident).public_since is None
+
+
+def test_making_public_needs_a_post(client, incident, editor):
+    client.force_login(editor)
+    publish = reverse("incidents:incident_publish", args=[incident.reference])
+    assert client.get(publish).status_code == 405
+    assert refreshed(incident).public_since is None
+
+
+def test_the_incident_page_reads_in_the_same_number_of_queries_public_or_not(
+    client, incident, editor, django_assert_max_num_queries
+):
+    client.force_login(editor)
+    with django_assert_max_num_queries(40) as internal:
+        detail(client, incident)
+    services.incident_publish(incident=incident, user=editor)
+    with django_assert_max_num_queries(40) as public:
+        detail(client, incident)
+    assert len(public.captured_queries) == len(internal.captured_queries)
 
 
 # --- the API ---------------------------------------------------------------------------------
