@@ -30,6 +30,7 @@ print(json.dumps({
     "broker_url": settings.CELERY_BROKER_URL,
     "app_broker_url": app.conf.broker_url,
     "cache_backend": settings.CACHES["default"]["BACKEND"],
+    "cache_options": settings.CACHES["default"].get("OPTIONS", {}),
     "transport_options": app.conf.broker_transport_options,
     "connection_timeout": app.conf.broker_connection_timeout,
     "redis_socket_timeout": app.conf.redis_socket_timeout,
@@ -102,6 +103,16 @@ def test_redis_url_feeds_broker_and_cache_and_turns_eager_off() -> None:
     assert 0 < shown["connection_timeout"] <= 5
     assert 0 < shown["redis_socket_timeout"] <= 5
     assert 0 < shown["redis_socket_connect_timeout"] <= 5
+
+
+def test_the_cache_gives_up_sooner_than_the_broker_and_its_timeout_can_be_set() -> None:
+    # Every public status page asks the cache first: a wedged Redis costs each one this long.
+    shown = show_settings(REDIS_URL="redis://127.0.0.1:1/3")
+    assert shown["cache_options"] == {"socket_timeout": 0.25, "socket_connect_timeout": 0.25}
+    assert shown["transport_options"]["socket_timeout"] > 0.25
+
+    shown = show_settings(REDIS_URL="redis://127.0.0.1:1/3", REDIS_CACHE_SOCKET_TIMEOUT="0.1")
+    assert shown["cache_options"] == {"socket_timeout": 0.1, "socket_connect_timeout": 0.1}
 
 
 @pytest.fixture

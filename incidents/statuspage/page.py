@@ -20,7 +20,9 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
@@ -31,6 +33,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from core.ratelimited_log import RateLimitedLog
 from incidents.models import Audience, Communication, Incident, Phase
 from incidents.statuspage.selectors import (
     component_rows,
@@ -173,34 +176,79 @@ def _uptime_key(today: date) -> str:
 
 def status_page_invalidate() -> None:
     """Drop the cached page, feeds and today's uptime after a write they show; every process
-    reads the same cache, so the next request anywhere builds them afresh."""
-    _cache_call(
-        cache.delete_many, [PAGE_CACHE_KEY, FEED_CACHE_KEY, _uptime_key(timezone.localdate())]
-    )
+    reads the same cache, so the next request anywhere builds them afresh.
+
+    Called after commit, so it never raises: with the cache down the write stands and is
+    answered as saved, the failure is logged, and what the cache still holds (if it comes back)
+    runs out within PAGE_CACHE_SECONDS.
+    """
+    with _one_attempt():
+        _cache_call(
+            cache.delete_many, [PAGE_CACHE_KEY, FEED_CACHE_KEY, _uptime_key(timezone.localdate())]
+        )
 
 
-# A cache that fails (Redis down) costs the page its speed, not its answer: the page and the feeds
-# are then built for each request, and the failure is logged.
+# A cache that fails (Redis down, or wedged and answering nothing) costs the public pages their
+# speed, not their answer: they are built from the database for each request. Within one request
+# the cache is tried once: after a failure the rest of the request goes without it, so a wedged
+# Redis costs a request one socket timeout (settings.CACHES), not one per cache call. Failures are
+# logged once a minute, not once a request.
+
+
+def new_cache_log() -> RateLimitedLog:
+    return RateLimitedLog(logger, seconds=60)
+
+
+cache_trouble = new_cache_log()
+
+
+def cache_failed(error: Exception) -> None:
+    """Say that the shared cache failed and the request goes on without it (once a minute)."""
+    cache_trouble.warning("Status page: the cache failed, going on without it: %r", error)
+
+
+@dataclass
+class _Attempt:
+    failed: bool = False
+
+
+_attempt: ContextVar[_Attempt | None] = ContextVar("status_page_cache_attempt", default=None)
+
+
+@contextmanager
+def _one_attempt() -> Iterator[None]:
+    """The cache calls inside share one try: after the first failure the others are skipped."""
+    token = _attempt.set(_Attempt())
+    try:
+        yield
+    finally:
+        _attempt.reset(token)
 
 
 def _cache_call(method: Callable[..., T], *args: object) -> T | None:
+    attempt = _attempt.get()
+    if attempt is not None and attempt.failed:
+        return None
     try:
         return method(*args)
     except Exception as error:  # whatever the backend raises; Redis raises its own errors
-        logger.warning("Status page: the cache failed, going on without it: %r", error)
+        if attempt is not None:
+            attempt.failed = True
+        cache_failed(error)
         return None
 
 
 def cached(key: str, build: Callable[[], T], seconds: int = PAGE_CACHE_SECONDS) -> T:
     """What is kept in the cache under `key`, or what `build()` makes, kept there for `seconds`."""
-    value = _cache_call(cache.get, key)
-    if value is None:
-        # One copy for every visitor: built in the organisation's zone, never in the zone of
-        # the signed-in person whose request happened to build it.
-        with timezone.override(settings.TIME_ZONE):
-            value = build()
-        _cache_call(cache.set, key, value, seconds)
-    return value
+    with _one_attempt():
+        value = _cache_call(cache.get, key)
+        if value is None:
+            # One copy for every visitor: built in the organisation's zone, never in the zone
+            # of the signed-in person whose request happened to build it.
+            with timezone.override(settings.TIME_ZONE):
+                value = build()
+            _cache_call(cache.set, key, value, seconds)
+        return value
 
 
 def _component(row: Mapping[str, Any], now: datetime) -> Component:

@@ -15,6 +15,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -37,7 +39,7 @@ from incidents.models import Maintenance, Subscriber
 from incidents.postmortem.views import get_incident
 from incidents.statuspage import services
 from incidents.statuspage.forms import MaintenanceForm, SubscribeForm
-from incidents.statuspage.page import PAGE_CACHE_KEY, cached, status_page_build
+from incidents.statuspage.page import PAGE_CACHE_KEY, cache_failed, cached, status_page_build
 from incidents.statuspage.subscriber_links import (
     SubscriptionLinkInvalid,
     confirm_claims,
@@ -87,15 +89,29 @@ def _client_address(request: HttpRequest) -> str:
     return address or "unknown"
 
 
-def _signup_allowed(request: HttpRequest) -> bool:
-    key = "incidents:signup-ip:" + hashlib.sha256(_client_address(request).encode()).hexdigest()
-    cache.add(key, 0, SIGNUP_WINDOW_SECONDS)
+# Where sign-ups are counted while the shared cache is down: this process's own memory. The
+# limit then holds per process rather than across them, which still keeps the form from being
+# turned on someone's inbox, and the sign-up itself never depends on Redis.
+_local_counts = LocMemCache("incidents-signup-counts", {})
+
+
+def _count(store: BaseCache, key: str) -> int:
+    store.add(key, 0, SIGNUP_WINDOW_SECONDS)
     try:
-        count = cache.incr(key)
+        return store.incr(key)
     except ValueError:
         # Expired between add and incr: this is the first of a new window.
-        cache.set(key, 1, SIGNUP_WINDOW_SECONDS)
-        count = 1
+        store.set(key, 1, SIGNUP_WINDOW_SECONDS)
+        return 1
+
+
+def _signup_allowed(request: HttpRequest) -> bool:
+    key = "incidents:signup-ip:" + hashlib.sha256(_client_address(request).encode()).hexdigest()
+    try:
+        count = _count(cache, key)
+    except Exception as error:  # the shared cache is down; Redis raises its own errors
+        cache_failed(error)
+        count = _count(_local_counts, key)
     return count <= SIGNUP_LIMIT
 
 
