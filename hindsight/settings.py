@@ -351,5 +351,8 @@ HINDSIGHT_PROBE_ALLOWED_NETWORKS = env.list("HINDSIGHT_PROBE_ALLOWED_NETWORKS", 
 
 # --- Communications and the status page ------------------------------------------------------
 # Where people reach this Hindsight; links in emails (confirm, unsubscribe, the status page) and
-# feeds are built on it, since a Celery task has no request to ask.
-HINDSIGHT_BASE_URL = env.str("HINDSIGHT_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# feeds are built on it, since a Celery task has no request to ask. `make run PORT=...` passes
+# the address it serves on; set empty, it is unset (links must never be relative).
+HINDSIGHT_BASE_URL = (env.str("HINDSIGHT_BASE_URL", default="") or "http://127.0.0.1:8000").rstrip(
+    "/"
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -113,6 +114,47 @@ def test_the_cache_gives_up_sooner_than_the_broker_and_its_timeout_can_be_set() 
 
     shown = show_settings(REDIS_URL="redis://127.0.0.1:1/3", REDIS_CACHE_SOCKET_TIMEOUT="0.1")
     assert shown["cache_options"] == {"socket_timeout": 0.1, "socket_connect_timeout": 0.1}
+
+
+def test_links_point_at_the_configured_public_url_and_an_empty_one_is_unset() -> None:
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.HINDSIGHT_BASE_URL)"
+    )
+    configured = run_python(code, HINDSIGHT_BASE_URL="https://status.example.test/")
+    assert configured.stdout.strip() == "https://status.example.test"
+    # Empty would make every link in mail and feeds relative, which no mail client follows.
+    assert run_python(code, HINDSIGHT_BASE_URL="").stdout.strip() == "http://127.0.0.1:8000"
+
+
+def make_dry_run(*args: str, **env: str) -> str:
+    """What `make` would run, with an environment holding only PATH and `env`."""
+    result = subprocess.run(
+        ["make", "--dry-run", *args],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_run_on_another_port_links_to_that_port() -> None:
+    def serving(output: str) -> str:
+        return next(line for line in output.splitlines() if "runserver" in line)
+
+    line = serving(make_dry_run("run", "PORT=8101"))
+    assert line.endswith("runserver 127.0.0.1:8101")
+    assert "HINDSIGHT_BASE_URL='http://127.0.0.1:8101'" in line
+    # A configured public URL wins, from the environment or the command line.
+    line = serving(make_dry_run("run", "PORT=8101", HINDSIGHT_BASE_URL="https://status.test"))
+    assert "HINDSIGHT_BASE_URL='https://status.test'" in line
+    worker = make_dry_run("worker", "PORT=8101", REDIS_URL="redis://127.0.0.1:1/0")
+    assert "HINDSIGHT_BASE_URL='http://127.0.0.1:8101'" in worker
 
 
 @pytest.fixture

@@ -129,6 +129,18 @@ def test_a_feed_reads_in_two_queries_then_none_while_cached(incidents, django_as
     assert b"Fresh words" in get(ATOM)
 
 
+@pytest.mark.parametrize("url", [ATOM, RSS])
+def test_every_link_in_a_feed_is_on_the_configured_public_url(incidents, settings, url):
+    settings.HINDSIGHT_BASE_URL = "https://status.example.test"
+    body = get(url).decode()
+    links = re.findall(r'(?:href="|<link>|<guid[^>]*>|<id>)([^"<]+)', body)
+    assert len(links) >= 8  # the feed itself, its page, and each entry's link and id
+    assert [link for link in links if not link.startswith("https://status.example.test/")] == []
+    # Never the address the request came in on.
+    assert "testserver" not in body
+    assert "127.0.0.1" not in body
+
+
 def test_an_empty_feed_is_still_a_feed():
     root = ET.fromstring(get(ATOM))
     assert root.findall("atom:entry", NS) == []
