@@ -204,7 +204,9 @@ cache_trouble = new_cache_log()
 
 def cache_failed(error: Exception) -> None:
     """Say that the shared cache failed and the request goes on without it (once a minute)."""
-    cache_trouble.warning("Status page: the cache failed, going on without it: %r", error)
+    cache_trouble.warning(
+        "Status page: the cache failed, going on without it: %s: %s", type(error).__name__, error
+    )
 
 
 @dataclass
