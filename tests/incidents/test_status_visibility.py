@@ -320,6 +320,40 @@ def test_public_by_an_update_shows_the_update_as_the_heading(
     assert "Disruption to Storefront" not in box
 
 
+def test_publishing_and_withdrawing_in_place_bring_the_visibility_box_up_to_date(
+    client, incident, editor
+):
+    """The communications section answers htmx with itself and, out of band, the box."""
+    client.force_login(editor)
+    update = Communication(
+        incident=incident,
+        audience=Audience.STATUS_PAGE,
+        phase=Phase.INVESTIGATING,
+        subject="Pages load slowly",
+    )
+    update.render_markdown()
+    update.save()
+    communications.communication_approve(communication=update, user=editor)
+    htmx = {"HTTP_HX_REQUEST": "true"}
+
+    sent = client.post(
+        reverse("incidents:communication_send", args=[incident.reference, update.pk]), **htmx
+    )
+    assert sent.status_code == 200
+    box = sent.content.decode().split('<section class="visibility')[1]
+    assert 'hx-swap-oob="true"' in box.split(">")[0]
+    assert "Public since" in box
+    assert "by sam" in box
+
+    withdrawn = client.post(
+        reverse("incidents:communication_retract", args=[incident.reference, update.pk]),
+        {"reason": "Wrong incident."},
+        **htmx,
+    )
+    box = withdrawn.content.decode().split('<section class="visibility')[1]
+    assert "Internal: not on the status page" in box
+
+
 def test_a_viewer_sees_the_visibility_but_cannot_change_it(client, incident):
     client.force_login(user_with_role("viewer"))
     box = visibility_box(detail(client, incident))
