@@ -1,4 +1,6 @@
 """The public status page, its feeds, and the subscriber pages: the only pages without a login.
+Behind the login: the maintenance pages, and the switch on an incident's page that puts it on the
+status page or takes it off.
 
 The page is the same bytes for every visitor: it carries no form and no CSRF token (the sign-up
 form is on its own page, /status/subscribe/, which is not cached and has its own token). So the
