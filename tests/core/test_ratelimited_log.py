@@ -5,11 +5,20 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import time_machine
 
 from core.ratelimited_log import RateLimitedLog
 
 START = datetime(2031, 5, 1, 9, 0, tzinfo=UTC)
+NAME = "tests.ratelimited"
+
+
+@pytest.fixture(autouse=True)
+def warnings_captured(caplog) -> None:
+    # On the logger itself: an earlier test (a Celery worker's logging setup) may have raised
+    # the root logger's level.
+    caplog.set_level(logging.WARNING, logger=NAME)
 
 
 def messages(caplog) -> list[str]:
@@ -17,7 +26,7 @@ def messages(caplog) -> list[str]:
 
 
 def test_the_same_message_is_logged_once_a_minute_then_says_how_many_it_held_back(caplog):
-    log = RateLimitedLog(logging.getLogger("tests.ratelimited"), seconds=60)
+    log = RateLimitedLog(logging.getLogger(NAME), seconds=60)
     with time_machine.travel(START, tick=False) as clock:
         assert log.warning("Cache down: %s", "refused") is True
         for _ in range(5):
@@ -32,7 +41,7 @@ def test_the_same_message_is_logged_once_a_minute_then_says_how_many_it_held_bac
 
 
 def test_each_message_has_its_own_minute(caplog):
-    log = RateLimitedLog(logging.getLogger("tests.ratelimited"))
+    log = RateLimitedLog(logging.getLogger(NAME))
     with time_machine.travel(START, tick=False):
         log.warning("Cache down")
         log.warning("Broker down")
@@ -41,7 +50,7 @@ def test_each_message_has_its_own_minute(caplog):
 
 
 def test_a_clock_set_back_logs_at_once_rather_than_stay_silent(caplog):
-    log = RateLimitedLog(logging.getLogger("tests.ratelimited"))
+    log = RateLimitedLog(logging.getLogger(NAME))
     with time_machine.travel(START, tick=False) as clock:
         log.warning("Cache down")
         clock.shift(timedelta(hours=-1))

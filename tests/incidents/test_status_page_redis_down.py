@@ -122,7 +122,7 @@ def test_every_public_url_answers_from_the_database_quickly(public_incident, dow
 
 
 def test_cache_failures_are_logged_once_a_minute_not_once_a_request(public_incident, caplog):
-    caplog.set_level(logging.WARNING)
+    caplog.set_level(logging.WARNING, logger=status_page_module.logger.name)
     with (
         time_machine.travel(datetime(2031, 5, 1, 9, 0, tzinfo=UTC), tick=False) as clock,
         redis_down("refused"),
