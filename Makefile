@@ -16,13 +16,17 @@ UV_VERSION ?= 0.13.8
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Where links in emails and feeds point (hindsight/settings.py): the address `make run` serves
+# on, unless the environment or the command line says otherwise. `make worker` sends the mail,
+# so it passes the same.
+HINDSIGHT_BASE_URL ?= http://$(HOST):$(PORT)
 # Extra arguments for pytest: make test ARGS="-k gate -x"
 ARGS ?=
 
 .PHONY: help venv run test worker lint fmt typecheck bench
 
 help:
-	@echo "make run     create the venv, migrate, load the demo and serve on http://$(HOST):$(PORT)"
+	@echo "make run     create the venv, migrate, load the demo and serve on http://$(HOST):$(PORT) (PORT=...)"
 	@echo "make test    the whole suite (private PostgreSQL and Redis when installed); ARGS=... for pytest"
 	@echo "make worker  Celery worker with beat; needs REDIS_URL"
 	@echo "make lint    ruff check and ruff format --check"
@@ -52,7 +56,7 @@ run: venv
 	@echo "  Hindsight is starting on http://$(HOST):$(PORT)/"
 	@echo "  Log in with a demo login printed above by load_demo."
 	@echo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	HINDSIGHT_BASE_URL='$(HINDSIGHT_BASE_URL)' $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: venv
 	bash scripts/test.sh $(ARGS)
@@ -64,7 +68,8 @@ worker: venv
 		exit 1; \
 	fi
 	@mkdir -p var
-	REDIS_URL='$(REDIS_URL)' $(BIN)/celery -A hindsight worker -B -l info -s var/celerybeat-schedule
+	REDIS_URL='$(REDIS_URL)' HINDSIGHT_BASE_URL='$(HINDSIGHT_BASE_URL)' \
+		$(BIN)/celery -A hindsight worker -B -l info -s var/celerybeat-schedule
 
 lint: venv
 	$(BIN)/ruff check .

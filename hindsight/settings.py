@@ -117,6 +117,9 @@ REDIS_URL = env.str("REDIS_URL", default="")
 
 # Short socket timeouts: an unreachable or wedged Redis must fail fast, never hang a request.
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=2.0)
+# The cache's own, shorter still: every public status page asks the cache first, and with a
+# wedged Redis each of them would wait this long before answering from the database.
+REDIS_CACHE_SOCKET_TIMEOUT = env.float("REDIS_CACHE_SOCKET_TIMEOUT", default=0.25)
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
@@ -164,8 +167,8 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "hindsight",
             "OPTIONS": {
-                "socket_timeout": REDIS_SOCKET_TIMEOUT,
-                "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+                "socket_timeout": REDIS_CACHE_SOCKET_TIMEOUT,
+                "socket_connect_timeout": REDIS_CACHE_SOCKET_TIMEOUT,
             },
         }
     }
@@ -349,5 +352,8 @@ HINDSIGHT_PROBE_ALLOWED_NETWORKS = env.list("HINDSIGHT_PROBE_ALLOWED_NETWORKS", 
 
 # --- Communications and the status page ------------------------------------------------------
 # Where people reach this Hindsight; links in emails (confirm, unsubscribe, the status page) and
-# feeds are built on it, since a Celery task has no request to ask.
-HINDSIGHT_BASE_URL = env.str("HINDSIGHT_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# feeds are built on it, since a Celery task has no request to ask. `make run PORT=...` passes
+# the address it serves on; set empty, it is unset (links must never be relative).
+HINDSIGHT_BASE_URL = (env.str("HINDSIGHT_BASE_URL", default="") or "http://127.0.0.1:8000").rstrip(
+    "/"
+)

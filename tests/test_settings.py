@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -30,6 +31,7 @@ print(json.dumps({
     "broker_url": settings.CELERY_BROKER_URL,
     "app_broker_url": app.conf.broker_url,
     "cache_backend": settings.CACHES["default"]["BACKEND"],
+    "cache_options": settings.CACHES["default"].get("OPTIONS", {}),
     "transport_options": app.conf.broker_transport_options,
     "connection_timeout": app.conf.broker_connection_timeout,
     "redis_socket_timeout": app.conf.redis_socket_timeout,
@@ -102,6 +104,57 @@ def test_redis_url_feeds_broker_and_cache_and_turns_eager_off() -> None:
     assert 0 < shown["connection_timeout"] <= 5
     assert 0 < shown["redis_socket_timeout"] <= 5
     assert 0 < shown["redis_socket_connect_timeout"] <= 5
+
+
+def test_the_cache_gives_up_sooner_than_the_broker_and_its_timeout_can_be_set() -> None:
+    # Every public status page asks the cache first: a wedged Redis costs each one this long.
+    shown = show_settings(REDIS_URL="redis://127.0.0.1:1/3")
+    assert shown["cache_options"] == {"socket_timeout": 0.25, "socket_connect_timeout": 0.25}
+    assert shown["transport_options"]["socket_timeout"] > 0.25
+
+    shown = show_settings(REDIS_URL="redis://127.0.0.1:1/3", REDIS_CACHE_SOCKET_TIMEOUT="0.1")
+    assert shown["cache_options"] == {"socket_timeout": 0.1, "socket_connect_timeout": 0.1}
+
+
+def test_links_point_at_the_configured_public_url_and_an_empty_one_is_unset() -> None:
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.HINDSIGHT_BASE_URL)"
+    )
+    configured = run_python(code, HINDSIGHT_BASE_URL="https://status.example.test/")
+    assert configured.stdout.strip() == "https://status.example.test"
+    # Empty would make every link in mail and feeds relative, which no mail client follows.
+    assert run_python(code, HINDSIGHT_BASE_URL="").stdout.strip() == "http://127.0.0.1:8000"
+
+
+def make_dry_run(*args: str, **env: str) -> str:
+    """What `make` would run, with an environment holding only PATH and `env`."""
+    result = subprocess.run(
+        ["make", "--dry-run", *args],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+def test_make_run_on_another_port_links_to_that_port() -> None:
+    def serving(output: str) -> str:
+        return next(line for line in output.splitlines() if "runserver" in line)
+
+    line = serving(make_dry_run("run", "PORT=8101"))
+    assert line.endswith("runserver 127.0.0.1:8101")
+    assert "HINDSIGHT_BASE_URL='http://127.0.0.1:8101'" in line
+    # A configured public URL wins, from the environment or the command line.
+    line = serving(make_dry_run("run", "PORT=8101", HINDSIGHT_BASE_URL="https://status.test"))
+    assert "HINDSIGHT_BASE_URL='https://status.test'" in line
+    worker = make_dry_run("worker", "PORT=8101", REDIS_URL="redis://127.0.0.1:1/0")
+    assert "HINDSIGHT_BASE_URL='http://127.0.0.1:8101'" in worker
 
 
 @pytest.fixture

@@ -224,7 +224,13 @@ class IncidentAdmin(InlinePartsThroughServicesMixin, SimpleHistoryAdmin):
         "started_at",
     ]
     list_display_links = ["reference", "title"]
-    list_filter = ["status", "severity", "postmortem_state", "service"]
+    list_filter = [
+        "status",
+        "severity",
+        "postmortem_state",
+        ("public_since", admin.EmptyFieldListFilter),
+        "service",
+    ]
     search_fields = ["number", "title", "summary", "causes__title", "action_items__title"]
     list_select_related = ["service"]
     date_hierarchy = "started_at"
@@ -232,6 +238,9 @@ class IncidentAdmin(InlinePartsThroughServicesMixin, SimpleHistoryAdmin):
     readonly_fields = [
         "reference",
         "duplicate_of",
+        "public_since",
+        "public_by",
+        "public_marked",
         "version",
         "duration",
         "created_by",
@@ -250,6 +259,8 @@ class IncidentAdmin(InlinePartsThroughServicesMixin, SimpleHistoryAdmin):
                     "status_line",
                     # Set and undone on the incident page, which writes both timelines.
                     "duplicate_of",
+                    # Likewise: the incident page (or the API) makes it public or internal.
+                    ("public_since", "public_by", "public_marked"),
                 ]
             },
         ),

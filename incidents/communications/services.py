@@ -36,6 +36,10 @@ from incidents.models import (
 )
 from incidents.postmortem.services import history_record, timeline_event_add
 from incidents.statuspage.page import status_page_invalidate
+from incidents.statuspage.services import (
+    incident_publish_with_update,
+    incident_unpublish_after_withdrawal,
+)
 from outbox.services import outbox_enqueue
 
 Status = Communication.Status
@@ -284,6 +288,8 @@ def communication_send(*, communication: Communication, user: User | None) -> Co
     if is_public(communication.audience):
         outbox_enqueue(task=DELIVER_TASK, kwargs={"communication_id": communication.pk})
     if communication.audience == Audience.STATUS_PAGE:
+        # Publishing an update is what makes an incident public, if nothing had yet.
+        incident_publish_with_update(incident=communication.incident, user=user, at=now)
         # On the page at once, not when its cached copy runs out.
         transaction.on_commit(status_page_invalidate)
     return communication
@@ -337,8 +343,10 @@ def communication_retract(
 
     The page and the feeds stop showing it at once (the feeds carry an entry saying it was
     withdrawn); the update itself, who withdrew it and why stay on the record and the
-    timeline. Only a published status page update can be withdrawn: an email cannot be unsent,
-    and a draft is simply discarded. Withdrawing twice changes nothing.
+    timeline. Withdrawing the incident's last published update takes the incident off the page
+    too, unless someone marked it public. Only a published status page update can be withdrawn:
+    an email cannot be unsent, and a draft is simply discarded. Withdrawing twice changes
+    nothing.
     """
     reason = reason.strip()
     if not reason:
@@ -366,6 +374,8 @@ def communication_retract(
         source=TimelineEvent.Source.SYSTEM,
         created_by=_who(user),
     )
+    # Its last one withdrawn, an incident nobody marked public goes off the page.
+    incident_unpublish_after_withdrawal(incident=communication.incident, user=user)
     transaction.on_commit(status_page_invalidate)
     return communication
 

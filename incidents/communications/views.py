@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import reswap, retarget
@@ -36,11 +37,13 @@ from incidents.communications.forms import (
 from incidents.communications.placeholders import PLACEHOLDERS
 from incidents.models import Communication, CommunicationTemplate, Incident
 from incidents.postmortem.views import UNPROCESSABLE, form_response, get_incident
+from incidents.statuspage.page import public_preview
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
 
 SECTION = "incidents/sections/communications.html"
+VISIBILITY = "incidents/prose/_visibility.html"
 ANCHOR = "section-communications"
 TEMPLATE_PERMISSION = "incidents.change_communicationtemplate"
 
@@ -59,7 +62,8 @@ template_editor_required = permission_required(
 
 def _with_communications(incident: Incident) -> Incident:
     return (
-        Incident.objects.select_related("service")
+        # public_by and duplicate_of for the visibility box that comes with the section.
+        Incident.objects.select_related("service", "public_by", "duplicate_of")
         .prefetch_related(
             Prefetch("communications", queryset=selectors.communications_with_progress())
         )
@@ -67,15 +71,27 @@ def _with_communications(incident: Incident) -> Incident:
     )
 
 
-def _section(request: AuthenticatedHttpRequest, incident: Incident, **extra: Any) -> HttpResponse:
-    return render(request, SECTION, {"incident": _with_communications(incident), **extra})
+def _section_and_visibility(
+    request: AuthenticatedHttpRequest, incident: Incident, *, error: str
+) -> HttpResponse:
+    """The section, and the incident's visibility box swapped in beside it (out of band):
+    publishing or withdrawing a status page update can put the incident on the status page or
+    take it off, and the box must not go on saying otherwise."""
+    incident = _with_communications(incident)
+    section = render_to_string(SECTION, {"incident": incident, "error": error}, request)
+    box = render_to_string(
+        VISIBILITY,
+        {"incident": incident, "public_view": public_preview(incident), "oob": True},
+        request,
+    )
+    return HttpResponse(section + box)
 
 
 def _done(
     request: AuthenticatedHttpRequest, incident: Incident, *, anchor: str = ANCHOR, error: str = ""
 ) -> HttpResponse:
     if request.htmx:
-        response = _section(request, incident, error=error)
+        response = _section_and_visibility(request, incident, error=error)
         return reswap(retarget(response, f"#{ANCHOR}"), "outerHTML")
     if error:
         messages.error(request, error)

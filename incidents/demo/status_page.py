@@ -90,6 +90,15 @@ def _maintenance(service: Service) -> None:
     window.save()
 
 
+def _public(incident: Incident, author: User) -> None:
+    # Public since its first update went out, as publishing it through the app would have made
+    # it (incidents.statuspage.services.incident_publish_with_update).
+    Incident.objects.filter(pk=incident.pk, public_since__isnull=True).update(
+        public_since=UPDATES[0][0], public_by=author
+    )
+
+
 def status_page_load(*, incident: Incident, users: Mapping[str, User]) -> None:
     _updates(incident, users[content.EDITOR])
+    _public(incident, users[content.EDITOR])
     _maintenance(incident.service)

@@ -9,8 +9,11 @@ Schema "hindsight.postmortem/v1". A document is one object:
                     (sev1..sev4), status, postmortem_state, status_line, started_at,
                     detected_at, mitigated_at, resolved_at, duration_seconds (null while
                     open), duplicate_of (the reference of the incident it duplicates, or
-                    null), summary, impact, resolution, next_step (Markdown), authors
-                    (usernames), created_by, created_at, updated_at, version.
+                    null), public_since (when it went on the public status page; null while
+                    internal), public_by (a username, or null), public_marked (kept public when
+                    its updates are withdrawn), summary, impact, resolution, next_step
+                    (Markdown), authors (usernames), created_by, created_at, updated_at,
+                    version.
     timeline        [{id, occurred_at, kind, source, text, deployment, created_by, created_at,
                     version}] in time order. Lines hidden from the published post-mortem are left out.
     status_items    [{id, kind, label, detail, ok, pre_existing, order, version}]
@@ -113,6 +116,9 @@ def postmortem_json(
             "resolved_at": _time(incident.resolved_at),
             "duration_seconds": int(duration.total_seconds()) if duration is not None else None,
             "duplicate_of": incident.duplicate_of.reference if incident.duplicate_of else None,
+            "public_since": _time(incident.public_since),
+            "public_by": incident.public_by.get_username() if incident.public_by else None,
+            "public_marked": incident.public_marked,
             "summary": incident.summary,
             "impact": incident.impact,
             "resolution": incident.resolution,

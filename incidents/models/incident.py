@@ -124,6 +124,20 @@ class Incident(MarkdownModel):
         related_name="duplicates",
         editable=False,
     )
+    # On the public status page and its feeds since when, and who put it there: the first
+    # published status page update, or an editor marking it public (incidents.statuspage.
+    # services). Null: internal, whatever it has written. Nothing is public by being declared.
+    public_since = models.DateTimeField(null=True, blank=True, editable=False)
+    public_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    # Marked public by hand: it stays public when its published updates are all withdrawn.
+    public_marked = models.BooleanField(default=False, editable=False)
     # The declare form's own key: a second submit of the same form (Back, then submit again)
     # finds the incident the first one made instead of declaring a twin.
     creation_key = models.UUIDField(null=True, blank=True, editable=False)
@@ -162,6 +176,10 @@ class Incident(MarkdownModel):
             models.CheckConstraint(
                 condition=~Q(duplicate_of=F("id")), name="incident_not_duplicate_of_itself"
             ),
+            models.CheckConstraint(
+                condition=Q(public_marked=False) | Q(public_since__isnull=False),
+                name="incident_marked_public_is_public",
+            ),
         ]
         indexes = [
             # The incident list filtered by service, newest first; also "incidents around t".
@@ -199,3 +217,8 @@ class Incident(MarkdownModel):
     @property
     def is_open(self) -> bool:
         return self.status != self.Status.RESOLVED and not self.is_duplicate
+
+    @property
+    def is_public(self) -> bool:
+        """On the status page and in its feeds (a duplicate never is: its original tells it)."""
+        return self.public_since is not None and not self.is_duplicate

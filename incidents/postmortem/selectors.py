@@ -55,7 +55,7 @@ def incident_document(reference: str | int, *, timeline_limit: int | None = None
     if timeline_limit is None:
         sections.append(Prefetch("timeline_events", queryset=events))
     incident = (
-        Incident.objects.select_related("service", "created_by", "duplicate_of")
+        Incident.objects.select_related("service", "created_by", "duplicate_of", "public_by")
         .prefetch_related(*sections)
         .by_reference(reference)
     )

@@ -58,6 +58,7 @@ from incidents.postmortem.forms import (
 )
 from incidents.postmortem.sections import DETAIL_FIELDS, PROSE_FIELDS, SECTIONS, Section
 from incidents.postmortem.selectors import incident_history
+from incidents.statuspage.page import public_preview
 from incidents.system.selectors import timeline_rows
 
 UNPROCESSABLE = 422
@@ -139,6 +140,8 @@ def document_context(incident: Incident) -> dict[str, Any]:
             },
         ),
         "postmortem_choices": Incident.PostmortemState.choices,
+        # What the status page shows of it, or would once it is public.
+        "public_view": public_preview(incident),
     }
 
 

@@ -1,14 +1,16 @@
-"""Atom and RSS feeds of the status page: each incident, and each of its published updates.
+"""Atom and RSS feeds of the status page: each public incident, and each of its published updates.
 
 They read exactly what the page reads (incidents.statuspage.page.public_incidents), so nothing that
-is not public reaches them. Descriptions are the HTML stored at save time, already sanitized by
-core.rendering; the feed generator escapes it once more into the XML.
+is not public reaches them. They also say which updates were withdrawn, even once the last one's
+withdrawal took its incident off the page: a feed reader keeps what it read. Descriptions are the
+HTML stored at save time, already sanitized by core.rendering; the feed generator escapes it once
+more into the XML.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
@@ -17,7 +19,14 @@ from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 from django.utils.html import escape
 
-from incidents.statuspage.page import FEED_CACHE_KEY, PublicIncident, cached, public_incidents
+from incidents.statuspage.page import (
+    FEED_CACHE_KEY,
+    HISTORY_DAYS,
+    PublicIncident,
+    cached,
+    public_incidents,
+)
+from incidents.statuspage.selectors import withdrawn_update_rows
 
 MAX_ITEMS = 50
 
@@ -52,10 +61,38 @@ def feed_entries() -> list[FeedEntry]:
     return cached(FEED_CACHE_KEY, _entries)
 
 
+WITHDRAWN_HTML = (
+    "<p>This update was withdrawn: what it said was not right. The updates on the status page "
+    "are what stands.</p>"
+)
+
+
+def _withdrawn(*, title: str, link: str, guid: str, at: datetime) -> FeedEntry:
+    return FeedEntry(
+        title=f"Withdrawn: {title}",
+        html=WITHDRAWN_HTML,
+        link=link,
+        guid=guid,
+        published=at,
+        updated=at,
+    )
+
+
 def _entries() -> list[FeedEntry]:
     page = _page_url()
-    entries = []
-    for incident in public_incidents(now=timezone.now()):
+    now = timezone.now()
+    entries = [
+        # Withdrawn with the incident's last update, which took the incident off the page:
+        # readers still learn that what they read was withdrawn, and nothing more.
+        _withdrawn(
+            title=row["subject"],
+            link=page,
+            guid=f"{page}#update-{row['id']}-withdrawn",
+            at=row["retracted_at"],
+        )
+        for row in withdrawn_update_rows(since=now - timedelta(days=HISTORY_DAYS), limit=MAX_ITEMS)
+    ]
+    for incident in public_incidents(now=now):
         anchor = f"{page}#incident-{incident.number}"
         updated = max(
             [incident.started_at, incident.resolved_at or incident.started_at]
@@ -74,14 +111,11 @@ def _entries() -> list[FeedEntry]:
         for update in incident.withdrawn:
             assert update.retracted_at is not None
             entries.append(
-                FeedEntry(
-                    title=f"Withdrawn: {update.subject}",
-                    html="<p>This update was withdrawn: what it said was not right. The "
-                    "updates on the status page are what stands.</p>",
-                    link=f"{page}#incident-{incident.number}",
+                _withdrawn(
+                    title=update.subject,
+                    link=anchor,
                     guid=f"{page}#update-{update.id}-withdrawn",
-                    published=update.retracted_at,
-                    updated=update.retracted_at,
+                    at=update.retracted_at,
                 )
             )
         for update in incident.updates:

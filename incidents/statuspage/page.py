@@ -5,8 +5,10 @@
    yet rolled up, in one UNION ALL. Past days do not change, so they are cached for an hour and a
    warm build reads only today.
 3. Maintenance: windows that have not ended.
-4. Incidents: the open ones, those resolved in the last 90 days and the latest resolved one,
-   each joined to its published status-page updates (a LEFT JOIN on a FilteredRelation).
+4. Incidents: the public ones (made public by a published update or by an editor) that are
+   open, resolved in the last 90 days, or the latest resolved, each joined to its published
+   status-page updates (a LEFT JOIN on a FilteredRelation). An internal incident is never read
+   here, so it shows nowhere on the page: not in the lists, not in the overall status.
 
 The queries are in incidents.statuspage.selectors; this module shapes their rows for the page and
 the feeds, and holds their cache: Django's cache framework, one entry per rendered page and feed
@@ -18,7 +20,9 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
@@ -29,8 +33,9 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from core.ratelimited_log import RateLimitedLog
 from deployments.selectors import health_is_stale
-from incidents.models import Incident, Phase
+from incidents.models import Audience, Communication, Incident, Phase
 from incidents.statuspage.selectors import (
     component_rows,
     maintenance_rows,
@@ -137,8 +142,8 @@ class PublicIncident:
 
     @property
     def heading(self) -> str:
-        """The first published update's subject. The incident's own title is written for the
-        team and may name the cause, so it never appears here."""
+        """The first published update's subject, else "Disruption to <service>". The incident's
+        own title is written for the team and may name the cause, so it never appears here."""
         if self.updates:
             return self.updates[-1].subject
         return f"Disruption to {self.service}"
@@ -169,34 +174,81 @@ def _uptime_key(today: date) -> str:
 
 def status_page_invalidate() -> None:
     """Drop the cached page, feeds and today's uptime after a write they show; every process
-    reads the same cache, so the next request anywhere builds them afresh."""
-    _cache_call(
-        cache.delete_many, [PAGE_CACHE_KEY, FEED_CACHE_KEY, _uptime_key(timezone.localdate())]
+    reads the same cache, so the next request anywhere builds them afresh.
+
+    Called after commit, so it never raises: with the cache down the write stands and is
+    answered as saved, the failure is logged, and what the cache still holds (if it comes back)
+    runs out within PAGE_CACHE_SECONDS.
+    """
+    with _one_attempt():
+        _cache_call(
+            cache.delete_many, [PAGE_CACHE_KEY, FEED_CACHE_KEY, _uptime_key(timezone.localdate())]
+        )
+
+
+# A cache that fails (Redis down, or wedged and answering nothing) costs the public pages their
+# speed, not their answer: they are built from the database for each request. Within one request
+# the cache is tried once: after a failure the rest of the request goes without it, so a wedged
+# Redis costs a request one socket timeout (settings.CACHES), not one per cache call. Failures are
+# logged once a minute, not once a request.
+
+
+def new_cache_log() -> RateLimitedLog:
+    return RateLimitedLog(logger, seconds=60)
+
+
+cache_trouble = new_cache_log()
+
+
+def cache_failed(error: Exception) -> None:
+    """Say that the shared cache failed and the request goes on without it (once a minute)."""
+    cache_trouble.warning(
+        "Status page: the cache failed, going on without it: %s: %s", type(error).__name__, error
     )
 
 
-# A cache that fails (Redis down) costs the page its speed, not its answer: the page and the feeds
-# are then built for each request, and the failure is logged.
+@dataclass
+class _Attempt:
+    failed: bool = False
+
+
+_attempt: ContextVar[_Attempt | None] = ContextVar("status_page_cache_attempt", default=None)
+
+
+@contextmanager
+def _one_attempt() -> Iterator[None]:
+    """The cache calls inside share one try: after the first failure the others are skipped."""
+    token = _attempt.set(_Attempt())
+    try:
+        yield
+    finally:
+        _attempt.reset(token)
 
 
 def _cache_call(method: Callable[..., T], *args: object) -> T | None:
+    attempt = _attempt.get()
+    if attempt is not None and attempt.failed:
+        return None
     try:
         return method(*args)
     except Exception as error:  # whatever the backend raises; Redis raises its own errors
-        logger.warning("Status page: the cache failed, going on without it: %r", error)
+        if attempt is not None:
+            attempt.failed = True
+        cache_failed(error)
         return None
 
 
 def cached(key: str, build: Callable[[], T], seconds: int = PAGE_CACHE_SECONDS) -> T:
     """What is kept in the cache under `key`, or what `build()` makes, kept there for `seconds`."""
-    value = _cache_call(cache.get, key)
-    if value is None:
-        # One copy for every visitor: built in the organisation's zone, never in the zone of
-        # the signed-in person whose request happened to build it.
-        with timezone.override(settings.TIME_ZONE):
-            value = build()
-        _cache_call(cache.set, key, value, seconds)
-    return value
+    with _one_attempt():
+        value = _cache_call(cache.get, key)
+        if value is None:
+            # One copy for every visitor: built in the organisation's zone, never in the zone
+            # of the signed-in person whose request happened to build it.
+            with timezone.override(settings.TIME_ZONE):
+                value = build()
+            _cache_call(cache.set, key, value, seconds)
+        return value
 
 
 def _component(row: Mapping[str, Any], now: datetime) -> Component:
@@ -287,6 +339,43 @@ def public_incidents(*, now: datetime) -> list[PublicIncident]:
         incident.updates = [u for u in incident.updates if u.retracted_at is None]
         incident.updates.sort(key=lambda update: (update.at, update.id), reverse=True)
     return list(incidents.values())
+
+
+def public_preview(incident: Incident) -> PublicIncident:
+    """The incident as the status page shows it, or would once public, for the team's own page.
+
+    Built from the incident and its communications as they are loaded (prefetched by the
+    incident page), with no query of its own.
+    """
+    updates = [
+        PublicUpdate(
+            id=c.pk,
+            phase=c.phase,
+            phase_label=c.get_phase_display() or "Update",
+            subject=c.subject,
+            body_html=c.body_html,
+            at=c.sent_at or c.created_at,
+            is_correction=c.corrects_id is not None,
+        )
+        for c in incident.communications.all()
+        if c.audience == Audience.STATUS_PAGE
+        and c.status == Communication.Status.SENT
+        and c.retracted_at is None
+    ]
+    updates.sort(key=lambda update: (update.at, update.id), reverse=True)
+    published = incident.postmortem_state == Incident.PostmortemState.PUBLISHED
+    return PublicIncident(
+        number=incident.number,
+        service=incident.service.name,
+        status=incident.status,
+        status_label=incident.get_status_display(),
+        status_line=incident.status_line,
+        impact_html=incident.impact_html,
+        summary_html=incident.summary_html if published else "",
+        started_at=incident.started_at,
+        resolved_at=incident.resolved_at,
+        updates=updates,
+    )
 
 
 def _overall(page: StatusPage, components: list[Component]) -> tuple[str, str]:

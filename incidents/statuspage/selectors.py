@@ -99,11 +99,12 @@ def uptime_rows(*, check_ids: list[int], since: datetime) -> list[Mapping[str, A
 
 
 def public_incident_rows(*, now: datetime, history_days: int) -> list[Mapping[str, Any]]:
-    """Open incidents, those resolved within `history_days` and the latest resolved one, newest
-    first: one row per (incident, published status-page update), or one with no update.
-    Duplicates are left out: the public reads of an outage once, under its original."""
+    """Public incidents that are open, resolved within `history_days`, or the latest resolved,
+    newest first: one row per (incident, published status-page update), or one with no update.
+    Only incidents the team made public (public_since) are read at all. Duplicates are left
+    out: the public reads of an outage once, under its original."""
     resolved = Incident.Status.RESOLVED
-    counted = Incident.objects.counted()
+    counted = Incident.objects.counted().filter(public_since__isnull=False)
     latest_resolved = (
         counted.filter(status=resolved).order_by("-resolved_at", "-pk").values("pk")[:1]
     )
@@ -144,5 +145,25 @@ def public_incident_rows(*, now: datetime, history_days: int) -> list[Mapping[st
             update_corrects=F("published__corrects_id"),
             update_retracted_at=F("published__retracted_at"),
         )
+    )
+    return list(rows)
+
+
+def withdrawn_update_rows(*, since: datetime, limit: int) -> list[Mapping[str, Any]]:
+    """Status page updates withdrawn since `since` whose incident is internal now, newest first.
+
+    A feed reader keeps what it once read, so the feeds go on saying these were withdrawn after
+    their incident left the page: the update's subject, which was public, and nothing else.
+    """
+    rows = (
+        Communication.objects.filter(
+            audience=Audience.STATUS_PAGE,
+            status=Communication.Status.SENT,
+            retracted_at__gte=since,
+            incident__public_since__isnull=True,
+            incident__duplicate_of__isnull=True,
+        )
+        .order_by("-retracted_at", "-pk")
+        .values("id", "subject", "retracted_at")[:limit]
     )
     return list(rows)

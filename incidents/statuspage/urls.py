@@ -1,5 +1,5 @@
 """The public status page, its feeds and subscriber pages (the only pages without a login), and
-the maintenance pages behind the login."""
+behind the login the maintenance pages and the switch that puts an incident on the page."""
 
 from __future__ import annotations
 
@@ -25,7 +25,14 @@ maintenance = [
     path("<int:pk>/delete/", views.maintenance_delete, name="maintenance_delete"),
 ]
 
+# Whether an incident is on the status page: set from the incident's page, by editors.
+visibility = [
+    path("publish", views.incident_publish, name="incident_publish"),
+    path("unpublish", views.incident_unpublish, name="incident_unpublish"),
+]
+
 urlpatterns = [
     path("status/", include(public)),
     path("maintenance/", include(maintenance)),
+    path("incidents/<str:reference>/status-page/", include(visibility)),
 ]

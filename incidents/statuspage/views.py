@@ -1,4 +1,6 @@
 """The public status page, its feeds, and the subscriber pages: the only pages without a login.
+Behind the login: the maintenance pages, and the switch on an incident's page that puts it on the
+status page or takes it off.
 
 The page is the same bytes for every visitor: it carries no form and no CSRF token (the sign-up
 form is on its own page, /status/subscribe/, which is not cached and has its own token). So the
@@ -15,21 +17,31 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_safe
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 
+from core.http import AuthenticatedHttpRequest
 from core.kept_forms import form_kept, keeps_typed_text
 from core.permissions import editor_required, login_required
 from incidents.models import Maintenance, Subscriber
+from incidents.postmortem.views import get_incident
 from incidents.statuspage import services
 from incidents.statuspage.forms import MaintenanceForm, SubscribeForm
-from incidents.statuspage.page import PAGE_CACHE_KEY, cached, status_page_build
+from incidents.statuspage.page import PAGE_CACHE_KEY, cache_failed, cached, status_page_build
 from incidents.statuspage.subscriber_links import (
     SubscriptionLinkInvalid,
     confirm_claims,
@@ -79,15 +91,29 @@ def _client_address(request: HttpRequest) -> str:
     return address or "unknown"
 
 
-def _signup_allowed(request: HttpRequest) -> bool:
-    key = "incidents:signup-ip:" + hashlib.sha256(_client_address(request).encode()).hexdigest()
-    cache.add(key, 0, SIGNUP_WINDOW_SECONDS)
+# Where sign-ups are counted while the shared cache is down: this process's own memory. The
+# limit then holds per process rather than across them, which still keeps the form from being
+# turned on someone's inbox, and the sign-up itself never depends on Redis.
+_local_counts = LocMemCache("incidents-signup-counts", {})
+
+
+def _count(store: BaseCache, key: str) -> int:
+    store.add(key, 0, SIGNUP_WINDOW_SECONDS)
     try:
-        count = cache.incr(key)
+        return store.incr(key)
     except ValueError:
         # Expired between add and incr: this is the first of a new window.
-        cache.set(key, 1, SIGNUP_WINDOW_SECONDS)
-        count = 1
+        store.set(key, 1, SIGNUP_WINDOW_SECONDS)
+        return 1
+
+
+def _signup_allowed(request: HttpRequest) -> bool:
+    key = "incidents:signup-ip:" + hashlib.sha256(_client_address(request).encode()).hexdigest()
+    try:
+        count = _count(cache, key)
+    except Exception as error:  # the shared cache is down; Redis raises its own errors
+        cache_failed(error)
+        count = _count(_local_counts, key)
     return count <= SIGNUP_LIMIT
 
 
@@ -238,3 +264,29 @@ def maintenance_delete(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Deleted: {maintenance.title}")
         return redirect("incidents:maintenance_list")
     return render(request, "incidents/maintenance_delete.html", {"maintenance": maintenance})
+
+
+# --- Whether an incident is on the status page (editors, from the incident's page) ---------
+
+
+def _back_to_visibility(reference: str) -> HttpResponse:
+    return redirect(reverse("incidents:detail", args=[reference]) + "#visibility")
+
+
+@require_POST
+@editor_required
+def incident_publish(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
+    """Put the incident on the status page (the page asked first, showing what goes public)."""
+    incident = get_incident(reference)
+    services.incident_publish(incident=incident, user=request.user)
+    messages.success(request, f"{incident.reference} is on the status page now.")
+    return _back_to_visibility(incident.reference)
+
+
+@require_POST
+@editor_required
+def incident_unpublish(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
+    incident = get_incident(reference)
+    services.incident_unpublish(incident=incident, user=request.user)
+    messages.success(request, f"{incident.reference} is internal now: off the status page.")
+    return _back_to_visibility(incident.reference)

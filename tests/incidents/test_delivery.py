@@ -8,6 +8,7 @@ import email
 import hashlib
 import hmac
 import json
+import re
 import socketserver
 import threading
 from collections.abc import Iterator
@@ -249,6 +250,23 @@ class TestEmail:
         assert link in text
         assert f'href="{link}"' in html
         assert Delivery.objects.filter(status="sent", sent_at__isnull=False).count() == 2
+
+    def test_every_link_in_the_email_is_on_the_configured_public_url(self, smtp, settings):
+        settings.HINDSIGHT_BASE_URL = "https://status.example.test"
+        subscriber("ann@example.com")
+        assert deliver_all(sent()) == ["sent"]
+        [message] = smtp.parsed()
+        text, html = (part.get_payload(decode=True).decode() for part in message.walk()
+                      if part.get_content_type() in ("text/plain", "text/html"))  # fmt: skip
+        links = [
+            *re.findall(r"https?://[^\s\"<>]+", text),
+            *re.findall(r'href="([^"]+)"', html),
+            message["List-Unsubscribe"].strip().removeprefix("<").removesuffix(">"),
+        ]
+        assert "https://status.example.test/status/" in links
+        assert len(links) == 5  # the status page and unsubscribe in each part, and the header
+        assert [link for link in links if not link.startswith("https://status.example.test/")] == []
+        assert message["Message-ID"].endswith("@status.example.test>")
 
     def test_a_delivery_sent_once_is_never_sent_again(self, smtp):
         subscriber("ann@example.com")

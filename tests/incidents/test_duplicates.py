@@ -154,8 +154,11 @@ class TestMarking:
 class TestLeftOut:
     @pytest.fixture
     def pair(self):
-        original = IncidentFactory(title="Checkout down")
-        twin = IncidentFactory(title="Checkout returns 500", service=original.service)
+        # Both public: what leaves the twin off the status page is being a duplicate.
+        original = IncidentFactory(title="Checkout down", public_since=T0)
+        twin = IncidentFactory(
+            title="Checkout returns 500", service=original.service, public_since=T0
+        )
         mark(twin, original)
         return original, twin
 
@@ -173,10 +176,10 @@ class TestLeftOut:
 
     def test_from_the_latest_resolved_incident_the_status_page_falls_back_to(self):
         older = IncidentFactory(
-            status=Incident.Status.RESOLVED, resolved_at=T0 + timedelta(minutes=5)
+            status=Incident.Status.RESOLVED, resolved_at=T0 + timedelta(minutes=5), public_since=T0
         )
         newer = IncidentFactory(
-            status=Incident.Status.RESOLVED, resolved_at=T0 + timedelta(minutes=9)
+            status=Incident.Status.RESOLVED, resolved_at=T0 + timedelta(minutes=9), public_since=T0
         )
         mark(newer, older)
         rows = public_incident_rows(now=T0 + timedelta(days=400), history_days=90)

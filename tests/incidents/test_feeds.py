@@ -116,8 +116,9 @@ def test_markdown_xss_in_an_update_is_inert_in_the_feed(url):
     assert "&lt;script&gt;" in html.unescape(body)
 
 
-def test_a_feed_reads_in_one_query_then_none_while_cached(incidents, django_assert_num_queries):
-    with django_assert_num_queries(1):
+def test_a_feed_reads_in_two_queries_then_none_while_cached(incidents, django_assert_num_queries):
+    # The public incidents with their updates, and the withdrawn updates of internal ones.
+    with django_assert_num_queries(2):
         get(ATOM)
     with django_assert_num_queries(0):
         get(RSS)
@@ -126,6 +127,18 @@ def test_a_feed_reads_in_one_query_then_none_while_cached(incidents, django_asse
     assert b"Fresh words" not in get(ATOM)
     status_page_invalidate()  # what a publish or a maintenance write does after commit
     assert b"Fresh words" in get(ATOM)
+
+
+@pytest.mark.parametrize("url", [ATOM, RSS])
+def test_every_link_in_a_feed_is_on_the_configured_public_url(incidents, settings, url):
+    settings.HINDSIGHT_BASE_URL = "https://status.example.test"
+    body = get(url).decode()
+    links = re.findall(r'(?:href="|<link>|<guid[^>]*>|<id>)([^"<]+)', body)
+    assert len(links) >= 8  # the feed itself, its page, and each entry's link and id
+    assert [link for link in links if not link.startswith("https://status.example.test/")] == []
+    # Never the address the request came in on.
+    assert "testserver" not in body
+    assert "127.0.0.1" not in body
 
 
 def test_an_empty_feed_is_still_a_feed():
@@ -162,6 +175,27 @@ class TestWithdrawnUpdates:
         assert "Investigating: Looking into checkout errors" not in titles
         # The reason is for the record, not for the public.
         assert b"wrong service" not in get(ATOM)
+
+    def test_once_its_incident_is_internal_the_notice_says_nothing_else_of_it(self, incidents):
+        active, update, _editor = self._withdraw(incidents)  # its only update: now internal
+        active.refresh_from_db()
+        assert active.public_since is None
+
+        entries = ET.fromstring(get(ATOM)).findall("atom:entry", NS)
+        notice = next(
+            e
+            for e in entries
+            if (e.findtext("atom:title", namespaces=NS) or "").startswith("Withdrawn")
+        )
+        link = notice.find("atom:link", NS)
+        assert link is not None
+        assert link.get("href") == "http://127.0.0.1:8000/status/"  # no anchor: it is gone
+        guid = notice.findtext("atom:id", namespaces=NS) or ""
+        assert guid.endswith(f"#update-{update.pk}-withdrawn")
+        body = get(ATOM).decode()
+        assert f"incident-{active.number}" not in body
+        assert "Investigating checkout errors" not in body  # its status line
+        assert "Checkout fails for some people" not in body  # its impact
 
     def test_the_record_keeps_who_and_why_and_the_timeline_says_so(self, incidents):
         active, update, editor = self._withdraw(incidents)

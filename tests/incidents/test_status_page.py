@@ -130,6 +130,9 @@ def communication(
     )
     row.render_markdown()
     row.save()
+    if status == Communication.Status.SENT and audience == Audience.STATUS_PAGE:
+        # What publishing it through communication_send does: the incident is public from then.
+        Incident.objects.filter(pk=incident.pk, public_since__isnull=True).update(public_since=at)
     return row
 
 
@@ -304,7 +307,10 @@ def test_open_incidents_show_their_published_updates_newest_first_and_nothing_el
 
 def test_past_incidents_of_90_days_show_the_summary_only_once_the_post_mortem_is_published():
     published = resolved_incident(days_ago=10, published=True, summary="Published summary words")
-    draft = resolved_incident(days_ago=20, summary="Draft summary words")
+    # Made public with no update published: shown under "Disruption to <service>".
+    draft = resolved_incident(
+        days_ago=20, summary="Draft summary words", public_since=NOW - timedelta(days=20)
+    )
     old = resolved_incident(days_ago=120)
     communication(old, "Old news", at=old.started_at)
     communication(published, "Recent news", at=published.started_at)

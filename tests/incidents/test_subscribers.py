@@ -442,6 +442,18 @@ def test_links_are_absolute_on_the_configured_base_url(settings):
     assert "reader" not in unsubscribe_url(subscriber)  # no address in URLs or their logs
 
 
+def test_every_link_in_the_confirmation_mail_is_on_the_configured_public_url(sign_up, settings):
+    settings.HINDSIGHT_BASE_URL = "https://status.example.test"
+    sign_up("reader@example.test")
+    [message] = mail.outbox
+    assert isinstance(message, EmailMultiAlternatives)
+    html = str(message.alternatives[0][0])
+    text = str(message.body)
+    links = re.findall(r"https?://[^\s\"<>]+", text) + re.findall(r'href="([^"]+)"', html)
+    assert len(links) == 4  # the confirm link and the status page, in each part
+    assert [link for link in links if not link.startswith("https://status.example.test/")] == []
+
+
 def test_opening_the_unsubscribe_link_shows_a_button_and_changes_nothing(client):
     subscriber = Subscriber.objects.create(email="reader@example.test", confirmed_at=timezone.now())
     response = client.get(path_of(unsubscribe_url(subscriber)))

@@ -133,6 +133,13 @@ class ExportIncidentSerializer(serializers.Serializer):
     duplicate_of = serializers.CharField(
         allow_null=True, help_text="The reference of the incident this one duplicates, or null."
     )
+    public_since = serializers.DateTimeField(
+        allow_null=True, help_text="When it went on the public status page; null while internal."
+    )
+    public_by = _UserName()
+    public_marked = serializers.BooleanField(
+        help_text="Made public by hand: it stays public when its updates are withdrawn."
+    )
     summary = serializers.CharField(allow_blank=True, help_text="Markdown.")
     impact = serializers.CharField(allow_blank=True, help_text="Markdown.")
     resolution = serializers.CharField(allow_blank=True, help_text="Markdown.")

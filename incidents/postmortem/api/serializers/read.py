@@ -45,6 +45,18 @@ class IncidentListSerializer(RowSerializer):
             "closed: left out of lists (unless asked for), counts and the status page."
         ),
     )
+    # Made a bool by finish().
+    public = serializers.BooleanField(
+        source="public_since",
+        help_text=(
+            "On the public status page and in its feeds. An incident is internal until an "
+            "update for it is published there, or it is made public (POST …/publish); a "
+            "duplicate never is."
+        ),
+    )
+    public_since = serializers.DateTimeField(
+        allow_null=True, help_text="When it went on the status page; null while internal."
+    )
     version = serializers.IntegerField(help_text="Also the ETag; send it back in If-Match.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -55,6 +67,8 @@ class IncidentListSerializer(RowSerializer):
 
     def finish(self, data: dict[str, Any], source: Any, times: Times) -> None:
         data["reference"] = f"{REFERENCE_PREFIX}{data['number']}"
+        # A duplicate is never on the page, whatever it was before: its original tells it.
+        data["public"] = data["public"] is not None and data["duplicate_of"] is None
         if data["duplicate_of"] is not None:
             data["duplicate_of"] = f"{REFERENCE_PREFIX}{data['duplicate_of']}"
         if isinstance(source, Incident):

@@ -42,6 +42,7 @@ from incidents.postmortem.api.views.common import (
     incident_or_404,
     problems,
 )
+from incidents.statuspage import services as statuspage
 
 RACE = "Other requests kept moving the incident while this one was applied; read it again."
 
@@ -302,3 +303,37 @@ class IncidentViewSet(viewsets.GenericViewSet):
                     incident=incident, original=original, user=request_user(request)
                 )
         return self._detail_response(incident.number)
+
+    @extend_schema(
+        summary="Put the incident on the public status page",
+        description=(
+            "An incident is internal until the team makes it public: by publishing a status "
+            "page update for it, or with this. It then shows on the status page and in the "
+            'feeds, headed by its first published update, or "Disruption to <service>" '
+            "before there is one, and stays there when its updates are withdrawn, until "
+            "`unpublish`. Making a public incident public again keeps `public_since`."
+        ),
+        request=None,
+        parameters=[REF, ETAG],
+        responses={200: s.IncidentDetailSerializer, **problems(*READ_PROBLEMS)},
+    )
+    @action(detail=True, methods=["post"], url_path="publish", permission_classes=[ChangeOnPost])
+    def publish(self, request: Request, ref: str) -> Response:
+        statuspage.incident_publish(incident=self.get_object(), user=request_user(request))
+        return self._detail_response(ref)
+
+    @extend_schema(
+        summary="Take the incident off the public status page",
+        description=(
+            "It leaves the status page and the feeds at once, whatever it has published; its "
+            "updates stay on its record, and the next update published puts it back. "
+            "Unpublishing an internal incident changes nothing."
+        ),
+        request=None,
+        parameters=[REF, ETAG],
+        responses={200: s.IncidentDetailSerializer, **problems(*READ_PROBLEMS)},
+    )
+    @action(detail=True, methods=["post"], url_path="unpublish", permission_classes=[ChangeOnPost])
+    def unpublish(self, request: Request, ref: str) -> Response:
+        statuspage.incident_unpublish(incident=self.get_object(), user=request_user(request))
+        return self._detail_response(ref)
