@@ -63,6 +63,8 @@ def test_a_colleagues_change_to_other_details_is_kept(
 
     a.locator("#summary-box").get_by_label("Severity").select_option("sev2")
     a.locator("#summary-box").get_by_role("button", name="Save details").click()
+    # Saved, not a form again (the edit form's own select lists "SEV2 · High" too).
+    expect(a.locator("#summary-box.editing")).to_have_count(0)
     expect(a.locator("#summary-box")).to_contain_text("SEV2 · High")
 
     b.locator("#summary-box").get_by_label("Status line").fill("Rolled back, watching")
@@ -83,6 +85,8 @@ def test_a_details_conflict_names_the_field_as_the_page_shows_it(
         page.locator("#summary-box").get_by_role("link", name="Edit details").click()
     a.locator("#summary-box").get_by_label("Severity").select_option("sev2")
     a.locator("#summary-box").get_by_role("button", name="Save details").click()
+    # Saved, not a form again (the edit form's own select lists "SEV2 · High" too).
+    expect(a.locator("#summary-box.editing")).to_have_count(0)
     expect(a.locator("#summary-box")).to_contain_text("SEV2 · High")
 
     b.locator("#summary-box").get_by_label("Severity").select_option("sev3")
