@@ -148,6 +148,18 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture
+def back_to_the_latest_schema() -> Iterator[None]:
+    """For a test that migrates back to check a data migration: every later test needs every
+    migration applied, not just the ones this test stops at."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+
 @pytest.fixture(scope="module")
 def demo_loaded(django_db_setup, django_db_blocker) -> Iterator[None]:
     """The demo, loaded once for a module inside a transaction rolled back after it.

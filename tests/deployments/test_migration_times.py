@@ -16,14 +16,6 @@ AFTER = [("deployments", "0004_deployment_times")]
 RECORDED = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def back_to_the_latest_schema():
-    """Every later test needs every migration applied, not just the ones this test stops at."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("back_to_the_latest_schema")
 def test_rows_without_times_get_the_time_they_were_recorded():

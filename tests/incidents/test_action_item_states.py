@@ -251,14 +251,6 @@ BEFORE = [("incidents", "0010_row_versions")]
 AFTER = [("incidents", "0011_action_item_states_and_duplicates")]
 
 
-@pytest.fixture
-def back_to_the_latest_schema():
-    """Every later test needs every migration applied, not just the ones this test stops at."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("back_to_the_latest_schema")
 def test_items_set_to_wont_do_before_reasons_existed_get_one_saying_so():

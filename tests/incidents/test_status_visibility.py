@@ -433,13 +433,6 @@ BEFORE = [("incidents", "0012_timeline_changes")]
 AFTER = [("incidents", "0013_incident_visibility")]
 
 
-@pytest.fixture
-def back_to_the_latest_schema():
-    yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("back_to_the_latest_schema")
 def test_incidents_with_a_standing_published_update_are_public_after_the_migration():

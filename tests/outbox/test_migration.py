@@ -18,14 +18,6 @@ def migrate(targets) -> None:
     executor.migrate(targets)
 
 
-@pytest.fixture
-def back_to_the_latest_schema():
-    """Every later test needs every migration applied, not just the ones this test stops at."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("back_to_the_latest_schema")
 def test_waiting_rows_move_with_their_ids_times_and_errors():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -115,9 +114,7 @@ class ChangeViewSet(RowViewSet):
         data["environment"] = environment_or_404(service, data["environment"])
         change, created = services.change_record(service=service, **data)
         body = self.row(pk=change.pk)
-        if created:
-            return self.created(body, name="change", key=change.pk)
-        return Response(body, status=status.HTTP_200_OK)
+        return self.recorded(body, created=created, name="change", key=change.pk)
 
 
 # --- Maintenance windows --------------------------------------------------------------------------
@@ -184,9 +181,7 @@ class MaintenanceWindowViewSet(RowViewSet):
             service=service, opened_by=opener(request), **data
         )
         body = self.row(pk=window.pk)
-        if created:
-            return self.created(body, name="maintenance-window", key=window.pk)
-        return Response(body, status=status.HTTP_200_OK)
+        return self.recorded(body, created=created, name="maintenance-window", key=window.pk)
 
     @action(detail=True, methods=["post"])
     def end(self, request: Request, pk: str) -> Response:

@@ -209,6 +209,13 @@ class RowViewSet(viewsets.GenericViewSet):
         url = reverse(f"{name}-detail", args=[key], request=self.request)
         return Response(data, status=status.HTTP_201_CREATED, headers={"Location": url})
 
+    def recorded(self, data: dict[str, Any], *, created: bool, name: str, key: Any) -> Response:
+        """What CI's records answer: 201 with a Location for a new row, 200 with the first one
+        when its external id was recorded already."""
+        if created:
+            return self.created(data, name=name, key=key)
+        return Response(data, status=status.HTTP_200_OK)
+
     def validated(
         self, serializer_class: type[Serializer], *, partial: bool = False
     ) -> dict[str, Any]:

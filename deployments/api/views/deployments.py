@@ -10,7 +10,6 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -165,9 +164,7 @@ class DeploymentViewSet(RowViewSet):
             rollback_of_external_id=data["rollback_of"],
         )
         body = self.detail_body(deployment.pk)
-        if created:
-            return self.created(body, name="deployment", key=deployment.pk)
-        return Response(body, status=status.HTTP_200_OK)
+        return self.recorded(body, created=created, name="deployment", key=deployment.pk)
 
     @action(detail=True, methods=["post"], url_path="status")
     def set_status(self, request: Request, pk: str) -> Response:
