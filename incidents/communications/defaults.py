@@ -1,5 +1,9 @@
 """The templates Hindsight ships: one per audience and status page phase.
 
+The public post-mortem's template states the public facts and leaves the rest to the editor
+between PROMPT_OPEN and PROMPT_CLOSE: what went wrong and what changed, in customers' words. A
+draft that still holds such a prompt cannot be approved (communication_approve).
+
 Migration 0004 installs them and load_demo makes sure they exist; neither overwrites a template
 someone has edited (rows are matched by slug). Each must pass check_template for its audience;
 tests/incidents/test_templates_sandbox.py holds them to it.
@@ -12,6 +16,8 @@ from typing import Any
 from incidents.models import CommunicationTemplate
 
 USER_EMAIL_SLUG = "user-email-resolved"
+PUBLIC_POSTMORTEM_SLUG = "public-postmortem"
+PROMPT_OPEN, PROMPT_CLOSE = "[[", "]]"
 
 _WHEN = '{{ started_at|date:"F j, Y" }}'
 
@@ -88,6 +94,27 @@ DEFAULT_TEMPLATES: list[dict[str, Any]] = [
             "{% else %}earlier today{% endif %}.\n\n"
             '{% if components %}Affected: {{ components|join:", " }}.\n\n{% endif %}'
             "Thank you for your patience."
+        ),
+    },
+    {
+        "slug": PUBLIC_POSTMORTEM_SLUG,
+        "name": "Public post-mortem",
+        "audience": "public_postmortem",
+        "phase": "",
+        "subject_template": f"What happened to {{{{ service }}}} on {_WHEN}",
+        "body_template": (
+            "## What happened\n\n"
+            f"On {_WHEN}, {{{{ service }}}} "
+            "{% if duration %}did not work as it should for {{ duration }}, {{ span }}"
+            "{% else %}had problems{% endif %}.\n\n"
+            '{% if components %}What was affected: {{ components|join:", " }}.\n\n{% endif %}'
+            "{% if impact %}{{ impact }}\n\n{% endif %}"
+            "## Why it happened\n\n"
+            "[[In plain words for customers: what went wrong. No internal names.]]\n\n"
+            "## What we have changed\n\n"
+            "[[What fixed it, and what we changed so that it does not happen again.]]\n\n"
+            "We are sorry for the trouble this caused, and thank you for your patience.\n\n"
+            "The {{ service }} team"
         ),
     },
     {

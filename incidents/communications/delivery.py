@@ -25,8 +25,7 @@ from django.utils import timezone
 
 from deployments.probing import BlockedAddress, ProbeError, guarded_request, validate_target_url
 from incidents.communications import messages
-from incidents.communications.placeholders import is_public
-from incidents.models import Communication, Delivery, Subscriber, WebhookEndpoint
+from incidents.models import Audience, Communication, Delivery, Subscriber, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +33,15 @@ DELIVER_TASK = "incidents.tasks.communication_deliver"
 FANOUT_BATCH = 1000
 WEBHOOK_TIMEOUT = 10.0
 WEBHOOK_PREFIX = "webhook:"
+# What goes to subscribers and webhooks when it is sent. The public post-mortem is public too, but
+# it is read on the incident's public page, not pushed into inboxes.
+DELIVERED_AUDIENCES = frozenset({Audience.USER_EMAIL, Audience.STATUS_PAGE})
+
+
+def is_delivered(audience: str) -> bool:
+    return audience in DELIVERED_AUDIENCES
+
+
 # Retries: 10 s, 20 s, 40 s ... (each with jitter), at most an hour apart, up to 10 of them:
 # roughly two hours of trying before a delivery is marked failed.
 RETRY_FIRST_DELAY = 10.0
@@ -55,7 +63,9 @@ class PermanentDeliveryError(Exception):
 def deliveries_create(*, communication: Communication) -> list[int]:
     """One Delivery per confirmed, subscribed address and active webhook endpoint; returns the
     ids of those still pending. Safe to run any number of times: rows that exist are kept."""
-    if communication.status != Communication.Status.SENT or not is_public(communication.audience):
+    if communication.status != Communication.Status.SENT or not is_delivered(
+        communication.audience
+    ):
         return []
     emails = (
         Subscriber.objects.filter(confirmed_at__isnull=False, unsubscribed_at__isnull=True)

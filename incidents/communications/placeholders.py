@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from incidents.models import Audience
 
 # Audiences whose text leaves the team: only public facts reach them.
-PUBLIC_AUDIENCES = frozenset({Audience.USER_EMAIL, Audience.STATUS_PAGE})
+PUBLIC_AUDIENCES = frozenset(
+    {Audience.USER_EMAIL, Audience.STATUS_PAGE, Audience.PUBLIC_POSTMORTEM}
+)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import copy
 import re
 import secrets
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -21,9 +22,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from incidents.communications.delivery import DELIVER_TASK
+from incidents.communications.defaults import PROMPT_CLOSE, PROMPT_OPEN
+from incidents.communications.delivery import DELIVER_TASK, is_delivered
 from incidents.communications.facts import incident_facts
-from incidents.communications.placeholders import is_public
 from incidents.communications.sandbox import check_template, render_subject, render_template
 from incidents.models import (
     Audience,
@@ -46,6 +47,10 @@ Status = Communication.Status
 EDITABLE = (Status.DRAFT, Status.APPROVED)
 CORRECTION_PREFIX = "Correction: "
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+_PROMPT = re.compile(re.escape(PROMPT_OPEN) + r".*?" + re.escape(PROMPT_CLOSE), re.S)
+# Published, these are on the status page: publishing one makes its incident public, and
+# withdrawing one can take it off again.
+ON_THE_STATUS_PAGE = (Audience.STATUS_PAGE, Audience.PUBLIC_POSTMORTEM)
 
 
 class CommunicationStateError(Exception):
@@ -235,6 +240,15 @@ def communication_discard(*, communication: Communication, user: User | None) ->
 
 @transaction.atomic
 def communication_approve(*, communication: Communication, user: User | None) -> Communication:
+    """Approve a draft for sending. A public post-mortem that still holds a prompt of its
+    template ([[...]]) is refused: the template leaves those parts for the editor to write."""
+    if communication.audience == Audience.PUBLIC_POSTMORTEM:
+        left = _PROMPT.search(f"{communication.subject}\n{communication.body}")
+        if left is not None:
+            raise CommunicationStateError(
+                f"Write the part the template left open first: {left.group(0)}",
+                status=communication.status,
+            )
     now = timezone.now()
     updated = Communication.objects.filter(pk=communication.pk, status=Status.DRAFT).update(
         status=Status.APPROVED, approved_by=_who(user), approved_at=now, updated_at=now
@@ -252,6 +266,7 @@ def communication_approve(*, communication: Communication, user: User | None) ->
 _SENT_VERBS = {
     "user_email": "sent to subscribers",
     "status_page": "published on the status page",
+    "public_postmortem": "published on the incident's public page",
 }
 
 
@@ -285,13 +300,16 @@ def communication_send(*, communication: Communication, user: User | None) -> Co
         source=TimelineEvent.Source.SYSTEM,
         created_by=_who(user),
     )
-    if is_public(communication.audience):
+    if is_delivered(communication.audience):
         outbox_enqueue(task=DELIVER_TASK, kwargs={"communication_id": communication.pk})
-    if communication.audience == Audience.STATUS_PAGE:
-        # Publishing an update is what makes an incident public, if nothing had yet.
+    if communication.audience in ON_THE_STATUS_PAGE:
+        # Publishing an update (or the public post-mortem) is what makes an incident public,
+        # if nothing had yet.
         incident_publish_with_update(incident=communication.incident, user=user, at=now)
         # On the page at once, not when its cached copy runs out.
-        transaction.on_commit(status_page_invalidate)
+        transaction.on_commit(
+            partial(status_page_invalidate, incident_number=communication.incident.number)
+        )
     return communication
 
 
@@ -339,7 +357,8 @@ def communication_correct(*, communication: Communication, user: User | None) ->
 def communication_retract(
     *, communication: Communication, user: User | None, reason: str
 ) -> Communication:
-    """Withdraw a published status page update that said something wrong.
+    """Withdraw a published status page update (or public post-mortem) that said something
+    wrong.
 
     The page and the feeds stop showing it at once (the feeds carry an entry saying it was
     withdrawn); the update itself, who withdrew it and why stay on the record and the
@@ -351,7 +370,7 @@ def communication_retract(
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": "Say why it is withdrawn; the record keeps it."})
-    if communication.audience != Audience.STATUS_PAGE or communication.status != Status.SENT:
+    if communication.audience not in ON_THE_STATUS_PAGE or communication.status != Status.SENT:
         raise CommunicationStateError(
             "Only a published status page update can be withdrawn; an email cannot be unsent.",
             status=communication.status,
@@ -368,7 +387,8 @@ def communication_retract(
     timeline_event_add(
         incident=communication.incident,
         occurred_at=now,
-        text=f"Status page update **{_plain(communication.subject)}** withdrawn by {who}: "
+        text=f"{communication.get_audience_display()} **{_plain(communication.subject)}** "
+        f"withdrawn by {who}: "
         f"{_plain(reason)}",
         kind=TimelineEvent.Kind.COMMUNICATION,
         source=TimelineEvent.Source.SYSTEM,
@@ -376,7 +396,9 @@ def communication_retract(
     )
     # Its last one withdrawn, an incident nobody marked public goes off the page.
     incident_unpublish_after_withdrawal(incident=communication.incident, user=user)
-    transaction.on_commit(status_page_invalidate)
+    transaction.on_commit(
+        partial(status_page_invalidate, incident_number=communication.incident.number)
+    )
     return communication
 
 

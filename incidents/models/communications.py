@@ -21,6 +21,8 @@ class Audience(models.TextChoices):
     STATUS_PAGE = "status_page", "Status page update"
     INTERNAL = "internal", "Internal summary"
     EXECUTIVE = "executive", "Executive summary"
+    # The post-mortem told to customers, on the incident's public page once published.
+    PUBLIC_POSTMORTEM = "public_postmortem", "Public post-mortem"
 
 
 class Phase(models.TextChoices):

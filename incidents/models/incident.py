@@ -186,6 +186,12 @@ class Incident(MarkdownModel):
             models.Index(fields=["service", "-started_at"], name="incident_service_started_idx"),
             # Dashboards: open incidents.
             models.Index(fields=["status"], name="incident_status_idx"),
+            # The status page's history pages: public incidents, newest first.
+            models.Index(
+                fields=["-started_at", "-number"],
+                condition=Q(public_since__isnull=False, duplicate_of__isnull=True),
+                name="incident_public_started_idx",
+            ),
         ]
 
     def __str__(self) -> str:

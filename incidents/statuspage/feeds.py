@@ -5,6 +5,10 @@ is not public reaches them. They also say which updates were withdrawn, even onc
 withdrawal took its incident off the page: a feed reader keeps what it read. Descriptions are the
 HTML stored at save time, already sanitized by core.rendering; the feed generator escapes it once
 more into the XML.
+
+Entries link to their incident's own public page (absolute, on HINDSIGHT_BASE_URL); their ids
+(guids) stay what they were when entries linked to the status page, so readers do not see old
+entries again as new ones. A published public post-mortem is an entry of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from incidents.statuspage.page import (
     HISTORY_DAYS,
     PublicIncident,
     cached,
+    incident_url,
     public_incidents,
 )
 from incidents.statuspage.selectors import withdrawn_update_rows
@@ -43,6 +48,10 @@ class FeedEntry:
 
 def _page_url() -> str:
     return settings.HINDSIGHT_BASE_URL + reverse("incidents:status_page")
+
+
+def _incident_link(incident: PublicIncident) -> str:
+    return settings.HINDSIGHT_BASE_URL + incident_url(incident.number)
 
 
 def _incident_html(incident: PublicIncident) -> str:
@@ -92,8 +101,9 @@ def _entries() -> list[FeedEntry]:
         )
         for row in withdrawn_update_rows(since=now - timedelta(days=HISTORY_DAYS), limit=MAX_ITEMS)
     ]
-    for incident in public_incidents(now=now):
-        anchor = f"{page}#incident-{incident.number}"
+    # Each incident gives at least one entry: MAX_ITEMS incidents fill the feed.
+    for incident in public_incidents(now=now, past_limit=MAX_ITEMS):
+        anchor = _incident_link(incident)
         updated = max(
             [incident.started_at, incident.resolved_at or incident.started_at]
             + [update.at for update in incident.updates]
@@ -113,7 +123,7 @@ def _entries() -> list[FeedEntry]:
             entries.append(
                 _withdrawn(
                     title=update.subject,
-                    link=anchor,
+                    link=f"{anchor}#update-{update.id}",
                     guid=f"{page}#update-{update.id}-withdrawn",
                     at=update.retracted_at,
                 )
@@ -123,10 +133,32 @@ def _entries() -> list[FeedEntry]:
                 FeedEntry(
                     title=f"{update.phase_label}: {update.subject}",
                     html=update.body_html,
-                    link=f"{page}#update-{update.id}",
+                    link=f"{anchor}#update-{update.id}",
                     guid=f"{page}#update-{update.id}",
                     published=update.at,
                     updated=update.at,
+                )
+            )
+        for withdrawn in incident.withdrawn_postmortems:
+            assert withdrawn.retracted_at is not None
+            entries.append(
+                _withdrawn(
+                    title=f"Post-mortem: {withdrawn.subject}",
+                    link=f"{anchor}#postmortem-{withdrawn.id}",
+                    guid=f"{page}#postmortem-{withdrawn.id}-withdrawn",
+                    at=withdrawn.retracted_at,
+                )
+            )
+        if incident.postmortem is not None:
+            postmortem = incident.postmortem
+            entries.append(
+                FeedEntry(
+                    title=f"Post-mortem: {postmortem.subject}",
+                    html=postmortem.body_html,
+                    link=f"{anchor}#postmortem",
+                    guid=f"{page}#postmortem-{postmortem.id}",
+                    published=postmortem.at,
+                    updated=postmortem.at,
                 )
             )
     entries.sort(key=lambda entry: entry.published, reverse=True)

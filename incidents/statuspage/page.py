@@ -6,9 +6,16 @@
    warm build reads only today.
 3. Maintenance: windows that have not ended.
 4. Incidents: the public ones (made public by a published update or by an editor) that are
-   open, resolved in the last 90 days, or the latest resolved, each joined to its published
-   status-page updates (a LEFT JOIN on a FilteredRelation). An internal incident is never read
-   here, so it shows nowhere on the page: not in the lists, not in the overall status.
+   open, the PAST_SHOWN latest resolved in the last 90 days, or the latest resolved, each joined
+   to its published status-page updates and public post-mortem (a LEFT JOIN on a
+   FilteredRelation). An internal incident is never read here, so it shows nowhere on the page:
+   not in the lists, not in the overall status. Past incidents are shown in brief, each linking
+   to its own public page; older ones are on the history pages. So the page stays the same size
+   however long the history grows.
+
+Each public incident has a page of its own (public_incident_page: one query), with its updates,
+those withdrawn marked so, and its published public post-mortem; the history pages list every
+public incident (public_history_page: two queries).
 
 The queries are in incidents.statuspage.selectors; this module shapes their rows for the page and
 the feeds, and holds their cache: Django's cache framework, one entry per rendered page and feed
@@ -31,14 +38,19 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.paginator import Page
+from django.urls import reverse
 from django.utils import timezone
 
 from core.ratelimited_log import RateLimitedLog
 from deployments.selectors import health_is_stale
 from incidents.models import Audience, Communication, Incident, Phase
+from incidents.models.incident import REFERENCE_PREFIX
 from incidents.statuspage.selectors import (
     component_rows,
     maintenance_rows,
+    public_history,
+    public_incident_detail_rows,
     public_incident_rows,
     uptime_rows,
 )
@@ -47,12 +59,16 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 HISTORY_DAYS = 90
+# Past incidents on the page, at most: the rest are a link away, on the history pages.
+PAST_SHOWN = 10
+HISTORY_PER_PAGE = 25
 # The rendered page is kept this long: during an outage everyone refreshes, and nobody needs it
 # fresher than this.
 PAGE_CACHE_SECONDS = 10
 # Bump the version when the cached value (incidents.statuspage.views.RenderedPage) changes shape.
 PAGE_CACHE_KEY = "incidents:status-page:v3"
 FEED_CACHE_KEY = "incidents:status-feed:v1"
+INCIDENT_CACHE_KEY = "incidents:status-incident:v1:{number}"
 PAST_UPTIME_CACHE_SECONDS = 3600
 
 
@@ -125,6 +141,21 @@ class PublicUpdate:
     corrected: bool = False
 
 
+@dataclass(frozen=True)
+class PublicPostmortem:
+    """The post-mortem written for customers, as published (a public_postmortem communication)."""
+
+    id: int
+    subject: str
+    body_html: str
+    at: datetime
+    retracted_at: datetime | None = None
+
+
+def incident_url(number: int) -> str:
+    return reverse("incidents:status_incident", args=[f"{REFERENCE_PREFIX}{number}"])
+
+
 @dataclass
 class PublicIncident:
     number: int
@@ -137,8 +168,25 @@ class PublicIncident:
     started_at: datetime
     resolved_at: datetime | None
     updates: list[PublicUpdate] = field(default_factory=list)
-    # Updates withdrawn since they were published: only the feeds speak of them.
+    # Updates withdrawn since they were published: the feeds and the incident's own page say
+    # so; the status page leaves them off.
     withdrawn: list[PublicUpdate] = field(default_factory=list)
+    # The latest published public post-mortem still standing, and those withdrawn.
+    postmortem: PublicPostmortem | None = None
+    withdrawn_postmortems: list[PublicPostmortem] = field(default_factory=list)
+
+    @property
+    def reference(self) -> str:
+        return f"{REFERENCE_PREFIX}{self.number}"
+
+    @property
+    def url(self) -> str:
+        return incident_url(self.number)
+
+    @property
+    def timeline(self) -> list[PublicUpdate]:
+        """Standing and withdrawn updates together, newest first: the incident page's list."""
+        return sorted([*self.updates, *self.withdrawn], key=lambda u: (u.at, u.id), reverse=True)
 
     @property
     def heading(self) -> str:
@@ -172,18 +220,20 @@ def _uptime_key(today: date) -> str:
     return f"incidents:status-uptime:{today.isoformat()}:{HISTORY_DAYS}"
 
 
-def status_page_invalidate() -> None:
-    """Drop the cached page, feeds and today's uptime after a write they show; every process
-    reads the same cache, so the next request anywhere builds them afresh.
+def status_page_invalidate(*, incident_number: int | None = None) -> None:
+    """Drop the cached page, feeds and today's uptime after a write they show, and the page of
+    the incident it was about, if any; every process reads the same cache, so the next request
+    anywhere builds them afresh.
 
     Called after commit, so it never raises: with the cache down the write stands and is
     answered as saved, the failure is logged, and what the cache still holds (if it comes back)
     runs out within PAGE_CACHE_SECONDS.
     """
     with _one_attempt():
-        _cache_call(
-            cache.delete_many, [PAGE_CACHE_KEY, FEED_CACHE_KEY, _uptime_key(timezone.localdate())]
-        )
+        keys = [PAGE_CACHE_KEY, FEED_CACHE_KEY, _uptime_key(timezone.localdate())]
+        if incident_number is not None:
+            keys.append(INCIDENT_CACHE_KEY.format(number=incident_number))
+        _cache_call(cache.delete_many, keys)
 
 
 # A cache that fails (Redis down, or wedged and answering nothing) costs the public pages their
@@ -293,10 +343,21 @@ def _uptime(check_ids: list[int], days: list[date]) -> dict[tuple[int, date], Up
     return {key: UptimeDay(key[1], samples, ok) for key, (samples, ok) in totals.items()}
 
 
-def public_incidents(*, now: datetime) -> list[PublicIncident]:
-    """Open incidents, those resolved within HISTORY_DAYS and the latest resolved one, newest
-    first, each with its published status-page updates, newest first. One query."""
-    rows = public_incident_rows(now=now, history_days=HISTORY_DAYS)
+def public_incidents(*, now: datetime, past_limit: int = PAST_SHOWN) -> list[PublicIncident]:
+    """Open incidents, the `past_limit` latest resolved within HISTORY_DAYS and the latest
+    resolved one, newest first, each with its published status-page updates, newest first,
+    and its public post-mortem. One query."""
+    return _shaped(public_incident_rows(now=now, history_days=HISTORY_DAYS, past_limit=past_limit))
+
+
+def public_incident(*, number: int) -> PublicIncident | None:
+    """The public incident numbered `number` with everything it published; None if there is
+    none, or it is internal or a duplicate. One query."""
+    incidents = _shaped(public_incident_detail_rows(number=number))
+    return incidents[0] if incidents else None
+
+
+def _shaped(rows: list[Mapping[str, Any]]) -> list[PublicIncident]:
     statuses = dict(Incident.Status.choices)
     phases = dict(Phase.choices)
     incidents: dict[int, PublicIncident] = {}
@@ -320,7 +381,22 @@ def public_incidents(*, now: datetime) -> list[PublicIncident]:
                 started_at=row["started_at"],
                 resolved_at=row["resolved_at"],
             )
-        if row["update_id"] is not None:
+        if row["update_audience"] == Audience.PUBLIC_POSTMORTEM:
+            postmortem = PublicPostmortem(
+                id=row["update_id"],
+                subject=row["update_subject"],
+                body_html=row["update_body_html"],
+                at=row["update_at"],
+                retracted_at=row["update_retracted_at"],
+            )
+            if postmortem.retracted_at is not None:
+                incident.withdrawn_postmortems.append(postmortem)
+            elif incident.postmortem is None or (postmortem.at, postmortem.id) > (
+                incident.postmortem.at,
+                incident.postmortem.id,
+            ):
+                incident.postmortem = postmortem
+        elif row["update_id"] is not None:
             incident.updates.append(
                 PublicUpdate(
                     id=row["update_id"],
@@ -338,7 +414,45 @@ def public_incidents(*, now: datetime) -> list[PublicIncident]:
         incident.withdrawn = [u for u in incident.updates if u.retracted_at is not None]
         incident.updates = [u for u in incident.updates if u.retracted_at is None]
         incident.updates.sort(key=lambda update: (update.at, update.id), reverse=True)
+        incident.withdrawn.sort(key=lambda update: (update.at, update.id), reverse=True)
     return list(incidents.values())
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    number: int
+    heading: str
+    service: str
+    status: str
+    status_label: str
+    status_line: str
+    started_at: datetime
+    resolved_at: datetime | None
+
+    @property
+    def url(self) -> str:
+        return incident_url(self.number)
+
+
+def public_history_page(*, page: int | str | None) -> tuple[Page, list[HistoryEntry]]:
+    """One page of every public incident, newest first, in brief; a page number out of range
+    gives the last page, one that is not a number the first (Paginator.get_page)."""
+    rows = public_history(page=page or 1, per_page=HISTORY_PER_PAGE)
+    statuses = dict(Incident.Status.choices)
+    entries = [
+        HistoryEntry(
+            number=row["number"],
+            heading=row["first_subject"] or f"Disruption to {row['service_name']}",
+            service=row["service_name"],
+            status=row["status"],
+            status_label=statuses.get(row["status"], row["status"]),
+            status_line=row["status_line"],
+            started_at=row["started_at"],
+            resolved_at=row["resolved_at"],
+        )
+        for row in rows
+    ]
+    return rows, entries
 
 
 def public_preview(incident: Incident) -> PublicIncident:

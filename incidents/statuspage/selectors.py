@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.paginator import Page, Paginator
 from django.db import models
 from django.db.models import (
     Case,
@@ -18,6 +19,7 @@ from django.db.models import (
     FilteredRelation,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
     Sum,
     Value,
@@ -98,27 +100,24 @@ def uptime_rows(*, check_ids: list[int], since: datetime) -> list[Mapping[str, A
     return list(hourly.union(raw, all=True))
 
 
-def public_incident_rows(*, now: datetime, history_days: int) -> list[Mapping[str, Any]]:
-    """Public incidents that are open, resolved within `history_days`, or the latest resolved,
-    newest first: one row per (incident, published status-page update), or one with no update.
-    Only incidents the team made public (public_since) are read at all. Duplicates are left
-    out: the public reads of an outage once, under its original."""
-    resolved = Incident.Status.RESOLVED
-    counted = Incident.objects.counted().filter(public_since__isnull=False)
-    latest_resolved = (
-        counted.filter(status=resolved).order_by("-resolved_at", "-pk").values("pk")[:1]
-    )
-    rows = (
-        counted.filter(
-            ~Q(status=resolved)
-            | Q(resolved_at__gte=now - timedelta(days=history_days))
-            | Q(pk=Subquery(latest_resolved))
-        )
-        .annotate(
+# Published communications that the public reads: status page updates and the public post-mortem.
+ON_THE_PAGE = (Audience.STATUS_PAGE, Audience.PUBLIC_POSTMORTEM)
+
+
+def _public() -> QuerySet[Incident]:
+    """Incidents the team made public; never a duplicate: the public reads of an outage once,
+    under its original."""
+    return Incident.objects.counted().filter(public_since__isnull=False)
+
+
+def _with_published(incidents: QuerySet[Incident]) -> QuerySet[Incident, Any]:
+    """One row per (incident, published update or post-mortem), or one with neither."""
+    return (
+        incidents.annotate(
             published=FilteredRelation(
                 "communications",
                 condition=Q(
-                    communications__audience=Audience.STATUS_PAGE,
+                    communications__audience__in=ON_THE_PAGE,
                     communications__status=Communication.Status.SENT,
                 ),
             )
@@ -138,6 +137,7 @@ def public_incident_rows(*, now: datetime, history_days: int) -> list[Mapping[st
                 output_field=models.TextField(),
             ),
             update_id=F("published__id"),
+            update_audience=F("published__audience"),
             update_phase=F("published__phase"),
             update_subject=F("published__subject"),
             update_body_html=F("published__body_html"),
@@ -146,7 +146,60 @@ def public_incident_rows(*, now: datetime, history_days: int) -> list[Mapping[st
             update_retracted_at=F("published__retracted_at"),
         )
     )
+
+
+def public_incident_rows(
+    *, now: datetime, history_days: int, past_limit: int
+) -> list[Mapping[str, Any]]:
+    """Public incidents that are open, among the `past_limit` latest resolved within
+    `history_days`, or the latest resolved, newest first: one row per (incident, published
+    update or post-mortem), or one with neither. However long the history, the page reads a
+    bounded number of incidents; the rest are on the history pages."""
+    resolved = Incident.Status.RESOLVED
+    latest = _public().filter(status=resolved).order_by("-resolved_at", "-pk").values("pk")
+    recent = latest.filter(resolved_at__gte=now - timedelta(days=history_days))
+    rows = _with_published(
+        _public().filter(
+            ~Q(status=resolved) | Q(pk__in=recent[:past_limit]) | Q(pk=Subquery(latest[:1]))
+        )
+    )
     return list(rows)
+
+
+def public_incident_detail_rows(*, number: int) -> list[Mapping[str, Any]]:
+    """One public incident with everything it published, in one query; no rows when there is
+    no such incident, it is internal, or it is a duplicate."""
+    return list(_with_published(_public().filter(number=number)))
+
+
+def public_history(*, page: int | str, per_page: int) -> Page:
+    """One page of every public incident, newest first, in brief: two queries (the count and
+    the page). The heading is the incident's first standing update's subject, as on the page."""
+    first_update = (
+        Communication.objects.filter(
+            incident=OuterRef("pk"),
+            audience=Audience.STATUS_PAGE,
+            status=Communication.Status.SENT,
+            retracted_at__isnull=True,
+        )
+        .order_by(Coalesce("sent_at", "created_at").asc(), "pk")
+        .values("subject")[:1]
+    )
+    rows = (
+        # incident_public_started_idx: the public incidents, newest first.
+        _public()
+        .order_by("-started_at", "-number")
+        .values(
+            "number",
+            "status",
+            "status_line",
+            "started_at",
+            "resolved_at",
+            service_name=F("service__name"),
+            first_subject=Subquery(first_update),
+        )
+    )
+    return Paginator(rows, per_page).get_page(page)
 
 
 def withdrawn_update_rows(*, since: datetime, limit: int) -> list[Mapping[str, Any]]:

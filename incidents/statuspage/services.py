@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -297,7 +298,7 @@ def _change_visibility(
             source=TimelineEvent.Source.SYSTEM,
             created_by=_who(user),
         )
-    transaction.on_commit(status_page_invalidate)
+    transaction.on_commit(partial(status_page_invalidate, incident_number=incident.number))
 
 
 @transaction.atomic
@@ -356,7 +357,8 @@ def incident_unpublish(*, incident: Incident, user: User | None) -> Incident:
 def _standing_updates(incident: Incident) -> QuerySet[Communication]:
     return Communication.objects.filter(
         incident_id=incident.pk,
-        audience=Audience.STATUS_PAGE,
+        # The public post-mortem stands on the page too, like an update.
+        audience__in=(Audience.STATUS_PAGE, Audience.PUBLIC_POSTMORTEM),
         status=Communication.Status.SENT,
         retracted_at__isnull=True,
     )

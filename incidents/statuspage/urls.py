@@ -10,6 +10,8 @@ from incidents.statuspage.feeds import StatusAtomFeed, StatusRssFeed
 
 public = [
     path("", views.status_page, name="status_page"),
+    path("history/", views.status_history, name="status_history"),
+    path("incidents/<str:reference>/", views.status_incident, name="status_incident"),
     path("feed.rss", StatusRssFeed(), name="status_feed_rss"),
     path("feed.atom", StatusAtomFeed(), name="status_feed_atom"),
     path("subscribe/", views.subscribe, name="status_subscribe"),

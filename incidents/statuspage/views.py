@@ -5,7 +5,10 @@ status page or takes it off.
 The page is the same bytes for every visitor: it carries no form and no CSRF token (the sign-up
 form is on its own page, /status/subscribe/, which is not cached and has its own token). So the
 rendered bytes are kept whole in Django's cache for PAGE_CACHE_SECONDS, their digest is the
-ETag, and a repeat visitor whose copy is current gets 304 with no body.
+ETag, and a repeat visitor whose copy is current gets 304 with no body. Each public incident's
+own page is kept the same way, under its own key (a 404 too, so asking for internal incidents
+costs no query per request); the history pages are read from the database each time: two
+indexed queries for a page nobody refreshes during an outage.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from django.core.cache import cache
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -38,10 +41,19 @@ from core.http import AuthenticatedHttpRequest
 from core.kept_forms import form_kept, keeps_typed_text
 from core.permissions import editor_required, login_required
 from incidents.models import Maintenance, Subscriber
+from incidents.models.incident import REFERENCE_RE
 from incidents.postmortem.views import get_incident
 from incidents.statuspage import services
 from incidents.statuspage.forms import MaintenanceForm, SubscribeForm
-from incidents.statuspage.page import PAGE_CACHE_KEY, cache_failed, cached, status_page_build
+from incidents.statuspage.page import (
+    INCIDENT_CACHE_KEY,
+    PAGE_CACHE_KEY,
+    cache_failed,
+    cached,
+    public_history_page,
+    public_incident,
+    status_page_build,
+)
 from incidents.statuspage.subscriber_links import (
     SubscriptionLinkInvalid,
     confirm_claims,
@@ -61,17 +73,28 @@ SIGNUP_WINDOW_SECONDS = 3600
 class RenderedPage:
     body: bytes
     etag: str
+    # False for an incident that is not public (or not there): the cached answer is a 404.
+    found: bool = True
 
 
-def _render() -> RenderedPage:
-    body = render_to_string(f"{TEMPLATE_DIR}/page.html", {"page": status_page_build()}).encode()
+def _rendered(template: str, context: dict[str, object]) -> RenderedPage:
+    body = render_to_string(f"{TEMPLATE_DIR}/{template}", context).encode()
     # Strong: equal tags are equal bytes, whoever asked and whichever process rendered them.
     return RenderedPage(body=body, etag=f'"{hashlib.sha256(body).hexdigest()[:20]}"')
 
 
-@require_safe
-def status_page(request: HttpRequest) -> HttpResponse:
-    page = cached(PAGE_CACHE_KEY, _render)
+def _render() -> RenderedPage:
+    return _rendered("page.html", {"page": status_page_build()})
+
+
+def _render_incident(number: int) -> RenderedPage:
+    incident = public_incident(number=number)
+    if incident is None:
+        return RenderedPage(body=b"", etag="", found=False)
+    return _rendered("incident.html", {"incident": incident})
+
+
+def _same_bytes_for_everyone(request: HttpRequest, page: RenderedPage) -> HttpResponse:
     response = HttpResponse(page.body, content_type="text/html; charset=utf-8")
     response["ETag"] = page.etag
     # Any cache may keep it (it is the same for everyone) but must ask again before reusing it:
@@ -79,6 +102,32 @@ def status_page(request: HttpRequest) -> HttpResponse:
     response["Cache-Control"] = "no-cache"
     # Without a precondition that fails, the response it was given comes back.
     return get_conditional_response(request, etag=page.etag, response=response) or response
+
+
+@require_safe
+def status_incident(request: HttpRequest, reference: str) -> HttpResponse:
+    """A public incident's own page: its updates (withdrawn ones marked so) and its public
+    post-mortem. 404 for an internal incident or a duplicate, as for one that does not exist."""
+    match = REFERENCE_RE.match(reference)
+    if match is None:
+        raise Http404("No such incident.")
+    number = int(match.group(1))
+    page = cached(INCIDENT_CACHE_KEY.format(number=number), lambda: _render_incident(number))
+    if not page.found:
+        raise Http404("No such incident.")
+    return _same_bytes_for_everyone(request, page)
+
+
+@require_safe
+def status_history(request: HttpRequest) -> HttpResponse:
+    """Every public incident, newest first, a page at a time."""
+    page, entries = public_history_page(page=request.GET.get("page"))
+    return render(request, f"{TEMPLATE_DIR}/history.html", {"page": page, "entries": entries})
+
+
+@require_safe
+def status_page(request: HttpRequest) -> HttpResponse:
+    return _same_bytes_for_everyone(request, cached(PAGE_CACHE_KEY, _render))
 
 
 def _client_address(request: HttpRequest) -> str:

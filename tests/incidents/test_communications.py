@@ -100,7 +100,7 @@ class TestGeneration:
 
     @pytest.mark.parametrize("slug", ["user-email-resolved", "status-investigating",
                                       "status-identified", "status-monitoring",
-                                      "status-resolved"])  # fmt: skip
+                                      "status-resolved", "public-postmortem"])  # fmt: skip
     def test_nothing_internal_reaches_a_public_draft(self, incident, slug):
         draft = generate(incident, slug)
         text = draft.subject + draft.body + draft.body_html

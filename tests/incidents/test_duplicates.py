@@ -171,7 +171,7 @@ class TestLeftOut:
 
     def test_from_the_status_page(self, pair):
         original, _twin = pair
-        rows = public_incident_rows(now=timezone.now(), history_days=90)
+        rows = public_incident_rows(now=timezone.now(), history_days=90, past_limit=10)
         assert [row["number"] for row in rows] == [original.number]
 
     def test_from_the_latest_resolved_incident_the_status_page_falls_back_to(self):
@@ -182,7 +182,7 @@ class TestLeftOut:
             status=Incident.Status.RESOLVED, resolved_at=T0 + timedelta(minutes=9), public_since=T0
         )
         mark(newer, older)
-        rows = public_incident_rows(now=T0 + timedelta(days=400), history_days=90)
+        rows = public_incident_rows(now=T0 + timedelta(days=400), history_days=90, past_limit=10)
         assert [row["number"] for row in rows] == [older.number]
 
     def test_from_the_deployments_it_is_linked_to(self, pair):

@@ -33,7 +33,7 @@ from incidents.models import (
     Phase,
 )
 from incidents.statuspage import page as status_page_module
-from incidents.statuspage.page import PAGE_CACHE_SECONDS, status_page_invalidate
+from incidents.statuspage.page import PAGE_CACHE_SECONDS, PAST_SHOWN, status_page_invalidate
 from incidents.statuspage.services import maintenance_create
 from tests.factories import (
     ActionItemFactory,
@@ -151,6 +151,12 @@ def resolved_incident(*, days_ago: float, published: bool = False, **fields) -> 
     incident.render_markdown()
     incident.save()
     return incident
+
+
+def incident_page(incident: Incident, client: Client | None = None) -> str:
+    response = (client or Client()).get(f"/status/incidents/{incident.reference}/")
+    assert response.status_code == 200
+    return response.content.decode()
 
 
 def page(client: Client | None = None) -> str:
@@ -305,7 +311,7 @@ def test_open_incidents_show_their_published_updates_newest_first_and_nothing_el
     assert "An incident is being handled" in html
 
 
-def test_past_incidents_of_90_days_show_the_summary_only_once_the_post_mortem_is_published():
+def test_past_incidents_of_90_days_are_in_brief_and_their_pages_show_the_published_summary():
     published = resolved_incident(days_ago=10, published=True, summary="Published summary words")
     # Made public with no update published: shown under "Disruption to <service>".
     draft = resolved_incident(
@@ -316,11 +322,14 @@ def test_past_incidents_of_90_days_show_the_summary_only_once_the_post_mortem_is
     communication(published, "Recent news", at=published.started_at)
 
     past = page().split('id="past-incidents"')[1]
-    assert "Published summary words" in past
-    assert "Draft summary words" not in past
+    # In brief: the summary is a link away, on the incident's own page.
+    assert "Published summary words" not in past
+    assert f'href="/status/incidents/{published.reference}/"' in past
     assert f'id="incident-{draft.number}"' in past
     assert "Old news" not in past
     assert re.search(r"lasted 16\s+minutes", past)  # timesince spaces with a no-break space
+    assert "Published summary words" in incident_page(published)
+    assert "Draft summary words" not in incident_page(draft)
 
 
 def test_with_nothing_in_90_days_the_latest_incident_is_still_shown_as_such():
@@ -330,7 +339,7 @@ def test_with_nothing_in_90_days_the_latest_incident_is_still_shown_as_such():
 
     past = page().split('id="past-incidents"')[1]
     assert "No incidents in the last 90 days. The most recent one:" in past
-    assert past.count('class="incident resolved"') == 1
+    assert past.count('class="incident brief resolved"') == 1
     assert "The most recent trouble" in past
 
 
@@ -436,7 +445,10 @@ def test_the_demo_shows_the_moodmash_incident_its_updates_and_the_next_maintenan
     assert re.search(r"lasted 16\s+minutes", past)  # timesince spaces with a no-break space
     upcoming = html.split('id="maintenance-upcoming"')[1]
     assert "Database upgrade" in upcoming
-    assert "_worker.js" in past  # the published post-mortem's summary: public by publishing
+    link = re.search(r'<a href="(/status/incidents/INC-\d+/)">moodmash.win is not loading', past)
+    assert link, "the past incident links to its own page"
+    # The published post-mortem's summary (public by publishing) is on the incident's page.
+    assert "_worker.js" in Client().get(link.group(1)).content.decode()
     # Ninety days of history behind every component, with the demo's few blips showing.
     production = HealthCheck.objects.filter(environment__name="production").order_by("order")
     levels = {check.name: bar_levels(html, check.pk) for check in production}
@@ -481,7 +493,9 @@ def test_cold_it_takes_four_queries_and_warm_none(django_assert_num_queries, row
     with django_assert_num_queries(4):
         html = page()
     assert html.count('class="component"') == rows
-    assert f"Fixed {rows - 1}" in html
+    shown = min(rows, PAST_SHOWN)
+    assert html.count('class="incident brief resolved"') == shown
+    assert f"Fixed {shown - 1}" in html
     with django_assert_num_queries(0):
         page()
 
