@@ -37,6 +37,7 @@ from incidents.models import (
 from incidents.postmortem.services import history_record, timeline_event_add
 from incidents.statuspage.page import status_page_invalidate
 from incidents.statuspage.services import (
+    components_set_by_update,
     incident_publish_with_update,
     incident_unpublish_after_withdrawal,
 )
@@ -290,6 +291,8 @@ def communication_send(*, communication: Communication, user: User | None) -> Co
     if communication.audience == Audience.STATUS_PAGE:
         # Publishing an update is what makes an incident public, if nothing had yet.
         incident_publish_with_update(incident=communication.incident, user=user, at=now)
+        # The components it names take the status it gives them.
+        components_set_by_update(communication=communication, user=user, at=now)
         # On the page at once, not when its cached copy runs out.
         transaction.on_commit(status_page_invalidate)
     return communication
