@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import (
     Case,
     Count,
+    Exists,
     F,
     FilteredRelation,
     OuterRef,
@@ -31,10 +32,14 @@ from incidents.models import Audience, Communication, Component, Incident, Maint
 
 def component_rows() -> list[Mapping[str, Any]]:
     """Enabled health checks with their newest result, one row each: the ones watching
-    production, or no environment in particular. What users see is not a preview's health."""
+    production, or no environment in particular, and the ones a component watches (an editor
+    chose them). What users see is not a preview's health unless someone said so."""
     newest = CheckResult.objects.filter(health_check=OuterRef("pk")).order_by("-taken_at", "-pk")
-    watches_production = Q(environment__isnull=True) | Q(
-        environment__kind=Environment.Kind.PRODUCTION
+    watched = Component.health_checks.through.objects.filter(healthcheck_id=OuterRef("pk"))
+    watches_production = (
+        Q(environment__isnull=True)
+        | Q(environment__kind=Environment.Kind.PRODUCTION)
+        | Q(Exists(watched))
     )
     rows = (
         HealthCheck.objects.filter(watches_production, enabled=True)
