@@ -63,6 +63,8 @@ PAGE_CACHE_SECONDS = 10
 # Bump the version when the cached value (incidents.statuspage.views.RenderedPage) changes shape.
 PAGE_CACHE_KEY = "incidents:status-page:v4"
 FEED_CACHE_KEY = "incidents:status-feed:v1"
+# The JSON summary (incidents.statuspage.machine); here so every write drops it with the page.
+SUMMARY_CACHE_KEY = "incidents:status-summary:v1"
 PAST_UPTIME_CACHE_SECONDS = 3600
 
 
@@ -242,7 +244,13 @@ def status_page_invalidate() -> None:
     """
     with _one_attempt():
         _cache_call(
-            cache.delete_many, [PAGE_CACHE_KEY, FEED_CACHE_KEY, _uptime_key(timezone.localdate())]
+            cache.delete_many,
+            [
+                PAGE_CACHE_KEY,
+                FEED_CACHE_KEY,
+                SUMMARY_CACHE_KEY,
+                _uptime_key(timezone.localdate()),
+            ],
         )
 
 

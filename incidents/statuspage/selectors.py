@@ -186,6 +186,7 @@ def status_component_rows() -> list[Mapping[str, Any]]:
         "order",
         "status",
         "status_changed_at",
+        "created_at",
         "group_id",
         group_name=F("group__name"),
         group_order=F("group__order"),

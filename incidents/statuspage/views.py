@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -39,9 +39,15 @@ from core.kept_forms import form_kept, keeps_typed_text
 from core.permissions import editor_required, login_required
 from incidents.models import Maintenance, Subscriber
 from incidents.postmortem.views import get_incident
-from incidents.statuspage import services
+from incidents.statuspage import machine, services
 from incidents.statuspage.forms import MaintenanceForm, SubscribeForm
-from incidents.statuspage.page import PAGE_CACHE_KEY, cache_failed, cached, status_page_build
+from incidents.statuspage.page import (
+    PAGE_CACHE_KEY,
+    PAGE_CACHE_SECONDS,
+    cache_failed,
+    cached,
+    status_page_build,
+)
 from incidents.statuspage.subscriber_links import (
     SubscriptionLinkInvalid,
     confirm_claims,
@@ -290,3 +296,39 @@ def incident_unpublish(request: AuthenticatedHttpRequest, reference: str) -> Htt
     services.incident_unpublish(incident=incident, user=request.user)
     messages.success(request, f"{incident.reference} is internal now: off the status page.")
     return _back_to_visibility(incident.reference)
+
+
+# --- For machines and embeds: the JSON summary and the badges -----------------------------
+
+# Any site may read the summary from a browser: it is public, and no credentials are asked or
+# honoured (no Allow-Credentials, and the answer is the same with or without a cookie).
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, OPTIONS",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+@csrf_exempt  # OPTIONS only; nothing is written
+@require_http_methods(["GET", "HEAD", "OPTIONS"])
+def status_summary(request: HttpRequest) -> HttpResponse:
+    if request.method == "OPTIONS":
+        response = HttpResponse(status=204)
+    else:
+        response = JsonResponse(machine.summary(), json_dumps_params={"separators": (",", ":")})
+        response["Cache-Control"] = f"public, max-age={PAGE_CACHE_SECONDS}"
+    for header, value in CORS_HEADERS.items():
+        response[header] = value
+    return response
+
+
+@require_safe
+def component_badge(request: HttpRequest, pk: int) -> HttpResponse:
+    badge = machine.badge(pk)
+    if badge is None:
+        raise Http404("No such component.")
+    response = HttpResponse(machine.badge_svg(badge), content_type="image/svg+xml")
+    response["Cache-Control"] = f"public, max-age={machine.BADGE_CACHE_SECONDS}"
+    # An image on other people's pages: nothing in it may run, whatever a name says.
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
