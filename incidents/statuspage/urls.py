@@ -27,6 +27,11 @@ maintenance = [
     path("<int:pk>/delete/", views.maintenance_delete, name="maintenance_delete"),
 ]
 
+components = [
+    path("", views.component_list, name="component_list"),
+    path("<int:pk>/status", views.component_status, name="component_status"),
+]
+
 # Whether an incident is on the status page: set from the incident's page, by editors.
 visibility = [
     path("publish", views.incident_publish, name="incident_publish"),
@@ -36,5 +41,6 @@ visibility = [
 urlpatterns = [
     path("status/", include(public)),
     path("maintenance/", include(maintenance)),
+    path("components/", include(components)),
     path("incidents/<str:reference>/status-page/", include(visibility)),
 ]

@@ -37,7 +37,7 @@ from django.views.decorators.http import (
 from core.http import AuthenticatedHttpRequest
 from core.kept_forms import form_kept, keeps_typed_text
 from core.permissions import editor_required, login_required
-from incidents.models import Maintenance, Subscriber
+from incidents.models import Component, ComponentStatus, Maintenance, Subscriber
 from incidents.postmortem.views import get_incident
 from incidents.statuspage import machine, services
 from incidents.statuspage.forms import MaintenanceForm, SubscribeForm
@@ -332,3 +332,51 @@ def component_badge(request: HttpRequest, pk: int) -> HttpResponse:
     # An image on other people's pages: nothing in it may run, whatever a name says.
     response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response
+
+
+# --- Components: their status, for editors --------------------------------------------------
+
+
+@require_GET
+@login_required
+def component_list(request: HttpRequest) -> HttpResponse:
+    components = list(
+        Component.objects.select_related("group", "status_changed_by").order_by(
+            "group__order", "order", "pk"
+        )
+    )
+    proposals = services.component_status_proposals(component_ids=[c.pk for c in components])
+    rows = [(c, proposals.get(c.pk)) for c in components]
+    return render(
+        request,
+        "incidents/component_list.html",
+        {"rows": rows, "statuses": ComponentStatus.choices},
+    )
+
+
+@require_POST
+@editor_required
+def component_status(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Set a status (an override) or accept the checks' proposal, over the status the editor saw."""
+    component = get_object_or_404(Component, pk=pk)
+    expected = request.POST.get("expected", "")
+    try:
+        if "accept" in request.POST:
+            services.component_proposal_accept(
+                component=component,
+                proposed=request.POST.get("accept", ""),
+                expected=expected,
+                user=request.user,
+            )
+        else:
+            services.component_set_status(
+                component=component,
+                status=request.POST.get("status", ""),
+                expected=expected,
+                user=request.user,
+            )
+    except (services.ComponentStatusConflict, ValidationError) as error:
+        messages.error(request, str(error.messages[0] if hasattr(error, "messages") else error))
+    else:
+        messages.success(request, f"{component.name}: {component.get_status_display()}.")
+    return redirect("incidents:component_list")

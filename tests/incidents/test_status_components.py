@@ -341,3 +341,32 @@ def test_the_page_summary_and_badge_cost_fixed_queries(django_assert_num_queries
     with django_assert_num_queries(0):
         Client().get(f"/status/components/{made[-1].pk}/badge.svg")
         summary()
+
+
+# --- the editors' page -------------------------------------------------------------------------
+
+
+def test_editors_see_the_proposal_accept_it_or_override_it_and_viewers_cannot():
+    check = HealthCheckFactory()
+    web = component(checks=[check])
+    result(check, at=NOW, ok=False)
+    editor, viewer = user_with_role("editor"), user_with_role("viewer")
+    client = Client()
+    client.force_login(editor)
+    html = client.get("/components/").content.decode()
+    assert 'name="accept" value="major_outage"' in html
+    url = f"/components/{web.pk}/status"
+    client.post(url, {"accept": "major_outage", "expected": "operational"})
+    web.refresh_from_db()
+    assert web.status == "major_outage"
+    # A form from before that change is refused, not applied.
+    client.post(url, {"status": "operational", "expected": "operational"})
+    web.refresh_from_db()
+    assert web.status == "major_outage"
+    client.post(url, {"status": "partial_outage", "expected": "major_outage"})
+    web.refresh_from_db()
+    assert web.status == "partial_outage"
+    client.force_login(viewer)
+    assert (
+        client.post(url, {"status": "operational", "expected": "partial_outage"}).status_code == 403
+    )
