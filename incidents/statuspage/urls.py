@@ -30,6 +30,12 @@ maintenance = [
 components = [
     path("", views.component_list, name="component_list"),
     path("<int:pk>/status", views.component_status, name="component_status"),
+    path("new/", views.component_create, name="component_create"),
+    path("<int:pk>/edit/", views.component_edit, name="component_edit"),
+    path("<int:pk>/delete/", views.component_delete, name="component_delete"),
+    path("groups/new/", views.component_group_create, name="component_group_create"),
+    path("groups/<int:pk>/edit/", views.component_group_edit, name="component_group_edit"),
+    path("groups/<int:pk>/delete/", views.component_group_delete, name="component_group_delete"),
 ]
 
 # Whether an incident is on the status page: set from the incident's page, by editors.

@@ -1,5 +1,6 @@
 """The public status page, its feeds, and the subscriber pages: the only pages without a login.
-Behind the login: the maintenance pages, and the switch on an incident's page that puts it on the
+Behind the login: the maintenance pages, the components pages (their status, and creating and
+editing them and their groups), and the switch on an incident's page that puts it on the
 status page or takes it off.
 
 The page is the same bytes for every visitor: it carries no form and no CSRF token (the sign-up
@@ -13,7 +14,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
@@ -37,10 +40,15 @@ from django.views.decorators.http import (
 from core.http import AuthenticatedHttpRequest
 from core.kept_forms import form_kept, keeps_typed_text
 from core.permissions import editor_required, login_required
-from incidents.models import Component, ComponentStatus, Maintenance, Subscriber
+from incidents.models import Component, ComponentGroup, ComponentStatus, Maintenance, Subscriber
 from incidents.postmortem.views import get_incident
 from incidents.statuspage import machine, services
-from incidents.statuspage.forms import MaintenanceForm, SubscribeForm
+from incidents.statuspage.forms import (
+    ComponentForm,
+    ComponentGroupForm,
+    MaintenanceForm,
+    SubscribeForm,
+)
 from incidents.statuspage.page import (
     PAGE_CACHE_KEY,
     PAGE_CACHE_SECONDS,
@@ -350,7 +358,12 @@ def component_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "incidents/component_list.html",
-        {"rows": rows, "statuses": ComponentStatus.choices},
+        {
+            "rows": rows,
+            "statuses": ComponentStatus.choices,
+            # Empty ones too: a group is made before its components are put in it.
+            "groups": ComponentGroup.objects.order_by("order", "name"),
+        },
     )
 
 
@@ -380,3 +393,106 @@ def component_status(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     else:
         messages.success(request, f"{component.name}: {component.get_status_display()}.")
     return redirect("incidents:component_list")
+
+
+# --- Components and groups: creating, editing, deleting (editors) ----------------------------
+
+COMPONENT_FORM_TEMPLATE = "incidents/component_form.html"
+
+
+def _errors_beside_fields(form: forms.ModelForm, error: ValidationError) -> None:
+    by_field = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+    for name, field_errors in by_field.items():
+        form.add_error(name if name in form.fields else None, field_errors)
+
+
+def _component_save(form: ComponentForm) -> Component | None:
+    fields = dict(form.cleaned_data)
+    checks = fields.pop("health_checks")
+    existing = form.instance if form.instance.pk is not None else None
+    try:
+        return services.component_save(component=existing, health_checks=checks, **fields)
+    except ValidationError as error:
+        _errors_beside_fields(form, error)
+    return None
+
+
+def _group_save(form: ComponentGroupForm) -> ComponentGroup | None:
+    existing = form.instance if form.instance.pk is not None else None
+    try:
+        return services.component_group_save(group=existing, **form.cleaned_data)
+    except ValidationError as error:
+        _errors_beside_fields(form, error)
+    return None
+
+
+def _component_form_page(
+    request: HttpRequest, form: ComponentForm | ComponentGroupForm, *, kind: str
+) -> HttpResponse:
+    if request.method == "POST" and form.is_valid():
+        saved = _component_save(form) if isinstance(form, ComponentForm) else _group_save(form)
+        if saved is not None:
+            messages.success(request, f"Saved: {saved.name}")
+            return redirect("incidents:component_list")
+    status = 422 if form.errors else 200
+    return render(request, COMPONENT_FORM_TEMPLATE, {"form": form, "kind": kind}, status=status)
+
+
+def _bound(request: HttpRequest) -> Any:
+    return request.POST if request.method == "POST" else form_kept(request)
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+@keeps_typed_text
+def component_create(request: HttpRequest) -> HttpResponse:
+    return _component_form_page(request, ComponentForm(_bound(request)), kind="component")
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+@keeps_typed_text
+def component_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    component = get_object_or_404(Component, pk=pk)
+    form = ComponentForm(_bound(request), instance=component)
+    return _component_form_page(request, form, kind="component")
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+def component_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    component = get_object_or_404(Component, pk=pk)
+    if request.method == "POST":
+        services.component_delete(component=component)
+        messages.success(request, f"Deleted: {component.name}")
+        return redirect("incidents:component_list")
+    return render(
+        request, "incidents/component_delete.html", {"row": component, "kind": "component"}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+@keeps_typed_text
+def component_group_create(request: HttpRequest) -> HttpResponse:
+    return _component_form_page(request, ComponentGroupForm(_bound(request)), kind="group")
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+@keeps_typed_text
+def component_group_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    group = get_object_or_404(ComponentGroup, pk=pk)
+    form = ComponentGroupForm(_bound(request), instance=group)
+    return _component_form_page(request, form, kind="group")
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+def component_group_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    group = get_object_or_404(ComponentGroup, pk=pk)
+    if request.method == "POST":
+        services.component_group_delete(group=group)
+        messages.success(request, f"Deleted: {group.name}")
+        return redirect("incidents:component_list")
+    return render(request, "incidents/component_delete.html", {"row": group, "kind": "group"})

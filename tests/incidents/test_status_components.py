@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
@@ -370,3 +371,137 @@ def test_editors_see_the_proposal_accept_it_or_override_it_and_viewers_cannot():
     assert (
         client.post(url, {"status": "operational", "expected": "partial_outage"}).status_code == 403
     )
+
+
+# --- creating, editing and deleting components and groups ---------------------------------------
+
+
+def test_component_save_creates_and_changes_a_component_with_its_checks():
+    first, second = HealthCheckFactory(), HealthCheckFactory()
+    group = services.component_group_save(name="MoodMash", order=1)
+    web = services.component_save(name="Web", group=group, order=2, health_checks=[first])
+    assert (web.name, web.group, web.order) == ("Web", group, 2)
+    assert list(web.health_checks.all()) == [first]
+    services.component_save(component=web, name="Website", health_checks=[second])
+    web.refresh_from_db()
+    assert web.name == "Website"
+    assert list(web.health_checks.all()) == [second]
+    # Leaving the checks out keeps them.
+    services.component_save(component=web, order=5)
+    assert list(web.health_checks.all()) == [second]
+
+
+def test_the_model_refuses_a_bad_component_or_group_and_nothing_is_written():
+    services.component_group_save(name="MoodMash")
+    with pytest.raises(ValidationError) as raised:
+        services.component_group_save(name="MoodMash")
+    assert "name" in raised.value.message_dict
+    with pytest.raises(ValidationError) as raised:
+        services.component_save(name="x" * 101)
+    assert "name" in raised.value.message_dict
+    with pytest.raises(ValidationError):
+        services.component_save(name="")
+    assert not Component.objects.exists()
+    with pytest.raises(TypeError):
+        services.component_save(name="Web", status="major_outage")
+
+
+def test_a_component_set_to_follow_its_checks_takes_their_proposal_at_once():
+    check = HealthCheckFactory()
+    result(check, at=NOW, ok=False)
+    web = services.component_save(name="Web", health_checks=[check])
+    assert web.status == ComponentStatus.OPERATIONAL
+    web = services.component_save(component=web, follows_checks=True)
+    assert web.status == ComponentStatus.MAJOR_OUTAGE
+
+
+def test_deleting_a_group_keeps_its_components_and_deleting_a_component_drops_it_from_updates():
+    group = services.component_group_save(name="MoodMash")
+    web = services.component_save(name="Web", group=group)
+    incident = IncidentFactory()
+    update = communication(incident, "Web is down", at=NOW, status=Communication.Status.DRAFT)
+    services.communication_components_set(communication=update, statuses={web.pk: "major_outage"})
+    services.component_group_delete(group=group)
+    web.refresh_from_db()
+    assert web.group is None
+    services.component_delete(component=web)
+    assert not Component.objects.exists()
+    assert not update.component_statuses.exists()
+
+
+def test_editors_create_edit_and_delete_components_and_groups_from_the_pages():
+    check = HealthCheckFactory()
+    client = Client()
+    client.force_login(user_with_role("editor"))
+    assert 'href="/components/new/"' in client.get("/components/").content.decode()
+    response = client.post("/components/groups/new/", {"name": "MoodMash", "order": "0"})
+    assert response.status_code == 302
+    group = ComponentGroup.objects.get()
+    response = client.post(
+        "/components/new/",
+        {"name": "Web", "group": group.pk, "order": "1", "health_checks": [check.pk]},
+    )
+    assert response.status_code == 302
+    web = Component.objects.get()
+    assert (web.name, web.group, web.follows_checks) == ("Web", group, False)
+    assert list(web.health_checks.all()) == [check]
+    response = client.post(
+        f"/components/{web.pk}/edit/",
+        {"name": "Website", "group": "", "order": "1", "follows_checks": "on"},
+    )
+    assert response.status_code == 302
+    web.refresh_from_db()
+    assert (web.name, web.group, web.follows_checks) == ("Website", None, True)
+    assert not web.health_checks.exists()
+    assert "Delete “Website”?" in client.get(f"/components/{web.pk}/delete/").content.decode()
+    assert Component.objects.exists()
+    client.post(f"/components/{web.pk}/delete/")
+    assert not Component.objects.exists()
+    client.post(f"/components/groups/{group.pk}/delete/")
+    assert not ComponentGroup.objects.exists()
+
+
+def test_a_refused_component_form_shows_errors_beside_fields_and_keeps_what_was_typed():
+    services.component_group_save(name="MoodMash")
+    client = Client()
+    client.force_login(user_with_role("editor"))
+    response = client.post("/components/groups/new/", {"name": "MoodMash", "order": "3"})
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert 'id="id_name_error"' in html
+    assert 'value="3"' in html
+    response = client.post("/components/new/", {"name": "", "order": "7"})
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert 'id="id_name_error"' in html
+    assert 'value="7"' in html
+    assert not Component.objects.exists()
+
+
+def test_viewers_cannot_create_edit_or_delete_components():
+    web = component()
+    client = Client()
+    client.force_login(user_with_role("viewer"))
+    assert client.post("/components/new/", {"name": "API", "order": "0"}).status_code == 403
+    assert client.post(f"/components/{web.pk}/edit/", {"name": "X", "order": 0}).status_code == 403
+    assert client.post(f"/components/{web.pk}/delete/").status_code == 403
+    assert Component.objects.get().name == "Web"
+
+
+def test_the_admin_saves_components_and_groups_through_the_services(admin_client, monkeypatch):
+    check = HealthCheckFactory()
+    called = []
+    real = services.component_save
+    monkeypatch.setattr(services, "component_save", lambda **kw: called.append(kw) or real(**kw))
+    admin_client.post("/admin/incidents/componentgroup/add/", {"name": "MoodMash", "order": "0"})
+    group = ComponentGroup.objects.get()
+    response = admin_client.post(
+        "/admin/incidents/component/add/",
+        {"name": "Web", "group": group.pk, "order": "0", "health_checks": [check.pk]},
+    )
+    assert response.status_code == 302
+    web = Component.objects.get()
+    assert list(web.health_checks.all()) == [check]
+    assert len(called) == 1
+    admin_client.post(f"/admin/incidents/component/{web.pk}/delete/", {"post": "yes"})
+    assert not Component.objects.exists()
