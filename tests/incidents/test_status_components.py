@@ -490,9 +490,14 @@ def test_viewers_cannot_create_edit_or_delete_components():
 
 def test_the_admin_saves_components_and_groups_through_the_services(admin_client, monkeypatch):
     check = HealthCheckFactory()
-    called = []
+    called: list[dict] = []
     real = services.component_save
-    monkeypatch.setattr(services, "component_save", lambda **kw: called.append(kw) or real(**kw))
+
+    def spy(**fields):
+        called.append(fields)
+        return real(**fields)
+
+    monkeypatch.setattr(services, "component_save", spy)
     admin_client.post("/admin/incidents/componentgroup/add/", {"name": "MoodMash", "order": "0"})
     group = ComponentGroup.objects.get()
     response = admin_client.post(
