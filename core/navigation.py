@@ -28,6 +28,7 @@ NAVIGATION = (
     NavItem("Health", "deployments:health_checks", ("deployments:health_checks",)),
     NavItem("System", "deployments:services", ("deployments:services", "deployments:environment")),
     NavItem("Maintenance", "incidents:maintenance_list", ("incidents:maintenance_list",)),
+    NavItem("Components", "incidents:component_list", ("incidents:component_list",)),
     NavItem("Status page", "incidents:status_page"),
     NavItem("API tokens", "tokens", ("tokens",)),
     NavItem("Admin", "admin:index", staff_only=True),

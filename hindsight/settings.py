@@ -299,6 +299,7 @@ SPECTACULAR_SETTINGS = {
         "GateRuleActionEnum": "deployments.models.GateRule.Action",
         "GateVerdictEnum": "deployments.models.GateRun.Verdict",
         "ChangeKindEnum": "deployments.models.Change.Kind",
+        "ComponentStatusEnum": "incidents.models.ComponentStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

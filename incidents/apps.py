@@ -15,6 +15,7 @@ class IncidentsConfig(AppConfig):
         from deployments.models import GateRule
         from incidents.communications.tasks import communication_deliver
         from incidents.postmortem import tasks as postmortem_tasks  # noqa: F401
+        from incidents.statuspage.services import components_follow_health
         from incidents.statuspage.tasks import subscriber_confirmation_send
         from incidents.system.gate import blocking_action_items
         from incidents.system.links import incident_links
@@ -23,6 +24,7 @@ class IncidentsConfig(AppConfig):
         plugins.gate_rule_register(GateRule.Kind.BLOCKING_ACTION_ITEMS, blocking_action_items)
         plugins.subscribe("rollback_recorded", timeline_rollback_add)
         plugins.subscribe("health_failing", incident_draft_from_health)
+        plugins.subscribe("health_changed", components_follow_health)
         plugins.deployment_links_register(incident_links)
         plugins.outbox_carry(communication_deliver.name)
         plugins.outbox_carry(subscriber_confirmation_send.name)

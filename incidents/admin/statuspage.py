@@ -1,11 +1,16 @@
-"""The admin of the status page's side: maintenance windows and subscribers.
+"""The admin of the status page's side: maintenance windows, subscribers, components and their
+groups.
 
-Both save through the services the pages use (incidents.statuspage.services), so a window saved
+Windows, components and groups save through the services the pages use (incidents.statuspage.services), so a window saved
 here is checked, stored with its HTML rendered and shown on the status page at once, exactly as
-one saved from the maintenance pages.
+one saved from the maintenance pages; a component's checks are set by the same service as its
+fields. A component's status is not edited here: it is set, by compare-and-set, from the
+components page.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 from django.contrib import admin
@@ -16,6 +21,8 @@ from django.http import HttpRequest
 # Communications, their delivery log, webhook endpoints and the outbox: registered by importing
 # their module, which keeps this one short.
 from incidents.models import (
+    Component,
+    ComponentGroup,
     Maintenance,
     Subscriber,
 )
@@ -82,3 +89,59 @@ class SubscriberAdmin(admin.ModelAdmin):
     def unsubscribe(self, request: HttpRequest, queryset: QuerySet[Subscriber]) -> None:
         count = services.subscribers_unsubscribe(subscribers=queryset)
         self.message_user(request, f"{count} address(es) unsubscribed.")
+
+
+@admin.register(ComponentGroup)
+class ComponentGroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "order"]
+    search_fields = ["name"]
+
+    def save_model(
+        self, request: HttpRequest, obj: ComponentGroup, form: forms.ModelForm, change: bool
+    ) -> None:
+        saved = services.component_group_save(group=obj if change else None, **form.cleaned_data)
+        obj.pk = saved.pk
+
+    def delete_model(self, request: HttpRequest, obj: ComponentGroup) -> None:
+        services.component_group_delete(group=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ComponentGroup]) -> None:
+        for group in queryset:
+            services.component_group_delete(group=group)
+
+
+@admin.register(Component)
+class ComponentAdmin(admin.ModelAdmin):
+    fields = ["name", "group", "order", "health_checks", "follows_checks", "status"]
+    readonly_fields = ["status"]
+    list_display = ["name", "group", "order", "status", "follows_checks"]
+    list_filter = ["group", "status", "follows_checks"]
+    search_fields = ["name"]
+    list_select_related = ["group"]
+    filter_horizontal = ["health_checks"]
+
+    def save_model(
+        self, request: HttpRequest, obj: Component, form: forms.ModelForm, change: bool
+    ) -> None:
+        fields = dict(form.cleaned_data)
+        checks = fields.pop("health_checks")
+        saved = services.component_save(
+            component=obj if change else None, health_checks=checks, **fields
+        )
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool
+    ) -> None:
+        # The checks were set by component_save; the form's own save_m2m would set them again,
+        # behind the service's back.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request: HttpRequest, obj: Component) -> None:
+        services.component_delete(component=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Component]) -> None:
+        for component in queryset:
+            services.component_delete(component=component)

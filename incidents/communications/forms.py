@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
@@ -11,7 +12,13 @@ from django.core.validators import MaxLengthValidator
 
 from deployments.probing import validate_target_url
 from incidents.communications import services
-from incidents.models import Communication, CommunicationTemplate, WebhookEndpoint
+from incidents.models import (
+    Communication,
+    CommunicationTemplate,
+    Component,
+    ComponentStatus,
+    WebhookEndpoint,
+)
 from incidents.postmortem.forms import markdown_widget
 
 
@@ -74,10 +81,32 @@ class CommunicationForm(forms.Form):
     )
     expected = forms.DateTimeField(widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, components: Sequence[Component] = (), **kwargs: Any) -> None:
+        """`components`: for a status page update, the components it may name; each gets a
+        choice of the status the update gives it, or none (not affected)."""
         super().__init__(*args, **kwargs)
         self.fields["body"].widget.attrs["rows"] = 14
         self.fields["body"].is_markdown = True  # type: ignore[attr-defined]  # for the template
+        self._component_fields: dict[str, int] = {}
+        for component in components:
+            name = f"component_{component.pk}"
+            self.fields[name] = forms.ChoiceField(
+                label=str(component)
+                if component.group is None
+                else f"{component.group.name}: {component}",
+                required=False,
+                choices=[("", "Not affected"), *ComponentStatus.choices],
+                help_text="The status it takes when this update is published.",
+            )
+            self._component_fields[name] = component.pk
+
+    def component_statuses(self) -> dict[int, str]:
+        """The components named and their status, by id (after is_valid())."""
+        return {
+            pk: self.cleaned_data[name]
+            for name, pk in self._component_fields.items()
+            if self.cleaned_data.get(name)
+        }
 
 
 class WebhookEndpointForm(forms.ModelForm):

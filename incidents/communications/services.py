@@ -38,6 +38,8 @@ from incidents.models import (
 from incidents.postmortem.services import history_record, timeline_event_add
 from incidents.statuspage.page import status_page_invalidate
 from incidents.statuspage.services import (
+    communication_components_set,
+    components_set_by_update,
     incident_publish_with_update,
     incident_unpublish_after_withdrawal,
 )
@@ -183,10 +185,15 @@ def communication_update(
     body: str,
     user: User | None,
     expected_updated_at: datetime | None = None,
+    component_statuses: dict[int, str] | None = None,
 ) -> Communication:
     """Change a draft's text. An approved one goes back to draft: the approval was for the old
     text. A sent one is refused. With `expected_updated_at`, a save on top of someone else's
-    is refused too (StaleCommunication) instead of overwriting it unseen."""
+    is refused too (StaleCommunication) instead of overwriting it unseen.
+
+    `component_statuses` (a status page update's only) replaces the components it names and the
+    status it gives each, by component id; None leaves them as they are. It is part of what was
+    approved, so it is saved with the text, in the same transaction and the same check."""
     if len(body) > settings.HINDSIGHT_MARKDOWN_MAX_LENGTH:
         raise ValidationError(
             {"body": f"At most {settings.HINDSIGHT_MARKDOWN_MAX_LENGTH} characters."}
@@ -220,6 +227,13 @@ def communication_update(
             status=communication.status,
         )
     communication.refresh_from_db()
+    if component_statuses is not None and (
+        component_statuses or communication.audience == Audience.STATUS_PAGE
+    ):
+        try:
+            communication_components_set(communication=communication, statuses=component_statuses)
+        except ValidationError as error:
+            raise ValidationError({"components": error.messages}) from None
     history_record(obj=communication, user=user)
     return communication
 
@@ -306,6 +320,8 @@ def communication_send(*, communication: Communication, user: User | None) -> Co
         # Publishing an update (or the public post-mortem) is what makes an incident public,
         # if nothing had yet.
         incident_publish_with_update(incident=communication.incident, user=user, at=now)
+        # The components it names take the status it gives them.
+        components_set_by_update(communication=communication, user=user, at=now)
         # On the page at once, not when its cached copy runs out.
         transaction.on_commit(
             partial(status_page_invalidate, incident_number=communication.incident.number)

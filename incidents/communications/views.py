@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -35,7 +35,14 @@ from incidents.communications.forms import (
     GenerateForm,
 )
 from incidents.communications.placeholders import PLACEHOLDERS
-from incidents.models import Communication, CommunicationTemplate, Incident
+from incidents.models import (
+    Audience,
+    Communication,
+    CommunicationComponent,
+    CommunicationTemplate,
+    Component,
+    Incident,
+)
 from incidents.postmortem.views import UNPROCESSABLE, form_response, get_incident
 from incidents.statuspage.page import public_preview
 
@@ -147,19 +154,36 @@ def edit(request: AuthenticatedHttpRequest, reference: str, pk: int) -> HttpResp
         )
     template = "incidents/communication_form.html"
     context = {"incident": incident, "communication": communication}
+    # A status page update names the components it affects; other audiences have none.
+    components = (
+        list(Component.objects.select_related("group").order_by("group__order", "order", "pk"))
+        if communication.audience == Audience.STATUS_PAGE
+        else []
+    )
+
+    def bound(data: Any) -> CommunicationForm:
+        return CommunicationForm(data, components=components)
+
     kept = form_kept(request) if request.method == "GET" else None
     if kept is not None:
-        return form_response(request, template, {**context, "form": CommunicationForm(kept)})
+        return form_response(request, template, {**context, "form": bound(kept)})
     if request.method == "GET":
+        named = dict(
+            CommunicationComponent.objects.filter(communication=communication).values_list(
+                "component_id", "status"
+            )
+        )
         form = CommunicationForm(
             initial={
                 "subject": communication.subject,
                 "body": communication.body,
                 "expected": communication.updated_at,
-            }
+                **{f"component_{pk}": status for pk, status in named.items()},
+            },
+            components=components,
         )
         return form_response(request, template, {**context, "form": form})
-    form = CommunicationForm(request.POST)
+    form = bound(request.POST)
     if not form.is_valid():
         return form_response(request, template, {**context, "form": form}, UNPROCESSABLE)
     try:
@@ -169,6 +193,7 @@ def edit(request: AuthenticatedHttpRequest, reference: str, pk: int) -> HttpResp
             body=form.cleaned_data["body"],
             user=request.user,
             expected_updated_at=form.cleaned_data["expected"],
+            component_statuses=form.component_statuses() if components else None,
         )
     except ValidationError as error:
         for field, errors in error.message_dict.items():
@@ -178,7 +203,7 @@ def edit(request: AuthenticatedHttpRequest, reference: str, pk: int) -> HttpResp
         # Keep what this editor typed; the next save goes on top of the newer text on purpose.
         data = request.POST.copy()
         data["expected"] = communication.updated_at.isoformat()
-        stale = CommunicationForm(data)
+        stale = bound(data)
         stale.is_valid()
         return form_response(
             request, template, {**context, "form": stale, "stale": str(error)}, 409

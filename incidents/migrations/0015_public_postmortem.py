@@ -39,7 +39,7 @@ def uninstall(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("incidents", "0013_incident_visibility"),
+        ("incidents", "0014_components"),
     ]
 
     operations = [

@@ -10,6 +10,13 @@ from incidents.models.communications import (
     CommunicationTemplate,
     Phase,
 )
+from incidents.models.components import (
+    COMPONENT_STATUS_RANK,
+    CommunicationComponent,
+    Component,
+    ComponentGroup,
+    ComponentStatus,
+)
 from incidents.models.delivery import (
     Delivery,
     Maintenance,
@@ -21,11 +28,16 @@ from incidents.models.incident import Incident, ReferenceCounter, Severity
 from incidents.models.timeline import TimelineEvent
 
 __all__ = [
+    "COMPONENT_STATUS_RANK",
     "ActionItem",
     "Audience",
     "Cause",
     "Communication",
+    "CommunicationComponent",
     "CommunicationTemplate",
+    "Component",
+    "ComponentGroup",
+    "ComponentStatus",
     "Delivery",
     "FinalNote",
     "Horizon",

@@ -1,4 +1,5 @@
-"""Forms of the status page's side: a subscriber's address and a maintenance window."""
+"""Forms of the status page's side: a subscriber's address, a maintenance window, and the
+components the page names with their groups."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from deployments.models import Service
-from incidents.models import Maintenance, Subscriber
+from deployments.models import HealthCheck, Service
+from incidents.models import Component, ComponentGroup, Maintenance, Subscriber
 from incidents.postmortem.forms import DATETIME_INPUT, _limit_markdown
 
 EMAIL_MAX_LENGTH = Subscriber._meta.get_field("email").max_length
@@ -60,3 +61,37 @@ class MaintenanceForm(forms.ModelForm):
                     "ends_at", "That window has already ended; there is nothing to announce."
                 )
         return cleaned
+
+
+class ComponentGroupForm(forms.ModelForm):
+    class Meta:
+        model = ComponentGroup
+        fields = ["name", "order"]
+        help_texts = {
+            "name": "A heading on the status page, e.g. the name of a product.",
+            "order": "Lower comes first.",
+        }
+
+
+class ComponentForm(forms.ModelForm):
+    class Meta:
+        model = Component
+        fields = ["name", "group", "order", "health_checks", "follows_checks"]
+        labels = {"health_checks": "Health checks watched", "follows_checks": "Follows its checks"}
+        help_texts = {
+            "name": "What users know it by, e.g. “Web” or “API”.",
+            "order": "Lower comes first within its group.",
+        }
+        widgets = {"health_checks": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        group = self.fields["group"]
+        assert isinstance(group, forms.ModelChoiceField)  # a relation's form field
+        group.queryset = ComponentGroup.objects.order_by("order", "name")
+        group.empty_label = "None: shown on its own"
+        checks = self.fields["health_checks"]
+        assert isinstance(checks, forms.ModelMultipleChoiceField)
+        checks.queryset = HealthCheck.objects.select_related("service", "environment").order_by(
+            "service__name", "name", "pk"
+        )

@@ -1,6 +1,8 @@
-"""The public status page: what it shows, built from four queries, and nothing internal.
+"""The public status page: what it shows, built from five queries, and nothing internal.
 
-1. Components: enabled health checks with their newest result.
+1. Components (incidents.models.Component): by group, with their status and the checks they
+   watch; and the enabled production health checks with their newest result. A check that no
+   component watches is still shown on its own under its service, as before components.
 2. Uptime: results per (check, day) over 90 days from the hourly roll-ups and the raw results not
    yet rolled up, in one UNION ALL. Past days do not change, so they are cached for an hour and a
    warm build reads only today.
@@ -44,7 +46,14 @@ from django.utils import timezone
 
 from core.ratelimited_log import RateLimitedLog
 from deployments.selectors import health_is_stale
-from incidents.models import Audience, Communication, Incident, Phase
+from incidents.models import (
+    COMPONENT_STATUS_RANK,
+    Audience,
+    Communication,
+    ComponentStatus,
+    Incident,
+    Phase,
+)
 from incidents.models.incident import REFERENCE_PREFIX
 from incidents.statuspage.selectors import (
     component_rows,
@@ -52,6 +61,7 @@ from incidents.statuspage.selectors import (
     public_history,
     public_incident_detail_rows,
     public_incident_rows,
+    status_component_rows,
     uptime_rows,
 )
 
@@ -66,9 +76,11 @@ HISTORY_PER_PAGE = 25
 # fresher than this.
 PAGE_CACHE_SECONDS = 10
 # Bump the version when the cached value (incidents.statuspage.views.RenderedPage) changes shape.
-PAGE_CACHE_KEY = "incidents:status-page:v3"
+PAGE_CACHE_KEY = "incidents:status-page:v4"
 FEED_CACHE_KEY = "incidents:status-feed:v1"
 INCIDENT_CACHE_KEY = "incidents:status-incident:v1:{number}"
+# The JSON summary (incidents.statuspage.machine); here so every write drops it with the page.
+SUMMARY_CACHE_KEY = "incidents:status-summary:v1"
 PAST_UPTIME_CACHE_SECONDS = 3600
 
 
@@ -113,6 +125,54 @@ class Component:
     @property
     def uptime_percent(self) -> float | None:
         return _percent(sum(day.ok for day in self.days), sum(day.samples for day in self.days))
+
+
+def _merged_days(checks: list[Component]) -> list[UptimeDay]:
+    if not checks:
+        return []
+    return [
+        UptimeDay(days[0].day, sum(d.samples for d in days), sum(d.ok for d in days))
+        for days in zip(*(check.days for check in checks), strict=True)
+    ]
+
+
+@dataclass
+class StatusComponent:
+    """A component as the public sees it: the status people gave it, and the uptime of the
+    checks it watches (merged into one bar, each check's own below it)."""
+
+    id: int
+    name: str
+    status: str
+    status_label: str
+    updated_at: datetime | None
+    group_id: int | None
+    checks: list[Component] = field(default_factory=list)
+
+    @property
+    def days(self) -> list[UptimeDay]:
+        return _merged_days(self.checks)
+
+    @property
+    def uptime_percent(self) -> float | None:
+        days = self.days
+        return _percent(sum(d.ok for d in days), sum(d.samples for d in days))
+
+
+@dataclass
+class StatusGroup:
+    id: int | None  # None: the components in no group
+    name: str
+    components: list[StatusComponent] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """The worst of its components' statuses."""
+        return max(
+            (c.status for c in self.components),
+            key=COMPONENT_STATUS_RANK.__getitem__,
+            default=ComponentStatus.OPERATIONAL,
+        )
 
 
 @dataclass(frozen=True)
@@ -204,6 +264,8 @@ class PublicIncident:
 @dataclass
 class StatusPage:
     generated_at: datetime
+    groups: list[StatusGroup]
+    # The checks no component watches, by service, shown as before components.
     services: list[tuple[str, list[Component]]]
     active: list[PublicIncident]
     past: list[PublicIncident]
@@ -230,7 +292,12 @@ def status_page_invalidate(*, incident_number: int | None = None) -> None:
     runs out within PAGE_CACHE_SECONDS.
     """
     with _one_attempt():
-        keys = [PAGE_CACHE_KEY, FEED_CACHE_KEY, _uptime_key(timezone.localdate())]
+        keys = [
+            PAGE_CACHE_KEY,
+            FEED_CACHE_KEY,
+            SUMMARY_CACHE_KEY,
+            _uptime_key(timezone.localdate()),
+        ]
         if incident_number is not None:
             keys.append(INCIDENT_CACHE_KEY.format(number=incident_number))
         _cache_call(cache.delete_many, keys)
@@ -492,7 +559,18 @@ def public_preview(incident: Incident) -> PublicIncident:
     )
 
 
+def status_components(groups: list[StatusGroup]) -> list[StatusComponent]:
+    return [component for group in groups for component in group.components]
+
+
 def _overall(page: StatusPage, components: list[Component]) -> tuple[str, str]:
+    said = [c.status for c in status_components(page.groups)]
+    if said and all(status == ComponentStatus.MAJOR_OUTAGE for status in said) and not components:
+        return "major", "Major outage"
+    if ComponentStatus.MAJOR_OUTAGE in said or ComponentStatus.PARTIAL_OUTAGE in said:
+        return "partial", "Partial outage"
+    if ComponentStatus.DEGRADED_PERFORMANCE in said:
+        return "partial", "Degraded performance"
     outages = sum(component.state == "outage" for component in components)
     if components and outages == len(components):
         return "major", "Major outage"
@@ -500,9 +578,13 @@ def _overall(page: StatusPage, components: list[Component]) -> tuple[str, str]:
         return "partial", "Partial outage"
     if page.active:
         return "incident", "An incident is being handled"
-    if page.maintenance_now or any(c.state == "in_maintenance" for c in components):
+    if (
+        page.maintenance_now
+        or ComponentStatus.UNDER_MAINTENANCE in said
+        or any(c.state == "in_maintenance" for c in components)
+    ):
         return "maintenance", "Maintenance in progress"
-    if components and all(c.state in ("stale", "unknown") for c in components):
+    if not said and components and all(c.state in ("stale", "unknown") for c in components):
         return "unknown", "No recent checks: current status unknown"
     return "operational", "All systems operational"
 
@@ -519,16 +601,59 @@ def _maintenance(row: Mapping[str, Any], now: datetime) -> MaintenanceWindow:
     )
 
 
+def _groups(checks: dict[int, Component]) -> tuple[list[StatusGroup], set[int]]:
+    """The components by group, groups in their order and the ungrouped last; and the ids of
+    the checks they watch."""
+    statuses = dict(ComponentStatus.choices)
+    groups: dict[int | None, StatusGroup] = {}
+    group_order: dict[int | None, tuple[int, str]] = {}
+    components: dict[int, StatusComponent] = {}
+    component_order: dict[int, tuple[int, str, int]] = {}
+    watched: set[int] = set()
+    for row in status_component_rows():
+        component = components.get(row["id"])
+        if component is None:
+            group = groups.get(row["group_id"])
+            if group is None:
+                group = groups[row["group_id"]] = StatusGroup(
+                    id=row["group_id"], name=row["group_name"] or ""
+                )
+                group_order[row["group_id"]] = (row["group_order"] or 0, group.name.lower())
+            component = components[row["id"]] = StatusComponent(
+                id=row["id"],
+                name=row["name"],
+                status=row["status"],
+                status_label=statuses.get(row["status"], row["status"]),
+                updated_at=row["status_changed_at"],
+                group_id=row["group_id"],
+            )
+            component_order[row["id"]] = (row["order"], row["name"].lower(), row["id"])
+            group.components.append(component)
+        check = checks.get(row["check_id"]) if row["check_id"] is not None else None
+        if check is not None:
+            component.checks.append(check)
+            watched.add(check.id)
+    for group in groups.values():
+        group.components.sort(key=lambda c: component_order[c.id])
+        group.components = list(group.components)
+        for component in group.components:
+            component.checks.sort(key=lambda c: c.name.lower())
+    ordered = sorted(groups.values(), key=lambda g: (g.id is None, *group_order[g.id]))
+    return ordered, watched
+
+
 def status_page_build(*, now: datetime | None = None) -> StatusPage:
-    """Everything the page shows, read in four queries (three when nothing is checked)."""
+    """Everything the page shows, read in five queries (four when nothing is checked)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     days = [today - timedelta(days=n) for n in range(HISTORY_DAYS - 1, -1, -1)]
 
-    components = [_component(row, now) for row in component_rows()]
-    uptime = _uptime([c.id for c in components], days)
-    for component in components:
-        component.days = [uptime.get((component.id, day)) or UptimeDay(day) for day in days]
+    checks = [_component(row, now) for row in component_rows()]
+    uptime = _uptime([c.id for c in checks], days)
+    for check in checks:
+        check.days = [uptime.get((check.id, day)) or UptimeDay(day) for day in days]
+    groups, watched = _groups({check.id: check for check in checks})
+    components = [check for check in checks if check.id not in watched]
     components.sort(key=lambda c: (c.service, c.name.lower()))
     services = [(name, list(group)) for name, group in groupby(components, attrgetter("service"))]
     windows = [_maintenance(row, now) for row in maintenance_rows(now=now)]
@@ -542,6 +667,7 @@ def status_page_build(*, now: datetime | None = None) -> StatusPage:
     ]
     page = StatusPage(
         generated_at=now,
+        groups=groups,
         services=services,
         active=[i for i in incidents if i.is_open],
         past=past,

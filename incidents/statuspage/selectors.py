@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import (
     Case,
     Count,
+    Exists,
     F,
     FilteredRelation,
     OuterRef,
@@ -28,15 +29,19 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 
 from deployments.models import CheckResult, CheckResultHourly, Environment, HealthCheck
-from incidents.models import Audience, Communication, Incident, Maintenance
+from incidents.models import Audience, Communication, Component, Incident, Maintenance
 
 
 def component_rows() -> list[Mapping[str, Any]]:
     """Enabled health checks with their newest result, one row each: the ones watching
-    production, or no environment in particular. What users see is not a preview's health."""
+    production, or no environment in particular, and the ones a component watches (an editor
+    chose them). What users see is not a preview's health unless someone said so."""
     newest = CheckResult.objects.filter(health_check=OuterRef("pk")).order_by("-taken_at", "-pk")
-    watches_production = Q(environment__isnull=True) | Q(
-        environment__kind=Environment.Kind.PRODUCTION
+    watched = Component.health_checks.through.objects.filter(healthcheck_id=OuterRef("pk"))
+    watches_production = (
+        Q(environment__isnull=True)
+        | Q(environment__kind=Environment.Kind.PRODUCTION)
+        | Q(Exists(watched))
     )
     rows = (
         HealthCheck.objects.filter(watches_production, enabled=True)
@@ -220,3 +225,56 @@ def withdrawn_update_rows(*, since: datetime, limit: int) -> list[Mapping[str, A
         .values("id", "subject", "retracted_at")[:limit]
     )
     return list(rows)
+
+
+# --- Components ---------------------------------------------------------------------------
+
+
+def status_component_rows() -> list[Mapping[str, Any]]:
+    """Every component with its group and the ids of the checks it watches: one row per
+    (component, watched check), or one with no check. One query (a LEFT JOIN on the M2M)."""
+    rows = Component.objects.order_by().values(
+        "id",
+        "name",
+        "order",
+        "status",
+        "status_changed_at",
+        "created_at",
+        "group_id",
+        group_name=F("group__name"),
+        group_order=F("group__order"),
+        check_id=F("health_checks__id"),
+    )
+    return list(rows)
+
+
+def check_states(*, check_ids: list[int]) -> dict[int, Mapping[str, Any]]:
+    """The enabled checks among `check_ids` with their newest result (ok, maintenance, at; all
+    None when never checked), by id. One query."""
+    if not check_ids:
+        return {}
+    newest = CheckResult.objects.filter(health_check=OuterRef("pk")).order_by("-taken_at", "-pk")
+    rows = (
+        HealthCheck.objects.filter(pk__in=check_ids, enabled=True)
+        .order_by()
+        .values(
+            "id",
+            "service_id",
+            "environment_id",
+            ok=Subquery(newest.values("ok")[:1]),
+            maintenance=Subquery(newest.values("maintenance")[:1]),
+            at=Subquery(newest.values("taken_at")[:1]),
+        )
+    )
+    return {row["id"]: row for row in rows}
+
+
+def component_check_ids(*, component_ids: list[int]) -> dict[int, list[int]]:
+    """The checks each component watches, by component id. One query."""
+    through = Component.health_checks.through
+    watched: dict[int, list[int]] = {pk: [] for pk in component_ids}
+    for component_id, check_id in through.objects.filter(
+        component_id__in=component_ids
+    ).values_list("component_id", "healthcheck_id"):
+        watched[component_id].append(check_id)
+    return watched

@@ -14,6 +14,8 @@ public = [
     path("incidents/<str:reference>/", views.status_incident, name="status_incident"),
     path("feed.rss", StatusRssFeed(), name="status_feed_rss"),
     path("feed.atom", StatusAtomFeed(), name="status_feed_atom"),
+    path("summary.json", views.status_summary, name="status_summary"),
+    path("components/<int:pk>/badge.svg", views.component_badge, name="status_component_badge"),
     path("subscribe/", views.subscribe, name="status_subscribe"),
     path("subscribe/sent/", views.subscribe_sent, name="status_subscribe_sent"),
     path("confirm/<str:token>/", views.confirm, name="status_confirm"),
@@ -27,6 +29,17 @@ maintenance = [
     path("<int:pk>/delete/", views.maintenance_delete, name="maintenance_delete"),
 ]
 
+components = [
+    path("", views.component_list, name="component_list"),
+    path("<int:pk>/status", views.component_status, name="component_status"),
+    path("new/", views.component_create, name="component_create"),
+    path("<int:pk>/edit/", views.component_edit, name="component_edit"),
+    path("<int:pk>/delete/", views.component_delete, name="component_delete"),
+    path("groups/new/", views.component_group_create, name="component_group_create"),
+    path("groups/<int:pk>/edit/", views.component_group_edit, name="component_group_edit"),
+    path("groups/<int:pk>/delete/", views.component_group_delete, name="component_group_delete"),
+]
+
 # Whether an incident is on the status page: set from the incident's page, by editors.
 visibility = [
     path("publish", views.incident_publish, name="incident_publish"),
@@ -36,5 +49,6 @@ visibility = [
 urlpatterns = [
     path("status/", include(public)),
     path("maintenance/", include(maintenance)),
+    path("components/", include(components)),
     path("incidents/<str:reference>/status-page/", include(visibility)),
 ]

@@ -1,5 +1,6 @@
 """The public status page, its feeds, and the subscriber pages: the only pages without a login.
-Behind the login: the maintenance pages, and the switch on an incident's page that puts it on the
+Behind the login: the maintenance pages, the components pages (their status, and creating and
+editing them and their groups), and the switch on an incident's page that puts it on the
 status page or takes it off.
 
 The page is the same bytes for every visitor: it carries no form and no CSRF token (the sign-up
@@ -16,14 +17,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -40,14 +43,20 @@ from django.views.decorators.http import (
 from core.http import AuthenticatedHttpRequest
 from core.kept_forms import form_kept, keeps_typed_text
 from core.permissions import editor_required, login_required
-from incidents.models import Maintenance, Subscriber
+from incidents.models import Component, ComponentGroup, ComponentStatus, Maintenance, Subscriber
 from incidents.models.incident import REFERENCE_RE
 from incidents.postmortem.views import get_incident
-from incidents.statuspage import services
-from incidents.statuspage.forms import MaintenanceForm, SubscribeForm
+from incidents.statuspage import machine, services
+from incidents.statuspage.forms import (
+    ComponentForm,
+    ComponentGroupForm,
+    MaintenanceForm,
+    SubscribeForm,
+)
 from incidents.statuspage.page import (
     INCIDENT_CACHE_KEY,
     PAGE_CACHE_KEY,
+    PAGE_CACHE_SECONDS,
     cache_failed,
     cached,
     public_history_page,
@@ -339,3 +348,195 @@ def incident_unpublish(request: AuthenticatedHttpRequest, reference: str) -> Htt
     services.incident_unpublish(incident=incident, user=request.user)
     messages.success(request, f"{incident.reference} is internal now: off the status page.")
     return _back_to_visibility(incident.reference)
+
+
+# --- For machines and embeds: the JSON summary and the badges -----------------------------
+
+# Any site may read the summary from a browser: it is public, and no credentials are asked or
+# honoured (no Allow-Credentials, and the answer is the same with or without a cookie).
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, OPTIONS",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+@csrf_exempt  # OPTIONS only; nothing is written
+@require_http_methods(["GET", "HEAD", "OPTIONS"])
+def status_summary(request: HttpRequest) -> HttpResponse:
+    if request.method == "OPTIONS":
+        response = HttpResponse(status=204)
+    else:
+        response = JsonResponse(machine.summary(), json_dumps_params={"separators": (",", ":")})
+        response["Cache-Control"] = f"public, max-age={PAGE_CACHE_SECONDS}"
+    for header, value in CORS_HEADERS.items():
+        response[header] = value
+    return response
+
+
+@require_safe
+def component_badge(request: HttpRequest, pk: int) -> HttpResponse:
+    badge = machine.badge(pk)
+    if badge is None:
+        raise Http404("No such component.")
+    response = HttpResponse(machine.badge_svg(badge), content_type="image/svg+xml")
+    response["Cache-Control"] = f"public, max-age={machine.BADGE_CACHE_SECONDS}"
+    # An image on other people's pages: nothing in it may run, whatever a name says.
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
+
+
+# --- Components: their status, for editors --------------------------------------------------
+
+
+@require_GET
+@login_required
+def component_list(request: HttpRequest) -> HttpResponse:
+    components = list(
+        Component.objects.select_related("group", "status_changed_by").order_by(
+            "group__order", "order", "pk"
+        )
+    )
+    proposals = services.component_status_proposals(component_ids=[c.pk for c in components])
+    rows = [(c, proposals.get(c.pk)) for c in components]
+    return render(
+        request,
+        "incidents/component_list.html",
+        {
+            "rows": rows,
+            "statuses": ComponentStatus.choices,
+            # Empty ones too: a group is made before its components are put in it.
+            "groups": ComponentGroup.objects.order_by("order", "name"),
+        },
+    )
+
+
+@require_POST
+@editor_required
+def component_status(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Set a status (an override) or accept the checks' proposal, over the status the editor saw."""
+    component = get_object_or_404(Component, pk=pk)
+    expected = request.POST.get("expected", "")
+    try:
+        if "accept" in request.POST:
+            services.component_proposal_accept(
+                component=component,
+                proposed=request.POST.get("accept", ""),
+                expected=expected,
+                user=request.user,
+            )
+        else:
+            services.component_set_status(
+                component=component,
+                status=request.POST.get("status", ""),
+                expected=expected,
+                user=request.user,
+            )
+    except (services.ComponentStatusConflict, ValidationError) as error:
+        messages.error(request, str(error.messages[0] if hasattr(error, "messages") else error))
+    else:
+        messages.success(request, f"{component.name}: {component.get_status_display()}.")
+    return redirect("incidents:component_list")
+
+
+# --- Components and groups: creating, editing, deleting (editors) ----------------------------
+
+COMPONENT_FORM_TEMPLATE = "incidents/component_form.html"
+
+
+def _errors_beside_fields(form: forms.ModelForm, error: ValidationError) -> None:
+    by_field = error.message_dict if hasattr(error, "error_dict") else {None: error.messages}
+    for name, field_errors in by_field.items():
+        form.add_error(name if name in form.fields else None, field_errors)
+
+
+def _component_save(form: ComponentForm) -> Component | None:
+    fields = dict(form.cleaned_data)
+    checks = fields.pop("health_checks")
+    existing = form.instance if form.instance.pk is not None else None
+    try:
+        return services.component_save(component=existing, health_checks=checks, **fields)
+    except ValidationError as error:
+        _errors_beside_fields(form, error)
+    return None
+
+
+def _group_save(form: ComponentGroupForm) -> ComponentGroup | None:
+    existing = form.instance if form.instance.pk is not None else None
+    try:
+        return services.component_group_save(group=existing, **form.cleaned_data)
+    except ValidationError as error:
+        _errors_beside_fields(form, error)
+    return None
+
+
+def _component_form_page(
+    request: HttpRequest, form: ComponentForm | ComponentGroupForm, *, kind: str
+) -> HttpResponse:
+    if request.method == "POST" and form.is_valid():
+        saved = _component_save(form) if isinstance(form, ComponentForm) else _group_save(form)
+        if saved is not None:
+            messages.success(request, f"Saved: {saved.name}")
+            return redirect("incidents:component_list")
+    status = 422 if form.errors else 200
+    return render(request, COMPONENT_FORM_TEMPLATE, {"form": form, "kind": kind}, status=status)
+
+
+def _bound(request: HttpRequest) -> Any:
+    return request.POST if request.method == "POST" else form_kept(request)
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+@keeps_typed_text
+def component_create(request: HttpRequest) -> HttpResponse:
+    return _component_form_page(request, ComponentForm(_bound(request)), kind="component")
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+@keeps_typed_text
+def component_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    component = get_object_or_404(Component, pk=pk)
+    form = ComponentForm(_bound(request), instance=component)
+    return _component_form_page(request, form, kind="component")
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+def component_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    component = get_object_or_404(Component, pk=pk)
+    if request.method == "POST":
+        services.component_delete(component=component)
+        messages.success(request, f"Deleted: {component.name}")
+        return redirect("incidents:component_list")
+    return render(
+        request, "incidents/component_delete.html", {"row": component, "kind": "component"}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+@keeps_typed_text
+def component_group_create(request: HttpRequest) -> HttpResponse:
+    return _component_form_page(request, ComponentGroupForm(_bound(request)), kind="group")
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+@keeps_typed_text
+def component_group_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    group = get_object_or_404(ComponentGroup, pk=pk)
+    form = ComponentGroupForm(_bound(request), instance=group)
+    return _component_form_page(request, form, kind="group")
+
+
+@require_http_methods(["GET", "POST"])
+@editor_required
+def component_group_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    group = get_object_or_404(ComponentGroup, pk=pk)
+    if request.method == "POST":
+        services.component_group_delete(group=group)
+        messages.success(request, f"Deleted: {group.name}")
+        return redirect("incidents:component_list")
+    return render(request, "incidents/component_delete.html", {"row": group, "kind": "group"})

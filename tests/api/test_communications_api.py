@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from incidents.communications import services
 from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
-from incidents.models import Communication, CommunicationTemplate, Incident
+from incidents.models import Communication, CommunicationTemplate, Component, Incident
 from outbox.models import OutboxMessage
 from tests.api.test_incidents_api import (
     API,
@@ -319,3 +319,70 @@ class TestWithdrawing:
         created = generate(api, incident, "status-resolved").json()
         url = comms_url(incident, f"/{created['id']}")
         assert "reason" in errors(send_json(api, "post", f"{url}/retract", {}))
+
+
+class TestNamingComponents:
+    def test_a_status_page_update_names_components_and_returns_them(self, incident, api):
+        web = Component.objects.create(name="Web")
+        created = generate(api, incident, "status-resolved").json()
+        assert created["components"] == []
+        url = comms_url(incident, f"/{created['id']}")
+        response = send_json(
+            api, "patch", url, {"components": [{"component": web.pk, "status": "major_outage"}]}
+        )
+        assert response.status_code == 200
+        assert response.json()["components"] == [
+            {"component": web.pk, "name": "Web", "status": "major_outage"}
+        ]
+        # Leaving them out keeps them; [] names none.
+        assert send_json(api, "patch", url, {"subject": "Web down"}).json()["components"]
+        listed = api.get(comms_url(incident)).json()["results"][0]
+        assert listed["components"][0]["component"] == web.pk
+        for step in ("approve", "send"):
+            assert send_json(api, "post", f"{url}/{step}", {}).status_code == 200
+        web.refresh_from_db()
+        assert web.status == "major_outage"
+
+    def test_an_empty_list_names_none(self, incident, api):
+        web = Component.objects.create(name="Web")
+        created = generate(api, incident, "status-resolved").json()
+        url = comms_url(incident, f"/{created['id']}")
+        send_json(
+            api,
+            "patch",
+            url,
+            {"components": [{"component": web.pk, "status": "degraded_performance"}]},
+        )
+        assert send_json(api, "patch", url, {"components": []}).json()["components"] == []
+
+    @pytest.mark.parametrize(
+        "components",
+        [
+            [{"component": 999999, "status": "major_outage"}],
+            [{"component": "WEB", "status": "on_fire"}],
+            [{"component": "WEB", "status": "major_outage"}] * 2,
+            [{"component": "WEB", "status": "major_outage", "extra": 1}],
+        ],
+    )
+    def test_bad_components_are_field_errors_and_change_nothing(self, incident, api, components):
+        web = Component.objects.create(name="Web")
+        components = [
+            {**row, "component": web.pk if row["component"] == "WEB" else row["component"]}
+            for row in components
+        ]
+        created = generate(api, incident, "status-resolved").json()
+        url = comms_url(incident, f"/{created['id']}")
+        response = send_json(api, "patch", url, {"components": components})
+        assert response.status_code == 400
+        assert "components" in errors(response)
+        assert not Communication.objects.get(pk=created["id"]).component_statuses.exists()
+
+    def test_an_email_names_no_components(self, incident, api):
+        web = Component.objects.create(name="Web")
+        created = generate(api, incident).json()
+        url = comms_url(incident, f"/{created['id']}")
+        response = send_json(
+            api, "patch", url, {"components": [{"component": web.pk, "status": "major_outage"}]}
+        )
+        assert response.status_code == 400
+        assert "components" in errors(response)

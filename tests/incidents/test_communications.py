@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from re import DOTALL
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -21,6 +22,7 @@ from incidents.models import (
     Cause,
     Communication,
     CommunicationTemplate,
+    Component,
     Incident,
     TimelineEvent,
 )
@@ -468,3 +470,84 @@ class TestMessagesStateTheirFacts:
         assert correction.subject.startswith("Correction: ")
         assert "for about 26 minutes, from 06:02 to 06:28 UTC" in correction.body
         assert correction.facts["ended_at"] == "2026-01-02T06:28:00+00:00"
+
+
+class TestNamingComponents:
+    """A status page update names the components it affects and the status each takes when it
+    is published."""
+
+    def test_the_editor_names_components_and_publishing_sets_their_status(
+        self, editor_client, incident
+    ):
+        web = Component.objects.create(name="Web")
+        api = Component.objects.create(name="API")
+        draft = generate(incident, "status-resolved")
+        edit = url("communication_edit", incident, draft.pk)
+        form = editor_client.get(edit).content.decode()
+        assert f'name="component_{web.pk}"' in form
+        expected = search(r'name="expected" value="([^"]+)"', form).group(1)
+        response = editor_client.post(
+            edit,
+            {
+                "subject": "Web is down",
+                "body": "",
+                "expected": expected,
+                f"component_{web.pk}": "major_outage",
+                f"component_{api.pk}": "",
+            },
+        )
+        assert response.status_code == 302
+        assert dict(draft.component_statuses.values_list("component_id", "status")) == {
+            web.pk: "major_outage"
+        }
+        # The form shows what it names when opened again.
+        form = editor_client.get(edit).content.decode()
+        assert search(
+            rf'name="component_{web.pk}"[^>]*>.*?<option value="major_outage" selected>',
+            form,
+            DOTALL,
+        )
+        editor_client.post(url("communication_approve", incident, draft.pk))
+        editor_client.post(url("communication_send", incident, draft.pk))
+        web.refresh_from_db()
+        api.refresh_from_db()
+        assert (web.status, api.status) == ("major_outage", "operational")
+
+    def test_an_unknown_status_is_an_error_beside_its_field_and_the_text_is_kept(
+        self, editor_client, incident
+    ):
+        web = Component.objects.create(name="Web")
+        draft = generate(incident, "status-resolved")
+        edit = url("communication_edit", incident, draft.pk)
+        expected = search(
+            r'name="expected" value="([^"]+)"', editor_client.get(edit).content.decode()
+        ).group(1)
+        response = editor_client.post(
+            edit,
+            {
+                "subject": "Typed subject",
+                "body": "",
+                "expected": expected,
+                f"component_{web.pk}": "on_fire",
+            },
+        )
+        assert response.status_code == 422
+        html = response.content.decode()
+        assert f'id="id_component_{web.pk}_error"' in html
+        assert 'value="Typed subject"' in html
+        assert not draft.component_statuses.exists()
+
+    def test_an_email_names_no_components(self, editor_client, incident):
+        web = Component.objects.create(name="Web")
+        draft = generate(incident)
+        form = editor_client.get(url("communication_edit", incident, draft.pk)).content.decode()
+        assert f'name="component_{web.pk}"' not in form
+        with pytest.raises(ValidationError):
+            services.communication_update(
+                communication=draft,
+                subject=draft.subject,
+                body=draft.body,
+                user=None,
+                component_statuses={web.pk: "major_outage"},
+            )
+        assert not draft.component_statuses.exists()

@@ -279,7 +279,7 @@ def test_past_days_of_uptime_are_reused_and_only_today_is_read_again(
     status_page_module.cache.delete(status_page_module.PAGE_CACHE_KEY)  # as when it expires
     hourly(check, hour=NOW - timedelta(days=6), samples=10, ok=0)  # a late roll-up, unseen
     result(check, at=NOW - timedelta(seconds=30), ok=False)  # today: seen
-    with django_assert_num_queries(4) as queries:
+    with django_assert_num_queries(5) as queries:
         html = page()
     assert "taken_at" in queries.captured_queries[1]["sql"]
     levels = bar_levels(html, check.pk)
@@ -487,10 +487,10 @@ def _rows(n: int) -> None:
 
 
 @pytest.mark.parametrize("rows", [1, 20])
-def test_cold_it_takes_four_queries_and_warm_none(django_assert_num_queries, rows):
+def test_cold_it_takes_five_queries_and_warm_none(django_assert_num_queries, rows):
     _rows(rows)
-    # Components, their uptime, maintenance, incidents with their updates.
-    with django_assert_num_queries(4):
+    # Checks, their uptime, components, maintenance, incidents with their updates.
+    with django_assert_num_queries(5):
         html = page()
     assert html.count('class="component"') == rows
     shown = min(rows, PAST_SHOWN)

@@ -22,7 +22,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from incidents.models import Incident, Maintenance, Subscriber
+from incidents.models import Component, ComponentStatus, Incident, Maintenance, Subscriber
 from incidents.statuspage import page as status_page_module
 from incidents.statuspage import views as status_views
 from incidents.statuspage.subscriber_links import confirm_url, unsubscribe_url
@@ -80,12 +80,15 @@ def public_incident() -> Incident:
 def public_urls() -> list[str]:
     subscriber = Subscriber.objects.create(email="reader@example.test")
     links = [confirm_url(subscriber), unsubscribe_url(subscriber)]
+    component = Component.objects.create(name="Checkout", status=ComponentStatus.PARTIAL_OUTAGE)
     return [
         reverse("incidents:status_page"),
         reverse("incidents:status_feed_atom"),
         reverse("incidents:status_feed_rss"),
         reverse("incidents:status_subscribe"),
         reverse("incidents:status_subscribe_sent"),
+        reverse("incidents:status_summary"),
+        reverse("incidents:status_component_badge", args=[component.pk]),
         *(link.removeprefix(settings.HINDSIGHT_BASE_URL) for link in links),
     ]
 

@@ -13,7 +13,14 @@ from api.reads import RowSerializer, Times
 from api.serializers import StrictCharField, StrictChoiceField, StrictSerializer
 from incidents.communications import services
 from incidents.communications.placeholders import placeholders_for
-from incidents.models import Audience, Communication, CommunicationTemplate, Phase
+from incidents.models import (
+    Audience,
+    Communication,
+    CommunicationTemplate,
+    Component,
+    ComponentStatus,
+    Phase,
+)
 from incidents.models.incident import REFERENCE_PREFIX
 from incidents.postmortem.api.serializers.fields import markdown_field
 
@@ -100,6 +107,14 @@ class StatedFactsSerializer(serializers.Serializer):
     )
 
 
+class CommunicationComponentSerializer(serializers.Serializer):
+    """A component a status page update names and the status it gives it when published."""
+
+    component = serializers.IntegerField(help_text="The component's id.")
+    name = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=ComponentStatus.choices)
+
+
 class CommunicationSerializer(RowSerializer):
     """A communication as its incident's list, its detail and the incident's detail show it."""
 
@@ -143,6 +158,11 @@ class CommunicationSerializer(RowSerializer):
     retraction_reason = serializers.CharField(help_text="Why it was withdrawn.")
     deliveries = DeliveryCountsSerializer()
     facts = StatedFactsSerializer()
+    components = CommunicationComponentSerializer(
+        many=True,
+        help_text="A status page update's: the components it names and the status each takes "
+        "when it is published. Empty for other audiences.",
+    )
 
     @classmethod
     def values(cls) -> list[str]:
@@ -168,6 +188,12 @@ class CommunicationSerializer(RowSerializer):
             if name in facts:
                 facts[name] = times(parse_datetime(facts[name] or ""))
         data["facts"] = facts
+        # Prefetched by communications_with_progress(): no query per row.
+        named = [] if isinstance(source, dict) else source.component_statuses.all()
+        data["components"] = [
+            {"component": row.component_id, "name": row.component.name, "status": row.status}
+            for row in named
+        ]
 
 
 class GenerateSerializer(StrictSerializer):
@@ -188,6 +214,29 @@ class RetractSerializer(StrictSerializer):
     )
 
 
+class CommunicationComponentWriteSerializer(StrictSerializer):
+    component = serializers.IntegerField(help_text="The component's id.")
+    status = StrictChoiceField(choices=ComponentStatus.choices)
+
+
 class CommunicationUpdateSerializer(StrictSerializer):
     subject = StrictCharField(max_length=300)
     body = markdown_field()
+    components = CommunicationComponentWriteSerializer(
+        many=True,
+        help_text="A status page update only: the components it names and the status each "
+        "takes when it is published. Replaces what it named; [] names none; leave it out to keep "
+        "them.",
+    )
+
+    def validate_components(self, value: list[dict[str, Any]]) -> dict[int, str]:
+        statuses = {row["component"]: row["status"] for row in value}
+        if len(statuses) != len(value):
+            raise serializers.ValidationError("Name each component once.")
+        known = set(Component.objects.filter(pk__in=statuses).values_list("pk", flat=True))
+        unknown = sorted(set(statuses) - known)
+        if unknown:
+            raise serializers.ValidationError(
+                f"No component has the id {', '.join(map(str, unknown))}."
+            )
+        return statuses

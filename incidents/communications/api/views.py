@@ -188,8 +188,10 @@ _ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The commun
         responses={200: CommunicationSerializer, **problems(*READ_PROBLEMS)},
     ),
     partial_update=extend_schema(
-        summary="Edit a draft's subject or body",
-        description="An approved one goes back to draft. A sent one is immutable: 409.",
+        summary="Edit a draft's subject, body or the components it names",
+        description="An approved one goes back to draft. A sent one is immutable: 409. "
+        "`components` is for a status page update only: the components it names and the status "
+        "each takes when it is published.",
         request=CommunicationUpdateSerializer,
         parameters=[INCIDENT_REF, _ID],
         responses={200: CommunicationSerializer, **_state_problems(*WRITE_PROBLEMS)},
@@ -271,6 +273,7 @@ class CommunicationViewSet(viewsets.GenericViewSet):
                 subject=values.get("subject", communication.subject),
                 body=values.get("body", communication.body),
                 user=request_user(request),
+                component_statuses=values.get("components"),
             )
         return self._read(communication.pk)
 
