@@ -14,6 +14,7 @@ from incidents.communications import services
 from incidents.communications.forms import CommunicationTemplateForm, WebhookEndpointForm
 from incidents.models import (
     Communication,
+    CommunicationComponent,
     CommunicationTemplate,
     Delivery,
     WebhookEndpoint,
@@ -143,6 +144,31 @@ class DeliveryAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Delivery | None = None) -> bool:
+        return False
+
+
+@admin.register(CommunicationComponent)
+class CommunicationComponentAdmin(admin.ModelAdmin):
+    """Which components a status page update names, and the status it gives each: written by
+    communication_components_set (the draft's form and the API) only, so read-only here."""
+
+    list_display = ["communication", "component", "status"]
+    list_filter = ["status"]
+    search_fields = ["communication__subject", "component__name"]
+    list_select_related = ["communication", "component"]
+    readonly_fields = [f.name for f in CommunicationComponent._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: CommunicationComponent | None = None
+    ) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: CommunicationComponent | None = None
+    ) -> bool:
         return False
 
 
