@@ -17,6 +17,15 @@ class Subscriber(models.Model):
     email = models.EmailField(max_length=254)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # None chosen means the whole page: every update and every maintenance notice. A subscriber
+    # whose chosen components are all deleted falls back to the whole page, so that deleting a
+    # component never silences someone without a word.
+    components = models.ManyToManyField(
+        "incidents.Component",
+        blank=True,
+        related_name="subscribers",
+        help_text="The components this address hears about; none for the whole page.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -120,6 +129,12 @@ class Maintenance(models.Model):
     description_html = models.TextField(blank=True, editable=False)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
+    # When each notice to subscribers was handed to the outbox; set by compare-and-set from
+    # empty, so a notice goes out once however often the beat task runs
+    # (incidents.statuspage.maintenance_notices).
+    scheduled_notice_at = models.DateTimeField(null=True, blank=True, editable=False)
+    started_notice_at = models.DateTimeField(null=True, blank=True, editable=False)
+    finished_notice_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
