@@ -26,6 +26,7 @@ from django.utils import timezone
 from deployments.probing import BlockedAddress, ProbeError, guarded_request, validate_target_url
 from incidents.communications import messages
 from incidents.models import Audience, Communication, Delivery, Subscriber, WebhookEndpoint
+from incidents.statuspage.selectors import subscribers_reached, update_components
 
 logger = logging.getLogger(__name__)
 
@@ -61,14 +62,22 @@ class PermanentDeliveryError(Exception):
 
 
 def deliveries_create(*, communication: Communication) -> list[int]:
-    """One Delivery per confirmed, subscribed address and active webhook endpoint; returns the
-    ids of those still pending. Safe to run any number of times: rows that exist are kept."""
+    """One Delivery per confirmed, subscribed address that hears about it and per active
+    webhook endpoint; returns the ids of those still pending. Safe to run any number of times: rows that exist are kept."""
     if communication.status != Communication.Status.SENT or not is_delivered(
         communication.audience
     ):
         return []
+    # A status page update goes to whole-page subscribers and to those who chose a component it
+    # names (to everyone when it names none); a user email names no component, so it goes to
+    # every subscriber.
+    named = (
+        update_components(communication_id=communication.pk)
+        if communication.audience == Audience.STATUS_PAGE
+        else None
+    )
     emails = (
-        Subscriber.objects.filter(confirmed_at__isnull=False, unsubscribed_at__isnull=True)
+        subscribers_reached(components=named, everyone_if_none=True)
         .order_by("pk")
         .values_list("email", flat=True)
     )

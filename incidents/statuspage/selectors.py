@@ -29,7 +29,15 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 
 from deployments.models import CheckResult, CheckResultHourly, Environment, HealthCheck
-from incidents.models import Audience, Communication, Component, Incident, Maintenance
+from incidents.models import (
+    Audience,
+    Communication,
+    CommunicationComponent,
+    Component,
+    Incident,
+    Maintenance,
+    Subscriber,
+)
 
 
 def component_rows() -> list[Mapping[str, Any]]:
@@ -278,3 +286,61 @@ def component_check_ids(*, component_ids: list[int]) -> dict[int, list[int]]:
     ).values_list("component_id", "healthcheck_id"):
         watched[component_id].append(check_id)
     return watched
+
+
+# --- Subscribers: who hears about what --------------------------------------------------------
+
+
+def subscribers_reached(
+    *, components: QuerySet[Any, Any] | None, everyone_if_none: bool = False
+) -> QuerySet[Subscriber]:
+    """The confirmed, still subscribed addresses that hear about news of `components` (a
+    queryset of component ids, evaluated inside this one query): whole-page subscribers, and
+    those who chose one of them. None means news of the whole page, for everyone. With
+    `everyone_if_none`, news naming no component at all goes to everyone too (a status page
+    update that names none is about the whole page).
+
+    One query however many subscribers and components: the choice is read by EXISTS on the
+    join table, never row by row."""
+    active = Subscriber.objects.filter(confirmed_at__isnull=False, unsubscribed_at__isnull=True)
+    if components is None:
+        return active
+    chosen = Subscriber.components.through.objects.filter(subscriber_id=OuterRef("pk"))
+    reached = ~Exists(chosen) | Exists(chosen.filter(component_id__in=components))
+    if everyone_if_none:
+        reached |= ~Exists(components)
+    return active.filter(reached)
+
+
+def update_components(*, communication_id: int) -> QuerySet[Any, Any]:
+    """The ids of the components a status page update names, as a subquery."""
+    return CommunicationComponent.objects.filter(communication_id=communication_id).values(
+        "component_id"
+    )
+
+
+def maintenance_components(*, maintenance: Maintenance) -> QuerySet[Any, Any] | None:
+    """The ids of the components a maintenance window affects, as a subquery; None for a window
+    of everything (no service).
+
+    A window names a service, a component names health checks: the window affects the
+    components watching any check of that service. That is the one link the models hold
+    between the two; a service no component watches affects no chosen component, so only
+    whole-page subscribers hear of it."""
+    if maintenance.service_id is None:
+        return None
+    return (
+        Component.objects.filter(health_checks__service_id=maintenance.service_id)
+        .values("pk")
+        .distinct()
+    )
+
+
+def subscribable_components() -> list[Component]:
+    """The components a subscriber may choose, in the status page's order: by group, then
+    their own."""
+    return list(
+        Component.objects.select_related("group").order_by(
+            F("group__order").asc(nulls_last=True), "group__name", "order", "name", "pk"
+        )
+    )
