@@ -24,7 +24,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from incidents.models import Communication, Subscriber, WebhookEndpoint
-from incidents.statuspage.subscriber_links import unsubscribe_url
+from incidents.statuspage.subscriber_links import choice_url, unsubscribe_url
 
 TIMESTAMP_HEADER = "X-Hindsight-Timestamp"
 SIGNATURE_HEADER = "X-Hindsight-Signature"
@@ -55,6 +55,7 @@ def email_message(
         "service": communication.incident.service.name,
         "status_page_url": status_page_url(),
         "unsubscribe_url": unsubscribe,
+        "choice_url": choice_url(subscriber),
     }
     subject = " ".join(
         render_to_string("incidents/emails/communication_subject.txt", context).split()

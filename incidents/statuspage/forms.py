@@ -11,11 +11,47 @@ from django.utils import timezone
 from deployments.models import HealthCheck, Service
 from incidents.models import Component, ComponentGroup, Maintenance, Subscriber
 from incidents.postmortem.forms import DATETIME_INPUT, _limit_markdown
+from incidents.statuspage.selectors import subscribable_components
 
 EMAIL_MAX_LENGTH = Subscriber._meta.get_field("email").max_length
 
 
-class SubscribeForm(forms.Form):
+def _grouped_choices() -> list[tuple[str, list[tuple[int, str]]]]:
+    # Grouped as the status page groups them; CheckboxSelectMultiple renders each group as a
+    # labelled list. Components on their own come last, under "Other".
+    groups: dict[str, list[tuple[int, str]]] = {}
+    for component in subscribable_components():
+        label = component.group.name if component.group is not None else "Other"
+        groups.setdefault(label, []).append((component.pk, component.name))
+    return list(groups.items())
+
+
+class ComponentChoiceForm(forms.Form):
+    """Which components a subscriber hears about; none ticked is the whole page."""
+
+    components = forms.TypedMultipleChoiceField(
+        label="Only these components",
+        required=False,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick none to hear about everything on the status page.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["components"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)
+        field.choices = _grouped_choices()
+        if not field.choices:
+            # Nothing to choose from: the page is one thing, and so is the subscription.
+            del self.fields["components"]
+
+    def chosen(self) -> list[int]:
+        return list(self.cleaned_data.get("components") or [])
+
+
+class SubscribeForm(ComponentChoiceForm):
+    field_order = ["email", "components"]
     email = forms.EmailField(
         label="Email address",
         max_length=EMAIL_MAX_LENGTH,

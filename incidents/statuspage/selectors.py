@@ -306,9 +306,9 @@ def subscribers_reached(
     if components is None:
         return active
     chosen = Subscriber.components.through.objects.filter(subscriber_id=OuterRef("pk"))
-    reached = ~Exists(chosen) | Exists(chosen.filter(component_id__in=components))
+    reached = Q(~Exists(chosen)) | Q(Exists(chosen.filter(component_id__in=components)))
     if everyone_if_none:
-        reached |= ~Exists(components)
+        reached |= Q(~Exists(components))
     return active.filter(reached)
 
 

@@ -67,6 +67,7 @@ from incidents.statuspage.subscriber_links import (
     CONFIRM_MAX_AGE,
     SubscriptionLinkInvalid,
     address_digest,
+    choice_claims,
     confirm_claims,
     confirm_url,
     subscriber_for,
@@ -102,10 +103,19 @@ def _locked(email: str) -> Subscriber | None:
     )
 
 
+def _choose(subscriber: Subscriber, components: Iterable[int]) -> None:
+    # Ids of components deleted since the form was shown are dropped, not an error.
+    subscriber.components.set(Component.objects.filter(pk__in=list(components)))
+
+
 @transaction.atomic
-def subscriber_signup(*, email: str) -> Subscriber:
-    """Start (or restart) a subscription; the confirmation mail goes out after commit, through
-    the outbox."""
+def subscriber_signup(*, email: str, components: Iterable[int] = ()) -> Subscriber:
+    """Start (or restart) a subscription to `components` (ids; none for the whole page); the
+    confirmation mail goes out after commit, through the outbox.
+
+    The choice is taken only for an address that is not confirmed: anyone can type any address
+    into the form, so the choice of a confirmed one changes only from the link in its mails
+    (subscriber_choice_set)."""
     email = _normalized(email)
     subscriber = _locked(email)
     if subscriber is None:
@@ -123,6 +133,7 @@ def subscriber_signup(*, email: str) -> Subscriber:
         subscriber.confirmed_at = None
         subscriber.save(update_fields=["unsubscribed_at", "confirmed_at"])
     if subscriber.confirmed_at is None:
+        _choose(subscriber, components)
         outbox_enqueue(task=CONFIRM_TASK, kwargs={"subscriber_id": subscriber.pk})
     return subscriber
 
@@ -142,6 +153,7 @@ def subscriber_confirmation_send(*, subscriber: Subscriber) -> bool:
         return False
     context = {
         "confirm_url": confirm_url(subscriber),
+        "chosen": subscriber_chosen(subscriber=subscriber),
         "status_url": settings.HINDSIGHT_BASE_URL + reverse("incidents:status_page"),
         "days": CONFIRM_MAX_AGE.days,
     }
@@ -183,6 +195,32 @@ def subscriber_confirm(*, token: str) -> Subscriber:
     if subscriber.confirmed_at is None:
         subscriber.confirmed_at = timezone.now()
         subscriber.save(update_fields=["confirmed_at"])
+    return subscriber
+
+
+def subscriber_chosen(*, subscriber: Subscriber) -> list[str]:
+    """What the address chose, as the mails and pages say it: component names (with their
+    group), or empty for the whole page."""
+    return [
+        f"{component.group.name}: {component.name}" if component.group else component.name
+        for component in subscriber.components.select_related("group").order_by(
+            F("group__order").asc(nulls_last=True), "group__name", "order", "name"
+        )
+    ]
+
+
+@transaction.atomic
+def subscriber_choice_set(*, token: str, components: Iterable[int]) -> Subscriber | None:
+    """Replace the components the address of a choice link hears about (none: the whole page).
+
+    None when the link is genuine but its subscription is gone. Raises SubscriptionLinkInvalid
+    when the link is not genuine. An unsubscribed address may change it too; it still gets
+    nothing until it signs up again."""
+    subscriber = subscriber_for(choice_claims(token))
+    if subscriber is None:
+        return None
+    subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+    _choose(subscriber, components)
     return subscriber
 
 

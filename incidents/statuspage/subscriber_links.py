@@ -5,10 +5,12 @@ purpose, so a confirmation link never unsubscribes and an unsubscribe link never
 digest rather than the address keeps addresses out of URLs (and so out of proxy logs), and ties a
 token to the address it was sent to: an address changed in the admin invalidates old links.
 
-Confirmation links expire after CONFIRM_MAX_AGE. Unsubscribe links never do: RFC 8058 asks that
+Confirmation links expire after CONFIRM_MAX_AGE. Unsubscribe and choice links never do: RFC 8058 asks that
 the link in any message ever sent keeps working.
 
-Email code imports confirm_url() and unsubscribe_url(); both are absolute, built on
+A third link, choice_url(), lets the address change which components it hears about.
+
+Email code imports confirm_url(), unsubscribe_url() and choice_url(); both are absolute, built on
 HINDSIGHT_BASE_URL, because a Celery task has no request to ask for the host.
 """
 
@@ -26,6 +28,7 @@ from incidents.models import Subscriber
 
 CONFIRM_SALT = "incidents.subscriber.confirm"
 UNSUBSCRIBE_SALT = "incidents.subscriber.unsubscribe"
+CHOICE_SALT = "incidents.subscriber.choice"
 CONFIRM_MAX_AGE = timedelta(days=7)
 
 
@@ -58,6 +61,17 @@ def confirm_token(subscriber: Subscriber) -> str:
 
 def unsubscribe_token(subscriber: Subscriber) -> str:
     return _token(subscriber, salt=UNSUBSCRIBE_SALT)
+
+
+def choice_token(subscriber: Subscriber) -> str:
+    return _token(subscriber, salt=CHOICE_SALT)
+
+
+def choice_url(subscriber: Subscriber) -> str:
+    """The link in every mail to change which components the address hears about; like the
+    unsubscribe link it never expires, and it confirms nothing."""
+    path = reverse("incidents:status_subscription", args=[choice_token(subscriber)])
+    return f"{settings.HINDSIGHT_BASE_URL}{path}"
 
 
 def confirm_url(subscriber: Subscriber) -> str:
@@ -100,6 +114,10 @@ def confirm_claims(token: str) -> TokenClaims:
 
 def unsubscribe_claims(token: str) -> TokenClaims:
     return _claims(token, salt=UNSUBSCRIBE_SALT, max_age=None)
+
+
+def choice_claims(token: str) -> TokenClaims:
+    return _claims(token, salt=CHOICE_SALT, max_age=None)
 
 
 def subscriber_for(claims: TokenClaims) -> Subscriber | None:

@@ -20,6 +20,7 @@ public = [
     path("subscribe/sent/", views.subscribe_sent, name="status_subscribe_sent"),
     path("confirm/<str:token>/", views.confirm, name="status_confirm"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="status_unsubscribe"),
+    path("subscription/<str:token>/", views.subscription, name="status_subscription"),
 ]
 
 maintenance = [

@@ -48,6 +48,7 @@ from incidents.models.incident import REFERENCE_RE
 from incidents.postmortem.views import get_incident
 from incidents.statuspage import machine, services
 from incidents.statuspage.forms import (
+    ComponentChoiceForm,
     ComponentForm,
     ComponentGroupForm,
     MaintenanceForm,
@@ -65,6 +66,7 @@ from incidents.statuspage.page import (
 )
 from incidents.statuspage.subscriber_links import (
     SubscriptionLinkInvalid,
+    choice_claims,
     confirm_claims,
     subscriber_for,
     unsubscribe_claims,
@@ -187,7 +189,9 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             status = 429
         else:
             try:
-                services.subscriber_signup(email=form.cleaned_data["email"])
+                services.subscriber_signup(
+                    email=form.cleaned_data["email"], components=form.chosen()
+                )
             except ValidationError as error:
                 form.add_error("email", error)
             else:
@@ -214,7 +218,9 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     try:
         if request.method == "POST":
             subscriber: Subscriber | None = services.subscriber_confirm(token=token)
-            return render(request, f"{TEMPLATE_DIR}/confirmed.html", {"subscriber": subscriber})
+            return render(
+                request, f"{TEMPLATE_DIR}/confirmed.html", _subscriber_context(subscriber)
+            )
         subscriber = subscriber_for(confirm_claims(token))
     except SubscriptionLinkInvalid as error:
         return _invalid_link(request, error)
@@ -222,7 +228,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         return _invalid_link(
             request, SubscriptionLinkInvalid("This link belongs to a subscription that is gone.")
         )
-    return render(request, f"{TEMPLATE_DIR}/confirm.html", {"subscriber": subscriber})
+    return render(request, f"{TEMPLATE_DIR}/confirm.html", _subscriber_context(subscriber))
 
 
 # RFC 8058: a mail client's one-click unsubscribe is a POST with no cookie and no CSRF token.
@@ -240,8 +246,46 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     except SubscriptionLinkInvalid as error:
         return _invalid_link(request, error)
     return render(
-        request, f"{TEMPLATE_DIR}/unsubscribe.html", {"subscriber": subscriber, "token": token}
+        request,
+        f"{TEMPLATE_DIR}/unsubscribe.html",
+        {**_subscriber_context(subscriber), "token": token},
     )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def subscription(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in every mail: which components the address hears about, and a form to change
+    it. A form with a CSRF token (unlike one-click unsubscribe), since nothing here is urgent."""
+    try:
+        subscriber = subscriber_for(choice_claims(token))
+    except SubscriptionLinkInvalid as error:
+        return _invalid_link(request, error)
+    if subscriber is None:
+        return _invalid_link(
+            request, SubscriptionLinkInvalid("This link belongs to a subscription that is gone.")
+        )
+    saved = False
+    if request.method == "POST":
+        form = ComponentChoiceForm(request.POST)
+        if form.is_valid():
+            services.subscriber_choice_set(token=token, components=form.chosen())
+            saved = True
+    else:
+        form = ComponentChoiceForm(
+            initial={"components": list(subscriber.components.values_list("pk", flat=True))}
+        )
+    status = 422 if form.errors else 200
+    return render(
+        request,
+        f"{TEMPLATE_DIR}/subscription.html",
+        {**_subscriber_context(subscriber), "form": form, "saved": saved},
+        status=status,
+    )
+
+
+def _subscriber_context(subscriber: Subscriber | None) -> dict[str, Any]:
+    chosen = services.subscriber_chosen(subscriber=subscriber) if subscriber else []
+    return {"subscriber": subscriber, "chosen": chosen}
 
 
 PAST_SHOWN = 20
