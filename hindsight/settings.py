@@ -324,6 +324,14 @@ CELERY_BEAT_SCHEDULE["health-results-roll-up"] = {
 }
 # The outbox (sends and smoke runs written while Redis was down, or whose quick publish after
 # commit failed): publish what it holds. A relay missed in its period is dropped; the next covers it.
+# Maintenance notices to subscribers: a window's start and end, within a minute of them. Each
+# notice is claimed by compare-and-set on its row, so an overlapping or repeated run sends nothing
+# twice.
+CELERY_BEAT_SCHEDULE["maintenance-notices"] = {
+    "task": "incidents.tasks.maintenance_notices_due",
+    "schedule": 60.0,
+    "options": {"expires": 60.0},
+}
 CELERY_BEAT_SCHEDULE["outbox-relay"] = {
     "task": "outbox.tasks.outbox_relay",
     "schedule": 10.0,

@@ -16,7 +16,7 @@ class IncidentsConfig(AppConfig):
         from incidents.communications.tasks import communication_deliver
         from incidents.postmortem import tasks as postmortem_tasks  # noqa: F401
         from incidents.statuspage.services import components_follow_health
-        from incidents.statuspage.tasks import subscriber_confirmation_send
+        from incidents.statuspage.tasks import maintenance_notice_send, subscriber_confirmation_send
         from incidents.system.gate import blocking_action_items
         from incidents.system.links import incident_links
         from incidents.system.services import incident_draft_from_health, timeline_rollback_add
@@ -28,3 +28,4 @@ class IncidentsConfig(AppConfig):
         plugins.deployment_links_register(incident_links)
         plugins.outbox_carry(communication_deliver.name)
         plugins.outbox_carry(subscriber_confirmation_send.name)
+        plugins.outbox_carry(maintenance_notice_send.name)

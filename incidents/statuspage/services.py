@@ -12,7 +12,8 @@ row in its own transaction, so the mail leaves only if the sign-up commits, the 
 waits on the broker or the mail server, and a task the broker could not take at once is
 published later by the outbox's relay (incidents.statuspage.tasks sends the mail).
 
-Maintenance windows are shown on the public page as soon as they are saved.
+Maintenance windows are shown on the public page as soon as they are saved, and their
+subscribers hear of them (incidents.statuspage.maintenance_notices).
 
 An incident is on the page only once the team makes it public (its `public_since`): by
 publishing a status page update for it (communication_send calls incident_publish_with_update),
@@ -61,6 +62,7 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.postmortem.services import history_record, timeline_event_add
+from incidents.statuspage.maintenance_notices import maintenance_notice_schedule
 from incidents.statuspage.page import status_page_invalidate
 from incidents.statuspage.selectors import check_states, component_check_ids
 from incidents.statuspage.subscriber_links import (
@@ -285,7 +287,11 @@ def _save(maintenance: Maintenance, changes: dict[str, Any]) -> Maintenance:
 
 @transaction.atomic
 def maintenance_create(**fields: Any) -> Maintenance:
-    return _save(Maintenance(), fields)
+    """Save a new window; its subscribers hear that it is scheduled (once, through the
+    outbox)."""
+    maintenance = _save(Maintenance(), fields)
+    maintenance_notice_schedule(maintenance=maintenance)
+    return maintenance
 
 
 @transaction.atomic

@@ -1,5 +1,5 @@
 """Celery faces of the status page's side: the subscriber's confirmation mail, which the sign-up
-hands to the outbox.
+hands to the outbox, and the maintenance notices (incidents.statuspage.maintenance_notices).
 
 The task name is spelled out: it is the contract with outbox rows already written and messages
 already queued, so it stays as first published when the code moves.
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from incidents.models import Subscriber
-from incidents.statuspage import services
+from incidents.models import Maintenance, Subscriber
+from incidents.statuspage import maintenance_notices, services
 
 # acks_late with reject_on_worker_lost: a task whose worker dies mid-run goes back to the queue
 # and runs again, which the service makes harmless (at most one mail per resend gap).
@@ -28,3 +28,23 @@ def subscriber_confirmation_send(subscriber_id: int) -> bool | None:
     if subscriber is None:
         return None
     return services.subscriber_confirmation_send(subscriber=subscriber)
+
+
+@shared_task(
+    name="incidents.tasks.maintenance_notice_send",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def maintenance_notice_send(maintenance_id: int, notice: str) -> int | None:
+    """Mail a maintenance notice to its subscribers; None if the window is gone."""
+    maintenance = Maintenance.objects.select_related("service").filter(pk=maintenance_id).first()
+    if maintenance is None:
+        return None
+    return maintenance_notices.maintenance_notice_send(maintenance=maintenance, notice=notice)
+
+
+@shared_task(name="incidents.tasks.maintenance_notices_due", ignore_result=True)
+def maintenance_notices_due() -> int:
+    """The beat's: hand the started and finished notices that are due to the outbox."""
+    return maintenance_notices.maintenance_notices_due()
