@@ -264,7 +264,8 @@ class TestEmail:
             message["List-Unsubscribe"].strip().removeprefix("<").removesuffix(">"),
         ]
         assert "https://status.example.test/status/" in links
-        assert len(links) == 5  # the status page and unsubscribe in each part, and the header
+        # The status page, the choice of components and unsubscribe in each part, and the header.
+        assert len(links) == 7
         assert [link for link in links if not link.startswith("https://status.example.test/")] == []
         assert message["Message-ID"].endswith("@status.example.test>")
 

@@ -98,7 +98,8 @@ def test_an_editor_schedules_maintenance_and_the_markdown_is_stored_rendered(
     window = Maintenance.objects.get()
     assert window.service == shop
     assert window.description_html == "<p>Saving <strong>pauses</strong> for a minute.</p>"
-    assert len(callbacks) == 1  # the status page's cache is dropped after commit
+    # After commit: the status page's cache is dropped, and the scheduled notice is published.
+    assert len(callbacks) == 2
     assert b"Database upgrade" in editor.get(LIST).content
 
 

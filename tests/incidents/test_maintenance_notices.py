@@ -10,6 +10,7 @@ import time_machine
 from celery import current_app
 from django.core import mail
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from incidents.models import Component, ComponentGroup, Maintenance, Subscriber
@@ -88,7 +89,7 @@ def run_due(django_capture_on_commit_callbacks) -> int:
 
 
 def inboxes() -> list[tuple[str, str]]:
-    seen = sorted((message.to[0], message.subject) for message in mail.outbox)
+    seen = sorted((message.to[0], str(message.subject)) for message in mail.outbox)
     mail.outbox.clear()
     return seen
 
@@ -181,6 +182,7 @@ def test_the_notice_has_text_html_the_description_and_the_subscribers_links(
     assert "Writes pause for a **minute**." in message.body
     assert "/status/subscription/" in message.body
     assert "/status/unsubscribe/" in message.extra_headers["List-Unsubscribe"]
+    assert isinstance(message, EmailMultiAlternatives)
     html, mimetype = message.alternatives[0]
     assert mimetype == "text/html"
     assert "<strong>minute</strong>" in str(html)
