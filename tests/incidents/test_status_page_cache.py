@@ -134,9 +134,14 @@ def test_on_the_page_a_reader_gets_the_previous_bytes_while_another_process_rebu
         title="Unseen yet", starts_at=NOW + timedelta(days=1), ends_at=NOW + timedelta(days=2)
     )
     clock.shift(timedelta(seconds=PAGE_CACHE_SECONDS + 1))
-    renders = []
+    renders: list[int] = []
     render = status_views._render
-    monkeypatch.setattr(status_views, "_render", lambda: renders.append(1) or render())
+
+    def counted() -> status_views.RenderedPage:
+        renders.append(1)
+        return render()
+
+    monkeypatch.setattr(status_views, "_render", counted)
 
     assert cache.add(f"{PAGE_CACHE_KEY}:rebuilding", 1, REBUILD_LOCK_SECONDS)
     during = client.get("/status/")
