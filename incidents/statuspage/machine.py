@@ -203,7 +203,7 @@ _MISSING = "missing"
 
 def badge(component_id: int) -> Badge | None:
     found = cached(
-        f"incidents:status-badge:v1:{component_id}",
+        f"incidents:status-badge:v2:{component_id}",
         lambda: badge_build(component_id) or _MISSING,
         BADGE_CACHE_SECONDS,
     )

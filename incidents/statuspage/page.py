@@ -21,13 +21,16 @@ public incident (public_history_page: two queries).
 
 The queries are in incidents.statuspage.selectors; this module shapes their rows for the page and
 the feeds, and holds their cache: Django's cache framework, one entry per rendered page and feed
-list, dropped by status_page_invalidate() after every write they show.
+list, dropped by status_page_invalidate() after every write they show. An entry is fresh for
+PAGE_CACHE_SECONDS and kept longer: when it goes stale, one process (the one that takes the
+rebuild lock) builds it again while every other serves the previous bytes (see cached()).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import time as clock
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -75,12 +78,19 @@ HISTORY_PER_PAGE = 25
 # The rendered page is kept this long: during an outage everyone refreshes, and nobody needs it
 # fresher than this.
 PAGE_CACHE_SECONDS = 10
-# Bump the version when the cached value (incidents.statuspage.views.RenderedPage) changes shape.
-PAGE_CACHE_KEY = "incidents:status-page:v4"
-FEED_CACHE_KEY = "incidents:status-feed:v1"
-INCIDENT_CACHE_KEY = "incidents:status-incident:v1:{number}"
+# A stale entry is kept this much longer than it is fresh, so that while one process rebuilds it
+# the others still have bytes to serve instead of all building at once.
+STALE_KEEP_SECONDS = 3600
+# How long a rebuild may hold the lock: a process that dies while building holds back the others
+# (who serve the previous bytes meanwhile) this long at most.
+REBUILD_LOCK_SECONDS = 30
+# Bump the version when the cached value (incidents.statuspage.views.RenderedPage, or the
+# (fresh-until, value) pair that cached() keeps) changes shape.
+PAGE_CACHE_KEY = "incidents:status-page:v5"
+FEED_CACHE_KEY = "incidents:status-feed:v2"
+INCIDENT_CACHE_KEY = "incidents:status-incident:v2:{number}"
 # The JSON summary (incidents.statuspage.machine); here so every write drops it with the page.
-SUMMARY_CACHE_KEY = "incidents:status-summary:v1"
+SUMMARY_CACHE_KEY = "incidents:status-summary:v2"
 PAST_UPTIME_CACHE_SECONDS = 3600
 
 
@@ -356,16 +366,37 @@ def _cache_call(method: Callable[..., T], *args: object) -> T | None:
 
 
 def cached(key: str, build: Callable[[], T], seconds: int = PAGE_CACHE_SECONDS) -> T:
-    """What is kept in the cache under `key`, or what `build()` makes, kept there for `seconds`."""
+    """What is kept in the cache under `key`, or what `build()` makes, fresh for `seconds`.
+
+    Kept as (fresh until, value) for `seconds` + STALE_KEEP_SECONDS. A reader who finds it stale
+    tries to take the rebuild lock (cache.add, which only one caller wins): the winner builds and
+    stores it, the others return the stale value meanwhile, so one process rebuilds at a time.
+    With nothing kept (cold, or dropped by status_page_invalidate() after a write), the reader
+    builds: a write must show at once, never behind someone else's rebuild.
+    """
     with _one_attempt():
-        value = _cache_call(cache.get, key)
-        if value is None:
-            # One copy for every visitor: built in the organisation's zone, never in the zone
-            # of the signed-in person whose request happened to build it.
-            with timezone.override(settings.TIME_ZONE):
-                value = build()
-            _cache_call(cache.set, key, value, seconds)
-        return value
+        kept = _cache_call(cache.get, key)
+        if kept is not None:
+            fresh_until, value = kept
+            if clock.time() < fresh_until:
+                return value
+            lock = f"{key}:rebuilding"
+            if not _cache_call(cache.add, lock, 1, REBUILD_LOCK_SECONDS):
+                return value  # another process is rebuilding it (or the cache just failed)
+            try:
+                return _build_and_keep(key, build, seconds)
+            finally:
+                _cache_call(cache.delete, lock)
+        return _build_and_keep(key, build, seconds)
+
+
+def _build_and_keep(key: str, build: Callable[[], T], seconds: int) -> T:
+    # One copy for every visitor: built in the organisation's zone, never in the zone of the
+    # signed-in person whose request happened to build it.
+    with timezone.override(settings.TIME_ZONE):
+        value = build()
+    _cache_call(cache.set, key, (clock.time() + seconds, value), seconds + STALE_KEEP_SECONDS)
+    return value
 
 
 def _component(row: Mapping[str, Any], now: datetime) -> Component:

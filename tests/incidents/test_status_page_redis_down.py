@@ -9,6 +9,7 @@ timeout: a wedged cache may cost a request one timeout, not one per cache call.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import time
 from collections.abc import Iterator
@@ -226,3 +227,17 @@ def test_the_sign_up_throttle_still_holds_while_the_cache_is_down():
             for i in range(status_views.SIGNUP_LIMIT + 1)
         ]
     assert answers == [302] * status_views.SIGNUP_LIMIT + [429]
+
+
+@pytest.mark.parametrize("down", DOWN)
+def test_with_redis_down_the_page_still_answers_gzip_and_304(public_incident, down):
+    with redis_down(down):
+        client = Client()
+        first = client.get("/status/", HTTP_ACCEPT_ENCODING="gzip")
+        again = client.get(
+            "/status/", HTTP_ACCEPT_ENCODING="gzip", HTTP_IF_NONE_MATCH=first["ETag"]
+        )
+    assert first.status_code == 200
+    assert first["Content-Encoding"] == "gzip"
+    assert b"Checkout is slow for some people" in gzip.decompress(first.content)
+    assert again.status_code == 304
