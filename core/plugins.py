@@ -14,9 +14,9 @@ in this module, so this docstring is the whole list:
 - **Events** (`subscribe`, `announce`): what the system side announces inside the transaction
   that did the work; see EVENTS for each event's keyword arguments. incidents subscribes to
   "rollback_recorded" and "health_failing" (incidents/system/services.py), and to
-  "health_changed" (components that follow their checks, incidents/statuspage/services.py).
-  A handler that raises
-  rolls the whole write back: the event and its consequences land together or not at all.
+  "health_changed" (components that follow their checks,
+  incidents/statuspage/services/component_status.py). A handler that raises rolls the whole
+  write back: the event and its consequences land together or not at all.
 - **Deployment links** (`deployment_links_register`, `deployment_links`): links from deployment
   rows to the rows above that name them. incidents provides the incidents a deployment caused
   or happened during (incidents/system/links.py); deployments' pages ask once per page.

@@ -6,8 +6,8 @@ maintenance.
   (and goes on without the cache when Redis is down).
 - feeds.py: Atom and RSS.
 - subscriber_links.py: the signed links in subscribers' mail.
-- services.py: subscribers (sign up, confirm, unsubscribe), maintenance windows, and making an
-  incident public or internal.
+- services/: subscribers (sign up, confirm, unsubscribe), maintenance windows, making an
+  incident public or internal, and components with their status; one module per topic.
 - tasks.py: the confirmation mail, which a sign-up hands to the outbox.
 - views.py, forms.py, urls.py: the public pages, the maintenance pages and the incident page's
   public/internal switch.
