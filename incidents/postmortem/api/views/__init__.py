@@ -47,9 +47,14 @@ from incidents.postmortem.api.views.incidents import (  # noqa: F401
 from incidents.postmortem.api.views.rows import (  # noqa: F401
     CauseViewSet,
     IncidentActionItemViewSet,
-    IncidentRowViewSet,
     LessonViewSet,
     SuccessCriterionViewSet,
     TimelineEventViewSet,
-    _row_schema,
 )
+from incidents.postmortem.api.views.rows_base import (  # noqa: F401
+    AUDIT_LINE,
+    IncidentRowViewSet,
+    MoveSerializer,
+    OrderedRowViewSet,
+)
+from incidents.postmortem.api.views.rows_schema import _row_schema  # noqa: F401
