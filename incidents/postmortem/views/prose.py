@@ -12,7 +12,6 @@ from django.views.decorators.http import require_http_methods
 from core.http import AuthenticatedHttpRequest
 from core.kept_forms import form_kept, keeps_typed_text
 from core.permissions import editor_required
-from core.rendering import render as render_markdown
 from incidents.models import Incident
 from incidents.postmortem import services
 from incidents.postmortem.forms import DetailsForm, ProseForm, VersionedForm
@@ -170,7 +169,8 @@ def _conflict(
             "conflict": True,
             "theirs": theirs,
             "their_text": getattr(incident, names[0]) if isinstance(form, ProseForm) else "",
-            "theirs_html": render_markdown(getattr(incident, names[0]))
+            # Stored at save time, as every page shows Markdown: nothing renders it again here.
+            "theirs_html": getattr(incident, f"{names[0]}_html")
             if isinstance(form, ProseForm)
             else "",
             "their_author": latest.history_user if latest else None,
