@@ -20,44 +20,37 @@ test client, the page's two paths are timed against the same static file: hot (s
 cache) and cold (built and rendered again after a write dropped the cache). Like the other
 benchmarks it prints and never fails.
 
+Beside it: status_history.py generates the history, status_servers.py starts Redis and gunicorn,
+apachebench.py runs `ab`.
+
     python bench/status_page.py
 """
 
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import warnings
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from apachebench import CONCURRENCY, ab, repeat_visitor_headers
+from status_history import large_history, uptime_history
+from status_servers import ROOT, flush_redis, free_port, start_gunicorn, start_redis
+
 TARGET = 0.7
 TARGET_REDIS_DOWN = 0.2
 LARGE_INCIDENTS = int(os.environ.get("HINDSIGHT_BENCH_STATUS_INCIDENTS", "10000"))
-UPDATES_PER_INCIDENT = 3
 ROUNDS = 3
 SECONDS = 3
-CONCURRENCY = 8
 STATIC_NAME = "bench-status-copy.html"
 IN_PROCESS_HOT = 500
 IN_PROCESS_COLD = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _environment(tmp: Path, port: int) -> dict[str, str]:
@@ -90,101 +83,8 @@ def _prepare() -> None:
 
     call_command("migrate", verbosity=0)
     call_command("load_demo", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
-    _uptime_history()
+    uptime_history()
     call_command("collectstatic", interactive=False, verbosity=0)
-
-
-def _uptime_history() -> None:
-    """90 days of hourly roll-ups for every demo check, one bad afternoon, and a fresh answer."""
-    from django.utils import timezone
-
-    from deployments.models import CheckResult, CheckResultHourly, HealthCheck, HealthSnapshot
-
-    now = timezone.now().replace(minute=0, second=0, microsecond=0)
-    checks = list(HealthCheck.objects.filter(enabled=True))
-    rows = []
-    for check in checks:
-        for hours_ago in range(1, 90 * 24):
-            bad = 17 * 24 <= hours_ago < 17 * 24 + 3
-            rows.append(
-                CheckResultHourly(
-                    health_check=check,
-                    service_id=check.service_id,
-                    hour=now - timedelta(hours=hours_ago),
-                    samples=60,
-                    ok_count=12 if bad else 60,
-                    latency_p50_ms=120,
-                    latency_p95_ms=480,
-                )
-            )
-    CheckResultHourly.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
-    taken_at = timezone.now() - timedelta(seconds=30)
-    for service_id in {check.service_id for check in checks}:
-        snapshot = HealthSnapshot.objects.create(
-            service_id=service_id, taken_at=taken_at, status="up"
-        )
-        CheckResult.objects.bulk_create(
-            CheckResult(
-                snapshot=snapshot,
-                health_check=check,
-                service_id=service_id,
-                taken_at=taken_at,
-                ok=True,
-                status_code=200,
-                latency_ms=110,
-            )
-            for check in checks
-            if check.service_id == service_id
-        )
-
-
-def _large_history(count: int) -> None:
-    """`count` resolved public incidents over five years, each with UPDATES_PER_INCIDENT published
-    status-page updates, by bulk inserts."""
-    from django.db.models import Max
-    from django.utils import timezone
-
-    from deployments.models import Service
-    from incidents.models import Audience, Communication, Incident, Phase
-
-    services = list(Service.objects.all())
-    first = (Incident.objects.aggregate(top=Max("number"))["top"] or 0) + 1
-    now = timezone.now()
-    step = timedelta(days=5 * 365) / count
-    incidents = []
-    for n in range(count):
-        started = now - timedelta(days=5 * 365) + n * step
-        incidents.append(
-            Incident(
-                number=first + n,
-                service=services[n % len(services)],
-                title=f"Bench incident {n}",
-                status=Incident.Status.RESOLVED,
-                status_line="Resolved",
-                started_at=started,
-                resolved_at=started + timedelta(hours=2),
-                impact_html="<p>Some requests failed for a while.</p>",
-                public_since=started,
-            )
-        )
-    Incident.objects.bulk_create(incidents, batch_size=2000)
-    ids = dict(Incident.objects.filter(number__gte=first).values_list("number", "pk"))
-    phases = [Phase.INVESTIGATING, Phase.IDENTIFIED, Phase.RESOLVED]
-    updates = [
-        Communication(
-            incident_id=ids[incident.number],
-            audience=Audience.STATUS_PAGE,
-            phase=phases[u % len(phases)],
-            status=Communication.Status.SENT,
-            subject=f"Update {u + 1} on bench incident {incident.number}",
-            body_html="<p>We are on it; the next update follows within the hour.</p>",
-            approved_at=incident.started_at + timedelta(minutes=30 * u),
-            sent_at=incident.started_at + timedelta(minutes=30 * u),
-        )
-        for incident in incidents
-        for u in range(UPDATES_PER_INCIDENT)
-    ]
-    Communication.objects.bulk_create(updates, batch_size=2000)
 
 
 def _rendered_page() -> bytes:
@@ -199,118 +99,6 @@ def _rendered_page() -> bytes:
     return response.content
 
 
-def _start_redis(tmp: Path) -> tuple[subprocess.Popen | None, int]:
-    """A private Redis for the shared cache, or None when redis-server is not installed."""
-    if shutil.which("redis-server") is None:
-        return None, 0
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp),
-        ],
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
-                sock.sendall(b"PING\r\n")
-                if sock.recv(16).startswith(b"+PONG"):
-                    return server, port
-        except OSError:
-            time.sleep(0.1)
-    server.terminate()
-    return None, 0
-
-
-def _flush_redis(port: int) -> None:
-    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
-        sock.sendall(b"FLUSHALL\r\n")
-        sock.recv(16)
-
-
-def _start_gunicorn(env: dict[str, str], port: int, tmp: Path) -> subprocess.Popen:
-    workers = os.cpu_count() or 2
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "hindsight.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-            "--error-logfile",
-            str(tmp / "gunicorn.log"),
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status/", timeout=2) as answer:
-                if answer.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit(f"gunicorn did not answer; see {tmp / 'gunicorn.log'}")
-
-
-def _ab(
-    url: str, *, seconds: float, headers: tuple[str, ...] = (), expect_304: bool = False
-) -> tuple[float, str]:
-    """Requests per second, and a note when some answers were not the expected kind."""
-    command = ["ab", "-q", "-l", "-c", str(CONCURRENCY), "-t", str(seconds), "-n", "1000000"]
-    for header in headers:
-        command += ["-H", header]
-    output = subprocess.run(
-        [*command, url], capture_output=True, text=True, check=False, timeout=seconds + 60
-    ).stdout
-
-    def number(label: str) -> float:
-        match = re.search(rf"{label}:\s+([\d.]+)", output)
-        return float(match.group(1)) if match else 0.0
-
-    complete, failed, non_2xx = (
-        number("Complete requests"),
-        number("Failed requests"),
-        number("Non-2xx responses"),
-    )
-    note = f" ({failed:.0f} failed)" if failed else ""
-    # ab counts a 304 as a non-2xx answer: for repeat visitors every answer should be one.
-    # (ab may count one answer more in one total than the other when -t cuts a run short.)
-    unexpected = complete - non_2xx if expect_304 else non_2xx
-    if unexpected > 1:
-        note += f" ({unexpected:.0f} of {complete:.0f} not {'304' if expect_304 else '2xx'})"
-    return number("Requests per second"), note
-
-
-def _repeat_visitor_headers(url: str) -> tuple[str, ...]:
-    """What a browser sends on its second visit: the ETag, and any cookie it was given."""
-    with urllib.request.urlopen(url, timeout=5) as answer:
-        headers = [f"If-None-Match: {answer.headers['ETag']}"]
-        if answer.headers["Set-Cookie"]:
-            headers.append(f"Cookie: {answer.headers['Set-Cookie'].split(';', 1)[0]}")
-    return tuple(headers)
-
-
 def main() -> int:
     if shutil.which("ab") is None:
         print(
@@ -322,7 +110,7 @@ def main() -> int:
         tmp = Path(name)
         env = _environment(tmp, 0)
         _prepare()
-        redis, redis_port = _start_redis(tmp)
+        redis, redis_port = start_redis(tmp)
         if redis is None:
             print(
                 "  (no redis-server: the cache is each gunicorn process's own memory; "
@@ -332,16 +120,16 @@ def main() -> int:
             for size in ("demo", f"{LARGE_INCIDENTS:,} incidents over five years"):
                 if size != "demo":
                     started = time.monotonic()
-                    _large_history(LARGE_INCIDENTS)
+                    large_history(LARGE_INCIDENTS)
                     print(f"\n(generated in {time.monotonic() - started:.1f} s)")
                     if redis is not None:
-                        _flush_redis(redis_port)
+                        flush_redis(redis_port)
                 page = _rendered_page()
                 (tmp / "static" / STATIC_NAME).write_bytes(page)
                 print(f"\n== {size}: page of {len(page):,} bytes")
                 up = f"redis://127.0.0.1:{redis_port}/0" if redis is not None else None
                 _serve_and_measure(env, tmp, redis_url=up, redis_down=False)
-                down = f"redis://127.0.0.1:{_free_port()}/0"  # nothing listens there
+                down = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
                 _serve_and_measure(env, tmp, redis_url=down, redis_down=True)
         finally:
             if redis is not None:
@@ -354,12 +142,12 @@ def main() -> int:
 def _serve_and_measure(
     env: dict[str, str], tmp: Path, *, redis_url: str | None, redis_down: bool
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**env, "HINDSIGHT_BASE_URL": f"http://127.0.0.1:{port}"}
     env.pop("REDIS_URL", None)
     if redis_url is not None:
         env["REDIS_URL"] = redis_url
-    server = _start_gunicorn(env, port, tmp)
+    server = start_gunicorn(env, port, tmp)
     try:
         _measure(port, redis_down=redis_down)
     finally:
@@ -424,12 +212,12 @@ def _measure(port: int, *, redis_down: bool) -> None:
         f"{ROUNDS} turns of {SECONDS} s each"
     )
     for url in (static, status):
-        _ab(url, seconds=1)  # warm up: imports, first render, page cache
+        ab(url, seconds=1)  # warm up: imports, first render, page cache
     results: dict[str, list[float]] = {"static": [], "status": []}
     notes: dict[str, str] = {"static": "", "status": ""}
     for _ in range(ROUNDS):
         for label, url in (("static", static), ("status", status)):
-            rps, note = _ab(url, seconds=SECONDS)
+            rps, note = ab(url, seconds=SECONDS)
             results[label].append(rps)
             notes[label] += note
     static_rps = statistics.median(results["static"])
@@ -441,11 +229,11 @@ def _measure(port: int, *, redis_down: bool) -> None:
         )
         return
     _ratio_line("/status/ first visits", status_rps, static_rps, notes["status"], TARGET)
-    repeat, repeat_note = _ab(
-        status, seconds=SECONDS, headers=_repeat_visitor_headers(status), expect_304=True
+    repeat, repeat_note = ab(
+        status, seconds=SECONDS, headers=repeat_visitor_headers(status), expect_304=True
     )
     _ratio_line("/status/ repeat visits (304)", repeat, static_rps, repeat_note, TARGET)
-    zipped, zipped_note = _ab(status, seconds=SECONDS, headers=("Accept-Encoding: gzip",))
+    zipped, zipped_note = ab(status, seconds=SECONDS, headers=("Accept-Encoding: gzip",))
     _ratio_line("/status/ first visits, gzip", zipped, static_rps, zipped_note, None)
 
 

@@ -1,3 +1,9 @@
-"""The admin of incidents, one module per room; importing each registers its models."""
+"""The admin of incidents, one module per room or topic; importing each registers its models."""
 
-from incidents.admin import communications, postmortem, statuspage  # noqa: F401
+from incidents.admin import (  # noqa: F401
+    action_items,
+    communications,
+    postmortem,
+    rows,
+    statuspage,
+)

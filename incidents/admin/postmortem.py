@@ -1,4 +1,5 @@
-"""The admin of the post-mortem: the incident with its sections inline, and each kind of row.
+"""The admin of the post-mortem: the incident with its sections inline, and its reference
+counter. Each kind of row has its own admin in rows.py, action items in action_items.py.
 
 Every save goes through incidents.postmortem.services, as on the page and over the API: Markdown
 is rendered and checked the same way, history records who did it, and an incident saved here
@@ -11,72 +12,28 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
-from django.forms.models import BaseModelFormSet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.http import request_user
+from incidents.admin._parts import InlinePartsThroughServicesMixin
+from incidents.admin.deletion import deletion_counts
 from incidents.models import (
     ActionItem,
     Cause,
     Communication,
-    Delivery,
     FinalNote,
     Incident,
     Lesson,
     PathPriority,
     ReferenceCounter,
-    SolutionOption,
     StatusItem,
     SuccessCriterion,
     TimelineEvent,
 )
-from incidents.models.base import MarkdownModel
 from incidents.postmortem import services
-
-
-class InlinePartsThroughServicesMixin:
-    """Rows shown inline, saved and deleted by the row services.
-
-    A changed row writes only the fields the admin changed, over the row as it is now, so an
-    admin's edit of a title never undoes an editor ticking the item meanwhile.
-    """
-
-    def save_formset(
-        self,
-        request: HttpRequest,
-        form: forms.ModelForm[Any],
-        formset: BaseModelFormSet[MarkdownModel, Any],
-        change: bool,
-    ) -> None:
-        formset.save(commit=False)
-        for obj in formset.deleted_objects:
-            services.part_delete(row=obj, user=request_user(request))
-        for obj in formset.new_objects:
-            services.part_save(row=obj, user=request_user(request))
-        for obj, fields in formset.changed_objects:
-            services.part_save(row=obj, user=request_user(request), fields=fields)
-        formset.save_m2m()
-
-
-class PartsThroughServicesMixin(InlinePartsThroughServicesMixin):
-    """Rows of the post-mortem saved and deleted by the row services."""
-
-    def save_model(
-        self, request: HttpRequest, obj: MarkdownModel, form: forms.ModelForm[Any], change: bool
-    ) -> None:
-        services.part_save(
-            row=obj, user=request_user(request), fields=form.changed_data if change else None
-        )
-
-    def delete_model(self, request: HttpRequest, obj: MarkdownModel) -> None:
-        services.part_delete(row=obj, user=request_user(request))
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[MarkdownModel]) -> None:
-        for obj in queryset:
-            services.part_delete(row=obj, user=request_user(request))
 
 
 class IncidentAdminForm(forms.ModelForm):
@@ -109,41 +66,6 @@ class IncidentAdminForm(forms.ModelForm):
                     "their change, then make yours."
                 )
         return data
-
-
-# What goes with an incident, in the words of its page and in its order: (one, several).
-_GOES_WITH_IT: tuple[tuple[type[Any], str, str], ...] = (
-    (TimelineEvent, "timeline event", "timeline events"),
-    (StatusItem, "status line", "status lines"),
-    (Cause, "cause", "causes"),
-    (Lesson, "lesson", "lessons"),
-    (ActionItem, "action item", "action items"),
-    (PathPriority, "path forward priority", "path forward priorities"),
-    (SolutionOption, "solution option", "solution options"),
-    (SuccessCriterion, "success criterion", "success criteria"),
-    (FinalNote, "final note", "final notes"),
-    (Communication, "message (drafted, approved or sent)", "messages (drafted, approved or sent)"),
-    (Delivery, "delivery of those messages", "deliveries of those messages"),
-)
-
-
-def deletion_counts(model_count: dict[str, int]) -> dict[str, int]:
-    """Django's count per model of what a deletion takes, in plain words ("3 causes"), in the
-    page's order. The incidents themselves are named apart; their authors (a link, not
-    something anyone wrote) and anything else unknown keep Django's own names."""
-    plain: dict[str, int] = {}
-    known = {str(Incident._meta.verbose_name_plural)}
-    for model, one, several in _GOES_WITH_IT:
-        name = str(model._meta.verbose_name_plural)
-        known.add(name)
-        count = model_count.get(name, 0)
-        if count:
-            plain[one if count == 1 else several] = count
-    authors = str(Incident.authors.through._meta.verbose_name_plural)
-    for name, count in model_count.items():
-        if name not in known and name != authors:
-            plain[name] = count
-    return plain
 
 
 class TimelineEventInline(admin.TabularInline):
@@ -371,116 +293,6 @@ class IncidentAdmin(InlinePartsThroughServicesMixin, SimpleHistoryAdmin):
             services.incident_delete(incident=obj, user=request_user(request))
 
 
-class SolutionOptionInline(admin.StackedInline):
-    model = SolutionOption
-    extra = 0
-    fields = [("label", "title", "estimate", "chosen", "order"), "detail"]
-
-
-@admin.register(PathPriority)
-class PathPriorityAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
-    list_display = ["title", "incident", "urgent", "order"]
-    list_select_related = ["incident"]
-    search_fields = ["title", "incident__title"]
-    raw_id_fields = ["incident"]
-    inlines = [SolutionOptionInline]
-
-
-@admin.register(ActionItem)
-class ActionItemAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
-    list_display = [
-        "title",
-        "incident",
-        "status",
-        "priority",
-        "horizon",
-        "owner",
-        "due_date",
-        "blocks_deployments",
-    ]
-    list_filter = ["status", "priority", "horizon", "kind", "blocks_deployments"]
-    search_fields = ["title", "detail", "incident__title"]
-    list_select_related = ["incident", "owner"]
-    raw_id_fields = ["incident", "parent", "owner", "done_by"]
-
-
-@admin.register(TimelineEvent)
-class TimelineEventAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
-    list_display = ["occurred_at", "incident", "kind", "source", "hidden"]
-    list_filter = ["kind", "source", "hidden"]
-    search_fields = ["text", "incident__title"]
-    list_select_related = ["incident"]
-    raw_id_fields = ["incident", "deployment", "created_by"]
-    # Who wrote a line is Hindsight's to say: a line cannot be made to pass for its record.
-    readonly_fields = ["source"]
-
-    def has_change_permission(self, request: HttpRequest, obj: TimelineEvent | None = None) -> bool:
-        if obj is not None and obj.is_audit:
-            return False
-        return super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: TimelineEvent | None = None) -> bool:
-        if obj is not None and obj.is_audit:
-            return False
-        return super().has_delete_permission(request, obj)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[MarkdownModel]) -> None:
-        lines = TimelineEvent.objects.filter(pk__in=queryset.values("pk"))
-        kept = lines.exclude(source=TimelineEvent.Source.MANUAL).count()
-        if kept:
-            self.message_user(
-                request,
-                f"{kept} line(s) Hindsight wrote were kept: its record is never deleted.",
-                messages.WARNING,
-            )
-        super().delete_queryset(request, lines.filter(source=TimelineEvent.Source.MANUAL))
-
-
-@admin.register(Cause)
-class CauseAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
-    list_display = ["title", "incident", "kind", "parent"]
-    list_filter = ["kind"]
-    search_fields = ["title", "detail", "incident__title"]
-    list_select_related = ["incident", "parent"]
-    raw_id_fields = ["incident", "parent", "deployment"]
-
-
-@admin.register(Lesson)
-class LessonAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
-    list_display = ["__str__", "incident", "kind"]
-    list_filter = ["kind"]
-    search_fields = ["text", "incident__title"]
-    list_select_related = ["incident"]
-    raw_id_fields = ["incident"]
-
-
-@admin.register(SuccessCriterion)
-class SuccessCriterionAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
-    list_display = ["text", "incident", "group", "done"]
-    list_filter = ["group", "done"]
-    search_fields = ["text", "incident__title"]
-    list_select_related = ["incident"]
-    raw_id_fields = ["incident"]
-
-
-@admin.register(StatusItem)
-class StatusItemAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
-    list_display = ["label", "incident", "kind", "ok", "pre_existing"]
-    list_filter = ["kind", "ok", "pre_existing"]
-    search_fields = ["label", "detail", "incident__title"]
-    list_select_related = ["incident"]
-    raw_id_fields = ["incident"]
-
-
-@admin.register(FinalNote)
-class FinalNoteAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
-    list_display = ["__str__", "incident", "kind"]
-    list_filter = ["kind"]
-    search_fields = ["text", "incident__title"]
-    list_select_related = ["incident"]
-    raw_id_fields = ["incident"]
-
-
 @admin.register(ReferenceCounter)
 class ReferenceCounterAdmin(admin.ModelAdmin):
     """Visible for support; numbers are handed out only by incident_create."""
@@ -495,12 +307,3 @@ class ReferenceCounterAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: ReferenceCounter | None = None
     ) -> bool:
         return False
-
-
-@admin.register(SolutionOption)
-class SolutionOptionAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
-    list_display = ["__str__", "priority", "estimate", "chosen"]
-    list_filter = ["chosen"]
-    search_fields = ["title", "detail", "priority__title"]
-    list_select_related = ["priority"]
-    raw_id_fields = ["priority"]
