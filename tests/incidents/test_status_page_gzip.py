@@ -24,7 +24,7 @@ GZIP = {"Accept-Encoding": "gzip, deflate, br"}
 def fresh_cache(monkeypatch, request) -> LocMemCache:
     cache = LocMemCache(f"status-gzip-tests-{request.node.nodeid}", {})
     cache.clear()
-    for module in ("views", "page", "services", "machine"):
+    for module in ("views", "page.caching", "page.uptime", "services", "machine"):
         monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache, raising=False)
     return cache
 

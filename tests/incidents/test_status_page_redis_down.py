@@ -24,8 +24,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import Component, ComponentStatus, Incident, Maintenance, Subscriber
-from incidents.statuspage import page as status_page_module
 from incidents.statuspage import views as status_views
+from incidents.statuspage.page import caching as page_caching
 from incidents.statuspage.subscriber_links import confirm_url, unsubscribe_url
 from outbox.models import OutboxMessage
 from tests import brokers
@@ -63,7 +63,7 @@ def redis_down(down: str) -> Iterator[None]:
 def fresh_process_state(monkeypatch) -> None:
     """Each test starts with no cache failure logged yet by this process, and no sign-up counted
     in its own memory (where sign-ups are counted while the cache is down)."""
-    monkeypatch.setattr(status_page_module, "cache_trouble", status_page_module.new_cache_log())
+    monkeypatch.setattr(page_caching, "cache_trouble", page_caching.new_cache_log())
     status_views._local_counts.clear()
 
 
@@ -126,7 +126,7 @@ def test_every_public_url_answers_from_the_database_quickly(public_incident, dow
 
 
 def test_cache_failures_are_logged_once_a_minute_not_once_a_request(public_incident, caplog):
-    caplog.set_level(logging.WARNING, logger=status_page_module.logger.name)
+    caplog.set_level(logging.WARNING, logger=page_caching.logger.name)
     with (
         time_machine.travel(datetime(2031, 5, 1, 9, 0, tzinfo=UTC), tick=False) as clock,
         redis_down("refused"),
