@@ -44,7 +44,7 @@ def clock():
 def fresh_cache(monkeypatch, request) -> LocMemCache:
     cache = LocMemCache(f"status-incident-tests-{request.node.nodeid}", {})
     cache.clear()
-    for module in ("views", "page.caching", "page.uptime", "services"):
+    for module in ("views.subscribers", "page.caching", "page.uptime", "services"):
         monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
     return cache
 

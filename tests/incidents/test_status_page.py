@@ -71,7 +71,7 @@ def fresh_cache(monkeypatch, request) -> LocMemCache:
     """A private cache for the page, the uptime and the throttles, empty for every test."""
     cache = LocMemCache(f"status-tests-{request.node.nodeid}", {})
     cache.clear()
-    for module in ("views", "page.caching", "page.uptime", "services"):
+    for module in ("views.subscribers", "page.caching", "page.uptime", "services"):
         monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
     return cache
 

@@ -39,7 +39,7 @@ STALE_KEEP_SECONDS = 3600
 # How long a rebuild may hold the lock: a process that dies while building holds back the others
 # (who serve the previous bytes meanwhile) this long at most.
 REBUILD_LOCK_SECONDS = 30
-# Bump the version when the cached value (incidents.statuspage.views.RenderedPage, or the
+# Bump the version when the cached value (incidents.statuspage.views.public.RenderedPage, or the
 # (fresh-until, value) pair that cached() keeps) changes shape.
 PAGE_CACHE_KEY = "incidents:status-page:v5"
 FEED_CACHE_KEY = "incidents:status-feed:v2"
