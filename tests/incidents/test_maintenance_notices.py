@@ -34,7 +34,13 @@ def clock():
 def fresh_cache(monkeypatch, request) -> LocMemCache:
     cache = LocMemCache(f"maintenance-notice-tests-{request.node.nodeid}", {})
     cache.clear()
-    for module in ("views", "page", "services.subscribers", "maintenance_notices"):
+    for module in (
+        "views.subscribers",
+        "page.caching",
+        "page.uptime",
+        "services.subscribers",
+        "maintenance_notices",
+    ):
         monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
     return cache
 

@@ -44,7 +44,7 @@ def clock():
 def fresh_cache(monkeypatch, request) -> LocMemCache:
     cache = LocMemCache(f"status-incident-tests-{request.node.nodeid}", {})
     cache.clear()
-    for module in ("views", "page", "services.subscribers"):
+    for module in ("views.subscribers", "page.caching", "page.uptime", "services.subscribers"):
         monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
     return cache
 

@@ -32,8 +32,9 @@ from incidents.models import (
     Maintenance,
     Phase,
 )
-from incidents.statuspage import page as status_page_module
 from incidents.statuspage.page import PAGE_CACHE_SECONDS, PAST_SHOWN, status_page_invalidate
+from incidents.statuspage.page import caching as page_caching
+from incidents.statuspage.page import uptime as page_uptime
 from incidents.statuspage.services import maintenance_create
 from tests.factories import (
     ActionItemFactory,
@@ -70,7 +71,7 @@ def fresh_cache(monkeypatch, request) -> LocMemCache:
     """A private cache for the page, the uptime and the throttles, empty for every test."""
     cache = LocMemCache(f"status-tests-{request.node.nodeid}", {})
     cache.clear()
-    for module in ("views", "page", "services.subscribers"):
+    for module in ("views.subscribers", "page.caching", "page.uptime", "services.subscribers"):
         monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
     return cache
 
@@ -276,7 +277,7 @@ def test_past_days_of_uptime_are_reused_and_only_today_is_read_again(
     hourly(check, hour=NOW - timedelta(days=5), samples=10, ok=10)
     result(check, at=NOW - timedelta(minutes=1))
     page()
-    status_page_module.cache.delete(status_page_module.PAGE_CACHE_KEY)  # as when it expires
+    page_caching.cache.delete(page_caching.PAGE_CACHE_KEY)  # as when it expires
     hourly(check, hour=NOW - timedelta(days=6), samples=10, ok=0)  # a late roll-up, unseen
     result(check, at=NOW - timedelta(seconds=30), ok=False)  # today: seen
     with django_assert_num_queries(5) as queries:
@@ -546,7 +547,7 @@ def test_an_invalidation_by_another_process_shows_at_once(fresh_cache):
         ends_at=NOW + timedelta(days=2),
     )
     assert "Planned elsewhere" not in page()
-    fresh_cache.delete(status_page_module.PAGE_CACHE_KEY)  # what that process's invalidate did
+    fresh_cache.delete(page_caching.PAGE_CACHE_KEY)  # what that process's invalidate did
     assert "Planned elsewhere" in page()
 
 
@@ -588,7 +589,8 @@ def test_the_page_links_to_the_sign_up_form_which_works_with_csrf_checks_on():
 
 def test_the_shared_cache_serves_the_page_without_queries(monkeypatch, django_assert_num_queries):
     """With the real default cache (Redis under scripts/test.sh): what is stored comes back."""
-    monkeypatch.setattr(status_page_module, "cache", default_cache)
+    for module in (page_caching, page_uptime):
+        monkeypatch.setattr(module, "cache", default_cache)
     status_page_invalidate()
     HealthCheckFactory(name="Checkout")
     try:
@@ -618,7 +620,9 @@ class FailingCache(LocMemCache):
 def test_with_the_cache_down_the_page_and_feeds_are_built_for_each_request(
     monkeypatch, caplog, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(status_page_module, "cache", FailingCache())
+    failing = FailingCache()
+    for module in (page_caching, page_uptime):
+        monkeypatch.setattr(module, "cache", failing)
     HealthCheckFactory(name="Checkout")
     with django_capture_on_commit_callbacks(execute=True):
         maintenance_create(

@@ -19,7 +19,6 @@ from django.test import Client
 
 from incidents.models import Maintenance
 from incidents.statuspage import page as status_page_module
-from incidents.statuspage import views as status_views
 from incidents.statuspage.page import (
     PAGE_CACHE_KEY,
     PAGE_CACHE_SECONDS,
@@ -27,6 +26,7 @@ from incidents.statuspage.page import (
     cached,
 )
 from incidents.statuspage.services import maintenance_create
+from incidents.statuspage.views import public as public_views
 
 pytestmark = pytest.mark.django_db
 
@@ -135,13 +135,13 @@ def test_on_the_page_a_reader_gets_the_previous_bytes_while_another_process_rebu
     )
     clock.shift(timedelta(seconds=PAGE_CACHE_SECONDS + 1))
     renders: list[int] = []
-    render = status_views._render
+    render = public_views._render
 
-    def counted() -> status_views.RenderedPage:
+    def counted() -> public_views.RenderedPage:
         renders.append(1)
         return render()
 
-    monkeypatch.setattr(status_views, "_render", counted)
+    monkeypatch.setattr(public_views, "_render", counted)
 
     assert cache.add(f"{PAGE_CACHE_KEY}:rebuilding", 1, REBUILD_LOCK_SECONDS)
     during = client.get("/status/")

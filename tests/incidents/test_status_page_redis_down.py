@@ -24,9 +24,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import Component, ComponentStatus, Incident, Maintenance, Subscriber
-from incidents.statuspage import page as status_page_module
-from incidents.statuspage import views as status_views
+from incidents.statuspage.page import caching as page_caching
 from incidents.statuspage.subscriber_links import confirm_url, unsubscribe_url
+from incidents.statuspage.views import subscribers as subscriber_views
 from outbox.models import OutboxMessage
 from tests import brokers
 from tests.factories import HealthCheckFactory, IncidentFactory, user_with_role
@@ -63,8 +63,8 @@ def redis_down(down: str) -> Iterator[None]:
 def fresh_process_state(monkeypatch) -> None:
     """Each test starts with no cache failure logged yet by this process, and no sign-up counted
     in its own memory (where sign-ups are counted while the cache is down)."""
-    monkeypatch.setattr(status_page_module, "cache_trouble", status_page_module.new_cache_log())
-    status_views._local_counts.clear()
+    monkeypatch.setattr(page_caching, "cache_trouble", page_caching.new_cache_log())
+    subscriber_views._local_counts.clear()
 
 
 @pytest.fixture
@@ -126,7 +126,7 @@ def test_every_public_url_answers_from_the_database_quickly(public_incident, dow
 
 
 def test_cache_failures_are_logged_once_a_minute_not_once_a_request(public_incident, caplog):
-    caplog.set_level(logging.WARNING, logger=status_page_module.logger.name)
+    caplog.set_level(logging.WARNING, logger=page_caching.logger.name)
     with (
         time_machine.travel(datetime(2031, 5, 1, 9, 0, tzinfo=UTC), tick=False) as clock,
         redis_down("refused"),
@@ -224,9 +224,9 @@ def test_the_sign_up_throttle_still_holds_while_the_cache_is_down():
     with redis_down("refused"):
         answers = [
             client.post("/status/subscribe/", {"email": f"r{i}@example.test"}).status_code
-            for i in range(status_views.SIGNUP_LIMIT + 1)
+            for i in range(subscriber_views.SIGNUP_LIMIT + 1)
         ]
-    assert answers == [302] * status_views.SIGNUP_LIMIT + [429]
+    assert answers == [302] * subscriber_views.SIGNUP_LIMIT + [429]
 
 
 @pytest.mark.parametrize("down", DOWN)

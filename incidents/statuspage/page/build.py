@@ -1,0 +1,164 @@
+"""The status page itself, built in five queries (four when nothing is checked): the components
+by group with the checks they watch, the checks no component watches (by service, as before
+components), their uptime, the maintenance windows that have not ended, the public incidents;
+and the overall status they add up to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from itertools import groupby
+from operator import attrgetter
+from typing import Any
+
+from django.utils import timezone
+
+from deployments.selectors import health_is_stale
+from incidents.models import ComponentStatus
+from incidents.statuspage.page.public import public_incidents
+from incidents.statuspage.page.shapes import (
+    HISTORY_DAYS,
+    Component,
+    MaintenanceWindow,
+    StatusComponent,
+    StatusGroup,
+    StatusPage,
+    UptimeDay,
+    status_components,
+)
+from incidents.statuspage.page.uptime import _uptime
+from incidents.statuspage.selectors import component_rows, maintenance_rows, status_component_rows
+
+
+def _component(row: Mapping[str, Any], now: datetime) -> Component:
+    at = row["at"]
+    if at is None:
+        state = "unknown"
+    elif health_is_stale(checked_at=at, interval_seconds=row["interval_seconds"], now=now):
+        # Not vouched for: judged as everywhere else health is shown.
+        state = "stale"
+    elif row["ok"]:
+        state = "operational"
+    else:
+        # Failing inside a maintenance window that CI opened around a deployment: planned.
+        state = "in_maintenance" if row["maintenance"] else "outage"
+    return Component(
+        id=row["id"], name=row["name"], service=row["service_name"], state=state, checked_at=at
+    )
+
+
+def _overall(page: StatusPage, components: list[Component]) -> tuple[str, str]:
+    said = [c.status for c in status_components(page.groups)]
+    if said and all(status == ComponentStatus.MAJOR_OUTAGE for status in said) and not components:
+        return "major", "Major outage"
+    if ComponentStatus.MAJOR_OUTAGE in said or ComponentStatus.PARTIAL_OUTAGE in said:
+        return "partial", "Partial outage"
+    if ComponentStatus.DEGRADED_PERFORMANCE in said:
+        return "partial", "Degraded performance"
+    outages = sum(component.state == "outage" for component in components)
+    if components and outages == len(components):
+        return "major", "Major outage"
+    if outages:
+        return "partial", "Partial outage"
+    if page.active:
+        return "incident", "An incident is being handled"
+    if (
+        page.maintenance_now
+        or ComponentStatus.UNDER_MAINTENANCE in said
+        or any(c.state == "in_maintenance" for c in components)
+    ):
+        return "maintenance", "Maintenance in progress"
+    if not said and components and all(c.state in ("stale", "unknown") for c in components):
+        return "unknown", "No recent checks: current status unknown"
+    return "operational", "All systems operational"
+
+
+def _maintenance(row: Mapping[str, Any], now: datetime) -> MaintenanceWindow:
+    return MaintenanceWindow(
+        id=row["id"],
+        title=row["title"],
+        service=row["service_name"],
+        description_html=row["description_html"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        in_progress=row["starts_at"] <= now,
+    )
+
+
+def _groups(checks: dict[int, Component]) -> tuple[list[StatusGroup], set[int]]:
+    """The components by group, groups in their order and the ungrouped last; and the ids of
+    the checks they watch."""
+    statuses = dict(ComponentStatus.choices)
+    groups: dict[int | None, StatusGroup] = {}
+    group_order: dict[int | None, tuple[int, str]] = {}
+    components: dict[int, StatusComponent] = {}
+    component_order: dict[int, tuple[int, str, int]] = {}
+    watched: set[int] = set()
+    for row in status_component_rows():
+        component = components.get(row["id"])
+        if component is None:
+            group = groups.get(row["group_id"])
+            if group is None:
+                group = groups[row["group_id"]] = StatusGroup(
+                    id=row["group_id"], name=row["group_name"] or ""
+                )
+                group_order[row["group_id"]] = (row["group_order"] or 0, group.name.lower())
+            component = components[row["id"]] = StatusComponent(
+                id=row["id"],
+                name=row["name"],
+                status=row["status"],
+                status_label=statuses.get(row["status"], row["status"]),
+                updated_at=row["status_changed_at"],
+                group_id=row["group_id"],
+            )
+            component_order[row["id"]] = (row["order"], row["name"].lower(), row["id"])
+            group.components.append(component)
+        check = checks.get(row["check_id"]) if row["check_id"] is not None else None
+        if check is not None:
+            component.checks.append(check)
+            watched.add(check.id)
+    for group in groups.values():
+        group.components.sort(key=lambda c: component_order[c.id])
+        group.components = list(group.components)
+        for component in group.components:
+            component.checks.sort(key=lambda c: c.name.lower())
+    ordered = sorted(groups.values(), key=lambda g: (g.id is None, *group_order[g.id]))
+    return ordered, watched
+
+
+def status_page_build(*, now: datetime | None = None) -> StatusPage:
+    """Everything the page shows, read in five queries (four when nothing is checked)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    days = [today - timedelta(days=n) for n in range(HISTORY_DAYS - 1, -1, -1)]
+
+    checks = [_component(row, now) for row in component_rows()]
+    uptime = _uptime([c.id for c in checks], days)
+    for check in checks:
+        check.days = [uptime.get((check.id, day)) or UptimeDay(day) for day in days]
+    groups, watched = _groups({check.id: check for check in checks})
+    components = [check for check in checks if check.id not in watched]
+    components.sort(key=lambda c: (c.service, c.name.lower()))
+    services = [(name, list(group)) for name, group in groupby(components, attrgetter("service"))]
+    windows = [_maintenance(row, now) for row in maintenance_rows(now=now)]
+
+    incidents = public_incidents(now=now)
+    cutoff = now - timedelta(days=HISTORY_DAYS)
+    past = [
+        i
+        for i in incidents
+        if not i.is_open and i.resolved_at is not None and i.resolved_at >= cutoff
+    ]
+    page = StatusPage(
+        generated_at=now,
+        groups=groups,
+        services=services,
+        active=[i for i in incidents if i.is_open],
+        past=past,
+        last_incident=None if past else next((i for i in incidents if not i.is_open), None),
+        maintenance_now=[w for w in windows if w.in_progress],
+        maintenance_upcoming=[w for w in windows if not w.in_progress],
+    )
+    page.overall, page.overall_text = _overall(page, components)
+    return page
