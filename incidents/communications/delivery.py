@@ -25,7 +25,14 @@ from django.utils import timezone
 
 from deployments.probing import BlockedAddress, ProbeError, guarded_request, validate_target_url
 from incidents.communications import messages
-from incidents.models import Audience, Communication, Delivery, Subscriber, WebhookEndpoint
+from incidents.models import (
+    Audience,
+    Communication,
+    Delivery,
+    MaintenanceNotice,
+    Subscriber,
+    WebhookEndpoint,
+)
 from incidents.statuspage.selectors import subscribers_reached, update_components
 
 logger = logging.getLogger(__name__)
@@ -120,7 +127,7 @@ def delivery_send(*, delivery_id: int, final: bool = False) -> str:
 def _attempt(delivery_id: int, *, final: bool) -> tuple[str, str]:
     delivery = (
         Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("communication__incident__service")
+        .select_related("communication__incident__service", "maintenance__service")
         .filter(pk=delivery_id)
         .first()
     )
@@ -159,10 +166,26 @@ def _send_email(delivery: Delivery) -> None:
     )
     if subscriber is None or not subscriber.active:
         raise PermanentDeliveryError("The address unsubscribed before the message went out.")
+    maintenance = delivery.maintenance
+    if (
+        maintenance is not None
+        and maintenance.cancelled_at is not None
+        and delivery.notice != MaintenanceNotice.CANCELLED
+    ):
+        raise PermanentDeliveryError("The maintenance was called off before this went out.")
     try:
-        message = messages.email_message(
-            communication=delivery.communication, subscriber=subscriber, delivery_id=delivery.pk
-        )
+        if maintenance is not None:
+            message = messages.maintenance_email_message(
+                maintenance=maintenance,
+                notice=delivery.notice,
+                subscriber=subscriber,
+                delivery_id=delivery.pk,
+            )
+        else:
+            assert delivery.communication is not None  # delivery_of_one_thing
+            message = messages.email_message(
+                communication=delivery.communication, subscriber=subscriber, delivery_id=delivery.pk
+            )
         message.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _text in error.recipients.values()]
@@ -194,6 +217,8 @@ def _send_webhook(delivery: Delivery) -> None:
         validate_target_url(endpoint.url)
     except ValidationError as error:
         raise PermanentDeliveryError(" ".join(error.messages)) from None
+    # Maintenance notices go to subscribers only: a webhook delivery is a communication's.
+    assert delivery.communication is not None
     body = messages.webhook_body(communication=delivery.communication, delivery_id=delivery.pk)
     headers = messages.webhook_headers(endpoint=endpoint, body=body, delivery_id=delivery.pk)
     try:

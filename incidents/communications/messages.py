@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from incidents.models import Communication, Subscriber, WebhookEndpoint
+from incidents.models import Communication, Maintenance, Subscriber, WebhookEndpoint
 from incidents.statuspage.subscriber_links import choice_url, unsubscribe_url
 
 TIMESTAMP_HEADER = "X-Hindsight-Timestamp"
@@ -73,6 +73,40 @@ def email_message(
     )
     message.attach_alternative(
         render_to_string("incidents/emails/communication_body.html", context), "text/html"
+    )
+    return message
+
+
+MAINTENANCE_TEMPLATE = "incidents/emails/maintenance_notice"
+
+
+def maintenance_email_message(
+    *, maintenance: Maintenance, notice: str, subscriber: Subscriber, delivery_id: int
+) -> EmailMultiAlternatives:
+    """A maintenance notice (scheduled, started, finished, rescheduled, cancelled), written from
+    the window as it is when it goes out."""
+    unsubscribe = unsubscribe_url(subscriber)
+    context = {
+        "maintenance": maintenance,
+        "notice": notice,
+        "status_page_url": status_page_url(),
+        "unsubscribe_url": unsubscribe,
+        "choice_url": choice_url(subscriber),
+    }
+    subject = render_to_string(f"{MAINTENANCE_TEMPLATE}_subject.txt", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=render_to_string(f"{MAINTENANCE_TEMPLATE}_body.txt", context),
+        to=[subscriber.email],
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Message-ID": _message_id(delivery_id),
+            DELIVERY_HEADER: str(delivery_id),
+        },
+    )
+    message.attach_alternative(
+        render_to_string(f"{MAINTENANCE_TEMPLATE}_body.html", context), "text/html"
     )
     return message
 

@@ -16,10 +16,12 @@ from incidents.models.components import (
     Component,
     ComponentGroup,
     ComponentStatus,
+    ComponentStatusChange,
 )
 from incidents.models.delivery import (
     Delivery,
     Maintenance,
+    MaintenanceNotice,
     Subscriber,
     WebhookEndpoint,
 )
@@ -38,12 +40,14 @@ __all__ = [
     "Component",
     "ComponentGroup",
     "ComponentStatus",
+    "ComponentStatusChange",
     "Delivery",
     "FinalNote",
     "Horizon",
     "Incident",
     "Lesson",
     "Maintenance",
+    "MaintenanceNotice",
     "PathPriority",
     "Phase",
     "ReferenceCounter",

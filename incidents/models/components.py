@@ -81,6 +81,33 @@ class Component(models.Model):
         return self.name
 
 
+class ComponentStatusChange(models.Model):
+    """The component had `status` from `at` until its next change: written by every service
+    that sets a component's status, so the uptime bars can show the worst status of each past
+    day. Days before a component's first change have no status (nothing is made up for them)."""
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=30, choices=ComponentStatus.choices)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["component_id", "at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=ComponentStatus.values),
+                name="component_status_change_known",
+            ),
+        ]
+        indexes = [
+            # The status page: each component's changes since the first day shown, and the
+            # last one before it.
+            models.Index(fields=["component", "at"], name="component_status_change_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.component_id}: {self.status} at {self.at:%Y-%m-%d %H:%M}"
+
+
 class CommunicationComponent(models.Model):
     """A status page update names a component it affects and the status it sets for it; the
     status is set when the update is published."""

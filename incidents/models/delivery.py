@@ -69,9 +69,21 @@ class WebhookEndpoint(models.Model):
         return self.name
 
 
+class MaintenanceNotice(models.TextChoices):
+    """What a maintenance window's subscribers hear, and when."""
+
+    SCHEDULED = "scheduled", "Scheduled"
+    STARTED = "started", "Started"
+    FINISHED = "finished", "Finished"
+    # To those who heard of the window already, when its times change or it is called off.
+    RESCHEDULED = "rescheduled", "Rescheduled"
+    CANCELLED = "cancelled", "Cancelled"
+
+
 class Delivery(models.Model):
-    """One communication to one recipient. The unique constraint is what makes a send exactly
-    once per recipient, even when a task runs again after its worker died mid-run."""
+    """One communication, or one maintenance notice, to one recipient. The unique constraints
+    are what make a send exactly once per recipient, even when a task runs again after its
+    worker died mid-run, or two beat processes run the same notice."""
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
@@ -83,8 +95,19 @@ class Delivery(models.Model):
         FAILED = "failed", "Failed"
 
     communication = models.ForeignKey(
-        Communication, on_delete=models.CASCADE, related_name="deliveries"
+        Communication, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
     )
+    # Or a maintenance notice: which window, which notice, and for a rescheduled notice the
+    # window's schedule_revision it tells of (each change of times is news once).
+    maintenance = models.ForeignKey(
+        "incidents.Maintenance",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    notice = models.CharField(max_length=12, choices=MaintenanceNotice.choices, blank=True)
+    revision = models.PositiveIntegerField(default=0)
     channel = models.CharField(max_length=10, choices=Channel.choices)
     # An email address, or "webhook:<endpoint id>".
     recipient = models.CharField(max_length=300)
@@ -103,6 +126,19 @@ class Delivery(models.Model):
                 fields=["communication", "channel", "recipient"],
                 name="delivery_once_per_recipient",
             ),
+            # Also the index behind "this window's deliveries" (who heard of it).
+            models.UniqueConstraint(
+                fields=["maintenance", "notice", "revision", "channel", "recipient"],
+                name="delivery_notice_once_per_recipient",
+                condition=Q(maintenance__isnull=False),
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(communication__isnull=False, maintenance__isnull=True, notice="")
+                    | (Q(communication__isnull=True, maintenance__isnull=False) & ~Q(notice=""))
+                ),
+                name="delivery_of_one_thing",
+            ),
             models.CheckConstraint(
                 condition=~Q(status="sent") | Q(sent_at__isnull=False),
                 name="delivery_sent_has_time",
@@ -110,7 +146,8 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.communication_id} -> {self.recipient}: {self.status}"
+        what = self.communication_id or f"maintenance {self.maintenance_id} {self.notice}"
+        return f"{what} -> {self.recipient}: {self.status}"
 
 
 class Maintenance(models.Model):
@@ -135,6 +172,11 @@ class Maintenance(models.Model):
     scheduled_notice_at = models.DateTimeField(null=True, blank=True, editable=False)
     started_notice_at = models.DateTimeField(null=True, blank=True, editable=False)
     finished_notice_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Called off after it was announced: kept (its deliveries say who heard of it) but shown
+    # nowhere, and no notice but the cancellation goes out for it.
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Bumped by each change of its times after it was announced: one "rescheduled" notice each.
+    schedule_revision = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -69,10 +69,10 @@ def component_rows() -> list[Mapping[str, Any]]:
 
 
 def maintenance_rows(*, now: datetime) -> list[Mapping[str, Any]]:
-    """Maintenance windows that have not ended, soonest first."""
+    """Maintenance windows that have not ended and were not called off, soonest first."""
     rows = (
         # maintenance_ends_idx: windows that have not ended.
-        Maintenance.objects.filter(ends_at__gt=now)
+        Maintenance.objects.filter(ends_at__gt=now, cancelled_at__isnull=True)
         .order_by("starts_at", "pk")
         .values(
             "id",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from incidents.communications.tasks import delivery_send
 from incidents.models import Maintenance, Subscriber
 from incidents.statuspage import maintenance_notices, services
 
@@ -36,12 +37,18 @@ def subscriber_confirmation_send(subscriber_id: int) -> bool | None:
     reject_on_worker_lost=True,
     ignore_result=True,
 )
-def maintenance_notice_send(maintenance_id: int, notice: str) -> int | None:
-    """Mail a maintenance notice to its subscribers; None if the window is gone."""
-    maintenance = Maintenance.objects.select_related("service").filter(pk=maintenance_id).first()
+def maintenance_notice_send(maintenance_id: int, notice: str, revision: int = 0) -> int | None:
+    """Make a maintenance notice's deliveries (one per recipient) and enqueue one task for each
+    pending one, as a status page update's are; None if the window is gone."""
+    maintenance = Maintenance.objects.filter(pk=maintenance_id).first()
     if maintenance is None:
         return None
-    return maintenance_notices.maintenance_notice_send(maintenance=maintenance, notice=notice)
+    pending = maintenance_notices.maintenance_deliveries_create(
+        maintenance=maintenance, notice=notice, revision=revision
+    )
+    for delivery_id in pending:
+        delivery_send.apply_async(args=(delivery_id,), ignore_result=True)
+    return len(pending)
 
 
 @shared_task(name="incidents.tasks.maintenance_notices_due", ignore_result=True)

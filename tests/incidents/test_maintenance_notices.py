@@ -39,7 +39,6 @@ def fresh_cache(monkeypatch, request) -> LocMemCache:
         "page.caching",
         "page.uptime",
         "services.subscribers",
-        "maintenance_notices",
     ):
         monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
     return cache

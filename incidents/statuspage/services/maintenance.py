@@ -1,7 +1,10 @@
 """Maintenance windows: checked, saved and deleted.
 
 A window is shown on the public page as soon as it is saved (the cached page is dropped after
-commit), and its subscribers hear of it (incidents.statuspage.maintenance_notices).
+commit), and its subscribers hear of it (incidents.statuspage.maintenance_notices). Once it is
+announced, a change of its times tells those who heard of it that it is rescheduled, and
+deleting it calls it off: the row stays (its deliveries say who heard of it), hidden everywhere,
+and they hear that it is cancelled.
 """
 
 from __future__ import annotations
@@ -12,10 +15,17 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from core.rendering import render
 from incidents.models import Maintenance
-from incidents.statuspage.maintenance_notices import maintenance_notice_schedule
+from incidents.statuspage.maintenance_notices import (
+    maintenance_announced,
+    maintenance_heard_of,
+    maintenance_notice_cancel,
+    maintenance_notice_reschedule,
+    maintenance_notice_schedule,
+)
 from incidents.statuspage.page import status_page_invalidate
 
 MAINTENANCE_FIELDS = frozenset({"service", "title", "description", "starts_at", "ends_at"})
@@ -60,12 +70,49 @@ def maintenance_create(**fields: Any) -> Maintenance:
     return maintenance
 
 
+def _locked(maintenance: Maintenance) -> Maintenance:
+    """The row as stored, locked until commit: a form has already set its new values on the
+    instance it hands over, so the times before the change are read here."""
+    return Maintenance.objects.select_for_update().get(pk=maintenance.pk)
+
+
 @transaction.atomic
 def maintenance_update(*, maintenance: Maintenance, **changes: Any) -> Maintenance:
-    return _save(maintenance, changes)
+    """Save the changes; when the times change after the window was announced, the addresses
+    that heard of it are told it is rescheduled (once per change)."""
+    stored = _locked(maintenance)
+    # Columns that only the notices write are the stored ones, not the instance's.
+    for column in (
+        "scheduled_notice_at",
+        "started_notice_at",
+        "finished_notice_at",
+        "cancelled_at",
+        "schedule_revision",
+    ):
+        setattr(maintenance, column, getattr(stored, column))
+    maintenance = _save(maintenance, changes)
+    moved = (stored.starts_at, stored.ends_at) != (maintenance.starts_at, maintenance.ends_at)
+    if moved and maintenance_announced(maintenance=stored):
+        maintenance_notice_reschedule(maintenance=maintenance)
+    return maintenance
 
 
 @transaction.atomic
 def maintenance_delete(*, maintenance: Maintenance) -> None:
-    maintenance.delete()
+    """Delete the window; one that has not ended and whose notice someone was sent is called
+    off instead, and they are told so (once, however often it is deleted)."""
+    stored = _locked(maintenance)
+    if stored.cancelled_at is not None:
+        # Called off already: kept for the record of who heard what.
+        return
+    now = timezone.now()
+    if (
+        stored.ends_at > now
+        and maintenance_announced(maintenance=stored)
+        and maintenance_heard_of(maintenance=stored)
+    ):
+        maintenance_notice_cancel(maintenance=stored, now=now)
+        maintenance.cancelled_at = now
+    else:
+        maintenance.delete()
     transaction.on_commit(status_page_invalidate)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -31,9 +32,14 @@ def maintenance_list(request: HttpRequest) -> HttpResponse:
         request,
         "incidents/maintenance_list.html",
         {
-            # maintenance_ends_idx serves both: not ended yet, and the latest that have.
-            "current": windows.filter(ends_at__gt=now).order_by("starts_at", "pk"),
-            "past": windows.filter(ends_at__lte=now).order_by("-ends_at", "-pk")[:PAST_SHOWN],
+            # maintenance_ends_idx serves both: not ended yet, and the latest that have (or were
+            # called off).
+            "current": windows.filter(ends_at__gt=now, cancelled_at__isnull=True).order_by(
+                "starts_at", "pk"
+            ),
+            "past": windows.filter(Q(ends_at__lte=now) | Q(cancelled_at__isnull=False)).order_by(
+                "-ends_at", "-pk"
+            )[:PAST_SHOWN],
             "now": now,
         },
     )
@@ -81,7 +87,8 @@ def maintenance_create(request: HttpRequest) -> HttpResponse:
 @editor_required
 @keeps_typed_text
 def maintenance_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    maintenance = get_object_or_404(Maintenance, pk=pk)
+    # A window called off is kept for the record of its notices, not edited again.
+    maintenance = get_object_or_404(Maintenance, pk=pk, cancelled_at__isnull=True)
     data = request.POST if request.method == "POST" else form_kept(request)
     form = MaintenanceForm(data, instance=maintenance)
     return _form_page(request, form)
@@ -90,9 +97,11 @@ def maintenance_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @editor_required
 def maintenance_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    maintenance = get_object_or_404(Maintenance, pk=pk)
+    # A window called off is kept for the record of its notices, not edited again.
+    maintenance = get_object_or_404(Maintenance, pk=pk, cancelled_at__isnull=True)
     if request.method == "POST":
         services.maintenance_delete(maintenance=maintenance)
-        messages.success(request, f"Deleted: {maintenance.title}")
+        said = "Cancelled" if maintenance.cancelled_at else "Deleted"
+        messages.success(request, f"{said}: {maintenance.title}")
         return redirect("incidents:maintenance_list")
     return render(request, "incidents/maintenance_delete.html", {"maintenance": maintenance})
