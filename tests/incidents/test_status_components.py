@@ -331,7 +331,8 @@ def _components(n: int) -> list[Component]:
 @pytest.mark.parametrize("n", [1, 50])
 def test_the_page_summary_and_badge_cost_fixed_queries(django_assert_num_queries, n):
     made = _components(n)
-    with django_assert_num_queries(5):
+    # Checks, their uptime, components, their status history, maintenance, incidents.
+    with django_assert_num_queries(6):
         html = Client().get("/status/").content.decode()
     assert html.count('class="component" data-component') == n
     with django_assert_num_queries(3):

@@ -1,13 +1,15 @@
-"""The status page itself, built in five queries (four when nothing is checked): the components
-by group with the checks they watch, the checks no component watches (by service, as before
-components), their uptime, the maintenance windows that have not ended, the public incidents;
-and the overall status they add up to.
+"""The status page itself, built in six queries (one fewer with no component, one fewer when
+nothing is checked): the components by group with the checks they watch, their status history
+over the days shown, the checks no component watches (by service, as before components), their
+uptime, the maintenance windows that have not ended, the public incidents; and the overall status
+they add up to.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import groupby
 from operator import attrgetter
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 from django.utils import timezone
 
 from deployments.selectors import health_is_stale
-from incidents.models import ComponentStatus
+from incidents.models import COMPONENT_STATUS_RANK, ComponentStatus
 from incidents.statuspage.page.public import public_incidents
 from incidents.statuspage.page.shapes import (
     HISTORY_DAYS,
@@ -27,8 +29,13 @@ from incidents.statuspage.page.shapes import (
     UptimeDay,
     status_components,
 )
-from incidents.statuspage.page.uptime import _uptime
-from incidents.statuspage.selectors import component_rows, maintenance_rows, status_component_rows
+from incidents.statuspage.page.uptime import _day_start, _uptime
+from incidents.statuspage.selectors import (
+    component_rows,
+    component_status_rows,
+    maintenance_rows,
+    status_component_rows,
+)
 
 
 def _component(row: Mapping[str, Any], now: datetime) -> Component:
@@ -127,8 +134,46 @@ def _groups(checks: dict[int, Component]) -> tuple[list[StatusGroup], set[int]]:
     return ordered, watched
 
 
+def _worst_by_day(
+    changes: list[tuple[datetime, str]], days: list[date], now: datetime
+) -> list[str | None]:
+    """The worst status held on each day, from a component's changes in time order (the first
+    may be before days[0]: the status it had then). A status holds from its change until the
+    next one, or now."""
+    index = {day: n for n, day in enumerate(days)}
+    worst: list[str | None] = [None] * len(days)
+    for n, (at, status) in enumerate(changes):
+        until = changes[n + 1][0] if n + 1 < len(changes) else now
+        first = max(timezone.localdate(at), days[0])
+        # Held until the next change, not through it: a change at midnight ends the day before.
+        last = min(timezone.localdate(max(at, until - timedelta(microseconds=1))), days[-1])
+        day = first
+        while day <= last:
+            held = worst[index[day]]
+            if held is None or COMPONENT_STATUS_RANK[status] > COMPONENT_STATUS_RANK[held]:
+                worst[index[day]] = status
+            day += timedelta(days=1)
+    return worst
+
+
+def _history(groups: list[StatusGroup], days: list[date], now: datetime) -> None:
+    """Give each component the worst status of each day shown (one query, however many
+    components and days; none without components)."""
+    components = status_components(groups)
+    if not components:
+        return
+    changes: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
+    for row in component_status_rows(since=_day_start(days[0])):
+        changes[row["component_id"]].append((row["at"], row["status"]))
+    for component in components:
+        component.history_days = days
+        component.day_statuses = _worst_by_day(
+            sorted(changes[component.id], key=lambda change: change[0]), days, now
+        )
+
+
 def status_page_build(*, now: datetime | None = None) -> StatusPage:
-    """Everything the page shows, read in five queries (four when nothing is checked)."""
+    """Everything the page shows, read in six queries (see the module's docstring)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     days = [today - timedelta(days=n) for n in range(HISTORY_DAYS - 1, -1, -1)]
@@ -138,6 +183,7 @@ def status_page_build(*, now: datetime | None = None) -> StatusPage:
     for check in checks:
         check.days = [uptime.get((check.id, day)) or UptimeDay(day) for day in days]
     groups, watched = _groups({check.id: check for check in checks})
+    _history(groups, days, now)
     components = [check for check in checks if check.id not in watched]
     components.sort(key=lambda c: (c.service, c.name.lower()))
     services = [(name, list(group)) for name, group in groupby(components, attrgetter("service"))]

@@ -74,6 +74,18 @@ def _merged_days(checks: list[Component]) -> list[UptimeDay]:
     ]
 
 
+@dataclass(frozen=True)
+class DayBar:
+    uptime: UptimeDay
+    status: str | None  # the worst of the day, None before the component's history
+    status_label: str
+
+    @property
+    def marked(self) -> bool:
+        """Worth a mark above the bar: a day that was not all operational."""
+        return self.status is not None and self.status != ComponentStatus.OPERATIONAL
+
+
 @dataclass
 class StatusComponent:
     """A component as the public sees it: the status people gave it, and the uptime of the
@@ -86,10 +98,29 @@ class StatusComponent:
     updated_at: datetime | None
     group_id: int | None
     checks: list[Component] = field(default_factory=list)
+    # The days shown, oldest first, and the worst status it had on each; None before its
+    # history begins.
+    history_days: list[date] = field(default_factory=list)
+    day_statuses: list[str | None] = field(default_factory=list)
 
     @property
     def days(self) -> list[UptimeDay]:
         return _merged_days(self.checks)
+
+    @property
+    def has_history(self) -> bool:
+        return any(status is not None for status in self.day_statuses)
+
+    @property
+    def bars(self) -> list[DayBar]:
+        """One per day shown: its checks' uptime beside the worst status people gave it."""
+        days = self.days or [UptimeDay(day) for day in self.history_days]
+        statuses = self.day_statuses or [None] * len(days)
+        labels = dict(ComponentStatus.choices)
+        return [
+            DayBar(day, status, labels[status] if status else "")
+            for day, status in zip(days, statuses, strict=True)
+        ]
 
     @property
     def uptime_percent(self) -> float | None:

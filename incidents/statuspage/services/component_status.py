@@ -25,6 +25,7 @@ from incidents.models import (
     CommunicationComponent,
     Component,
     ComponentStatus,
+    ComponentStatusChange,
 )
 from incidents.statuspage.page import status_page_invalidate
 from incidents.statuspage.selectors import check_states, component_check_ids
@@ -81,6 +82,16 @@ def component_status_propose(*, component: Component, now: datetime | None = Non
     return component_status_proposals(component_ids=[component.pk], now=now)[component.pk]
 
 
+def component_status_history_record(*, changes: dict[int, str], at: datetime) -> None:
+    """Write down that these components (by id) have these statuses from `at`: the history the
+    uptime bars read. Every service that sets a component's status calls it in its
+    transaction."""
+    ComponentStatusChange.objects.bulk_create(
+        ComponentStatusChange(component_id=pk, status=status, at=at)
+        for pk, status in changes.items()
+    )
+
+
 def _set(
     component_id: int, *, status: str, expected: str | None, user: User | None, at: datetime
 ) -> bool:
@@ -89,6 +100,7 @@ def _set(
         rows = rows.filter(status=expected)
     updated = rows.update(status=status, status_changed_at=at, status_changed_by=user)
     if updated:
+        component_status_history_record(changes={component_id: status}, at=at)
         transaction.on_commit(status_page_invalidate)
     return updated == 1
 
@@ -136,17 +148,20 @@ def components_follow_checks(*, component_ids: list[int] | None = None) -> int:
     if not current:
         return 0
     now = timezone.now()
-    changed = 0
+    taken: dict[int, str] = {}
     for pk, proposal in component_status_proposals(component_ids=list(current), now=now).items():
-        if proposal is not None and proposal != current[pk]:
-            # Compare-and-set on the status read and on still following: an editor who just
-            # took the component over is not overwritten.
-            changed += Component.objects.filter(
-                pk=pk, status=current[pk], follows_checks=True
-            ).update(status=proposal, status_changed_at=now, status_changed_by=None)
-    if changed:
+        if proposal is None or proposal == current[pk]:
+            continue
+        # Compare-and-set on the status read and on still following: an editor who just took
+        # the component over is not overwritten.
+        if Component.objects.filter(pk=pk, status=current[pk], follows_checks=True).update(
+            status=proposal, status_changed_at=now, status_changed_by=None
+        ):
+            taken[pk] = proposal
+    if taken:
+        component_status_history_record(changes=taken, at=now)
         transaction.on_commit(status_page_invalidate)
-    return changed
+    return len(taken)
 
 
 def components_follow_health(*, change: HealthChange) -> None:

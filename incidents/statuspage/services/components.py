@@ -16,7 +16,10 @@ from django.db import transaction
 from deployments.models import HealthCheck
 from incidents.models import Component, ComponentGroup
 from incidents.statuspage.page import status_page_invalidate
-from incidents.statuspage.services.component_status import components_follow_checks
+from incidents.statuspage.services.component_status import (
+    component_status_history_record,
+    components_follow_checks,
+)
 
 COMPONENT_GROUP_FIELDS = frozenset({"name", "order"})
 COMPONENT_FIELDS = frozenset({"name", "group", "order", "follows_checks"})
@@ -61,9 +64,15 @@ def component_save(
     follows_checks. `health_checks`, when given, replaces the checks it watches (None keeps
     them). A component that follows its checks takes what they propose at once, not at their
     next change, so turning it on shows the checks' word straight away."""
+    created = component is None
     component = component if component is not None else Component()
     _apply(component, fields, COMPONENT_FIELDS)
     component.save()
+    if created:
+        # Its status from its first moment: the bars show it from the day it was made.
+        component_status_history_record(
+            changes={component.pk: component.status}, at=component.created_at
+        )
     if health_checks is not None:
         component.health_checks.set(list(health_checks))
     if component.follows_checks:
