@@ -8,7 +8,7 @@ they add up to.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
 from itertools import groupby
 from operator import attrgetter
@@ -135,7 +135,7 @@ def _groups(checks: dict[int, Component]) -> tuple[list[StatusGroup], set[int]]:
 
 
 def _worst_by_day(
-    changes: list[tuple[datetime, str]], days: list[date], now: datetime
+    changes: Sequence[tuple[datetime, str]], days: list[date], now: datetime
 ) -> list[str | None]:
     """The worst status held on each day, from a component's changes in time order (the first
     may be before days[0]: the status it had then). A status holds from its change until the
