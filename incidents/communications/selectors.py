@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import (
     Count,
+    F,
     Prefetch,
     Q,
     QuerySet,
@@ -27,8 +28,12 @@ def communications_with_progress() -> QuerySet[Communication]:
         .prefetch_related(
             Prefetch(
                 "component_statuses",
-                queryset=CommunicationComponent.objects.select_related("component").order_by(
-                    "component__order", "component__name", "component_id"
+                queryset=CommunicationComponent.objects.select_related("component__group").order_by(
+                    F("component__group__order").asc(nulls_last=True),
+                    "component__group__name",
+                    "component__order",
+                    "component__name",
+                    "component_id",
                 ),
             )
         )
