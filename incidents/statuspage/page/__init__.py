@@ -1,7 +1,8 @@
-"""The public status page: what it shows, built from five queries, and nothing internal.
+"""The public status page: what it shows, built from six queries, and nothing internal.
 
 1. Components (incidents.models.Component): by group, with their status and the checks they
-   watch; and the enabled production health checks with their newest result. A check that no
+   watch; their status history over the days shown (the worst status of each day marks its
+   bar); and the enabled production health checks with their newest result. A check that no
    component watches is still shown on its own under its service, as before components.
 2. Uptime: results per (check, day) over 90 days from the hourly roll-ups and the raw results not
    yet rolled up, in one UNION ALL. Past days do not change, so they are cached for an hour and a
