@@ -134,10 +134,19 @@ class CommunicationAdmin(SimpleHistoryAdmin):
 class DeliveryAdmin(admin.ModelAdmin):
     """The delivery log: written by the workers only."""
 
-    list_display = ["recipient", "channel", "status", "attempts", "communication", "sent_at"]
-    list_filter = ["status", "channel"]
-    search_fields = ["recipient", "communication__subject"]
-    list_select_related = ["communication"]
+    list_display = [
+        "recipient",
+        "channel",
+        "status",
+        "attempts",
+        "communication",
+        "maintenance",
+        "notice",
+        "sent_at",
+    ]
+    list_filter = ["status", "channel", "notice"]
+    search_fields = ["recipient", "communication__subject", "maintenance__title"]
+    list_select_related = ["communication", "maintenance"]
     readonly_fields = [f.name for f in Delivery._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

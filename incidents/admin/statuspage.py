@@ -23,6 +23,7 @@ from django.http import HttpRequest
 from incidents.models import (
     Component,
     ComponentGroup,
+    ComponentStatusChange,
     Maintenance,
     Subscriber,
 )
@@ -50,7 +51,7 @@ class MaintenanceAdminForm(forms.ModelForm):
 @admin.register(Maintenance)
 class MaintenanceAdmin(admin.ModelAdmin):
     form = MaintenanceAdminForm
-    list_display = ["title", "service", "starts_at", "ends_at"]
+    list_display = ["title", "service", "starts_at", "ends_at", "cancelled_at"]
     list_filter = ["service"]
     search_fields = ["title", "description"]
     list_select_related = ["service"]
@@ -145,3 +146,24 @@ class ComponentAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Component]) -> None:
         for component in queryset:
             services.component_delete(component=component)
+
+
+@admin.register(ComponentStatusChange)
+class ComponentStatusChangeAdmin(admin.ModelAdmin):
+    """The history the uptime bars read: written by the services that set a status, never
+    here. Deleting stays allowed: the admin's delete of a component takes its history along."""
+
+    list_display = ["component", "status", "at"]
+    list_filter = ["status"]
+    search_fields = ["component__name"]
+    list_select_related = ["component"]
+    date_hierarchy = "at"
+    readonly_fields = ["component", "status", "at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: ComponentStatusChange | None = None
+    ) -> bool:
+        return False
