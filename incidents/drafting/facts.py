@@ -23,7 +23,7 @@ from incidents.system.selectors import deployment_cause_title, rollback_text, sh
 
 Kind = TimelineEvent.Kind
 
-# Two lines of the same kind this close together tell the same fact: a status change written
+# Two lines of the same kind less than this apart tell the same fact: a status change written
 # when it happened is stamped by the click, which is never the second the fact names.
 SAME_MOMENT = timedelta(seconds=60)
 # Lines Hindsight wrote as a fact happened carry the fact's own time.
@@ -107,7 +107,8 @@ def _status_facts(incident: Incident) -> list[EventFact]:
                 Kind.MITIGATED,
                 "Mitigated: the impact stopped, "
                 f"{describe_duration(incident.mitigated_at - start)} after the start.",
-                same_as=(Kind.MITIGATED, Kind.STATUS_CHANGE),
+                # The move to monitoring, or the rollback that stopped the impact.
+                same_as=(Kind.MITIGATED, Kind.STATUS_CHANGE, Kind.ROLLBACK),
             )
         )
     if end is not None:
@@ -160,14 +161,20 @@ def _health_facts(bracketing: Bracketing) -> list[EventFact]:
     first = bracketing.first_failed_at
     if first is None:
         return []
-    names = ", ".join(
-        f"**{_plain(f.name)}** ({f.count} failed{f': {_plain(f.last_error)}' if f.last_error else ''})"
-        for f in bracketing.failing
-    )
-    facts = [
-        EventFact(
-            first, Kind.HEALTH, f"Health checks started failing: {names}.", same_as=(Kind.HEALTH,)
+    errors = {f.last_error for f in bracketing.failing}
+    if len(errors) == 1:
+        # Checks that fail alike (every route answering 404, say) are told once.
+        names = ", ".join(f"**{_plain(f.name)}**" for f in bracketing.failing)
+        error = errors.pop()
+        text = f"Health checks started failing: {names}" + (f": {_plain(error)}" if error else ".")
+    else:
+        text = "Health checks started failing: " + "; ".join(
+            f"**{_plain(f.name)}**" + (f": {_plain(f.last_error)}" if f.last_error else "")
+            for f in bracketing.failing
         )
+    facts = [
+        # A line on what set the outage off, at the moment the checks saw it, tells it too.
+        EventFact(first, Kind.HEALTH, text, same_as=(Kind.HEALTH, Kind.TRIGGER))
     ]
     if bracketing.after is not None:
         facts.append(
@@ -175,7 +182,8 @@ def _health_facts(bracketing: Bracketing) -> list[EventFact]:
                 bracketing.after.taken_at,
                 Kind.HEALTH,
                 "Health checks healthy again: the first healthy snapshot after the failures.",
-                same_as=(Kind.HEALTH,),
+                # Resolving at the moment the checks passed again tells the recovery.
+                same_as=(Kind.HEALTH, Kind.RESOLVED),
             )
         )
     return facts
@@ -249,7 +257,7 @@ def _already_told(fact: EventFact, written: Written) -> bool:
             continue
         apart = abs(at - fact.occurred_at)
         if apart <= SAME_SECOND or (
-            apart <= SAME_MOMENT and (not fact.mention or fact.mention in text)
+            apart < SAME_MOMENT and (not fact.mention or fact.mention in text)
         ):
             return True
     return False

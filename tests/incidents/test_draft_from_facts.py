@@ -4,9 +4,11 @@ until kept a proposal stays out of exports and messages."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -53,7 +55,7 @@ def outage(*, messages: int = 1, rollbacks: int = 1) -> tuple[System, Incident, 
     system.snaps(0, 9, failing=[0, 1])
     system.snaps(10, 20)
     for i in range(rollbacks):
-        system.deploy(7 + i * 0.25, commit_sha=f"600dc0d{i}" + "2" * 32, rollback_of=bad)
+        system.deploy(7 - i * 0.25, commit_sha=f"600dc0d{i}" + "2" * 32, rollback_of=bad)
     incident = IncidentFactory(
         service=system.service,
         started_at=T0,
@@ -174,11 +176,22 @@ class TestProposing:
 
         services.postmortem_draft_propose(incident=incident, user=editor)
         proposed = incident.timeline_events.filter(proposed=True)
+        # The first failure is the person's line; the recovery, the resolve line at its moment.
         assert sorted(proposed.values_list("kind", flat=True)) == sorted(
-            [Kind.DEPLOYMENT, Kind.DETECTED, Kind.MITIGATED, Kind.HEALTH]
+            [Kind.DEPLOYMENT, Kind.DETECTED, Kind.MITIGATED]
         )
-        assert proposed.get(kind=Kind.HEALTH).occurred_at == at(10)  # only the recovery
         assert not incident.causes.filter(proposed=True).exists()
+
+    def test_the_demo_written_by_hand_gets_only_the_messages_it_never_put_on_its_timeline(
+        self, editor
+    ):
+        call_command("load_demo", stdout=io.StringIO())
+        incident = Incident.objects.select_related("service").get(number=1)
+        draft = draft_from_facts(incident)
+        # Its deployment, rollback, trigger and resolve lines tell the rest; its cause names
+        # the deployment; and every text is written.
+        assert [f.kind for f in draft.events] == [Kind.COMMUNICATION] * 3
+        assert (draft.causes, draft.prose) == ([], {})
 
     def test_a_text_a_person_wrote_is_never_replaced(self, editor):
         _system, incident, _bad = outage()
