@@ -330,6 +330,16 @@ class TestKeepingAndDiscarding:
         assert proposed.proposed_prose == {}
         assert proposed.summary == ""
 
+    def test_the_system_panel_still_offers_to_mark_a_proposed_trigger(
+        self, proposed, editor_client
+    ):
+        url = reverse("incidents:system_panel", args=[proposed.reference])
+        html = editor_client.get(url).content.decode()
+        assert "Already among this incident's causes" not in html
+        services.proposals_keep_all(incident=proposed, user=None)
+        html = editor_client.get(url).content.decode()
+        assert "Already among this incident's causes" in html
+
     def test_marking_a_proposed_trigger_as_cause_keeps_it(self, proposed, editor):
         cause = proposed.causes.get()
         found, created = deployment_mark_as_cause(
