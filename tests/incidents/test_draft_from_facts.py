@@ -18,6 +18,7 @@ from incidents.communications.facts import internal_facts
 from incidents.documents.exports import export_incident
 from incidents.drafting import services
 from incidents.drafting.facts import draft_from_facts
+from incidents.insights.selectors import incident_search
 from incidents.models import Audience, Cause, Communication, Incident, TimelineEvent
 from incidents.postmortem.services import incident_set_status, incident_update
 from incidents.system.services import deployment_mark_as_cause, timeline_rollback_add
@@ -368,6 +369,13 @@ class TestUntilKept:
         assert isinstance(data, dict)
         assert len(data["timeline"]) == 8
         assert len(data["causes"]) == 1
+
+    def test_searching_incidents_finds_a_trigger_only_once_kept(self, editor):
+        _system, incident, _bad = outage()
+        services.postmortem_draft_propose(incident=incident, user=editor)
+        assert not incident_search(Incident.objects.all(), "badc0de").exists()
+        services.proposal_keep(row=incident.causes.get(), user=editor)
+        assert list(incident_search(Incident.objects.all(), "badc0de")) == [incident]
 
     def test_messages_do_not_state_a_proposed_cause(self, editor):
         _system, incident, _bad = outage()
