@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from incidents.models import Incident
 
 PROSE_LABELS = {"summary": "Summary", "impact": "Impact summary", "resolution": "Resolution"}
+# The backslashes facts.py puts before Markdown's characters in names and subjects.
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>~])")
+
+
+def as_read(text: str) -> str:
+    """A proposed Markdown text as the panel shows it before anyone keeps it: one line, read as
+    plain text with its `code` (the page renders Markdown only when it is saved)."""
+    return _ESCAPED.sub(r"\1", text)
 
 
 @dataclass(frozen=True)
@@ -26,7 +35,7 @@ def proposals_waiting(incident: Incident) -> Waiting:
         events=sum(e.proposed for e in incident.timeline_events.all()),
         causes=sum(c.proposed for c in incident.causes.all()),
         prose=[
-            (name, label, incident.proposed_prose[name])
+            (name, label, as_read(incident.proposed_prose[name]))
             for name, label in PROSE_LABELS.items()
             if name in incident.proposed_prose
         ],

@@ -24,6 +24,7 @@ from incidents.postmortem.services import incident_set_status, incident_update
 from incidents.system.services import deployment_mark_as_cause, timeline_rollback_add
 from tests.deployments.test_correlation import System, at
 from tests.factories import T0, IncidentFactory, TimelineEventFactory, user_with_role
+from tests.helpers import run_in_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -447,3 +448,15 @@ class TestThePage:
                 self.page(editor_client, incident)
             counts.append(len(queries))
         assert counts[0] == counts[1]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_people_starting_the_post_mortem_at_once_get_one_draft():
+    _system, incident, _bad = outage()
+    results = run_in_threads(
+        4, lambda i: services.postmortem_draft_propose(incident=incident, user=None).total
+    )
+    assert sorted(results) == [0, 0, 0, 12], results
+    assert incident.timeline_events.count() == 8
+    assert incident.causes.count() == 1
