@@ -14,6 +14,7 @@ from incidents.communications import urls as communications
 from incidents.communications.api import urls as communications_api
 from incidents.documents import urls as documents
 from incidents.documents.api import urls as documents_api
+from incidents.drafting import urls as drafting
 from incidents.insights import urls as insights
 from incidents.postmortem import urls as postmortem
 from incidents.postmortem.api import urls as postmortem_api
@@ -32,6 +33,7 @@ urlpatterns = [
     *communications.urlpatterns,
     *system.urlpatterns,
     *action_items.urlpatterns,
+    *drafting.urlpatterns,
     *postmortem.urlpatterns,
 ]
 

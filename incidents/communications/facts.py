@@ -68,7 +68,8 @@ def public_facts(incident: Incident) -> dict[str, Any]:
 
 
 def internal_facts(incident: Incident) -> dict[str, Any]:
-    causes = list(incident.causes.order_by("order", "id"))
+    # A cause the draft from the facts proposed is nobody's word yet: no message states it.
+    causes = list(incident.causes.filter(proposed=False).order_by("order", "id"))
     # Top-level items: their steps are detail for the incident page, not for a summary.
     items = list(
         incident.action_items.filter(parent__isnull=True)

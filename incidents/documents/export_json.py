@@ -142,7 +142,8 @@ def postmortem_json(
                 "version": e.version,
             }
             for e in incident.timeline_events.all()
-            if not e.hidden
+            # Hidden lines and proposals nobody kept are not part of the published document.
+            if not e.hidden and not e.proposed
         ],
         "status_items": [
             {
@@ -158,6 +159,7 @@ def postmortem_json(
                 "version": c.version,
             }
             for c in _ordered(incident.causes.all())
+            if not c.proposed
         ],
         "lessons": [
             {"id": n.pk, "kind": n.kind, "text": n.text, "order": n.order, "version": n.version}

@@ -146,8 +146,9 @@ def _header(w: _Writer, incident: Incident) -> None:
 
 
 def _timeline(w: _Writer, incident: Incident, events: Iterable) -> None:
-    # A line an editor hid from the published post-mortem stays on the page and on record only.
-    events = [event for event in events if not event.hidden]
+    # A line an editor hid from the published post-mortem stays on the page and on record only;
+    # so does one the draft from the facts proposed that nobody kept yet.
+    events = [event for event in events if not event.hidden and not event.proposed]
     if not events:
         return
     w.section("Timeline")
@@ -347,7 +348,7 @@ def postmortem_markdown(incident: Incident, communications: Iterable[Communicati
     _timeline(w, incident, incident.timeline_events.all())
     w.prose("Resolution", incident.resolution)
     _status(w, list(incident.status_items.all()))
-    _causes(w, list(incident.causes.all()))
+    _causes(w, [c for c in incident.causes.all() if not c.proposed])
     _grouped_texts(w, "Lessons Learned", _LESSON_HEADINGS, list(incident.lessons.all()))
     _actions(w, list(incident.action_items.all()))
     _path_forward(w, list(incident.priorities.all()))

@@ -46,7 +46,8 @@ def incident_search(queryset: QuerySet[Incident], text: str) -> QuerySet[Inciden
     incident once per matching row, and inflate the list's count of open items.
     """
     for term in text.split()[:SEARCH_MAX_TERMS]:
-        causes = Cause.objects.filter(incident=OuterRef("pk")).filter(
+        # A cause the draft from the facts proposed is nobody's finding until kept.
+        causes = Cause.objects.filter(incident=OuterRef("pk"), proposed=False).filter(
             Q(title__icontains=term) | Q(detail__icontains=term)
         )
         items = ActionItem.objects.filter(incident=OuterRef("pk"), title__icontains=term)

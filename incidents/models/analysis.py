@@ -49,6 +49,9 @@ class Cause(MarkdownModel, Ordered, Versioned):
         related_name="+",
         help_text="The deployment that carried this cause, when there is one.",
     )
+    # Drafted by "Start the post-mortem" (the suspect deployment as the trigger) and not yet
+    # kept by a person: left out of exports and messages until kept.
+    proposed = models.BooleanField(default=False, editable=False)
 
     history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)
 

@@ -101,6 +101,11 @@ class Incident(MarkdownModel):
         blank=True, help_text="What happens next, and when it is expected to be done."
     )
     next_step_html = models.TextField(blank=True, editable=False)
+    # Text "Start the post-mortem" drafted for prose fields that were empty, by field name
+    # ("summary", "impact", "resolution"), waiting for a person to keep or discard it. Kept
+    # apart from the fields themselves, so nothing unreviewed reaches an export or a message,
+    # and nothing a person wrote is ever replaced.
+    proposed_prose = models.JSONField(default=dict, blank=True, editable=False)
 
     authors = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="authored_incidents"

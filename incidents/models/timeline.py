@@ -62,6 +62,9 @@ class TimelineEvent(MarkdownModel, Versioned):
         default=False,
         help_text="Left out of the published post-mortem: its exports and the printed page.",
     )
+    # Drafted by "Start the post-mortem" from what Hindsight knows, and not yet kept by a person:
+    # shown as a proposal on the page, and left out of exports and what others read until kept.
+    proposed = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)

@@ -21,7 +21,13 @@ from incidents.models.incident import REFERENCE_PREFIX
 def incident_links(deployment_ids: list[int]) -> dict[int, list[Link]]:
     causes = (
         # A duplicate is left out, as everywhere: its original stands for it.
-        Cause.objects.filter(deployment_id__in=deployment_ids, incident__duplicate_of__isnull=True)
+        Cause.objects.filter(
+            deployment_id__in=deployment_ids,
+            incident__duplicate_of__isnull=True,
+            # A proposal nobody kept names no cause yet; the deployment still links as
+            # "deployed during it" when it was.
+            proposed=False,
+        )
         .values_list("deployment_id", "incident__number", "incident__title", "title")
         .order_by("incident__number", "id")
     )

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import F
 
 from deployments.models import (
     CheckResult,
@@ -29,7 +30,12 @@ from deployments.models import (
     Service,
 )
 from incidents.models import Cause, Incident, Severity, TimelineEvent
-from incidents.postmortem.services import incident_create, part_save, timeline_event_add
+from incidents.postmortem.services import (
+    history_record,
+    incident_create,
+    part_save,
+    timeline_event_add,
+)
 from incidents.system.selectors import deployment_cause_title, rollback_text, went_live_at
 
 
@@ -75,6 +81,11 @@ def deployment_mark_as_cause(
     list(Incident.objects.select_for_update().filter(pk=incident.pk).values_list("pk", flat=True))
     existing = Cause.objects.filter(incident=incident, deployment=deployment).first()
     if existing is not None:
+        if existing.proposed:
+            # The draft from the facts proposed it: marking it is keeping it.
+            Cause.objects.filter(pk=existing.pk).update(proposed=False, version=F("version") + 1)
+            existing.refresh_from_db()
+            history_record(obj=existing, user=user)
         return existing, False
     cause = Cause(
         incident=incident,

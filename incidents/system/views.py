@@ -177,9 +177,11 @@ def panel_context(incident: Incident) -> dict[str, Any]:
         service=incident.service, start=incident.started_at, end=incident.resolved_at
     )
     marked = set(
-        Cause.objects.filter(incident=incident, deployment__isnull=False).values_list(
-            "deployment_id", flat=True
-        )
+        # A trigger the draft from the facts proposed is not a cause yet: "Mark as cause" stays,
+        # and keeps it.
+        Cause.objects.filter(
+            incident=incident, deployment__isnull=False, proposed=False
+        ).values_list("deployment_id", flat=True)
     )
     return {
         "incident": incident,

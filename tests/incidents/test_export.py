@@ -129,16 +129,18 @@ def test_the_json_holds_every_part_in_schema_v1(demo):
         names = {f.name for f in model._meta.concrete_fields if not f.name.endswith("_html")}
         return names - {"incident", *skip}
 
-    # creation_key only tells a second submit of the declare form from a new incident.
-    assert fields(Incident, "id", "creation_key") <= set(data["incident"])
+    # creation_key only tells a second submit of the declare form from a new incident;
+    # proposed_prose is text the draft from the facts proposed, nobody's word until kept.
+    assert fields(Incident, "id", "creation_key", "proposed_prose") <= set(data["incident"])
     for key, model in (
         ("timeline", TimelineEvent), ("status_items", StatusItem), ("causes", Cause),
         ("lessons", Lesson), ("action_items", ActionItem), ("success_criteria", SuccessCriterion),
         ("path_forward", PathPriority), ("communications", Communication),
         ("final_notes", FinalNote),
     ):  # fmt: skip
-        # Hidden timeline lines are left out of the export, so their flag would always be false.
-        assert fields(model, "hidden") <= set(data[key][0]), key
+        # Hidden timeline lines and proposals nobody kept are left out of the export, so their
+        # flags would always be false.
+        assert fields(model, "hidden", "proposed") <= set(data[key][0]), key
     assert fields(SolutionOption, "priority") <= set(data["path_forward"][0]["options"][0])
     # What the API documents for it (GET /incidents/{ref}/export), checked as JSON Schema.
     jsonschema.validate(

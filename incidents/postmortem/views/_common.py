@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_htmx.http import reswap, retarget
 
 from core.http import AuthenticatedHttpRequest
+from incidents.drafting.selectors import proposals_waiting
 from incidents.models import ActionItem, Cause, FinalNote, Horizon, Incident, Lesson, StatusItem
 from incidents.postmortem import selectors
 from incidents.postmortem.forms import DuplicateForm, StatusForm
@@ -96,6 +97,8 @@ def document_context(incident: Incident) -> dict[str, Any]:
         "postmortem_choices": Incident.PostmortemState.choices,
         # What the status page shows of it, or would once it is public.
         "public_view": public_preview(incident),
+        # What "Start the post-mortem" proposed and nobody kept or discarded yet.
+        "proposals": proposals_waiting(incident),
     }
 
 

@@ -41,6 +41,12 @@ class IncidentDetailSerializer(IncidentListSerializer):
     resolution_html = serializers.CharField(source="*")
     next_step = serializers.CharField(source="*", help_text="Markdown.")
     next_step_html = serializers.CharField(source="*")
+    proposed_prose = serializers.DictField(
+        source="*",
+        child=serializers.CharField(),
+        help_text="Texts the draft from the facts proposed for empty fields (summary, impact, "
+        "resolution), by field, until someone keeps or discards them.",
+    )
     created_by = serializers.CharField(source="*", allow_null=True, help_text="A username.")
     authors = serializers.ListField(
         source="*", child=serializers.CharField(), help_text="Usernames."
@@ -77,6 +83,7 @@ class IncidentDetailSerializer(IncidentListSerializer):
                 "resolution_html": incident.resolution_html,
                 "next_step": incident.next_step,
                 "next_step_html": incident.next_step_html,
+                "proposed_prose": incident.proposed_prose,
                 "created_by": incident.created_by.get_username() if incident.created_by else None,
                 "authors": [user.get_username() for user in incident.authors.all()],
                 # Set by the view: the latest events, and whether there are more.

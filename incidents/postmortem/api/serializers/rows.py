@@ -42,6 +42,10 @@ class TimelineEventSerializer(RowSerializer):
         "Lines Hindsight wrote itself (`source` other than `manual`) cannot be changed or "
         "deleted; they are hidden instead."
     )
+    proposed = serializers.BooleanField(
+        help_text="Proposed by the draft from the facts and not yet kept: left out of exports "
+        "until someone keeps it (POST /incidents/{ref}/draft/keep)."
+    )
     created_at = serializers.DateTimeField()
     version = serializers.IntegerField(
         help_text="The row's version, also its ETag: send it in If-Match to change or delete it."
@@ -61,6 +65,10 @@ class CauseSerializer(RowSerializer):
     detail_html = serializers.CharField()
     deployment = serializers.IntegerField(
         source="deployment_id", allow_null=True, help_text="A deployment's id."
+    )
+    proposed = serializers.BooleanField(
+        help_text="Proposed by the draft from the facts and not yet kept: left out of exports "
+        "until someone keeps it (POST /incidents/{ref}/draft/keep)."
     )
     order = serializers.IntegerField()
     version = serializers.IntegerField(

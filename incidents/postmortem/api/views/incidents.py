@@ -42,6 +42,7 @@ from incidents.postmortem.api.views.common import (
     incident_or_404,
     problems,
 )
+from incidents.postmortem.api.views.draft import DraftActions, DraftDecisionSerializer
 from incidents.statuspage import services as statuspage
 
 RACE = "Other requests kept moving the incident while this one was applied; read it again."
@@ -106,7 +107,7 @@ def transition_races() -> Iterator[None]:
         },
     ),
 )
-class IncidentViewSet(viewsets.GenericViewSet):
+class IncidentViewSet(DraftActions, viewsets.GenericViewSet):
     queryset = Incident.objects.all()  # for the role check: view/add/change_incident
     lookup_url_kwarg = "ref"
     lookup_value_regex = "[^/]+"
@@ -126,6 +127,8 @@ class IncidentViewSet(viewsets.GenericViewSet):
             "resolve": s.ResolveSerializer,
             "postmortem_state": s.PostmortemStateSerializer,
             "duplicate_of": s.DuplicateOfSerializer,
+            "draft_keep": DraftDecisionSerializer,
+            "draft_discard": DraftDecisionSerializer,
         }
         return by_action.get(acting(self), s.IncidentDetailSerializer)
 
