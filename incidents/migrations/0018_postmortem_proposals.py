@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0016_subscriber_components'),
+        ('incidents', '0017_component_status_history_and_maintenance_deliveries'),
     ]
 
     operations = [
