@@ -15,6 +15,7 @@ from incidents.communications.api import urls as communications_api
 from incidents.documents import urls as documents
 from incidents.documents.api import urls as documents_api
 from incidents.insights import urls as insights
+from incidents.live import urls as live
 from incidents.postmortem import urls as postmortem
 from incidents.postmortem.api import urls as postmortem_api
 from incidents.statuspage import urls as statuspage
@@ -32,6 +33,7 @@ urlpatterns = [
     *communications.urlpatterns,
     *system.urlpatterns,
     *action_items.urlpatterns,
+    *live.urlpatterns,
     *postmortem.urlpatterns,
 ]
 

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from deployments.models import Service
+from incidents.live.services import incident_parts, live_mark_bump
 from incidents.models import (
     ActionItem,
     Cause,
@@ -204,6 +205,7 @@ def _incident_update_once(
         raise StaleVersion(current_version=current)
     incident.refresh_from_db()
     history_record(obj=incident, user=user)
+    live_mark_bump(incident=incident, parts=incident_parts(changes), user=user)
     return incident
 
 
