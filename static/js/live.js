@@ -41,8 +41,15 @@
     return active !== null && active !== document.body && part.contains(active);
   }
 
+  // In use: a form open in it, the focus in it, or an htmx request of it on its way (whose
+  // answer would land in a part no longer on the page).
   function inUse(part) {
-    return hasOpenForm(part) || hasFocus(part);
+    return (
+      hasOpenForm(part) ||
+      hasFocus(part) ||
+      part.matches(".htmx-request") ||
+      part.querySelector(".htmx-request") !== null
+    );
   }
 
   // The part whose form is open (the focused one first), for the others' presence line.
@@ -176,13 +183,14 @@
     const now = [];
     for (const [name, mark] of Object.entries(state.parts)) {
       const part = document.getElementById(name);
-      if (mark.serial <= since || !part) {
+      // One's own change is on the page already: htmx put the part in place when it was saved.
+      if (mark.serial <= since || !part || mark.mine) {
         continue;
       }
-      if (!inUse(part)) {
-        now.push(name);
-      } else if (!mark.mine) {
+      if (inUse(part)) {
         showNotice(name, mark.by);
+      } else {
+        now.push(name);
       }
     }
     await fetchParts(now, false);
