@@ -79,17 +79,20 @@ def parts_url(incident, *names):
 
 
 def _ours(queries):
-    """The statements the view ran itself, not the login's (the session and the user)."""
-    return [
-        q["sql"]
-        for q in queries
-        if "django_session" not in q["sql"] and "auth_user" not in q["sql"]
-    ]
+    """The statements the view ran itself, not the login's (reading the session and the user)."""
+    login = ('FROM "django_session"', 'FROM "auth_user"')
+    return [q["sql"] for q in queries if not any(table in q["sql"] for table in login)]
 
 
+@pytest.mark.parametrize("rows", [1, 50])
 def test_a_poll_when_nothing_changed_is_answered_304_with_one_query_besides_the_login(
-    as_ana, incident
+    as_ana, ana, incident, rows, django_capture_on_commit_callbacks
 ):
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(rows):
+            services.part_save(
+                row=Lesson(incident=incident, kind="went_wrong", text=f"L{n}"), user=ana
+            )
     first = as_ana.get(state_url(incident))
     assert first.status_code == 200
     etag = first["ETag"]
@@ -102,6 +105,26 @@ def test_a_poll_when_nothing_changed_is_answered_304_with_one_query_besides_the_
     # The login's own: the session and the user, whatever the page.
     assert len(queries.captured_queries) == 3
     assert "no-store" in again["Cache-Control"]
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_a_poll_after_a_change_reads_the_marks_in_one_more_query(
+    as_ana, ana, incident, rows, django_capture_on_commit_callbacks
+):
+    before = as_ana.get(state_url(incident))
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(rows):
+            services.part_save(
+                row=Lesson(incident=incident, kind="went_wrong", text=f"L{n}"), user=ana
+            )
+        services.incident_update(
+            incident=incident, expected_version=incident.version, user=ana, summary="Words"
+        )
+    with CaptureQueriesContext(connection) as queries:
+        after = as_ana.get(state_url(incident), HTTP_IF_NONE_MATCH=before["ETag"])
+    assert after.status_code == 200
+    assert set(after.json()["parts"]) == {"section-lessons", "prose-summary"}
+    assert len(_ours(queries.captured_queries)) == 2
 
 
 def test_the_state_lists_each_changed_part_with_who_changed_it(
