@@ -41,12 +41,43 @@
     return active !== null && active !== document.body && part.contains(active);
   }
 
-  // In use: a form open in it, the focus in it, or an htmx request of it on its way (whose
-  // answer would land in a part no longer on the page).
+  // A field of the part that holds something other than what the page came with: a time typed
+  // into a status change, a box ticked, a choice made, not yet sent.
+  function hasTypedInput(part) {
+    for (const field of part.querySelectorAll("input, textarea, select")) {
+      if (field.type === "hidden" || field.type === "submit" || field.type === "button") {
+        continue;
+      }
+      if (field.type === "checkbox" || field.type === "radio") {
+        if (field.checked !== field.defaultChecked) {
+          return true;
+        }
+      } else if (field.tagName === "SELECT" && !field.multiple) {
+        // With no option marked selected, the browser shows the first.
+        const marked = Array.prototype.findIndex.call(field.options, (o) => o.defaultSelected);
+        if (field.options.length && field.selectedIndex !== Math.max(marked, 0)) {
+          return true;
+        }
+      } else if (field.tagName === "SELECT") {
+        for (const option of field.options) {
+          if (option.selected !== option.defaultSelected) {
+            return true;
+          }
+        }
+      } else if (field.value !== field.defaultValue) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // In use: a form open in it, the focus in it, something typed in it and not sent, or an htmx
+  // request of it on its way (whose answer would land in a part no longer on the page).
   function inUse(part) {
     return (
       hasOpenForm(part) ||
       hasFocus(part) ||
+      hasTypedInput(part) ||
       part.matches(".htmx-request") ||
       part.querySelector(".htmx-request") !== null
     );

@@ -100,3 +100,25 @@ def test_the_notice_shows_the_change_when_asked(
     notice.get_by_role("button", name=re.compile("Show")).click()
     expect(second.locator("#section-lessons")).to_contain_text("Alerts went to one person only")
     expect(notice).to_have_count(0)
+
+
+def test_a_time_typed_but_not_sent_holds_its_part_still_after_the_focus_left_it(
+    editor_page: Page, second_editor: Page, demo: str
+) -> None:
+    first, second = editor_page, second_editor
+    open_incident(first, demo)
+    open_incident(second, demo)
+    as_of = second.locator("#summary-box").get_by_label("As of")
+    as_of.fill("2026-01-02T06:30")
+    # Somewhere else on the page, away from any field.
+    second.locator("#section-lessons h2").click()
+    expect(as_of).not_to_be_focused()
+
+    first.locator("#summary-box").get_by_role(
+        "button", name=re.compile("Send for review|Back to draft|Publish")
+    ).first.click()
+
+    expect(second.locator('[data-live-notice="summary-box"]')).to_contain_text(
+        "demo-editor changed this part", timeout=WITHIN_FIVE_SECONDS
+    )
+    expect(as_of).to_have_value("2026-01-02T06:30")
