@@ -14,7 +14,7 @@ import functools
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import IntegrityError, models, transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from incidents.models import Incident, LiveMark, SolutionOption
@@ -61,9 +61,9 @@ def live_mark_bump(
     """Raise the page's change counter and mark `parts` as changed by `user`, once the current
     transaction commits (at once outside one)."""
     incident_id = incident if isinstance(incident, int) else incident.pk
-    user_id = user.pk if user is not None and user.is_authenticated else None
+    by = user.get_username() if user is not None and user.is_authenticated else ""
     transaction.on_commit(
-        functools.partial(_bump, incident_id, sorted(set(parts) - {LiveMark.PAGE}), user_id),
+        functools.partial(_bump, incident_id, sorted(set(parts) - {LiveMark.PAGE}), by),
         robust=True,
     )
 
@@ -73,35 +73,32 @@ def live_mark_row(*, row: models.Model, user: User | AnonymousUser | None) -> No
     live_mark_bump(incident=row_incident_id(row), parts=[row_part(row)], user=user)
 
 
-def _bump(incident_id: int, parts: list[str], user_id: int | None) -> None:
+def _bump(incident_id: int, parts: list[str], by: str) -> None:
     now = timezone.now()
-    try:
-        with transaction.atomic():
-            LiveMark.objects.bulk_create(
-                [LiveMark(incident_id=incident_id, part=LiveMark.PAGE)], ignore_conflicts=True
-            )
-            # The lock orders concurrent marks of one incident: each gets its own serial.
-            page = LiveMark.objects.select_for_update().get(
-                incident_id=incident_id, part=LiveMark.PAGE
-            )
-            serial = page.serial + 1
-            marks = [
+    with transaction.atomic():
+        number = Incident.objects.filter(pk=incident_id).values_list("number", flat=True).first()
+        if number is None:
+            return  # deleted meanwhile: no page of it is left to tell
+        LiveMark.objects.bulk_create(
+            [LiveMark(incident_id=incident_id, number=number, part=LiveMark.PAGE)],
+            ignore_conflicts=True,
+        )
+        # The lock orders concurrent marks of one incident: each gets its own serial.
+        page = LiveMark.objects.select_for_update().get(incident_id=incident_id, part=LiveMark.PAGE)
+        serial = page.serial + 1
+        LiveMark.objects.bulk_create(
+            [
                 LiveMark(
                     incident_id=incident_id,
+                    number=number,
                     part=part,
                     serial=serial,
-                    changed_by_id=user_id,
+                    changed_by=by,
                     changed_at=now,
                 )
                 for part in (LiveMark.PAGE, *parts)
-            ]
-            LiveMark.objects.bulk_create(
-                marks,
-                update_conflicts=True,
-                unique_fields=["incident", "part"],
-                update_fields=["serial", "changed_by", "changed_at"],
-            )
-    except IntegrityError:
-        # The incident was deleted in the meantime: no page of it is left to tell.
-        if Incident.objects.filter(pk=incident_id).exists():
-            raise
+            ],
+            update_conflicts=True,
+            unique_fields=["incident", "part"],
+            update_fields=["serial", "changed_by", "changed_at"],
+        )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 
-from django.conf import settings
 from django.http import Http404, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
@@ -73,7 +72,6 @@ def live_state(request: AuthenticatedHttpRequest, reference: str) -> HttpRespons
                     for name, mark in marks.items()
                 },
                 "present": [{"username": p.username, "editing": p.editing} for p in others],
-                "interval": settings.HINDSIGHT_LIVE_POLL_SECONDS,
             }
         )
     response["ETag"] = etag

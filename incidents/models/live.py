@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 
 
@@ -18,23 +17,23 @@ class LiveMark(models.Model):
     PAGE = ""
 
     incident = models.ForeignKey("incidents.Incident", on_delete=models.CASCADE, related_name="+")
+    # The incident's number (INC-n) beside it, so the poll reads its counter from this table
+    # alone. A statement over one table waits for one lock at most: the poll never joins a
+    # lock queue in an order another statement could cross (a deadlock).
+    number = models.PositiveIntegerField()
     part = models.CharField(max_length=60, blank=True)
     serial = models.PositiveBigIntegerField(default=0)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
+    # The username as it was: what the notice names, read without a join, for the same reason.
+    changed_by = models.CharField(max_length=150, blank=True)
     changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
-            # Also the index of the poll's one query: the page's counter by incident.
             models.UniqueConstraint(
                 fields=["incident", "part"], name="livemark_incident_part_unique"
             ),
+            # Also the index of the poll's one query: the page's counter by incident number.
+            models.UniqueConstraint(fields=["number", "part"], name="livemark_number_part_unique"),
         ]
 
     def __str__(self) -> str:

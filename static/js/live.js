@@ -292,5 +292,6 @@
   });
   document.body.addEventListener("htmx:afterSettle", editingMayHaveChanged);
 
-  schedule(0);
+  // The page came with its counter: the first question can wait for the first interval.
+  schedule();
 })();

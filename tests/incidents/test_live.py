@@ -29,7 +29,7 @@ from incidents.models import (
 )
 from incidents.postmortem import services
 from incidents.statuspage.services.visibility import incident_publish
-from tests.factories import T0, ServiceFactory, user_with_role
+from tests.factories import T0, IncidentFactory, ServiceFactory, user_with_role
 
 pytestmark = pytest.mark.django_db
 
@@ -101,10 +101,36 @@ def test_a_poll_when_nothing_changed_is_answered_304_with_one_query_besides_the_
     assert again.status_code == 304
     assert again["ETag"] == etag
     assert again.content == b""
-    assert len(_ours(queries.captured_queries)) == 1
+    [ours] = _ours(queries.captured_queries)
+    # One table only: a statement over one table never waits for a second lock while holding a
+    # first, so a poll cannot deadlock with any other statement (the test suite's TRUNCATE
+    # between browser tests, say).
+    assert "incidents_livemark" in ours
+    assert "JOIN" not in ours
     # The login's own: the session and the user, whatever the page.
     assert len(queries.captured_queries) == 3
     assert "no-store" in again["Cache-Control"]
+
+
+def test_an_incident_the_services_declare_has_its_counter_from_the_start(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = services.incident_create(
+            service=ServiceFactory(), title="Search is slow", started_at=T0
+        )
+    assert LiveMark.objects.filter(incident=incident, part=LiveMark.PAGE).exists()
+
+
+def test_an_incident_without_a_counter_gets_one_at_its_first_poll(as_ana):
+    incident = IncidentFactory()  # straight into the table, as the admin or a script might
+    first = as_ana.get(state_url(incident))
+    assert first.json()["serial"] == 0
+    assert LiveMark.objects.filter(number=incident.number, part=LiveMark.PAGE).count() == 1
+    with CaptureQueriesContext(connection) as queries:
+        again = as_ana.get(state_url(incident), HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert len(_ours(queries.captured_queries)) == 1
 
 
 @pytest.mark.parametrize("rows", [1, 50])

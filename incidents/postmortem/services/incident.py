@@ -127,6 +127,8 @@ def incident_create(
     incident.save()
     if created_by is not None:
         incident.authors.add(created_by)
+    # Its change counter from the start, so its page's first poll is the one query too.
+    live_mark_bump(incident=incident, parts=[], user=created_by)
     return incident
 
 
