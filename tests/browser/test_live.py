@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import lazy_parts_loaded
+from tests.browser.conftest import lazy_parts_loaded, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -72,6 +72,7 @@ def test_typing_in_an_open_form_is_not_disturbed_by_the_others_changes(
     expect(notice).to_contain_text("demo-editor changed this part", timeout=WITHIN_FIVE_SECONDS)
     expect(box).to_have_value("Half a sentence")
     expect(box).to_be_focused()
+    screenshot(second, "live-notice")
     box.press_sequentially(" and the rest of it.")
     expect(box).to_have_value("Half a sentence and the rest of it.")
     expect(lessons).not_to_contain_text("The build had no check for missing files")
