@@ -341,6 +341,11 @@ CELERY_BEAT_SCHEDULE["outbox-relay"] = {
 # --- Hindsight --------------------------------------------------------------------------------
 # The longest Markdown text a single field accepts; longer input is refused with a field error.
 HINDSIGHT_MARKDOWN_MAX_LENGTH = env.int("HINDSIGHT_MARKDOWN_MAX_LENGTH", default=100_000)
+# An open incident page asks every this many seconds whether anything changed (incidents.live);
+# others' changes show within about one interval. Presence (who has the page open) lasts this
+# many seconds after a page last asked.
+HINDSIGHT_LIVE_POLL_SECONDS = env.float("HINDSIGHT_LIVE_POLL_SECONDS", default=2.0)
+HINDSIGHT_LIVE_PRESENCE_SECONDS = env.int("HINDSIGHT_LIVE_PRESENCE_SECONDS", default=20)
 
 # --- Deployments and health -------------------------------------------------------------------
 # Last known good: a succeeded deployment whose smoke run passed and that stayed healthy this long.

@@ -16,6 +16,7 @@ from incidents.documents import urls as documents
 from incidents.documents.api import urls as documents_api
 from incidents.drafting import urls as drafting
 from incidents.insights import urls as insights
+from incidents.live import urls as live
 from incidents.postmortem import urls as postmortem
 from incidents.postmortem.api import urls as postmortem_api
 from incidents.statuspage import urls as statuspage
@@ -34,6 +35,7 @@ urlpatterns = [
     *system.urlpatterns,
     *action_items.urlpatterns,
     *drafting.urlpatterns,
+    *live.urlpatterns,
     *postmortem.urlpatterns,
 ]
 

@@ -19,7 +19,7 @@ unset DATABASE_URL REDIS_URL
 # shellcheck source=scripts/services.sh
 source scripts/services.sh
 
-for bench in api_lists probe markdown_import status_page; do
+for bench in api_lists probe markdown_import status_page live_pages; do
     if [[ -f bench/$bench.py ]]; then
         step "bench/$bench.py"
         python "bench/$bench.py" || echo "bench/$bench.py stopped with status $?"

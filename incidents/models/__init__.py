@@ -27,6 +27,7 @@ from incidents.models.delivery import (
 )
 from incidents.models.document import FinalNote, PathPriority, SolutionOption, StatusItem
 from incidents.models.incident import Incident, ReferenceCounter, Severity
+from incidents.models.live import LiveMark
 from incidents.models.timeline import TimelineEvent
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "Horizon",
     "Incident",
     "Lesson",
+    "LiveMark",
     "Maintenance",
     "MaintenanceNotice",
     "PathPriority",

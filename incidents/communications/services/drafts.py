@@ -22,6 +22,7 @@ from incidents.communications.facts import incident_facts
 from incidents.communications.sandbox import render_subject, render_template
 from incidents.communications.services._common import Status, _who
 from incidents.communications.services.errors import CommunicationStateError, StaleCommunication
+from incidents.live.services import COMMUNICATIONS, live_mark_bump
 from incidents.models import Audience, Communication, CommunicationTemplate, Incident, Phase
 from incidents.postmortem.services import history_record
 from incidents.statuspage.services.component_status import communication_components_set
@@ -97,6 +98,7 @@ def communication_generate(
     communication.render_markdown()
     communication.full_clean()
     communication.save()
+    live_mark_bump(incident=incident, parts=[COMMUNICATIONS], user=user)
     return communication
 
 
@@ -158,6 +160,7 @@ def communication_update(
         except ValidationError as error:
             raise ValidationError({"components": error.messages}) from None
     history_record(obj=communication, user=user)
+    live_mark_bump(incident=communication.incident_id, parts=[COMMUNICATIONS], user=user)
     return communication
 
 
@@ -170,6 +173,7 @@ def communication_discard(*, communication: Communication, user: User | None) ->
             "It has been sent; a sent communication stays on the record.",
             status=Status.SENT,
         )
+    live_mark_bump(incident=communication.incident_id, parts=[COMMUNICATIONS], user=user)
 
 
 @transaction.atomic
@@ -206,4 +210,5 @@ def communication_correct(*, communication: Communication, user: User | None) ->
     correction.render_markdown()
     correction.full_clean()
     correction.save()
+    live_mark_bump(incident=communication.incident_id, parts=[COMMUNICATIONS], user=user)
     return correction

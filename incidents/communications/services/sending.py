@@ -22,6 +22,7 @@ from incidents.communications.defaults import PROMPT_CLOSE, PROMPT_OPEN
 from incidents.communications.delivery import DELIVER_TASK, is_delivered
 from incidents.communications.services._common import Status, _who
 from incidents.communications.services.errors import CommunicationStateError
+from incidents.live.services import COMMUNICATIONS, live_mark_bump
 from incidents.models import Audience, Communication, TimelineEvent
 from incidents.postmortem.services import history_record, timeline_event_add
 from incidents.statuspage.page import status_page_invalidate
@@ -65,6 +66,7 @@ def communication_approve(*, communication: Communication, user: User | None) ->
             status=communication.status,
         )
     history_record(obj=communication, user=user)
+    live_mark_bump(incident=communication.incident_id, parts=[COMMUNICATIONS], user=user)
     return communication
 
 
@@ -92,6 +94,7 @@ def communication_send(*, communication: Communication, user: User | None) -> Co
             status=communication.status,
         )
     history_record(obj=communication, user=user)
+    live_mark_bump(incident=communication.incident_id, parts=[COMMUNICATIONS], user=user)
     verb = _SENT_VERBS.get(communication.audience, "marked as sent")
     acting = _who(user)
     who = acting.get_username() if acting else "Hindsight"
@@ -153,6 +156,7 @@ def communication_retract(
     if not withdrawn:
         return communication
     history_record(obj=communication, user=user)
+    live_mark_bump(incident=communication.incident_id, parts=[COMMUNICATIONS], user=user)
     who = user.get_username() if user is not None and user.is_authenticated else "Hindsight"
     timeline_event_add(
         incident=communication.incident,

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from incidents.live.services import live_mark_row
 from incidents.models import ActionItem
 from incidents.postmortem.services.history import history_record
 
@@ -123,6 +124,7 @@ def _close(
     item.refresh_from_db()
     if changed:
         history_record(obj=item, user=user)
+        live_mark_row(row=item, user=user)
     return item
 
 
@@ -177,6 +179,7 @@ def action_item_start(*, item: ActionItem, user: User | None) -> ActionItem:
     item.refresh_from_db()
     if changed:
         history_record(obj=item, user=user)
+        live_mark_row(row=item, user=user)
     return item
 
 
@@ -195,6 +198,7 @@ def action_item_reopen(*, item: ActionItem, user: User | None = None) -> ActionI
     item.refresh_from_db()
     if changed:
         history_record(obj=item, user=user)
+        live_mark_row(row=item, user=user)
     return item
 
 
@@ -212,4 +216,5 @@ def action_item_assign(*, item: ActionItem, user: User | None, **changes: Any) -
     )
     item.refresh_from_db()
     history_record(obj=item, user=user)
+    live_mark_row(row=item, user=user)
     return item

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from deployments.models import Service
+from incidents.live.services import incident_parts, live_mark_bump
 from incidents.models import (
     ActionItem,
     Cause,
@@ -126,6 +127,8 @@ def incident_create(
     incident.save()
     if created_by is not None:
         incident.authors.add(created_by)
+    # Its change counter from the start, so its page's first poll is the one query too.
+    live_mark_bump(incident=incident, parts=[], user=created_by)
     return incident
 
 
@@ -204,6 +207,7 @@ def _incident_update_once(
         raise StaleVersion(current_version=current)
     incident.refresh_from_db()
     history_record(obj=incident, user=user)
+    live_mark_bump(incident=incident, parts=incident_parts(changes), user=user)
     return incident
 
 

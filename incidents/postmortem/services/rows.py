@@ -14,6 +14,7 @@ from django.db import models, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from incidents.live.services import live_mark_row
 from incidents.models import SuccessCriterion, TimelineEvent
 from incidents.models.base import MarkdownModel, Ordered, Versioned
 from incidents.postmortem.services.conflicts import (
@@ -93,6 +94,7 @@ def part_save(
         row.full_clean()
         _acting(row, user)
         row.save()
+        live_mark_row(row=row, user=user)
         return row
 
     _refuse_audit_line(row)
@@ -140,6 +142,7 @@ def part_save(
         raise StaleRow(current_version=None, fields=names)
     row.refresh_from_db()
     history_record(obj=row, user=user)
+    live_mark_row(row=row, user=user)
     return row
 
 
@@ -164,6 +167,7 @@ def part_delete(
             current_version=rows.filter(pk=row.pk).values_list("version", flat=True).first()
         )
     _acting(row, user)
+    live_mark_row(row=row, user=user)
     row.delete()
 
 
@@ -210,6 +214,7 @@ def _part_move_once(*, row: _Moved, offset: int, user: User | None) -> _Moved:
             update=True,
             default_user=user if user is not None and user.is_authenticated else None,
         )
+        live_mark_row(row=row, user=user)
     row.refresh_from_db()
     return row
 
@@ -228,4 +233,5 @@ def criterion_set_done(
     criterion.refresh_from_db()
     if changed:
         history_record(obj=criterion, user=user)
+        live_mark_row(row=criterion, user=user)
     return criterion

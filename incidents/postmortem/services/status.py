@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from incidents.live.services import DUPLICATE, incident_parts, live_mark_bump
 from incidents.models import Incident, TimelineEvent
 from incidents.postmortem.services.conflicts import TRANSITION_ATTEMPTS, StaleVersion
 from incidents.postmortem.services.history import history_record
@@ -56,6 +57,11 @@ def _transition(
         return False
     incident.refresh_from_db()
     history_record(obj=incident, user=user)
+    live_mark_bump(
+        incident=incident,
+        parts=[DUPLICATE] if field == "duplicate_of" else incident_parts(changes),
+        user=user,
+    )
     timeline_event_add(
         incident=incident,
         occurred_at=at,
@@ -200,6 +206,7 @@ def incident_mark_duplicate(
         for follower in followers:
             follower.refresh_from_db()
             history_record(obj=follower, user=user)
+            live_mark_bump(incident=follower, parts=[DUPLICATE], user=user)
     lines = [
         (
             root,

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F
 
 from deployments.models import Deployment
+from incidents.live.services import live_mark_row
 from incidents.models import Incident, TimelineEvent
 from incidents.postmortem.services.history import history_record
 
@@ -41,6 +42,7 @@ def timeline_event_add(
     event.render_markdown()
     event.full_clean()
     event.save()
+    live_mark_row(row=event, user=created_by)
     return event
 
 
@@ -71,4 +73,5 @@ def timeline_event_set_hidden(
     event.refresh_from_db()
     if changed:
         history_record(obj=event, user=user)
+        live_mark_row(row=event, user=user)
     return event

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET
 
 from core.http import AuthenticatedHttpRequest
 from core.permissions import login_required
+from incidents.live.selectors import page_live_context
 from incidents.models import Incident
 from incidents.postmortem import selectors
 from incidents.postmortem.sections import PROSE_FIELDS, SECTIONS
@@ -18,11 +19,14 @@ from incidents.postmortem.views._common import _render_fragment, document_contex
 @require_GET
 @login_required
 def incident_detail(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
+    live = page_live_context(reference)
     try:
         incident = selectors.incident_document(reference)
     except Incident.DoesNotExist:
         raise Http404(f"No incident {reference}.") from None
-    return render(request, "incidents/incident_detail.html", document_context(incident))
+    return render(
+        request, "incidents/incident_detail.html", {**document_context(incident), "live": live}
+    )
 
 
 # Fragments a Cancel button swaps back in: the part of the page as it is now.

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from incidents.live.services import VISIBILITY, live_mark_bump
 from incidents.models import Audience, Communication, Incident, TimelineEvent
 from incidents.postmortem.services import history_record, timeline_event_add
 from incidents.statuspage.page import status_page_invalidate
@@ -58,6 +59,7 @@ def _change_visibility(
     assert updated == 1, "the incident's visibility changed under its lock"
     incident.refresh_from_db()
     history_record(obj=incident, user=user)
+    live_mark_bump(incident=incident, parts=[VISIBILITY], user=user)
     if line:
         timeline_event_add(
             incident=incident,
