@@ -19,6 +19,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from incidents.drafting.facts import PROSE, draft_from_facts
+from incidents.live.services import DRAFT, TIMELINE, live_mark_bump, row_part
 from incidents.models import Cause, Incident, TimelineEvent
 from incidents.models.base import MarkdownModel
 from incidents.postmortem.services import history_record, incident_update
@@ -29,6 +30,8 @@ PROPOSED_MODELS: dict[str, type[MarkdownModel]] = {
     "timeline": TimelineEvent,
     "causes": Cause,
 }
+# The page's parts a proposal touches: its panel, and the sections of the rows it proposes.
+_ALL_PARTS = (DRAFT, TIMELINE, "section-causes")
 # Markdown fields a proposal's rows are valid without, and foreign keys it sets from rows it
 # has just read: checking them again would cost a statement per row.
 _NOT_CHECKED = ["incident", "deployment", "parent", "created_by"]
@@ -127,6 +130,7 @@ def postmortem_draft_propose(*, incident: Incident, user: User | None) -> Propos
         )
         incident.refresh_from_db()
         history_record(obj=incident, user=user)
+    live_mark_bump(incident=incident, parts=_ALL_PARTS, user=user)
     return Proposed(len(events), len(causes), tuple(draft.prose))
 
 
@@ -143,6 +147,7 @@ def proposal_keep(*, row: MarkdownModel, user: User | None) -> bool:
     if kept:
         row.refresh_from_db()
         history_record(obj=row, user=user)
+        live_mark_bump(incident=row.incident_id, parts=(DRAFT, row_part(row)), user=user)  # type: ignore[attr-defined]  # every proposed model has an incident
     return bool(kept)
 
 
@@ -155,6 +160,7 @@ def proposal_discard(*, row: MarkdownModel, user: User | None) -> bool:
         return False
     _acting(found, user)
     found.delete()
+    live_mark_bump(incident=found.incident_id, parts=(DRAFT, row_part(found)), user=user)
     return True
 
 
@@ -195,6 +201,7 @@ def _drop_texts(incident: Incident, fields: list[str], user: User | None) -> Non
     )
     incident.refresh_from_db()
     history_record(obj=incident, user=user)
+    live_mark_bump(incident=incident, parts=(DRAFT,), user=user)
 
 
 @transaction.atomic
@@ -211,6 +218,7 @@ def proposals_keep_all(*, incident: Incident, user: User | None) -> int:
         rows_of(model).filter(pk__in=pks).update(proposed=False, version=F("version") + 1)
         _history(list(rows_of(model).filter(pk__in=pks)), user, update=True)
         count += len(pks)
+    live_mark_bump(incident=incident, parts=_ALL_PARTS, user=user)
     texts = {k: v for k, v in incident.proposed_prose.items() if not getattr(incident, k).strip()}
     if texts:
         incident = incident_update(
@@ -232,6 +240,7 @@ def proposals_discard_all(*, incident: Incident, user: User | None) -> int:
             _acting(row, user)
             row.delete()
             count += 1
+    live_mark_bump(incident=incident, parts=_ALL_PARTS, user=user)
     if incident.proposed_prose:
         count += len(incident.proposed_prose)
         _drop_texts(incident, list(incident.proposed_prose), user)

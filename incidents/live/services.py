@@ -26,6 +26,7 @@ ACTIONS = "section-actions"
 COMMUNICATIONS = "section-communications"
 VISIBILITY = "visibility"
 DUPLICATE = "duplicate"
+DRAFT = "draft"  # the draft-from-the-facts panel
 
 _SECTION_OF_MODEL: dict[type[models.Model], str] = {
     section.model: f"section-{section.partial_key}" for section in SECTIONS.values()

@@ -20,7 +20,7 @@ from core.http import AuthenticatedHttpRequest
 from core.permissions import login_required
 from incidents.live import selectors
 from incidents.live.presence import Present, presence_beat, presence_others
-from incidents.live.services import DUPLICATE, VISIBILITY
+from incidents.live.services import DRAFT, DUPLICATE, VISIBILITY
 from incidents.models import Incident
 from incidents.postmortem import selectors as postmortem_selectors
 from incidents.postmortem.views import FRAGMENTS, document_context
@@ -30,6 +30,7 @@ LIVE_PARTS = {
     **FRAGMENTS,
     VISIBILITY: ("incidents/prose/_visibility.html", {}),
     DUPLICATE: ("incidents/prose/_duplicate.html", {}),
+    DRAFT: ("incidents/drafting/_panel.html", {}),
 }
 # Asked for at once, a handful at most in practice; more is a malformed request.
 _MAX_PARTS = len(LIVE_PARTS)

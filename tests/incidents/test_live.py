@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from incidents.communications.services import communication_generate
+from incidents.drafting.services import postmortem_draft_propose, proposals_discard_all
 from incidents.models import (
     ActionItem,
     CommunicationTemplate,
@@ -281,6 +282,14 @@ def _writes(incident: Incident, user) -> dict[str, tuple[str, Callable[[], objec
             "visibility",
             lambda: incident_publish(incident=incident, user=user),
         ),
+        "a proposed draft": (
+            "draft",
+            lambda: postmortem_draft_propose(incident=incident, user=user),
+        ),
+        "a discarded draft": (
+            "section-timeline",
+            lambda: proposals_discard_all(incident=incident, user=user),
+        ),
     }
 
 
@@ -306,6 +315,8 @@ def _writes(incident: Incident, user) -> dict[str, tuple[str, Callable[[], objec
         "an assigned item",
         "a message drafted",
         "the status page",
+        "a proposed draft",
+        "a discarded draft",
     ],
 )
 def test_a_write_through_each_kind_of_service_changes_the_etag_and_names_its_part(
