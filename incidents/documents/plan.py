@@ -16,10 +16,40 @@ from django.utils.text import slugify
 from deployments.models import Service
 from incidents.documents.importer import DocumentError, Draft, parse_postmortem
 from incidents.documents.importer.draft import ItemDraft, NoteDraft, Unrecognized
+from incidents.documents.text import heading_words
 from incidents.models import FinalNote
 
-# "MoodMash - Post-Mortem & Recovery Plan" names its service before the dash.
-_TITLE_SERVICE_RE = re.compile(r"^\s*(?P<name>[^:\u2013\u2014-]{2,60}?)\s+[-\u2013\u2014:]\s+\S")
+# "MoodMash - Post-Mortem & Recovery Plan" names its service before the dash, "Checkout API:
+# payments failed" before the colon, which people write without a space before it. A hyphen
+# inside a name ("checkout-api") is part of it; only a spaced dash separates.
+_TITLE_SERVICE_RE = re.compile(
+    r"^\s*(?P<name>[^:\u2013\u2014]{2,60}?)(?:\s+[-\u2013\u2014]|\s*:)\s+\S"
+)
+# What stands before the colon of "Postmortem: ..." or "Incident 2026-01-02: ..." says what
+# the document is, not which service; guessing a service from it would file the incident wrongly.
+_NOT_A_SERVICE = frozenset(
+    [
+        "postmortem",
+        "post",
+        "mortem",
+        "incident",
+        "report",
+        "outage",
+        "rca",
+        "retrospective",
+        "review",
+        "summary",
+        "sev",
+        "sev1",
+        "sev2",
+        "sev3",
+        "sev4",
+        "p1",
+        "p2",
+        "p3",
+        "update",
+    ]
+)
 
 
 @dataclass
@@ -87,7 +117,7 @@ def _service(draft: Draft, slug: str | None, create: bool) -> tuple[Service | No
     named = draft.service
     if not named:
         guess = _TITLE_SERVICE_RE.match(draft.title)
-        named = guess.group("name") if guess else ""
+        named = guess.group("name").strip() if guess and _names_a_service(guess) else ""
     if named:
         service = _find_service(named)
         if service is not None:
@@ -100,6 +130,11 @@ def _service(draft: Draft, slug: str | None, create: bool) -> tuple[Service | No
             f'The document names the service "{named}", which does not exist here; choose one.',
         )
     raise DocumentError("service", "The document does not name its service; choose one.")
+
+
+def _names_a_service(guess: re.Match[str]) -> bool:
+    words = heading_words(guess.group("name")).split()
+    return bool(words) and not any(w in _NOT_A_SERVICE or w.isdigit() for w in words)
 
 
 def _users(names: set[str]) -> dict[str, User]:

@@ -1,0 +1,45 @@
+"""What the import got wrong when documents in other layouts were tried: each case from a small
+document of its own."""
+
+from __future__ import annotations
+
+import pytest
+
+from incidents.documents.importer import DocumentError
+from incidents.documents.plan import postmortem_plan
+from tests.factories import ServiceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+# --- The title names the service ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["Checkout API: card payments failed", "Checkout API : card payments failed"],
+)
+def test_a_title_names_its_service_before_a_colon_with_or_without_a_space(title):
+    service = ServiceFactory(name="Checkout API", slug="checkout-api")
+
+    plan = postmortem_plan(data=f"# {title}\n\n- [ ] Add a retry\n")
+
+    assert plan.service == service
+
+
+def test_a_hyphenated_service_name_before_a_colon_is_one_name():
+    service = ServiceFactory(name="Ledger Sync", slug="ledger-sync")
+
+    plan = postmortem_plan(data="# ledger-sync: nightly run stalled\n\n- [ ] Add a timeout\n")
+
+    assert plan.service == service
+
+
+@pytest.mark.parametrize(
+    "title", ["Postmortem: the queue backed up", "Incident 2026-03-04: the queue backed up"]
+)
+def test_a_title_that_opens_with_what_the_document_is_names_no_service(title):
+    ServiceFactory(name="Postmortem", slug="postmortem")
+
+    with pytest.raises(DocumentError, match="does not name its service"):
+        postmortem_plan(data=f"# {title}\n\n- [ ] Add a retry\n")
