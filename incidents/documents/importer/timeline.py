@@ -131,7 +131,11 @@ class TimelineReader:
 
     def blocks(self, blocks: list[Block], *, prose_to: str = "") -> None:
         for block in blocks:
-            if block.kind == "list":
+            if block.kind == "list" and prose_to and not _timed(block.items):
+                # Numbered steps that give no time tell the story; as events they would all
+                # sit at the start, in an order their times do not show.
+                self.reader.append_prose(prose_to, block.raw())
+            elif block.kind == "list":
                 self.items(block.items)
             elif block.kind == "table":
                 self.table(block)
@@ -160,6 +164,17 @@ class TimelineReader:
         self.more.clear()
 
 
+def _timed(items: list[Item]) -> bool:
+    """Whether any item of a list, at any depth, opens with a time."""
+    stack = list(items)
+    while stack:
+        item = stack.pop()
+        if STAMP_RE.match(item.text):
+            return True
+        stack.extend(item.children)
+    return False
+
+
 def timeline(reader: Reader, section: Section, key: str) -> None:
     events = TimelineReader(reader, untimed_ok=False)
     events.blocks(parse_blocks(section.body))
@@ -175,7 +190,8 @@ def timeline(reader: Reader, section: Section, key: str) -> None:
 
 
 def what_happened(reader: Reader, section: Section, key: str) -> None:
-    """Steps in a list are the timeline (with or without times); paragraphs are the summary."""
+    """Steps in a list with times are the timeline (a step there without one is placed at the
+    start); paragraphs, and lists that give no time at all, are the summary."""
     events = TimelineReader(reader, untimed_ok=True)
     events.blocks(parse_blocks(section.body), prose_to="summary")
     reader.children(section, "summary")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from incidents.documents.importer import DocumentError
+from incidents.documents.importer import DocumentError, parse_postmortem
 from incidents.documents.plan import postmortem_plan
 from tests.factories import ServiceFactory
 
@@ -43,3 +43,44 @@ def test_a_title_that_opens_with_what_the_document_is_names_no_service(title):
 
     with pytest.raises(DocumentError, match="does not name its service"):
         postmortem_plan(data=f"# {title}\n\n- [ ] Add a retry\n")
+
+
+# --- A narrative without times ------------------------------------------------------------------
+
+STORY = """# Search - Slow results
+
+**Incident Date:** 2026-03-04 14:10 - 14:50 UTC
+
+## What happened
+
+1. A reindex job started on the primary node
+2. Queries queued behind the reindex
+3. Results took twenty seconds to come back
+"""
+
+
+def test_numbered_steps_without_times_stay_narrative_in_the_summary():
+    draft = parse_postmortem(STORY)
+
+    assert draft.timeline == []
+    assert draft.summary == (
+        "1. A reindex job started on the primary node\n"
+        "2. Queries queued behind the reindex\n"
+        "3. Results took twenty seconds to come back"
+    )
+    assert not any("had no time" in warning for warning in draft.report.warnings)
+
+
+def test_steps_with_times_in_what_happened_are_still_the_timeline():
+    draft = parse_postmortem(
+        STORY.replace("1. A reindex", "1. 14:10 A reindex").replace(
+            "2. Queries", "2. 14:12 Queries"
+        )
+    )
+
+    assert [(e.occurred_at.strftime("%H:%M"), e.text) for e in draft.timeline] == [
+        ("14:10", "A reindex job started on the primary node"),
+        ("14:12", "Queries queued behind the reindex"),
+        ("14:10", "Results took twenty seconds to come back"),
+    ]
+    assert draft.summary == ""
