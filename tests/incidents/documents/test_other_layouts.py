@@ -78,7 +78,7 @@ def test_steps_with_times_in_what_happened_are_still_the_timeline():
         )
     )
 
-    assert [(e.occurred_at.strftime("%H:%M"), e.text) for e in draft.timeline] == [
+    assert [(f"{e.occurred_at:%H:%M}", e.text) for e in draft.timeline] == [
         ("14:10", "A reindex job started on the primary node"),
         ("14:12", "Queries queued behind the reindex"),
         ("14:10", "Results took twenty seconds to come back"),
