@@ -84,3 +84,50 @@ def test_steps_with_times_in_what_happened_are_still_the_timeline():
         ("14:10", "Results took twenty seconds to come back"),
     ]
     assert draft.summary == ""
+
+
+# --- Action item titles -------------------------------------------------------------------------
+
+
+def _titles(markdown: str) -> list[tuple[str, str, str | None]]:
+    draft = parse_postmortem(f"# Queue - Backlog\n\n## Action items\n\n{markdown}")
+    return [(i.title, i.owner, i.priority) for i in draft.action_items]
+
+
+@pytest.mark.parametrize(
+    ("line", "title"),
+    [
+        (
+            "Lock deploys so two never run concurrently ([runbook](https://wiki.example.org/ops/deploy-lock))",
+            "Lock deploys so two never run concurrently ([runbook](https://wiki.example.org/ops/deploy-lock))",
+        ),
+        (
+            "Lock deploys so two never run concurrently (see https://git.example.org/@platform/deployer/issues/7)",
+            "Lock deploys so two never run concurrently (see https://git.example.org/@platform/deployer/issues/7)",
+        ),
+        (
+            "Mail the on-call list when the lock is stuck (oncall@example.org)",
+            "Mail the on-call list when the lock is stuck (oncall@example.org)",
+        ),
+        (
+            "Pin `@types/node` so the build stops drifting (by 2026 at the latest)",
+            "Pin `@types/node` so the build stops drifting (by 2026 at the latest)",
+        ),
+        (
+            "Decide who owns the deploy lock (ask @rin or @tomas)",
+            "Decide who owns the deploy lock (ask @rin or @tomas)",
+        ),
+    ],
+)
+def test_an_action_item_keeps_its_parentheses_links_and_code_whole(line, title):
+    assert _titles(f"- [ ] {line}\n") == [(title, "", "p2")]
+
+
+def test_an_owner_and_priority_in_brackets_of_their_own_leave_no_empty_brackets_behind():
+    assert _titles(
+        "- [ ] Lock deploys so two never run concurrently (@rin)\n"
+        "- [ ] Alert when a deploy waits on the lock (P1, @tomas)\n"
+    ) == [
+        ("Lock deploys so two never run concurrently", "rin", "p2"),
+        ("Alert when a deploy waits on the lock", "tomas", "p1"),
+    ]
