@@ -181,6 +181,12 @@ def heading_asides(text: str) -> str:
     return " ".join(m.group(0)[1:-1].lower() for m in _PAREN_RE.finditer(repair_mojibake(text)))
 
 
+def heading_aside_list(text: str) -> list[str]:
+    """The parenthesised asides of a heading as written, without their parentheses:
+    "Production (https://example.org):" -> ["https://example.org"]."""
+    return [m.group(0)[1:-1].strip() for m in _PAREN_RE.finditer(repair_mojibake(text))]
+
+
 # --- Markdown writing helpers ----------------------------------------------------------------------
 
 

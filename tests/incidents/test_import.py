@@ -77,8 +77,13 @@ def test_the_seed_layout_with_garbled_emoji_maps_every_section():
     assert incident.status_line == "RESOLVED - Invoicing works again"
     assert counts(incident) == {
         "timeline": 0, "status": 9, "causes": 11, "lessons": 6, "actions": 14, "criteria": 5,
-        "priorities": 2, "communications": 1, "notes": 7,
+        "priorities": 2, "communications": 1, "notes": 10,
     }  # fmt: skip
+    # The qualifiers of three headings are kept as notes rather than dropped with them.
+    assert {n.text for n in incident.final_notes.filter(kind=FinalNote.Kind.OTHER)} >= {
+        "Production (https://ledgerly.example)", "Today (Next 2-3 Hours)", "To Users (If Needed)",
+    }  # fmt: skip
+    assert incident.impact == "Severity: Critical (Invoices could not be sent)"
     # Its "What happened" steps give no times: the story, not five events at the start.
     assert incident.summary.startswith("1. Ran a schema migration")
     assert incident.resolution.startswith("- Cancelled the migration")

@@ -15,7 +15,13 @@ from incidents.documents.importer.blocks import Block, Section, parse_blocks, sp
 from incidents.documents.importer.draft import CauseDraft, Draft, NoteDraft, Unrecognized
 from incidents.documents.importer.headings import classify, names_section
 from incidents.documents.importer.items import leading_mark
-from incidents.documents.text import fit, heading_title, heading_words, plain_heading
+from incidents.documents.text import (
+    fit,
+    heading_aside_list,
+    heading_title,
+    heading_words,
+    plain_heading,
+)
 from incidents.models import Cause, FinalNote, Incident
 
 # Field keys (in heading_words form) and what they set.
@@ -49,6 +55,34 @@ FIELD_KEYS: dict[str, tuple[str, ...]] = {
 _FIELD_LOOKUP = {phrase: key for key, phrases in FIELD_KEYS.items() for phrase in phrases}
 # Keys whose values are prose appended to the incident's text of the same name.
 _PROSE_FIELDS = {"summary": "summary", "impact": "impact", "resolution": "resolution"}
+# Sections whose heading's aside ("Impact (Complete Outage)") opens their text.
+_PROSE_SECTIONS = {
+    "summary": "summary", "what_happened": "summary", "detection": "summary",
+    "impact": "impact", "resolution": "resolution", "next_step": "next_step",
+}  # fmt: skip
+# Asides the section readers act on: "(Done)" ticks items, "(Pre-existing)" marks known
+# issues, "(URGENT)" a priority, "(Sent)" or a phase a message. Any other aside says something
+# of its own and is kept.
+_ACTED_ON = frozenset(
+    [
+        "done",
+        "pre",
+        "existing",
+        "preexisting",
+        "pre",
+        "urgent",
+        "critical",
+        "draft",
+        "approved",
+        "sent",
+        "published",
+        "investigating",
+        "identified",
+        "monitoring",
+        "resolved",
+        "update",
+    ]
+)
 
 Handler = Callable[["Reader", Section, str], None]
 
@@ -118,6 +152,7 @@ class Reader:
             self.unrecognized(self.here(), section.raw())
             return
         self.trail.append(plain_heading(section.heading))
+        self.keep_asides(section.heading, key or "")
         try:
             handler(self, section, key or "")
         finally:
@@ -140,6 +175,23 @@ class Reader:
         self.report.unrecognized.append(Unrecognized(where=where, text=text))
         self.draft.final_notes.append(NoteDraft(kind=FinalNote.Kind.OTHER, text=text))
         self.report.count("Other notes (kept verbatim)")
+
+    def keep_asides(self, heading: str, key: str) -> None:
+        """What a heading says in brackets beyond what the section is: the start of the text
+        for a prose section, else a note under the heading's name ("Production
+        (https://example.org)"), so a qualifier is never lost with the heading."""
+        said = [
+            aside
+            for aside in heading_aside_list(heading)
+            if not set(heading_words(aside).split()) <= _ACTED_ON
+        ]
+        if not said:
+            return
+        prose = _PROSE_SECTIONS.get(key.split(":")[0])
+        if prose:
+            self.append_prose(prose, " ".join(f"({aside})" for aside in said))
+        else:
+            self.unrecognized(self.here(), heading_title(heading))
 
     def warn(self, message: str) -> None:
         if message not in self.report.warnings:
@@ -176,6 +228,9 @@ class Reader:
             handled = bool(severity) and not draft.severity
             if severity and handled:
                 draft.severity = severity
+                if heading_aside_list(value):
+                    # "Critical (Complete Outage)": the words say what the level cannot.
+                    self.append_prose("impact", f"Severity: {value}")
         elif key in ("status", "incident_status"):
             handled = self._status(key, value)
         elif key == "postmortem":

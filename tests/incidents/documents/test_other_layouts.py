@@ -131,3 +131,81 @@ def test_an_owner_and_priority_in_brackets_of_their_own_leave_no_empty_brackets_
         ("Lock deploys so two never run concurrently", "rin", "p2"),
         ("Alert when a deploy waits on the lock", "tomas", "p1"),
     ]
+
+
+# --- Group labels inside a to-do list and qualifiers in headings ----------------------------------
+
+
+def _items(draft) -> list[tuple[str, str, str]]:
+    return [(i.title, i.horizon, i.status) for i in draft.action_items]
+
+
+def test_group_labels_nested_in_a_task_list_are_horizons_not_open_items():
+    draft = parse_postmortem(
+        "# Queue - Backlog\n\n## Follow-ups\n\n"
+        "- [ ] Today\n"
+        "  - [ ] Drain the dead-letter queue\n"
+        "  - [x] Page the storage team\n"
+        "- [ ] **This week (Next 2-3 Hours):**\n"
+        "  - [ ] Alert on queue depth\n"
+    )
+
+    assert _items(draft) == [
+        ("Drain the dead-letter queue", "today", "open"),
+        ("Page the storage team", "today", "done"),
+        ("Alert on queue depth", "this_week", "open"),
+    ]
+    # The label's qualifier says more than the horizon does: kept, as a note.
+    assert [n.text for n in draft.final_notes] == ["This week (Next 2-3 Hours)"]
+
+
+def test_group_labels_on_lines_of_their_own_set_the_horizon_of_the_items_after_them():
+    draft = parse_postmortem(
+        "# Queue - Backlog\n\n## To do\n\n"
+        "**Today:**\n- [ ] Drain the dead-letter queue\n\n"
+        "Long term\n- [ ] Move the queue to its own disks\n"
+    )
+
+    assert _items(draft) == [
+        ("Drain the dead-letter queue", "today", "open"),
+        ("Move the queue to its own disks", "long_term", "open"),
+    ]
+
+
+def test_an_item_that_only_mentions_a_horizon_stays_an_item_with_its_steps():
+    draft = parse_postmortem(
+        "# Queue - Backlog\n\n## To do\n\n- [ ] Finish today\n  - [ ] Drain the queue\n"
+    )
+
+    assert [(i.title, [c.title for c in i.children]) for i in draft.action_items] == [
+        ("Finish today", ["Drain the queue"])
+    ]
+
+
+def test_a_qualifier_in_a_prose_heading_opens_its_text():
+    draft = parse_postmortem(
+        "# Queue - Backlog\n\n## Impact (Complete Outage)\n\nNo message was delivered.\n"
+    )
+
+    assert draft.impact == "(Complete Outage)\n\nNo message was delivered."
+
+
+def test_a_qualifier_in_a_list_heading_is_kept_as_a_note_and_reported():
+    draft = parse_postmortem(
+        "# Queue - Backlog\n\n## Current status\n\n"
+        "### Production (https://queue.example.org)\n\n- ✅ **Consumers:** running\n\n"
+        "### Known issues (pre-existing)\n\n- Slow admin page\n"
+    )
+
+    assert [s.label for s in draft.status_items] == ["Consumers", "Slow admin page"]
+    assert [n.text for n in draft.final_notes] == ["Production (https://queue.example.org)"]
+    assert [u.where for u in draft.report.unrecognized] == [
+        "Current status > Production (https://queue.example.org)"
+    ]
+
+
+def test_a_severity_with_a_qualifier_keeps_its_words_in_the_impact():
+    draft = parse_postmortem("# Queue - Backlog\n\n**Severity:** Major (Half the consumers down)\n")
+
+    assert draft.severity == "sev2"
+    assert draft.impact == "Severity: Major (Half the consumers down)"
