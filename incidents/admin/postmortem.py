@@ -85,7 +85,7 @@ class TimelineEventInline(admin.TabularInline):
 class StatusItemInline(admin.TabularInline):
     model = StatusItem
     extra = 0
-    fields = ["kind", "label", "detail", "ok", "pre_existing", "order"]
+    fields = ["kind", "label", "detail", "ok", "warning", "pre_existing", "order"]
 
 
 class CauseInline(admin.StackedInline):

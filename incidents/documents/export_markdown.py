@@ -169,7 +169,7 @@ def _status(w: _Writer, rows: list[StatusItem]) -> None:
             continue
         w.sub(heading)
         for row in mine:
-            mark = {True: "✅ ", False: "❌ ", None: ""}.get(row.ok, "")
+            mark = {True: "✅ ", False: "❌ ", None: "⚠️ " if row.warning else ""}.get(row.ok, "")
             aside = " (pre-existing)" if row.pre_existing else ""
             detail = f": {_item_text(row.detail)}" if row.detail else ""
             w.line(f"- {mark}**{row.label}**{aside}{detail}")

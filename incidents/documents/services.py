@@ -143,7 +143,7 @@ def _write_sections(w: _Writer, plan: ImportPlan) -> None:
         [
             StatusItem(
                 incident_id=incident, kind=s.kind, label=s.label, detail=s.detail, ok=s.ok,
-                pre_existing=s.pre_existing, order=w.order("status", s.kind),
+                warning=s.warning, pre_existing=s.pre_existing, order=w.order("status", s.kind),
             )
             for s in draft.status_items
         ],

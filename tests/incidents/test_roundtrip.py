@@ -101,7 +101,9 @@ def structure(incident: Incident) -> dict:
             for e in incident.timeline_events.order_by("occurred_at", "id")
         ],
         "status": _by(
-            incident.status_items.all(), "kind", ("label", "detail", "ok", "pre_existing")
+            incident.status_items.all(),
+            "kind",
+            ("label", "detail", "ok", "warning", "pre_existing"),
         ),
         "causes": {kind: [c for c in causes if c["kind"] == kind] for kind in Cause.Kind.values},
         "lessons": _by(incident.lessons.all(), "kind", ("text",)),
@@ -175,13 +177,21 @@ def rich_incident() -> Incident:
         postmortem_services.timeline_event_add(
             incident=incident, occurred_at=when, kind=kind, text=text
         )
-    for kind, label, detail, ok, pre in (
-        (StatusItem.Kind.CURRENT, "Charges", "Succeeding", True, False),
-        (StatusItem.Kind.CURRENT, "Refunds", "Still queued", False, False),
-        (StatusItem.Kind.CURRENT, "Payouts", "", None, False),
-        (StatusItem.Kind.WORKING, "Checkout", "Line one\nline two", None, False),
-        (StatusItem.Kind.KNOWN_ISSUE, "Slow reports", "Older than this incident", None, True),
-        (StatusItem.Kind.KNOWN_ISSUE, "Retry storm", "", None, False),
+    for kind, label, detail, ok, warning, pre in (
+        (StatusItem.Kind.CURRENT, "Charges", "Succeeding", True, False, False),
+        (StatusItem.Kind.CURRENT, "Refunds", "Still queued", False, False, False),
+        (StatusItem.Kind.CURRENT, "Payouts", "", None, False, False),
+        (StatusItem.Kind.CURRENT, "Webhooks", "Delivered late", None, True, False),
+        (StatusItem.Kind.WORKING, "Checkout", "Line one\nline two", None, False, False),
+        (
+            StatusItem.Kind.KNOWN_ISSUE,
+            "Slow reports",
+            "Older than this incident",
+            None,
+            False,
+            True,
+        ),
+        (StatusItem.Kind.KNOWN_ISSUE, "Retry storm", "", None, True, False),
     ):
         _save(
             StatusItem(incident=incident),
@@ -189,6 +199,7 @@ def rich_incident() -> Incident:
             label=label,
             detail=detail,
             ok=ok,
+            warning=warning,
             pre_existing=pre,
         )
     primary = _save(

@@ -169,6 +169,7 @@ class ExportStatusItemSerializer(serializers.Serializer):
     label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     detail = serializers.CharField(allow_blank=True)
     ok = serializers.BooleanField(allow_null=True)
+    warning = serializers.BooleanField(help_text="Needs attention: neither healthy nor failing.")
     pre_existing = serializers.BooleanField()
     order = serializers.IntegerField()
     version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")

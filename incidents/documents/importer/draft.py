@@ -26,6 +26,7 @@ class StatusDraft:
     label: str
     detail: str = ""
     ok: bool | None = None
+    warning: bool = False  # marked ⚠️: neither healthy nor failing
     pre_existing: bool = False
 
 

@@ -19,7 +19,7 @@ from incidents.models import ActionItem, Horizon
 # Leading marks people use for yes and no: ✅ done / healthy / went right, ❌ the opposite.
 YES_MARKS = ("✅", "✔️", "✔", "☑️", "☑", "🟢", "👍", "[x]", "[X]")
 NO_MARKS = ("❌", "✖️", "✖", "🔴", "👎", "⛔")
-OTHER_MARKS = ("⚠️", "⚠", "🟡", "🍀", "🔥", "💡", "📌", "👉", "➡️", "➡", "•")
+OTHER_MARKS = ("⚠️", "⚠", "🟡", "🟠", "🍀", "🔥", "💡", "📌", "👉", "➡️", "➡", "•")
 _BOLD_TITLE_RE = re.compile(r"^(\*\*|__)(?P<title>.+?)\1\s*(?P<rest>.*)$", re.S)
 _OWNER_RE = re.compile(r"(?<![\w\\])@(?P<name>[\w.+-]*\w)")
 _OWNER_WORD_RE = re.compile(
@@ -51,6 +51,14 @@ def leading_mark(text: str) -> tuple[bool | None, str]:
                 rest = stripped[len(mark) :].lstrip("\ufe0f").lstrip()
                 return value, rest
     return None, text.strip()
+
+
+# Marks of the third state, between healthy and failing: something needs attention.
+WARNING_MARKS = ("⚠️", "⚠", "🟡", "🟠")
+
+
+def has_warning_mark(text: str) -> bool:
+    return text.lstrip().startswith(WARNING_MARKS)
 
 
 def bold_title(text: str) -> tuple[str, str] | None:
