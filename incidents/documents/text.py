@@ -219,6 +219,20 @@ def looks_structural(text: str) -> bool:
     return bool(last and RULE_RE.match(last)) or bool(first and RULE_RE.match(first))
 
 
+# A line break inside a table cell, where Markdown has no other way to write one.
+CELL_BREAK = "<br>"
+
+
+def table_cell(text: str) -> str:
+    """`text` as one cell of a Markdown table: pipes escaped, lines joined by <br>."""
+    return CELL_BREAK.join(text.strip("\n").replace("|", "\\|").split("\n"))
+
+
+def cell_text(cell: str) -> str:
+    """What table_cell() wrote, back as text (split_cells() has unescaped the pipes)."""
+    return cell.replace(CELL_BREAK, "\n")
+
+
 def wrap_verbatim(text: str) -> str:
     return f"{VERBATIM_OPEN}\n{text}\n{VERBATIM_CLOSE}"
 

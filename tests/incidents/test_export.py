@@ -80,11 +80,11 @@ def test_the_markdown_follows_the_seeds_order_and_holds_every_row_of_the_demo(de
     assert text.startswith(f"# {demo.title}\n\n**Reference:** INC-1  \n")
     assert "**Incident Date:** 2026-01-02 06:02 - 06:18 UTC" in text
     assert "**Severity:** SEV1 · Critical" in text
+    assert "| Time | Kind | What happened |\n| --- | --- | --- |\n" in text
     for event in demo.timeline_events.all():
         stamp = event.occurred_at.astimezone(UTC).strftime("%H:%M")
-        assert (
-            f"- **{stamp}** · {event.get_kind_display()} · {event.text.split(chr(10))[0]}" in text
-        )
+        cell = event.text.replace("|", "\\|").replace("\n", "<br>")
+        assert f"| {stamp} | {event.get_kind_display()} | {cell} |" in text
     for cause in demo.causes.all():
         assert f"**{cause.title}**" in text
     for lesson in demo.lessons.all():

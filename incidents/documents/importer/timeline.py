@@ -11,7 +11,7 @@ from incidents.documents.importer.blocks import Block, Item, Section, parse_bloc
 from incidents.documents.importer.draft import EventDraft
 from incidents.documents.importer.items import leading_mark
 from incidents.documents.importer.reader import Reader
-from incidents.documents.text import SEP, heading_words
+from incidents.documents.text import SEP, cell_text, heading_words
 from incidents.models import TimelineEvent
 
 # A time at the start of a line, maybe with its date, maybe emphasised ("**06:01**", "[06:01]"):
@@ -121,6 +121,7 @@ class TimelineReader:
         header = [heading_words(cell) for cell in block.rows[0]]
         kind_col = next((i for i, h in enumerate(header) if h in ("kind", "type")), None)
         for row in block.rows[1:]:
+            row = [cell_text(cell) for cell in row]
             cells = [c for i, c in enumerate(row) if i != kind_col]
             line = " — ".join(c for c in cells[1:] if c)
             stamp = cells[0] if cells else ""

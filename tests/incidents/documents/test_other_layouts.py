@@ -209,3 +209,34 @@ def test_a_severity_with_a_qualifier_keeps_its_words_in_the_impact():
 
     assert draft.severity == "sev2"
     assert draft.impact == "Severity: Major (Half the consumers down)"
+
+
+# --- The timeline as a table --------------------------------------------------------------------
+
+
+def test_a_timeline_table_of_time_kind_and_text_is_read_with_lines_and_pipes_whole():
+    draft = parse_postmortem(
+        "# Queue - Backlog\n\n**Incident Date:** 2026-03-04\n\n## Timeline\n\n"
+        "| Time | Kind | What happened |\n| --- | --- | --- |\n"
+        "| 14:10 | Trigger | Reindex started<br>on the primary |\n"
+        "| 14:25 | Note | Ran `grep a \\| wc -l` on the logs |\n"
+        "| 2026-03-05 00:05 | Resolved | Queue drained |\n"
+    )
+
+    assert [(f"{e.occurred_at:%d %H:%M}", e.kind, e.text) for e in draft.timeline] == [
+        ("04 14:10", "trigger", "Reindex started\non the primary"),
+        ("04 14:25", "note", "Ran `grep a | wc -l` on the logs"),
+        ("05 00:05", "resolved", "Queue drained"),
+    ]
+
+
+def test_the_timeline_list_form_is_still_read():
+    draft = parse_postmortem(
+        "# Queue - Backlog\n\n**Incident Date:** 2026-03-04\n\n## Timeline\n\n"
+        "- **14:10** · Trigger · Reindex started\n- 14:30 Queue drained\n"
+    )
+
+    assert [(f"{e.occurred_at:%H:%M}", e.kind, e.text) for e in draft.timeline] == [
+        ("14:10", "trigger", "Reindex started"),
+        ("14:30", "note", "Queue drained"),
+    ]
