@@ -16,8 +16,9 @@ from django.utils.text import slugify
 from deployments.models import Service
 from incidents.documents.importer import DocumentError, Draft, parse_postmortem
 from incidents.documents.importer.draft import ItemDraft, NoteDraft, Unrecognized
+from incidents.documents.selectors import incident_imported_before
 from incidents.documents.text import heading_words
-from incidents.models import FinalNote
+from incidents.models import FinalNote, Incident
 
 # "MoodMash - Post-Mortem & Recovery Plan" names its service before the dash, "Checkout API:
 # payments failed" before the colon, which people write without a space before it. A hyphen
@@ -59,6 +60,10 @@ class ImportPlan:
     new_service: tuple[str, str] | None = None  # (name, slug)
     owners: dict[str, User] = field(default_factory=dict)
     authors: list[User] = field(default_factory=list)
+    # The incident this document seems to be already, and why (the same text, or the same
+    # service and start): the faces offer to update it instead of making a twin.
+    duplicate: Incident | None = None
+    duplicate_reason: str = ""
 
     @property
     def service_label(self) -> str:
@@ -67,6 +72,19 @@ class ImportPlan:
         assert self.new_service is not None  # set whenever service is None
         name, slug = self.new_service
         return f"{name} ({slug}), a new service"
+
+
+class AlreadyImported(DocumentError):
+    """The document looks imported already; `incident` is the one it was imported as."""
+
+    def __init__(self, incident: Incident, reason: str) -> None:
+        super().__init__(
+            "duplicate",
+            f'This document looks already imported as {incident.reference} "{incident.title}" '
+            f"({reason}).",
+        )
+        self.incident = incident
+        self.reason = reason
 
 
 def _owner_names(items: list[ItemDraft]) -> set[str]:
@@ -188,6 +206,16 @@ def postmortem_plan(
         draft.report.warnings.append(
             "Authors with no Hindsight user (kept in a note): " + ", ".join(missing_authors)
         )
+    before = incident_imported_before(
+        digest=draft.digest, service=service, started_at=draft.started_at
+    )
+    duplicate, reason = before if before is not None else (None, "")
     return ImportPlan(
-        draft=draft, service=service, new_service=new_service, owners=owners, authors=authors
+        draft=draft,
+        service=service,
+        new_service=new_service,
+        owners=owners,
+        authors=authors,
+        duplicate=duplicate,
+        duplicate_reason=reason,
     )

@@ -86,6 +86,11 @@ class ImportPreviewSerializer(serializers.Serializer):
     status = _choice(Incident.Status.choices)
     started_at = serializers.DateTimeField()
     resolved_at = serializers.DateTimeField(allow_null=True)
+    duplicate_of = serializers.CharField(
+        allow_null=True,
+        help_text="The incident this document looks imported as already (the same text, or "
+        "the same service and start); importing it answers 409 unless `force=true`.",
+    )
 
 
 class ImportResultSerializer(serializers.Serializer):
