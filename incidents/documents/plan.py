@@ -28,29 +28,10 @@ _TITLE_SERVICE_RE = re.compile(
 )
 # What stands before the colon of "Postmortem: ..." or "Incident 2026-01-02: ..." says what
 # the document is, not which service; guessing a service from it would file the incident wrongly.
-_NOT_A_SERVICE = frozenset(
-    [
-        "postmortem",
-        "post",
-        "mortem",
-        "incident",
-        "report",
-        "outage",
-        "rca",
-        "retrospective",
-        "review",
-        "summary",
-        "sev",
-        "sev1",
-        "sev2",
-        "sev3",
-        "sev4",
-        "p1",
-        "p2",
-        "p3",
-        "update",
-    ]
-)
+_NOT_A_SERVICE = frozenset({
+    "postmortem", "post", "mortem", "incident", "report", "outage", "rca", "retrospective",
+    "review", "summary", "sev", "sev1", "sev2", "sev3", "sev4", "p1", "p2", "p3", "update",
+})  # fmt: skip
 
 
 @dataclass

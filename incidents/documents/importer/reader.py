@@ -13,7 +13,12 @@ from datetime import UTC, date, datetime, timedelta
 from incidents.documents.importer import fields as f
 from incidents.documents.importer.blocks import Block, Section, parse_blocks, split_sections
 from incidents.documents.importer.draft import CauseDraft, Draft, NoteDraft, Unrecognized
-from incidents.documents.importer.headings import classify, names_section
+from incidents.documents.importer.headings import (
+    PROSE_SECTIONS,
+    classify,
+    names_section,
+    unread_asides,
+)
 from incidents.documents.importer.items import leading_mark
 from incidents.documents.text import (
     fit,
@@ -55,35 +60,6 @@ FIELD_KEYS: dict[str, tuple[str, ...]] = {
 _FIELD_LOOKUP = {phrase: key for key, phrases in FIELD_KEYS.items() for phrase in phrases}
 # Keys whose values are prose appended to the incident's text of the same name.
 _PROSE_FIELDS = {"summary": "summary", "impact": "impact", "resolution": "resolution"}
-# Sections whose heading's aside ("Impact (Complete Outage)") opens their text.
-_PROSE_SECTIONS = {
-    "summary": "summary", "what_happened": "summary", "detection": "summary",
-    "impact": "impact", "resolution": "resolution", "next_step": "next_step",
-}  # fmt: skip
-# Asides the section readers act on: "(Done)" ticks items, "(Pre-existing)" marks known
-# issues, "(URGENT)" a priority, "(Sent)" or a phase a message. Any other aside says something
-# of its own and is kept.
-_ACTED_ON = frozenset(
-    [
-        "done",
-        "pre",
-        "existing",
-        "preexisting",
-        "pre",
-        "urgent",
-        "critical",
-        "draft",
-        "approved",
-        "sent",
-        "published",
-        "investigating",
-        "identified",
-        "monitoring",
-        "resolved",
-        "update",
-    ]
-)
-
 Handler = Callable[["Reader", Section, str], None]
 
 
@@ -180,14 +156,10 @@ class Reader:
         """What a heading says in brackets beyond what the section is: the start of the text
         for a prose section, else a note under the heading's name ("Production
         (https://example.org)"), so a qualifier is never lost with the heading."""
-        said = [
-            aside
-            for aside in heading_aside_list(heading)
-            if not set(heading_words(aside).split()) <= _ACTED_ON
-        ]
+        said = unread_asides(heading)
         if not said:
             return
-        prose = _PROSE_SECTIONS.get(key.split(":")[0])
+        prose = PROSE_SECTIONS.get(key.split(":")[0])
         if prose:
             self.append_prose(prose, " ".join(f"({aside})" for aside in said))
         else:
