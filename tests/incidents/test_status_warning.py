@@ -76,3 +76,14 @@ def test_the_editor_sets_the_warning_and_is_told_when_it_clashes_with_healthy(cl
     assert StatusItem.objects.get().warning is True
     assert clash.status_code == 422
     assert "A line with a warning is neither healthy nor failing." in clash.content.decode()
+
+
+def test_the_import_preview_shows_each_lines_mark(client):
+    ServiceFactory(slug="mailer", name="Mailer")
+    client.force_login(user_with_role("editor"))
+
+    html = client.post("/incidents/import/", {"markdown": DOCUMENT}).content.decode()
+
+    assert "✅ current · Sending" in html
+    assert "⚠️ current · Bounce handling" in html
+    assert "❌ current · Digest emails" in html
