@@ -22,7 +22,7 @@ from typing import Any
 
 from incidents.documents.importer.fields import describe_duration
 from incidents.documents.importer.forward import OPTION_RE, is_options_label
-from incidents.documents.importer.items import escape_owner_marks
+from incidents.documents.importer.items import WARNING_SIGN, escape_owner_marks
 from incidents.documents.text import (
     RULE_RE,
     SEP,
@@ -175,7 +175,8 @@ def _status(w: _Writer, rows: list[StatusItem]) -> None:
             continue
         w.sub(heading)
         for row in mine:
-            mark = {True: "✅ ", False: "❌ ", None: "⚠️ " if row.warning else ""}.get(row.ok, "")
+            marks = {True: "✅ ", False: "❌ ", None: f"{WARNING_SIGN} " if row.warning else ""}
+            mark = marks.get(row.ok, "")
             aside = " (pre-existing)" if row.pre_existing else ""
             detail = f": {_item_text(row.detail)}" if row.detail else ""
             w.line(f"- {mark}**{row.label}**{aside}{detail}")

@@ -55,6 +55,7 @@ def leading_mark(text: str) -> tuple[bool | None, str]:
 
 # Marks of the third state, between healthy and failing: something needs attention.
 WARNING_MARKS = ("⚠️", "⚠", "🟡", "🟠")
+WARNING_SIGN = "⚠️"  # how the exporter writes it back
 
 
 def has_warning_mark(text: str) -> bool:

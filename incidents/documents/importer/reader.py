@@ -19,7 +19,7 @@ from incidents.documents.importer.headings import (
     names_section,
     unread_asides,
 )
-from incidents.documents.importer.items import leading_mark
+from incidents.documents.importer.items import WARNING_SIGN, has_warning_mark, leading_mark
 from incidents.documents.text import (
     fit,
     heading_aside_list,
@@ -278,6 +278,10 @@ class Reader:
                 return True
             return status is not None and draft.status == status
         line = leading_mark(value)[1]
+        if has_warning_mark(value):
+            # ✅ and ❌ say what the incident's status says; a warning says more, so the free
+            # text keeps it.
+            line = f"{WARNING_SIGN} {line}"
         if draft.status_line and draft.status_line != line[:200]:
             return False
         draft.status_line = line[:200]

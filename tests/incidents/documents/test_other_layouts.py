@@ -240,3 +240,19 @@ def test_the_timeline_list_form_is_still_read():
         ("14:10", "trigger", "Reindex started"),
         ("14:30", "note", "Queue drained"),
     ]
+
+
+# --- The incident's status line ------------------------------------------------------------------
+
+
+def test_the_incidents_status_line_keeps_a_warning_sign_and_drops_a_tick():
+    warned = parse_postmortem(
+        "# Queue - Backlog\n\n**Status:** 🟡 Mitigated - consumers catching up\n"
+    )
+    ticked = parse_postmortem("# Queue - Backlog\n\n**Status:** ✅ Resolved - queue empty\n")
+
+    assert (warned.status_line, warned.status) == (
+        "⚠️ Mitigated - consumers catching up",
+        "monitoring",
+    )
+    assert ticked.status_line == "Resolved - queue empty"
