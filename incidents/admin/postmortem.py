@@ -44,7 +44,10 @@ class IncidentAdminForm(forms.ModelForm):
 
     class Meta:
         model = Incident
-        fields = [*sorted(services.INCIDENT_CREATE_FIELDS - {"creation_key"}), "authors"]
+        fields = [
+            *sorted(services.INCIDENT_CREATE_FIELDS - {"creation_key", "import_digest"}),
+            "authors",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -85,7 +88,7 @@ class TimelineEventInline(admin.TabularInline):
 class StatusItemInline(admin.TabularInline):
     model = StatusItem
     extra = 0
-    fields = ["kind", "label", "detail", "ok", "pre_existing", "order"]
+    fields = ["kind", "label", "detail", "ok", "warning", "pre_existing", "order"]
 
 
 class CauseInline(admin.StackedInline):

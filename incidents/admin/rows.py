@@ -99,8 +99,8 @@ class SuccessCriterionAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
 
 @admin.register(StatusItem)
 class StatusItemAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
-    list_display = ["label", "incident", "kind", "ok", "pre_existing"]
-    list_filter = ["kind", "ok", "pre_existing"]
+    list_display = ["label", "incident", "kind", "ok", "warning", "pre_existing"]
+    list_filter = ["kind", "ok", "warning", "pre_existing"]
     search_fields = ["label", "detail", "incident__title"]
     list_select_related = ["incident"]
     raw_id_fields = ["incident"]

@@ -16,7 +16,7 @@ Schema "hindsight.postmortem/v1". A document is one object:
                     version.
     timeline        [{id, occurred_at, kind, source, text, deployment, created_by, created_at,
                     version}] in time order. Lines hidden from the published post-mortem are left out.
-    status_items    [{id, kind, label, detail, ok, pre_existing, order, version}]
+    status_items    [{id, kind, label, detail, ok, warning, pre_existing, order, version}]
     causes          [{id, parent, kind, title, detail, order, deployment, version}]; parent is
                     the id of the cause it is nested under, or null.
     lessons         [{id, kind, text, order, version}]
@@ -148,7 +148,7 @@ def postmortem_json(
         "status_items": [
             {
                 "id": s.pk, "kind": s.kind, "label": s.label, "detail": s.detail, "ok": s.ok,
-                "pre_existing": s.pre_existing, "order": s.order, "version": s.version,
+                "warning": s.warning, "pre_existing": s.pre_existing, "order": s.order, "version": s.version,
             }
             for s in _ordered(incident.status_items.all())
         ],

@@ -1,9 +1,10 @@
 """An incident as a GitHub-flavoured Markdown post-mortem.
 
 The sections follow the seed document's order: the facts under the title, summary and impact,
-the timeline, resolution, current status, root cause analysis, lessons, action items (task
-lists by horizon, with priority, kind, @owner and due date after " · "), the path forward,
-communications (fenced, with their subject), success criteria, final notes and the next step.
+the timeline (a table of time, kind and text), resolution, current status, root cause
+analysis, lessons, action items (task lists by horizon, with priority, kind, @owner and due
+date after " · "), the path forward, communications (fenced, with their subject), success
+criteria, final notes and the next step.
 All times are UTC, to the second.
 
 What it writes, the importer reads back to the same structure (tests/incidents/test_roundtrip
@@ -21,7 +22,7 @@ from typing import Any
 
 from incidents.documents.importer.fields import describe_duration
 from incidents.documents.importer.forward import OPTION_RE, is_options_label
-from incidents.documents.importer.items import escape_owner_marks
+from incidents.documents.importer.items import WARNING_SIGN, escape_owner_marks
 from incidents.documents.text import (
     RULE_RE,
     SEP,
@@ -30,6 +31,7 @@ from incidents.documents.text import (
     indent,
     looks_structural,
     quote,
+    table_cell,
     wrap_verbatim,
 )
 from incidents.models import (
@@ -44,6 +46,7 @@ from incidents.models import (
 )
 
 UTC_NOTE = "All times are UTC."
+TIMELINE_COLUMNS = ("Time", "Kind", "What happened")
 _STATUS_HEADINGS = {
     StatusItem.Kind.CURRENT: "Current status",
     StatusItem.Kind.WORKING: "What's Working",
@@ -153,11 +156,14 @@ def _timeline(w: _Writer, incident: Incident, events: Iterable) -> None:
         return
     w.section("Timeline")
     w.line(UTC_NOTE, "")
+    # A table, as post-mortems are usually written and read: one row an event, its lines
+    # joined by <br> (the importer splits them again).
+    w.line(f"| {' | '.join(TIMELINE_COLUMNS)} |", "| --- | --- | --- |")
     day: date = incident.started_at.astimezone(UTC).date()
     for event in events:
         at = event.occurred_at.astimezone(UTC)
         stamp = _clock(at) if at.date() == day else f"{at:%Y-%m-%d} {_clock(at)}"
-        w.line(f"- **{stamp}**{SEP}{event.get_kind_display()}{SEP}{_item_text(event.text)}")
+        w.line(f"| {stamp} | {event.get_kind_display()} | {table_cell(event.text)} |")
 
 
 def _status(w: _Writer, rows: list[StatusItem]) -> None:
@@ -170,7 +176,8 @@ def _status(w: _Writer, rows: list[StatusItem]) -> None:
             continue
         w.sub(heading)
         for row in mine:
-            mark = {True: "✅ ", False: "❌ ", None: ""}.get(row.ok, "")
+            marks = {True: "✅ ", False: "❌ ", None: f"{WARNING_SIGN} " if row.warning else ""}
+            mark = marks.get(row.ok, "")
             aside = " (pre-existing)" if row.pre_existing else ""
             detail = f": {_item_text(row.detail)}" if row.detail else ""
             w.line(f"- {mark}**{row.label}**{aside}{detail}")

@@ -99,6 +99,8 @@ class ImportForm(forms.Form):
 
 class ConfirmForm(forms.Form):
     document = forms.CharField(widget=forms.HiddenInput)
+    # Chosen on a preview that found the document imported already: a new incident anyway.
+    force = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def clean_document(self) -> dict[str, str]:
         try:

@@ -16,10 +16,22 @@ from django.utils.text import slugify
 from deployments.models import Service
 from incidents.documents.importer import DocumentError, Draft, parse_postmortem
 from incidents.documents.importer.draft import ItemDraft, NoteDraft, Unrecognized
-from incidents.models import FinalNote
+from incidents.documents.selectors import incident_imported_before
+from incidents.documents.text import heading_words
+from incidents.models import FinalNote, Incident
 
-# "MoodMash - Post-Mortem & Recovery Plan" names its service before the dash.
-_TITLE_SERVICE_RE = re.compile(r"^\s*(?P<name>[^:\u2013\u2014-]{2,60}?)\s+[-\u2013\u2014:]\s+\S")
+# "MoodMash - Post-Mortem & Recovery Plan" names its service before the dash, "Checkout API:
+# payments failed" before the colon, which people write without a space before it. A hyphen
+# inside a name ("checkout-api") is part of it; only a spaced dash separates.
+_TITLE_SERVICE_RE = re.compile(
+    r"^\s*(?P<name>[^:\u2013\u2014]{2,60}?)(?:\s+[-\u2013\u2014]|\s*:)\s+\S"
+)
+# What stands before the colon of "Postmortem: ..." or "Incident 2026-01-02: ..." says what
+# the document is, not which service; guessing a service from it would file the incident wrongly.
+_NOT_A_SERVICE = frozenset({
+    "postmortem", "post", "mortem", "incident", "report", "outage", "rca", "retrospective",
+    "review", "summary", "sev", "sev1", "sev2", "sev3", "sev4", "p1", "p2", "p3", "update",
+})  # fmt: skip
 
 
 @dataclass
@@ -29,6 +41,10 @@ class ImportPlan:
     new_service: tuple[str, str] | None = None  # (name, slug)
     owners: dict[str, User] = field(default_factory=dict)
     authors: list[User] = field(default_factory=list)
+    # The incident this document seems to be already, and why (the same text, or the same
+    # service and start): the faces offer to update it instead of making a twin.
+    duplicate: Incident | None = None
+    duplicate_reason: str = ""
 
     @property
     def service_label(self) -> str:
@@ -37,6 +53,19 @@ class ImportPlan:
         assert self.new_service is not None  # set whenever service is None
         name, slug = self.new_service
         return f"{name} ({slug}), a new service"
+
+
+class AlreadyImported(DocumentError):
+    """The document looks imported already; `incident` is the one it was imported as."""
+
+    def __init__(self, incident: Incident, reason: str) -> None:
+        super().__init__(
+            "duplicate",
+            f'This document looks already imported as {incident.reference} "{incident.title}" '
+            f"({reason}).",
+        )
+        self.incident = incident
+        self.reason = reason
 
 
 def _owner_names(items: list[ItemDraft]) -> set[str]:
@@ -87,7 +116,7 @@ def _service(draft: Draft, slug: str | None, create: bool) -> tuple[Service | No
     named = draft.service
     if not named:
         guess = _TITLE_SERVICE_RE.match(draft.title)
-        named = guess.group("name") if guess else ""
+        named = guess.group("name").strip() if guess and _names_a_service(guess) else ""
     if named:
         service = _find_service(named)
         if service is not None:
@@ -100,6 +129,11 @@ def _service(draft: Draft, slug: str | None, create: bool) -> tuple[Service | No
             f'The document names the service "{named}", which does not exist here; choose one.',
         )
     raise DocumentError("service", "The document does not name its service; choose one.")
+
+
+def _names_a_service(guess: re.Match[str]) -> bool:
+    words = heading_words(guess.group("name")).split()
+    return bool(words) and not any(w in _NOT_A_SERVICE or w.isdigit() for w in words)
 
 
 def _users(names: set[str]) -> dict[str, User]:
@@ -153,6 +187,16 @@ def postmortem_plan(
         draft.report.warnings.append(
             "Authors with no Hindsight user (kept in a note): " + ", ".join(missing_authors)
         )
+    before = incident_imported_before(
+        digest=draft.digest, service=service, started_at=draft.started_at
+    )
+    duplicate, reason = before if before is not None else (None, "")
     return ImportPlan(
-        draft=draft, service=service, new_service=new_service, owners=owners, authors=authors
+        draft=draft,
+        service=service,
+        new_service=new_service,
+        owners=owners,
+        authors=authors,
+        duplicate=duplicate,
+        duplicate_reason=reason,
     )

@@ -22,7 +22,7 @@ from deployments.services import service_create
 from incidents.documents.bulk import rows_create
 from incidents.documents.importer import Report
 from incidents.documents.importer.draft import CauseDraft, ItemDraft
-from incidents.documents.plan import ImportPlan, postmortem_plan
+from incidents.documents.plan import AlreadyImported, ImportPlan, postmortem_plan
 from incidents.documents.text import fit
 from incidents.models import (
     ActionItem,
@@ -107,6 +107,7 @@ def _incident(plan: ImportPlan, user: User | None) -> Incident:
         )
         if getattr(draft, name)
     }  # fmt: skip
+    fields["import_digest"] = draft.digest
     assert draft.started_at is not None  # Reader.finish() always sets it
     incident = incident_create(
         service=service,
@@ -143,7 +144,7 @@ def _write_sections(w: _Writer, plan: ImportPlan) -> None:
         [
             StatusItem(
                 incident_id=incident, kind=s.kind, label=s.label, detail=s.detail, ok=s.ok,
-                pre_existing=s.pre_existing, order=w.order("status", s.kind),
+                warning=s.warning, pre_existing=s.pre_existing, order=w.order("status", s.kind),
             )
             for s in draft.status_items
         ],
@@ -249,16 +250,21 @@ def postmortem_import(
     service_slug: str | None = None,
     create_service: bool = False,
     now: datetime | None = None,
+    force: bool = False,
 ) -> ImportResult:
     """Create an incident from a Markdown post-mortem, with every part of it, or nothing.
 
     Raises incidents.documents.importer.DocumentError for a document that cannot be imported
-    (binary, empty, too large, no title, no service). `create_service` lets the document name a
-    service that does not exist yet (the CLI's choice; the UI and API ask for an existing one).
+    (binary, empty, too large, no title, no service), and AlreadyImported for a document that
+    looks imported already (the same text, or the same service and start) unless `force`.
+    `create_service` lets the document name a service that does not exist yet (the CLI's
+    choice; the UI and API ask for an existing one).
     """
     plan = postmortem_plan(
         data=data, title=title, service_slug=service_slug, create_service=create_service
     )
+    if plan.duplicate is not None and not force:
+        raise AlreadyImported(plan.duplicate, plan.duplicate_reason)
     incident = _incident(plan, user)
     writer = _Writer(incident, user)
     if now is not None:

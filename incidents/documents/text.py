@@ -181,6 +181,12 @@ def heading_asides(text: str) -> str:
     return " ".join(m.group(0)[1:-1].lower() for m in _PAREN_RE.finditer(repair_mojibake(text)))
 
 
+def heading_aside_list(text: str) -> list[str]:
+    """The parenthesised asides of a heading as written, without their parentheses:
+    "Production (https://example.org):" -> ["https://example.org"]."""
+    return [m.group(0)[1:-1].strip() for m in _PAREN_RE.finditer(repair_mojibake(text))]
+
+
 # --- Markdown writing helpers ----------------------------------------------------------------------
 
 
@@ -211,6 +217,20 @@ def looks_structural(text: str) -> bool:
             last = line
     first = next((line for line in text.split("\n") if line.strip()), "")
     return bool(last and RULE_RE.match(last)) or bool(first and RULE_RE.match(first))
+
+
+# A line break inside a table cell, where Markdown has no other way to write one.
+CELL_BREAK = "<br>"
+
+
+def table_cell(text: str) -> str:
+    """`text` as one cell of a Markdown table: pipes escaped, lines joined by <br>."""
+    return CELL_BREAK.join(text.strip("\n").replace("|", "\\|").split("\n"))
+
+
+def cell_text(cell: str) -> str:
+    """What table_cell() wrote, back as text (split_cells() has unescaped the pipes)."""
+    return cell.replace(CELL_BREAK, "\n")
 
 
 def wrap_verbatim(text: str) -> str:

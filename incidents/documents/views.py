@@ -15,10 +15,11 @@ from incidents.documents import services
 from incidents.documents.exports import export_incident
 from incidents.documents.forms import ConfirmForm, ImportForm, sign_document
 from incidents.documents.importer import DocumentError
-from incidents.documents.plan import postmortem_plan
+from incidents.documents.plan import AlreadyImported, ImportPlan, postmortem_plan
 from incidents.models import Incident
 
 UNPROCESSABLE = 422
+CONFLICT = 409
 
 
 @require_GET
@@ -67,10 +68,19 @@ def import_start(request: AuthenticatedHttpRequest) -> HttpResponse:
         return _form_page(request, form, UNPROCESSABLE)
     text = data if isinstance(data, str) else data.decode("utf-8-sig")
     signed = sign_document(text=text, title=title, service=slug)
+    return _preview_page(request, plan, signed)
+
+
+def _preview_page(
+    request: AuthenticatedHttpRequest, plan: ImportPlan, signed: str, status: int = 200
+) -> HttpResponse:
+    """What the import will create; when the document looks imported already, a link to that
+    incident and the choice to import anyway instead of the plain confirm button."""
     return render(
         request,
         "incidents/import_preview.html",
         {"plan": plan, "draft": plan.draft, "report": plan.draft.report, "signed": signed},
+        status=status,
     )
 
 
@@ -84,13 +94,19 @@ def import_confirm(request: AuthenticatedHttpRequest) -> HttpResponse:
         retry.errors["file"] = retry.error_class(form.errors["document"])
         return _form_page(request, retry, UNPROCESSABLE)
     document = form.cleaned_data["document"]
+    title, slug = document.get("title") or None, document.get("service") or None
     try:
         result = services.postmortem_import(
             data=document["text"],
             user=request.user,
-            title=document.get("title") or None,
-            service_slug=document.get("service") or None,
+            title=title,
+            service_slug=slug,
+            force=form.cleaned_data["force"],
         )
+    except AlreadyImported:
+        # Imported in the meantime (another tab, a colleague): the preview again, saying so.
+        plan = postmortem_plan(data=document["text"], title=title, service_slug=slug)
+        return _preview_page(request, plan, request.POST["document"], CONFLICT)
     except DocumentError as error:
         # The database changed since the preview (the service was removed, say).
         retry = ImportForm(initial={"document": request.POST["document"]})

@@ -36,6 +36,11 @@ class StatusItem(MarkdownModel, Ordered, Versioned):
     ok = models.BooleanField(
         null=True, blank=True, help_text="For current status: healthy (yes), failing (no)."
     )
+    # The third state a status line can be in (⚠️): working, but not as it should. A flag
+    # beside `ok` rather than a new value of it, so what reads `ok` keeps its meaning.
+    warning = models.BooleanField(
+        default=False, help_text="Needs attention: neither healthy nor failing (⚠️)."
+    )
     pre_existing = models.BooleanField(
         default=False, help_text="For known issues: it was there before this incident."
     )
@@ -44,7 +49,14 @@ class StatusItem(MarkdownModel, Ordered, Versioned):
 
     class Meta:
         ordering = ["order", "id"]  # the page groups rows by kind
-        constraints = [version_positive("statusitem")]
+        constraints = [
+            version_positive("statusitem"),
+            models.CheckConstraint(
+                condition=models.Q(warning=False) | models.Q(ok__isnull=True),
+                name="statusitem_warning_is_neither_ok_nor_failing",
+                violation_error_message="A line with a warning is neither healthy nor failing.",
+            ),
+        ]
         indexes = [models.Index(fields=["incident", "order"], name="statusitem_incident_idx")]
 
     def __str__(self) -> str:

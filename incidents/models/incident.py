@@ -146,6 +146,9 @@ class Incident(MarkdownModel):
     # The declare form's own key: a second submit of the same form (Back, then submit again)
     # finds the incident the first one made instead of declaring a twin.
     creation_key = models.UUIDField(null=True, blank=True, editable=False)
+    # SHA-256 of the Markdown document this incident was imported from, so importing the same
+    # document again is noticed rather than making a twin.
+    import_digest = models.CharField(max_length=64, blank=True, editable=False)
     # Bumped by every write to the incident row; writes compare-and-set against it so two
     # editors never overwrite each other unseen.
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -191,6 +194,12 @@ class Incident(MarkdownModel):
             models.Index(fields=["service", "-started_at"], name="incident_service_started_idx"),
             # Dashboards: open incidents.
             models.Index(fields=["status"], name="incident_status_idx"),
+            # The import's duplicate check: an incident imported from the same document.
+            models.Index(
+                fields=["import_digest"],
+                condition=~Q(import_digest=""),
+                name="incident_import_digest_idx",
+            ),
             # The status page's history pages: public incidents, newest first.
             models.Index(
                 fields=["-started_at", "-number"],

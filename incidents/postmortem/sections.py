@@ -49,7 +49,12 @@ SECTIONS: dict[str, Section] = {
     s.key: s
     for s in (
         Section("timeline", TimelineEvent, ("occurred_at", "kind", "text", "deployment"), "event"),
-        Section("status", StatusItem, ("kind", "label", "detail", "ok", "pre_existing"), "line"),
+        Section(
+            "status",
+            StatusItem,
+            ("kind", "label", "detail", "ok", "warning", "pre_existing"),
+            "line",
+        ),
         Section("causes", Cause, ("kind", "title", "detail", "parent", "deployment"), "cause"),
         Section("lessons", Lesson, ("kind", "text"), "lesson"),
         Section(

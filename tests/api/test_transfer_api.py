@@ -9,6 +9,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from deployments.models import Service
+from incidents.documents import services
 from incidents.models import Incident
 from tests.api.test_incidents_api import PROBLEM, bearer, errors, problem_type
 from tests.factories import ActionItemFactory, IncidentFactory, ServiceFactory, user_with_role
@@ -232,9 +233,38 @@ def test_an_imported_export_round_trips_over_the_api(incident):
     api = bearer(user_with_role("editor"))
     markdown = api.get(f"{API}/incidents/{incident.reference}/export?format=md").content
 
-    response = api.post(f"{API}/incidents/import", data=markdown, content_type="text/markdown")
+    # The same service and start as the incident it came from: a copy on purpose.
+    response = api.post(
+        f"{API}/incidents/import?force=true", data=markdown, content_type="text/markdown"
+    )
 
     assert response.status_code == 201, response.content
     copy = Incident.objects.get(number=int(response.json()["reference"].split("-")[1]))
     assert copy.service == incident.service
     assert list(copy.action_items.values_list("title", flat=True)) == ["Add a dead-letter queue"]
+
+
+RELAY = """# Relay - Webhooks delayed
+
+**Incident Date:** 2026-04-07 08:15 - 08:40 UTC
+
+- [ ] Alert on delivery lag
+"""
+
+
+def test_a_document_imported_already_is_409_naming_the_incident_unless_forced():
+    ServiceFactory(slug="relay", name="Relay")
+    first = services.postmortem_import(data=RELAY, user=None).incident
+    api = bearer(user_with_role("editor"))
+    url = f"{API}/incidents/import"
+
+    dry = api.post(f"{url}?dry_run=true", data=RELAY, content_type="text/markdown")
+    refused = api.post(url, data=RELAY, content_type="text/markdown")
+    forced = api.post(f"{url}?force=true", data=RELAY, content_type="text/markdown")
+
+    assert dry.json()["preview"]["duplicate_of"] == first.reference
+    assert refused.status_code == 409
+    assert refused["Content-Type"] == PROBLEM
+    assert problem_type(refused) == "already-imported"
+    assert refused.json()["duplicate_of"] == first.reference
+    assert forced.status_code == 201

@@ -80,11 +80,11 @@ def test_the_markdown_follows_the_seeds_order_and_holds_every_row_of_the_demo(de
     assert text.startswith(f"# {demo.title}\n\n**Reference:** INC-1  \n")
     assert "**Incident Date:** 2026-01-02 06:02 - 06:18 UTC" in text
     assert "**Severity:** SEV1 · Critical" in text
+    assert "| Time | Kind | What happened |\n| --- | --- | --- |\n" in text
     for event in demo.timeline_events.all():
         stamp = event.occurred_at.astimezone(UTC).strftime("%H:%M")
-        assert (
-            f"- **{stamp}** · {event.get_kind_display()} · {event.text.split(chr(10))[0]}" in text
-        )
+        cell = event.text.replace("|", "\\|").replace("\n", "<br>")
+        assert f"| {stamp} | {event.get_kind_display()} | {cell} |" in text
     for cause in demo.causes.all():
         assert f"**{cause.title}**" in text
     for lesson in demo.lessons.all():
@@ -129,9 +129,12 @@ def test_the_json_holds_every_part_in_schema_v1(demo):
         names = {f.name for f in model._meta.concrete_fields if not f.name.endswith("_html")}
         return names - {"incident", *skip}
 
-    # creation_key only tells a second submit of the declare form from a new incident;
+    # creation_key only tells a second submit of the declare form from a new incident, and
+    # import_digest a second import of the same document: bookkeeping, not the post-mortem.
     # proposed_prose is text the draft from the facts proposed, nobody's word until kept.
-    assert fields(Incident, "id", "creation_key", "proposed_prose") <= set(data["incident"])
+    assert fields(Incident, "id", "creation_key", "import_digest", "proposed_prose") <= set(
+        data["incident"]
+    )
     for key, model in (
         ("timeline", TimelineEvent), ("status_items", StatusItem), ("causes", Cause),
         ("lessons", Lesson), ("action_items", ActionItem), ("success_criteria", SuccessCriterion),

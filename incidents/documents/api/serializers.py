@@ -86,6 +86,11 @@ class ImportPreviewSerializer(serializers.Serializer):
     status = _choice(Incident.Status.choices)
     started_at = serializers.DateTimeField()
     resolved_at = serializers.DateTimeField(allow_null=True)
+    duplicate_of = serializers.CharField(
+        allow_null=True,
+        help_text="The incident this document looks imported as already (the same text, or "
+        "the same service and start); importing it answers 409 unless `force=true`.",
+    )
 
 
 class ImportResultSerializer(serializers.Serializer):
@@ -169,6 +174,7 @@ class ExportStatusItemSerializer(serializers.Serializer):
     label = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.label
     detail = serializers.CharField(allow_blank=True)
     ok = serializers.BooleanField(allow_null=True)
+    warning = serializers.BooleanField(help_text="Needs attention: neither healthy nor failing.")
     pre_existing = serializers.BooleanField()
     order = serializers.IntegerField()
     version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")

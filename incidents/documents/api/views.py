@@ -34,7 +34,7 @@ from incidents.documents.api.serializers import (
 )
 from incidents.documents.exports import export_incident
 from incidents.documents.importer import MAX_DOCUMENT_BYTES, DocumentError, Report
-from incidents.documents.plan import ImportPlan, postmortem_plan
+from incidents.documents.plan import AlreadyImported, ImportPlan, postmortem_plan
 from incidents.models import Incident
 from incidents.postmortem.api.views.common import READ_PROBLEMS, REF, incident_or_404, problems
 
@@ -135,6 +135,12 @@ _TITLE = OpenApiParameter(
     OpenApiParameter.QUERY,
     description="The incident's title, for a text/markdown body without a '# ' heading.",
 )
+_FORCE = OpenApiParameter(
+    "force",
+    bool,
+    OpenApiParameter.QUERY,
+    description="true: import even when the document looks imported already.",
+)
 _BOOLEAN_WORDS = {"true": True, "1": True, "false": False, "0": False, "": False}
 # Which request field an import refusal is about.
 _FIELD = {"no_title": "title", "service": "service"}
@@ -155,6 +161,7 @@ def _preview(plan: ImportPlan) -> dict[str, Any]:
         "status": draft.status,
         "started_at": draft.started_at,
         "resolved_at": draft.resolved_at,
+        "duplicate_of": plan.duplicate.reference if plan.duplicate else None,
     }
 
 
@@ -174,29 +181,47 @@ class IncidentImportView(GenericAPIView):
             "layout, Google SRE's, PagerDuty's and Hindsight's own export); whatever is not "
             "recognized is kept verbatim as an `other` final note and listed in the report. "
             "All or nothing: one transaction. 400 for a document that is binary, empty, has no "
-            "title or names no existing service (`errors` says which field); 413 over 1 MB."
+            "title or names no existing service (`errors` says which field); 409 for a "
+            "document that looks imported already (the same text, or the same service and "
+            "start), naming that incident in `duplicate_of`, unless `force=true`; 413 over 1 MB."
         ),
         request={"application/json": ImportRequestSerializer, MARKDOWN: OpenApiTypes.STR},
-        parameters=[_DRY_RUN, _SERVICE, _TITLE],
+        parameters=[_DRY_RUN, _FORCE, _SERVICE, _TITLE],
         responses={
             201: OpenApiResponse(ImportResultSerializer, description="Imported."),
             200: OpenApiResponse(ImportResultSerializer, description="The dry run's preview."),
             **problems(400, 401, 403, 415, d400="A document that cannot be imported."),
+            (409, "application/problem+json"): OpenApiResponse(
+                {"$ref": "#/components/schemas/Problem"},
+                description="Imported already; `duplicate_of` names the incident.",
+            ),
             (413, "application/problem+json"): OpenApiResponse(
                 {"$ref": "#/components/schemas/Problem"}, description="Over 1 MB."
             ),
         },
     )
     def post(self, request: Request) -> Response:
-        dry_run = self._dry_run(request)
+        dry_run = self._flag(request, "dry_run")
+        force = self._flag(request, "force")
         data, service, title = self._document(request)
         try:
             if dry_run:
                 plan = postmortem_plan(data=data, title=title, service_slug=service)
                 return self._answer(None, plan.draft.report, _preview(plan), dry_run=True)
             result = services.postmortem_import(
-                data=data, user=request_user(request), title=title, service_slug=service
+                data=data,
+                user=request_user(request),
+                title=title,
+                service_slug=service,
+                force=force,
             )
+        except AlreadyImported as error:
+            raise Problem(
+                error.message + " Send force=true to import it as a new incident anyway.",
+                status_code=http.HTTP_409_CONFLICT,
+                problem_type="already-imported",
+                duplicate_of=error.incident.reference,
+            ) from None
         except DocumentError as error:
             if error.code == "too_large":
                 raise Problem(
@@ -212,13 +237,14 @@ class IncidentImportView(GenericAPIView):
             "status": incident.status,
             "started_at": incident.started_at,
             "resolved_at": incident.resolved_at,
+            "duplicate_of": None,
         }
         return self._answer(incident, result.report, preview, dry_run=False)
 
-    def _dry_run(self, request: Request) -> bool:
-        value = request.query_params.get("dry_run", "").lower()
+    def _flag(self, request: Request, name: str) -> bool:
+        value = request.query_params.get(name, "").lower()
         if value not in _BOOLEAN_WORDS:
-            raise ValidationError({"dry_run": ["Must be true or false."]})
+            raise ValidationError({name: ["Must be true or false."]})
         return _BOOLEAN_WORDS[value]
 
     def _document(self, request: Request) -> tuple[bytes | str, str | None, str | None]:

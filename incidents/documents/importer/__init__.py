@@ -15,6 +15,8 @@ recognized is kept verbatim as an `other` final note and listed in the draft's r
 
 from __future__ import annotations
 
+import hashlib
+
 from incidents.documents.importer import forward, plans, sections, timeline
 from incidents.documents.importer.blocks import LIST_RE
 from incidents.documents.importer.draft import Draft, Report
@@ -134,6 +136,7 @@ def parse_postmortem(data: bytes | str, *, title: str | None = None) -> Draft:
         )
     reader = Reader(HANDLERS)
     draft = reader.read(lines)
+    draft.digest = hashlib.sha256("\n".join(lines).strip("\n").encode()).hexdigest()
     draft.report.repaired_characters = repair_mojibake(text) != text
     if title and title.strip():
         draft.title = title.strip()

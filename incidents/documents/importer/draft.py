@@ -26,6 +26,7 @@ class StatusDraft:
     label: str
     detail: str = ""
     ok: bool | None = None
+    warning: bool = False  # marked ⚠️: neither healthy nor failing
     pre_existing: bool = False
 
 
@@ -137,6 +138,9 @@ class Report:
 @dataclass
 class Draft:
     title: str = ""
+    # SHA-256 of the document's lines as read (line endings, trailing blanks and garbled
+    # characters aside): the same document imported twice has the same digest.
+    digest: str = ""
     service: str = ""  # as the document names it: a slug or a name
     reference: str = ""  # the reference the document had elsewhere, e.g. INC-1
     severity: str = ""

@@ -191,6 +191,7 @@ def communication(reader: Reader, section: Section, key: str) -> None:
     for child in section.children:
         child_key = classify(child.heading, "communication")
         reader.trail.append(plain_heading(child.heading))
+        reader.keep_asides(child.heading, "communication")
         communication(
             reader, child, child_key if child_key and child_key.startswith("audience:") else ""
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from incidents.documents.text import heading_words, plain_heading
+from incidents.documents.text import heading_aside_list, heading_words, plain_heading
 from incidents.models import Audience, Cause, FinalNote, Horizon, Lesson, StatusItem
 
 # Document-wide: key -> phrases (already in heading_words form).
@@ -168,6 +168,19 @@ NOTE_KINDS = {
     "other_notes": FinalNote.Kind.OTHER,
 }
 
+# Sections whose heading's aside ("Impact (Complete Outage)") opens their text.
+PROSE_SECTIONS = {
+    "summary": "summary", "what_happened": "summary", "detection": "summary",
+    "impact": "impact", "resolution": "resolution", "next_step": "next_step",
+}  # fmt: skip
+# Asides the section readers act on: "(Done)" ticks items, "(Pre-existing)" marks known
+# issues, "(URGENT)" a priority, "(Sent)" or a phase a message. Any other aside says something
+# of its own and is kept.
+_ACTED_ON = frozenset({
+    "done", "pre", "existing", "preexisting", "urgent", "critical", "draft", "approved", "sent",
+    "published", "investigating", "identified", "monitoring", "resolved", "update",
+})  # fmt: skip
+
 PRIORITY_RE = re.compile(r"^(?:priority|p)\s*(\d{1,3})\s*(?:[:.)\-\u2013\u2014]\s*)?(.*)$", re.I)
 
 
@@ -224,6 +237,15 @@ def names_section(heading: str) -> bool:
     to contain one ("# MoodMash Post-Mortem & Recovery Plan")."""
     words = heading_words(heading)
     return any(words in phrases for phrases in SECTIONS.values())
+
+
+def unread_asides(heading: str) -> list[str]:
+    """The heading's bracketed asides that no section reader acts on, as written."""
+    return [
+        aside
+        for aside in heading_aside_list(heading)
+        if not set(heading_words(aside).split()) <= _ACTED_ON
+    ]
 
 
 def horizon_of(text: str) -> str | None:

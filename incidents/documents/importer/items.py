@@ -19,7 +19,7 @@ from incidents.models import ActionItem, Horizon
 # Leading marks people use for yes and no: ✅ done / healthy / went right, ❌ the opposite.
 YES_MARKS = ("✅", "✔️", "✔", "☑️", "☑", "🟢", "👍", "[x]", "[X]")
 NO_MARKS = ("❌", "✖️", "✖", "🔴", "👎", "⛔")
-OTHER_MARKS = ("⚠️", "⚠", "🟡", "🍀", "🔥", "💡", "📌", "👉", "➡️", "➡", "•")
+OTHER_MARKS = ("⚠️", "⚠", "🟡", "🟠", "🍀", "🔥", "💡", "📌", "👉", "➡️", "➡", "•")
 _BOLD_TITLE_RE = re.compile(r"^(\*\*|__)(?P<title>.+?)\1\s*(?P<rest>.*)$", re.S)
 _OWNER_RE = re.compile(r"(?<![\w\\])@(?P<name>[\w.+-]*\w)")
 _OWNER_WORD_RE = re.compile(
@@ -51,6 +51,15 @@ def leading_mark(text: str) -> tuple[bool | None, str]:
                 rest = stripped[len(mark) :].lstrip("\ufe0f").lstrip()
                 return value, rest
     return None, text.strip()
+
+
+# Marks of the third state, between healthy and failing: something needs attention.
+WARNING_MARKS = ("⚠️", "⚠", "🟡", "🟠")
+WARNING_SIGN = "⚠️"  # how the exporter writes it back
+
+
+def has_warning_mark(text: str) -> bool:
+    return text.lstrip().startswith(WARNING_MARKS)
 
 
 def bold_title(text: str) -> tuple[str, str] | None:
@@ -144,22 +153,73 @@ def item_meta(text: str, *, inline: bool = True) -> ItemMeta:
     return meta
 
 
+# Text that is never metadata: code spans, links (text and target), autolinks, bare URLs and
+# e-mail addresses. "@team" in a link's target or "by 2026-01-02" in a URL is part of it.
+_PROTECTED_RE = re.compile(
+    r"`[^`]*`|!?\[[^\]]*\]\([^)\s]*(?:\([^)\s]*\)[^)\s]*)*\)|<[^>\s]+>"
+    r"|\b[a-z][a-z0-9+.-]*://[^\s)\]>]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+",
+    re.I,
+)
+# Where a token was taken out; brackets that held nothing else go with it.
+_TAKEN = "\x00"
+_EMPTIED_BRACKETS_RE = re.compile(rf"\s*[(\[][\s,;{_TAKEN}]*{_TAKEN}[\s,;{_TAKEN}]*[)\]]")
+
+
+def _search(pattern: re.Pattern[str], title: str, *, alone: bool = False) -> re.Match[str] | None:
+    """The first match of `pattern` outside code, links and addresses; with `alone`, not
+    inside brackets that say more ("(ask @sam or @kim)" is a sentence, not an owner)."""
+    protected = [m.span() for m in _PROTECTED_RE.finditer(title)]
+    for match in pattern.finditer(title):
+        start, end = match.span()
+        if any(start < stop and end > begin for begin, stop in protected):
+            continue
+        if alone and _in_a_sentence(title, start, end):
+            continue
+        return match
+    return None
+
+
+def _in_a_sentence(title: str, start: int, end: int) -> bool:
+    opening = max(title.rfind("(", 0, start), title.rfind("[", 0, start))
+    if opening < 0 or max(title.rfind(")", 0, start), title.rfind("]", 0, start)) > opening:
+        return False
+    closing = [i for i in (title.find(")", end), title.find("]", end)) if i >= 0]
+    if not closing:
+        return False
+    around = title[opening + 1 : start] + " " + title[end : min(closing)]
+    for token in (_OWNER_WORD_RE, _DUE_RE, _PRIORITY_TOKEN_RE, _OWNER_RE):
+        around = token.sub(" ", around)
+    return bool(re.search(r"\w", around))
+
+
+def _take(title: str, match: re.Match[str]) -> str:
+    """`title` without the token; a bracket the token's pattern took without its partner
+    ("(P1" of "(P1, @sam)") is put back, so the pair is judged whole."""
+    text = match.group(0)
+    before = text[0] if text[0] in "([" and text[-1] not in ")]" else ""
+    after = text[-1] if text[-1] in ")]" and text[0] not in "([" else ""
+    return title[: match.start()] + before + _TAKEN + after + title[match.end() :]
+
+
 def _inline(meta: ItemMeta, title: str) -> str:
-    owner = _OWNER_WORD_RE.search(title) or _OWNER_RE.search(title)
+    owner = _search(_OWNER_WORD_RE, title) or _search(_OWNER_RE, title, alone=True)
     if owner:
         meta.owner = owner.group("name")
-        title = title[: owner.start()] + title[owner.end() :]
-    due = _DUE_RE.search(title)
+        title = _take(title, owner)
+    due = _search(_DUE_RE, title)
     if due and parse_date(due.group("date")):
         meta.due = parse_date(due.group("date"))
-        title = title[: due.start()] + title[due.end() :]
-    priority = _PRIORITY_TOKEN_RE.search(title)
+        title = _take(title, due)
+    priority = _search(_PRIORITY_TOKEN_RE, title)
     if priority:
         meta.priority = PRIORITIES[priority.group("p").lower()]
-        title = title[: priority.start()] + title[priority.end() :]
+        title = _take(title, priority)
     if re.search(r"\*\*done\*\*|\(done\)|\[done\]", title, re.I):
         meta.status = ActionItem.Status.DONE
         title = re.sub(r"\s*(\*\*done\*\*|\(done\)|\[done\])", "", title, flags=re.I)
+    # "(@sam)" leaves "()": brackets that held only what was taken out go too, and the
+    # author's own brackets ("run `make()`") stay as written.
+    title = _EMPTIED_BRACKETS_RE.sub("", title).replace(_TAKEN, " ")
     # What removing the tokens left behind: doubled spaces and dangling separators.
     title = re.sub(r"\s{2,}", " ", title)
     return title.strip(" \t-\u2013\u2014,;:|")

@@ -12,7 +12,7 @@ from incidents.documents.importer.draft import (
     CriterionDraft,
     ItemDraft,
 )
-from incidents.documents.importer.headings import classify, horizon_of
+from incidents.documents.importer.headings import classify, horizon_of, label_of
 from incidents.documents.importer.items import bold_title, item_meta, leading_mark
 from incidents.documents.importer.reader import Handler, Reader
 from incidents.documents.text import (
@@ -164,6 +164,26 @@ def _heading_item(reader: Reader, section: Section, horizon: str, done: bool) ->
     reader.report.count("Action items", 1 + _count(draft.children))
 
 
+def group_horizon(text: str) -> str | None:
+    """The horizon a to-do list's group label names ("Today", "**This week (next 2-3
+    hours):**"), by exact phrase: an item that merely mentions "today" is not a group."""
+    key = label_of(text.strip(), "actions")
+    return key.split(":", 1)[1] if key and key.startswith("horizon:") else None
+
+
+def _list_rows(reader: Reader, items: list[Item], horizon: str, done: bool) -> list[ItemDraft]:
+    rows = []
+    for item in items:
+        group = group_horizon(leading_mark(item.text)[1]) if item.children else None
+        if group is None:
+            rows.append(_item(item, horizon=horizon, done=done))
+            continue
+        # A group label inside the list, its items nested under it: a horizon, not an item.
+        reader.keep_asides(item.text, "actions")
+        rows += _list_rows(reader, item.children, group, done)
+    return rows
+
+
 def actions(reader: Reader, section: Section, key: str) -> None:
     horizon = key.split(":", 1)[1] if key.startswith("horizon:") else None
     horizon = horizon or horizon_of(section.heading) or Horizon.THIS_WEEK
@@ -171,11 +191,20 @@ def actions(reader: Reader, section: Section, key: str) -> None:
         "done" in heading_asides(section.heading).split()
         or "done" in heading_words(section.heading).split()
     )
+    current = horizon
     for block in parse_blocks(section.body):
+        label = block.lines[0] if len(block.lines) == 1 and not block.value else ""
+        group = group_horizon(label) if block.kind in ("paragraph", "field") else None
+        if group is not None:
+            # "**Today:**" on its own line: the items after it, up to the next label, are for
+            # that horizon.
+            current = group
+            reader.keep_asides(label, "actions")
+            continue
         if block.kind == "list":
-            rows = [_item(item, horizon=horizon, done=done) for item in block.items]
+            rows = _list_rows(reader, block.items, current, done)
         elif block.kind == "table":
-            rows = _table_items(block, horizon)
+            rows = _table_items(block, current)
         elif block.kind == "field":
             reader.field(block, reader.here())
             continue
@@ -239,6 +268,7 @@ def _criteria(reader: Reader, items: list[Item], group: str) -> None:
 
 def _within(reader: Reader, section: Section, key: str, handler: Handler) -> None:
     reader.trail.append(plain_heading(section.heading))
+    reader.keep_asides(section.heading, key)
     try:
         handler(reader, section, key)
     finally:

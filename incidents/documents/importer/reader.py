@@ -13,9 +13,20 @@ from datetime import UTC, date, datetime, timedelta
 from incidents.documents.importer import fields as f
 from incidents.documents.importer.blocks import Block, Section, parse_blocks, split_sections
 from incidents.documents.importer.draft import CauseDraft, Draft, NoteDraft, Unrecognized
-from incidents.documents.importer.headings import classify, names_section
-from incidents.documents.importer.items import leading_mark
-from incidents.documents.text import fit, heading_title, heading_words, plain_heading
+from incidents.documents.importer.headings import (
+    PROSE_SECTIONS,
+    classify,
+    names_section,
+    unread_asides,
+)
+from incidents.documents.importer.items import WARNING_SIGN, has_warning_mark, leading_mark
+from incidents.documents.text import (
+    fit,
+    heading_aside_list,
+    heading_title,
+    heading_words,
+    plain_heading,
+)
 from incidents.models import Cause, FinalNote, Incident
 
 # Field keys (in heading_words form) and what they set.
@@ -49,7 +60,6 @@ FIELD_KEYS: dict[str, tuple[str, ...]] = {
 _FIELD_LOOKUP = {phrase: key for key, phrases in FIELD_KEYS.items() for phrase in phrases}
 # Keys whose values are prose appended to the incident's text of the same name.
 _PROSE_FIELDS = {"summary": "summary", "impact": "impact", "resolution": "resolution"}
-
 Handler = Callable[["Reader", Section, str], None]
 
 
@@ -118,6 +128,7 @@ class Reader:
             self.unrecognized(self.here(), section.raw())
             return
         self.trail.append(plain_heading(section.heading))
+        self.keep_asides(section.heading, key or "")
         try:
             handler(self, section, key or "")
         finally:
@@ -140,6 +151,19 @@ class Reader:
         self.report.unrecognized.append(Unrecognized(where=where, text=text))
         self.draft.final_notes.append(NoteDraft(kind=FinalNote.Kind.OTHER, text=text))
         self.report.count("Other notes (kept verbatim)")
+
+    def keep_asides(self, heading: str, key: str) -> None:
+        """What a heading says in brackets beyond what the section is: the start of the text
+        for a prose section, else a note under the heading's name ("Production
+        (https://example.org)"), so a qualifier is never lost with the heading."""
+        said = unread_asides(heading)
+        if not said:
+            return
+        prose = PROSE_SECTIONS.get(key.split(":")[0])
+        if prose:
+            self.append_prose(prose, " ".join(f"({aside})" for aside in said))
+        else:
+            self.unrecognized(self.here(), heading_title(heading))
 
     def warn(self, message: str) -> None:
         if message not in self.report.warnings:
@@ -176,6 +200,9 @@ class Reader:
             handled = bool(severity) and not draft.severity
             if severity and handled:
                 draft.severity = severity
+                if heading_aside_list(value):
+                    # "Critical (Complete Outage)": the words say what the level cannot.
+                    self.append_prose("impact", f"Severity: {value}")
         elif key in ("status", "incident_status"):
             handled = self._status(key, value)
         elif key == "postmortem":
@@ -251,6 +278,10 @@ class Reader:
                 return True
             return status is not None and draft.status == status
         line = leading_mark(value)[1]
+        if has_warning_mark(value):
+            # ✅ and ❌ say what the incident's status says; a warning says more, so the free
+            # text keeps it.
+            line = f"{WARNING_SIGN} {line}"
         if draft.status_line and draft.status_line != line[:200]:
             return False
         draft.status_line = line[:200]

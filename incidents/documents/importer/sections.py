@@ -17,7 +17,12 @@ from incidents.documents.importer.headings import (
     classify,
     label_of,
 )
-from incidents.documents.importer.items import bold_title, leading_mark, title_and_rest
+from incidents.documents.importer.items import (
+    bold_title,
+    has_warning_mark,
+    leading_mark,
+    title_and_rest,
+)
 from incidents.documents.importer.reader import Reader
 from incidents.documents.text import (
     RULE_RE,
@@ -139,7 +144,14 @@ def _status_item(item: Item, kind: str, pre_existing: bool) -> StatusDraft:
     label, cut = fit(label.strip() or "(untitled)", 200)
     if cut:
         detail = "\n".join(p for p in (text, more) if p)
-    return StatusDraft(kind=kind, label=label, detail=detail, ok=ok, pre_existing=pre_existing)
+    return StatusDraft(
+        kind=kind,
+        label=label,
+        detail=detail,
+        ok=ok,
+        warning=has_warning_mark(item.text),
+        pre_existing=pre_existing,
+    )
 
 
 # --- Causes ----------------------------------------------------------------------------------

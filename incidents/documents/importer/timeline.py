@@ -11,7 +11,7 @@ from incidents.documents.importer.blocks import Block, Item, Section, parse_bloc
 from incidents.documents.importer.draft import EventDraft
 from incidents.documents.importer.items import leading_mark
 from incidents.documents.importer.reader import Reader
-from incidents.documents.text import SEP, heading_words
+from incidents.documents.text import SEP, cell_text, heading_words
 from incidents.models import TimelineEvent
 
 # A time at the start of a line, maybe with its date, maybe emphasised ("**06:01**", "[06:01]"):
@@ -121,6 +121,7 @@ class TimelineReader:
         header = [heading_words(cell) for cell in block.rows[0]]
         kind_col = next((i for i, h in enumerate(header) if h in ("kind", "type")), None)
         for row in block.rows[1:]:
+            row = [cell_text(cell) for cell in row]
             cells = [c for i, c in enumerate(row) if i != kind_col]
             line = " — ".join(c for c in cells[1:] if c)
             stamp = cells[0] if cells else ""
@@ -131,7 +132,11 @@ class TimelineReader:
 
     def blocks(self, blocks: list[Block], *, prose_to: str = "") -> None:
         for block in blocks:
-            if block.kind == "list":
+            if block.kind == "list" and prose_to and not _timed(block.items):
+                # Numbered steps that give no time tell the story; as events they would all
+                # sit at the start, in an order their times do not show.
+                self.reader.append_prose(prose_to, block.raw())
+            elif block.kind == "list":
                 self.items(block.items)
             elif block.kind == "table":
                 self.table(block)
@@ -160,6 +165,17 @@ class TimelineReader:
         self.more.clear()
 
 
+def _timed(items: list[Item]) -> bool:
+    """Whether any item of a list, at any depth, opens with a time."""
+    stack = list(items)
+    while stack:
+        item = stack.pop()
+        if STAMP_RE.match(item.text):
+            return True
+        stack.extend(item.children)
+    return False
+
+
 def timeline(reader: Reader, section: Section, key: str) -> None:
     events = TimelineReader(reader, untimed_ok=False)
     events.blocks(parse_blocks(section.body))
@@ -175,7 +191,8 @@ def timeline(reader: Reader, section: Section, key: str) -> None:
 
 
 def what_happened(reader: Reader, section: Section, key: str) -> None:
-    """Steps in a list are the timeline (with or without times); paragraphs are the summary."""
+    """Steps in a list with times are the timeline (a step there without one is placed at the
+    start); paragraphs, and lists that give no time at all, are the summary."""
     events = TimelineReader(reader, untimed_ok=True)
     events.blocks(parse_blocks(section.body), prose_to="summary")
     reader.children(section, "summary")

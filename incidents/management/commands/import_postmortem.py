@@ -1,9 +1,11 @@
-"""python manage.py import_postmortem FILE.md [--service SLUG] [--title T] [--user NAME]
+"""python manage.py import_postmortem FILE.md [--service SLUG] [--title T] [--user NAME] [--force]
 
 Creates an incident from a Markdown post-mortem and prints its reference (e.g. INC-7) on
 stdout; the import report (what was mapped where, what was kept as notes, warnings) goes to
 stderr. The service is --service (a slug) or else the one the document names; either is created
-when it does not exist yet, since whoever runs this command operates the server.
+when it does not exist yet, since whoever runs this command operates the server. A document
+that looks imported already (the same text, or the same service and start) is refused with
+the incident it was imported as, exit status 1, unless --force.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from incidents.documents.importer import MAX_DOCUMENT_BYTES, DocumentError
 _HINTS = {
     "no_title": ' Pass --title "..." to give it one.',
     "service": " Pass --service SLUG to file it under a service.",
+    "duplicate": " Update that incident, or pass --force to import it as a new one anyway.",
 }
 
 
@@ -31,6 +34,11 @@ class Command(BaseCommand):
         parser.add_argument("--service", help="Slug of the service the incident belongs to.")
         parser.add_argument("--title", help="Title, for a document without a '# ' heading.")
         parser.add_argument("--user", help="Username recorded as the incident's author.")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Import even when the document looks imported already.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         data = self._read(options["file"])
@@ -46,6 +54,7 @@ class Command(BaseCommand):
                 title=options["title"],
                 service_slug=options["service"],
                 create_service=True,
+                force=options["force"],
             )
         except DocumentError as error:
             raise CommandError(error.message + _HINTS.get(error.code, "")) from None

@@ -66,7 +66,12 @@ EDITABLE_INCIDENT_FIELDS = frozenset(
 # What an incident may be created with besides: one written after the fact (an import, the
 # demo) starts resolved, with its post-mortem published; a form's creation_key makes a second
 # submit of the same form find the first one's incident.
-INCIDENT_CREATE_FIELDS = EDITABLE_INCIDENT_FIELDS | {"status", "postmortem_state", "creation_key"}
+INCIDENT_CREATE_FIELDS = EDITABLE_INCIDENT_FIELDS | {
+    "status",
+    "postmortem_state",
+    "creation_key",
+    "import_digest",
+}
 
 RESOLVE_TO_SET_END = (
     "The end of an incident is set by resolving it: use Resolve on the incident page, or POST "

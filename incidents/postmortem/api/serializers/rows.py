@@ -180,6 +180,7 @@ class StatusItemSerializer(RowSerializer):
     detail = serializers.CharField(help_text="Markdown.")
     detail_html = serializers.CharField()
     ok = serializers.BooleanField(allow_null=True)
+    warning = serializers.BooleanField(help_text="Needs attention: neither healthy nor failing.")
     pre_existing = serializers.BooleanField()
     order = serializers.IntegerField()
     version = serializers.IntegerField(
