@@ -140,7 +140,12 @@
       before.delete(event.detail.xhr);
       restoreFocus(was);
     }
-    recount();
+    // Only a part drawn whole has its true rows: while one row is open as a form it is not a
+    // row of the list, yet still counts.
+    var part = event.target;
+    if (part instanceof Element && (part.matches("section") || part.querySelector("section"))) {
+      recount();
+    }
   });
   document.addEventListener("htmx:load", function (event) {
     showFailures(event.detail.elt);

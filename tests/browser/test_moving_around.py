@@ -161,11 +161,22 @@ def test_the_counts_follow_a_row_added_in_place(editor_page: Page, demo: str) ->
     before = int(count.inner_text())
 
     lessons = page.locator("#section-lessons")
+    lessons.locator("ol.lessons > li").first.get_by_role("link", name=re.compile("^Edit")).click()
+    expect(lessons.locator(".row-form")).to_have_count(1)
+    expect(count).to_have_text(str(before))  # a row open for editing is still a row
+    lessons.get_by_role("link", name="Cancel").click()
+    expect(lessons.locator(".row-form")).to_have_count(0)
+    expect(count).to_have_text(str(before))
+
     lessons.get_by_role("link", name="+ Add what went right").click()
     lessons.get_by_label("Text").fill("The rollback took one command.")
     lessons.get_by_role("button", name="Add lesson").click()
 
     expect(count).to_have_text(str(before + 1))
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    lessons.locator("ol.lessons > li").first.get_by_role("button", name="Delete lesson").click()
+    expect(count).to_have_text(str(before))
 
 
 def test_row_controls_show_when_a_keyboard_reaches_them(editor_page: Page, demo: str) -> None:
@@ -257,3 +268,50 @@ def test_an_error_puts_focus_on_the_field_to_fix(editor_page: Page, demo: str) -
 
     expect(form.locator(".field.invalid")).to_have_count(1)
     expect(form.locator(".field.invalid").locator("input, select, textarea")).to_be_focused()
+
+
+def test_after_deleting_a_row_focus_is_on_its_sections_add_button(
+    editor_page: Page, demo: str
+) -> None:
+    page = editor_page
+    page.set_viewport_size(WIDE)
+    open_incident(page, demo)
+    notes = page.locator("#section-notes")
+    row = notes.locator("ol > li").first
+    row_id = attribute(row, "id")
+    page.on("dialog", lambda dialog: dialog.accept())
+
+    row.get_by_role("button", name="Delete note").press("Enter")
+
+    expect(page.locator(f"#{row_id}")).to_have_count(0)
+    expect(notes.locator("p.add a").first).to_be_focused()
+
+
+def test_after_cancelling_an_edit_focus_is_back_on_the_row(editor_page: Page, demo: str) -> None:
+    page = editor_page
+    page.set_viewport_size(WIDE)
+    open_incident(page, demo)
+    row = page.locator("#section-causes ol.causes > li").first
+    row_id = attribute(row, "id")
+
+    row.get_by_role("link", name=re.compile("^Edit")).press("Enter")
+    form = page.locator(f"#{row_id.replace('row-', 'row-form-')}")
+    form.get_by_role("link", name="Cancel").press("Enter")
+
+    expect(page.locator(f"#{row_id}")).to_be_focused()
+
+
+def test_after_saving_a_text_focus_is_back_on_it(editor_page: Page, demo: str) -> None:
+    page = editor_page
+    page.set_viewport_size(WIDE)
+    open_incident(page, demo)
+    block = page.locator("#prose-resolution")
+
+    block.get_by_role("link", name=re.compile("^Edit")).press("Enter")
+    expect(block.locator("textarea")).to_be_focused()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("Rolled back to the last build that worked.")
+    block.get_by_role("button", name="Save").press("Enter")
+
+    expect(block.locator(".prose")).to_contain_text("the last build that worked")
+    expect(block).to_be_focused()
