@@ -40,6 +40,19 @@ class TestListsAsPeopleWriteThem:
 
         assert _tags(html) == ["p", "ul", "li", "p", "ul", "li"]
 
+    def test_bullets_indented_under_a_numbered_step_nest_inside_it(self):
+        html = render("1. Roll back\n   - stop the deploy\n   - pick the last good build\n2. Watch")
+
+        assert html == (
+            "<ol>\n<li>Roll back<ul>\n<li>stop the deploy</li>\n<li>pick the last good build</li>"
+            "\n</ul>\n</li>\n<li>Watch</li>\n</ol>"
+        )
+
+    def test_a_list_right_after_a_quoted_line_stays_in_the_quote(self):
+        html = render("> They said:\n> - it was the cache\n> - it was DNS")
+
+        assert _tags(html) == ["blockquote", "p", "ul", "li", "li"]
+
     def test_a_dash_inside_fenced_code_stays_code(self):
         html = render("Run:\n\n```\nmake check\n- not a list\n```")
 
