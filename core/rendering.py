@@ -2,19 +2,27 @@
 
 Python-Markdown turns text into HTML, then nh3 (ammonia) keeps only an allow-list of tags,
 attributes and URL schemes. The result is stored beside the source at save time, so pages never
-render Markdown per request.
+render Markdown per request; after a change here, `manage.py rerender_markdown` renders the stored
+rows again (a migration runs it once for each change that needs it).
+
+The Markdown is the one people paste from chat and other editors: task lists, ~~strikethrough~~,
+tables, fenced code (inside list items too), and a list right after the line that introduces it.
 """
 
 from __future__ import annotations
 
+import re
 import threading
+import xml.etree.ElementTree as etree
 
 import markdown
 import nh3
+from markdown.blockprocessors import BlockProcessor
+from markdown.extensions import Extension
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
-    "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup",
+    "h6", "hr", "i", "input", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup",
     "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
@@ -26,8 +34,74 @@ ALLOWED_ATTRIBUTES = {
     "th": {"align"},
     "ol": {"start"},
 }
+# A task list's tick is the only <input> there is: nh3 keeps nothing of one but `checked`, then
+# each is written out again as a disabled checkbox, ticked or not, so raw HTML cannot smuggle in
+# a text field, a button or a file picker. (nh3's set_tag_attribute_values would force the
+# attributes too, but in an order that changes from one process to the next, and stored HTML
+# should not change when nothing did.)
+INPUT_VALUES = {"input": {"checked": {""}}}
+INPUT = re.compile(r"<input\b([^>]*)>")
+CHECKBOX = '<input type="checkbox" disabled="">'
+TICKED_CHECKBOX = '<input type="checkbox" disabled="" checked="">'
+ALLOWED_CLASSES = {"ul": {"task-list"}, "li": {"task-list-item"}}
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
-EXTENSIONS = ["fenced_code", "tables", "sane_lists", "nl2br"]
+
+
+class ListAfterParagraph(Extension):
+    """A list may start on the line right after a paragraph, as GitHub and CommonMark allow.
+
+    Python-Markdown follows markdown.pl and wants a blank line first, and its maintainers keep it
+    so; pymdown-extensions has nothing for it; the third-party extensions that do it either add
+    blank lines inside fenced code too (a line preprocessor) or replace the core list processors
+    with process-wide settings. This one only splits a paragraph block before its first line that
+    starts a list, then lets the usual list processors read that part.
+    """
+
+    def extendMarkdown(self, md: markdown.Markdown) -> None:
+        # Below the block quote (20) and reference (15) processors, just above the paragraph
+        # (10): only what would otherwise become a paragraph is looked at.
+        md.parser.blockprocessors.register(_SplitBeforeList(md.parser), "list_after_paragraph", 12)
+
+
+class _SplitBeforeList(BlockProcessor):
+    # CommonMark's rule: a bullet, or a numbered list that starts at 1, interrupts a paragraph;
+    # another number stays text, so a wrapped "... fixed in version\n7. Then" is not a list.
+    LIST_START = re.compile(r"^ {0,3}(?:[*+-]|1\.)[ \t]+\S")
+
+    def _first_list_line(self, block: str) -> int:
+        for number, line in enumerate(block.split("\n")):
+            if number and self.LIST_START.match(line):
+                return number
+        return 0
+
+    def test(self, parent: etree.Element, block: str) -> bool:
+        return self._first_list_line(block) > 0
+
+    def run(self, parent: etree.Element, blocks: list[str]) -> None:
+        lines = blocks[0].split("\n")
+        at = self._first_list_line(blocks[0])
+        blocks[0:1] = ["\n".join(lines[:at]), "\n".join(lines[at:])]
+
+
+EXTENSIONS: list[str | Extension] = [
+    "pymdownx.highlight",
+    "pymdownx.superfences",
+    "pymdownx.tasklist",
+    "pymdownx.tilde",
+    "tables",
+    "sane_lists",
+    "nl2br",
+    ListAfterParagraph(),
+]
+EXTENSION_CONFIGS = {
+    # Plain <code class="language-x">: the same HTML whether or not Pygments is installed.
+    "pymdownx.highlight": {"use_pygments": False},
+    # "~5 minutes" is an estimate, not a subscript; ~~two tildes~~ strike through.
+    "pymdownx.tilde": {"subscript": False},
+    # A column's alignment as the align attribute the allow-list keeps; the default, a style
+    # attribute, is stripped by the sanitizer.
+    "tables": {"use_align_attribute": True},
+}
 
 
 _local = threading.local()
@@ -39,21 +113,28 @@ def _converter() -> markdown.Markdown:
     converter = getattr(_local, "converter", None)
     if converter is None:
         converter = _local.converter = markdown.Markdown(
-            extensions=EXTENSIONS, output_format="html"
+            extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS, output_format="html"
         )
     return converter
 
 
+def _checkbox(match: re.Match[str]) -> str:
+    return TICKED_CHECKBOX if "checked" in match.group(1) else CHECKBOX
+
+
 def sanitize(html: str) -> str:
     """Keep only the allow-listed tags, attributes and URL schemes."""
-    return nh3.clean(
+    clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        tag_attribute_values=INPUT_VALUES,
+        allowed_classes=ALLOWED_CLASSES,
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
+    return INPUT.sub(_checkbox, clean)
 
 
 def render(text: str) -> str:
