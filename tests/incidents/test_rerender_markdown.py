@@ -23,7 +23,7 @@ TASKS = "Before we close it:\n- [ ] add the pre-deploy check\n- [x] ~~page the v
 OLD_HTML = (
     "<p>Before we close it:<br>\n- [ ] add the pre-deploy check<br>\n- [x] ~~page the vendor~~</p>"
 )
-MIGRATION = "incidents.migrations.0017_rerender_markdown_for_task_lists_and_lists_after_text"
+MIGRATION = "incidents.migrations.0022_rerender_markdown_for_task_lists_and_lists_after_text"
 
 
 def _stored_as_before() -> tuple[Incident, TimelineEvent]:
@@ -133,7 +133,7 @@ def test_the_migration_renders_with_the_models_as_they_were_then():
     incident, event = _stored_as_before()
     module = importlib.import_module(MIGRATION)
     executor = MigrationExecutor(connection)
-    before = [("incidents", "0016_subscriber_components")]
+    before = [("incidents", "0021_incident_import_digest")]
     historical = executor.loader.project_state(before).apps
 
     module.rerender(historical, None)
