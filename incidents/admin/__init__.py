@@ -3,6 +3,7 @@
 from incidents.admin import (  # noqa: F401
     action_items,
     communications,
+    live,
     postmortem,
     rows,
     statuspage,

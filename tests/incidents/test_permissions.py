@@ -25,6 +25,10 @@ def _patterns() -> list[URLPattern]:
     return [p for p in urlpatterns if isinstance(p, URLPattern)]
 
 
+# Pages that answer 400 without a query string of theirs.
+QUERIES = {"live_parts": "?name=summary-box"}
+
+
 def _url(pattern: URLPattern) -> str:
     """Fill the pattern's parameters with rows the fixture made."""
     cause = Cause.objects.filter(incident__number=1).first()
@@ -41,7 +45,7 @@ def _url(pattern: URLPattern) -> str:
     if pattern.name.startswith("communication_"):
         values["pk"] = Communication.objects.get(incident__number=1).pk
     kwargs = {name: values[name] for name in pattern.pattern.converters}
-    return reverse(f"incidents:{pattern.name}", kwargs=kwargs)
+    return reverse(f"incidents:{pattern.name}", kwargs=kwargs) + QUERIES.get(pattern.name, "")
 
 
 def _row_counts() -> dict[str, int]:
