@@ -7,6 +7,7 @@ render Markdown per request.
 
 from __future__ import annotations
 
+import re
 import threading
 
 import markdown
@@ -14,13 +15,14 @@ import nh3
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
-    "h6", "hr", "i", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup",
+    "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup",
     "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "abbr": {"title"},
     "code": {"class"},
+    "img": {"src", "alt", "title"},
     "span": {"class"},
     "td": {"align"},
     "th": {"align"},
@@ -28,6 +30,16 @@ ALLOWED_ATTRIBUTES = {
 }
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 EXTENSIONS = ["fenced_code", "tables", "sane_lists", "nl2br"]
+# The one kind of image a text may show: a file attached to an incident, served by the app after
+# its login check. Any other source (another site, a data: URL, a path of the app that is not an
+# attachment) would let a text make readers' browsers fetch what its writer chose.
+ATTACHMENT_SRC = re.compile(r"/attachments/[0-9]+/(?!\.\.?$)[^/?#\s\\]+")
+
+
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "img" and attribute == "src":
+        return value if ATTACHMENT_SRC.fullmatch(value) else None
+    return value
 
 
 _local = threading.local()
@@ -45,11 +57,13 @@ def _converter() -> markdown.Markdown:
 
 
 def sanitize(html: str) -> str:
-    """Keep only the allow-listed tags, attributes and URL schemes."""
+    """Keep only the allow-listed tags, attributes and URL schemes; an image keeps its source
+    only when that is an attachment's."""
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
+        attribute_filter=_filter_attribute,
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from incidents.action_items import urls as action_items
 from incidents.action_items.api import urls as action_items_api
+from incidents.attachments import urls as attachments
 from incidents.communications import urls as communications
 from incidents.communications.api import urls as communications_api
 from incidents.documents import urls as documents
@@ -29,6 +30,7 @@ urlpatterns = [
     *statuspage.urlpatterns,
     *insights.urlpatterns,
     *documents.urlpatterns,
+    *attachments.urlpatterns,
     *communications.urlpatterns,
     *system.urlpatterns,
     *action_items.urlpatterns,
