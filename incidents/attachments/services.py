@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from incidents.attachments.sniff import HEAD_BYTES, sniff
+from incidents.attachments.storage import attachment_files_delete
 from incidents.models import Attachment, Incident, TimelineEvent
 from incidents.postmortem.services import StaleRow, comparable, part_save
 
@@ -131,3 +132,12 @@ def attachment_markdown(attachment: Attachment) -> str:
     label = re.sub(r"([\\\[\]])", r"\\\1", attachment.name)
     link = f"[{label}]({attachment.path})"
     return f"!{link}" if attachment.inline else link
+
+
+@transaction.atomic
+def attachment_delete(*, attachment: Attachment) -> None:
+    """Remove the row, and its file once that is committed. Texts that link to it keep the
+    link, which then answers 404: what someone wrote is never rewritten behind their back."""
+    name = attachment.file.name
+    attachment.delete()
+    attachment_files_delete([name or ""])

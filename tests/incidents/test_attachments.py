@@ -393,3 +393,32 @@ class TestExportAndDeletion:
         assert Attachment.objects.count() == 1
         [kept] = stored_files(media)
         assert kept.read_bytes() == PNG
+
+
+class TestAdmin:
+    def test_an_admin_deleting_a_file_removes_it_from_the_storage(
+        self, client, editor, incident, media, django_capture_on_commit_callbacks
+    ):
+        upload(client, incident, "shot.png", PNG)
+        attachment = Attachment.objects.get()
+        client.force_login(user_with_role("admin", is_staff=True))
+
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                reverse("admin:incidents_attachment_delete", args=[attachment.pk]),
+                {"post": "yes"},
+            )
+
+        assert response.status_code == 302
+        assert not Attachment.objects.exists()
+        assert stored_files(media) == []
+
+    def test_the_admin_links_to_the_app_never_to_the_storage(self, client, editor, incident):
+        upload(client, incident, "shot.png", PNG)
+        attachment = Attachment.objects.get()
+        client.force_login(user_with_role("admin", is_staff=True))
+
+        page = client.get(reverse("admin:incidents_attachment_change", args=[attachment.pk]))
+
+        assert f'href="{attachment.path}"' in page.content.decode()
+        assert attachment.file.name not in page.content.decode()
