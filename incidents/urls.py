@@ -11,6 +11,7 @@ from __future__ import annotations
 from incidents.action_items import urls as action_items
 from incidents.action_items.api import urls as action_items_api
 from incidents.attachments import urls as attachments
+from incidents.attachments.api import urls as attachments_api
 from incidents.communications import urls as communications
 from incidents.communications.api import urls as communications_api
 from incidents.documents import urls as documents
@@ -39,6 +40,7 @@ urlpatterns = [
 
 api_urlpatterns = [
     *documents_api.urlpatterns,
+    *attachments_api.urlpatterns,
     *communications_api.urlpatterns,
     *action_items_api.urlpatterns,
     *system_api.urlpatterns,
