@@ -156,7 +156,13 @@
   }
 
   document.addEventListener("paste", function (event) {
-    var files = event.clipboardData && event.clipboardData.files;
+    var clipboard = event.clipboardData;
+    var files = clipboard && clipboard.files;
+    // A copy from a spreadsheet or a page carries its text and a picture of it: the text is
+    // what the person meant, and is pasted as usual. A screenshot has no text.
+    if (clipboard && clipboard.getData("text/plain")) {
+      return;
+    }
     if (takesFiles(event.target) && files && files.length) {
       event.preventDefault();
       intoTextarea(event.target, files);
@@ -164,10 +170,14 @@
   });
 
   document.addEventListener("dragover", function (event) {
-    if (hasFiles(event) && (takesFiles(event.target) || eventRow(event.target))) {
-      event.preventDefault();
-      event.dataTransfer.dropEffect = "copy";
+    if (!hasFiles(event) || !host(event.target)) {
+      return;
     }
+    // A file let go anywhere else on the page would make the browser open it in place of the
+    // page, and whatever was being typed would be gone: it is refused instead.
+    event.preventDefault();
+    event.dataTransfer.dropEffect =
+      takesFiles(event.target) || eventRow(event.target) ? "copy" : "none";
   });
 
   document.addEventListener("drop", function (event) {
@@ -181,6 +191,8 @@
     } else if (eventRow(event.target)) {
       event.preventDefault();
       ontoEvent(eventRow(event.target), files);
+    } else if (host(event.target)) {
+      event.preventDefault();
     }
   });
 

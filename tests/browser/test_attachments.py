@@ -9,6 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from incidents.models import Attachment
 from tests.browser.conftest import lazy_parts_loaded, log_in
 from tests.incidents.test_attachments import PNG
 
@@ -17,15 +18,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # Builds a File in the page from base64 bytes and hands it to an element as a paste or a drop,
 # as the browser does when a person pastes a screenshot or drags a file from their desktop.
 GIVE_FILE = """
-([selector, how, name, data]) => {
+([selector, how, name, data, text]) => {
   const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
   const transfer = new DataTransfer();
   transfer.items.add(new File([bytes], name, { type: "image/png" }));
+  if (text) transfer.setData("text/plain", text);
   const target = document.querySelector(selector);
   const event = how === "paste"
     ? new ClipboardEvent("paste", { clipboardData: transfer, bubbles: true, cancelable: true })
     : new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true });
-  target.dispatchEvent(event);
+  // false when the page took the event over (preventDefault), true when the browser goes on
+  return target.dispatchEvent(event);
 }
 """
 PNG_B64 = base64.b64encode(PNG).decode()
@@ -55,7 +58,7 @@ def test_a_pasted_screenshot_goes_in_at_the_cursor_and_shows_once_saved(
     # the two.
     box.evaluate("(el) => el.setSelectionRange(12, 12)")
 
-    page.evaluate(GIVE_FILE, ["#prose-resolution textarea", "paste", "p99 graph.png", PNG_B64])
+    page.evaluate(GIVE_FILE, ["#prose-resolution textarea", "paste", "p99 graph.png", PNG_B64, ""])
 
     expect(box).to_have_value(
         re.compile(
@@ -84,7 +87,7 @@ def test_a_file_dropped_onto_an_event_is_added_to_it(editor_page: Page, demo: st
     expect(event).to_have_count(1)
     event_id = event.get_attribute("id")
 
-    page.evaluate(GIVE_FILE, [f"#{event_id} .prose", "drop", "errors.png", PNG_B64])
+    page.evaluate(GIVE_FILE, [f"#{event_id} .prose", "drop", "errors.png", PNG_B64, ""])
 
     image = page.locator(f"#{event_id} .prose img")
     expect(image).to_have_attribute("src", re.compile(r"^/attachments/\d+/errors\.png$"))
@@ -119,3 +122,33 @@ def test_a_viewer_gets_no_way_to_attach(page: Page, demo: str) -> None:
         "data-attach-url", re.compile(".")
     )
     expect(page.get_by_label("Attach a file")).to_have_count(0)
+
+
+def test_a_paste_that_carries_text_pastes_the_text_and_uploads_nothing(
+    editor_page: Page, demo: str
+) -> None:
+    page = editor_page
+    open_demo_incident(page, demo)
+    page.locator("#prose-summary").get_by_role("link", name=re.compile("Edit")).click()
+    expect(page.locator("#prose-summary textarea")).to_be_visible()
+    # A spreadsheet's copy: its cells as text, and a picture of them.
+    went_on = page.evaluate(
+        GIVE_FILE, ["#prose-summary textarea", "paste", "cells.png", PNG_B64, "06:02\t503"]
+    )
+    assert went_on is True
+    assert not Attachment.objects.exists()
+
+
+def test_a_file_dropped_beside_a_text_box_does_not_replace_the_page(
+    editor_page: Page, demo: str
+) -> None:
+    page = editor_page
+    open_demo_incident(page, demo)
+    page.locator("#prose-summary").get_by_role("link", name=re.compile("Edit")).click()
+    page.locator("#prose-summary textarea").fill("Half-written summary")
+
+    went_on = page.evaluate(GIVE_FILE, ["#prose-summary h2", "drop", "shot.png", PNG_B64, ""])
+
+    assert went_on is False
+    expect(page.locator("#prose-summary textarea")).to_have_value("Half-written summary")
+    assert not Attachment.objects.exists()
