@@ -75,3 +75,26 @@ def render(text: str) -> str:
     if not text:
         return ""
     return sanitize(_converter().reset().convert(text))
+
+
+def _filter_public_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "a" and attribute == "href" and ATTACHMENT_SRC.fullmatch(value):
+        return None
+    return value
+
+
+def without_attachments(html: str) -> str:
+    """Stored HTML for readers who are not logged in (the public status page and its feeds):
+    attachments are served only behind the login, so their images are left out and links to
+    them keep only their text, instead of a broken image and a link to the login page."""
+    if "/attachments/" not in html:
+        return html
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS - {"img"},
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=ALLOWED_URL_SCHEMES,
+        attribute_filter=_filter_public_attribute,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
