@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -20,6 +21,8 @@ from core.http import HtmxHttpRequest
 from core.kept_forms import form_keep
 
 EDIT_PERMISSION = "incidents.change_incident"
+# Whatever a view answers, files (a FileResponse streams) included.
+_Response = TypeVar("_Response", bound=HttpResponseBase)
 
 
 def can_edit(user: User | AnonymousUser) -> bool:
@@ -82,13 +85,13 @@ def _log_in_first(request: HtmxHttpRequest, *, keep: bool) -> HttpResponse:
     return login
 
 
-def login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def login_required(view: Callable[..., _Response]) -> Callable[..., _Response | HttpResponse]:
     """Django's login_required, but a part of a page (an htmx request) whose session ran out
     moves the whole page to the login, which says why, instead of getting the login form
     swapped into it; and a form's POST is kept as permission_required keeps it."""
 
     @wraps(view)
-    def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HtmxHttpRequest, *args: Any, **kwargs: Any) -> _Response | HttpResponse:
         if not request.user.is_authenticated:
             return _log_in_first(request, keep=getattr(view, "keeps_typed_text", False))
         return view(request, *args, **kwargs)

@@ -22,13 +22,14 @@ from markdown.extensions import Extension
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
-    "h6", "hr", "i", "input", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup",
+    "h6", "hr", "i", "img", "input", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup",
     "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "abbr": {"title"},
     "code": {"class"},
+    "img": {"src", "alt", "title"},
     "span": {"class"},
     "td": {"align"},
     "th": {"align"},
@@ -102,6 +103,18 @@ EXTENSION_CONFIGS = {
     # attribute, is stripped by the sanitizer.
     "tables": {"use_align_attribute": True},
 }
+# The one kind of image a text may show: a file attached to an incident, served by the app after
+# its login check. Any other source (another site, a data: URL, a path of the app that is not an
+# attachment) would let a text make readers' browsers fetch what its writer chose.
+ATTACHMENT_SRC = re.compile(r"/attachments/[0-9]+/(?!\.\.?$)[^/?#\s\\]+")
+# What is left of an image whose source was refused: nothing to show, so nothing is kept.
+IMAGE_WITHOUT_SOURCE = re.compile(r"<img\b(?![^>]*\bsrc=)[^>]*>")
+
+
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "img" and attribute == "src":
+        return value if ATTACHMENT_SRC.fullmatch(value) else None
+    return value
 
 
 _local = threading.local()
@@ -123,18 +136,20 @@ def _checkbox(match: re.Match[str]) -> str:
 
 
 def sanitize(html: str) -> str:
-    """Keep only the allow-listed tags, attributes and URL schemes."""
+    """Keep only the allow-listed tags, attributes and URL schemes; an image keeps its source
+    only when that is an attachment's."""
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         tag_attribute_values=INPUT_VALUES,
         allowed_classes=ALLOWED_CLASSES,
+        attribute_filter=_filter_attribute,
         url_schemes=ALLOWED_URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
-    return INPUT.sub(_checkbox, clean)
+    return IMAGE_WITHOUT_SOURCE.sub("", INPUT.sub(_checkbox, clean))
 
 
 def render(text: str) -> str:
@@ -142,3 +157,31 @@ def render(text: str) -> str:
     if not text:
         return ""
     return sanitize(_converter().reset().convert(text))
+
+
+def _filter_public_attribute(tag: str, attribute: str, value: str) -> str | None:
+    if tag == "a" and attribute == "href" and ATTACHMENT_SRC.fullmatch(value):
+        return None
+    return value
+
+
+def without_attachments(html: str) -> str:
+    """Stored HTML for readers who are not logged in (the public status page and its feeds):
+    attachments are served only behind the login, so their images are left out and links to
+    them keep only their text, instead of a broken image and a link to the login page."""
+    if "/attachments/" not in html:
+        return html
+    clean = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS - {"img"},
+        attributes=ALLOWED_ATTRIBUTES,
+        tag_attribute_values=INPUT_VALUES,
+        allowed_classes=ALLOWED_CLASSES,
+        url_schemes=ALLOWED_URL_SCHEMES,
+        attribute_filter=_filter_public_attribute,
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+    # Cleaning again strips a task list's checkbox to a bare (editable) <input>: written out
+    # again as the disabled checkbox it was, as sanitize() does.
+    return INPUT.sub(_checkbox, clean)

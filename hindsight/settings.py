@@ -197,8 +197,33 @@ STATIC_URL = "static/"
 # Where collectstatic writes and whitenoise serves from when DEBUG is off.
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (incident attachments). A local folder by default; with HINDSIGHT_S3_BUCKET set,
+# an S3-compatible bucket through django-storages (the README's "Attachments" says how). Either
+# way the files are only ever served through Hindsight's own view, which checks the login, so
+# there is no MEDIA_URL and the bucket stays private.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+HINDSIGHT_S3_BUCKET = env.str("HINDSIGHT_S3_BUCKET", default="")
+_default_storage: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if HINDSIGHT_S3_BUCKET:
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": HINDSIGHT_S3_BUCKET,
+            # Empty means AWS itself; set it for MinIO, Ceph, Garage, R2 and the like.
+            "endpoint_url": env.str("HINDSIGHT_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("HINDSIGHT_S3_REGION", default="") or None,
+            # Unset, boto3 finds credentials itself (an instance role, AWS_* variables).
+            "access_key": env.str("HINDSIGHT_S3_ACCESS_KEY", default="") or None,
+            "secret_key": env.str("HINDSIGHT_S3_SECRET_KEY", default="") or None,
+            "location": env.str("HINDSIGHT_S3_PREFIX", default=""),
+            "default_acl": "private",
+            "file_overwrite": False,
+            # Path-style addressing (bucket in the path) is what most self-hosted stores speak.
+            "addressing_style": env.str("HINDSIGHT_S3_ADDRESSING_STYLE", default="path"),
+        },
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _default_storage,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -346,6 +371,8 @@ HINDSIGHT_MARKDOWN_MAX_LENGTH = env.int("HINDSIGHT_MARKDOWN_MAX_LENGTH", default
 # many seconds after a page last asked.
 HINDSIGHT_LIVE_POLL_SECONDS = env.float("HINDSIGHT_LIVE_POLL_SECONDS", default=2.0)
 HINDSIGHT_LIVE_PRESENCE_SECONDS = env.int("HINDSIGHT_LIVE_PRESENCE_SECONDS", default=20)
+# The largest file an editor may attach to an incident, in megabytes.
+HINDSIGHT_ATTACHMENT_MAX_MB = env.int("HINDSIGHT_ATTACHMENT_MAX_MB", default=10)
 
 # --- Deployments and health -------------------------------------------------------------------
 # Last known good: a succeeded deployment whose smoke run passed and that stayed healthy this long.

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from incidents.action_items import urls as action_items
 from incidents.action_items.api import urls as action_items_api
+from incidents.attachments import urls as attachments
+from incidents.attachments.api import urls as attachments_api
 from incidents.communications import urls as communications
 from incidents.communications.api import urls as communications_api
 from incidents.documents import urls as documents
@@ -31,6 +33,7 @@ urlpatterns = [
     *statuspage.urlpatterns,
     *insights.urlpatterns,
     *documents.urlpatterns,
+    *attachments.urlpatterns,
     *communications.urlpatterns,
     *system.urlpatterns,
     *action_items.urlpatterns,
@@ -41,6 +44,7 @@ urlpatterns = [
 
 api_urlpatterns = [
     *documents_api.urlpatterns,
+    *attachments_api.urlpatterns,
     *communications_api.urlpatterns,
     *action_items_api.urlpatterns,
     *system_api.urlpatterns,

@@ -29,4 +29,12 @@ _worker = os.environ.get("PYTEST_XDIST_WORKER")
 if _worker and os.environ.get("REDIS_URL"):
     os.environ["REDIS_URL"] = worker_redis_url(os.environ["REDIS_URL"], _worker)
 
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 from hindsight.settings import *  # noqa: E402, F403
+
+# Attachments never land in the project's own media folder, whatever a test uploads; tests that
+# look at the files point MEDIA_ROOT at their own tmp_path on top of this.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="hindsight-test-media-"))
+STORAGES = {**STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}  # noqa: F405

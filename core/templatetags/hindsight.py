@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django import template
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.html import escape
@@ -64,3 +65,9 @@ def clock(value: datetime | None, day_of: datetime | None = None) -> str:
     if day_of is not None and local.date() == timezone.localtime(day_of).date():
         return f"{local:%H:%M}"
     return f"{local:%Y-%m-%d %H:%M}"
+
+
+@register.simple_tag
+def attachment_max_bytes() -> int:
+    """The attachment size limit, for the page to refuse a file before sending it."""
+    return int(settings.HINDSIGHT_ATTACHMENT_MAX_MB) * 1024 * 1024

@@ -2,6 +2,7 @@
 
 from incidents.admin import (  # noqa: F401
     action_items,
+    attachments,
     communications,
     live,
     postmortem,

@@ -7,6 +7,7 @@ from typing import Any
 
 from incidents.models import (
     ActionItem,
+    Attachment,
     Cause,
     Communication,
     Delivery,
@@ -33,6 +34,7 @@ _GOES_WITH_IT: tuple[tuple[type[Any], str, str], ...] = (
     (FinalNote, "final note", "final notes"),
     (Communication, "message (drafted, approved or sent)", "messages (drafted, approved or sent)"),
     (Delivery, "delivery of those messages", "deliveries of those messages"),
+    (Attachment, "attached file", "attached files"),
 )
 
 

@@ -34,6 +34,11 @@ Schema "hindsight.postmortem/v1". A document is one object:
                     retraction_reason for a status page update withdrawn after it was
                     published}]
     final_notes     [{id, kind, text, order, version}]
+    attachments     [{id, name, content_type, size, sha256, url, file, timeline_event,
+                    uploaded_by, created_at}]: the files pasted or dropped into its texts.
+                    content_type is read from the file's bytes; url is where Hindsight serves
+                    it (the texts link to it), file where it lies in an export with files
+                    (the .zip); timeline_event the id of the event it was dropped onto, or null.
 
 Times are ISO 8601 in UTC, dates YYYY-MM-DD, people their usernames, a deployment
 {id, external_id}. Texts are the Markdown people wrote; the rendered HTML is derived from it and

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from incidents.attachments.selectors import attachment_json, attachments_exported
 from incidents.documents.export_json import postmortem_json
 from incidents.documents.export_markdown import postmortem_markdown
 from incidents.models import Communication, Incident
@@ -49,4 +50,6 @@ def export_incident(reference: str | int, fmt: str) -> Exported:
     )
     if fmt == "md":
         return Exported(incident, postmortem_markdown(incident, communications), fmt)
-    return Exported(incident, postmortem_json(incident, communications), fmt)
+    document = postmortem_json(incident, communications)
+    document["attachments"] = [attachment_json(a) for a in attachments_exported(incident)]
+    return Exported(incident, document, fmt)

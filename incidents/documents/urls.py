@@ -19,4 +19,9 @@ urlpatterns = [
         {"fmt": "json"},
         name="postmortem_json",
     ),
+    path(
+        "incidents/<str:reference>/postmortem.zip",
+        views.postmortem_bundle_download,
+        name="postmortem_zip",
+    ),
 ]

@@ -5,13 +5,14 @@ and import a Markdown post-mortem with a preview of what maps where before anyth
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import FileResponse, Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.http import AuthenticatedHttpRequest
 from core.permissions import editor_required, login_required
 from incidents.documents import services
+from incidents.documents.bundle import postmortem_bundle
 from incidents.documents.exports import export_incident
 from incidents.documents.forms import ConfirmForm, ImportForm, sign_document
 from incidents.documents.importer import DocumentError
@@ -34,6 +35,19 @@ def postmortem_download(
     response = HttpResponse(exported.text(), content_type=exported.content_type)
     response["Content-Disposition"] = f'attachment; filename="{exported.filename}"'
     return response
+
+
+@require_GET
+@login_required
+def postmortem_bundle_download(request: AuthenticatedHttpRequest, reference: str) -> FileResponse:
+    """The export with its files: Markdown, JSON and every attachment, as one zip."""
+    try:
+        filename, bundle = postmortem_bundle(reference)
+    except Incident.DoesNotExist:
+        raise Http404(f"No incident {reference}.") from None
+    return FileResponse(
+        bundle, as_attachment=True, filename=filename, content_type="application/zip"
+    )
 
 
 def _form_page(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from incidents.models.actions import ActionItem, Horizon, SuccessCriterion
 from incidents.models.analysis import Cause, Lesson
+from incidents.models.attachments import Attachment
 from incidents.models.communications import (
     Audience,
     Communication,
@@ -33,6 +34,7 @@ from incidents.models.timeline import TimelineEvent
 __all__ = [
     "COMPONENT_STATUS_RANK",
     "ActionItem",
+    "Attachment",
     "Audience",
     "Cause",
     "Communication",

@@ -32,8 +32,13 @@ DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 BASE_SALT = "incidents.prose-base"
 
 
-def markdown_widget(name: str) -> forms.Textarea:
-    return forms.Textarea(attrs={"rows": 6, "spellcheck": "true"})
+def markdown_widget(name: str, *, attachments: bool = False) -> forms.Textarea:
+    attrs = {"rows": 6, "spellcheck": "true"}
+    if attachments:
+        # static/js/attach.js takes files pasted or dropped here (the post-mortem's own texts;
+        # not messages to the public, who could never fetch an attachment).
+        attrs["data-attach"] = "true"
+    return forms.Textarea(attrs=attrs)
 
 
 def _limit_markdown(form: forms.BaseForm, names: tuple[str, ...]) -> None:
@@ -41,7 +46,7 @@ def _limit_markdown(form: forms.BaseForm, names: tuple[str, ...]) -> None:
     for name in names:
         if name in form.fields:
             form.fields[name].validators.append(MaxLengthValidator(limit))
-            form.fields[name].widget = markdown_widget(name)
+            form.fields[name].widget = markdown_widget(name, attachments=True)
             form.fields[name].is_markdown = True  # type: ignore[attr-defined]  # for the template
 
 
@@ -193,7 +198,7 @@ class ProseForm(VersionedForm):
         self.fields["value"].validators.append(
             MaxLengthValidator(settings.HINDSIGHT_MARKDOWN_MAX_LENGTH)
         )
-        self.fields["value"].widget = markdown_widget(field_name)
+        self.fields["value"].widget = markdown_widget(field_name, attachments=True)
         self.fields["value"].is_markdown = True  # type: ignore[attr-defined]  # for the template
 
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from core.rendering import render
+from core.rendering import render, without_attachments
 
 
 def _tags(html: str) -> list[str]:
@@ -197,3 +197,15 @@ class TestStillSanitized:
 
     def test_empty_text_renders_to_nothing(self):
         assert render("") == ""
+
+
+def test_the_public_copy_without_attachments_keeps_task_ticks_as_disabled_checkboxes():
+    html = without_attachments(
+        render(
+            "Before we close it:\n- [x] rolled back\n- [ ] see ![graph](/attachments/3/graph.png)"
+        )
+    )
+    assert "<img" not in html
+    assert html.count("<input") == 2
+    assert html.count('<input type="checkbox" disabled=""') == 2
+    assert html.count('checked=""') == 1

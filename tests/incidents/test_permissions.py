@@ -10,11 +10,13 @@ from datetime import timedelta
 
 import pytest
 from django.apps import apps
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, reverse
 
+from incidents.attachments.services import attachment_upload
 from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
 from incidents.communications.services import communication_generate
-from incidents.models import Cause, Communication, CommunicationTemplate, Incident
+from incidents.models import Attachment, Cause, Communication, CommunicationTemplate, Incident
 from incidents.urls import urlpatterns
 from tests.factories import T0, CauseFactory, IncidentFactory, user_with_role
 
@@ -44,6 +46,9 @@ def _url(pattern: URLPattern) -> str:
     assert pattern.name is not None
     if pattern.name.startswith("communication_"):
         values["pk"] = Communication.objects.get(incident__number=1).pk
+    if pattern.name == "attachment_file":
+        attachment = Attachment.objects.get(incident__number=1)
+        values["pk"], values["name"] = attachment.pk, attachment.name
     kwargs = {name: values[name] for name in pattern.pattern.converters}
     return reverse(f"incidents:{pattern.name}", kwargs=kwargs) + QUERIES.get(pattern.name, "")
 
@@ -58,7 +63,8 @@ def _row_counts() -> dict[str, int]:
 
 @pytest.fixture
 def demo():
-    """Just enough for every URL to resolve: INC-1 with a cause and a draft communication."""
+    """Just enough for every URL to resolve: INC-1 with a cause, a draft communication and an
+    attached file (stored in the tests' own temporary folder)."""
     incident = IncidentFactory(
         number=1, status=Incident.Status.RESOLVED, resolved_at=T0 + timedelta(minutes=16)
     )
@@ -66,6 +72,9 @@ def demo():
     default_templates_ensure()
     template = CommunicationTemplate.objects.get(slug=USER_EMAIL_SLUG)
     communication_generate(incident=incident, template=template, user=None)
+    attachment_upload(
+        incident=incident, upload=SimpleUploadedFile("worker.log", b"exited 1\n"), user=None
+    )
     return incident
 
 

@@ -285,6 +285,21 @@ class ExportNoteSerializer(serializers.Serializer):
     version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
+class ExportAttachmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    content_type = serializers.CharField(help_text="Read from the file's bytes.")
+    size = serializers.IntegerField(help_text="In bytes.")
+    sha256 = serializers.CharField()
+    url = serializers.CharField(help_text="Where Hindsight serves it; the texts link here.")
+    file = serializers.CharField(help_text="Where it lies in the export with files (the zip).")
+    timeline_event = serializers.IntegerField(
+        allow_null=True, help_text="The id of the timeline event it was dropped onto."
+    )
+    uploaded_by = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
 class PostmortemExportSerializer(serializers.Serializer):
     """Schema hindsight.postmortem/v1: the incident and every part of it."""
 
@@ -300,3 +315,4 @@ class PostmortemExportSerializer(serializers.Serializer):
     path_forward = ExportPrioritySerializer(many=True)
     communications = ExportCommunicationSerializer(many=True)
     final_notes = ExportNoteSerializer(many=True)
+    attachments = ExportAttachmentSerializer(many=True)

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from deployments.models import Service
+from incidents.attachments.storage import attachment_files_delete
 from incidents.live.services import incident_parts, live_mark_bump
 from incidents.models import (
     ActionItem,
@@ -218,10 +219,13 @@ def _incident_update_once(
 
 @transaction.atomic
 def incident_delete(*, incident: Incident, user: User | None) -> None:
-    """Delete an incident and, through the database, every row of its post-mortem. The history
-    keeps the incident's last state and who deleted it."""
+    """Delete an incident and, through the database, every row of its post-mortem; its attached
+    files go from the storage once that is committed. The history keeps the incident's last
+    state and who deleted it."""
     _acting(incident, user)
+    files = list(incident.attachments.values_list("file", flat=True))
     incident.delete()
+    attachment_files_delete(files)
 
 
 # Every model whose rows belong to an incident and carry Markdown, with the path to the incident.

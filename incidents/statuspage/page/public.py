@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.paginator import Page
 
+from core.rendering import without_attachments
 from incidents.models import Audience, Communication, Incident, Phase
 from incidents.statuspage.page.shapes import (
     HISTORY_DAYS,
@@ -64,8 +65,8 @@ def _shaped(rows: list[Mapping[str, Any]]) -> list[PublicIncident]:
                 status=row["status"],
                 status_label=statuses.get(row["status"], row["status"]),
                 status_line=row["status_line"],
-                impact_html=row["impact_html"],
-                summary_html=row["public_summary_html"],
+                impact_html=without_attachments(row["impact_html"]),
+                summary_html=without_attachments(row["public_summary_html"]),
                 started_at=row["started_at"],
                 resolved_at=row["resolved_at"],
             )
@@ -73,7 +74,7 @@ def _shaped(rows: list[Mapping[str, Any]]) -> list[PublicIncident]:
             postmortem = PublicPostmortem(
                 id=row["update_id"],
                 subject=row["update_subject"],
-                body_html=row["update_body_html"],
+                body_html=without_attachments(row["update_body_html"]),
                 at=row["update_at"],
                 retracted_at=row["update_retracted_at"],
             )
@@ -91,7 +92,7 @@ def _shaped(rows: list[Mapping[str, Any]]) -> list[PublicIncident]:
                     phase=row["update_phase"],
                     phase_label=phases.get(row["update_phase"], "Update"),
                     subject=row["update_subject"],
-                    body_html=row["update_body_html"],
+                    body_html=without_attachments(row["update_body_html"]),
                     at=row["update_at"],
                     is_correction=row["update_corrects"] is not None,
                     retracted_at=row["update_retracted_at"],
@@ -139,7 +140,7 @@ def public_preview(incident: Incident) -> PublicIncident:
             phase=c.phase,
             phase_label=c.get_phase_display() or "Update",
             subject=c.subject,
-            body_html=c.body_html,
+            body_html=without_attachments(c.body_html),
             at=c.sent_at or c.created_at,
             is_correction=c.corrects_id is not None,
         )
@@ -156,8 +157,8 @@ def public_preview(incident: Incident) -> PublicIncident:
         status=incident.status,
         status_label=incident.get_status_display(),
         status_line=incident.status_line,
-        impact_html=incident.impact_html,
-        summary_html=incident.summary_html if published else "",
+        impact_html=without_attachments(incident.impact_html),
+        summary_html=without_attachments(incident.summary_html) if published else "",
         started_at=incident.started_at,
         resolved_at=incident.resolved_at,
         updates=updates,
