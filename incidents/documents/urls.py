@@ -2,11 +2,16 @@ from __future__ import annotations
 
 from django.urls import path
 
-from incidents.documents import views
+from incidents.documents import text_views, views
 
 urlpatterns = [
     path("incidents/import/", views.import_start, name="import"),
     path("incidents/import/confirm", views.import_confirm, name="import_confirm"),
+    path(
+        "incidents/<str:reference>/<str:key>/text",
+        text_views.section_text,
+        name="section_text",
+    ),
     path(
         "incidents/<str:reference>/postmortem.md",
         views.postmortem_download,
