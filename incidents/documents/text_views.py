@@ -17,9 +17,9 @@ from django.views.decorators.http import require_http_methods
 
 from core.http import AuthenticatedHttpRequest
 from core.permissions import editor_required
-from incidents.documents import textedit
+from incidents.documents import textdiff, textedit
 from incidents.documents.forms import SectionTextForm
-from incidents.documents.rowtext import HELP
+from incidents.documents.sectiontext import HELP
 from incidents.models import Incident
 
 UNPROCESSABLE = 422
@@ -52,12 +52,12 @@ def _incident(reference: str) -> Incident:
 @require_http_methods(["GET", "POST"])
 @editor_required
 def section_text(request: AuthenticatedHttpRequest, reference: str, key: str) -> HttpResponse:
-    if key not in textedit.TEXT_SECTIONS:
+    if key not in textdiff.TEXT_SECTIONS:
         raise Http404(f"No section {key} to edit as text.")
     incident = _incident(reference)
     context = {"incident": incident, "key": key, "title": TITLES[key], "help": HELP[key]}
     if request.method == "GET":
-        opened = textedit.section_open(incident, key)
+        opened = textdiff.section_open(incident, key)
         form = SectionTextForm(initial={"text": opened.text, "opened": opened.sign()})
         return render(request, "incidents/section_text.html", {**context, "form": form})
 
@@ -68,7 +68,7 @@ def section_text(request: AuthenticatedHttpRequest, reference: str, key: str) ->
         )
     text = form.cleaned_data["text"]
     try:
-        opened = textedit.Opened.load(form.cleaned_data["opened"])
+        opened = textdiff.Opened.load(form.cleaned_data["opened"])
     except ValueError as error:
         form.add_error(None, str(error))
         return render(
@@ -99,7 +99,7 @@ def section_text(request: AuthenticatedHttpRequest, reference: str, key: str) ->
         if applying:
             # Their rows as they are now become what this text starts from: Apply again puts
             # this text on top on purpose, as the row forms do.
-            fresh = textedit.section_open(incident, key)
+            fresh = textdiff.section_open(incident, key)
             form = SectionTextForm(
                 initial={"text": text, "opened": fresh.sign(), "previewed": _digest(text)}
             )

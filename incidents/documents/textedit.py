@@ -1,299 +1,45 @@
-"""A section edited as text: what the text changes against the rows it was opened with, and
-applying that through the rows' services.
-
-Rows keep their identity. The text's rows are matched to the rows the editor opened (the same
-text, parsed again, lines up with their ids): unchanged lines first, then an edited line at the
-same place, then one that moved. A matched row is changed in place (its id, history, tick,
-owner and due date stay), never deleted and added again.
+"""Applying a section's text through the rows' services, in one transaction.
 
 The conflict rule is the rows' own: a row someone changed since the text was opened, whose
-fields this text also changes, is a conflict; anything else merges. Previewing runs the very
-same apply and rolls it back, so the preview shows every error and conflict Apply would meet.
+fields this text also changes, is a conflict; anything else merges. A preview runs the very same
+apply and rolls it back, so it shows every error and conflict Apply would meet. Errors and
+conflicts apply nothing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
-from difflib import SequenceMatcher
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from incidents.documents.rowtext import (
-    RowText,
-    RowTextError,
-    first_day,
-    format_section,
-    parse_section,
+from incidents.documents.rowtext import RowTextError
+from incidents.documents.sectiontext import first_day, format_section, parse_section
+from incidents.documents.textdiff import (
+    FIELD_LABELS,
+    MODELS,
+    TRANSITIONS,
+    Node,
+    Opened,
+    Plan,
+    flatten,
+    node_title,
+    plan,
+    row_kind,
+    section_rows,
 )
 from incidents.models import (
     ActionItem,
-    Cause,
-    FinalNote,
     Incident,
-    Lesson,
-    PathPriority,
-    SolutionOption,
-    StatusItem,
     SuccessCriterion,
     TimelineEvent,
 )
 from incidents.models.base import Ordered
 from incidents.postmortem import services
-
-TEXT_SECTIONS = (
-    "timeline",
-    "status",
-    "causes",
-    "lessons",
-    "actions",
-    "criteria",
-    "priorities",
-    "notes",
-)
-_SNAPSHOT_SALT = "incidents.documents.textedit"
-_MODELS: dict[str, type[models.Model]] = {
-    "timeline": TimelineEvent,
-    "status": StatusItem,
-    "causes": Cause,
-    "lessons": Lesson,
-    "actions": ActionItem,
-    "criteria": SuccessCriterion,
-    "priorities": PathPriority,
-    "options": SolutionOption,
-    "notes": FinalNote,
-}
-# Fields written through their own services (a tick is a transition), not as plain edits.
-_TRANSITIONS = {"status", "closed_reason", "done"}
-FIELD_LABELS = {
-    "occurred_at": "time",
-    "due_date": "due date",
-    "blocks_deployments": "blocks deployments",
-    "pre_existing": "pre-existing",
-    "closed_reason": "won't do reason",
-    "ok": "healthy",
-    "status": "status",
-    "done": "tick",
-    "parent": "nested under",
-}
-
-
-def section_rows(incident: Incident, section: str) -> list[Any]:
-    """The rows a section's text shows, in order. Timeline lines Hindsight wrote are not text."""
-    if section == "timeline":
-        return list(
-            incident.timeline_events.filter(source=TimelineEvent.Source.MANUAL).order_by(
-                "occurred_at", "id"
-            )
-        )
-    if section == "priorities":
-        return list(incident.priorities.prefetch_related("options").order_by("order", "id"))
-    queryset = _MODELS[section]._default_manager.filter(incident=incident).order_by("order", "id")
-    if section == "actions":
-        queryset = queryset.select_related("owner")
-    return list(queryset)
-
-
-@dataclass
-class Opened:
-    """A section's text as the editor opened it, and the rows (kind, id, version) in its order,
-    signed so the form can carry them without being trusted."""
-
-    text: str
-    rows: list[tuple[str, int, int]]
-
-    def sign(self) -> str:
-        return signing.dumps({"text": self.text, "rows": self.rows}, salt=_SNAPSHOT_SALT)
-
-    @classmethod
-    def load(cls, raw: str) -> Opened:
-        try:
-            data = signing.loads(raw, salt=_SNAPSHOT_SALT)
-        except signing.BadSignature:
-            raise ValueError("The form was tampered with; reload the page.") from None
-        return cls(text=data["text"], rows=[(str(k), int(pk), int(v)) for k, pk, v in data["rows"]])
-
-
-def _kind(section: str, row: Any) -> str:
-    return "options" if isinstance(row, SolutionOption) else section
-
-
-def section_open(incident: Incident, section: str) -> Opened:
-    text, rows = format_section(
-        section, section_rows(incident, section), day=first_day(incident.started_at)
-    )
-    return Opened(text=text, rows=[(_kind(section, r), r.pk, r.version) for r in rows])
-
-
-# --- Matching ------------------------------------------------------------------------------------
-
-
-@dataclass
-class Node:
-    kind: str  # the section, or "options" under the path forward
-    values: dict[str, Any]
-    line: int
-    parent: int | None  # index of the parent node in the same list
-    pk: int | None = None
-    version: int | None = None
-
-    @property
-    def key(self) -> str:
-        words = self.values.get("title") or self.values.get("text") or self.values.get("label")
-        return f"{self.kind}:{str(words or '').strip().lower()}"
-
-
-def _flatten(section: str, rows: list[RowText]) -> list[Node]:
-    nodes: list[Node] = []
-
-    def walk(row: RowText, parent: int | None, depth: int) -> None:
-        kind = "options" if section == "priorities" and depth else section
-        nodes.append(Node(kind, row.values, row.line, parent))
-        me = len(nodes) - 1
-        for child in row.children:
-            walk(child, me, depth + 1)
-
-    for row in rows:
-        walk(row, None, 0)
-    return nodes
-
-
-def _similar(a: Node, b: Node) -> float:
-    return SequenceMatcher(None, a.key, b.key, autojunk=False).ratio()
-
-
-def match(old: list[Node], new: list[Node]) -> dict[int, int]:
-    """new index -> old index for the rows the new text keeps."""
-    pairs: dict[int, int] = {}
-    matcher = SequenceMatcher(None, [n.key for n in old], [n.key for n in new], autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            pairs.update({j1 + k: i1 + k for k in range(i2 - i1)})
-        elif tag == "replace":
-            if i2 - i1 == j2 - j1:
-                # An edited line where a line was: that row, edited.
-                pairs.update(
-                    {j1 + k: i1 + k for k in range(i2 - i1) if old[i1 + k].kind == new[j1 + k].kind}
-                )
-                continue
-            free = list(range(i1, i2))
-            for j in range(j1, j2):
-                scored = [(_similar(old[i], new[j]), i) for i in free if old[i].kind == new[j].kind]
-                if scored:
-                    score, best = max(scored)
-                    if score >= 0.5:
-                        pairs[j] = best
-                        free.remove(best)
-    # A row that moved: the same words elsewhere.
-    taken = set(pairs.values())
-    spare: dict[str, list[int]] = {}
-    for i, node in enumerate(old):
-        if i not in taken:
-            spare.setdefault(node.key, []).append(i)
-    for j, node in enumerate(new):
-        if j not in pairs and spare.get(node.key):
-            pairs[j] = spare[node.key].pop(0)
-    return pairs
-
-
-def _increasing(sequence: list[int]) -> set[int]:
-    """The values of a longest increasing subsequence: the rows that stayed in place."""
-    tails: list[int] = []
-    links: dict[int, int | None] = {}
-    ends: list[int] = []
-    for value in sequence:
-        lo, hi = 0, len(tails)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if tails[mid] < value:
-                lo = mid + 1
-            else:
-                hi = mid
-        links[value] = ends[lo - 1] if lo else None
-        if lo == len(tails):
-            tails.append(value)
-            ends.append(value)
-        else:
-            tails[lo] = value
-            ends[lo] = value
-    kept: set[int] = set()
-    at = ends[-1] if ends else None
-    while at is not None:
-        kept.add(at)
-        at = links[at]
-    return kept
-
-
-@dataclass
-class Change:
-    what: str  # added, changed, moved, removed
-    kind: str
-    title: str
-    line: int | None = None
-    fields: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Plan:
-    old: list[Node]
-    new: list[Node]
-    pairs: dict[int, int]
-    changes: list[Change]
-
-    @property
-    def empty(self) -> bool:
-        return not self.changes
-
-
-def _title(node: Node) -> str:
-    words = str(node.values.get("title") or node.values.get("text") or node.values.get("label"))
-    return words.split("\n", 1)[0]
-
-
-def plan(section: str, opened: Opened, text: str, *, day: date) -> Plan:
-    """What `text` changes against the text as it was opened. RowTextError for bad lines."""
-    old = _flatten(section, parse_section(section, opened.text, day=day))
-    if len(old) != len(opened.rows):
-        raise ValueError("The opened text no longer lines up with its rows; reload the page.")
-    for node, (_kind, pk, version) in zip(old, opened.rows, strict=True):
-        node.pk, node.version = pk, version
-    new = _flatten(section, parse_section(section, text, day=day))
-    pairs = match(old, new)
-    changes: list[Change] = []
-    for j, node in enumerate(new):
-        if j not in pairs:
-            changes.append(Change("added", node.kind, _title(node), node.line))
-            continue
-        before = old[pairs[j]]
-        changed = [name for name, value in node.values.items() if before.values.get(name) != value]
-        old_parent = before.parent
-        new_parent = pairs.get(node.parent) if node.parent is not None else None
-        if old_parent != new_parent:
-            changed.append("parent")
-        if changed:
-            changes.append(Change("changed", node.kind, _title(node), node.line, changed))
-    if _MODELS[section] is not TimelineEvent:
-        order = [pairs[j] for j in range(len(new)) if j in pairs]
-        stayed = _increasing(order)
-        changes += [
-            Change("moved", new[j].kind, _title(new[j]), new[j].line)
-            for j in range(len(new))
-            if j in pairs and pairs[j] not in stayed
-        ]
-    kept = set(pairs.values())
-    changes += [
-        Change("removed", n.kind, _title(n), None) for i, n in enumerate(old) if i not in kept
-    ]
-    return Plan(old, new, pairs, changes)
-
-
-# --- Applying ------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -318,8 +64,8 @@ class _Rollback(Exception):
 def _current_values(incident: Incident, section: str) -> dict[tuple[str, int], dict[str, Any]]:
     day = first_day(incident.started_at)
     text, rows = format_section(section, section_rows(incident, section), day=day)
-    nodes = _flatten(section, parse_section(section, text, day=day))
-    return {(_kind(section, r), r.pk): n.values for r, n in zip(rows, nodes, strict=True)}
+    nodes = flatten(section, parse_section(section, text, day=day))
+    return {(row_kind(section, r), r.pk): n.values for r, n in zip(rows, nodes, strict=True)}
 
 
 def _owners(nodes: Iterable[Node]) -> dict[str, User]:
@@ -376,7 +122,7 @@ class _Applier:
         found: dict[tuple[str, int], Any] = {}
         for kind in {n.kind for n in self.plan.old}:
             ids = [n.pk for n in self.plan.old if n.kind == kind]
-            for row in _MODELS[kind]._default_manager.select_for_update().filter(pk__in=ids):
+            for row in MODELS[kind]._default_manager.select_for_update().filter(pk__in=ids):
                 found[(kind, row.pk)] = row
         return found
 
@@ -395,7 +141,7 @@ class _Applier:
     ) -> list[str]:
         written = []
         for name in names:
-            if name in _TRANSITIONS:
+            if name in TRANSITIONS:
                 continue
             if name == "parent":
                 parent_field = self._parent_field(node.kind)
@@ -427,7 +173,7 @@ class _Applier:
             mine.append("parent")
         if row is None:
             if mine:
-                self.conflicts.append(Conflict(_title(node), node.line, mine, {}, gone=True))
+                self.conflicts.append(Conflict(node_title(node), node.line, mine, {}, gone=True))
             return
         self.saved[j] = row
         if not mine:
@@ -437,7 +183,7 @@ class _Applier:
             clashing = [n for n in mine if n in now and now[n] != before.values.get(n)]
             if clashing:
                 theirs = {FIELD_LABELS.get(n, n): _shown(now[n]) for n in clashing}
-                self.conflicts.append(Conflict(_title(node), node.line, clashing, theirs))
+                self.conflicts.append(Conflict(node_title(node), node.line, clashing, theirs))
                 return
         names = self._assign(row, node, mine, owners)
         if not names:
@@ -448,8 +194,8 @@ class _Applier:
             self.errors.append((node.line, _messages(error)))
 
     def _add(self, j: int, node: Node, owners: dict[str, User]) -> None:
-        model = _MODELS[node.kind]
-        values = {k: v for k, v in node.values.items() if k not in _TRANSITIONS and k != "owner"}
+        model = MODELS[node.kind]
+        values = {k: v for k, v in node.values.items() if k not in TRANSITIONS and k != "owner"}
         row = model(**values)
         if node.kind == "options":
             parent = self._parent(node)
@@ -536,7 +282,7 @@ class _Applier:
             if row.version != node.version:
                 self.conflicts.append(
                     Conflict(
-                        _title(node), None, ["removed"], {"now": "changed since you opened it"}
+                        node_title(node), None, ["removed"], {"now": "changed since you opened it"}
                     )
                 )
                 continue

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from incidents.documents import textedit
+from incidents.documents import textdiff
 from incidents.models import ActionItem
 from incidents.postmortem import services
 from tests.factories import IncidentFactory, user_with_role
@@ -236,7 +236,7 @@ def test_a_change_someone_made_to_a_row_the_text_leaves_alone_merges(editor, inc
     assert ActionItem.objects.get(pk=second.pk).title == "Write the rollback guide"
 
 
-@pytest.mark.parametrize("key", textedit.TEXT_SECTIONS)
+@pytest.mark.parametrize("key", textdiff.TEXT_SECTIONS)
 def test_every_section_survives_export_then_edit_as_text_unchanged(editor, incident, key):
     seeded = {
         "timeline": "- 06:02 Deploy went out (deployment)\n- 2026-01-03 07:00 Next morning (note)\n",
