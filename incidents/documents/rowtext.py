@@ -89,7 +89,8 @@ def split_item_tokens(line: str) -> tuple[str, dict[str, Any], list[str]]:
         value: Any
         if _PRIORITY_TOKEN.fullmatch(low):
             name, value = "priority", low
-        elif low in _KINDS:
+        elif low in _KINDS and len(words) > 2 and _PRIORITY_TOKEN.fullmatch(words[-2].lower()):
+            # A kind only right after a priority ("p2 process"): a title may end in the word.
             name, value = "kind", low
         elif (owner := _OWNER_TOKEN.fullmatch(word)) is not None:
             name, value = "owner", owner.group(1)

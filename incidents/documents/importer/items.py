@@ -13,6 +13,7 @@ from incidents.documents.importer.fields import (
     PRIORITIES,
     parse_date,
 )
+from incidents.documents.rowtext import split_item_tokens
 from incidents.documents.text import SEP
 from incidents.models import ActionItem, Horizon
 
@@ -139,9 +140,25 @@ def item_meta(text: str, *, inline: bool = True) -> ItemMeta:
     title = SEP.join(segments).strip()
     found_segments = len(segments) < len(text.split(SEP))
     if inline and not found_segments:
-        title = _inline(meta, title)
+        title = _tokens(meta, title) or _inline(meta, title)
     meta.title = title.replace("\\@", "@")
     return meta
+
+
+def _tokens(meta: ItemMeta, line: str) -> str:
+    """The export's "Title p1 prevent @alex due:2026-01-09" (rowtext); "" when the line does
+    not end in a priority and kind, so other layouts' titles keep their last words."""
+    title, tokens, problems = split_item_tokens(line)
+    if problems or "kind" not in tokens:
+        return ""
+    meta.priority = tokens["priority"]
+    meta.kind = tokens["kind"]
+    meta.owner = tokens.get("owner", "")
+    meta.due = tokens.get("due_date")
+    meta.blocks = tokens.get("blocks_deployments", False)
+    meta.status = tokens.get("status")
+    meta.horizon = tokens.get("horizon")
+    return title
 
 
 def _inline(meta: ItemMeta, title: str) -> str:
@@ -163,8 +180,3 @@ def _inline(meta: ItemMeta, title: str) -> str:
     # What removing the tokens left behind: doubled spaces and dangling separators.
     title = re.sub(r"\s{2,}", " ", title)
     return title.strip(" \t-\u2013\u2014,;:|")
-
-
-def escape_owner_marks(title: str) -> str:
-    """How the exporter keeps an "@word" inside a title from being read back as an owner."""
-    return re.sub(r"(?<![\w\\])@(?=\w)", r"\\@", title)

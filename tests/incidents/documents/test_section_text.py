@@ -11,6 +11,7 @@ import pytest
 from django.urls import reverse
 
 from incidents.documents import textdiff
+from incidents.documents.importer import parse_postmortem
 from incidents.models import ActionItem
 from incidents.postmortem import services
 from tests.factories import IncidentFactory, user_with_role
@@ -255,3 +256,36 @@ def test_every_section_survives_export_then_edit_as_text_unchanged(editor, incid
     assert text == seeded
     page = post(editor, incident, key, text, opened, apply=False).content.decode()
     assert "No changes." in page
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "- [ ] Add the bundle check p1 detect @bea due:2026-01-09 blocks-deploys in-progress",
+        # The export's layout before the compact syntax.
+        "- [ ] Add the bundle check · P1 · detect · @bea · due 2026-01-09 · blocks deployments"
+        " · in progress",
+    ],
+)
+def test_the_import_reads_the_compact_syntax_and_the_old_export_layout_alike(line):
+    draft = parse_postmortem(f"# Outage\n\n## Action Items\n\n### Today\n\n{line}\n")
+    [item] = draft.action_items
+    assert (item.title, item.priority, item.kind, item.owner) == (
+        "Add the bundle check",
+        "p1",
+        "detect",
+        "bea",
+    )
+    assert (item.due_date, item.blocks_deployments, item.status, item.horizon) == (
+        date(2026, 1, 9),
+        True,
+        "in_progress",
+        "today",
+    )
+
+
+def test_a_title_ending_in_a_kind_word_keeps_it_without_a_priority_before_it(editor, incident):
+    text, opened = open_text(editor, incident, "actions")
+    post(editor, incident, "actions", "### Today\n\n- [ ] Review the deploy process\n", opened)
+    item = ActionItem.objects.get()
+    assert (item.title, item.kind, item.priority) == ("Review the deploy process", "prevent", "p2")
