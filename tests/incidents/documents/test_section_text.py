@@ -285,7 +285,7 @@ def test_the_import_reads_the_compact_syntax_and_the_old_export_layout_alike(lin
 
 
 def test_a_title_ending_in_a_kind_word_keeps_it_without_a_priority_before_it(editor, incident):
-    text, opened = open_text(editor, incident, "actions")
+    _text, opened = open_text(editor, incident, "actions")
     post(editor, incident, "actions", "### Today\n\n- [ ] Review the deploy process\n", opened)
     item = ActionItem.objects.get()
     assert (item.title, item.kind, item.priority) == ("Review the deploy process", "prevent", "p2")
