@@ -177,7 +177,18 @@ def _clock(moment: datetime) -> str:
 def event_line(occurred_at: datetime, kind: str, text: str, day: date) -> str:
     at = occurred_at.astimezone(UTC)
     stamp = _clock(at) if at.date() == day else f"{at:%Y-%m-%d} {_clock(at)}"
-    return f"{stamp} {continued(text)} ({kind})"
+    # The kind closes the first line, where the importer and the editor look for it.
+    first, newline, rest = text.strip("\n").partition("\n")
+    return continued(f"{stamp} {first} ({kind}){newline}{rest}")
+
+
+def event_kind(text: str) -> tuple[str | None, str]:
+    """The kind a line's closing "(deployment)" names, and the text without it; (None, text)
+    when its last parentheses name no kind."""
+    suffix = _KIND_SUFFIX_RE.search(text)
+    if suffix and suffix.group("kind").lower() in _EVENT_KINDS:
+        return _EVENT_KINDS[suffix.group("kind").lower()], text[: suffix.start()].rstrip()
+    return None, text
 
 
 def read_event(text: str, day: date) -> dict[str, Any]:
@@ -191,12 +202,9 @@ def read_event(text: str, day: date) -> dict[str, Any]:
     except ValueError:
         raise ValueError(f"{first.split(' ', 2)[0]} is not a time or date.") from None
     body = stamp.group("text")
-    kind: str = TimelineEvent.Kind.NOTE
     # Only a kind's name in the closing parentheses is the kind; any other aside is text.
-    suffix = _KIND_SUFFIX_RE.search(body)
-    if suffix and suffix.group("kind").lower() in _EVENT_KINDS:
-        kind = _EVENT_KINDS[suffix.group("kind").lower()]
-        body = body[: suffix.start()]
+    found, body = event_kind(body)
+    kind: str = found or TimelineEvent.Kind.NOTE
     body = "\n".join(p for p in (body.strip(), more) if p)
     return {"occurred_at": datetime.combine(on, at, tzinfo=UTC), "kind": kind, "text": body}
 

@@ -240,7 +240,7 @@ def test_a_change_someone_made_to_a_row_the_text_leaves_alone_merges(editor, inc
 @pytest.mark.parametrize("key", textdiff.TEXT_SECTIONS)
 def test_every_section_survives_export_then_edit_as_text_unchanged(editor, incident, key):
     seeded = {
-        "timeline": "- 06:02 Deploy went out (deployment)\n- 2026-01-03 07:00 Next morning (note)\n",
+        "timeline": "- 06:02 Deploy went out (deployment)\n  The bundle had no worker.\n- 2026-01-03 07:00 Next morning (note)\n",
         "status": "### Current status\n\n- ❌ **Checkout**: failing\n\n### Known Issues\n\n- **Search** (pre-existing): slow\n",
         "causes": "### Primary Cause\n\n- **Missing worker file**\n  > The bundle had no worker.\n  - **No size check**\n",
         "lessons": "### What Went Wrong\n\n- Nobody looked at the bundle\n\n### What Went Right\n\n- The rollback took a minute\n",
