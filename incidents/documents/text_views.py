@@ -38,11 +38,11 @@ TITLES = {
 ANCHORS = {"priorities": "section-priorities", "timeline": "section-timeline"}
 
 
-def _digest(text: str) -> str:
+def digest(text: str) -> str:
     return hashlib.sha256(text.replace("\r\n", "\n").encode()).hexdigest()[:32]
 
 
-def _incident(reference: str) -> Incident:
+def incident_of(reference: str) -> Incident:
     try:
         return Incident.objects.select_related("service").by_reference(reference)
     except Incident.DoesNotExist:
@@ -54,8 +54,14 @@ def _incident(reference: str) -> Incident:
 def section_text(request: AuthenticatedHttpRequest, reference: str, key: str) -> HttpResponse:
     if key not in textdiff.TEXT_SECTIONS:
         raise Http404(f"No section {key} to edit as text.")
-    incident = _incident(reference)
-    context = {"incident": incident, "key": key, "title": TITLES[key], "help": HELP[key]}
+    incident = incident_of(reference)
+    context = {
+        "incident": incident,
+        "title": f"{TITLES[key]} as text",
+        "text_label": f"{TITLES[key]}, one row a line",
+        "help": HELP[key],
+        "form_action": reverse("incidents:section_text", args=[incident.reference, key]),
+    }
     if request.method == "GET":
         opened = textdiff.section_open(incident, key)
         form = SectionTextForm(initial={"text": opened.text, "opened": opened.sign()})
@@ -74,7 +80,7 @@ def section_text(request: AuthenticatedHttpRequest, reference: str, key: str) ->
         return render(
             request, "incidents/section_text.html", {**context, "form": form}, status=UNPROCESSABLE
         )
-    applying = request.POST.get("action") == "apply" and form.cleaned_data["previewed"] == _digest(
+    applying = request.POST.get("action") == "apply" and form.cleaned_data["previewed"] == digest(
         text
     )
     try:
@@ -101,7 +107,7 @@ def section_text(request: AuthenticatedHttpRequest, reference: str, key: str) ->
             # this text on top on purpose, as the row forms do.
             fresh = textdiff.section_open(incident, key)
             form = SectionTextForm(
-                initial={"text": text, "opened": fresh.sign(), "previewed": _digest(text)}
+                initial={"text": text, "opened": fresh.sign(), "previewed": digest(text)}
             )
     elif applying:
         changes = len(outcome.plan.changes)
@@ -111,7 +117,7 @@ def section_text(request: AuthenticatedHttpRequest, reference: str, key: str) ->
         return redirect(f"{reverse('incidents:detail', args=[incident.reference])}#{anchor}")
     preview = {
         "outcome": outcome,
-        "digest": _digest(text),
+        "digest": digest(text),
         "applying": applying,
     }
     if request.htmx and not applying:

@@ -16,7 +16,7 @@ from typing import Any
 from django.core import signing
 from django.db import models
 
-from incidents.documents.rowtext import RowText
+from incidents.documents.rowtext import RowText, RowTextError
 from incidents.documents.sectiontext import first_day, format_section, parse_section
 from incidents.models import (
     ActionItem,
@@ -240,8 +240,9 @@ def node_title(node: Node) -> str:
     return words.split("\n", 1)[0]
 
 
-def plan(section: str, opened: Opened, text: str, *, day: date) -> Plan:
-    """What `text` changes against the text as it was opened. RowTextError for bad lines."""
+def plan(section: str, opened: Opened, text: str, *, day: date, offset: int = 0) -> Plan:
+    """What `text` changes against the text as it was opened. RowTextError for bad lines;
+    line numbers count from `offset` + 1 (where the section starts in a whole document)."""
     old = flatten(section, parse_section(section, opened.text, day=day))
     if len(old) != len(opened.rows):
         raise ValueError("The opened text no longer lines up with its rows; reload the page.")
@@ -249,7 +250,12 @@ def plan(section: str, opened: Opened, text: str, *, day: date) -> Plan:
         if kind != node.kind:
             raise ValueError("The opened text no longer lines up with its rows; reload the page.")
         node.pk, node.version = pk, version
-    new = flatten(section, parse_section(section, text, day=day))
+    try:
+        new = flatten(section, parse_section(section, text, day=day))
+    except RowTextError as error:
+        raise RowTextError([(line + offset, message) for line, message in error.errors]) from None
+    for node in new:
+        node.line += offset
     pairs = match(old, new)
     changes: list[Change] = []
     for j, node in enumerate(new):

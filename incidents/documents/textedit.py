@@ -23,6 +23,7 @@ from incidents.documents.textdiff import (
     FIELD_LABELS,
     MODELS,
     TRANSITIONS,
+    Change,
     Node,
     Opened,
     Plan,
@@ -85,7 +86,7 @@ def _messages(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-class _Applier:
+class SectionApplier:
     def __init__(self, incident: Incident, section: str, plan: Plan, user: User | None) -> None:
         self.incident = incident
         self.section = section
@@ -327,6 +328,14 @@ class Outcome:
     conflicts: list[Conflict] = field(default_factory=list)
     applied: bool = False
 
+    @property
+    def changes(self) -> list[Change]:
+        return self.plan.changes
+
+    @property
+    def empty(self) -> bool:
+        return self.plan.empty
+
 
 def section_text_apply(
     *,
@@ -347,7 +356,7 @@ def section_text_apply(
     outcome = Outcome(plan=the_plan)
     if the_plan.empty:
         return outcome
-    applier = _Applier(incident, section, the_plan, user)
+    applier = SectionApplier(incident, section, the_plan, user)
     try:
         with transaction.atomic():
             applier.run()
