@@ -50,6 +50,7 @@ PARTS = (
     ("notes", "Final Notes"),
     ("next_step", "Next Step"),
 )
+_LABELS = {"title": "Title", **{key: title for key, title in PARTS if key in PROSE}}
 _BY_HEADING = {heading_words(title): key for key, title in PARTS}
 _SALT = "incidents.documents.doctext"
 
@@ -173,7 +174,7 @@ def parse_document(text: str) -> Parsed:
 @dataclass
 class DocOutcome:
     changes: list[Change] = field(default_factory=list)
-    prose_changed: list[str] = field(default_factory=list)
+    prose_changed: list[str] = field(default_factory=list)  # as the page names them
     errors: list[tuple[int, str]] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     applied: bool = False
@@ -222,7 +223,7 @@ def document_apply(
         for name, value in prose.items()
         if value.strip() != opened.prose.get(name, "").strip()
     }
-    outcome.prose_changed = list(changed)
+    outcome.prose_changed = [_LABELS[name] for name in changed]
     outcome.changes = [c for p in plans.values() for c in p.changes]
     if outcome.errors or outcome.empty:
         outcome.errors.sort()

@@ -60,7 +60,12 @@ def post(client, incident, text, opened, *, name="document_edit", apply=True):
     found = dict(HIDDEN.findall(preview.content.decode()))
     return client.post(
         url,
-        {"text": text, "opened": opened, "previewed": found.get("previewed", ""), "action": "apply"},
+        {
+            "text": text,
+            "opened": opened,
+            "previewed": found.get("previewed", ""),
+            "action": "apply",
+        },
     )
 
 
@@ -97,9 +102,7 @@ def test_editing_the_document_edits_rows_in_place_and_the_prose(editor, incident
     assert ActionItem.objects.count() == 2
 
 
-def test_a_row_someone_changed_that_the_document_also_changes_is_a_conflict(
-    editor, incident, rows
-):
+def test_a_row_someone_changed_that_the_document_also_changes_is_a_conflict(editor, incident, rows):
     cause, lesson, _ = rows
     text, opened = open_document(editor, incident)
     theirs = Cause.objects.get(pk=cause.pk)
