@@ -8,9 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from incidents.models import ActionItem, Cause, Lesson
+from incidents.models import ActionItem, Cause, Lesson, PathPriority, SolutionOption
 from incidents.postmortem import services
 from tests.factories import IncidentFactory, user_with_role
 
@@ -157,3 +159,53 @@ def test_pasting_a_post_mortem_in_another_layout_fills_the_incident_keeping_matc
     _, opened = open_document(editor, incident, "document_paste")
     page = post(editor, incident, pasted, opened, name="document_paste", apply=False)
     assert "No changes." in page.content.decode()
+
+
+def _queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def _fill(incident, n: int) -> None:
+    owner = user_with_role("editor", username=f"owner-{n}")
+    for i in range(n):
+        parent = services.part_save(
+            row=ActionItem(incident=incident, title=f"Item {i}", owner=owner), user=None
+        )
+        services.part_save(
+            row=ActionItem(incident=incident, title=f"Step {i}", parent=parent), user=None
+        )
+        priority = services.part_save(
+            row=PathPriority(incident=incident, title=f"P {i}"), user=None
+        )
+        services.part_save(
+            row=SolutionOption(priority=priority, label="A", title="Do it"), user=None
+        )
+
+
+@pytest.mark.parametrize(
+    "name", ["actions", "priorities", "causes", "timeline", "document_edit", "document_paste"]
+)
+def test_opening_a_text_costs_the_same_queries_for_1_row_and_50(editor, name):
+    counts = []
+    for n in (1, 50):
+        incident = IncidentFactory()
+        _fill(incident, n)
+        if name.startswith("document"):
+            url = reverse(f"incidents:{name}", args=[incident.reference])
+        else:
+            url = reverse("incidents:section_text", args=[incident.reference, name])
+        counts.append(_queries(editor, url))
+    assert counts[0] == counts[1]
+
+
+def test_viewers_cannot_open_or_apply_a_text(client, incident, rows):
+    client.force_login(user_with_role("viewer", username="vic"))
+    for url in (
+        reverse("incidents:section_text", args=[incident.reference, "causes"]),
+        reverse("incidents:document_edit", args=[incident.reference]),
+        reverse("incidents:document_paste", args=[incident.reference]),
+    ):
+        assert client.get(url).status_code == 403
+        assert client.post(url, {"text": "", "opened": "x", "action": "apply"}).status_code == 403
