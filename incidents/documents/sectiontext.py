@@ -168,11 +168,9 @@ def _split(section: str, text: str) -> list[_Raw]:
             continue
         item = _ITEM_RE.match(line)
         pad = len(line) - len(line.lstrip(" "))
-        if item and pad % 2 == 0 and pad // 2 <= len(stack):
+        # In a section whose rows do not nest, an indented item is part of a row's text.
+        if item and pad % 2 == 0 and pad // 2 <= len(stack) and (not pad or section in NESTED):
             depth = pad // 2
-            if depth and section not in NESTED:
-                errors.append((number, "rows of this section do not nest; unindent it."))
-                continue
             if grouped and group is None:
                 names = ", ".join(SECTION_HEADINGS[section].values())
                 errors.append((number, f"put the row under a group heading: ### {names}."))
@@ -192,7 +190,7 @@ def _split(section: str, text: str) -> list[_Raw]:
             continue
         del stack[owner.depth + 1 :]
         content = line[2 * owner.depth + 2 :]
-        if content.startswith(">"):
+        if content.startswith(">") and section in NESTED:
             owner.quote.append(content[2:] if content.startswith("> ") else content[1:])
         else:
             if owner.quote:
@@ -249,9 +247,6 @@ def parse_section(section: str, text: str, *, day: date) -> list[RowText]:
                     return None
                 values["closed_reason"] = first[len(WONT_DO_REASON) :].strip()
                 detail = rest.strip("\n")
-        if raw.quote and section in ("timeline", "status", "lessons", "notes", "criteria"):
-            errors.append((raw.line, "this row has no detail; write its text on the line."))
-            return None
         if section in ("causes", "actions", "priorities"):
             values["detail"] = detail
         if raw.group is not None:

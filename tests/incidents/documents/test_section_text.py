@@ -243,7 +243,7 @@ def test_every_section_survives_export_then_edit_as_text_unchanged(editor, incid
         "timeline": "- 06:02 Deploy went out (deployment)\n  The bundle had no worker.\n- 2026-01-03 07:00 Next morning (note)\n",
         "status": "### Current status\n\n- ❌ **Checkout**: failing\n\n### Known Issues\n\n- **Search** (pre-existing): slow\n",
         "causes": "### Primary Cause\n\n- **Missing worker file**\n  > The bundle had no worker.\n  - **No size check**\n",
-        "lessons": "### What Went Wrong\n\n- Nobody looked at the bundle\n\n### What Went Right\n\n- The rollback took a minute\n",
+        "lessons": "### What Went Wrong\n\n- Nobody looked at the bundle\n  - not its size\n\n  > nor its files\n\n### What Went Right\n\n- The rollback took a minute\n",
         "actions": "### Immediate\n\n- [x] Roll back p1 mitigate\n- [ ] Drop the cache p3 process wont-do\n  > Won't do: It expires by itself.\n",
         "criteria": "### Before next deployment\n\n- [ ] The bundle check passes\n- [x] The runbook exists\n",
         "priorities": "- Fix the build (urgent)\n  > It drops files.\n  - A) Use the other bundler (estimate: 2 hours) chosen\n  - B) Pin the old version\n",
