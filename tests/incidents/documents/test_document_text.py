@@ -4,15 +4,19 @@ and a post-mortem in another layout pasted into an existing incident."""
 from __future__ import annotations
 
 import html
+import io
 import re
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from incidents.models import ActionItem, Cause, Lesson, PathPriority, SolutionOption
+from incidents.documents import textdiff
+from incidents.documents.exports import export_incident
+from incidents.models import ActionItem, Cause, Incident, Lesson, PathPriority, SolutionOption
 from incidents.postmortem import services
 from tests.factories import IncidentFactory, user_with_role
 
@@ -209,3 +213,43 @@ def test_viewers_cannot_open_or_apply_a_text(client, incident, rows):
     ):
         assert client.get(url).status_code == 403
         assert client.post(url, {"text": "", "opened": "x", "action": "apply"}).status_code == 403
+
+
+@pytest.fixture
+def demo_incident():
+    call_command("load_demo", stdout=io.StringIO())
+    return Incident.objects.by_reference("INC-1")
+
+
+@pytest.mark.parametrize("key", [*textdiff.TEXT_SECTIONS, "document_edit"])
+def test_the_demo_post_mortem_opened_as_text_and_saved_unchanged_changes_nothing(
+    editor, demo_incident, key
+):
+    if key == "document_edit":
+        text, opened = open_document(editor, demo_incident)
+        page = post(editor, demo_incident, text, opened, apply=False)
+    else:
+        url = reverse("incidents:section_text", args=[demo_incident.reference, key])
+        body = editor.get(url).content.decode()
+        found = re.search(r"<textarea[^>]*>(.*?)</textarea>", body, re.S)
+        assert found is not None
+        text, opened = html.unescape(found.group(1)), dict(HIDDEN.findall(body))["opened"]
+        assert text.strip()
+        page = editor.post(url, {"text": text, "opened": opened, "action": "preview"})
+    assert page.status_code == 200
+    assert "No changes." in page.content.decode()
+
+
+def test_the_demo_exported_and_pasted_into_a_blank_incident_changes_nothing_when_pasted_again(
+    editor, demo_incident
+):
+    blank = IncidentFactory(started_at=demo_incident.started_at)
+    exported = export_incident(demo_incident.reference, "md").text()
+    _, opened = open_document(editor, blank, "document_paste")
+    response = post(editor, blank, exported, opened, name="document_paste")
+    assert response.status_code == 302, html.unescape(response.content.decode())[-3000:]
+    _, opened = open_document(editor, blank, "document_paste")
+    page = post(editor, blank, exported, opened, name="document_paste", apply=False)
+    assert "No changes." in page.content.decode()
+    assert blank.action_items.count() == demo_incident.action_items.count()
+    assert blank.causes.count() == demo_incident.causes.count()
