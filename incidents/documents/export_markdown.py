@@ -20,11 +20,10 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from incidents.documents.forwardtext import format_forward
 from incidents.documents.importer.fields import describe_duration
-from incidents.documents.importer.forward import OPTION_RE, is_options_label
 from incidents.documents.rowtext import action_detail, action_line, continued, status_line
 from incidents.documents.text import (
-    RULE_RE,
     SEP,
     fence_for,
     indent,
@@ -252,38 +251,8 @@ def _path_forward(w: _Writer, priorities: list) -> None:
     if not priorities:
         return
     w.section("Path Forward")
-    for number, priority in enumerate(sorted(priorities, key=lambda p: (p.order, p.pk)), 1):
-        w.sub(f"Priority {number}: {priority.title}" + (" (URGENT)" if priority.urgent else ""))
-        if priority.detail:
-            w.line(_option_safe(priority.detail), "")
-        for option in sorted(priority.options.all(), key=lambda o: (o.order, o.pk)):
-            meta = []
-            if option.estimate:
-                meta.append(f"estimate: {option.estimate}")
-            elif option.title.rstrip().endswith(")"):
-                meta.append("no estimate")
-            if option.chosen:
-                meta.append("chosen")
-            w.line(f"**{option.label}) {option.title}**" + "".join(SEP + m for m in meta), "")
-            if option.detail:
-                w.line(_option_safe(option.detail), "")
-
-
-def _option_safe(text: str) -> str:
-    """Detail text of the path forward, wrapped verbatim when a line of it would read as an
-    option, an options label or a heading, or when rules frame it."""
-    text = text.strip("\n")
-    lines = text.split("\n")
-    structural = any(
-        line.startswith("#")
-        or OPTION_RE.match(line)
-        or is_options_label(line)
-        or "hindsight:verbatim" in line
-        for line in lines
-    )
-    if structural or RULE_RE.match(lines[0]) or RULE_RE.match(lines[-1]):
-        return wrap_verbatim(text)
-    return text
+    text, _ = format_forward(sorted(priorities, key=lambda p: (p.order, p.pk)))
+    w.line(text.rstrip("\n"))
 
 
 def _communications(w: _Writer, rows: list[Communication]) -> None:

@@ -244,39 +244,6 @@ def unbold(text: str) -> str:
     return bold.group(1).strip() if bold else text
 
 
-_OPTION_RE = re.compile(
-    r"^(?P<label>[A-Za-z0-9]{1,10})\)\s+(?P<title>.+?)"
-    r"(?:\s+\(estimate:\s*(?P<estimate>[^)]*)\))?(?P<chosen>\s+chosen)?$"
-)
-_URGENT_RE = re.compile(r"\s*\(urgent\)$", re.I)
-
-
-def option_line(label: str, title: str, estimate: str, chosen: bool) -> str:
-    return (
-        f"{label}) {title}"
-        + (f" (estimate: {estimate})" if estimate else "")
-        + (" chosen" if chosen else "")
-    )
-
-
-def read_option(text: str) -> dict[str, Any]:
-    match = _OPTION_RE.match(text.strip())
-    if match is None:
-        raise ValueError("an option is - A) Title (estimate: 2 hours) chosen.")
-    return {
-        "label": match.group("label"),
-        "title": match.group("title").strip(),
-        "estimate": (match.group("estimate") or "").strip(),
-        "chosen": bool(match.group("chosen")),
-    }
-
-
-def read_priority(text: str) -> dict[str, Any]:
-    urgent = _URGENT_RE.search(text)
-    title = text[: urgent.start()] if urgent else text
-    return {"title": title.strip(), "urgent": bool(urgent)}
-
-
 def read_action(text: str) -> dict[str, Any]:
     box = re.match(r"^\[( |x|X)\]\s*", text)
     if box is None:

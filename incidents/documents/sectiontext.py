@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from incidents.documents.forwardtext import format_forward, parse_forward
 from incidents.documents.rowtext import (
     WONT_DO_REASON,
     RowText,
@@ -18,12 +19,9 @@ from incidents.documents.rowtext import (
     action_line,
     continued,
     event_line,
-    option_line,
     read_action,
     read_criterion,
     read_event,
-    read_option,
-    read_priority,
     read_status,
     status_line,
     unbold,
@@ -74,7 +72,7 @@ GROUP_FIELDS: dict[str, str] = {
     "actions": "horizon",
     "criteria": "group",
 }
-NESTED = frozenset({"causes", "actions", "priorities"})
+NESTED = frozenset({"causes", "actions"})
 
 # What the text area says beside it: the syntax of one row, per section.
 HELP = {
@@ -97,8 +95,9 @@ HELP = {
     "spaces.",
     "criteria": "Under a horizon heading (### Before next deployment, ### This week, …): "
     "- [ ] what must hold, [x] when it holds.",
-    "priorities": "- Priority title (urgent), detail as > quoted lines; its options indented "
-    "under it: - A) Option title (estimate: 2 hours) chosen.",
+    "priorities": "### Priority 1: Title (URGENT), its detail as paragraphs under it, then its "
+    "options, each on its own line with its detail under it: **A) Option title** · estimate: "
+    "2 hours · chosen.",
     "notes": "Under ### What We Accomplished, ### What We Learned, ### Moving Forward or "
     "### Other Notes: - one note a line.",
 }
@@ -213,24 +212,20 @@ def _reader(section: str, day: date) -> Callable[[str], dict[str, Any]]:
         "notes": plain,
         "actions": read_action,
         "criteria": read_criterion,
-        "priorities": read_priority,
     }[section]
 
 
 def parse_section(section: str, text: str, *, day: date) -> list[RowText]:
     """The rows a section's text holds, as a tree; RowTextError lists every bad line."""
+    if section == "priorities":
+        return parse_forward(text)
     read = _reader(section, day)
     errors: list[tuple[int, str]] = []
 
     def build(raw: _Raw, parent: dict[str, Any] | None) -> RowText | None:
         text = "\n".join(raw.head)
         try:
-            if section == "priorities" and raw.depth == 1:
-                values = read_option(text)
-            elif section == "priorities" and raw.depth > 1:
-                raise ValueError("options do not nest.")
-            else:
-                values = read(text)
+            values = read(text)
         except ValueError as error:
             errors.append((raw.line, str(error)))
             return None
@@ -247,7 +242,7 @@ def parse_section(section: str, text: str, *, day: date) -> list[RowText]:
                     return None
                 values["closed_reason"] = first[len(WONT_DO_REASON) :].strip()
                 detail = rest.strip("\n")
-        if section in ("causes", "actions", "priorities"):
+        if section in ("causes", "actions"):
             values["detail"] = detail
         if raw.group is not None:
             values[GROUP_FIELDS[section]] = raw.group
@@ -288,11 +283,13 @@ def format_rows(section: str, rows: list[Any], *, day: date) -> str:
 def format_section(section: str, rows: list[Any], *, day: date) -> tuple[str, list[Any]]:
     """The section's text, and its rows (options too, for the path forward) in the order the
     text lists them: what parse_section gives back, flattened, lines up with it."""
+    if section == "priorities":
+        return format_forward(rows)
     written: list[Any] = []
     children: dict[int, list[Any]] = {}
     top: list[Any] = []
     for row in rows:
-        parent = getattr(row, "parent_id", None) if section != "priorities" else None
+        parent = getattr(row, "parent_id", None)
         (children.setdefault(parent, []) if parent else top).append(row)
     out: list[str] = []
 
@@ -307,19 +304,11 @@ def format_section(section: str, rows: list[Any], *, day: date) -> tuple[str, li
             body, quote = continued(row.text), ""
         elif section == "criteria":
             body, quote = f"[{'x' if row.done else ' '}] {continued(row.text)}", ""
-        elif section == "actions":
+        else:
             body = action_line(row, parent.horizon if parent is not None else None)
             quote = action_detail(row)
-        else:
-            body = row.title + (" (urgent)" if row.urgent else "")
-            quote = row.detail
         out.extend(_lines_of(body, quote.strip("\n"), depth))
         written.append(row)
-        if section == "priorities":
-            for option in row.options.all():
-                written.append(option)
-                opt = option_line(option.label, option.title, option.estimate, option.chosen)
-                out.extend(_lines_of(opt, option.detail.strip("\n"), depth + 1))
         for child in children.get(row.pk, []):
             line(child, depth + 1, row)
 

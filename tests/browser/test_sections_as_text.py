@@ -76,11 +76,11 @@ SECTIONS = {
         "- [ ] No outage from a missing build file for a quarter\n"
     ),
     "priorities": (
-        "- Fix the build so it keeps the worker file (urgent)\n"
-        "  > The current bundler drops it; pick a way that cannot.\n"
-        "  - A) Switch the bundle step to the platform's own build (estimate: 2 hours) chosen\n"
-        "  - B) Pin the bundler to the last version that kept it (estimate: 1 hour)\n"
-        "- Ship the small UI fixes after the build is fixed\n"
+        "### Priority 1: Fix the build so it keeps the worker file (URGENT)\n\n"
+        "The current bundler drops it; pick a way that cannot.\n\n"
+        "**A) Switch the bundle step to the platform's own build** · estimate: 2 hours · chosen\n\n"
+        "**B) Pin the bundler to the last version that kept it** · estimate: 1 hour\n\n"
+        "### Priority 2: Ship the small UI fixes after the build is fixed\n"
     ),
     "notes": (
         "### What We Accomplished\n\n"
@@ -91,23 +91,17 @@ SECTIONS = {
         "- Every deploy goes through preview and the bundle check\n"
     ),
 }
-# The export's own section titles, and the path forward in the export's heading layout.
+# The export's own section titles.
 TITLES = {
     "timeline": "Timeline",
     "status": "Current Status",
     "causes": "Root Cause Analysis",
     "lessons": "Lessons Learned",
     "actions": "Action Items",
+    "priorities": "Path Forward",
     "criteria": "Success Criteria",
     "notes": "Final Notes",
 }
-PATH_FORWARD = (
-    "### Priority 1: Fix the build so it keeps the worker file (URGENT)\n\n"
-    "The current bundler drops it; pick a way that cannot.\n\n"
-    "**A) Switch the bundle step to the platform's own build** · estimate: 2 hours · chosen\n\n"
-    "**B) Pin the bundler to the last version that kept it** · estimate: 1 hour\n\n"
-    "### Priority 2: Ship the small UI fixes after the build is fixed\n"
-)
 TITLE = "Blank home page after a deploy without its worker file"
 
 
@@ -121,8 +115,6 @@ def document() -> str:
     ]
     for key, title in TITLES.items():
         parts += [f"## {title}", "", SECTIONS[key]]
-        if key == "actions":
-            parts += ["## Path Forward", "", PATH_FORWARD]
     return "\n".join(parts)
 
 

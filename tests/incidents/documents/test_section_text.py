@@ -246,7 +246,7 @@ def test_every_section_survives_export_then_edit_as_text_unchanged(editor, incid
         "lessons": "### What Went Wrong\n\n- Nobody looked at the bundle\n  - not its size\n\n  > nor its files\n\n### What Went Right\n\n- The rollback took a minute\n",
         "actions": "### Immediate\n\n- [x] Roll back p1 mitigate\n- [ ] Drop the cache p3 process wont-do\n  > Won't do: It expires by itself.\n",
         "criteria": "### Before next deployment\n\n- [ ] The bundle check passes\n- [x] The runbook exists\n",
-        "priorities": "- Fix the build (urgent)\n  > It drops files.\n  - A) Use the other bundler (estimate: 2 hours) chosen\n  - B) Pin the old version\n",
+        "priorities": "### Priority 1: Fix the build (URGENT)\n\nIt drops files.\n\n**A) Use the other bundler** · estimate: 2 hours · chosen\n\n**B) Pin the old version (v4)** · no estimate\n\nWorks until the next upgrade.\n\n### Priority 2: Ship the UI fixes\n",
         "notes": "### What We Learned\n\n- Check what ships\n",
     }[key]
     text, opened = open_text(editor, incident, key)
