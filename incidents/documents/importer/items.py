@@ -1,5 +1,6 @@
 """What one list item says: its tick or emoji mark, a bold title, and the metadata after it
-("· P1 · mitigate · @alice · due 2026-01-09", or "@bob due 2026-02-10" written inline)."""
+(the export's "p1 mitigate @alice due:2026-01-09" tokens, read by rowtext; the " · P1 · mitigate ·
+@alice · due 2026-01-09" segments of earlier exports; or "@bob due 2026-02-10" written inline)."""
 
 from __future__ import annotations
 
