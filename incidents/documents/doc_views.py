@@ -53,7 +53,7 @@ def _handle(
     text = form.cleaned_data["text"]
     try:
         opened = doctext.DocOpened.load(form.cleaned_data["opened"])
-        document = pasted_document(incident, text) if paste else text
+        document, left_out = pasted_document(incident, text) if paste else (text, [])
     except DocumentError as error:
         form.add_error(None, error.message)
         return _page(request, {**context, "form": form}, UNPROCESSABLE)
@@ -84,6 +84,7 @@ def _handle(
     preview = {"outcome": outcome, "digest": digest(text), "applying": applying}
     if paste:
         preview["document"] = document
+        preview["left_out"] = left_out
     if request.htmx and not applying:
         return render(request, "incidents/_section_text_preview.html", {**context, **preview})
     return _page(request, {**context, "form": form, **preview}, status)

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from incidents.documents.doctext import PROSE, compose
-from incidents.documents.importer import Draft, parse_postmortem
+from incidents.documents.importer import DocumentError, Draft, parse_postmortem
 from incidents.documents.sectiontext import first_day, format_rows
 from incidents.models import Incident
 
@@ -53,10 +53,16 @@ def _item(draft: Any, users: set[str]) -> SimpleNamespace:
     )
 
 
-def pasted_document(incident: Incident, data: str) -> str:
-    """The pasted post-mortem as a document of this incident (its own title kept).
+def pasted_document(incident: Incident, data: str) -> tuple[str, list[str]]:
+    """The pasted post-mortem as a document of this incident (its own title kept), and what
+    the paste holds that the document does not take, for the preview to say.
     Raises incidents.documents.importer.DocumentError for what cannot be read."""
-    draft: Draft = parse_postmortem(data, title=incident.title)
+    try:
+        draft: Draft = parse_postmortem(data)
+    except DocumentError as error:
+        if error.code != "no_title":
+            raise
+        draft = parse_postmortem(data, title=incident.title)
     day = first_day(incident.started_at)
     names = _owner_names(draft.action_items)
     users = set(
@@ -93,7 +99,31 @@ def pasted_document(incident: Incident, data: str) -> str:
         "notes": format_rows("notes", _rows(draft.final_notes, ns), day=day),
     }
     prose = {"title": incident.title, **{name: getattr(draft, name) for name in PROSE}}
-    return compose(prose, sections)
+    return compose(prose, sections), _left_out(incident, draft)
+
+
+def _left_out(incident: Incident, draft: Draft) -> list[str]:
+    """What the paste says that filling an incident does not take: the incident's own facts
+    keep their controls, and messages are written and sent from the communications section."""
+    facts = [
+        label
+        for label, value in (
+            ("title", draft.title != incident.title),
+            ("severity", draft.severity),
+            ("status", draft.status),
+            ("status line", draft.status_line),
+            ("start", draft.started_at),
+            ("detection", draft.detected_at),
+            ("mitigation", draft.mitigated_at),
+            ("end", draft.resolved_at),
+            ("authors", draft.authors),
+        )
+        if value
+    ]
+    left = [f"the incident's {', '.join(facts)}"] if facts else []
+    if draft.communications:
+        left.append(f"{len(draft.communications)} message(s) to communicate")
+    return left
 
 
 def _owner_names(items: Iterable[Any]) -> set[str]:
