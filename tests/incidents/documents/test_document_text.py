@@ -155,7 +155,7 @@ def test_pasting_a_post_mortem_in_another_layout_fills_the_incident_keeping_matc
     assert response.status_code == 200
     assert "Added" in page
     assert "Not taken from the paste" in page
-    assert "the incident's title, severity" in page
+    assert "the incident's title, status" in page
     assert post(editor, incident, pasted, opened, name="document_paste").status_code == 302
     incident.refresh_from_db()
     assert incident.title == "Checkout down after a deploy"
