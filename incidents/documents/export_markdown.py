@@ -2,9 +2,9 @@
 
 The sections follow the seed document's order: the facts under the title, summary and impact,
 the timeline (a table of time, kind and text), resolution, current status, root cause
-analysis, lessons, action items (task lists by horizon, with priority, kind, @owner and due
-date after " · "), the path forward, communications (fenced, with their subject), success
-criteria, final notes and the next step.
+analysis, lessons, action items (task lists by horizon, one item a line in rowtext's syntax:
+"- [ ] Title p1 prevent @alex due:2026-01-09"), the path forward, communications (fenced,
+with their subject), success criteria, final notes and the next step.
 All times are UTC, to the second.
 
 What it writes, the importer reads back to the same structure (tests/incidents/test_roundtrip
@@ -20,13 +20,11 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
+from incidents.documents.forwardtext import format_forward
 from incidents.documents.importer.fields import describe_duration
-from incidents.documents.importer.forward import OPTION_RE, is_options_label
-from incidents.documents.importer.items import WARNING_SIGN, escape_owner_marks
+from incidents.documents.rowtext import action_detail, action_line, continued, status_line
 from incidents.documents.text import (
-    RULE_RE,
     SEP,
-    WONT_DO_REASON,
     fence_for,
     indent,
     looks_structural,
@@ -176,11 +174,7 @@ def _status(w: _Writer, rows: list[StatusItem]) -> None:
             continue
         w.sub(heading)
         for row in mine:
-            marks = {True: "✅ ", False: "❌ ", None: f"{WARNING_SIGN} " if row.warning else ""}
-            mark = marks.get(row.ok, "")
-            aside = " (pre-existing)" if row.pre_existing else ""
-            detail = f": {_item_text(row.detail)}" if row.detail else ""
-            w.line(f"- {mark}**{row.label}**{aside}{detail}")
+            w.line(f"- {status_line(row)}")
 
 
 def _tree(rows: Iterable[Any]) -> tuple[list[Any], dict[int, list[Any]]]:
@@ -226,25 +220,7 @@ def _grouped_texts(w: _Writer, title: str, headings: dict, rows: list) -> None:
             if kind == FinalNote.Kind.OTHER:
                 w.line(wrap_verbatim(row.text.strip("\n")), "")
             else:
-                w.line(f"- {_item_text(row.text)}")
-
-
-def _item_line(item: ActionItem, parent: ActionItem | None) -> str:
-    meta = [item.get_priority_display(), item.kind]
-    if item.owner is not None:
-        meta.append(f"@{item.owner.get_username()}")
-    if item.due_date:
-        meta.append(f"due {item.due_date:%Y-%m-%d}")
-    if item.blocks_deployments:
-        meta.append("blocks deployments")
-    if item.status == ActionItem.Status.IN_PROGRESS:
-        meta.append("in progress")
-    elif item.status == ActionItem.Status.WONT_DO:
-        meta.append("won't do")
-    if parent is not None and item.horizon != parent.horizon:
-        meta.append(item.get_horizon_display().lower())
-    box = "[x]" if item.status == ActionItem.Status.DONE else "[ ]"
-    return f"- {box} {escape_owner_marks(item.title)}{SEP}{SEP.join(meta)}"
+                w.line(f"- {continued(row.text)}")
 
 
 def _action(
@@ -255,12 +231,9 @@ def _action(
     parent: ActionItem | None = None,
 ) -> None:
     pad = "  " * depth
-    w.line(pad + _item_line(item, parent))
-    detail = item.detail
-    if item.status == ActionItem.Status.WONT_DO:
-        # The reason opens the quote, on its one line; the importer takes it back from there.
-        reason = f"{WONT_DO_REASON}{item.closed_reason}"
-        detail = f"{reason}\n\n{detail}" if detail else reason
+    w.line(f"{pad}- {action_line(item, parent.horizon if parent is not None else None)}")
+    # A won't do's reason opens the quote, on its one line; the importer takes it back there.
+    detail = action_detail(item)
     if detail:
         w.line(quote(detail, pad + "  "))
     for child in children.get(item.pk, []):
@@ -284,38 +257,8 @@ def _path_forward(w: _Writer, priorities: list) -> None:
     if not priorities:
         return
     w.section("Path Forward")
-    for number, priority in enumerate(sorted(priorities, key=lambda p: (p.order, p.pk)), 1):
-        w.sub(f"Priority {number}: {priority.title}" + (" (URGENT)" if priority.urgent else ""))
-        if priority.detail:
-            w.line(_option_safe(priority.detail), "")
-        for option in sorted(priority.options.all(), key=lambda o: (o.order, o.pk)):
-            meta = []
-            if option.estimate:
-                meta.append(f"estimate: {option.estimate}")
-            elif option.title.rstrip().endswith(")"):
-                meta.append("no estimate")
-            if option.chosen:
-                meta.append("chosen")
-            w.line(f"**{option.label}) {option.title}**" + "".join(SEP + m for m in meta), "")
-            if option.detail:
-                w.line(_option_safe(option.detail), "")
-
-
-def _option_safe(text: str) -> str:
-    """Detail text of the path forward, wrapped verbatim when a line of it would read as an
-    option, an options label or a heading, or when rules frame it."""
-    text = text.strip("\n")
-    lines = text.split("\n")
-    structural = any(
-        line.startswith("#")
-        or OPTION_RE.match(line)
-        or is_options_label(line)
-        or "hindsight:verbatim" in line
-        for line in lines
-    )
-    if structural or RULE_RE.match(lines[0]) or RULE_RE.match(lines[-1]):
-        return wrap_verbatim(text)
-    return text
+    text, _ = format_forward(sorted(priorities, key=lambda p: (p.order, p.pk)))
+    w.line(text.rstrip("\n"))
 
 
 def _communications(w: _Writer, rows: list[Communication]) -> None:
@@ -342,7 +285,7 @@ def _criteria(w: _Writer, rows: list) -> None:
         if mine:
             w.sub(label)
             for criterion in mine:
-                w.line(f"- [{'x' if criterion.done else ' '}] {_item_text(criterion.text)}")
+                w.line(f"- [{'x' if criterion.done else ' '}] {continued(criterion.text)}")
 
 
 def postmortem_markdown(incident: Incident, communications: Iterable[Communication] = ()) -> str:

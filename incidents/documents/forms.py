@@ -109,3 +109,12 @@ class ConfirmForm(forms.Form):
             raise forms.ValidationError(
                 "This preview expired or was changed; upload the document again."
             ) from None
+
+
+class SectionTextForm(forms.Form):
+    """A section as text, with the signed snapshot of what the editor opened (textedit.Opened)."""
+
+    text = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 18}))
+    opened = forms.CharField(widget=forms.HiddenInput)
+    # The text the preview shown was made of: Apply on a text changed after it previews again.
+    previewed = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Separates an item's text from its metadata on one line: "Title · P1 · @owner · due 2026-01-09".
+# Separates a line's text from its metadata: "**A) Title** · estimate: 2 hours · chosen" (and the
+# action items of earlier exports, "Title · P1 · @owner · due 2026-01-09").
 SEP = " · "
 
 # Opens the quote under a won't do item: its reason, on one line, before any detail.

@@ -2,11 +2,26 @@ from __future__ import annotations
 
 from django.urls import path
 
-from incidents.documents import views
+from incidents.documents import doc_views, text_views, views
 
 urlpatterns = [
     path("incidents/import/", views.import_start, name="import"),
     path("incidents/import/confirm", views.import_confirm, name="import_confirm"),
+    path(
+        "incidents/<str:reference>/document/edit",
+        doc_views.document_edit,
+        name="document_edit",
+    ),
+    path(
+        "incidents/<str:reference>/document/paste",
+        doc_views.document_paste,
+        name="document_paste",
+    ),
+    path(
+        "incidents/<str:reference>/<str:key>/text",
+        text_views.section_text,
+        name="section_text",
+    ),
     path(
         "incidents/<str:reference>/postmortem.md",
         views.postmortem_download,

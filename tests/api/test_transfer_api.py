@@ -43,7 +43,7 @@ def test_export_as_markdown(incident):
     assert response["Content-Type"] == "text/markdown; charset=utf-8"
     text = response.content.decode()
     assert text.startswith("# Queue stuck\n")
-    assert "- [ ] Add a dead-letter queue · P2 · prevent" in text
+    assert "- [ ] Add a dead-letter queue p2 prevent" in text
 
 
 def test_export_as_json_is_the_default(incident):

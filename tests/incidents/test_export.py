@@ -98,14 +98,14 @@ def test_the_markdown_follows_the_seeds_order_and_holds_every_row_of_the_demo(de
     assert "```\nSubject: Brief interruption, now fixed\n\nHello," in text
     done = demo.action_items.get(title="Roll production back to the last working deployment")
     assert (
-        "- [x] Roll production back to the last working deployment · P1 · mitigate · "
-        f"@demo-editor · due {done.due_date:%Y-%m-%d}"
+        "- [x] Roll production back to the last working deployment p1 mitigate "
+        f"@demo-editor due:{done.due_date:%Y-%m-%d}"
     ) in text
     blocking = demo.action_items.filter(blocks_deployments=True).first()
-    assert re.search(rf"- \[ \] {re.escape(blocking.title)} · P1 · .* · blocks deployments", text)
+    assert re.search(rf"- \[ \] {re.escape(blocking.title)} p1 .* blocks-deploys\n", text)
     step = demo.action_items.filter(parent__isnull=False).first()
     # Steps are indented under their item.
-    assert re.search(rf"\n  - \[ \] {re.escape(step.title)} · ", text)
+    assert re.search(rf"\n  - \[ \] {re.escape(step.title)} p\d ", text)
     assert "### Before next deployment" in text
 
 
@@ -266,5 +266,5 @@ def test_a_group_heading_is_written_for_each_horizon_in_use():
 
     text = export_incident(incident.reference, "md").text()
 
-    assert "### Long term\n\n- [ ] Later thing · P2 · prevent" in text
+    assert "### Long term\n\n- [ ] Later thing p2 prevent" in text
     assert "### Today" not in text

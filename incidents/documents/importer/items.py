@@ -1,5 +1,6 @@
 """What one list item says: its tick or emoji mark, a bold title, and the metadata after it
-("· P1 · mitigate · @alice · due 2026-01-09", or "@bob due 2026-02-10" written inline)."""
+(the export's "p1 mitigate @alice due:2026-01-09" tokens, read by rowtext; the " · P1 · mitigate ·
+@alice · due 2026-01-09" segments of earlier exports; or "@bob due 2026-02-10" written inline)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from incidents.documents.importer.fields import (
     PRIORITIES,
     parse_date,
 )
+from incidents.documents.rowtext import WARNING_MARKS, split_item_tokens
 from incidents.documents.text import SEP
 from incidents.models import ActionItem, Horizon
 
@@ -51,11 +53,6 @@ def leading_mark(text: str) -> tuple[bool | None, str]:
                 rest = stripped[len(mark) :].lstrip("\ufe0f").lstrip()
                 return value, rest
     return None, text.strip()
-
-
-# Marks of the third state, between healthy and failing: something needs attention.
-WARNING_MARKS = ("⚠️", "⚠", "🟡", "🟠")
-WARNING_SIGN = "⚠️"  # how the exporter writes it back
 
 
 def has_warning_mark(text: str) -> bool:
@@ -148,7 +145,7 @@ def item_meta(text: str, *, inline: bool = True) -> ItemMeta:
     title = SEP.join(segments).strip()
     found_segments = len(segments) < len(text.split(SEP))
     if inline and not found_segments:
-        title = _inline(meta, title)
+        title = _tokens(meta, title) or _inline(meta, title)
     meta.title = title.replace("\\@", "@")
     return meta
 
@@ -201,6 +198,22 @@ def _take(title: str, match: re.Match[str]) -> str:
     return title[: match.start()] + before + _TAKEN + after + title[match.end() :]
 
 
+def _tokens(meta: ItemMeta, line: str) -> str:
+    """The export's "Title p1 prevent @alex due:2026-01-09" (rowtext); "" when the line does
+    not end in a priority and kind, so other layouts' titles keep their last words."""
+    title, tokens, problems = split_item_tokens(line)
+    if problems or "kind" not in tokens:
+        return ""
+    meta.priority = tokens["priority"]
+    meta.kind = tokens["kind"]
+    meta.owner = tokens.get("owner", "")
+    meta.due = tokens.get("due_date")
+    meta.blocks = tokens.get("blocks_deployments", False)
+    meta.status = tokens.get("status")
+    meta.horizon = tokens.get("horizon")
+    return title
+
+
 def _inline(meta: ItemMeta, title: str) -> str:
     owner = _search(_OWNER_WORD_RE, title) or _search(_OWNER_RE, title, alone=True)
     if owner:
@@ -223,8 +236,3 @@ def _inline(meta: ItemMeta, title: str) -> str:
     # What removing the tokens left behind: doubled spaces and dangling separators.
     title = re.sub(r"\s{2,}", " ", title)
     return title.strip(" \t-\u2013\u2014,;:|")
-
-
-def escape_owner_marks(title: str) -> str:
-    """How the exporter keeps an "@word" inside a title from being read back as an owner."""
-    return re.sub(r"(?<![\w\\])@(?=\w)", r"\\@", title)

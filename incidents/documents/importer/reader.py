@@ -19,7 +19,8 @@ from incidents.documents.importer.headings import (
     names_section,
     unread_asides,
 )
-from incidents.documents.importer.items import WARNING_SIGN, has_warning_mark, leading_mark
+from incidents.documents.importer.items import has_warning_mark, leading_mark
+from incidents.documents.rowtext import WARNING_SIGN
 from incidents.documents.text import (
     fit,
     heading_aside_list,

@@ -11,6 +11,7 @@ from incidents.documents.importer.blocks import Block, Item, Section, parse_bloc
 from incidents.documents.importer.draft import EventDraft
 from incidents.documents.importer.items import leading_mark
 from incidents.documents.importer.reader import Reader
+from incidents.documents.rowtext import event_kind
 from incidents.documents.text import SEP, cell_text, heading_words
 from incidents.models import TimelineEvent
 
@@ -55,6 +56,9 @@ _KIND_WORDS = (
 
 
 def _kind_and_text(text: str) -> tuple[str, str]:
+    kind, rest = event_kind(text)
+    if kind is not None:
+        return kind, rest
     label, sep, rest = text.partition(SEP.strip() + " ")
     if sep and label.strip().lower() in _KIND_LABELS:
         return _KIND_LABELS[label.strip().lower()], rest.strip()

@@ -1,0 +1,370 @@
+"""Applying a section's text through the rows' services, in one transaction.
+
+The conflict rule is the rows' own: a row someone changed since the text was opened, whose
+fields this text also changes, is a conflict; anything else merges. A preview runs the very same
+apply and rolls it back, so it shows every error and conflict Apply would meet. Errors and
+conflicts apply nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+from incidents.documents.rowtext import RowTextError
+from incidents.documents.sectiontext import first_day, format_section, parse_section
+from incidents.documents.textdiff import (
+    FIELD_LABELS,
+    MODELS,
+    TRANSITIONS,
+    Change,
+    Node,
+    Opened,
+    Plan,
+    flatten,
+    node_title,
+    plan,
+    row_kind,
+    section_rows,
+)
+from incidents.models import (
+    ActionItem,
+    Incident,
+    SuccessCriterion,
+    TimelineEvent,
+)
+from incidents.models.base import Ordered
+from incidents.postmortem import services
+
+
+@dataclass
+class Conflict:
+    title: str
+    line: int | None
+    fields: list[str]
+    theirs: dict[str, str]
+    gone: bool = False
+
+
+class TextConflict(Exception):
+    def __init__(self, conflicts: list[Conflict]) -> None:
+        self.conflicts = conflicts
+        super().__init__(f"{len(conflicts)} rows changed meanwhile.")
+
+
+class _Rollback(Exception):
+    """Ends a preview's dry run."""
+
+
+def _current_values(incident: Incident, section: str) -> dict[tuple[str, int], dict[str, Any]]:
+    day = first_day(incident.started_at)
+    text, rows = format_section(section, section_rows(incident, section), day=day)
+    nodes = flatten(section, parse_section(section, text, day=day))
+    return {(row_kind(section, r), r.pk): n.values for r, n in zip(rows, nodes, strict=True)}
+
+
+def _owners(nodes: Iterable[Node]) -> dict[str, User]:
+    names = {n.values["owner"] for n in nodes if n.values.get("owner")}
+    if not names:
+        return {}
+    users = get_user_model()._default_manager.filter(username__in=names)
+    return {u.get_username(): u for u in users}
+
+
+def _messages(error: ValidationError) -> str:
+    if hasattr(error, "message_dict"):
+        return " ".join(
+            f"{FIELD_LABELS.get(k, k).replace('__all__', '')}: {' '.join(v)}".lstrip(": ")
+            for k, v in error.message_dict.items()
+        )
+    return " ".join(error.messages)
+
+
+class SectionApplier:
+    def __init__(self, incident: Incident, section: str, plan: Plan, user: User | None) -> None:
+        self.incident = incident
+        self.section = section
+        self.plan = plan
+        self.user = user
+        self.errors: list[tuple[int, str]] = []
+        self.conflicts: list[Conflict] = []
+        self.saved: dict[int, models.Model] = {}  # new index -> row
+
+    def run(self) -> None:
+        plan = self.plan
+        owners = _owners(plan.new)
+        for node in plan.new:
+            owner = node.values.get("owner")
+            if owner and owner not in owners:
+                self.errors.append((node.line, f"@{owner} is not a Hindsight user."))
+        if self.errors:
+            return
+        locked = self._lock()
+        current = _current_values(self.incident, self.section)
+        # Parents before children: a new step needs its new item's id.
+        for j, node in enumerate(plan.new):
+            if j in plan.pairs:
+                self._change(j, node, plan.old[plan.pairs[j]], current, locked, owners)
+            else:
+                self._add(j, node, owners)
+        # Ticks after every write, steps before their items: an item closes once its steps do.
+        for j in reversed(range(len(plan.new))):
+            self._transition(j, plan.new[j])
+        self._remove(locked)
+        self._reorder()
+
+    def _lock(self) -> dict[tuple[str, int], Any]:
+        found: dict[tuple[str, int], Any] = {}
+        for kind in {n.kind for n in self.plan.old}:
+            ids = [n.pk for n in self.plan.old if n.kind == kind]
+            for row in MODELS[kind]._default_manager.select_for_update().filter(pk__in=ids):
+                found[(kind, row.pk)] = row
+        return found
+
+    def _parent_field(self, kind: str) -> str | None:
+        if kind == "options":
+            return "priority"
+        return "parent" if kind in ("causes", "actions") else None
+
+    def _parent(self, node: Node) -> Any:
+        if node.parent is None:
+            return None
+        return self.saved.get(node.parent)
+
+    def _assign(
+        self, row: Any, node: Node, names: Iterable[str], owners: dict[str, User]
+    ) -> list[str]:
+        written = []
+        for name in names:
+            if name in TRANSITIONS:
+                continue
+            if name == "parent":
+                parent_field = self._parent_field(node.kind)
+                if parent_field:
+                    setattr(row, parent_field, self._parent(node))
+                    written.append(parent_field)
+                continue
+            value = node.values[name]
+            if name == "owner":
+                value = owners.get(value) if value else None
+            setattr(row, name, value)
+            written.append(name)
+        return written
+
+    def _change(
+        self,
+        j: int,
+        node: Node,
+        before: Node,
+        current: dict[tuple[str, int], dict[str, Any]],
+        locked: dict[tuple[str, int], Any],
+        owners: dict[str, User],
+    ) -> None:
+        assert before.pk is not None
+        row = locked.get((before.kind, before.pk))
+        mine = [n for n, v in node.values.items() if before.values.get(n) != v]
+        new_parent = self.plan.pairs.get(node.parent) if node.parent is not None else None
+        if new_parent != before.parent:
+            mine.append("parent")
+        if row is None:
+            if mine:
+                self.conflicts.append(Conflict(node_title(node), node.line, mine, {}, gone=True))
+            return
+        self.saved[j] = row
+        if not mine:
+            return
+        if row.version != before.version:
+            now = current.get((before.kind, before.pk), {})
+            clashing = [n for n in mine if n in now and now[n] != before.values.get(n)]
+            if clashing:
+                theirs = {FIELD_LABELS.get(n, n): _shown(now[n]) for n in clashing}
+                self.conflicts.append(Conflict(node_title(node), node.line, clashing, theirs))
+                return
+        names = self._assign(row, node, mine, owners)
+        if not names:
+            return
+        try:
+            self.saved[j] = services.part_save(row=row, user=self.user, fields=names)
+        except ValidationError as error:
+            self.errors.append((node.line, _messages(error)))
+
+    def _add(self, j: int, node: Node, owners: dict[str, User]) -> None:
+        model = MODELS[node.kind]
+        values = {k: v for k, v in node.values.items() if k not in TRANSITIONS and k != "owner"}
+        row = model(**values)
+        if node.kind == "options":
+            parent = self._parent(node)
+            if parent is None:
+                return  # its priority failed; that error is shown
+            row.priority = parent  # type: ignore[attr-defined]
+        else:
+            row.incident = self.incident  # type: ignore[attr-defined]
+            if self._parent_field(node.kind) and node.parent is not None:
+                parent = self._parent(node)
+                if parent is None:
+                    return
+                row.parent = parent  # type: ignore[attr-defined]
+        if "owner" in node.values:
+            row.owner = owners.get(node.values["owner"]) if node.values["owner"] else None  # type: ignore[attr-defined]
+        if isinstance(row, TimelineEvent):
+            row.created_by = self.user if self.user and self.user.is_authenticated else None
+        try:
+            self.saved[j] = services.part_save(row=row, user=self.user)  # type: ignore[type-var]
+        except ValidationError as error:
+            self.errors.append((node.line, _messages(error)))
+
+    def _transition(self, j: int, node: Node) -> None:
+        row = self.saved.get(j)
+        if row is None:
+            return
+        try:
+            if isinstance(row, ActionItem):
+                self._item_status(row, node)
+            elif isinstance(row, SuccessCriterion) and self._ticked(node):
+                services.criterion_set_done(criterion=row, done=node.values["done"], user=self.user)
+        except services.OpenSteps as open_steps:
+            names = "; ".join(step.title for step in open_steps.steps)
+            self.errors.append((node.line, f"its steps are still open ({names}); tick them too."))
+        except ValidationError as error:
+            self.errors.append((node.line, _messages(error)))
+
+    def _item_status(self, row: ActionItem, node: Node) -> None:
+        row.refresh_from_db()
+        want = node.values["status"]
+        reason = node.values.get("closed_reason", "")
+        if row.status == want and (
+            want != ActionItem.Status.WONT_DO or row.closed_reason == reason
+        ):
+            return
+        before = self._before(node)
+        if (
+            before is not None
+            and before.values.get("status") == want
+            and before.values.get("closed_reason") == reason
+        ):
+            return  # this text left the tick alone: whoever changed it keeps theirs
+        if row.status != ActionItem.Status.OPEN:
+            row = services.action_item_reopen(item=row, user=self.user)
+        if want == ActionItem.Status.DONE:
+            services.action_item_complete(item=row, user=self.user)
+        elif want == ActionItem.Status.IN_PROGRESS:
+            services.action_item_start(item=row, user=self.user)
+        elif want == ActionItem.Status.WONT_DO:
+            services.action_item_drop(item=row, user=self.user, reason=reason)
+
+    def _ticked(self, node: Node) -> bool:
+        before = self._before(node)
+        return (before is None and node.values["done"]) or (
+            before is not None and before.values["done"] != node.values["done"]
+        )
+
+    def _before(self, node: Node) -> Node | None:
+        j = self.plan.new.index(node)
+        return self.plan.old[self.plan.pairs[j]] if j in self.plan.pairs else None
+
+    def _remove(self, locked: dict[tuple[str, int], Any]) -> None:
+        kept = set(self.plan.pairs.values())
+        for i in reversed(range(len(self.plan.old))):
+            node = self.plan.old[i]
+            if i in kept:
+                continue
+            assert node.pk is not None
+            row = locked.get((node.kind, node.pk))
+            if row is None:
+                continue  # gone already: what this text wanted
+            if row.version != node.version:
+                row.refresh_from_db()
+            if row.version != node.version:
+                self.conflicts.append(
+                    Conflict(
+                        node_title(node), None, ["removed"], {"now": "changed since you opened it"}
+                    )
+                )
+                continue
+            services.part_delete(row=row, user=self.user)
+
+    def _reorder(self) -> None:
+        """Siblings in the text's order; rows someone added meanwhile after them."""
+        groups: dict[tuple[Any, ...], list[Any]] = {}
+        for j in range(len(self.plan.new)):
+            row = self.saved.get(j)
+            if isinstance(row, Ordered):
+                row.refresh_from_db()
+                key = tuple(
+                    getattr(row, f.name if not isinstance(f, models.ForeignKey) else f.attname)
+                    for f in (row._meta.get_field(n) for n in row.sibling_fields)
+                )
+                groups.setdefault((type(row), *key), []).append(row)
+        for rows in groups.values():
+            wanted = [r.pk for r in rows]
+            siblings = list(rows[0].siblings())
+            ordered = [s for pk in wanted for s in siblings if s.pk == pk] + [
+                s for s in siblings if s.pk not in wanted
+            ]
+            for position, sibling in enumerate(ordered):
+                if sibling.order != position:
+                    sibling.order = position
+                    services.part_save(row=sibling, user=self.user, fields=["order"])
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+@dataclass
+class Outcome:
+    plan: Plan
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    applied: bool = False
+
+    @property
+    def changes(self) -> list[Change]:
+        return self.plan.changes
+
+    @property
+    def empty(self) -> bool:
+        return self.plan.empty
+
+
+def section_text_apply(
+    *,
+    incident: Incident,
+    section: str,
+    opened: Opened,
+    text: str,
+    user: User | None,
+    dry_run: bool = False,
+) -> Outcome:
+    """Apply what `text` changes in one transaction, or (dry_run) find out what it would do and
+    roll it back. Errors (with line numbers) and conflicts apply nothing."""
+    day = first_day(incident.started_at)
+    try:
+        the_plan = plan(section, opened, text, day=day)
+    except RowTextError as error:
+        return Outcome(plan=Plan([], [], {}, []), errors=error.errors)
+    outcome = Outcome(plan=the_plan)
+    if the_plan.empty:
+        return outcome
+    applier = SectionApplier(incident, section, the_plan, user)
+    try:
+        with transaction.atomic():
+            applier.run()
+            if applier.errors or applier.conflicts or dry_run:
+                raise _Rollback()
+    except _Rollback:
+        pass
+    outcome.errors = sorted(applier.errors)
+    outcome.conflicts = applier.conflicts
+    outcome.applied = not (dry_run or applier.errors or applier.conflicts)
+    return outcome
