@@ -241,7 +241,7 @@ def test_a_change_someone_made_to_a_row_the_text_leaves_alone_merges(editor, inc
 def test_every_section_survives_export_then_edit_as_text_unchanged(editor, incident, key):
     seeded = {
         "timeline": "- 06:02 Deploy went out (deployment)\n  The bundle had no worker.\n- 2026-01-03 07:00 Next morning (note)\n",
-        "status": "### Current status\n\n- ❌ **Checkout**: failing\n\n### Known Issues\n\n- **Search** (pre-existing): slow\n",
+        "status": "### Current status\n\n- ❌ **Checkout**: failing\n- ⚠️ **Search**: slow answers\n\n### Known Issues\n\n- **Search** (pre-existing): slow\n",
         "causes": "### Primary Cause\n\n- **Missing worker file**\n  > The bundle had no worker.\n  - **No size check**\n",
         "lessons": "### What Went Wrong\n\n- Nobody looked at the bundle\n  - not its size\n\n  > nor its files\n\n### What Went Right\n\n- The rollback took a minute\n",
         "actions": "### Immediate\n\n- [x] Roll back p1 mitigate\n- [ ] Drop the cache p3 process wont-do\n  > Won't do: It expires by itself.\n",
@@ -256,6 +256,9 @@ def test_every_section_survives_export_then_edit_as_text_unchanged(editor, incid
     assert text == seeded
     page = post(editor, incident, key, text, opened, apply=False).content.decode()
     assert "No changes." in page
+    if key == "status":  # the third state, neither healthy nor failing, is kept as such
+        warned = incident.status_items.get(label="Search", kind="current")
+        assert (warned.ok, warned.warning) == (None, True)
 
 
 @pytest.mark.parametrize(
