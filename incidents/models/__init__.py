@@ -25,6 +25,7 @@ from incidents.models.delivery import (
 )
 from incidents.models.document import FinalNote, PathPriority, SolutionOption, StatusItem
 from incidents.models.incident import Incident, ReferenceCounter, Severity
+from incidents.models.public_document import PublicDocument
 from incidents.models.timeline import TimelineEvent
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "Maintenance",
     "PathPriority",
     "Phase",
+    "PublicDocument",
     "ReferenceCounter",
     "Severity",
     "SolutionOption",

@@ -11,7 +11,6 @@ one can take the incident off the page again (incidents.statuspage.services.visi
 from __future__ import annotations
 
 import re
-from functools import partial
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -24,7 +23,7 @@ from incidents.communications.services._common import Status, _who
 from incidents.communications.services.errors import CommunicationStateError
 from incidents.models import Audience, Communication, TimelineEvent
 from incidents.postmortem.services import history_record, timeline_event_add
-from incidents.statuspage.page import status_page_invalidate
+from incidents.statuspage.page import public_documents_mark_stale
 from incidents.statuspage.services.component_status import components_set_by_update
 from incidents.statuspage.services.visibility import (
     incident_publish_with_update,
@@ -114,9 +113,7 @@ def communication_send(*, communication: Communication, user: User | None) -> Co
         # The components it names take the status it gives them.
         components_set_by_update(communication=communication, user=user, at=now)
         # On the page at once, not when its cached copy runs out.
-        transaction.on_commit(
-            partial(status_page_invalidate, incident_number=communication.incident.number)
-        )
+        public_documents_mark_stale(incident_number=communication.incident.number)
     return communication
 
 
@@ -166,7 +163,5 @@ def communication_retract(
     )
     # Its last one withdrawn, an incident nobody marked public goes off the page.
     incident_unpublish_after_withdrawal(incident=communication.incident, user=user)
-    transaction.on_commit(
-        partial(status_page_invalidate, incident_number=communication.incident.number)
-    )
+    public_documents_mark_stale(incident_number=communication.incident.number)
     return communication

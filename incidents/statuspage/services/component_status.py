@@ -26,7 +26,7 @@ from incidents.models import (
     Component,
     ComponentStatus,
 )
-from incidents.statuspage.page import status_page_invalidate
+from incidents.statuspage.page import public_documents_mark_stale
 from incidents.statuspage.selectors import check_states, component_check_ids
 
 
@@ -89,7 +89,7 @@ def _set(
         rows = rows.filter(status=expected)
     updated = rows.update(status=status, status_changed_at=at, status_changed_by=user)
     if updated:
-        transaction.on_commit(status_page_invalidate)
+        public_documents_mark_stale()
     return updated == 1
 
 
@@ -145,7 +145,7 @@ def components_follow_checks(*, component_ids: list[int] | None = None) -> int:
                 pk=pk, status=current[pk], follows_checks=True
             ).update(status=proposal, status_changed_at=now, status_changed_by=None)
     if changed:
-        transaction.on_commit(status_page_invalidate)
+        public_documents_mark_stale()
     return changed
 
 

@@ -16,7 +16,7 @@ from django.db import transaction
 from core.rendering import render
 from incidents.models import Maintenance
 from incidents.statuspage.maintenance_notices import maintenance_notice_schedule
-from incidents.statuspage.page import status_page_invalidate
+from incidents.statuspage.page import public_documents_mark_stale
 
 MAINTENANCE_FIELDS = frozenset({"service", "title", "description", "starts_at", "ends_at"})
 
@@ -47,7 +47,7 @@ def _save(maintenance: Maintenance, changes: dict[str, Any]) -> Maintenance:
     _checked(maintenance, changes)
     maintenance.description_html = render(maintenance.description)
     maintenance.save()
-    transaction.on_commit(status_page_invalidate)
+    public_documents_mark_stale()
     return maintenance
 
 
@@ -68,4 +68,4 @@ def maintenance_update(*, maintenance: Maintenance, **changes: Any) -> Maintenan
 @transaction.atomic
 def maintenance_delete(*, maintenance: Maintenance) -> None:
     maintenance.delete()
-    transaction.on_commit(status_page_invalidate)
+    public_documents_mark_stale()
