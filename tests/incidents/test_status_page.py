@@ -33,6 +33,7 @@ from incidents.models import (
     Phase,
 )
 from incidents.statuspage.page import (
+    ACTIVE_SHOWN,
     FRESH_SECONDS,
     PAST_SHOWN,
     public_documents_mark_stale,
@@ -500,6 +501,30 @@ def test_cold_it_builds_in_five_queries_and_warm_it_reads_one_row(django_assert_
     assert f"Fixed {shown - 1}" in html
     with django_assert_num_queries(1):
         page()
+
+
+def test_on_a_bad_day_the_page_lists_ten_open_incidents_and_links_to_the_rest():
+    for i in range(ACTIVE_SHOWN + 2):
+        incident = IncidentFactory(started_at=NOW - timedelta(minutes=60 - i))
+        communication(incident, f"Looking into problem {i}", at=NOW - timedelta(minutes=30 - i))
+    html = page()
+    listed = re.findall(r'<article class="incident [a-z_]+" id="incident-(\d+)"', html)
+    assert len(listed) == ACTIVE_SHOWN
+    more = re.search(r'<a href="([^"]+)">And (\d+) more open incidents</a>', html)
+    assert more is not None
+    assert more.groups() == ("/status/history/", "2")
+    # The newest first: the two left out are the oldest.
+    assert "Looking into problem 11" in html
+    assert "Looking into problem 0" not in html
+
+
+def test_with_ten_open_incidents_or_fewer_nothing_is_said_about_more():
+    for i in range(ACTIVE_SHOWN):
+        incident = IncidentFactory(started_at=NOW - timedelta(minutes=60 - i))
+        communication(incident, f"Looking into problem {i}", at=NOW - timedelta(minutes=30 - i))
+    html = page()
+    assert len(re.findall(r'<article class="incident [a-z_]+" id="incident-', html)) == 10
+    assert "more open incident" not in html
 
 
 def test_a_repeat_visitor_with_a_current_copy_gets_304(client, django_capture_on_commit_callbacks):
