@@ -46,6 +46,7 @@ from incidents.statuspage.page.documents import (
     Built,
     Served,
     incident_key,
+    kept_document,
     public_document,
     public_documents_mark_stale,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "UptimeDay",
     "incident_key",
     "incident_url",
+    "kept_document",
     "public_document",
     "public_documents_mark_stale",
     "public_history_page",

@@ -22,9 +22,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import connection
+from django.db.models import Field, Q
 from django.utils import timezone
 
 from incidents.models import PublicDocument
@@ -106,6 +108,49 @@ def _build(build: Callable[[], Built | None]) -> Built | None:
         return build()
 
 
+def _column(name: str) -> str:
+    field = PublicDocument._meta.get_field(name)
+    assert isinstance(field, Field), name  # a column of the table
+    assert field.column, name
+    return connection.ops.quote_name(field.column)
+
+
+def _kept(key: str, variant: str, *, fresh_since: datetime) -> tuple[Any, str, str, bool] | None:
+    """The kept row's variant, content type and ETag, and whether it is fresh (built after
+    `fresh_since` and not stale); None when there is none.
+
+    The one read every public request makes, so written as SQL: building it with the ORM costs
+    a request more than the whole answer from a static file does (about 0.6 ms against 0.02 ms,
+    measured in process). The columns are the model's own, by name; the time is adapted for the
+    database as the ORM adapts it.
+    """
+    body, content_type, etag, built_at, stale, pk = (
+        _column(name) for name in (variant, "content_type", "etag", "built_at", "stale", "key")
+    )
+    table = connection.ops.quote_name(PublicDocument._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {body}, {content_type}, {etag}, (NOT {stale} AND {built_at} > %s) "
+            f"FROM {table} WHERE {pk} = %s",
+            [connection.ops.adapt_datetimefield_value(fresh_since), key],
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1], row[2], bool(row[3]))
+
+
+def _fresh_since(now: datetime) -> datetime:
+    return now - timedelta(seconds=FRESH_SECONDS)
+
+
+def kept_document(key: str, *, gzip: bool) -> Served | None:
+    """The document kept under `key` in the variant asked for if it is fresh and not stale;
+    None otherwise (the caller goes on to public_document(), which builds). One query."""
+    row = _kept(key, "gzipped" if gzip else "body", fresh_since=_fresh_since(timezone.now()))
+    if row is None or not row[3]:
+        return None
+    return _served(row[0], row[1], row[2], gzip=gzip)
+
+
 def public_document(
     key: str, build: Callable[[], Built | None], *, gzip: bool, now: datetime | None = None
 ) -> Served | None:
@@ -114,16 +159,12 @@ def public_document(
     says there is no such document (nothing is kept for it)."""
     now = now or timezone.now()
     variant = "gzipped" if gzip else "body"
-    row = (
-        PublicDocument.objects.filter(key=key)
-        .values_list(variant, "content_type", "etag", "built_at", "stale")
-        .first()
-    )
+    row = _kept(key, variant, fresh_since=_fresh_since(now))
     if row is None:
         return _first_build(key, build, gzip=gzip, now=now)
-    body, content_type, etag, built_at, stale = row
+    body, content_type, etag, fresh = row
     previous = _served(body, content_type, etag, gzip=gzip)
-    if not stale and now < built_at + timedelta(seconds=FRESH_SECONDS):
+    if fresh:
         return previous
     claimed = PublicDocument.objects.filter(key=key, claimed_until__lte=now).update(
         claimed_until=now + timedelta(seconds=CLAIM_SECONDS), stale=False
