@@ -107,12 +107,14 @@ def communication_send(*, communication: Communication, user: User | None) -> Co
     if is_delivered(communication.audience):
         outbox_enqueue(task=DELIVER_TASK, kwargs={"communication_id": communication.pk})
     if communication.audience in ON_THE_STATUS_PAGE:
+        # The components it names take the status it gives them. Before the incident's
+        # visibility, which marks the kept public pages stale: those rows are locked last in
+        # every transaction, so two writes never wait on each other in a circle.
+        components_set_by_update(communication=communication, user=user, at=now)
         # Publishing an update (or the public post-mortem) is what makes an incident public,
         # if nothing had yet.
         incident_publish_with_update(incident=communication.incident, user=user, at=now)
-        # The components it names take the status it gives them.
-        components_set_by_update(communication=communication, user=user, at=now)
-        # On the page at once, not when its cached copy runs out.
+        # On the page at once, not when its kept copy runs out.
         public_documents_mark_stale(incident_number=communication.incident.number)
     return communication
 

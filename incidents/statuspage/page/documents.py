@@ -87,7 +87,12 @@ def gzip_etag(etag: str) -> str:
 def public_documents_mark_stale(*, incident_number: int | None = None) -> None:
     """Mark stale every kept document but the incidents' own pages, and that of the incident
     numbered `incident_number`, if any. Called inside the transaction of the write that changes
-    them: it commits or rolls back with it."""
+    them: it commits or rolls back with it.
+
+    It locks those rows until the commit, so it comes last in the transaction, after every
+    other row the write locks: were one write to lock a component after marking while another
+    marks after locking that component, each would wait for the other.
+    """
     shared = ~Q(key__startswith=INCIDENT_PREFIX)
     if incident_number is not None:
         shared |= Q(key=incident_key(incident_number))

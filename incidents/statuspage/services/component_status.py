@@ -87,10 +87,9 @@ def _set(
     rows = Component.objects.filter(pk=component_id)
     if expected is not None:
         rows = rows.filter(status=expected)
-    updated = rows.update(status=status, status_changed_at=at, status_changed_by=user)
-    if updated:
-        public_documents_mark_stale()
-    return updated == 1
+    # The kept public pages are marked stale by the caller, last in its transaction (see
+    # incidents.statuspage.page.public_documents_mark_stale).
+    return rows.update(status=status, status_changed_at=at, status_changed_by=user) == 1
 
 
 @transaction.atomic
@@ -112,6 +111,7 @@ def component_set_status(
             f"{component.name} is {component.get_status_display().lower()} now; "
             "someone changed it since you looked."
         )
+    public_documents_mark_stale()
     component.refresh_from_db()
     return component
 
@@ -186,7 +186,7 @@ def components_set_by_update(
     """Publishing a status page update sets the status of the components it names (called by
     communication_send, in its transaction). The update says it, whatever stood: no
     compare-and-set on the previous status, and a component following its checks keeps
-    following them at their next change."""
+    following them at their next change. The caller marks the kept public pages stale."""
     changed = 0
     for pk, status in CommunicationComponent.objects.filter(
         communication=communication
