@@ -16,6 +16,7 @@ whose request happened to build it: one copy for every visitor.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import logging
@@ -120,6 +121,19 @@ def _column(name: str) -> str:
     return connection.ops.quote_name(field.column)
 
 
+@functools.cache
+def _select(variant: str, vendor: str) -> str:
+    """The read of one kept row, for the database `vendor` (its quoting): made once."""
+    body, content_type, etag, built_at, stale, pk = (
+        _column(name) for name in (variant, "content_type", "etag", "built_at", "stale", "key")
+    )
+    table = connection.ops.quote_name(PublicDocument._meta.db_table)
+    return (
+        f"SELECT {body}, {content_type}, {etag}, (NOT {stale} AND {built_at} > %s) "
+        f"FROM {table} WHERE {pk} = %s"
+    )
+
+
 def _kept(key: str, variant: str, *, fresh_since: datetime) -> tuple[Any, str, str, bool] | None:
     """The kept row's variant, content type and ETag, and whether it is fresh (built after
     `fresh_since` and not stale); None when there is none.
@@ -129,14 +143,9 @@ def _kept(key: str, variant: str, *, fresh_since: datetime) -> tuple[Any, str, s
     measured in process). The columns are the model's own, by name; the time is adapted for the
     database as the ORM adapts it.
     """
-    body, content_type, etag, built_at, stale, pk = (
-        _column(name) for name in (variant, "content_type", "etag", "built_at", "stale", "key")
-    )
-    table = connection.ops.quote_name(PublicDocument._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {body}, {content_type}, {etag}, (NOT {stale} AND {built_at} > %s) "
-            f"FROM {table} WHERE {pk} = %s",
+            _select(variant, connection.vendor),
             [connection.ops.adapt_datetimefield_value(fresh_since), key],
         )
         row = cursor.fetchone()
