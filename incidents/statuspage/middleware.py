@@ -7,10 +7,10 @@ Both are the same bytes for every visitor, kept built in the database
 resolver cost such a request more than reading and sending its bytes, and none of them changes
 the answer: the page sets no cookie, reads no session and has its own caching headers. So this
 middleware, placed right after WhiteNoise, answers GET and HEAD for those two paths from the
-kept row when it is fresh and not stale, with the headers the view sends (ETag and 304, gzip
-negotiated with Vary, Cache-Control) and the X-Frame-Options the stack would add. When the row
-is missing, stale or expired it does nothing: the view answers and builds, so there is one
-builder. Feeds, the JSON summary and badges go through the views as before.
+kept row when it is fresh and not stale (or another process is rebuilding it, when the view
+would serve the same bytes), with the headers the view sends (ETag and 304, gzip negotiated
+with Vary, Cache-Control) and the X-Frame-Options the stack would add. When the row is missing,
+stale or expired it does nothing: the view answers and builds, so there is one builder. Feeds, the JSON summary and badges go through the views as before.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from deployments.models import Environment, MaintenanceWindow
 from deployments.services.health import ProbeOutcome, snapshot_record
@@ -117,6 +118,38 @@ def test_a_published_update_sets_the_status_of_the_components_it_names_and_no_ot
     assert api.status == "operational"
     with pytest.raises(Exception, match="published update"):
         services.communication_components_set(communication=update, statuses={})
+
+
+def test_publishing_an_update_marks_the_kept_pages_stale_after_every_other_row_it_locks():
+    """The kept rows are locked last in a write, so a write that sets a component's status (the
+    component, then the kept rows) never waits in a circle with one that publishes."""
+    editor = user_with_role("editor")
+    web = component("Web")
+    assert Client().get("/status/").status_code == 200  # a kept row to mark
+    incident = IncidentFactory(started_at=NOW - timedelta(minutes=5))
+    update = Communication.objects.create(
+        incident=incident,
+        audience=Audience.STATUS_PAGE,
+        phase=Phase.INVESTIGATING,
+        subject="The site is down",
+        body="We are on it.",
+    )
+    services.communication_components_set(
+        communication=update, statuses={web.pk: ComponentStatus.MAJOR_OUTAGE}
+    )
+    communication_approve(communication=update, user=editor)
+    with CaptureQueriesContext(connection) as queries:
+        communication_send(communication=update, user=editor)
+    # Each statement that locks rows, by its table: UPDATE, and SELECT ... FOR UPDATE.
+    writes = [
+        q["sql"].split('"')[1]
+        for q in queries.captured_queries
+        if q["sql"].startswith("UPDATE") or "FOR UPDATE" in q["sql"]
+    ]
+    first_marking = writes.index("incidents_publicdocument")
+    assert "incidents_component" in writes[:first_marking]
+    assert "incidents_incident" in writes[:first_marking]
+    assert set(writes[first_marking:]) == {"incidents_publicdocument"}
 
 
 # --- status proposed by checks -----------------------------------------------------------------

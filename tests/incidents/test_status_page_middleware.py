@@ -12,8 +12,13 @@ import time_machine
 from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client
 
-from incidents.models import Incident
-from incidents.statuspage.page import FRESH_SECONDS, public_documents_mark_stale
+from incidents.models import Incident, PublicDocument
+from incidents.statuspage.page import (
+    CLAIM_SECONDS,
+    FRESH_SECONDS,
+    PAGE_KEY,
+    public_documents_mark_stale,
+)
 from incidents.statuspage.views import public as public_views
 from tests.factories import IncidentFactory, UserFactory
 
@@ -135,3 +140,18 @@ def test_other_methods_paths_and_unknown_incidents_go_to_the_views(incident, mon
     assert Client().get("/status/incidents/INC-999999/").status_code == 404
     assert Client().get("/status/incidents/nonsense/").status_code == 404
     assert Client().get("/status/history/").status_code == 200
+
+
+def test_while_another_process_rebuilds_it_serves_the_previous_bytes_without_the_view(
+    incident, monkeypatch, clock
+):
+    view = ViewCalls(monkeypatch)
+    first = Client().get("/status/")
+    clock.shift(timedelta(seconds=FRESH_SECONDS))
+    PublicDocument.objects.filter(key=PAGE_KEY).update(
+        claimed_until=NOW + timedelta(seconds=FRESH_SECONDS + CLAIM_SECONDS)
+    )
+    during = Client().get("/status/")
+    assert view.count == 1
+    assert during.content == first.content
+    assert during["ETag"] == first["ETag"]

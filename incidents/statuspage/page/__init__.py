@@ -4,16 +4,16 @@
    watch; and the enabled production health checks with their newest result. A check that no
    component watches is still shown on its own under its service, as before components.
 2. Uptime: results per (check, day) over 90 days from the hourly roll-ups and the raw results not
-   yet rolled up, in one UNION ALL. Past days do not change, so they are cached for an hour and a
-   warm build reads only today.
+   yet rolled up, in one UNION ALL. Read whole at each rebuild: only one process rebuilds at a
+   time, every FRESH_SECONDS at most.
 3. Maintenance: windows that have not ended.
 4. Incidents: the public ones (made public by a published update or by an editor) that are
-   open, the PAST_SHOWN latest resolved in the last 90 days, or the latest resolved, each joined
-   to its published status-page updates and public post-mortem (a LEFT JOIN on a
-   FilteredRelation). An internal incident is never read here, so it shows nowhere on the page:
-   not in the lists, not in the overall status. Past incidents are shown in brief, each linking
-   to its own public page; older ones are on the history pages. So the page stays the same size
-   however long the history grows.
+   open (at most ACTIVE_SHOWN listed, the others counted), the PAST_SHOWN latest resolved in the
+   last 90 days, or the latest resolved, each joined to its published status-page updates and
+   public post-mortem (a LEFT JOIN on a FilteredRelation). An internal incident is never read
+   here, so it shows nowhere on the page: not in the lists, not in the overall status. Past
+   incidents are shown in brief, each linking to its own public page; older ones are on the
+   history pages. So the page stays the same size however long the history grows.
 
 Each public incident has a page of its own (public_incident_page: one query), with its updates,
 those withdrawn marked so, and its published public post-mortem; the history pages list every
