@@ -1,5 +1,5 @@
 """The admin of the status page's side: maintenance windows, subscribers, components and their
-groups.
+groups, and (to look at) the kept public documents.
 
 Windows, components and groups save through the services the pages use (incidents.statuspage.services), so a window saved
 here is checked, stored with its HTML rendered and shown on the status page at once, exactly as
@@ -25,6 +25,7 @@ from incidents.models import (
     ComponentGroup,
     ComponentStatusChange,
     Maintenance,
+    PublicDocument,
     Subscriber,
 )
 from incidents.statuspage import services
@@ -165,5 +166,25 @@ class ComponentStatusChangeAdmin(admin.ModelAdmin):
 
     def has_change_permission(
         self, request: HttpRequest, obj: ComponentStatusChange | None = None
+    ) -> bool:
+        return False
+
+
+@admin.register(PublicDocument)
+class PublicDocumentAdmin(admin.ModelAdmin):
+    """To see what is kept and when it was built. Only the pages build and write these rows;
+    deleting one is harmless (the next reader builds it again)."""
+
+    list_display = ["key", "content_type", "etag", "built_at", "stale", "claimed_until"]
+    search_fields = ["key"]
+    # The bytes are the page itself: open it instead.
+    exclude = ["body", "gzipped"]
+    readonly_fields = ["key", "content_type", "etag", "built_at", "stale", "claimed_until"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(
+        self, request: HttpRequest, obj: PublicDocument | None = None
     ) -> bool:
         return False

@@ -29,6 +29,7 @@ from incidents.models.delivery import (
 from incidents.models.document import FinalNote, PathPriority, SolutionOption, StatusItem
 from incidents.models.incident import Incident, ReferenceCounter, Severity
 from incidents.models.live import LiveMark
+from incidents.models.public_document import PublicDocument
 from incidents.models.timeline import TimelineEvent
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "MaintenanceNotice",
     "PathPriority",
     "Phase",
+    "PublicDocument",
     "ReferenceCounter",
     "Severity",
     "SolutionOption",

@@ -23,14 +23,7 @@ from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 from django.utils.html import escape
 
-from incidents.statuspage.page import (
-    FEED_CACHE_KEY,
-    HISTORY_DAYS,
-    PublicIncident,
-    cached,
-    incident_url,
-    public_incidents,
-)
+from incidents.statuspage.page import HISTORY_DAYS, PublicIncident, incident_url, public_incidents
 from incidents.statuspage.selectors import withdrawn_update_rows
 
 MAX_ITEMS = 50
@@ -64,12 +57,6 @@ def _incident_html(incident: PublicIncident) -> str:
     return "\n".join(part for part in parts if part)
 
 
-def feed_entries() -> list[FeedEntry]:
-    """Newest first, at most MAX_ITEMS; cached like the page and dropped with it, since readers
-    poll."""
-    return cached(FEED_CACHE_KEY, _entries)
-
-
 WITHDRAWN_HTML = (
     "<p>This update was withdrawn: what it said was not right. The updates on the status page "
     "are what stands.</p>"
@@ -87,7 +74,9 @@ def _withdrawn(*, title: str, link: str, guid: str, at: datetime) -> FeedEntry:
     )
 
 
-def _entries() -> list[FeedEntry]:
+def feed_entries() -> list[FeedEntry]:
+    """Newest first, at most MAX_ITEMS. Readers poll: the feeds are kept built like the page
+    (incidents.statuspage.views.embeds)."""
     page = _page_url()
     now = timezone.now()
     entries = [

@@ -5,8 +5,8 @@ an indicator, components, incidents, scheduled_maintenances), so widgets written
 it. Groups are a separate list (`groups`), each component naming its own by `group_id`.
 
 Both are public and read only what the page shows: components, public incidents (public_since)
-with their published updates, and maintenance windows. Both go through the page's cache with its
-database fallback (incidents.statuspage.page.cached): with Redis down they are built per request.
+with their published updates, and maintenance windows. Both are kept built like the page
+(incidents.statuspage.page.public_document), so neither depends on Redis.
 """
 
 from __future__ import annotations
@@ -22,15 +22,10 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from incidents.models import COMPONENT_STATUS_RANK, Component, ComponentStatus
-from incidents.statuspage.page import (
-    PAGE_CACHE_SECONDS,
-    SUMMARY_CACHE_KEY,
-    cached,
-    public_incidents,
-)
+from incidents.statuspage.page import FRESH_SECONDS, public_incidents
 from incidents.statuspage.selectors import maintenance_rows, status_component_rows
 
-BADGE_CACHE_SECONDS = PAGE_CACHE_SECONDS
+BADGE_CACHE_SECONDS = FRESH_SECONDS
 
 # indicator, description: by the worst status of any component.
 INDICATORS = {
@@ -124,13 +119,28 @@ def summary_build(*, now: datetime | None = None) -> dict[str, Any]:
         )
     maintenances = [_maintenance(row, now) for row in maintenance_rows(now=now)]
     return {
-        "page": {"name": "Status", "url": page_url, "updated_at": _iso(now)},
+        # The newest fact it reports, not when it was built: a rebuild that finds nothing new
+        # makes the same bytes and ETag.
+        "page": {
+            "name": "Status",
+            "url": page_url,
+            "updated_at": _updated_at(components, incidents),
+        },
         "status": {"indicator": indicator, "description": description},
         "components": list(components.values()),
         "groups": list(groups.values()),
         "incidents": incidents,
         "scheduled_maintenances": maintenances,
     }
+
+
+def _updated_at(
+    components: dict[int, dict[str, Any]], incidents: list[dict[str, Any]]
+) -> str | None:
+    # ISO strings in one zone sort as the moments they name.
+    moments = [c["updated_at"] for c in components.values()]
+    moments += [i["updated_at"] for i in incidents]
+    return max((moment for moment in moments if moment is not None), default=None)
 
 
 def _maintenance(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -142,10 +152,6 @@ def _maintenance(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "scheduled_for": _iso(row["starts_at"]),
         "scheduled_until": _iso(row["ends_at"]),
     }
-
-
-def summary() -> dict[str, Any]:
-    return cached(SUMMARY_CACHE_KEY, summary_build)
 
 
 # --- Badges ---------------------------------------------------------------------------------
@@ -196,15 +202,3 @@ def badge_build(component_id: int) -> Badge | None:
     """The component's name and status, or None when there is no such component. One query."""
     row = Component.objects.filter(pk=component_id).values("name", "status").first()
     return Badge(name=row["name"], status=row["status"]) if row else None
-
-
-_MISSING = "missing"
-
-
-def badge(component_id: int) -> Badge | None:
-    found = cached(
-        f"incidents:status-badge:v2:{component_id}",
-        lambda: badge_build(component_id) or _MISSING,
-        BADGE_CACHE_SECONDS,
-    )
-    return found if isinstance(found, Badge) else None

@@ -6,14 +6,13 @@ from __future__ import annotations
 from django.urls import include, path
 
 from incidents.statuspage import views
-from incidents.statuspage.feeds import StatusAtomFeed, StatusRssFeed
 
 public = [
     path("", views.status_page, name="status_page"),
     path("history/", views.status_history, name="status_history"),
     path("incidents/<str:reference>/", views.status_incident, name="status_incident"),
-    path("feed.rss", views.compressed(StatusRssFeed()), name="status_feed_rss"),
-    path("feed.atom", views.compressed(StatusAtomFeed()), name="status_feed_atom"),
+    path("feed.rss", views.status_feed_rss, name="status_feed_rss"),
+    path("feed.atom", views.status_feed_atom, name="status_feed_atom"),
     path("summary.json", views.status_summary, name="status_summary"),
     path("components/<int:pk>/badge.svg", views.component_badge, name="status_component_badge"),
     path("subscribe/", views.subscribe, name="status_subscribe"),

@@ -20,7 +20,7 @@ def fresh_cache(monkeypatch, request) -> None:
     # The live server runs in a thread of this process, so its views see this cache too.
     cache = LocMemCache(f"status-incident-browser-{request.node.nodeid}", {})
     cache.clear()
-    for module in ("views.subscribers", "page.caching", "page.uptime", "services.subscribers"):
+    for module in ("views.subscribers", "services.subscribers"):
         monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
 
 

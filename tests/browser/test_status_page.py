@@ -19,7 +19,7 @@ def fresh_cache(monkeypatch, request) -> None:
     # page, uptime or sign-up count left over from another test.
     cache = LocMemCache(f"status-browser-{request.node.nodeid}", {})
     cache.clear()
-    for module in ("views.subscribers", "page.caching", "page.uptime", "services.subscribers"):
+    for module in ("views.subscribers", "services.subscribers"):
         monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
 
 

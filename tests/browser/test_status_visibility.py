@@ -21,7 +21,7 @@ def fresh_cache(monkeypatch, request) -> None:
     # The live server runs in a thread of this process: it sees this cache too, empty.
     cache = LocMemCache(f"visibility-browser-{request.node.nodeid}", {})
     cache.clear()
-    for module in ("views.subscribers", "page.caching", "page.uptime", "services.subscribers"):
+    for module in ("views.subscribers", "services.subscribers"):
         monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
 
 

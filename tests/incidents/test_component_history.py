@@ -39,7 +39,7 @@ def clock():
 def fresh_cache(monkeypatch, request) -> LocMemCache:
     cache = LocMemCache(f"component-history-tests-{request.node.nodeid}", {})
     cache.clear()
-    for module in ("views.subscribers", "page.caching", "page.uptime", "services.subscribers"):
+    for module in ("views.subscribers", "services.subscribers"):
         monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
     return cache
 

@@ -36,8 +36,6 @@ def fresh_cache(monkeypatch, request) -> LocMemCache:
     cache.clear()
     for module in (
         "views.subscribers",
-        "page.caching",
-        "page.uptime",
         "services.subscribers",
     ):
         monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)

@@ -1,7 +1,8 @@
 """The public status page: what it shows without a login, what it never shows, and how cheaply.
 
-The clock is fixed (time-machine) so uptime days and "the last 90 days" are exact, and each test
-gets its own in-memory cache so the page, the uptime and the sign-up throttle start empty.
+The clock is fixed (time-machine) so uptime days and "the last 90 days" are exact. The kept page
+is a database row, so each test starts without one; each test gets its own in-memory cache for the
+sign-up throttle.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.core.cache import cache as default_cache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.management import call_command
-from django.test import Client
+from django.test import Client, override_settings
 
 from core.rendering import render
 from deployments.models import (
@@ -32,9 +32,12 @@ from incidents.models import (
     Maintenance,
     Phase,
 )
-from incidents.statuspage.page import PAGE_CACHE_SECONDS, PAST_SHOWN, status_page_invalidate
-from incidents.statuspage.page import caching as page_caching
-from incidents.statuspage.page import uptime as page_uptime
+from incidents.statuspage.page import (
+    ACTIVE_SHOWN,
+    FRESH_SECONDS,
+    PAST_SHOWN,
+    public_documents_mark_stale,
+)
 from incidents.statuspage.services import maintenance_create
 from tests.factories import (
     ActionItemFactory,
@@ -68,10 +71,10 @@ def clock():
 
 @pytest.fixture(autouse=True)
 def fresh_cache(monkeypatch, request) -> LocMemCache:
-    """A private cache for the page, the uptime and the throttles, empty for every test."""
+    """A private cache for the sign-up throttle, empty for every test."""
     cache = LocMemCache(f"status-tests-{request.node.nodeid}", {})
     cache.clear()
-    for module in ("views.subscribers", "page.caching", "page.uptime", "services.subscribers"):
+    for module in ("views.subscribers", "services.subscribers"):
         monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
     return cache
 
@@ -236,7 +239,7 @@ def test_every_component_failing_is_a_major_outage_and_all_passing_is_operationa
     result(check, at=NOW - timedelta(minutes=1), ok=False)
     assert "Major outage" in page()
     result(check, at=NOW, ok=True)
-    status_page_invalidate()
+    public_documents_mark_stale()
     assert "All systems operational" in page()
 
 
@@ -270,21 +273,20 @@ def test_the_uptime_bar_has_90_days_from_hourly_and_raw_results_and_marks_days_w
     assert f"{100 * (1440 + 33) / (1440 + 65):.2f}% uptime" in html
 
 
-def test_past_days_of_uptime_are_reused_and_only_today_is_read_again(
-    django_assert_num_queries,
-):
+def test_a_rebuild_reads_the_uptime_again_late_roll_ups_included(django_assert_num_queries):
     check = HealthCheckFactory()
     hourly(check, hour=NOW - timedelta(days=5), samples=10, ok=10)
     result(check, at=NOW - timedelta(minutes=1))
     page()
-    page_caching.cache.delete(page_caching.PAGE_CACHE_KEY)  # as when it expires
-    hourly(check, hour=NOW - timedelta(days=6), samples=10, ok=0)  # a late roll-up, unseen
-    result(check, at=NOW - timedelta(seconds=30), ok=False)  # today: seen
-    with django_assert_num_queries(5) as queries:
+    public_documents_mark_stale()  # as when it expires
+    hourly(check, hour=NOW - timedelta(days=6), samples=10, ok=0)  # a late roll-up
+    result(check, at=NOW - timedelta(seconds=30), ok=False)
+    # The kept page (read by the middleware, then by the view), its claim, the five reads of
+    # the build, the new bytes.
+    with django_assert_num_queries(9):
         html = page()
-    assert "taken_at" in queries.captured_queries[1]["sql"]
     levels = bar_levels(html, check.pk)
-    assert levels[day_index(NOW - timedelta(days=6))] == "none"
+    assert levels[day_index(NOW - timedelta(days=6))] == "down"
     assert levels[89] == "down"
 
 
@@ -488,17 +490,42 @@ def _rows(n: int) -> None:
 
 
 @pytest.mark.parametrize("rows", [1, 20])
-def test_cold_it_takes_five_queries_and_warm_none(django_assert_num_queries, rows):
+def test_cold_it_builds_in_five_queries_and_warm_it_reads_one_row(django_assert_num_queries, rows):
     _rows(rows)
-    # Checks, their uptime, components, maintenance, incidents with their updates.
-    with django_assert_num_queries(5):
+    # Checks, their uptime, components, maintenance, incidents with their updates; around them
+    # the kept page looked for (by the middleware, then by the view), then stored.
+    with django_assert_num_queries(8):
         html = page()
     assert html.count('class="component"') == rows
     shown = min(rows, PAST_SHOWN)
     assert html.count('class="incident brief resolved"') == shown
     assert f"Fixed {shown - 1}" in html
-    with django_assert_num_queries(0):
+    with django_assert_num_queries(1):
         page()
+
+
+def test_on_a_bad_day_the_page_lists_ten_open_incidents_and_links_to_the_rest():
+    for i in range(ACTIVE_SHOWN + 2):
+        incident = IncidentFactory(started_at=NOW - timedelta(minutes=60 - i))
+        communication(incident, f"Looking into problem {i}", at=NOW - timedelta(minutes=30 - i))
+    html = page()
+    listed = re.findall(r'<article class="incident [a-z_]+" id="incident-(\d+)"', html)
+    assert len(listed) == ACTIVE_SHOWN
+    more = re.search(r'<a href="([^"]+)">And (\d+) more open incidents</a>', html)
+    assert more is not None
+    assert more.groups() == ("/status/history/", "2")
+    # The newest first: the two left out are the oldest.
+    assert "Looking into problem 11" in html
+    assert "Looking into problem 0" not in html
+
+
+def test_with_ten_open_incidents_or_fewer_nothing_is_said_about_more():
+    for i in range(ACTIVE_SHOWN):
+        incident = IncidentFactory(started_at=NOW - timedelta(minutes=60 - i))
+        communication(incident, f"Looking into problem {i}", at=NOW - timedelta(minutes=30 - i))
+    html = page()
+    assert len(re.findall(r'<article class="incident [a-z_]+" id="incident-', html)) == 10
+    assert "more open incident" not in html
 
 
 def test_a_repeat_visitor_with_a_current_copy_gets_304(client, django_capture_on_commit_callbacks):
@@ -537,9 +564,9 @@ def test_every_visitor_gets_the_same_bytes_and_no_cookie():
     assert Client().get(URL, HTTP_IF_NONE_MATCH=answers[0]["ETag"]).status_code == 304
 
 
-def test_an_invalidation_by_another_process_shows_at_once(fresh_cache):
-    """One cache layer, shared by every process: when a write elsewhere drops the page from
-    Django's cache, no copy kept by this process outlives it."""
+def test_a_write_by_another_process_shows_at_once():
+    """One layer, the database, shared by every process: a write elsewhere marks the kept page
+    stale in its own transaction, and no copy kept by this process outlives it."""
     page()
     Maintenance.objects.create(
         title="Planned elsewhere",
@@ -547,18 +574,18 @@ def test_an_invalidation_by_another_process_shows_at_once(fresh_cache):
         ends_at=NOW + timedelta(days=2),
     )
     assert "Planned elsewhere" not in page()
-    fresh_cache.delete(page_caching.PAGE_CACHE_KEY)  # what that process's invalidate did
+    public_documents_mark_stale()  # what that process's write did
     assert "Planned elsewhere" in page()
 
 
-def test_a_write_that_skips_invalidation_shows_within_ten_seconds(clock):
-    assert PAGE_CACHE_SECONDS <= 10
+def test_a_write_that_marks_nothing_shows_within_ten_seconds(clock):
+    assert FRESH_SECONDS <= 10
     page()
     Maintenance.objects.create(
         title="Sneaked in", starts_at=NOW + timedelta(days=1), ends_at=NOW + timedelta(days=2)
     )
     assert "Sneaked in" not in page()
-    clock.shift(timedelta(seconds=PAGE_CACHE_SECONDS + 0.5))
+    clock.shift(timedelta(seconds=FRESH_SECONDS + 0.5))
     assert "Sneaked in" in page()
 
 
@@ -587,42 +614,17 @@ def test_the_page_links_to_the_sign_up_form_which_works_with_csrf_checks_on():
     assert browser.post(link.group(1), {"email": "y@example.test"}).status_code == 403
 
 
-def test_the_shared_cache_serves_the_page_without_queries(monkeypatch, django_assert_num_queries):
-    """With the real default cache (Redis under scripts/test.sh): what is stored comes back."""
-    for module in (page_caching, page_uptime):
-        monkeypatch.setattr(module, "cache", default_cache)
-    status_page_invalidate()
-    HealthCheckFactory(name="Checkout")
-    try:
-        first = Client().get(URL)
-        with django_assert_num_queries(0):
-            again = Client().get(URL)
-        assert b"Checkout" in again.content
-        assert first.status_code == again.status_code == 200
-        assert first.content == again.content
-        assert first["ETag"] == again["ETag"]
-    finally:
-        status_page_invalidate()
-
-
 class FailingCache(LocMemCache):
     """A cache whose server is down: every call raises, as Django's Redis backend does."""
-
-    def __init__(self) -> None:
-        super().__init__("failing", {})
 
     def _fail(self, *args, **kwargs):
         raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    get = set = add = delete = delete_many = _fail
+    get = set = add = delete = delete_many = incr = get_many = set_many = _fail
 
 
-def test_with_the_cache_down_the_page_and_feeds_are_built_for_each_request(
-    monkeypatch, caplog, django_capture_on_commit_callbacks
-):
-    failing = FailingCache()
-    for module in (page_caching, page_uptime):
-        monkeypatch.setattr(module, "cache", failing)
+@override_settings(CACHES={"default": {"BACKEND": "tests.incidents.test_status_page.FailingCache"}})
+def test_the_public_documents_never_ask_the_cache(caplog, django_capture_on_commit_callbacks):
     HealthCheckFactory(name="Checkout")
     with django_capture_on_commit_callbacks(execute=True):
         maintenance_create(
@@ -631,8 +633,9 @@ def test_with_the_cache_down_the_page_and_feeds_are_built_for_each_request(
     html = page()
     assert "Checkout" in html
     assert "Still shown" in html
-    assert Client().get("/status/feed.atom").status_code == 200
-    assert "the cache failed" in caplog.text
+    for url in ("/status/feed.atom", "/status/feed.rss", "/status/summary.json"):
+        assert Client().get(url).status_code == 200, url
+    assert "cache" not in caplog.text.lower()
 
 
 def test_the_page_answers_head_and_refuses_post():

@@ -45,7 +45,7 @@ pytestmark = pytest.mark.django_db
 def fresh_cache(monkeypatch, request) -> LocMemCache:
     cache = LocMemCache(f"subscriber-component-tests-{request.node.nodeid}", {})
     cache.clear()
-    for module in ("views.subscribers", "page.caching", "page.uptime", "services.subscribers"):
+    for module in ("views.subscribers", "services.subscribers"):
         monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
     return cache
 

@@ -48,7 +48,7 @@ SENT = "/status/subscribe/sent/"
 def fresh_cache(monkeypatch, request) -> LocMemCache:
     cache = LocMemCache(f"subscriber-tests-{request.node.nodeid}", {})
     cache.clear()
-    for module in ("views.subscribers", "page.caching", "page.uptime", "services.subscribers"):
+    for module in ("views.subscribers", "services.subscribers"):
         monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
     return cache
 

@@ -11,7 +11,6 @@ one can take the incident off the page again (incidents.statuspage.services.visi
 from __future__ import annotations
 
 import re
-from functools import partial
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
@@ -25,7 +24,7 @@ from incidents.communications.services.errors import CommunicationStateError
 from incidents.live.services import COMMUNICATIONS, live_mark_bump
 from incidents.models import Audience, Communication, TimelineEvent
 from incidents.postmortem.services import history_record, timeline_event_add
-from incidents.statuspage.page import status_page_invalidate
+from incidents.statuspage.page import public_documents_mark_stale
 from incidents.statuspage.services.component_status import components_set_by_update
 from incidents.statuspage.services.visibility import (
     incident_publish_with_update,
@@ -111,15 +110,15 @@ def communication_send(*, communication: Communication, user: User | None) -> Co
     if is_delivered(communication.audience):
         outbox_enqueue(task=DELIVER_TASK, kwargs={"communication_id": communication.pk})
     if communication.audience in ON_THE_STATUS_PAGE:
+        # The components it names take the status it gives them. Before the incident's
+        # visibility, which marks the kept public pages stale: those rows are locked last in
+        # every transaction, so two writes never wait on each other in a circle.
+        components_set_by_update(communication=communication, user=user, at=now)
         # Publishing an update (or the public post-mortem) is what makes an incident public,
         # if nothing had yet.
         incident_publish_with_update(incident=communication.incident, user=user, at=now)
-        # The components it names take the status it gives them.
-        components_set_by_update(communication=communication, user=user, at=now)
-        # On the page at once, not when its cached copy runs out.
-        transaction.on_commit(
-            partial(status_page_invalidate, incident_number=communication.incident.number)
-        )
+        # On the page at once, not when its kept copy runs out.
+        public_documents_mark_stale(incident_number=communication.incident.number)
     return communication
 
 
@@ -170,7 +169,5 @@ def communication_retract(
     )
     # Its last one withdrawn, an incident nobody marked public goes off the page.
     incident_unpublish_after_withdrawal(incident=communication.incident, user=user)
-    transaction.on_commit(
-        partial(status_page_invalidate, incident_number=communication.incident.number)
-    )
+    public_documents_mark_stale(incident_number=communication.incident.number)
     return communication

@@ -13,17 +13,18 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from incidents.rerendering import stored_markdown_rerender
-from incidents.statuspage.page.caching import status_page_invalidate
+from incidents.statuspage.page import public_documents_mark_stale
 
 
 class Command(BaseCommand):
     help = "Render every stored Markdown field again with the current renderer and allow-list."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        changed = stored_markdown_rerender()
-        # The public page caches whole responses; an incident's own public page runs out of
-        # the cache within its lifetime.
-        transaction.on_commit(status_page_invalidate)
+        with transaction.atomic():
+            changed = stored_markdown_rerender()
+            # The public pages keep whole documents built from the stored HTML: all of them,
+            # each incident's own page too, are built again at their next reader.
+            public_documents_mark_stale(every_incident=True)
         for name, count in changed.items():
             self.stdout.write(f"{name}: {count} changed")
         self.stdout.write(f"{sum(changed.values())} rows changed in all")

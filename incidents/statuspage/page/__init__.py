@@ -5,33 +5,31 @@
    bar); and the enabled production health checks with their newest result. A check that no
    component watches is still shown on its own under its service, as before components.
 2. Uptime: results per (check, day) over 90 days from the hourly roll-ups and the raw results not
-   yet rolled up, in one UNION ALL. Past days do not change, so they are cached for an hour and a
-   warm build reads only today.
+   yet rolled up, in one UNION ALL. Read whole at each rebuild: only one process rebuilds at a
+   time, every FRESH_SECONDS at most.
 3. Maintenance: windows that have not ended.
 4. Incidents: the public ones (made public by a published update or by an editor) that are
-   open, the PAST_SHOWN latest resolved in the last 90 days, or the latest resolved, each joined
-   to its published status-page updates and public post-mortem (a LEFT JOIN on a
-   FilteredRelation). An internal incident is never read here, so it shows nowhere on the page:
-   not in the lists, not in the overall status. Past incidents are shown in brief, each linking
-   to its own public page; older ones are on the history pages. So the page stays the same size
-   however long the history grows.
+   open (at most ACTIVE_SHOWN listed, the others counted), the PAST_SHOWN latest resolved in the
+   last 90 days, or the latest resolved, each joined to its published status-page updates and
+   public post-mortem (a LEFT JOIN on a FilteredRelation). An internal incident is never read
+   here, so it shows nowhere on the page: not in the lists, not in the overall status. Past
+   incidents are shown in brief, each linking to its own public page; older ones are on the
+   history pages. So the page stays the same size however long the history grows.
 
 Each public incident has a page of its own (public_incident_page: one query), with its updates,
 those withdrawn marked so, and its published public post-mortem; the history pages list every
 public incident (public_history_page: two queries).
 
 The queries are in incidents.statuspage.selectors; this package shapes their rows for the page and
-the feeds, and holds their cache: Django's cache framework, one entry per rendered page and feed
-list, dropped by status_page_invalidate() after every write they show. An entry is fresh for
-PAGE_CACHE_SECONDS and kept longer: when it goes stale, one process (the one that takes the
-rebuild lock) builds it again while every other serves the previous bytes (see cached()).
+the feeds, and keeps the public documents built (documents.py): the bytes every visitor gets, one
+database row per document, marked stale by the writes that change them, in their transaction,
+and rebuilt by one process at a time while the others serve the previous bytes.
 
 One module per topic:
 - shapes.py: the data shapes the templates and feeds are handed, and how far back the page looks;
-- caching.py: the cache keys, invalidation, cached() with its rebuild lock, and going on without
-  the cache when Redis is down (the cache object, its logger and its rate-limited log live there,
-  so that is where a test replaces them);
-- uptime.py: the uptime bars, past days cached;
+- documents.py: the kept documents, their keys, ETags and gzip, public_document() with its
+  rebuild claim, and public_documents_mark_stale();
+- uptime.py: the uptime bars;
 - public.py: public incidents, one incident's page, the history pages, the team's preview;
 - build.py: the page itself and its overall status.
 """
@@ -39,18 +37,19 @@ One module per topic:
 from __future__ import annotations
 
 from incidents.statuspage.page.build import status_page_build
-from incidents.statuspage.page.caching import (
-    FEED_CACHE_KEY,
-    INCIDENT_CACHE_KEY,
-    PAGE_CACHE_KEY,
-    PAGE_CACHE_SECONDS,
-    REBUILD_LOCK_SECONDS,
-    STALE_KEEP_SECONDS,
-    SUMMARY_CACHE_KEY,
-    cache_failed,
-    cached,
-    new_cache_log,
-    status_page_invalidate,
+from incidents.statuspage.page.documents import (
+    BADGE_KEY,
+    CLAIM_SECONDS,
+    FEED_KEY,
+    FRESH_SECONDS,
+    PAGE_KEY,
+    SUMMARY_KEY,
+    Built,
+    Served,
+    incident_key,
+    kept_document,
+    public_document,
+    public_documents_mark_stale,
 )
 from incidents.statuspage.page.public import (
     public_history_page,
@@ -59,6 +58,7 @@ from incidents.statuspage.page.public import (
     public_preview,
 )
 from incidents.statuspage.page.shapes import (
+    ACTIVE_SHOWN,
     HISTORY_DAYS,
     HISTORY_PER_PAGE,
     PAST_SHOWN,
@@ -75,39 +75,39 @@ from incidents.statuspage.page.shapes import (
     incident_url,
     status_components,
 )
-from incidents.statuspage.page.uptime import PAST_UPTIME_CACHE_SECONDS
 
 __all__ = [
-    "FEED_CACHE_KEY",
+    "ACTIVE_SHOWN",
+    "BADGE_KEY",
+    "CLAIM_SECONDS",
+    "FEED_KEY",
+    "FRESH_SECONDS",
     "HISTORY_DAYS",
     "HISTORY_PER_PAGE",
-    "INCIDENT_CACHE_KEY",
-    "PAGE_CACHE_KEY",
-    "PAGE_CACHE_SECONDS",
+    "PAGE_KEY",
     "PAST_SHOWN",
-    "PAST_UPTIME_CACHE_SECONDS",
-    "REBUILD_LOCK_SECONDS",
-    "STALE_KEEP_SECONDS",
-    "SUMMARY_CACHE_KEY",
+    "SUMMARY_KEY",
+    "Built",
     "Component",
     "HistoryEntry",
     "MaintenanceWindow",
     "PublicIncident",
     "PublicPostmortem",
     "PublicUpdate",
+    "Served",
     "StatusComponent",
     "StatusGroup",
     "StatusPage",
     "UptimeDay",
-    "cache_failed",
-    "cached",
+    "incident_key",
     "incident_url",
-    "new_cache_log",
+    "kept_document",
+    "public_document",
+    "public_documents_mark_stale",
     "public_history_page",
     "public_incident",
     "public_incidents",
     "public_preview",
     "status_components",
     "status_page_build",
-    "status_page_invalidate",
 ]

@@ -20,9 +20,11 @@ from deployments.selectors import health_is_stale
 from incidents.models import COMPONENT_STATUS_RANK, ComponentStatus
 from incidents.statuspage.page.public import public_incidents
 from incidents.statuspage.page.shapes import (
+    ACTIVE_SHOWN,
     HISTORY_DAYS,
     Component,
     MaintenanceWindow,
+    PublicIncident,
     StatusComponent,
     StatusGroup,
     StatusPage,
@@ -172,6 +174,16 @@ def _history(groups: list[StatusGroup], days: list[date], now: datetime) -> None
         )
 
 
+def _as_of(
+    checks: list[Component], groups: list[StatusGroup], incidents: list[PublicIncident]
+) -> datetime | None:
+    moments = [c.checked_at for c in checks]
+    moments += [c.updated_at for c in status_components(groups)]
+    for incident in incidents:
+        moments += [incident.started_at, incident.resolved_at, *(u.at for u in incident.updates)]
+    return max((moment for moment in moments if moment is not None), default=None)
+
+
 def status_page_build(*, now: datetime | None = None) -> StatusPage:
     """Everything the page shows, read in six queries (see the module's docstring)."""
     now = now or timezone.now()
@@ -196,11 +208,13 @@ def status_page_build(*, now: datetime | None = None) -> StatusPage:
         for i in incidents
         if not i.is_open and i.resolved_at is not None and i.resolved_at >= cutoff
     ]
+    active = [i for i in incidents if i.is_open]
     page = StatusPage(
-        generated_at=now,
+        as_of=_as_of(checks, groups, incidents),
         groups=groups,
         services=services,
-        active=[i for i in incidents if i.is_open],
+        active=active[:ACTIVE_SHOWN],
+        active_more=max(0, len(active) - ACTIVE_SHOWN),
         past=past,
         last_incident=None if past else next((i for i in incidents if not i.is_open), None),
         maintenance_now=[w for w in windows if w.in_progress],

@@ -19,6 +19,9 @@ from incidents.models.incident import REFERENCE_PREFIX
 HISTORY_DAYS = 90
 # Past incidents on the page, at most: the rest are a link away, on the history pages.
 PAST_SHOWN = 10
+# Open incidents on the page, at most: on a bad day the page stays small, and says how many more
+# there are, on the history pages.
+ACTIVE_SHOWN = 10
 HISTORY_PER_PAGE = 25
 
 
@@ -232,11 +235,15 @@ class PublicIncident:
 
 @dataclass
 class StatusPage:
-    generated_at: datetime
+    # The newest moment the page's facts come from (a check, a status, an update), not when it
+    # was built: a rebuild that finds nothing new makes the same bytes and the same ETag.
+    as_of: datetime | None
     groups: list[StatusGroup]
     # The checks no component watches, by service, shown as before components.
     services: list[tuple[str, list[Component]]]
     active: list[PublicIncident]
+    # The open incidents beyond ACTIVE_SHOWN, not listed.
+    active_more: int
     past: list[PublicIncident]
     # Shown when nothing was resolved within HISTORY_DAYS, so the page still says when the last
     # incident was instead of implying there never was one.

@@ -27,7 +27,7 @@ from incidents.models import (
     ComponentStatus,
     ComponentStatusChange,
 )
-from incidents.statuspage.page import status_page_invalidate
+from incidents.statuspage.page import public_documents_mark_stale
 from incidents.statuspage.selectors import check_states, component_check_ids
 
 
@@ -98,10 +98,11 @@ def _set(
     rows = Component.objects.filter(pk=component_id)
     if expected is not None:
         rows = rows.filter(status=expected)
+    # The kept public pages are marked stale by the caller, last in its transaction (see
+    # incidents.statuspage.page.public_documents_mark_stale).
     updated = rows.update(status=status, status_changed_at=at, status_changed_by=user)
     if updated:
         component_status_history_record(changes={component_id: status}, at=at)
-        transaction.on_commit(status_page_invalidate)
     return updated == 1
 
 
@@ -124,6 +125,7 @@ def component_set_status(
             f"{component.name} is {component.get_status_display().lower()} now; "
             "someone changed it since you looked."
         )
+    public_documents_mark_stale()
     component.refresh_from_db()
     return component
 
@@ -160,7 +162,7 @@ def components_follow_checks(*, component_ids: list[int] | None = None) -> int:
             taken[pk] = proposal
     if taken:
         component_status_history_record(changes=taken, at=now)
-        transaction.on_commit(status_page_invalidate)
+        public_documents_mark_stale()
     return len(taken)
 
 
@@ -201,7 +203,7 @@ def components_set_by_update(
     """Publishing a status page update sets the status of the components it names (called by
     communication_send, in its transaction). The update says it, whatever stood: no
     compare-and-set on the previous status, and a component following its checks keeps
-    following them at their next change."""
+    following them at their next change. The caller marks the kept public pages stale."""
     changed = 0
     for pk, status in CommunicationComponent.objects.filter(
         communication=communication

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from deployments.models import HealthCheck
 from incidents.models import Component, ComponentGroup
-from incidents.statuspage.page import status_page_invalidate
+from incidents.statuspage.page import public_documents_mark_stale
 from incidents.statuspage.services.component_status import (
     component_status_history_record,
     components_follow_checks,
@@ -42,7 +42,7 @@ def component_group_save(*, group: ComponentGroup | None = None, **fields: Any) 
     group = group if group is not None else ComponentGroup()
     _apply(group, fields, COMPONENT_GROUP_FIELDS)
     group.save()
-    transaction.on_commit(status_page_invalidate)
+    public_documents_mark_stale()
     return group
 
 
@@ -50,7 +50,7 @@ def component_group_save(*, group: ComponentGroup | None = None, **fields: Any) 
 def component_group_delete(*, group: ComponentGroup) -> None:
     """Its components stay, shown on their own (the foreign key sets null)."""
     group.delete()
-    transaction.on_commit(status_page_invalidate)
+    public_documents_mark_stale()
 
 
 @transaction.atomic
@@ -78,7 +78,7 @@ def component_save(
     if component.follows_checks:
         components_follow_checks(component_ids=[component.pk])
         component.refresh_from_db()
-    transaction.on_commit(status_page_invalidate)
+    public_documents_mark_stale()
     return component
 
 
@@ -87,4 +87,4 @@ def component_delete(*, component: Component) -> None:
     """Gone from the status page, and from the updates that named it (published ones keep
     their text)."""
     component.delete()
-    transaction.on_commit(status_page_invalidate)
+    public_documents_mark_stale()

@@ -26,7 +26,7 @@ from incidents.statuspage.maintenance_notices import (
     maintenance_notice_reschedule,
     maintenance_notice_schedule,
 )
-from incidents.statuspage.page import status_page_invalidate
+from incidents.statuspage.page import public_documents_mark_stale
 
 MAINTENANCE_FIELDS = frozenset({"service", "title", "description", "starts_at", "ends_at"})
 
@@ -57,7 +57,7 @@ def _save(maintenance: Maintenance, changes: dict[str, Any]) -> Maintenance:
     _checked(maintenance, changes)
     maintenance.description_html = render(maintenance.description)
     maintenance.save()
-    transaction.on_commit(status_page_invalidate)
+    public_documents_mark_stale()
     return maintenance
 
 
@@ -115,4 +115,4 @@ def maintenance_delete(*, maintenance: Maintenance) -> None:
         maintenance.cancelled_at = now
     else:
         maintenance.delete()
-    transaction.on_commit(status_page_invalidate)
+    public_documents_mark_stale()

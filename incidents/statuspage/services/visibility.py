@@ -12,7 +12,6 @@ by compare-and-set on the state it read.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -23,7 +22,7 @@ from django.utils import timezone
 from incidents.live.services import VISIBILITY, live_mark_bump
 from incidents.models import Audience, Communication, Incident, TimelineEvent
 from incidents.postmortem.services import history_record, timeline_event_add
-from incidents.statuspage.page import status_page_invalidate
+from incidents.statuspage.page import public_documents_mark_stale
 
 
 def _who(user: User | None) -> User | None:
@@ -48,7 +47,8 @@ def _change_visibility(
     incident: Incident, current: Incident, *, user: User | None, line: str, **changes: Any
 ) -> None:
     """Write `changes` if the row still holds the visibility `current` read, record it, write
-    `line` on the timeline (unless empty) and drop the cached page after commit."""
+    `line` on the timeline (unless empty) and mark the kept public pages stale, in this
+    transaction."""
     now = timezone.now()
     updated = Incident.objects.filter(
         pk=current.pk,
@@ -69,7 +69,7 @@ def _change_visibility(
             source=TimelineEvent.Source.SYSTEM,
             created_by=_who(user),
         )
-    transaction.on_commit(partial(status_page_invalidate, incident_number=incident.number))
+    public_documents_mark_stale(incident_number=incident.number)
 
 
 @transaction.atomic

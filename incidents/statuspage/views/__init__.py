@@ -4,9 +4,9 @@ editing them and their groups), and the switch on an incident's page that puts i
 status page or takes it off.
 
 One module per topic:
-- public.py: the status page, each public incident's page and the history pages, kept as whole
-  rendered bytes with their ETag and gzip (and `compressed`, for answers built per request);
-- embeds.py: the JSON summary and the components' badges, for machines and other sites;
+- public.py: the status page, each public incident's page and the history pages, answered from
+  the kept documents with their ETag and gzip (and `compressed`, for answers built per request);
+- embeds.py: the feeds, the JSON summary and the components' badges, for machines and other sites;
 - subscribers.py: signing up (rate-limited, with or without Redis), confirming, unsubscribing,
   choosing components;
 - maintenance.py: the maintenance windows' pages;
@@ -28,7 +28,13 @@ from incidents.statuspage.views.components import (
     component_list,
     component_status,
 )
-from incidents.statuspage.views.embeds import CORS_HEADERS, component_badge, status_summary
+from incidents.statuspage.views.embeds import (
+    CORS_HEADERS,
+    component_badge,
+    status_feed_atom,
+    status_feed_rss,
+    status_summary,
+)
 from incidents.statuspage.views.maintenance import (
     FORM_TEMPLATE,
     PAST_SHOWN,
@@ -39,9 +45,10 @@ from incidents.statuspage.views.maintenance import (
 )
 from incidents.statuspage.views.public import (
     GZIP_MIN_BYTES,
-    RenderedPage,
     accepts_gzip,
+    answer_document,
     compressed,
+    document_response,
     status_history,
     status_incident,
     status_page,
@@ -66,8 +73,8 @@ __all__ = [
     "SIGNUP_LIMIT",
     "SIGNUP_WINDOW_SECONDS",
     "TEMPLATE_DIR",
-    "RenderedPage",
     "accepts_gzip",
+    "answer_document",
     "component_badge",
     "component_create",
     "component_delete",
@@ -79,12 +86,15 @@ __all__ = [
     "component_status",
     "compressed",
     "confirm",
+    "document_response",
     "incident_publish",
     "incident_unpublish",
     "maintenance_create",
     "maintenance_delete",
     "maintenance_edit",
     "maintenance_list",
+    "status_feed_atom",
+    "status_feed_rss",
     "status_history",
     "status_incident",
     "status_page",

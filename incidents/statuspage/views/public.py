@@ -1,24 +1,20 @@
 """The public status page, each public incident's own page and the history pages, with the
-helpers that answer them: the rendered bytes kept whole, their ETag, and gzip.
+helpers that answer the public documents: their kept bytes, their ETag, and gzip.
 
 The page is the same bytes for every visitor: it carries no form and no CSRF token (the sign-up
-form is on its own page, /status/subscribe/, which is not cached and has its own token). So the
-rendered bytes are kept whole in Django's cache for PAGE_CACHE_SECONDS, their digest is the
-ETag, and a repeat visitor whose copy is current gets 304 with no body. The gzipped bytes are
-kept beside them, made once when the page is rendered, so no request compresses it: a client
-that accepts gzip gets them under an ETag of their own, with Vary: Accept-Encoding. Each public
-incident's own page is kept the same way, under its own key (a 404 too, so asking for internal
-incidents costs no query per request); the history pages are read from the database each time:
-two indexed queries for a page nobody refreshes during an outage.
+form is on its own page, /status/subscribe/, which has its own token). So the rendered bytes are
+kept whole in the database (incidents.statuspage.page.public_document), their digest is the ETag,
+and a repeat visitor whose copy is current gets 304 with no body. The gzipped bytes are kept
+beside them, made once when the page is built, so no request compresses it: a client that
+accepts gzip gets them under an ETag of their own, with Vary: Accept-Encoding. Each public
+incident's own page is kept the same way, under its own key; the history pages are read from the
+database each time: two indexed queries for a page nobody refreshes during an outage.
 """
 
 from __future__ import annotations
 
 import functools
-import gzip
-import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -29,33 +25,22 @@ from django.views.decorators.http import require_safe
 
 from incidents.models.incident import REFERENCE_RE
 from incidents.statuspage.page import (
-    INCIDENT_CACHE_KEY,
-    PAGE_CACHE_KEY,
-    cached,
+    PAGE_KEY,
+    Built,
+    Served,
+    incident_key,
+    public_document,
     public_history_page,
     public_incident,
     status_page_build,
 )
+from incidents.statuspage.page.documents import gzipped
 from incidents.statuspage.views._common import TEMPLATE_DIR
 
-
-@dataclass(frozen=True)
-class RenderedPage:
-    body: bytes
-    etag: str
-    # False for an incident that is not public (or not there): the cached answer is a 404.
-    found: bool = True
-    # The body gzipped, for clients that accept it; its ETag is etag with "-gz" inside the quotes.
-    gzipped: bytes = b""
-
-    @property
-    def gzip_etag(self) -> str:
-        return f'{self.etag[:-1]}-gz"'
-
-
-def _gzip(body: bytes) -> bytes:
-    # No timestamp in the header: every process makes the same bytes from the same body.
-    return gzip.compress(body, compresslevel=6, mtime=0)
+HTML = "text/html; charset=utf-8"
+# Any cache may keep a public document (it is the same for everyone) but must ask again before
+# reusing it: a 304 is cheap, and the page must not go stale during an incident.
+NO_CACHE = "no-cache"
 
 
 def accepts_gzip(request: HttpRequest) -> bool:
@@ -71,41 +56,50 @@ def accepts_gzip(request: HttpRequest) -> bool:
     return False
 
 
-def _rendered(template: str, context: dict[str, object]) -> RenderedPage:
-    body = render_to_string(f"{TEMPLATE_DIR}/{template}", context).encode()
-    # Strong: equal tags are equal bytes, whoever asked and whichever process rendered them.
-    return RenderedPage(
-        body=body, etag=f'"{hashlib.sha256(body).hexdigest()[:20]}"', gzipped=_gzip(body)
+def _html(template: str, context: dict[str, object]) -> Built:
+    return Built(
+        body=render_to_string(f"{TEMPLATE_DIR}/{template}", context).encode(), content_type=HTML
     )
 
 
-def _render() -> RenderedPage:
-    return _rendered("page.html", {"page": status_page_build()})
+def _build_page() -> Built:
+    return _html("page.html", {"page": status_page_build()})
 
 
-def _render_incident(number: int) -> RenderedPage:
+def _build_incident(number: int) -> Built | None:
     incident = public_incident(number=number)
-    if incident is None:
-        return RenderedPage(body=b"", etag="", found=False)
-    return _rendered("incident.html", {"incident": incident})
+    return None if incident is None else _html("incident.html", {"incident": incident})
 
 
-def _same_bytes_for_everyone(request: HttpRequest, page: RenderedPage) -> HttpResponse:
-    if page.gzipped and accepts_gzip(request):
-        response = HttpResponse(page.gzipped, content_type="text/html; charset=utf-8")
+def document_response(
+    request: HttpRequest, document: Served, *, cache_control: str = NO_CACHE
+) -> HttpResponse:
+    """The kept document as the answer: its ETag (304 when the visitor's copy is current),
+    gzip negotiated with Vary, and the Cache-Control given."""
+    response = HttpResponse(document.body, content_type=document.content_type)
+    if document.gzipped:
         response["Content-Encoding"] = "gzip"
-        etag = page.gzip_etag
-    else:
-        response = HttpResponse(page.body, content_type="text/html; charset=utf-8")
-        etag = page.etag
-    response["ETag"] = etag
-    response["Content-Length"] = str(len(response.content))
+    response["ETag"] = document.etag
+    response["Content-Length"] = str(len(document.body))
     patch_vary_headers(response, ("Accept-Encoding",))
-    # Any cache may keep it (it is the same for everyone) but must ask again before reusing it:
-    # a 304 is cheap, and the page must not go stale during an incident.
-    response["Cache-Control"] = "no-cache"
+    response["Cache-Control"] = cache_control
     # Without a precondition that fails, the response it was given comes back.
-    return get_conditional_response(request, etag=etag, response=response) or response
+    return get_conditional_response(request, etag=document.etag, response=response) or response
+
+
+def answer_document(
+    request: HttpRequest,
+    key: str,
+    build: Callable[[], Built | None],
+    *,
+    cache_control: str = NO_CACHE,
+) -> HttpResponse:
+    """The public document kept under `key` (built by `build()` if need be), answered; 404 when
+    `build()` says there is none."""
+    document = public_document(key, build, gzip=accepts_gzip(request))
+    if document is None:
+        raise Http404("No such page.")
+    return document_response(request, document, cache_control=cache_control)
 
 
 # Below this a gzipped answer saves nothing worth the header (Django's GZipMiddleware agrees).
@@ -113,10 +107,9 @@ GZIP_MIN_BYTES = 200
 
 
 def compressed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Gzip the view's answer for clients that accept it, for public answers built per request
-    from cached rows (history, feeds, summary). Unlike Django's GZipMiddleware it adds no random
-    padding (the BREACH mitigation): these answers hold no secret, so equal bodies stay equal
-    bytes."""
+    """Gzip the view's answer for clients that accept it, for the public answers built per
+    request (the history pages). Unlike Django's GZipMiddleware it adds no random padding (the
+    BREACH mitigation): these answers hold no secret, so equal bodies stay equal bytes."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -129,7 +122,7 @@ def compressed(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
             and not response.has_header("Content-Encoding")
             and len(response.content) >= GZIP_MIN_BYTES
         ):
-            response.content = _gzip(response.content)
+            response.content = gzipped(response.content)
             response["Content-Encoding"] = "gzip"
             response["Content-Length"] = str(len(response.content))
         return response
@@ -145,10 +138,7 @@ def status_incident(request: HttpRequest, reference: str) -> HttpResponse:
     if match is None:
         raise Http404("No such incident.")
     number = int(match.group(1))
-    page = cached(INCIDENT_CACHE_KEY.format(number=number), lambda: _render_incident(number))
-    if not page.found:
-        raise Http404("No such incident.")
-    return _same_bytes_for_everyone(request, page)
+    return answer_document(request, incident_key(number), lambda: _build_incident(number))
 
 
 @compressed
@@ -161,4 +151,4 @@ def status_history(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def status_page(request: HttpRequest) -> HttpResponse:
-    return _same_bytes_for_everyone(request, cached(PAGE_CACHE_KEY, _render))
+    return answer_document(request, PAGE_KEY, _build_page)

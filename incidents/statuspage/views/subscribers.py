@@ -5,6 +5,7 @@ unsubscribing (RFC 8058 one-click too), and choosing the components an address h
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -17,10 +18,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.ratelimited_log import RateLimitedLog
 from incidents.models import Subscriber
 from incidents.statuspage import services
 from incidents.statuspage.forms import ComponentChoiceForm, SubscribeForm
-from incidents.statuspage.page import cache_failed
 from incidents.statuspage.subscriber_links import (
     SubscriptionLinkInvalid,
     choice_claims,
@@ -29,6 +30,25 @@ from incidents.statuspage.subscriber_links import (
     unsubscribe_claims,
 )
 from incidents.statuspage.views._common import TEMPLATE_DIR
+
+logger = logging.getLogger(__name__)
+
+
+def new_cache_log() -> RateLimitedLog:
+    return RateLimitedLog(logger, seconds=60)
+
+
+# Redis down fails every sign-up the same way: said once a minute, not once a request.
+cache_trouble = new_cache_log()
+
+
+def cache_failed(error: Exception) -> None:
+    cache_trouble.warning(
+        "Status page sign-ups: the shared cache failed, counting in this process: %s: %s",
+        type(error).__name__,
+        error,
+    )
+
 
 # Sign-ups per address of the asker per SIGNUP_WINDOW_SECONDS: enough for an office behind one
 # router, too few to mail-bomb strangers through the form (each address also gets at most one
