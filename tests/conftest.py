@@ -12,8 +12,12 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from django.core.cache.backends.base import BaseCache
 
 # Playwright's sync API keeps an event loop running in the main thread, which makes Django refuse
 # ORM calls from live_server tests with SynchronousOnlyOperation.
@@ -210,3 +214,17 @@ def celery_worker(transactional_db: None) -> Iterator[object]:
             yield worker
     finally:
         app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def fresh_cache(monkeypatch, request) -> BaseCache:
+    """A private, empty cache for what the status page still keeps in the shared cache (the
+    sign-up throttle and confirmations), one per test. A browser test's live server runs in a
+    thread of this process, so its pages see this cache too."""
+    from django.core.cache.backends.locmem import LocMemCache
+
+    cache = LocMemCache(f"status-{request.node.nodeid}", {})
+    cache.clear()
+    for module in ("views.subscribers", "services.subscribers"):
+        monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
+    return cache

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -44,25 +45,21 @@ def _message_id(delivery_id: int) -> str:
     return f"<delivery-{delivery_id}@{host}>"
 
 
-def email_message(
-    *, communication: Communication, subscriber: Subscriber, delivery_id: int
+def _subscriber_email(
+    template: str, context: Mapping[str, object], *, subscriber: Subscriber, delivery_id: int
 ) -> EmailMultiAlternatives:
+    """An email to one subscriber from the `template`'s subject / text / html triplet, with the
+    links every subscriber email carries and the headers that make a resend recognisable."""
     unsubscribe = unsubscribe_url(subscriber)
     context = {
-        "subject": communication.subject,
-        "body": communication.body,
-        "body_html": communication.body_html,
-        "service": communication.incident.service.name,
+        **context,
         "status_page_url": status_page_url(),
         "unsubscribe_url": unsubscribe,
         "choice_url": choice_url(subscriber),
     }
-    subject = " ".join(
-        render_to_string("incidents/emails/communication_subject.txt", context).split()
-    )
     message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string("incidents/emails/communication_body.txt", context),
+        subject=" ".join(render_to_string(f"{template}_subject.txt", context).split()),
+        body=render_to_string(f"{template}_body.txt", context),
         to=[subscriber.email],
         headers={
             "List-Unsubscribe": f"<{unsubscribe}>",
@@ -71,10 +68,22 @@ def email_message(
             DELIVERY_HEADER: str(delivery_id),
         },
     )
-    message.attach_alternative(
-        render_to_string("incidents/emails/communication_body.html", context), "text/html"
-    )
+    message.attach_alternative(render_to_string(f"{template}_body.html", context), "text/html")
     return message
+
+
+def email_message(
+    *, communication: Communication, subscriber: Subscriber, delivery_id: int
+) -> EmailMultiAlternatives:
+    context = {
+        "subject": communication.subject,
+        "body": communication.body,
+        "body_html": communication.body_html,
+        "service": communication.incident.service.name,
+    }
+    return _subscriber_email(
+        "incidents/emails/communication", context, subscriber=subscriber, delivery_id=delivery_id
+    )
 
 
 MAINTENANCE_TEMPLATE = "incidents/emails/maintenance_notice"
@@ -85,30 +94,12 @@ def maintenance_email_message(
 ) -> EmailMultiAlternatives:
     """A maintenance notice (scheduled, started, finished, rescheduled, cancelled), written from
     the window as it is when it goes out."""
-    unsubscribe = unsubscribe_url(subscriber)
-    context = {
-        "maintenance": maintenance,
-        "notice": notice,
-        "status_page_url": status_page_url(),
-        "unsubscribe_url": unsubscribe,
-        "choice_url": choice_url(subscriber),
-    }
-    subject = render_to_string(f"{MAINTENANCE_TEMPLATE}_subject.txt", context)
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()),
-        body=render_to_string(f"{MAINTENANCE_TEMPLATE}_body.txt", context),
-        to=[subscriber.email],
-        headers={
-            "List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "Message-ID": _message_id(delivery_id),
-            DELIVERY_HEADER: str(delivery_id),
-        },
+    return _subscriber_email(
+        MAINTENANCE_TEMPLATE,
+        {"maintenance": maintenance, "notice": notice},
+        subscriber=subscriber,
+        delivery_id=delivery_id,
     )
-    message.attach_alternative(
-        render_to_string(f"{MAINTENANCE_TEMPLATE}_body.html", context), "text/html"
-    )
-    return message
 
 
 def webhook_body(*, communication: Communication, delivery_id: int) -> bytes:

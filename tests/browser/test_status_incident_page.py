@@ -7,21 +7,15 @@ import re
 from pathlib import Path
 
 import pytest
-from django.core.cache.backends.locmem import LocMemCache
 from playwright.sync_api import Page, expect
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_cache"),
+]
 
 PHONE_WIDTH = 390
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(monkeypatch, request) -> None:
-    # The live server runs in a thread of this process, so its views see this cache too.
-    cache = LocMemCache(f"status-incident-browser-{request.node.nodeid}", {})
-    cache.clear()
-    for module in ("views.subscribers", "services.subscribers"):
-        monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
 
 
 def shot(page: Page, folder: Path, name: str) -> Path:

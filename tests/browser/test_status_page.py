@@ -4,23 +4,16 @@ bars, and a sign-up, from the page's link to the form, that ends on "Check your 
 from __future__ import annotations
 
 import pytest
-from django.core.cache.backends.locmem import LocMemCache
 from playwright.sync_api import Page, expect
 
 from incidents.models import Subscriber
 from tests.browser.conftest import screenshot
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(monkeypatch, request) -> None:
-    # The live server runs in a thread of this process, so its views see this cache too: no
-    # page, uptime or sign-up count left over from another test.
-    cache = LocMemCache(f"status-browser-{request.node.nodeid}", {})
-    cache.clear()
-    for module in ("views.subscribers", "services.subscribers"):
-        monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_cache"),
+]
 
 
 def test_the_status_page_shows_components_and_uptime_bars_without_a_login(page: Page, demo: str):

@@ -4,7 +4,6 @@ says what the public would read before anything goes public, and the status page
 from __future__ import annotations
 
 import pytest
-from django.core.cache.backends.locmem import LocMemCache
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -13,16 +12,11 @@ from incidents.models import Incident
 from incidents.postmortem.services import incident_create
 from tests.browser.conftest import SCREENSHOTS, lazy_parts_loaded, log_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(monkeypatch, request) -> None:
-    # The live server runs in a thread of this process: it sees this cache too, empty.
-    cache = LocMemCache(f"visibility-browser-{request.node.nodeid}", {})
-    cache.clear()
-    for module in ("views.subscribers", "services.subscribers"):
-        monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_cache"),
+]
 
 
 def test_an_editor_makes_an_incident_public_then_internal_again(editor_page: Page, demo: str):

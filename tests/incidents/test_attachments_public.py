@@ -8,15 +8,14 @@ import pytest
 from django.test import Client
 
 from core.rendering import render, without_attachments
-from tests.incidents.test_status_page import (  # noqa: F401  # autouse fixtures: the clock, a private cache
+from tests.incidents.test_status_page import (  # noqa: F401  # the clock, an autouse fixture
     clock,
     communication,
-    fresh_cache,
     incident_page,
     resolved_incident,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 WITH_FILES = (
     "Latency rose for 16 minutes.\n\n"

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
-from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client
 
 from incidents.models import Component, ComponentGroup, ComponentStatus, ComponentStatusChange
@@ -18,7 +17,7 @@ from incidents.statuspage.page.build import _worst_by_day
 from tests.factories import HealthCheckFactory, ServiceFactory
 from tests.incidents.test_status_page import result
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 OP, DEGRADED, PARTIAL, MAJOR = (
@@ -33,15 +32,6 @@ OP, DEGRADED, PARTIAL, MAJOR = (
 def clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(monkeypatch, request) -> LocMemCache:
-    cache = LocMemCache(f"component-history-tests-{request.node.nodeid}", {})
-    cache.clear()
-    for module in ("views.subscribers", "services.subscribers"):
-        monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
-    return cache
 
 
 def changes(component: Component) -> list[tuple[str, datetime]]:

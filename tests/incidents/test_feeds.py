@@ -18,11 +18,10 @@ from tests.incidents.test_status_page import (
     XSS,
     clock,  # noqa: F401  (fixture)
     communication,
-    fresh_cache,  # noqa: F401  (fixture)
     resolved_incident,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 ATOM = "/status/feed.atom"
 RSS = "/status/feed.rss"

@@ -16,9 +16,9 @@ from incidents.models import Maintenance, PublicDocument
 from incidents.statuspage.services import maintenance_create
 from incidents.statuspage.urls import maintenance as urlpatterns
 from tests.factories import ServiceFactory, user_with_role
-from tests.incidents.test_status_page import XSS, fresh_cache  # noqa: F401  (fixture)
+from tests.incidents.test_status_page import XSS
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 LIST = "/maintenance/"
 NEW = "/maintenance/new/"

@@ -9,7 +9,6 @@ import pytest
 import time_machine
 from celery import current_app
 from django.core import mail
-from django.core.cache.backends.locmem import LocMemCache
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
@@ -19,7 +18,7 @@ from incidents.statuspage.tasks import maintenance_notice_send, maintenance_noti
 from outbox.models import OutboxMessage
 from tests.factories import HealthCheckFactory, ServiceFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -28,18 +27,6 @@ NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 def clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(monkeypatch, request) -> LocMemCache:
-    cache = LocMemCache(f"maintenance-notice-tests-{request.node.nodeid}", {})
-    cache.clear()
-    for module in (
-        "views.subscribers",
-        "services.subscribers",
-    ):
-        monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
-    return cache
 
 
 @pytest.fixture(autouse=True)

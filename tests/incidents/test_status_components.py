@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -39,7 +38,7 @@ from tests.factories import (
 )
 from tests.incidents.test_status_page import communication, result
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -48,15 +47,6 @@ NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 def clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(monkeypatch, request) -> LocMemCache:
-    cache = LocMemCache(f"component-tests-{request.node.nodeid}", {})
-    cache.clear()
-    for module in ("views.subscribers", "services.subscribers"):
-        monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
-    return cache
 
 
 def component(name: str = "Web", *, group: ComponentGroup | None = None, checks=(), **fields):

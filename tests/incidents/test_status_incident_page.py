@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client
 from django.urls import reverse
 
@@ -27,7 +26,7 @@ from incidents.statuspage.page import HISTORY_PER_PAGE, PAST_SHOWN, public_docum
 from outbox.models import OutboxMessage
 from tests.factories import IncidentFactory, ServiceFactory, user_with_role
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 BASE = "https://status.example.test"
@@ -38,15 +37,6 @@ Status = Communication.Status
 def clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(monkeypatch, request) -> LocMemCache:
-    cache = LocMemCache(f"status-incident-tests-{request.node.nodeid}", {})
-    cache.clear()
-    for module in ("views.subscribers", "services.subscribers"):
-        monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
-    return cache
 
 
 @pytest.fixture(autouse=True)

@@ -51,7 +51,7 @@ from tests.factories import (
     UserFactory,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 URL = "/status/"
@@ -67,16 +67,6 @@ XSS = (
 def clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(monkeypatch, request) -> LocMemCache:
-    """A private cache for the sign-up throttle, empty for every test."""
-    cache = LocMemCache(f"status-tests-{request.node.nodeid}", {})
-    cache.clear()
-    for module in ("views.subscribers", "services.subscribers"):
-        monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
-    return cache
 
 
 # --- builders --------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ import gzip
 from datetime import timedelta
 
 import pytest
-from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client
 from django.utils import timezone
 
@@ -15,18 +14,9 @@ from incidents.models import Incident
 from incidents.statuspage.page import documents as page_documents
 from tests.factories import HealthCheckFactory, IncidentFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(monkeypatch, request) -> LocMemCache:
-    cache = LocMemCache(f"status-gzip-tests-{request.node.nodeid}", {})
-    cache.clear()
-    for module in ("views.subscribers", "services.subscribers"):
-        monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
-    return cache
 
 
 @pytest.fixture

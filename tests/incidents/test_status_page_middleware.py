@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client
 
 from incidents.models import Incident, PublicDocument
@@ -22,7 +21,7 @@ from incidents.statuspage.page import (
 from incidents.statuspage.views import public as public_views
 from tests.factories import IncidentFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 GZIP = {"Accept-Encoding": "gzip"}
@@ -34,13 +33,6 @@ NOT_COMPARED = {"date"}
 def clock() -> Iterator[time_machine.Traveller]:
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(monkeypatch, request) -> None:
-    cache = LocMemCache(f"status-middleware-tests-{request.node.nodeid}", {})
-    for module in ("views.subscribers", "services.subscribers"):
-        monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
 
 
 @pytest.fixture

@@ -39,12 +39,11 @@ from tests.incidents.test_auto_draft import Recorder
 from tests.incidents.test_status_page import (
     NOW,
     clock,  # noqa: F401  (fixture)
-    fresh_cache,  # noqa: F401  (fixture)
     resolved_incident,
     result,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 ATOM = "/status/feed.atom"
 RSS = "/status/feed.rss"

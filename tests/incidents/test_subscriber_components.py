@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from celery import current_app
 from django.core import mail
-from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
@@ -38,16 +37,7 @@ from incidents.statuspage.subscriber_links import (
 )
 from tests.factories import IncidentFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(monkeypatch, request) -> LocMemCache:
-    cache = LocMemCache(f"subscriber-component-tests-{request.node.nodeid}", {})
-    cache.clear()
-    for module in ("views.subscribers", "services.subscribers"):
-        monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
-    return cache
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 
 @pytest.fixture(autouse=True)

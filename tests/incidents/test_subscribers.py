@@ -15,7 +15,6 @@ import pytest
 import time_machine
 from celery import current_app
 from django.core import mail, signing
-from django.core.cache.backends.locmem import LocMemCache
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.test import Client
@@ -38,19 +37,10 @@ from incidents.statuspage.tasks import subscriber_confirmation_send
 from incidents.statuspage.views import SIGNUP_LIMIT
 from outbox.models import OutboxMessage
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 SUBSCRIBE = "/status/subscribe/"
 SENT = "/status/subscribe/sent/"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache(monkeypatch, request) -> LocMemCache:
-    cache = LocMemCache(f"subscriber-tests-{request.node.nodeid}", {})
-    cache.clear()
-    for module in ("views.subscribers", "services.subscribers"):
-        monkeypatch.setattr(f"incidents.statuspage.{module}.cache", cache)
-    return cache
 
 
 @pytest.fixture(autouse=True)
