@@ -10,7 +10,7 @@ is: the text people wrote is untouched either way.
 
 from django.db import migrations
 
-from incidents.rerendering import stored_markdown_rerender
+from incidents.documents.rerendering import stored_markdown_rerender
 
 
 def rerender(apps, schema_editor):

@@ -13,8 +13,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from core.rendering import render
+from incidents.documents.rerendering import STORED_MARKDOWN, stored_markdown_rerender
 from incidents.models import Communication, Incident, Maintenance, TimelineEvent
-from incidents.rerendering import STORED_MARKDOWN, stored_markdown_rerender
 from tests.factories import T0, ActionItemFactory, IncidentFactory, TimelineEventFactory
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from incidents.rerendering import stored_markdown_rerender
+from incidents.documents.rerendering import stored_markdown_rerender
 from incidents.statuspage.page import public_documents_mark_stale
 
 
