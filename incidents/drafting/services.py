@@ -163,9 +163,10 @@ def proposal_discard(*, row: MarkdownModel, user: User | None) -> bool:
     if found is None:
         return False
     _acting(found, user)
-    record = _discarded(found, user)
+    record = DiscardedProposal.of_row(found, user)
     found.delete()
-    record.save()
+    if record is not None:
+        record.save()
     live_mark_bump(incident=found.incident_id, parts=(DRAFT, row_part(found)), user=user)
     return True
 
@@ -243,12 +244,15 @@ def proposals_discard_all(*, incident: Incident, user: User | None) -> int:
     again leaves them out; kept rows stay. Returns how many."""
     incident = _locked(incident)
     records = []
+    count = 0
     for model in PROPOSED_MODELS.values():
         for row in rows_of(model).filter(incident=incident, proposed=True):
             _acting(row, user)
-            records.append(_discarded(row, user))
+            record = DiscardedProposal.of_row(row, user)
+            if record is not None:
+                records.append(record)
             row.delete()
-    count = len(records)
+            count += 1
     live_mark_bump(incident=incident, parts=_ALL_PARTS, user=user)
     if incident.proposed_prose:
         count += len(incident.proposed_prose)
@@ -256,30 +260,6 @@ def proposals_discard_all(*, incident: Incident, user: User | None) -> int:
         _drop_texts(incident, list(incident.proposed_prose), user)
     DiscardedProposal.objects.bulk_create(records)
     return count
-
-
-def _discarded(row: MarkdownModel, user: User | None) -> DiscardedProposal:
-    """The record of a proposed row about to be discarded, keyed as the draft knows its fact."""
-    if isinstance(row, TimelineEvent):
-        return DiscardedProposal(
-            incident_id=row.incident_id,
-            part=DiscardedProposal.Part.TIMELINE,
-            kind=row.kind,
-            occurred_at=row.occurred_at,
-            deployment_id=row.deployment_id,
-            text=row.text,
-            discarded_by=_who(user),
-        )
-    if isinstance(row, Cause):
-        return DiscardedProposal(
-            incident_id=row.incident_id,
-            part=DiscardedProposal.Part.CAUSE,
-            kind=row.kind,
-            deployment_id=row.deployment_id,
-            text=row.title,
-            discarded_by=_who(user),
-        )
-    raise TypeError(f"{type(row).__name__} is never proposed.")
 
 
 def _text_discarded(incident: Incident, field: str, user: User | None) -> DiscardedProposal:

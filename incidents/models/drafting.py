@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models
 from django.db.models import Q
+
+from incidents.models.analysis import Cause
+from incidents.models.timeline import TimelineEvent
 
 
 class DiscardedProposal(models.Model):
@@ -53,3 +59,31 @@ class DiscardedProposal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_part_display()} discarded from incident {self.incident_id}"
+
+    @classmethod
+    def of_row(
+        cls, row: models.Model, user: AbstractBaseUser | AnonymousUser | None
+    ) -> Self | None:
+        """The unsaved record of a row about to be deleted, if it is still a proposal: None for
+        a kept row, or one no draft proposes."""
+        by = user if user is not None and user.is_authenticated else None
+        if isinstance(row, TimelineEvent) and row.proposed:
+            return cls(
+                incident_id=row.incident_id,
+                part=cls.Part.TIMELINE,
+                kind=row.kind,
+                occurred_at=row.occurred_at,
+                deployment_id=row.deployment_id,
+                text=row.text,
+                discarded_by=by,
+            )
+        if isinstance(row, Cause) and row.proposed:
+            return cls(
+                incident_id=row.incident_id,
+                part=cls.Part.CAUSE,
+                kind=row.kind,
+                deployment_id=row.deployment_id,
+                text=row.title,
+                discarded_by=by,
+            )
+        return None

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from incidents.drafting import services
 from incidents.models import Cause, DiscardedProposal, Incident, TimelineEvent
-from incidents.postmortem.services import incident_update
+from incidents.postmortem.services import incident_update, part_delete
 from tests.api.test_incidents_api import API, bearer
 from tests.deployments.test_correlation import at
 from tests.factories import TimelineEventFactory, user_with_role
@@ -110,6 +110,21 @@ def test_an_editor_can_still_write_a_discarded_line_by_hand(proposed, editor):
     )
     assert propose_again(proposed, editor).total == 0
     assert list(proposed.timeline_events.filter(kind=Kind.DETECTED)) == [mine]
+
+
+def test_deleting_a_proposed_row_like_any_row_discards_it_too(proposed, editor):
+    detected = proposed.timeline_events.get(kind=Kind.DETECTED)
+    part_delete(row=detected, user=editor, expected_version=detected.version)
+    again = propose_again(proposed, editor)
+    assert (again.total, again.discarded) == (0, 1)
+    assert DiscardedProposal.objects.get().discarded_by == editor
+
+
+def test_deleting_a_kept_row_is_no_discard(proposed, editor):
+    services.proposals_keep_all(incident=proposed, user=editor)
+    detected = proposed.timeline_events.get(kind=Kind.DETECTED)
+    part_delete(row=detected, user=editor)
+    assert not DiscardedProposal.objects.exists()
 
 
 def test_a_kept_proposal_is_never_recorded_as_discarded(proposed, editor):
