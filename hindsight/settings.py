@@ -369,6 +369,13 @@ CELERY_BEAT_SCHEDULE["outbox-relay"] = {
     "schedule": 10.0,
     "options": {"expires": 10.0},
 }
+# Attached files no text uses (incidents.attachments.services.attachments_unused_delete). A run
+# that overlaps another, or runs twice, deletes nothing twice.
+CELERY_BEAT_SCHEDULE["attachments-unused-delete"] = {
+    "task": "incidents.tasks.attachments_unused_delete",
+    "schedule": 3600.0,
+    "options": {"expires": 3600.0},
+}
 
 # --- Hindsight --------------------------------------------------------------------------------
 # The longest Markdown text a single field accepts; longer input is refused with a field error.
@@ -380,6 +387,9 @@ HINDSIGHT_LIVE_POLL_SECONDS = env.float("HINDSIGHT_LIVE_POLL_SECONDS", default=2
 HINDSIGHT_LIVE_PRESENCE_SECONDS = env.int("HINDSIGHT_LIVE_PRESENCE_SECONDS", default=20)
 # The largest file an editor may attach to an incident, in megabytes.
 HINDSIGHT_ATTACHMENT_MAX_MB = env.int("HINDSIGHT_ATTACHMENT_MAX_MB", default=10)
+# A file no text of its incident links to (pasted into a form that was then cancelled, or whose
+# link was removed) is deleted once it is this many hours old, by the hourly clean-up.
+HINDSIGHT_ATTACHMENT_UNUSED_HOURS = env.int("HINDSIGHT_ATTACHMENT_UNUSED_HOURS", default=24)
 
 # --- Deployments and health -------------------------------------------------------------------
 # Last known good: a succeeded deployment whose smoke run passed and that stayed healthy this long.

@@ -13,6 +13,7 @@ class IncidentsConfig(AppConfig):
         incidents/tasks.py where Celery would look by itself."""
         from core import plugins
         from deployments.models import GateRule
+        from incidents.attachments import tasks as attachment_tasks  # noqa: F401
         from incidents.communications.tasks import communication_deliver
         from incidents.postmortem import tasks as postmortem_tasks  # noqa: F401
         from incidents.statuspage.services import components_follow_health

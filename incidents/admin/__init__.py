@@ -4,6 +4,7 @@ from incidents.admin import (  # noqa: F401
     action_items,
     attachments,
     communications,
+    drafting,
     live,
     postmortem,
     rows,

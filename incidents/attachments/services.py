@@ -1,10 +1,12 @@
-"""Writes of attachments: storing an upload, and putting its link into a timeline event."""
+"""Writes of attachments: storing an upload, putting its link into a timeline event, and
+clearing away files no text uses (an upload into a form that was then cancelled)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import unicodedata
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -13,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
+from incidents.attachments.selectors import attachments_linked
 from incidents.attachments.sniff import HEAD_BYTES, sniff
 from incidents.attachments.storage import attachment_files_delete
 from incidents.models import Attachment, Incident, TimelineEvent
@@ -21,6 +24,8 @@ from incidents.postmortem.services import StaleRow, comparable, part_save
 NAME_MAX_LENGTH = 200
 # Someone else saving the event between our read and our write sends the append round again.
 APPEND_ATTEMPTS = 3
+# Incidents whose unused files one transaction of the clean-up clears.
+UNUSED_BATCH = 100
 
 
 class AttachmentTooLarge(ValidationError):
@@ -141,3 +146,37 @@ def attachment_delete(*, attachment: Attachment) -> None:
     name = attachment.file.name
     attachment.delete()
     attachment_files_delete([name or ""])
+
+
+def attachments_unused_delete(*, uploaded_before: datetime) -> int:
+    """Delete the files uploaded before `uploaded_before` that no stored Markdown of their
+    incident links to: what was pasted into a form that was then cancelled, or whose link
+    every text has since lost. Their stored files go once each batch is committed. Returns how
+    many were deleted; running it again deletes nothing more."""
+    incident_ids = list(
+        Attachment.objects.filter(created_at__lt=uploaded_before)
+        .order_by("incident_id")
+        .values_list("incident_id", flat=True)
+        .distinct()
+    )
+    deleted = 0
+    for start in range(0, len(incident_ids), UNUSED_BATCH):
+        deleted += _unused_delete(incident_ids[start : start + UNUSED_BATCH], uploaded_before)
+    return deleted
+
+
+@transaction.atomic
+def _unused_delete(incident_ids: list[int], uploaded_before: datetime) -> int:
+    # Locked first: a second clean-up at once waits here, then finds these rows gone.
+    old = list(
+        Attachment.objects.select_for_update()
+        .filter(incident_id__in=incident_ids, created_at__lt=uploaded_before)
+        .values_list("pk", "incident_id", "file")
+    )
+    linked = attachments_linked(incident_ids)
+    unused = {pk: name for pk, incident_id, name in old if (incident_id, pk) not in linked}
+    if not unused:
+        return 0
+    deleted, _by_model = Attachment.objects.filter(pk__in=unused).delete()
+    attachment_files_delete(unused.values())
+    return deleted

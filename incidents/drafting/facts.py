@@ -4,8 +4,10 @@ recovery, the messages sent), the suspect deployment as the trigger, and text fo
 impact and resolution where a person has written none.
 
 Only what is not on the incident already comes back: a fact is on it when a row says it, kept or
-still proposed, so asking twice proposes nothing twice. A fixed number of queries (the
-correlation's, the messages sent, the rows already there), whatever the number of facts.
+still proposed, so asking twice proposes nothing twice; and a fact whose proposal the author
+discarded (incidents.models.DiscardedProposal) stays out. A fixed number of queries (the
+correlation's, the messages sent, the rows already there, the discards), whatever the number of
+facts.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from deployments import selectors as system
 from deployments.correlation import Bracketing
 from deployments.models import Deployment
 from incidents.documents.importer.fields import describe_duration
-from incidents.models import Cause, Communication, Incident, TimelineEvent
+from incidents.models import Cause, Communication, DiscardedProposal, Incident, TimelineEvent
 from incidents.system.selectors import deployment_cause_title, rollback_text, short, went_live_at
 
 Kind = TimelineEvent.Kind
@@ -69,6 +71,8 @@ class Draft:
     events: list[EventFact] = field(default_factory=list)
     causes: list[CauseFact] = field(default_factory=list)
     prose: dict[str, str] = field(default_factory=dict)
+    # Facts left out because their proposal was discarded before.
+    discarded: int = 0
 
     def __len__(self) -> int:
         return len(self.events) + len(self.causes) + len(self.prose)
@@ -263,9 +267,43 @@ def _already_told(fact: EventFact, written: Written) -> bool:
     return False
 
 
+Part = DiscardedProposal.Part
+
+
+def _event_discarded(fact: EventFact, discarded: list[DiscardedProposal]) -> bool:
+    """Whether the author discarded this line before: the same deployment's line of the kind,
+    or a line of the kind at the same moment, as _already_told reads one, saying the same
+    message."""
+    for d in discarded:
+        if d.part != Part.TIMELINE or d.kind != fact.kind:
+            continue
+        if fact.deployment is not None:
+            if d.deployment_id == fact.deployment.pk:
+                return True
+            continue
+        if d.deployment_id is not None or d.occurred_at is None:
+            continue
+        apart = abs(d.occurred_at - fact.occurred_at)
+        if apart <= SAME_SECOND or (
+            apart < SAME_MOMENT and (not fact.mention or fact.mention in d.text)
+        ):
+            return True
+    return False
+
+
+def _cause_discarded(suspect: Deployment, discarded: list[DiscardedProposal]) -> bool:
+    return any(d.part == Part.CAUSE and d.deployment_id == suspect.pk for d in discarded)
+
+
+def _text_discarded(name: str, text: str, discarded: list[DiscardedProposal]) -> bool:
+    # Compared whole: a text the facts have changed since (the incident resolved, say) is new.
+    return any(d.part == Part.TEXT and d.kind == name and d.text == text for d in discarded)
+
+
 def draft_from_facts(incident: Incident) -> Draft:
     """What a first draft of the incident's post-mortem would add, leaving out every fact a row
-    already tells (proposed or kept) and every prose field that has text or a proposal.
+    already tells (proposed or kept), every prose field that has text or a proposal, and every
+    proposal the author discarded before.
 
     Reads the incident as given (with its service); a fixed number of queries.
     """
@@ -292,26 +330,40 @@ def draft_from_facts(incident: Incident) -> Draft:
             "kind", "occurred_at", "deployment_id", "text"
         )
     )
+    discarded = list(DiscardedProposal.objects.filter(incident=incident))
     draft = Draft()
     for fact in sorted(facts, key=lambda f: f.occurred_at):
-        if not _already_told(fact, written):
+        if _already_told(fact, written):
+            continue
+        # A discarded fact still tells what it told when it was proposed (the mitigation at the
+        # rollback's minute, say), so the rest of the draft comes out as it did then.
+        deployment_id = fact.deployment.pk if fact.deployment else None
+        written.append((fact.kind, fact.occurred_at, deployment_id, fact.text))
+        if _event_discarded(fact, discarded):
+            draft.discarded += 1
+        else:
             draft.events.append(fact)
-            deployment_id = fact.deployment.pk if fact.deployment else None
-            written.append((fact.kind, fact.occurred_at, deployment_id, fact.text))
     if (
         suspect is not None
         and not Cause.objects.filter(incident=incident, deployment=suspect).exists()
     ):
-        draft.causes.append(
-            CauseFact(
-                deployment_cause_title(suspect),
-                suspect,
-                "The last deployment out before health turned red. Say under the primary cause "
-                "why it could break the service.",
+        if _cause_discarded(suspect, discarded):
+            draft.discarded += 1
+        else:
+            draft.causes.append(
+                CauseFact(
+                    deployment_cause_title(suspect),
+                    suspect,
+                    "The last deployment out before health turned red. Say under the primary cause "
+                    "why it could break the service.",
+                )
             )
-        )
     waiting = incident.proposed_prose or {}
     for name, text in _prose(incident, suspect, rollbacks, found.bracketing).items():
-        if not getattr(incident, name).strip() and name not in waiting:
+        if getattr(incident, name).strip() or name in waiting:
+            continue
+        if _text_discarded(name, text, discarded):
+            draft.discarded += 1
+        else:
             draft.prose[name] = text
     return draft

@@ -3,8 +3,9 @@ one row (or one text) at a time or all at once. Each is recorded in the history 
 
 A proposal is stored as the rows it proposes, marked `proposed`, and the prose it drafts waits in
 `Incident.proposed_prose`; keeping a row clears its mark, keeping a text writes it into its field
-if that is still empty. Discarding deletes the proposed row (never a kept one). Proposing again
-adds only facts no row tells yet, proposed or kept; a discarded fact, asked for again, comes back.
+if that is still empty. Discarding deletes the proposed row (never a kept one) and records what
+it proposed (DiscardedProposal). Proposing again adds only facts no row tells yet, proposed or
+kept, and none that was discarded: a discarded proposal stays discarded.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.utils import timezone
 
 from incidents.drafting.facts import PROSE, draft_from_facts
 from incidents.live.services import DRAFT, TIMELINE, live_mark_bump, row_part
-from incidents.models import Cause, Incident, TimelineEvent
+from incidents.models import Cause, DiscardedProposal, Incident, TimelineEvent
 from incidents.models.base import MarkdownModel
 from incidents.postmortem.services import history_record, incident_update
 from incidents.postmortem.services.history import _acting
@@ -44,6 +45,8 @@ class Proposed:
     events: int
     causes: int
     prose: tuple[str, ...]
+    # Facts left out because their proposal was discarded before.
+    discarded: int = 0
 
     @property
     def total(self) -> int:
@@ -131,7 +134,7 @@ def postmortem_draft_propose(*, incident: Incident, user: User | None) -> Propos
         incident.refresh_from_db()
         history_record(obj=incident, user=user)
     live_mark_bump(incident=incident, parts=_ALL_PARTS, user=user)
-    return Proposed(len(events), len(causes), tuple(draft.prose))
+    return Proposed(len(events), len(causes), tuple(draft.prose), draft.discarded)
 
 
 @transaction.atomic
@@ -153,13 +156,17 @@ def proposal_keep(*, row: MarkdownModel, user: User | None) -> bool:
 
 @transaction.atomic
 def proposal_discard(*, row: MarkdownModel, user: User | None) -> bool:
-    """Delete a proposed row. A kept row is a person's and is left alone: returns False."""
+    """Delete a proposed row and record its fact, so that proposing again leaves it out. A kept
+    row is a person's and is left alone: returns False."""
     model = type(row)
     found = rows_of(model).filter(pk=row.pk, proposed=True).select_for_update().first()
     if found is None:
         return False
     _acting(found, user)
+    record = DiscardedProposal.of_row(found, user)
     found.delete()
+    if record is not None:
+        record.save()
     live_mark_bump(incident=found.incident_id, parts=(DRAFT, row_part(found)), user=user)
     return True
 
@@ -190,6 +197,7 @@ def proposed_text_discard(*, incident: Incident, field: str, user: User | None) 
     incident = _locked(incident)
     if field not in incident.proposed_prose:
         return False
+    _text_discarded(incident, field, user).save()
     _drop_texts(incident, [field], user)
     return True
 
@@ -232,16 +240,33 @@ def proposals_keep_all(*, incident: Incident, user: User | None) -> int:
 
 @transaction.atomic
 def proposals_discard_all(*, incident: Incident, user: User | None) -> int:
-    """Delete every proposed row and text of the incident; kept rows stay. Returns how many."""
+    """Delete every proposed row and text of the incident, recording each so that proposing
+    again leaves them out; kept rows stay. Returns how many."""
     incident = _locked(incident)
+    records = []
     count = 0
     for model in PROPOSED_MODELS.values():
         for row in rows_of(model).filter(incident=incident, proposed=True):
             _acting(row, user)
+            record = DiscardedProposal.of_row(row, user)
+            if record is not None:
+                records.append(record)
             row.delete()
             count += 1
     live_mark_bump(incident=incident, parts=_ALL_PARTS, user=user)
     if incident.proposed_prose:
         count += len(incident.proposed_prose)
+        records += [_text_discarded(incident, name, user) for name in incident.proposed_prose]
         _drop_texts(incident, list(incident.proposed_prose), user)
+    DiscardedProposal.objects.bulk_create(records)
     return count
+
+
+def _text_discarded(incident: Incident, field: str, user: User | None) -> DiscardedProposal:
+    return DiscardedProposal(
+        incident=incident,
+        part=DiscardedProposal.Part.TEXT,
+        kind=field,
+        text=incident.proposed_prose[field],
+        discarded_by=_who(user),
+    )

@@ -33,9 +33,18 @@ def _plural(count: int, noun: str) -> str:
 def draft_propose(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     incident = get_incident(reference)
     proposed = services.postmortem_draft_propose(incident=incident, user=request.user)
+    left_out = (
+        f" {_plural(proposed.discarded, 'proposal')} discarded before "
+        f"{'was' if proposed.discarded == 1 else 'were'} left out; write one by hand if you want it."
+        if proposed.discarded
+        else ""
+    )
     if proposed.total == 0:
         messages.info(
-            request, "Nothing new to propose: every fact Hindsight knows is on the page already."
+            request,
+            "Nothing new to propose: every fact Hindsight knows is on the page already"
+            + (" or was discarded." if proposed.discarded else ".")
+            + left_out,
         )
     else:
         parts = [
@@ -45,7 +54,8 @@ def draft_propose(request: AuthenticatedHttpRequest, reference: str) -> HttpResp
         ]
         messages.success(
             request,
-            f"Proposed {', '.join(p for p in parts if p)}. Keep or discard each, or all at once.",
+            f"Proposed {', '.join(p for p in parts if p)}. Keep or discard each, or all at once."
+            + left_out,
         )
     return _back(incident.reference)
 

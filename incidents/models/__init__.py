@@ -27,6 +27,7 @@ from incidents.models.delivery import (
     WebhookEndpoint,
 )
 from incidents.models.document import FinalNote, PathPriority, SolutionOption, StatusItem
+from incidents.models.drafting import DiscardedProposal
 from incidents.models.incident import Incident, ReferenceCounter, Severity
 from incidents.models.live import LiveMark
 from incidents.models.public_document import PublicDocument
@@ -46,6 +47,7 @@ __all__ = [
     "ComponentStatus",
     "ComponentStatusChange",
     "Delivery",
+    "DiscardedProposal",
     "FinalNote",
     "Horizon",
     "Incident",

@@ -15,7 +15,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from incidents.live.services import live_mark_row
-from incidents.models import SuccessCriterion, TimelineEvent
+from incidents.models import DiscardedProposal, SuccessCriterion, TimelineEvent
 from incidents.models.base import MarkdownModel, Ordered, Versioned
 from incidents.postmortem.services.conflicts import (
     TRANSITION_ATTEMPTS,
@@ -154,7 +154,7 @@ def part_delete(
 
     With `expected_version`, only the row as the caller read it: a row changed since raises
     StaleRow (current_version None when it is gone already). Timeline lines Hindsight wrote
-    raise AuditLineLocked.
+    raise AuditLineLocked. A proposal of the draft from the facts is recorded as discarded.
     """
     _refuse_audit_line(row)
     # Typed loosely: the model is known at run time only, and every section's model has a version.
@@ -168,7 +168,12 @@ def part_delete(
         )
     _acting(row, user)
     live_mark_row(row=row, user=user)
+    # Deleting a row the draft from the facts proposed, by its Delete button or by removing its
+    # line in the text, discards it as Discard does: proposing again leaves it out.
+    discarded = DiscardedProposal.of_row(row, user)
     row.delete()
+    if discarded is not None:
+        discarded.save()
 
 
 class _SiblingMoved(Exception):

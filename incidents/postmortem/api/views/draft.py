@@ -92,7 +92,8 @@ class DraftActions:
             "a trigger cause; and texts for the summary (duration), impact (impact window) and "
             "resolution (the rollback) where those are empty, in `proposed_prose`. Facts a row "
             "already tells, proposed or kept, are skipped: calling it twice proposes nothing "
-            "twice. Proposals are left out of exports until kept."
+            "twice; so are facts whose proposal was discarded before. Proposals are left out of "
+            "exports until kept."
         ),
         request=None,
         parameters=[REF],
@@ -125,8 +126,9 @@ class DraftActions:
 
     @extend_schema(
         summary="Discard proposals of the draft",
-        description="Deletes proposed rows and texts; kept rows are never touched. `count` is "
-        "how many were discarded.",
+        description="Deletes proposed rows and texts; kept rows are never touched. What was "
+        "discarded is remembered: proposing the draft again leaves it out. `count` is how many "
+        "were discarded.",
         request=DraftDecisionSerializer,
         parameters=[REF],
         responses={200: _DECIDED, **problems(*WRITE_PROBLEMS)},
