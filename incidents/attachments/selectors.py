@@ -29,7 +29,7 @@ from incidents.models.base import MarkdownModel
 # Every model whose Markdown belongs to one incident, with the path from it to the incident's id.
 # A test holds this against the renderer's list of stored Markdown, so a new field is searched.
 INCIDENT_MARKDOWN: tuple[tuple[type[MarkdownModel], str], ...] = (
-    (Incident, "pk"),
+    (Incident, "id"),  # "id", not "pk": in the history, pk is the version's own
     (TimelineEvent, "incident_id"),
     (Cause, "incident_id"),
     (Lesson, "incident_id"),
@@ -78,21 +78,25 @@ def attachment_json(attachment: Attachment) -> dict[str, Any]:
 
 def attachments_linked(incident_ids: Collection[int]) -> set[tuple[int, int]]:
     """(incident id, attachment id) for every link to a file in the stored Markdown of these
-    incidents and of their rows, communications included. One query per kind of row, reading
-    only rows whose text has a link at all."""
+    incidents and of their rows, communications included, now or in any earlier version the
+    history keeps. Two queries per kind of row, reading only rows whose text has a link."""
     linked: set[tuple[int, int]] = set()
     for model, path in INCIDENT_MARKDOWN:
         fields = model.markdown_fields
         has_link = Q()
         for name in fields:
             has_link |= Q(**{f"{name}__contains": "/attachments/"})
-        rows = (
-            model._default_manager.filter(**{f"{path}__in": incident_ids})
-            .filter(has_link)
-            .values_list(path, *fields)
-        )
-        for incident_id, *texts in rows:
-            linked.update(
-                (incident_id, int(found)) for text in texts for found in _LINK.findall(text)
+        # The texts as they are and as they were: a file whose link someone removed stays, so
+        # restoring that text from the history brings back a link that still works.
+        historical = model.history.model  # type: ignore[attr-defined]  # added by simple-history
+        for manager in (model._default_manager, historical._default_manager):
+            rows = (
+                manager.filter(**{f"{path}__in": incident_ids})
+                .filter(has_link)
+                .values_list(path, *fields)
             )
+            for incident_id, *texts in rows:
+                linked.update(
+                    (incident_id, int(found)) for text in texts for found in _LINK.findall(text)
+                )
     return linked

@@ -17,6 +17,7 @@ from django.utils import timezone
 from incidents.attachments.selectors import INCIDENT_MARKDOWN
 from incidents.attachments.services import attachment_upload, attachments_unused_delete
 from incidents.attachments.tasks import attachments_unused_delete as unused_task
+from incidents.documents.rerendering import STORED_MARKDOWN
 from incidents.models import (
     Attachment,
     Audience,
@@ -28,7 +29,6 @@ from incidents.models import (
     StatusItem,
 )
 from incidents.postmortem.services import incident_update
-from incidents.rerendering import STORED_MARKDOWN
 from tests.factories import (
     ActionItemFactory,
     CauseFactory,
@@ -110,6 +110,20 @@ def test_running_it_twice_deletes_nothing_more(incident, media, django_capture_o
     assert sweep(django_capture_on_commit_callbacks) == 0
     assert list(Attachment.objects.values_list("pk", flat=True)) == [used.pk]
     assert len(stored_files(media)) == 1
+
+
+def test_a_file_whose_link_a_text_once_had_is_kept_so_restoring_that_text_works(
+    incident, django_capture_on_commit_callbacks
+):
+    attachment = attach(incident)
+    incident = incident_update(
+        incident=incident, expected_version=incident.version, summary=link(attachment)
+    )
+    incident_update(incident=incident, expected_version=incident.version, summary="Rewritten.")
+    assert attachment.path not in Incident.objects.get(pk=incident.pk).summary
+
+    assert sweep(django_capture_on_commit_callbacks) == 0
+    assert Attachment.objects.filter(pk=attachment.pk).exists()
 
 
 def test_a_link_to_another_number_keeps_nothing(incident, django_capture_on_commit_callbacks):
