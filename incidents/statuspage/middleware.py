@@ -10,7 +10,8 @@ middleware, placed right after WhiteNoise, answers GET and HEAD for those two pa
 kept row when it is fresh and not stale (or another process is rebuilding it, when the view
 would serve the same bytes), with the headers the view sends (ETag and 304, gzip negotiated
 with Vary, Cache-Control) and the X-Frame-Options the stack would add. When the row is missing,
-stale or expired it does nothing: the view answers and builds, so there is one builder. Feeds, the JSON summary and badges go through the views as before.
+stale or expired it does nothing: the view answers and builds, so there is one builder. Feeds,
+the JSON summary and badges go through the views as before.
 """
 
 from __future__ import annotations
