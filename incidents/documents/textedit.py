@@ -262,13 +262,8 @@ class SectionApplier:
             self.errors.append((node.line, _messages(error)))
 
     def _item_status(self, row: ActionItem, node: Node) -> None:
-        row.refresh_from_db()
         want = node.values["status"]
         reason = node.values.get("closed_reason", "")
-        if row.status == want and (
-            want != ActionItem.Status.WONT_DO or row.closed_reason == reason
-        ):
-            return
         before = self._before(node)
         if (
             before is not None
@@ -276,6 +271,11 @@ class SectionApplier:
             and before.values.get("closed_reason") == reason
         ):
             return  # this text left the tick alone: whoever changed it keeps theirs
+        row.refresh_from_db()
+        if row.status == want and (
+            want != ActionItem.Status.WONT_DO or row.closed_reason == reason
+        ):
+            return
         if row.status != ActionItem.Status.OPEN:
             row = services.action_item_reopen(item=row, user=self.user)
         if want == ActionItem.Status.DONE:
@@ -330,11 +330,18 @@ class SectionApplier:
 
     def _reorder(self) -> None:
         """Siblings in the text's order; rows someone added meanwhile after them."""
+        saved = [
+            r for j in range(len(self.plan.new)) if isinstance(r := self.saved.get(j), Ordered)
+        ]
+        # As they are now, one query a kind of row, not one a row.
+        fresh: dict[tuple[type, int], Any] = {}
+        for model in {type(r) for r in saved}:
+            pks = [r.pk for r in saved if type(r) is model]
+            fresh.update({(model, r.pk): r for r in model._default_manager.filter(pk__in=pks)})
         groups: dict[tuple[Any, ...], list[Any]] = {}
-        for j in range(len(self.plan.new)):
-            row = self.saved.get(j)
-            if isinstance(row, Ordered):
-                row.refresh_from_db()
+        for old in saved:
+            row = fresh.get((type(old), old.pk))
+            if row is not None:
                 key = tuple(
                     getattr(row, f.name if not isinstance(f, models.ForeignKey) else f.attname)
                     for f in (row._meta.get_field(n) for n in row.sibling_fields)

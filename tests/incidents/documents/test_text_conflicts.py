@@ -9,8 +9,11 @@ import re
 from datetime import date
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from incidents.documents import textdiff, textedit
 from incidents.models import ActionItem, Cause, Incident, Lesson
 from incidents.postmortem import services
 from tests.factories import IncidentFactory, user_with_role
@@ -330,3 +333,39 @@ def test_a_tampered_choice_is_refused_and_writes_nothing(client, held, items, in
     )
     assert refused.status_code == 422
     assert ActionItem.objects.get(pk=first.pk).title == "Check the build output in CI"
+
+
+def _apply_queries(section: str, n: int, *, held: bool, user, other) -> int:
+    """Queries of applying a text that edits the first of `n` rows (held back when `other`
+    changed it since the text was opened)."""
+    incident = IncidentFactory()
+    for i in range(n):
+        row: Lesson | ActionItem
+        if section == "lessons":
+            row = Lesson(incident=incident, kind="went_wrong", text=f"Lesson number {i}")
+        else:
+            row = ActionItem(incident=incident, title=f"Item number {i}", horizon="today")
+        services.part_save(row=row, user=None)
+    opened = textdiff.section_open(incident, section)
+    model: type[Lesson | ActionItem] = Lesson if section == "lessons" else ActionItem
+    words = "Lesson number 0" if section == "lessons" else "Item number 0"
+    if held:
+        first = model.objects.filter(incident=incident).order_by("order", "id")[0]
+        name = "text" if section == "lessons" else "title"
+        setattr(first, name, words + " as they wrote it")
+        services.part_save(row=first, user=other, fields=[name])
+    text = opened.text.replace(words, words + " as I wrote it")
+    with CaptureQueriesContext(connection) as captured:
+        outcome = textedit.section_text_apply(
+            incident=incident, section=section, opened=opened, text=text, user=user
+        )
+    assert outcome.applied
+    assert len(outcome.conflicts) == int(held)
+    return len(captured)
+
+
+@pytest.mark.parametrize("section", ["lessons", "actions"])
+@pytest.mark.parametrize("held", [False, True])
+def test_applying_a_text_costs_the_same_queries_among_1_row_and_50(bea, dan, section, held):
+    counts = [_apply_queries(section, n, held=held, user=bea, other=dan) for n in (1, 50)]
+    assert counts[0] == counts[1]
