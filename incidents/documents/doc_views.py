@@ -58,7 +58,7 @@ def _handle(
     if not form.is_valid():
         return _page(request, {**context, "form": form}, UNPROCESSABLE)
     if form.cleaned_data["resolve"]:
-        return resolve_held(request, incident, context, form)
+        return resolve_held(request, incident, context, form, textresolve.DOCUMENT)
     text = form.cleaned_data["text"]
     try:
         opened = doctext.DocOpened.load(form.cleaned_data["opened"])
@@ -83,7 +83,12 @@ def _handle(
     status = UNPROCESSABLE if outcome.errors else CONFLICT if outcome.conflicts else 200
     if outcome.conflicts and applying and not outcome.errors:
         pending = textresolve.Pending(
-            textresolve.DOCUMENT, form.cleaned_data["opened"], document, paste, outcome.conflicts
+            incident.pk,
+            textresolve.DOCUMENT,
+            form.cleaned_data["opened"],
+            document,
+            paste,
+            outcome.conflicts,
         )
         fresh = doctext.document_open(Incident.objects.get(pk=incident.pk))[1].sign()
         applied = len(outcome.applied_changes) + len(outcome.applied_prose)

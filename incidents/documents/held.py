@@ -10,6 +10,7 @@ from typing import Any
 from incidents.documents.sectiontext import first_day, format_section, parse_section
 from incidents.documents.textdiff import (
     FIELD_LABELS,
+    MODELS,
     Change,
     Node,
     flatten,
@@ -46,7 +47,16 @@ def current_values(incident: Incident, section: str) -> dict[tuple[str, int], di
 
 def changed_by(row: Any) -> str:
     """Who wrote the row last, as the page names people."""
-    latest = row.history.order_by("-history_id").select_related("history_user").first()
+    return _named(row.history.order_by("-history_id"))
+
+
+def deleted_by(kind: str, pk: int) -> str:
+    """Who deleted a row: its history outlives it."""
+    return _named(MODELS[kind].history.filter(id=pk).order_by("-history_id"))  # type: ignore[attr-defined]
+
+
+def _named(history: Any) -> str:
+    latest = history.select_related("history_user").first()
     user = latest.history_user if latest is not None else None
     return user.get_username() if user is not None else "someone"
 

@@ -76,7 +76,7 @@ def section_text(request: AuthenticatedHttpRequest, reference: str, key: str) ->
             request, "incidents/section_text.html", {**context, "form": form}, status=UNPROCESSABLE
         )
     if form.cleaned_data["resolve"]:
-        return resolve_held(request, incident, context, form)
+        return resolve_held(request, incident, context, form, key)
     text = form.cleaned_data["text"]
     try:
         opened = textdiff.Opened.load(form.cleaned_data["opened"])
@@ -107,7 +107,7 @@ def section_text(request: AuthenticatedHttpRequest, reference: str, key: str) ->
         status = UNPROCESSABLE
     elif outcome.conflicts and applying:
         pending = textresolve.Pending(
-            key, form.cleaned_data["opened"], text, False, outcome.conflicts
+            incident.pk, key, form.cleaned_data["opened"], text, False, outcome.conflicts
         )
         fresh = textdiff.section_open(incident, key).sign()
         return held_page(request, context, text, fresh, pending, len(outcome.applied_changes))
@@ -163,11 +163,14 @@ def resolve_held(
     incident: Incident,
     context: dict[str, Any],
     form: SectionTextForm,
+    mode: str,
 ) -> HttpResponse:
     """Keep theirs or apply mine for one held row; back to the incident once none is left."""
     choice, _, index = form.cleaned_data["resolve"].partition(":")
     try:
-        pending = textresolve.Pending.load(form.cleaned_data["pending"])
+        pending = textresolve.Pending.load(
+            form.cleaned_data["pending"], incident=incident, mode=mode
+        )
         result = textresolve.text_conflict_resolve(
             incident=incident,
             pending=pending,

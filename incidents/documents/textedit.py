@@ -22,6 +22,7 @@ from incidents.documents.held import (
     Conflict,
     changed_by,
     current_values,
+    deleted_by,
     labelled,
     shown,
     written_changes,
@@ -183,6 +184,7 @@ class SectionApplier:
                         mine=labelled(node, mine),
                         kind=before.kind,
                         pk=before.pk,
+                        by=deleted_by(before.kind, before.pk),
                         section=self.section,
                     )
                 )

@@ -31,8 +31,10 @@ DOCUMENT = "document"
 
 @dataclass
 class Pending:
-    """What a partly applied text left to choose. `mode` is the section, or "document"."""
+    """What a partly applied text left to choose. `mode` is the section, or "document"; a choice
+    counts only on the incident and page it was made for."""
 
+    incident: int
     mode: str
     opened: str  # the signed Opened (a section) or DocOpened (the document) it was applied from
     text: str
@@ -41,6 +43,7 @@ class Pending:
 
     def sign(self) -> str:
         data = {
+            "incident": self.incident,
             "mode": self.mode,
             "opened": self.opened,
             "text": self.text,
@@ -50,12 +53,15 @@ class Pending:
         return signing.dumps(data, salt=_SALT, compress=True)
 
     @classmethod
-    def load(cls, raw: str) -> Pending:
+    def load(cls, raw: str, *, incident: Incident, mode: str) -> Pending:
         try:
             data = signing.loads(raw, salt=_SALT)
         except signing.BadSignature:
             raise ValueError("The form was tampered with; reload the page.") from None
+        if (data["incident"], data["mode"]) != (incident.pk, mode):
+            raise ValueError("These choices belong to another page; reload this one.")
         return cls(
+            incident=data["incident"],
             mode=data["mode"],
             opened=data["opened"],
             text=data["text"],
@@ -78,7 +84,9 @@ def text_conflict_resolve(
     if not 0 <= index < len(pending.conflicts):
         raise ValueError("That row is not waiting for a choice any more; reload the page.")
     rest = [c for i, c in enumerate(pending.conflicts) if i != index]
-    result = Resolved(Pending(pending.mode, pending.opened, pending.text, pending.keep_missing))
+    result = Resolved(
+        Pending(pending.incident, pending.mode, pending.opened, pending.text, pending.keep_missing)
+    )
     if not mine:
         result.pending.conflicts = rest
         return result

@@ -369,3 +369,42 @@ def _apply_queries(section: str, n: int, *, held: bool, user, other) -> int:
 def test_applying_a_text_costs_the_same_queries_among_1_row_and_50(bea, dan, section, held):
     counts = [_apply_queries(section, n, held=held, user=bea, other=dan) for n in (1, 50)]
     assert counts[0] == counts[1]
+
+
+def test_choices_made_for_one_incident_do_not_count_on_another(client, held, items, incident):
+    response, _ = held
+    first, _ = items
+    other = IncidentFactory()
+    found = dict(HIDDEN.findall(response.content.decode()))
+    refused = client.post(
+        section_url(other),
+        {
+            "text": text_of(response),
+            "opened": found["opened"],
+            "pending": found["pending"],
+            "resolve": "mine:0",
+        },
+    )
+    assert refused.status_code == 422
+    assert "another page" in html.unescape(refused.content.decode())
+    assert ActionItem.objects.get(pk=first.pk).title == "Check the build output in CI"
+
+
+def test_a_row_deleted_meanwhile_that_the_text_edits_is_held_and_can_be_added_back(
+    client, bea, dan, incident, items
+):
+    first, second = items
+    text, opened = opened_at(client, section_url(incident))
+    services.part_delete(row=ActionItem.objects.get(pk=first.pk), user=dan)
+    mine = text.replace("Check the build output before deploying", "Check the build by hand")
+    mine = mine.replace("Write the rollback runbook", "Write the rollback guide")
+    response = apply(client, section_url(incident), mine, opened)
+    page = html.unescape(response.content.decode())
+    assert response.status_code == 409
+    assert "1 change applied; 1 row changed by dan since you opened it" in page
+    assert "deleted" in page
+    assert ActionItem.objects.get(pk=second.pk).title == "Write the rollback guide"
+    assert not ActionItem.objects.filter(title="Check the build by hand").exists()
+    assert choose(client, section_url(incident), response, "mine:0").status_code == 302
+    back = ActionItem.objects.get(title="Check the build by hand")
+    assert (back.horizon, back.due_date) == ("today", date(2026, 1, 9))
