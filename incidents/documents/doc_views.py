@@ -13,11 +13,18 @@ from django.views.decorators.http import require_http_methods
 
 from core.http import AuthenticatedHttpRequest
 from core.permissions import editor_required
-from incidents.documents import doctext
+from incidents.documents import doctext, textresolve
 from incidents.documents.forms import SectionTextForm
 from incidents.documents.importer import DocumentError
 from incidents.documents.paste import pasted_document
-from incidents.documents.text_views import CONFLICT, UNPROCESSABLE, digest, incident_of
+from incidents.documents.text_views import (
+    CONFLICT,
+    UNPROCESSABLE,
+    digest,
+    held_page,
+    incident_of,
+    resolve_held,
+)
 from incidents.models import Incident
 
 DOCUMENT_HELP = (
@@ -50,6 +57,8 @@ def _handle(
     form = SectionTextForm(request.POST)
     if not form.is_valid():
         return _page(request, {**context, "form": form}, UNPROCESSABLE)
+    if form.cleaned_data["resolve"]:
+        return resolve_held(request, incident, context, form, textresolve.DOCUMENT)
     text = form.cleaned_data["text"]
     try:
         opened = doctext.DocOpened.load(form.cleaned_data["opened"])
@@ -72,13 +81,19 @@ def _handle(
         keep_missing=paste,
     )
     status = UNPROCESSABLE if outcome.errors else CONFLICT if outcome.conflicts else 200
-    if outcome.conflicts and applying:
-        # What is there now becomes what the text starts from: Apply again puts it on top.
-        fresh = doctext.document_open(Incident.objects.get(pk=incident.pk))[1]
-        form = SectionTextForm(
-            initial={"text": text, "opened": fresh.sign(), "previewed": digest(text)}
+    if outcome.conflicts and applying and not outcome.errors:
+        pending = textresolve.Pending(
+            incident.pk,
+            textresolve.DOCUMENT,
+            form.cleaned_data["opened"],
+            document,
+            paste,
+            outcome.conflicts,
         )
-    elif applying and not outcome.errors:
+        fresh = doctext.document_open(Incident.objects.get(pk=incident.pk))[1].sign()
+        applied = len(outcome.applied_changes) + len(outcome.applied_prose)
+        return held_page(request, context, text, fresh, pending, applied)
+    if applying and not outcome.errors:
         messages.success(request, "The post-mortem was updated.")
         return redirect(reverse("incidents:detail", args=[incident.reference]))
     preview = {"outcome": outcome, "digest": digest(text), "applying": applying}

@@ -3,7 +3,9 @@
 The document is the title (`# `), the prose fields and every list section under the export's
 `## ` headings, each section in its text syntax (sectiontext). Applying it is each section's
 text applied (textedit) and the prose written by the incident's compare-and-set, all in one
-transaction: the same conflict rule as single rows, errors with their line in the document.
+transaction: the same conflict rule as single rows (a prose field someone else changed that
+the document also changes is held back like a row; everything else merges), errors with their
+line in the document.
 
 The facts under the title (times, severity, status) and the communications are not in it:
 they have their own controls, which check what they need to.
@@ -19,6 +21,7 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from incidents.documents.held import Conflict, changed_by, written_changes
 from incidents.documents.rowtext import RowTextError
 from incidents.documents.sectiontext import first_day
 from incidents.documents.text import (
@@ -30,7 +33,7 @@ from incidents.documents.text import (
     wrap_verbatim,
 )
 from incidents.documents.textdiff import Change, Opened, plan, section_open
-from incidents.documents.textedit import Conflict, SectionApplier
+from incidents.documents.textedit import SectionApplier
 from incidents.models import Incident
 from incidents.postmortem import services
 
@@ -183,6 +186,15 @@ class DocOutcome:
     def empty(self) -> bool:
         return not self.changes and not self.prose_changed
 
+    @property
+    def applied_changes(self) -> list[Change]:
+        return written_changes(self.changes, self.conflicts)
+
+    @property
+    def applied_prose(self) -> list[str]:
+        held = {c.title for c in self.conflicts if c.kind == "prose"}
+        return [name for name in self.prose_changed if name not in held]
+
 
 class _Rollback(Exception):
     pass
@@ -197,8 +209,9 @@ def document_apply(
     dry_run: bool = False,
     keep_missing: bool = False,
 ) -> DocOutcome:
-    """Apply the document's difference from what was opened, or nothing. A part the document
-    leaves out is emptied, unless `keep_missing` (a pasted document fills what it has)."""
+    """Apply the document's difference from what was opened, holding back what conflicts; an
+    error applies nothing. A part the document leaves out is emptied, unless `keep_missing`
+    (a pasted document fills what it has)."""
     outcome = DocOutcome()
     try:
         parsed = parse_document(text)
@@ -231,12 +244,12 @@ def document_apply(
     try:
         with transaction.atomic():
             _write(incident, opened, plans, changed, user, outcome)
-            if outcome.errors or outcome.conflicts or dry_run:
+            if outcome.errors or dry_run:
                 raise _Rollback()
     except _Rollback:
         pass
     outcome.errors.sort()
-    outcome.applied = not (dry_run or outcome.errors or outcome.conflicts)
+    outcome.applied = not (dry_run or outcome.errors)
     return outcome
 
 
@@ -249,25 +262,7 @@ def _write(
     outcome: DocOutcome,
 ) -> None:
     if changed:
-        base = {name: opened.prose.get(name, "") for name in changed}
-        try:
-            services.incident_update(
-                incident=incident,
-                expected_version=opened.version,
-                user=user,
-                base=base,
-                **changed,
-            )
-        except ValidationError as error:
-            outcome.errors.append((1, " ".join(error.messages)))
-        except services.StaleVersion as stale:
-            fresh = Incident.objects.get(pk=incident.pk)
-            outcome.conflicts += [
-                Conflict(
-                    name.replace("_", " ").capitalize(), None, [name], {name: getattr(fresh, name)}
-                )
-                for name in stale.fields or list(changed)
-            ]
+        _write_prose(incident, opened, changed, user, outcome)
     for key, section_plan in plans.items():
         if section_plan.empty:
             continue
@@ -275,3 +270,53 @@ def _write(
         applier.run()
         outcome.errors += applier.errors
         outcome.conflicts += applier.conflicts
+
+
+def prose_conflict(fresh: Incident, name: str, mine: str) -> Conflict:
+    return Conflict(
+        _LABELS[name],
+        None,
+        [name],
+        {_LABELS[name]: getattr(fresh, name)},
+        mine={_LABELS[name]: mine},
+        kind="prose",
+        version=fresh.version,
+        by=changed_by(fresh),
+    )
+
+
+def _write_prose(
+    incident: Incident,
+    opened: DocOpened,
+    changed: dict[str, str],
+    user: User | None,
+    outcome: DocOutcome,
+) -> None:
+    """The prose by the incident's compare-and-set; a field both people changed is held back and
+    the other fields are written on top of theirs."""
+    base = {name: opened.prose.get(name, "") for name in changed}
+    try:
+        services.incident_update(
+            incident=incident, expected_version=opened.version, user=user, base=base, **changed
+        )
+        return
+    except ValidationError as error:
+        outcome.errors.append((1, " ".join(error.messages)))
+        return
+    except services.StaleVersion as stale:
+        clashing = stale.fields or list(changed)
+    fresh = Incident.objects.get(pk=incident.pk)
+    held = [n for n in clashing if getattr(fresh, n).strip() != changed[n].strip()]
+    outcome.conflicts += [prose_conflict(fresh, name, changed[name]) for name in held]
+    rest = {n: v for n, v in changed.items() if n not in clashing}
+    if not rest:
+        return
+    try:
+        services.incident_update(
+            incident=fresh, expected_version=fresh.version, user=user, base=base, **rest
+        )
+    except ValidationError as error:
+        outcome.errors.append((1, " ".join(error.messages)))
+    except services.StaleVersion:
+        # Changed yet again within this second: nothing of the prose is written this time.
+        outcome.conflicts += [prose_conflict(fresh, name, rest[name]) for name in rest]

@@ -118,3 +118,7 @@ class SectionTextForm(forms.Form):
     opened = forms.CharField(widget=forms.HiddenInput)
     # The text the preview shown was made of: Apply on a text changed after it previews again.
     previewed = forms.CharField(required=False, widget=forms.HiddenInput)
+    # After a partial apply: the signed rows held back for a choice (textresolve.Pending), and
+    # the choice pressed, "mine:N" or "theirs:N".
+    pending = forms.CharField(required=False, widget=forms.HiddenInput)
+    resolve = forms.RegexField(regex=r"^(mine|theirs):\d+$", required=False)

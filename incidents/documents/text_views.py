@@ -2,12 +2,15 @@
 
 Without JavaScript, "Preview changes" posts the form and the page comes back with the change
 list and an Apply button; with htmx the change list follows the typing. Apply applies only the
-text its preview was made of: a text changed after its preview is previewed again.
+text its preview was made of: a text changed after its preview is previewed again. Apply writes
+every change that does not conflict; the rows it holds back are shown beside theirs, each with
+"Apply mine" and "Keep theirs", and the text stays in its area.
 """
 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpResponse
@@ -17,7 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from core.http import AuthenticatedHttpRequest
 from core.permissions import editor_required
-from incidents.documents import textdiff, textedit
+from incidents.documents import textdiff, textedit, textresolve
 from incidents.documents.forms import SectionTextForm
 from incidents.documents.sectiontext import HELP
 from incidents.models import Incident
@@ -72,6 +75,8 @@ def section_text(request: AuthenticatedHttpRequest, reference: str, key: str) ->
         return render(
             request, "incidents/section_text.html", {**context, "form": form}, status=UNPROCESSABLE
         )
+    if form.cleaned_data["resolve"]:
+        return resolve_held(request, incident, context, form, key)
     text = form.cleaned_data["text"]
     try:
         opened = textdiff.Opened.load(form.cleaned_data["opened"])
@@ -100,15 +105,14 @@ def section_text(request: AuthenticatedHttpRequest, reference: str, key: str) ->
     status = 200
     if outcome.errors:
         status = UNPROCESSABLE
+    elif outcome.conflicts and applying:
+        pending = textresolve.Pending(
+            incident.pk, key, form.cleaned_data["opened"], text, False, outcome.conflicts
+        )
+        fresh = textdiff.section_open(incident, key).sign()
+        return held_page(request, context, text, fresh, pending, len(outcome.applied_changes))
     elif outcome.conflicts:
         status = CONFLICT
-        if applying:
-            # Their rows as they are now become what this text starts from: Apply again puts
-            # this text on top on purpose, as the row forms do.
-            fresh = textdiff.section_open(incident, key)
-            form = SectionTextForm(
-                initial={"text": text, "opened": fresh.sign(), "previewed": digest(text)}
-            )
     elif applying:
         changes = len(outcome.plan.changes)
         if changes:
@@ -130,3 +134,57 @@ def section_text(request: AuthenticatedHttpRequest, reference: str, key: str) ->
         {**context, "form": form, **preview},
         status=status,
     )
+
+
+def held_page(
+    request: AuthenticatedHttpRequest,
+    context: dict[str, Any],
+    text: str,
+    opened: str,
+    pending: textresolve.Pending,
+    applied: int | None = None,
+    errors: list[str] | None = None,
+) -> HttpResponse:
+    """The page after a partial apply: what waits for a choice, both values, and the text as its
+    author wrote it. A further preview compares the text with the incident as it is now."""
+    form = SectionTextForm(initial={"text": text, "opened": opened})
+    held = textresolve.still_held(pending.conflicts)
+    line = held[:1].upper() + held[1:]
+    if applied is not None:
+        line = f"{applied} change{'s' if applied != 1 else ''} applied; {held}"
+    page = {**context, "form": form, "held": pending.conflicts, "pending": pending.sign()}
+    page["held_line"] = line
+    page["held_errors"] = errors or []
+    return render(request, "incidents/section_text.html", page, status=CONFLICT)
+
+
+def resolve_held(
+    request: AuthenticatedHttpRequest,
+    incident: Incident,
+    context: dict[str, Any],
+    form: SectionTextForm,
+    mode: str,
+) -> HttpResponse:
+    """Keep theirs or apply mine for one held row; back to the incident once none is left."""
+    choice, _, index = form.cleaned_data["resolve"].partition(":")
+    try:
+        pending = textresolve.Pending.load(
+            form.cleaned_data["pending"], incident=incident, mode=mode
+        )
+        result = textresolve.text_conflict_resolve(
+            incident=incident,
+            pending=pending,
+            index=int(index),
+            mine=choice == "mine",
+            user=request.user,
+        )
+    except ValueError as error:
+        form.add_error(None, str(error))
+        return render(
+            request, "incidents/section_text.html", {**context, "form": form}, status=UNPROCESSABLE
+        )
+    text, opened = form.cleaned_data["text"], form.cleaned_data["opened"]
+    if result.pending.conflicts or result.errors:
+        return held_page(request, context, text, opened, result.pending, errors=result.errors)
+    messages.success(request, "Every held row is resolved.")
+    return redirect(reverse("incidents:detail", args=[incident.reference]))

@@ -221,6 +221,7 @@ class Change:
     title: str
     line: int | None = None
     fields: list[str] = field(default_factory=list)
+    pk: int | None = None  # the row a change or removal is of
 
 
 @dataclass
@@ -269,7 +270,9 @@ def plan(section: str, opened: Opened, text: str, *, day: date, offset: int = 0)
         if old_parent != new_parent:
             changed.append("parent")
         if changed:
-            changes.append(Change("changed", node.kind, node_title(node), node.line, changed))
+            changes.append(
+                Change("changed", node.kind, node_title(node), node.line, changed, before.pk)
+            )
     if MODELS[section] is not TimelineEvent:
         order = [pairs[j] for j in range(len(new)) if j in pairs]
         stayed = _increasing(order)
@@ -280,6 +283,8 @@ def plan(section: str, opened: Opened, text: str, *, day: date, offset: int = 0)
         ]
     kept = set(pairs.values())
     changes += [
-        Change("removed", n.kind, node_title(n), None) for i, n in enumerate(old) if i not in kept
+        Change("removed", n.kind, node_title(n), None, pk=n.pk)
+        for i, n in enumerate(old)
+        if i not in kept
     ]
     return Plan(old, new, pairs, changes)

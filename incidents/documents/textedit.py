@@ -1,9 +1,10 @@
 """Applying a section's text through the rows' services, in one transaction.
 
 The conflict rule is the rows' own: a row someone changed since the text was opened, whose
-fields this text also changes, is a conflict; anything else merges. A preview runs the very same
-apply and rolls it back, so it shows every error and conflict Apply would meet. Errors and
-conflicts apply nothing.
+fields this text also changes (to something else than they did), is a conflict; anything else
+merges. A conflicting row is held back, untouched, with both values, for its author to choose
+(textresolve); every other change is written. A preview runs the very same apply and rolls it
+back, so it shows every error and conflict Apply would meet. An error applies nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +18,17 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
+from incidents.documents.held import (
+    Conflict,
+    changed_by,
+    current_values,
+    deleted_by,
+    labelled,
+    shown,
+    written_changes,
+)
 from incidents.documents.rowtext import RowTextError
-from incidents.documents.sectiontext import first_day, format_section, parse_section
+from incidents.documents.sectiontext import first_day
 from incidents.documents.textdiff import (
     FIELD_LABELS,
     MODELS,
@@ -27,11 +37,8 @@ from incidents.documents.textdiff import (
     Node,
     Opened,
     Plan,
-    flatten,
     node_title,
     plan,
-    row_kind,
-    section_rows,
 )
 from incidents.models import (
     ActionItem,
@@ -43,33 +50,11 @@ from incidents.models.base import Ordered
 from incidents.postmortem import services
 
 
-@dataclass
-class Conflict:
-    title: str
-    line: int | None
-    fields: list[str]
-    theirs: dict[str, str]
-    gone: bool = False
-
-
-class TextConflict(Exception):
-    def __init__(self, conflicts: list[Conflict]) -> None:
-        self.conflicts = conflicts
-        super().__init__(f"{len(conflicts)} rows changed meanwhile.")
-
-
 class _Rollback(Exception):
     """Ends a preview's dry run."""
 
 
-def _current_values(incident: Incident, section: str) -> dict[tuple[str, int], dict[str, Any]]:
-    day = first_day(incident.started_at)
-    text, rows = format_section(section, section_rows(incident, section), day=day)
-    nodes = flatten(section, parse_section(section, text, day=day))
-    return {(row_kind(section, r), r.pk): n.values for r, n in zip(rows, nodes, strict=True)}
-
-
-def _owners(nodes: Iterable[Node]) -> dict[str, User]:
+def owners_of(nodes: Iterable[Node]) -> dict[str, User]:
     names = {n.values["owner"] for n in nodes if n.values.get("owner")}
     if not names:
         return {}
@@ -95,10 +80,11 @@ class SectionApplier:
         self.errors: list[tuple[int, str]] = []
         self.conflicts: list[Conflict] = []
         self.saved: dict[int, models.Model] = {}  # new index -> row
+        self.held: set[int] = set()  # new indexes of conflicting rows: nothing of them is written
 
     def run(self) -> None:
         plan = self.plan
-        owners = _owners(plan.new)
+        owners = owners_of(plan.new)
         for node in plan.new:
             owner = node.values.get("owner")
             if owner and owner not in owners:
@@ -106,7 +92,7 @@ class SectionApplier:
         if self.errors:
             return
         locked = self._lock()
-        current = _current_values(self.incident, self.section)
+        current = current_values(self.incident, self.section)
         # Parents before children: a new step needs its new item's id.
         for j, node in enumerate(plan.new):
             if j in plan.pairs:
@@ -115,9 +101,20 @@ class SectionApplier:
                 self._add(j, node, owners)
         # Ticks after every write, steps before their items: an item closes once its steps do.
         for j in reversed(range(len(plan.new))):
-            self._transition(j, plan.new[j])
+            if j not in self.held:
+                self._transition(j, plan.new[j])
         self._remove(locked)
         self._reorder()
+        # A held row may have moved among its siblings in this very transaction, locked, so by
+        # nobody else: "apply mine" goes on top of that, not back to a conflict with itself.
+        for conflict in self.conflicts:
+            if conflict.pk is not None and conflict.version is not None:
+                conflict.version = (
+                    MODELS[conflict.kind]
+                    ._default_manager.filter(pk=conflict.pk)
+                    .values_list("version", flat=True)
+                    .first()
+                )
 
     def _lock(self) -> dict[tuple[str, int], Any]:
         found: dict[tuple[str, int], Any] = {}
@@ -165,7 +162,9 @@ class SectionApplier:
         current: dict[tuple[str, int], dict[str, Any]],
         locked: dict[tuple[str, int], Any],
         owners: dict[str, User],
+        seen: int | None = None,
     ) -> None:
+        """Write the row's change; `seen` is the version its author chose to go on top of."""
         assert before.pk is not None
         row = locked.get((before.kind, before.pk))
         mine = [n for n, v in node.values.items() if before.values.get(n) != v]
@@ -174,17 +173,47 @@ class SectionApplier:
             mine.append("parent")
         if row is None:
             if mine:
-                self.conflicts.append(Conflict(node_title(node), node.line, mine, {}, gone=True))
+                self.held.add(j)
+                self.conflicts.append(
+                    Conflict(
+                        node_title(node),
+                        node.line,
+                        mine,
+                        {"row": "deleted"},
+                        gone=True,
+                        mine=labelled(node, mine),
+                        kind=before.kind,
+                        pk=before.pk,
+                        by=deleted_by(before.kind, before.pk),
+                        section=self.section,
+                    )
+                )
             return
         self.saved[j] = row
+        now = current.get((before.kind, before.pk), {})
+        # What the row already says (the same change made twice, or this text applied before)
+        # is not written again: no version spent, no empty history line.
+        mine = [n for n in mine if n not in now or now[n] != node.values[n]]
         if not mine:
             return
-        if row.version != before.version:
-            now = current.get((before.kind, before.pk), {})
+        if row.version != before.version and row.version != seen:
             clashing = [n for n in mine if n in now and now[n] != before.values.get(n)]
             if clashing:
-                theirs = {FIELD_LABELS.get(n, n): _shown(now[n]) for n in clashing}
-                self.conflicts.append(Conflict(node_title(node), node.line, clashing, theirs))
+                self.held.add(j)
+                self.conflicts.append(
+                    Conflict(
+                        node_title(node),
+                        node.line,
+                        clashing,
+                        {FIELD_LABELS.get(n, n): shown(now[n]) for n in clashing},
+                        mine=labelled(node, clashing),
+                        kind=before.kind,
+                        pk=before.pk,
+                        version=row.version,
+                        by=changed_by(row),
+                        section=self.section,
+                    )
+                )
                 return
         names = self._assign(row, node, mine, owners)
         if not names:
@@ -235,13 +264,8 @@ class SectionApplier:
             self.errors.append((node.line, _messages(error)))
 
     def _item_status(self, row: ActionItem, node: Node) -> None:
-        row.refresh_from_db()
         want = node.values["status"]
         reason = node.values.get("closed_reason", "")
-        if row.status == want and (
-            want != ActionItem.Status.WONT_DO or row.closed_reason == reason
-        ):
-            return
         before = self._before(node)
         if (
             before is not None
@@ -249,6 +273,11 @@ class SectionApplier:
             and before.values.get("closed_reason") == reason
         ):
             return  # this text left the tick alone: whoever changed it keeps theirs
+        row.refresh_from_db()
+        if row.status == want and (
+            want != ActionItem.Status.WONT_DO or row.closed_reason == reason
+        ):
+            return
         if row.status != ActionItem.Status.OPEN:
             row = services.action_item_reopen(item=row, user=self.user)
         if want == ActionItem.Status.DONE:
@@ -271,31 +300,50 @@ class SectionApplier:
     def _remove(self, locked: dict[tuple[str, int], Any]) -> None:
         kept = set(self.plan.pairs.values())
         for i in reversed(range(len(self.plan.old))):
-            node = self.plan.old[i]
-            if i in kept:
-                continue
-            assert node.pk is not None
-            row = locked.get((node.kind, node.pk))
-            if row is None:
-                continue  # gone already: what this text wanted
-            if row.version != node.version:
-                row.refresh_from_db()
-            if row.version != node.version:
-                self.conflicts.append(
-                    Conflict(
-                        node_title(node), None, ["removed"], {"now": "changed since you opened it"}
-                    )
+            if i not in kept:
+                self.remove_one(self.plan.old[i], locked)
+
+    def remove_one(
+        self, node: Node, locked: dict[tuple[str, int], Any], seen: int | None = None
+    ) -> None:
+        assert node.pk is not None
+        row = locked.get((node.kind, node.pk))
+        if row is None:
+            return  # gone already: what this text wanted
+        if row.version != node.version:
+            row.refresh_from_db()
+        if row.version not in (node.version, seen):
+            self.conflicts.append(
+                Conflict(
+                    node_title(node),
+                    None,
+                    ["removed"],
+                    {"row": "changed since you opened it"},
+                    mine={"row": "removed"},
+                    kind=node.kind,
+                    pk=node.pk,
+                    version=row.version,
+                    by=changed_by(row),
+                    section=self.section,
                 )
-                continue
-            services.part_delete(row=row, user=self.user)
+            )
+            return
+        services.part_delete(row=row, user=self.user)
 
     def _reorder(self) -> None:
         """Siblings in the text's order; rows someone added meanwhile after them."""
+        saved = [
+            r for j in range(len(self.plan.new)) if isinstance(r := self.saved.get(j), Ordered)
+        ]
+        # As they are now, one query a kind of row, not one a row.
+        fresh: dict[tuple[type, int], Any] = {}
+        for model in {type(r) for r in saved}:
+            pks = [r.pk for r in saved if type(r) is model]
+            fresh.update({(model, r.pk): r for r in model._default_manager.filter(pk__in=pks)})
         groups: dict[tuple[Any, ...], list[Any]] = {}
-        for j in range(len(self.plan.new)):
-            row = self.saved.get(j)
-            if isinstance(row, Ordered):
-                row.refresh_from_db()
+        for old in saved:
+            row = fresh.get((type(old), old.pk))
+            if row is not None:
                 key = tuple(
                     getattr(row, f.name if not isinstance(f, models.ForeignKey) else f.attname)
                     for f in (row._meta.get_field(n) for n in row.sibling_fields)
@@ -313,14 +361,6 @@ class SectionApplier:
                     services.part_save(row=sibling, user=self.user, fields=["order"])
 
 
-def _shown(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
 @dataclass
 class Outcome:
     plan: Plan
@@ -336,6 +376,11 @@ class Outcome:
     def empty(self) -> bool:
         return self.plan.empty
 
+    @property
+    def applied_changes(self) -> list[Change]:
+        """The changes written: all but the held rows' edits and removals."""
+        return written_changes(self.plan.changes, self.conflicts)
+
 
 def section_text_apply(
     *,
@@ -347,7 +392,8 @@ def section_text_apply(
     dry_run: bool = False,
 ) -> Outcome:
     """Apply what `text` changes in one transaction, or (dry_run) find out what it would do and
-    roll it back. Errors (with line numbers) and conflicts apply nothing."""
+    roll it back. Errors (with line numbers) apply nothing; conflicting rows are held back and
+    everything else is written."""
     day = first_day(incident.started_at)
     try:
         the_plan = plan(section, opened, text, day=day)
@@ -360,11 +406,11 @@ def section_text_apply(
     try:
         with transaction.atomic():
             applier.run()
-            if applier.errors or applier.conflicts or dry_run:
+            if applier.errors or dry_run:
                 raise _Rollback()
     except _Rollback:
         pass
     outcome.errors = sorted(applier.errors)
     outcome.conflicts = applier.conflicts
-    outcome.applied = not (dry_run or applier.errors or applier.conflicts)
+    outcome.applied = not (dry_run or applier.errors)
     return outcome

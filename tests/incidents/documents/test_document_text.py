@@ -108,22 +108,6 @@ def test_editing_the_document_edits_rows_in_place_and_the_prose(editor, incident
     assert ActionItem.objects.count() == 2
 
 
-def test_a_row_someone_changed_that_the_document_also_changes_is_a_conflict(editor, incident, rows):
-    cause, lesson, _ = rows
-    text, opened = open_document(editor, incident)
-    theirs = Cause.objects.get(pk=cause.pk)
-    theirs.title = "The build dropped the worker file"
-    services.part_save(row=theirs, user=None, fields=["title"])
-    mine = text.replace("The worker file was missing", "The worker file never shipped")
-    mine = mine.replace("Nobody looked at the bundle", "Nobody opened the bundle")
-    response = post(editor, incident, mine, opened)
-    page = html.unescape(response.content.decode())
-    assert response.status_code == 409
-    assert "The build dropped the worker file" in page
-    assert "The worker file never shipped" in page  # the text is kept
-    assert Lesson.objects.get(pk=lesson.pk).text == "Nobody looked at the bundle"
-
-
 def test_a_change_elsewhere_merges_with_the_document(editor, incident, rows):
     cause, lesson, _ = rows
     text, opened = open_document(editor, incident)

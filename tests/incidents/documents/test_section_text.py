@@ -1,5 +1,6 @@
 """A section edited as text: rows keep their identity, the change is shown before it is
-applied, a row someone else changed meanwhile is a conflict, and bad lines are named by number."""
+applied, a change someone else made meanwhile merges, and bad lines are named by number
+(conflicts: test_text_conflicts.py)."""
 
 from __future__ import annotations
 
@@ -195,35 +196,6 @@ def test_bad_lines_are_named_by_number_and_nothing_is_applied(editor, incident, 
     assert "Line 6: @nobody is not a Hindsight user." in page
     assert ActionItem.objects.count() == 3
     assert "Ask the vendor" in page  # the text is kept
-
-
-def test_a_row_someone_changed_that_the_text_also_changes_is_a_conflict(editor, incident, items):
-    first, second, _ = items
-    text, opened = open_text(editor, incident, "actions")
-    theirs = ActionItem.objects.get(pk=first.pk)
-    theirs.title = "Check the build output in CI"
-    services.part_save(row=theirs, user=None, fields=["title"])
-    mine = text.replace("Check the build output before deploying", "Check the build by hand")
-    mine = mine.replace("Write the rollback runbook", "Write the rollback guide")
-    response = post(editor, incident, "actions", mine, opened)
-    page = html.unescape(response.content.decode())
-    assert response.status_code == 409
-    assert "Check the build by hand" in page
-    assert "Check the build output in CI" in page
-    assert ActionItem.objects.get(pk=second.pk).title == "Write the rollback runbook"
-    # Applying again, on purpose, puts this text on top.
-    fresh = dict(HIDDEN.findall(response.content.decode()))
-    again = editor.post(
-        url(incident, "actions"),
-        {
-            "text": mine,
-            "opened": fresh["opened"],
-            "previewed": fresh["previewed"],
-            "action": "apply",
-        },
-    )
-    assert again.status_code == 302
-    assert ActionItem.objects.get(pk=first.pk).title == "Check the build by hand"
 
 
 def test_a_change_someone_made_to_a_row_the_text_leaves_alone_merges(editor, incident, items):
