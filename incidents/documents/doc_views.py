@@ -61,7 +61,7 @@ def _handle(
         return resolve_held(request, incident, context, form, textresolve.DOCUMENT)
     text = form.cleaned_data["text"]
     try:
-        opened = doctext.DocOpened.load(form.cleaned_data["opened"])
+        opened = doctext.DocOpened.load(form.cleaned_data["opened"], incident_id=incident.pk)
         document, left_out = pasted_document(incident, text) if paste else (text, [])
     except DocumentError as error:
         form.add_error(None, error.message)

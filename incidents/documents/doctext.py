@@ -63,12 +63,14 @@ class DocOpened:
     """The document as the editor opened it: the incident's version and prose then, and each
     section's opened text with its rows."""
 
+    incident_id: int
     version: int
     prose: dict[str, str]
     sections: dict[str, Opened]
 
     def sign(self) -> str:
         data = {
+            "incident": self.incident_id,
             "version": self.version,
             "prose": self.prose,
             "sections": {k: [o.text, o.rows] for k, o in self.sections.items()},
@@ -76,23 +78,33 @@ class DocOpened:
         return signing.dumps(data, salt=_SALT, compress=True)
 
     @classmethod
-    def load(cls, raw: str) -> DocOpened:
+    def load(cls, raw: str, *, incident_id: int) -> DocOpened:
+        """The signed document; bound to its incident like a section's text (Opened)."""
         try:
             data = signing.loads(raw, salt=_SALT)
         except signing.BadSignature:
             raise ValueError("The form was tampered with; reload the page.") from None
+        if data.get("incident") != incident_id:
+            raise ValueError("This text was opened on another incident; reload the page.")
         sections = {
-            key: Opened(text=text, rows=[(str(k), int(pk), int(v)) for k, pk, v in rows])
+            key: Opened.of(
+                {"incident": incident_id, "text": text, "rows": rows}, incident_id=incident_id
+            )
             for key, (text, rows) in data["sections"].items()
         }
-        return cls(version=int(data["version"]), prose=data["prose"], sections=sections)
+        return cls(
+            incident_id=incident_id,
+            version=int(data["version"]),
+            prose=data["prose"],
+            sections=sections,
+        )
 
 
 def document_open(incident: Incident) -> tuple[str, DocOpened]:
     prose = {"title": incident.title, **{name: getattr(incident, name) for name in PROSE}}
     sections = {key: section_open(incident, key) for key, _ in PARTS if key not in PROSE}
     return compose(prose, {k: o.text for k, o in sections.items()}), DocOpened(
-        version=incident.version, prose=prose, sections=sections
+        incident_id=incident.pk, version=incident.version, prose=prose, sections=sections
     )
 
 

@@ -79,7 +79,7 @@ def section_text(request: AuthenticatedHttpRequest, reference: str, key: str) ->
         return resolve_held(request, incident, context, form, key)
     text = form.cleaned_data["text"]
     try:
-        opened = textdiff.Opened.load(form.cleaned_data["opened"])
+        opened = textdiff.Opened.load(form.cleaned_data["opened"], incident_id=incident.pk)
     except ValueError as error:
         form.add_error(None, str(error))
         return render(

@@ -87,21 +87,31 @@ def section_rows(incident: Incident, section: str) -> list[Any]:
 @dataclass
 class Opened:
     """A section's text as the editor opened it, and the rows (kind, id, version) in its order,
-    signed so the form can carry them without being trusted."""
+    signed so the form can carry them without being trusted, and bound to its incident: the rows
+    are written by id, so a snapshot posted to another incident's page must not count there."""
 
+    incident_id: int
     text: str
     rows: list[tuple[str, int, int]]
 
     def sign(self) -> str:
-        return signing.dumps({"text": self.text, "rows": self.rows}, salt=_SNAPSHOT_SALT)
+        data = {"incident": self.incident_id, "text": self.text, "rows": self.rows}
+        return signing.dumps(data, salt=_SNAPSHOT_SALT)
 
     @classmethod
-    def load(cls, raw: str) -> Opened:
+    def load(cls, raw: str, *, incident_id: int) -> Opened:
         try:
             data = signing.loads(raw, salt=_SNAPSHOT_SALT)
         except signing.BadSignature:
             raise ValueError("The form was tampered with; reload the page.") from None
-        return cls(text=data["text"], rows=[(str(k), int(pk), int(v)) for k, pk, v in data["rows"]])
+        return cls.of(data, incident_id=incident_id)
+
+    @classmethod
+    def of(cls, data: dict[str, Any], *, incident_id: int) -> Opened:
+        if data.get("incident") != incident_id:
+            raise ValueError("This text was opened on another incident; reload the page.")
+        rows = [(str(k), int(pk), int(v)) for k, pk, v in data["rows"]]
+        return cls(incident_id=incident_id, text=data["text"], rows=rows)
 
 
 def row_kind(section: str, row: Any) -> str:
@@ -112,7 +122,11 @@ def section_open(incident: Incident, section: str) -> Opened:
     text, rows = format_section(
         section, section_rows(incident, section), day=first_day(incident.started_at)
     )
-    return Opened(text=text, rows=[(row_kind(section, r), r.pk, r.version) for r in rows])
+    return Opened(
+        incident_id=incident.pk,
+        text=text,
+        rows=[(row_kind(section, r), r.pk, r.version) for r in rows],
+    )
 
 
 # --- Matching ------------------------------------------------------------------------------------

@@ -126,8 +126,10 @@ def _prose(
 def _section_plan(incident: Incident, pending: Pending, section: str) -> Plan:
     day = first_day(incident.started_at)
     if pending.mode != DOCUMENT:
-        return plan(section, Opened.load(pending.opened), pending.text, day=day)
-    opened = doctext.DocOpened.load(pending.opened)
+        return plan(
+            section, Opened.load(pending.opened, incident_id=incident.pk), pending.text, day=day
+        )
+    opened = doctext.DocOpened.load(pending.opened, incident_id=incident.pk)
     body, offset = doctext.parse_document(pending.text).sections.get(section, ("", 0))
     return plan(section, opened.sections[section], body, day=day, offset=offset)
 

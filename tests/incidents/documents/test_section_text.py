@@ -264,3 +264,16 @@ def test_a_title_ending_in_a_kind_word_keeps_it_without_a_priority_before_it(edi
     post(editor, incident, "actions", "### Today\n\n- [ ] Review the deploy process\n", opened)
     item = ActionItem.objects.get()
     assert (item.title, item.kind, item.priority) == ("Review the deploy process", "prevent", "p2")
+
+
+def test_a_text_opened_on_one_incident_does_not_count_on_another(editor, incident, items, bea):
+    other = IncidentFactory()
+    text, opened = open_text(editor, incident, "actions")
+    edited = text.replace("Write the rollback runbook", "Write the runbook")
+
+    response = post(editor, other, "actions", edited, opened, apply=False)
+
+    assert response.status_code == 422
+    assert "opened on another incident" in response.content.decode()
+    assert ActionItem.objects.filter(title="Write the rollback runbook").exists()
+    assert not ActionItem.objects.filter(incident=other).exists()
