@@ -294,7 +294,8 @@ class SectionApplier:
         )
 
     def _before(self, node: Node) -> Node | None:
-        j = self.plan.new.index(node)
+        # By identity: two lines that say the same are still two rows.
+        j = next(i for i, new in enumerate(self.plan.new) if new is node)
         return self.plan.old[self.plan.pairs[j]] if j in self.plan.pairs else None
 
     def _remove(self, locked: dict[tuple[str, int], Any]) -> None:
