@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from incidents.documents.forwardtext import format_forward
+from incidents.documents.editing.forwardtext import format_forward
 from incidents.documents.importer.fields import describe_duration
 from incidents.documents.rowtext import action_detail, action_line, continued, status_line
 from incidents.documents.text import (

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.urls import path
 
-from incidents.documents import doc_views, text_views, views
+from incidents.documents import views
+from incidents.documents.editing import doc_views, text_views
 
 urlpatterns = [
     path("incidents/import/", views.import_start, name="import"),

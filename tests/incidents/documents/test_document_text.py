@@ -14,7 +14,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from incidents.documents import textdiff
+from incidents.documents.editing import textdiff
 from incidents.documents.exports import export_incident
 from incidents.models import ActionItem, Cause, Incident, Lesson, PathPriority, SolutionOption
 from incidents.postmortem import services

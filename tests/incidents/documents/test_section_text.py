@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from incidents.documents import textdiff
+from incidents.documents.editing import textdiff
 from incidents.documents.importer import parse_postmortem
 from incidents.models import ActionItem
 from incidents.postmortem import services

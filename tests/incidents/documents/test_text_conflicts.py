@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from incidents.documents import textdiff, textedit
+from incidents.documents.editing import textdiff, textedit
 from incidents.models import ActionItem, Cause, Incident, Lesson
 from incidents.postmortem import services
 from tests.factories import IncidentFactory, user_with_role

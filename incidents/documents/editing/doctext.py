@@ -21,9 +21,11 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from incidents.documents.held import Conflict, changed_by, written_changes
+from incidents.documents.editing.held import Conflict, changed_by, written_changes
+from incidents.documents.editing.sectiontext import first_day
+from incidents.documents.editing.textdiff import Change, Opened, plan, section_open
+from incidents.documents.editing.textedit import SectionApplier
 from incidents.documents.rowtext import RowTextError
-from incidents.documents.sectiontext import first_day
 from incidents.documents.text import (
     FENCE_RE,
     VERBATIM_CLOSE,
@@ -32,8 +34,6 @@ from incidents.documents.text import (
     looks_structural,
     wrap_verbatim,
 )
-from incidents.documents.textdiff import Change, Opened, plan, section_open
-from incidents.documents.textedit import SectionApplier
 from incidents.models import Incident
 from incidents.postmortem import services
 

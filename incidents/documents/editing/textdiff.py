@@ -16,8 +16,8 @@ from typing import Any
 from django.core import signing
 from django.db import models
 
+from incidents.documents.editing.sectiontext import first_day, format_section, parse_section
 from incidents.documents.rowtext import RowText, RowTextError
-from incidents.documents.sectiontext import first_day, format_section, parse_section
 from incidents.models import (
     ActionItem,
     Cause,

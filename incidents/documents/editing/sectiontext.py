@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from incidents.documents.forwardtext import format_forward, parse_forward
+from incidents.documents.editing.forwardtext import format_forward, parse_forward
 from incidents.documents.rowtext import (
     WONT_DO_REASON,
     RowText,

@@ -16,12 +16,12 @@ from django.contrib.auth.models import User
 from django.core import signing
 from django.db import transaction
 
-from incidents.documents import doctext
-from incidents.documents.held import Conflict, current_values
+from incidents.documents.editing import doctext
+from incidents.documents.editing.held import Conflict, current_values
+from incidents.documents.editing.sectiontext import first_day
+from incidents.documents.editing.textdiff import MODELS, Opened, Plan, plan
+from incidents.documents.editing.textedit import SectionApplier, owners_of
 from incidents.documents.rowtext import RowTextError
-from incidents.documents.sectiontext import first_day
-from incidents.documents.textdiff import MODELS, Opened, Plan, plan
-from incidents.documents.textedit import SectionApplier, owners_of
 from incidents.models import Incident
 from incidents.postmortem import services
 

@@ -18,7 +18,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
-from incidents.documents.held import (
+from incidents.documents.editing.held import (
     Conflict,
     changed_by,
     current_values,
@@ -27,9 +27,8 @@ from incidents.documents.held import (
     shown,
     written_changes,
 )
-from incidents.documents.rowtext import RowTextError
-from incidents.documents.sectiontext import first_day
-from incidents.documents.textdiff import (
+from incidents.documents.editing.sectiontext import first_day
+from incidents.documents.editing.textdiff import (
     FIELD_LABELS,
     MODELS,
     TRANSITIONS,
@@ -40,6 +39,7 @@ from incidents.documents.textdiff import (
     node_title,
     plan,
 )
+from incidents.documents.rowtext import RowTextError
 from incidents.models import (
     ActionItem,
     Incident,

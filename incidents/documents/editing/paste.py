@@ -11,9 +11,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from incidents.documents.doctext import PROSE, compose
+from incidents.documents.editing.doctext import PROSE, compose
+from incidents.documents.editing.sectiontext import first_day, format_rows
 from incidents.documents.importer import DocumentError, Draft, parse_postmortem
-from incidents.documents.sectiontext import first_day, format_rows
 from incidents.models import Incident
 
 

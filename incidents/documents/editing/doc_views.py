@@ -13,11 +13,9 @@ from django.views.decorators.http import require_http_methods
 
 from core.http import AuthenticatedHttpRequest
 from core.permissions import editor_required
-from incidents.documents import doctext, textresolve
-from incidents.documents.forms import SectionTextForm
-from incidents.documents.importer import DocumentError
-from incidents.documents.paste import pasted_document
-from incidents.documents.text_views import (
+from incidents.documents.editing import doctext, textresolve
+from incidents.documents.editing.paste import pasted_document
+from incidents.documents.editing.text_views import (
     CONFLICT,
     UNPROCESSABLE,
     digest,
@@ -25,6 +23,8 @@ from incidents.documents.text_views import (
     incident_of,
     resolve_held,
 )
+from incidents.documents.forms import SectionTextForm
+from incidents.documents.importer import DocumentError
 from incidents.models import Incident
 
 DOCUMENT_HELP = (

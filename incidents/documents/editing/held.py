@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from incidents.documents.sectiontext import first_day, format_section, parse_section
-from incidents.documents.textdiff import (
+from incidents.documents.editing.sectiontext import first_day, format_section, parse_section
+from incidents.documents.editing.textdiff import (
     FIELD_LABELS,
     MODELS,
     Change,

@@ -20,9 +20,9 @@ from django.views.decorators.http import require_http_methods
 
 from core.http import AuthenticatedHttpRequest
 from core.permissions import editor_required
-from incidents.documents import textdiff, textedit, textresolve
+from incidents.documents.editing import textdiff, textedit, textresolve
+from incidents.documents.editing.sectiontext import HELP
 from incidents.documents.forms import SectionTextForm
-from incidents.documents.sectiontext import HELP
 from incidents.models import Incident
 
 UNPROCESSABLE = 422
