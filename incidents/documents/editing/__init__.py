@@ -7,6 +7,7 @@ document") or a pasted one ("Paste a post-mortem"), with the change shown before
 - paste.py: a document in any layout the importer reads, as this editor's text;
 - textdiff.py: the plan: which rows the text adds, changes, moves and removes, matched so a row
   keeps its identity; the signed snapshot of what the editor opened;
+- services.py: section_text_apply, the write (or dry run) a page calls;
 - textedit.py: applying the plan through the row services; held.py and textresolve.py: rows
   someone else changed meanwhile, held for the editor to choose;
 - text_views.py, doc_views.py: the pages.

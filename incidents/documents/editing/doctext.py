@@ -24,7 +24,7 @@ from django.db import transaction
 from incidents.documents.editing.held import Conflict, changed_by, written_changes
 from incidents.documents.editing.sectiontext import first_day
 from incidents.documents.editing.textdiff import Change, Opened, plan, section_open
-from incidents.documents.editing.textedit import SectionApplier
+from incidents.documents.editing.textedit import Rollback, SectionApplier
 from incidents.documents.rowtext import RowTextError
 from incidents.documents.text import (
     FENCE_RE,
@@ -208,10 +208,6 @@ class DocOutcome:
         return [name for name in self.prose_changed if name not in held]
 
 
-class _Rollback(Exception):
-    pass
-
-
 def document_apply(
     *,
     incident: Incident,
@@ -257,8 +253,8 @@ def document_apply(
         with transaction.atomic():
             _write(incident, opened, plans, changed, user, outcome)
             if outcome.errors or dry_run:
-                raise _Rollback()
-    except _Rollback:
+                raise Rollback()
+    except Rollback:
         pass
     outcome.errors.sort()
     outcome.applied = not (dry_run or outcome.errors)

@@ -20,8 +20,9 @@ from django.views.decorators.http import require_http_methods
 
 from core.http import AuthenticatedHttpRequest
 from core.permissions import editor_required
-from incidents.documents.editing import textdiff, textedit, textresolve
+from incidents.documents.editing import textdiff, textresolve
 from incidents.documents.editing.sectiontext import HELP
+from incidents.documents.editing.services import section_text_apply
 from incidents.documents.forms import SectionTextForm
 from incidents.models import Incident
 
@@ -89,7 +90,7 @@ def section_text(request: AuthenticatedHttpRequest, reference: str, key: str) ->
         text
     )
     try:
-        outcome = textedit.section_text_apply(
+        outcome = section_text_apply(
             incident=incident,
             section=key,
             opened=opened,

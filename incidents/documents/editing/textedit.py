@@ -10,13 +10,12 @@ back, so it shows every error and conflict Apply would meet. An error applies no
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 
 from incidents.documents.editing.held import (
     Conflict,
@@ -25,21 +24,15 @@ from incidents.documents.editing.held import (
     deleted_by,
     labelled,
     shown,
-    written_changes,
 )
-from incidents.documents.editing.sectiontext import first_day
 from incidents.documents.editing.textdiff import (
     FIELD_LABELS,
     MODELS,
     TRANSITIONS,
-    Change,
     Node,
-    Opened,
     Plan,
     node_title,
-    plan,
 )
-from incidents.documents.rowtext import RowTextError
 from incidents.models import (
     ActionItem,
     Incident,
@@ -50,7 +43,7 @@ from incidents.models.base import Ordered
 from incidents.postmortem import services
 
 
-class _Rollback(Exception):
+class Rollback(Exception):
     """Ends a preview's dry run."""
 
 
@@ -360,58 +353,3 @@ class SectionApplier:
                 if sibling.order != position:
                     sibling.order = position
                     services.part_save(row=sibling, user=self.user, fields=["order"])
-
-
-@dataclass
-class Outcome:
-    plan: Plan
-    errors: list[tuple[int, str]] = field(default_factory=list)
-    conflicts: list[Conflict] = field(default_factory=list)
-    applied: bool = False
-
-    @property
-    def changes(self) -> list[Change]:
-        return self.plan.changes
-
-    @property
-    def empty(self) -> bool:
-        return self.plan.empty
-
-    @property
-    def applied_changes(self) -> list[Change]:
-        """The changes written: all but the held rows' edits and removals."""
-        return written_changes(self.plan.changes, self.conflicts)
-
-
-def section_text_apply(
-    *,
-    incident: Incident,
-    section: str,
-    opened: Opened,
-    text: str,
-    user: User | None,
-    dry_run: bool = False,
-) -> Outcome:
-    """Apply what `text` changes in one transaction, or (dry_run) find out what it would do and
-    roll it back. Errors (with line numbers) apply nothing; conflicting rows are held back and
-    everything else is written."""
-    day = first_day(incident.started_at)
-    try:
-        the_plan = plan(section, opened, text, day=day)
-    except RowTextError as error:
-        return Outcome(plan=Plan([], [], {}, []), errors=error.errors)
-    outcome = Outcome(plan=the_plan)
-    if the_plan.empty:
-        return outcome
-    applier = SectionApplier(incident, section, the_plan, user)
-    try:
-        with transaction.atomic():
-            applier.run()
-            if applier.errors or dry_run:
-                raise _Rollback()
-    except _Rollback:
-        pass
-    outcome.errors = sorted(applier.errors)
-    outcome.conflicts = applier.conflicts
-    outcome.applied = not (dry_run or applier.errors)
-    return outcome

@@ -13,7 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from incidents.documents.editing import textdiff, textedit
+from incidents.documents.editing import textdiff
+from incidents.documents.editing.services import section_text_apply
 from incidents.models import ActionItem, Cause, Incident, Lesson
 from incidents.postmortem import services
 from tests.factories import IncidentFactory, user_with_role
@@ -356,7 +357,7 @@ def _apply_queries(section: str, n: int, *, held: bool, user, other) -> int:
         services.part_save(row=first, user=other, fields=[name])
     text = opened.text.replace(words, words + " as I wrote it")
     with CaptureQueriesContext(connection) as captured:
-        outcome = textedit.section_text_apply(
+        outcome = section_text_apply(
             incident=incident, section=section, opened=opened, text=text, user=user
         )
     assert outcome.applied
