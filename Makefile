@@ -16,7 +16,7 @@ UV_VERSION ?= 0.13.8
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Where links in emails and feeds point (hindsight/settings.py): the address `make run` serves
+# Where links in emails and feeds point (hindsight/settings/product.py): the address `make run` serves
 # on, unless the environment or the command line says otherwise. `make worker` sends the mail,
 # so it passes the same.
 HINDSIGHT_BASE_URL ?= http://$(HOST):$(PORT)

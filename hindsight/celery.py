@@ -7,6 +7,6 @@ from celery import Celery
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hindsight.settings")
 
 app = Celery("hindsight")
-# Every CELERY_* Django setting configures the app; see hindsight/settings.py.
+# Every CELERY_* Django setting configures the app; see hindsight/settings/base.py.
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -30,7 +30,7 @@ S3_ENVIRONMENT = {
 
 
 def storage_from_environment() -> dict:
-    """STORAGES["default"] as hindsight/settings.py builds it from the README's variables."""
+    """STORAGES["default"] as hindsight/settings/base.py builds it from the README's variables."""
     result = run_python(
         "import json, django; django.setup(); from django.conf import settings; "
         "print(json.dumps(settings.STORAGES['default']))",

@@ -1,4 +1,5 @@
-"""Hindsight settings.
+"""Hindsight settings: Django, the database, Redis, Celery and its beat, the cache, static and
+media files, security, email and logging.
 
 Everything that differs between machines comes from the environment (12-factor). The embedded
 defaults give a working development setup with nothing installed but Python: SQLite under var/,
@@ -12,7 +13,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)
 
@@ -273,72 +274,6 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 
-# --- REST API -------------------------------------------------------------------------------
-REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "api.authentication.BearerTokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",  # the browser, with CSRF
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.RolePermission"],
-    # JSON only: form parsers accept duplicated fields and silently keep one of them.
-    "DEFAULT_PARSER_CLASSES": ["api.parsers.SafeJSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["api.renderers.ORJSONRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
-    "DEFAULT_FILTER_BACKENDS": [
-        "api.filters.QueryFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-    ],
-    "EXCEPTION_HANDLER": "api.problems.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_CLASSES": [
-        "api.throttling.AnonRateThrottle",
-        "api.throttling.ScopedRateThrottle",
-    ],
-    "DEFAULT_THROTTLE_RATES": {
-        "anon": env.str("API_THROTTLE_ANON", default="60/min"),
-        "tokens": env.str("API_THROTTLE_TOKENS", default="30/min"),
-    },
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    "COERCE_DECIMAL_TO_STRING": False,
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Hindsight API",
-    "DESCRIPTION": "Incidents, post-mortems, deployments and health, for tooling.",
-    "VERSION": "1",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "COMPONENT_SPLIT_REQUEST": True,
-    "GET_LIB_DOC_EXCLUDES": "api.schema.doc_excludes",
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    # One stable name per choice set; without these, clashing field names ("kind", "status")
-    # get hashed names like Status968Enum that change whenever a choice does.
-    "ENUM_NAME_OVERRIDES": {
-        "IncidentStatusEnum": "incidents.models.Incident.Status",
-        "PostmortemStateEnum": "incidents.models.Incident.PostmortemState",
-        "HorizonEnum": "incidents.models.Horizon",
-        "TimelineEventKindEnum": "incidents.models.TimelineEvent.Kind",
-        "CauseKindEnum": "incidents.models.Cause.Kind",
-        "LessonKindEnum": "incidents.models.Lesson.Kind",
-        "ActionItemKindEnum": "incidents.models.ActionItem.Kind",
-        "ActionItemStatusEnum": "incidents.models.ActionItem.Status",
-        "CommunicationStatusEnum": "incidents.models.Communication.Status",
-        "EnvironmentKindEnum": "deployments.models.Environment.Kind",
-        "DeploymentStatusEnum": "deployments.models.Deployment.Status",
-        "DeploymentHealthEnum": "deployments.models.Deployment.Health",
-        "HealthStatusEnum": "deployments.models.HealthStatus",
-        "GateRuleKindEnum": "deployments.models.GateRule.Kind",
-        "GateRuleActionEnum": "deployments.models.GateRule.Action",
-        "GateVerdictEnum": "deployments.models.GateRun.Verdict",
-        "ChangeKindEnum": "deployments.models.Change.Kind",
-        "ComponentStatusEnum": "incidents.models.ComponentStatus",
-    },
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "api.schema.add_problem_responses",
-    ],
-}
-
 CELERY_BEAT_SCHEDULE["idempotency-purge"] = {
     "task": "api.tasks.idempotency_purge_task",
     "schedule": 3600.0,
@@ -376,42 +311,3 @@ CELERY_BEAT_SCHEDULE["attachments-unused-delete"] = {
     "schedule": 3600.0,
     "options": {"expires": 3600.0},
 }
-
-# --- Hindsight --------------------------------------------------------------------------------
-# The longest Markdown text a single field accepts; longer input is refused with a field error.
-HINDSIGHT_MARKDOWN_MAX_LENGTH = env.int("HINDSIGHT_MARKDOWN_MAX_LENGTH", default=100_000)
-# An open incident page asks every this many seconds whether anything changed (incidents.live);
-# others' changes show within about one interval. Presence (who has the page open) lasts this
-# many seconds after a page last asked.
-HINDSIGHT_LIVE_POLL_SECONDS = env.float("HINDSIGHT_LIVE_POLL_SECONDS", default=2.0)
-HINDSIGHT_LIVE_PRESENCE_SECONDS = env.int("HINDSIGHT_LIVE_PRESENCE_SECONDS", default=20)
-# The largest file an editor may attach to an incident, in megabytes.
-HINDSIGHT_ATTACHMENT_MAX_MB = env.int("HINDSIGHT_ATTACHMENT_MAX_MB", default=10)
-# A file no text of its incident links to (pasted into a form that was then cancelled, or whose
-# link was removed) is deleted once it is this many hours old, by the hourly clean-up.
-HINDSIGHT_ATTACHMENT_UNUSED_HOURS = env.int("HINDSIGHT_ATTACHMENT_UNUSED_HOURS", default=24)
-
-# --- Deployments and health -------------------------------------------------------------------
-# Last known good: a succeeded deployment whose smoke run passed and that stayed healthy this long.
-HINDSIGHT_LAST_KNOWN_GOOD_MINUTES = env.int("HINDSIGHT_LAST_KNOWN_GOOD_MINUTES", default=30)
-# The incident page shows deployments from this long before an incident started to its end.
-HINDSIGHT_CORRELATION_WINDOW_HOURS = env.int("HINDSIGHT_CORRELATION_WINDOW_HOURS", default=24)
-# Draft an incident after this many consecutive failing production snapshots; 0 turns it off.
-HINDSIGHT_AUTO_DRAFT_AFTER_FAILURES = env.int("HINDSIGHT_AUTO_DRAFT_AFTER_FAILURES", default=0)
-# Raw check results older than this are rolled up into hourly aggregates and deleted.
-HINDSIGHT_RESULT_RETENTION_DAYS = env.int("HINDSIGHT_RESULT_RETENTION_DAYS", default=14)
-# The prober: concurrency caps and timeouts (seconds).
-HINDSIGHT_PROBE_MAX_CONCURRENCY = env.int("HINDSIGHT_PROBE_MAX_CONCURRENCY", default=200)
-HINDSIGHT_PROBE_MAX_PER_HOST = env.int("HINDSIGHT_PROBE_MAX_PER_HOST", default=10)
-HINDSIGHT_PROBE_CONNECT_TIMEOUT = env.float("HINDSIGHT_PROBE_CONNECT_TIMEOUT", default=5.0)
-# The SSRF guard refuses private, loopback and link-local targets. Opt in to private targets by
-# listing the networks allowed, e.g. "10.0.0.0/8,127.0.0.1/32"; cloud metadata stays refused.
-HINDSIGHT_PROBE_ALLOWED_NETWORKS = env.list("HINDSIGHT_PROBE_ALLOWED_NETWORKS", default=[])
-
-# --- Communications and the status page ------------------------------------------------------
-# Where people reach this Hindsight; links in emails (confirm, unsubscribe, the status page) and
-# feeds are built on it, since a Celery task has no request to ask. `make run PORT=...` passes
-# the address it serves on; set empty, it is unset (links must never be relative).
-HINDSIGHT_BASE_URL = (env.str("HINDSIGHT_BASE_URL", default="") or "http://127.0.0.1:8000").rstrip(
-    "/"
-)

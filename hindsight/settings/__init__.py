@@ -1,0 +1,14 @@
+"""Hindsight settings, one module per topic. Everything that differs between machines comes
+from the environment (12-factor), with embedded defaults that boot a fresh clone:
+
+- base.py: Django itself, the database, Redis, Celery and its beat, the cache, files, security,
+  email and logging;
+- api.py: the REST API and its OpenAPI document;
+- product.py: Hindsight's own HINDSIGHT_* settings.
+
+DJANGO_SETTINGS_MODULE stays "hindsight.settings"; tests/settings.py builds on it.
+"""
+
+from hindsight.settings.api import *  # noqa: F403
+from hindsight.settings.base import *  # noqa: F403
+from hindsight.settings.product import *  # noqa: F403

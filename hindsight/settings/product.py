@@ -1,0 +1,46 @@
+"""Hindsight's own settings (HINDSIGHT_*): limits, live updates, attachments, deployments and
+health, communications and the status page. Each is read from the environment variable of the
+same name; the README's configuration table lists them."""
+
+from __future__ import annotations
+
+from hindsight.settings.base import env
+
+# --- Hindsight --------------------------------------------------------------------------------
+# The longest Markdown text a single field accepts; longer input is refused with a field error.
+HINDSIGHT_MARKDOWN_MAX_LENGTH = env.int("HINDSIGHT_MARKDOWN_MAX_LENGTH", default=100_000)
+# An open incident page asks every this many seconds whether anything changed (incidents.live);
+# others' changes show within about one interval. Presence (who has the page open) lasts this
+# many seconds after a page last asked.
+HINDSIGHT_LIVE_POLL_SECONDS = env.float("HINDSIGHT_LIVE_POLL_SECONDS", default=2.0)
+HINDSIGHT_LIVE_PRESENCE_SECONDS = env.int("HINDSIGHT_LIVE_PRESENCE_SECONDS", default=20)
+# The largest file an editor may attach to an incident, in megabytes.
+HINDSIGHT_ATTACHMENT_MAX_MB = env.int("HINDSIGHT_ATTACHMENT_MAX_MB", default=10)
+# A file no text of its incident links to (pasted into a form that was then cancelled, or whose
+# link was removed) is deleted once it is this many hours old, by the hourly clean-up.
+HINDSIGHT_ATTACHMENT_UNUSED_HOURS = env.int("HINDSIGHT_ATTACHMENT_UNUSED_HOURS", default=24)
+
+# --- Deployments and health -------------------------------------------------------------------
+# Last known good: a succeeded deployment whose smoke run passed and that stayed healthy this long.
+HINDSIGHT_LAST_KNOWN_GOOD_MINUTES = env.int("HINDSIGHT_LAST_KNOWN_GOOD_MINUTES", default=30)
+# The incident page shows deployments from this long before an incident started to its end.
+HINDSIGHT_CORRELATION_WINDOW_HOURS = env.int("HINDSIGHT_CORRELATION_WINDOW_HOURS", default=24)
+# Draft an incident after this many consecutive failing production snapshots; 0 turns it off.
+HINDSIGHT_AUTO_DRAFT_AFTER_FAILURES = env.int("HINDSIGHT_AUTO_DRAFT_AFTER_FAILURES", default=0)
+# Raw check results older than this are rolled up into hourly aggregates and deleted.
+HINDSIGHT_RESULT_RETENTION_DAYS = env.int("HINDSIGHT_RESULT_RETENTION_DAYS", default=14)
+# The prober: concurrency caps and timeouts (seconds).
+HINDSIGHT_PROBE_MAX_CONCURRENCY = env.int("HINDSIGHT_PROBE_MAX_CONCURRENCY", default=200)
+HINDSIGHT_PROBE_MAX_PER_HOST = env.int("HINDSIGHT_PROBE_MAX_PER_HOST", default=10)
+HINDSIGHT_PROBE_CONNECT_TIMEOUT = env.float("HINDSIGHT_PROBE_CONNECT_TIMEOUT", default=5.0)
+# The SSRF guard refuses private, loopback and link-local targets. Opt in to private targets by
+# listing the networks allowed, e.g. "10.0.0.0/8,127.0.0.1/32"; cloud metadata stays refused.
+HINDSIGHT_PROBE_ALLOWED_NETWORKS = env.list("HINDSIGHT_PROBE_ALLOWED_NETWORKS", default=[])
+
+# --- Communications and the status page ------------------------------------------------------
+# Where people reach this Hindsight; links in emails (confirm, unsubscribe, the status page) and
+# feeds are built on it, since a Celery task has no request to ask. `make run PORT=...` passes
+# the address it serves on; set empty, it is unset (links must never be relative).
+HINDSIGHT_BASE_URL = (env.str("HINDSIGHT_BASE_URL", default="") or "http://127.0.0.1:8000").rstrip(
+    "/"
+)
