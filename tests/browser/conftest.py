@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Request, expect
+from playwright.sync_api import Error as PlaywrightError
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 PASSWORD = "hindsight-demo"
+# How long a context may take to get the answers to its requests when a test ends.
+QUIET_SECONDS = 5.0
 
 # htmx shows swapped-in content at once but makes it live (its hx-* listeners, autofocus) in its
 # settle step, 20 ms later by default. A person never acts within 20 ms; Playwright does, as soon
@@ -26,15 +30,43 @@ document.addEventListener("DOMContentLoaded", () => {
 
 
 @pytest.fixture
-def new_context(new_context: Callable[..., BrowserContext]) -> Callable[..., BrowserContext]:
-    """pytest-playwright's factory, behind `context` and `page` too, with htmx settling at once."""
+def new_context(
+    new_context: Callable[..., BrowserContext],
+) -> Iterator[Callable[..., BrowserContext]]:
+    """pytest-playwright's factory, behind `context` and `page` too, with htmx settling at once.
+
+    When the test ends, each context stops sending requests and waits for the answers to those
+    already sent: an open incident page keeps polling (incidents.live), and a request the live
+    server is still answering when the database is emptied for the next test can deadlock with
+    the emptying (it holds a lock on one table and waits for another that TRUNCATE holds)."""
+    made: list[tuple[BrowserContext, list[int]]] = []
 
     def make(**kwargs) -> BrowserContext:
         context = new_context(**kwargs)
         context.add_init_script(SETTLE_AT_ONCE)
+        in_flight = [0]  # requests sent whose answer has not come back yet
+
+        def sent(_request: Request) -> None:
+            in_flight[0] += 1
+
+        def done(_request: Request) -> None:
+            in_flight[0] -= 1
+
+        context.on("request", sent)
+        context.on("requestfinished", done)
+        context.on("requestfailed", done)
+        made.append((context, in_flight))
         return context
 
-    return make
+    yield make
+    for context, in_flight in made:
+        try:
+            context.route("**/*", lambda route: route.abort())
+            deadline = time.monotonic() + QUIET_SECONDS
+            while in_flight[0] > 0 and time.monotonic() < deadline and context.pages:
+                context.pages[0].wait_for_timeout(20)  # lets Playwright deliver the events
+        except PlaywrightError:
+            pass  # closed already: nothing of it is in flight
 
 
 @pytest.fixture
