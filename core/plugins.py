@@ -20,6 +20,9 @@ in this module, so this docstring is the whole list:
 - **Deployment links** (`deployment_links_register`, `deployment_links`): links from deployment
   rows to the rows above that name them. incidents provides the incidents a deployment caused
   or happened during (incidents/system/links.py); deployments' pages ask once per page.
+- **Feed listeners** (`feed_listen`, `feed_listeners`): functions called with each FeedEvent that
+  `feed.services.feed_record` records, in the transaction that recorded it. incidents queues the
+  webhook deliveries of every endpoint that follows the event's kind.
 - **Outbox carriers** (`outbox_carry`, `outbox_carries`, `outbox_carried`): the Celery tasks, by
   registered name, that the outbox may publish. deployments registers the post-deploy smoke run,
   incidents the delivery of a sent communication.
@@ -122,6 +125,23 @@ def deployment_links(deployment_ids: Iterable[int]) -> dict[int, list[Link]]:
         for deployment_id, links in provider(ids).items():
             merged[deployment_id].extend(links)
     return merged
+
+
+# --- Feed listeners -------------------------------------------------------------------------
+
+# listener(event) with the FeedEvent just recorded; typed loosely, as core does not import feed.
+FeedListener = Callable[[Any], None]
+
+_feed_listeners: list[FeedListener] = []
+
+
+def feed_listen(listener: FeedListener) -> None:
+    if listener not in _feed_listeners:
+        _feed_listeners.append(listener)
+
+
+def feed_listeners() -> tuple[FeedListener, ...]:
+    return tuple(_feed_listeners)
 
 
 # --- Outbox carriers --------------------------------------------------------------------------

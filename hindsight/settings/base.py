@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "core.apps.CoreConfig",
     "api.apps.ApiConfig",
     "outbox.apps.OutboxConfig",
+    "feed.apps.FeedConfig",
     "deployments.apps.DeploymentsConfig",
     "incidents.apps.IncidentsConfig",
 ]

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from core import plugins
+from feed.kinds import EventKind
+from feed.models import FeedEvent
+from feed.services import feed_record
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_an_event_and_its_listeners_roll_back_with_the_change():
+    heard = []
+    listener = heard.append
+    plugins.feed_listen(listener)
+    try:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            feed_record(kind=EventKind.INCIDENT_DECLARED, subject_id="INC-1", data={})
+            raise RuntimeError("the change failed")
+        assert not FeedEvent.objects.exists()
+        assert [event.kind for event in heard] == ["incident.declared"]
+
+        event = feed_record(
+            kind=EventKind.ACTION_ITEM_CREATED, subject_id=7, data={"id": 7}, incident="INC-1"
+        )
+    finally:
+        plugins._feed_listeners.remove(listener)
+    assert FeedEvent.objects.get().subject_id == "7"
+    assert event.subject == "action_item"
+    assert event.position is None  # given by the sequencer, to committed rows only
