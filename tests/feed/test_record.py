@@ -11,14 +11,23 @@ from feed.services import feed_record
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+class _ChangeFailed(Exception):
+    pass
+
+
+def _record_then_fail() -> None:
+    with transaction.atomic():
+        feed_record(kind=EventKind.INCIDENT_DECLARED, subject_id="INC-1", data={})
+        raise _ChangeFailed
+
+
 def test_an_event_and_its_listeners_roll_back_with_the_change():
-    heard = []
+    heard: list[FeedEvent] = []
     listener = heard.append
     plugins.feed_listen(listener)
     try:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            feed_record(kind=EventKind.INCIDENT_DECLARED, subject_id="INC-1", data={})
-            raise RuntimeError("the change failed")
+        with pytest.raises(_ChangeFailed):
+            _record_then_fail()
         assert not FeedEvent.objects.exists()
         assert [event.kind for event in heard] == ["incident.declared"]
 
