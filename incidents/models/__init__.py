@@ -31,6 +31,7 @@ from incidents.models.drafting import DiscardedProposal
 from incidents.models.incident import Incident, ReferenceCounter, Severity
 from incidents.models.live import LiveMark
 from incidents.models.public_document import PublicDocument
+from incidents.models.references import ExternalReference, IncidentLabel
 from incidents.models.timeline import TimelineEvent
 
 __all__ = [
@@ -48,9 +49,11 @@ __all__ = [
     "ComponentStatusChange",
     "Delivery",
     "DiscardedProposal",
+    "ExternalReference",
     "FinalNote",
     "Horizon",
     "Incident",
+    "IncidentLabel",
     "Lesson",
     "LiveMark",
     "Maintenance",

@@ -20,8 +20,10 @@ from incidents.communications.selectors import communications_with_progress
 from incidents.models import (
     ActionItem,
     Cause,
+    ExternalReference,
     FinalNote,
     Incident,
+    IncidentLabel,
     Lesson,
     PathPriority,
     SolutionOption,
@@ -50,6 +52,8 @@ def incident_document(reference: str | int, *, timeline_limit: int | None = None
         Prefetch("priorities", queryset=PathPriority.objects.prefetch_related("options")),
         "final_notes",
         Prefetch("communications", queryset=communications_with_progress()),
+        "labels",
+        "external_references",
     ]
     events = TimelineEvent.objects.select_related("deployment", "created_by")
     if timeline_limit is None:
@@ -66,6 +70,26 @@ def incident_document(reference: str | int, *, timeline_limit: int | None = None
         incident.timeline_truncated = len(latest) > timeline_limit  # type: ignore[attr-defined]  # for the serializer
         incident.embedded_timeline = latest[:timeline_limit][::-1]  # type: ignore[attr-defined]  # as above
     return incident
+
+
+def incident_labels_and_references(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add `labels` and `external_references` to a page of `.values()` rows (each with its
+    `number`): two queries for the page, whatever its length."""
+    numbers = [row["number"] for row in rows]
+    labels: dict[int, list[str]] = {number: [] for number in numbers}
+    for number, name in IncidentLabel.objects.filter(incident__number__in=numbers).values_list(
+        "incident__number", "name"
+    ):
+        labels[number].append(name)
+    references: dict[int, list[ExternalReference]] = {number: [] for number in numbers}
+    for reference in ExternalReference.objects.filter(incident__number__in=numbers).annotate(
+        number=models.F("incident__number")
+    ):
+        references[reference.number].append(reference)
+    for row in rows:
+        row["labels"] = labels[row["number"]]
+        row["external_references"] = references[row["number"]]
+    return rows
 
 
 PARTS = (

@@ -214,8 +214,9 @@ class TestIncidentList:
         with CaptureQueriesContext(connection) as fifty:
             response = api.get(f"{API}/incidents")
         assert response.json()["count"] == 50
-        # token, user permissions, group permissions, count, page
-        assert len(one) == len(fifty) == 5, [q["sql"] for q in fifty.captured_queries]
+        # token, user permissions, group permissions, count, page, the page's labels and
+        # external references
+        assert len(one) == len(fifty) == 7, [q["sql"] for q in fifty.captured_queries]
 
 
 class TestIncidentDetail:
@@ -299,9 +300,10 @@ class TestIncidentDetail:
             assert api.get(incident_url(small)).status_code == 200
         with CaptureQueriesContext(connection) as fifty:
             assert len(api.get(incident_url(large)).json()["lessons"]) == 50
-        # token, 2 permissions, incident, 10 sections (authors, causes, lessons, items,
-        # criteria, status, priorities, options, notes, communications), timeline
-        assert len(one) == len(fifty) == 15, [q["sql"] for q in fifty.captured_queries]
+        # token, 2 permissions, incident, 12 sections (authors, causes, lessons, items,
+        # criteria, status, priorities, options, notes, communications, labels, external
+        # references), timeline
+        assert len(one) == len(fifty) == 17, [q["sql"] for q in fifty.captured_queries]
 
 
 # --- Writing incidents -------------------------------------------------------------------------

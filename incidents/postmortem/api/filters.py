@@ -7,12 +7,16 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import QueryDict
+from rest_framework.exceptions import ValidationError
 
 from api.filters import BoundedIsoDateTimeFilter, NoEmptyTypedValuesForm
 from incidents.insights.selectors import SEARCH_MAX_TERMS
-from incidents.models import Incident, Severity
+from incidents.models import ExternalReference, Incident, IncidentLabel, Severity
+from incidents.models.references import LABEL_PATTERN
 
 # What the incident filter takes: the schema carries the same pattern.
 REFERENCE_PATTERN = r"^([Ii][Nn][Cc]-)?[0-9]{1,9}$"
@@ -67,6 +71,24 @@ class IncidentFilter(django_filters.FilterSet):
         lookup_expr="lt",
         help_text="Started before this ISO 8601 date-time.",
     )
+    label = django_filters.CharFilter(
+        method="filter_label",
+        validators=[
+            RegexValidator(LABEL_PATTERN, "Not a label: lower-case letters, digits, - _ . :")
+        ],
+        help_text="Incidents carrying this label; repeat it for incidents carrying all of them.",
+    )
+    external = django_filters.CharFilter(
+        method="filter_external",
+        max_length=241,
+        help_text="The incident another system knows by this id: `source:key`, e.g. `pager:P1X2`.",
+    )
+    external_source = django_filters.CharFilter(
+        field_name="external_references__source",
+        method="filter_external_source",
+        max_length=40,
+        help_text="Incidents with a reference in this source, e.g. `tickets`.",
+    )
     q = django_filters.CharFilter(
         method="filter_q",
         help_text=f"Words the title contains, all of them, any case (at most {SEARCH_MAX_TERMS}).",
@@ -83,6 +105,38 @@ class IncidentFilter(django_filters.FilterSet):
         if value == Duplicates.INCLUDE:
             return queryset
         return queryset.filter(duplicate_of__isnull=value != Duplicates.ONLY)
+
+    def filter_label(
+        self, queryset: QuerySet[Incident], name: str, value: str
+    ) -> QuerySet[Incident]:
+        labels = self.data.getlist("label") if isinstance(self.data, QueryDict) else [value]
+        pattern = RegexValidator(LABEL_PATTERN)
+        for label in labels:
+            try:
+                pattern(label)
+            except forms.ValidationError:
+                raise ValidationError({"label": [f"Not a label: {label[:50]!r}."]}) from None
+            queryset = queryset.filter(
+                Exists(IncidentLabel.objects.filter(incident=OuterRef("pk"), name=label))
+            )
+        return queryset
+
+    def filter_external(
+        self, queryset: QuerySet[Incident], name: str, value: str
+    ) -> QuerySet[Incident]:
+        source, colon, key = value.partition(":")
+        if not colon or not source or not key:
+            raise ValidationError({"external": ["Must be source:key, e.g. pager:P1X2."]})
+        references = ExternalReference.objects.filter(
+            incident=OuterRef("pk"), source=source.lower(), key=key
+        )
+        return queryset.filter(Exists(references))
+
+    def filter_external_source(
+        self, queryset: QuerySet[Incident], name: str, value: str
+    ) -> QuerySet[Incident]:
+        references = ExternalReference.objects.filter(incident=OuterRef("pk"), source=value.lower())
+        return queryset.filter(Exists(references))
 
     def filter_q(self, queryset: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
         for term in value.split()[:SEARCH_MAX_TERMS]:

@@ -40,6 +40,12 @@ from incidents.postmortem.services.incident import (
     incident_rerender_markdown,
     incident_update,
 )
+from incidents.postmortem.services.references import (
+    Reference,
+    ReferenceTaken,
+    incident_labels_set,
+    incident_references_set,
+)
 from incidents.postmortem.services.rows import (
     criterion_set_done,
     part_delete,
@@ -71,6 +77,8 @@ __all__ = [
     "TRANSITION_ATTEMPTS",
     "AuditLineLocked",
     "OpenSteps",
+    "Reference",
+    "ReferenceTaken",
     "StaleRow",
     "StaleVersion",
     "action_item_assign",
@@ -84,8 +92,10 @@ __all__ = [
     "history_record",
     "incident_create",
     "incident_delete",
+    "incident_labels_set",
     "incident_mark_duplicate",
     "incident_number_next",
+    "incident_references_set",
     "incident_rerender_markdown",
     "incident_set_postmortem_state",
     "incident_set_status",

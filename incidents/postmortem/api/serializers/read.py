@@ -18,6 +18,15 @@ class ServiceRefSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
+class ExternalReferenceReadSerializer(serializers.Serializer):
+    """Schema only: one of the incident's ids in another system."""
+
+    # The metaclass takes declared fields off the class, so this does not shadow Field.source.
+    source = serializers.CharField()  # type: ignore[assignment]
+    key = serializers.CharField()
+    url = serializers.CharField(help_text="A link to it there, or empty.")
+
+
 class IncidentListSerializer(RowSerializer):
     """An incident in a list: its facts without the post-mortem's prose or sections."""
 
@@ -57,6 +66,8 @@ class IncidentListSerializer(RowSerializer):
     public_since = serializers.DateTimeField(
         allow_null=True, help_text="When it went on the status page; null while internal."
     )
+    labels = serializers.ListField(source="*", child=serializers.CharField())
+    external_references = ExternalReferenceReadSerializer(many=True, source="*")
     version = serializers.IntegerField(help_text="Also the ETag; send it back in If-Match.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
@@ -73,5 +84,13 @@ class IncidentListSerializer(RowSerializer):
             data["duplicate_of"] = f"{REFERENCE_PREFIX}{data['duplicate_of']}"
         if isinstance(source, Incident):
             data["service"] = {"slug": source.service.slug, "name": source.service.name}
+            data["labels"] = [label.name for label in source.labels.all()]
+            references = source.external_references.all()
         else:
             data["service"] = {"slug": source["service__slug"], "name": source["service__name"]}
+            # Added to the page's rows by incident_labels_and_references(), two queries a page.
+            data["labels"] = source["labels"]
+            references = source["external_references"]
+        data["external_references"] = [
+            {"source": ref.source, "key": ref.key, "url": ref.url} for ref in references
+        ]

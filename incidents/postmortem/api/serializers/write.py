@@ -28,7 +28,9 @@ from incidents.models import (
     SuccessCriterion,
     TimelineEvent,
 )
+from incidents.models.references import LABEL_PATTERN, SOURCE_PATTERN
 from incidents.postmortem.api.serializers.fields import id_field, markdown_field
+from incidents.postmortem.services.references import MAX_LABELS, MAX_REFERENCES
 
 # --- Incident writes -----------------------------------------------------------------------
 
@@ -74,6 +76,17 @@ def _check_times(attrs: dict[str, Any], instance: Incident | None) -> None:
         raise serializers.ValidationError(errors)
 
 
+class ExternalReferenceSerializer(StrictSerializer):
+    """The incident's id in another system. A source's key names one incident only."""
+
+    # The metaclass takes declared fields off the class, so this does not shadow Field.source.
+    source = serializers.RegexField(  # type: ignore[assignment]
+        SOURCE_PATTERN, max_length=40, help_text="The other system, e.g. `pager` or `tickets`."
+    )
+    key = StrictCharField(max_length=200, help_text="The incident's id in that system.")
+    url = serializers.URLField(max_length=2000, allow_blank=True, default="")
+
+
 class IncidentCreateSerializer(StrictSerializer):
     """Declares an incident. It starts as investigating, with a draft post-mortem."""
 
@@ -88,6 +101,24 @@ class IncidentCreateSerializer(StrictSerializer):
     impact = markdown_field(default="")
     resolution = markdown_field(default="")
     next_step = markdown_field(default="")
+    external_references = ExternalReferenceSerializer(  # type: ignore[call-arg]  # many=True passes max_length to the ListSerializer
+        many=True,
+        required=False,
+        max_length=MAX_REFERENCES,
+        help_text=(
+            "Replaces the incident's references when sent; left as they are when omitted (in "
+            "PUT too). A key another incident holds in the same source answers 409 naming it."
+        ),
+    )
+    labels = serializers.ListField(
+        child=serializers.RegexField(LABEL_PATTERN, max_length=50),
+        required=False,
+        max_length=MAX_LABELS,
+        help_text=(
+            "Lower-case names such as `customer-facing`. Replaces the incident's labels when "
+            "sent; left as they are when omitted (in PUT too)."
+        ),
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         _check_times(attrs, self.instance)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.db import transaction
 from django.urls import reverse
 from drf_spectacular.utils import (
     extend_schema,
@@ -23,7 +24,7 @@ from api.problems import Problem
 from incidents.models import (
     Incident,
 )
-from incidents.postmortem import services
+from incidents.postmortem import selectors, services
 from incidents.postmortem.api import serializers as s
 from incidents.postmortem.api.filters import IncidentFilter
 from incidents.postmortem.api.views.common import (
@@ -43,6 +44,7 @@ from incidents.postmortem.api.views.common import (
     problems,
 )
 from incidents.postmortem.api.views.draft import DraftActions, DraftDecisionSerializer
+from incidents.postmortem.api.views.references import pop_tags, references_taken, set_tags
 from incidents.statuspage import services as statuspage
 
 RACE = "Other requests kept moving the incident while this one was applied; read it again."
@@ -84,7 +86,12 @@ def transition_races() -> Iterator[None]:
         summary="Declare an incident",
         request=s.IncidentCreateSerializer,
         parameters=[ETAG, LOCATION],
-        responses={201: s.IncidentDetailSerializer, **problems(400, 401, 403, 415)},
+        responses={
+            201: s.IncidentDetailSerializer,
+            **problems(
+                400, 401, 403, 409, 415, d409="An external reference names another incident."
+            ),
+        },
     ),
     update=extend_schema(
         summary="Replace the incident's editable fields",
@@ -93,7 +100,14 @@ def transition_races() -> Iterator[None]:
         parameters=[REF, IF_MATCH, ETAG],
         responses={
             200: s.IncidentDetailSerializer,
-            **problems(*WRITE_PROBLEMS, 412, 428, d400="Invalid fields, or a malformed If-Match."),
+            **problems(
+                *WRITE_PROBLEMS,
+                409,
+                412,
+                428,
+                d400="Invalid fields, or a malformed If-Match.",
+                d409="An external reference names another incident.",
+            ),
         },
     ),
     partial_update=extend_schema(
@@ -103,7 +117,14 @@ def transition_races() -> Iterator[None]:
         parameters=[REF, IF_MATCH, ETAG],
         responses={
             200: s.IncidentDetailSerializer,
-            **problems(*WRITE_PROBLEMS, 412, 428, d400="Invalid fields, or a malformed If-Match."),
+            **problems(
+                *WRITE_PROBLEMS,
+                409,
+                412,
+                428,
+                d400="Invalid fields, or a malformed If-Match.",
+                d409="An external reference names another incident.",
+            ),
         },
     ),
 )
@@ -161,7 +182,8 @@ class IncidentViewSet(DraftActions, viewsets.GenericViewSet):
         )
         page = self.paginate_queryset(incidents.values(*s.IncidentListSerializer.values()))
         assert page is not None  # pagination_class is set
-        return self.get_paginated_response(s.IncidentListSerializer.shape(page))
+        rows = selectors.incident_labels_and_references(list(page))
+        return self.get_paginated_response(s.IncidentListSerializer.shape(rows))
 
     def retrieve(self, request: Request, ref: str) -> Response:
         return self._detail_response(ref)
@@ -171,9 +193,12 @@ class IncidentViewSet(DraftActions, viewsets.GenericViewSet):
             data=request.data, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
-        incident = services.incident_create(
-            created_by=request_user(request), **serializer.validated_data
-        )
+        fields = dict(serializer.validated_data)
+        tags = pop_tags(fields)
+        user = request_user(request)
+        with transaction.atomic(), references_taken():
+            incident = services.incident_create(created_by=user, **fields)
+            set_tags(incident, tags, user)
         response = self._detail_response(incident.number, status=201)
         response["Location"] = request.build_absolute_uri(
             reverse("incident-detail", kwargs={"ref": incident.reference})
@@ -193,15 +218,17 @@ class IncidentViewSet(DraftActions, viewsets.GenericViewSet):
             incident, data=request.data, partial=partial, context=self.get_serializer_context()
         )
         serializer.is_valid(raise_exception=True)
+        fields = dict(serializer.validated_data)
+        tags = pop_tags(fields)
+        user = request_user(request)
         try:
             if expected > s.MAX_ID:  # no version can match it: stale by definition
                 raise services.StaleVersion(current_version=incident.version)
-            services.incident_update(
-                incident=incident,
-                expected_version=expected,
-                user=request_user(request),
-                **serializer.validated_data,
-            )
+            with transaction.atomic(), references_taken():
+                services.incident_update(
+                    incident=incident, expected_version=expected, user=user, **fields
+                )
+                set_tags(incident, tags, user)
         except services.StaleVersion as stale:
             raise Problem(
                 "The incident changed since you read it; read it again and reapply your change.",
