@@ -12,8 +12,8 @@ Schema "hindsight.postmortem/v1". A document is one object:
                     null), public_since (when it went on the public status page; null while
                     internal), public_by (a username, or null), public_marked (kept public when
                     its updates are withdrawn), summary, impact, resolution, next_step
-                    (Markdown), authors (usernames), created_by, created_at, updated_at,
-                    version.
+                    (Markdown), authors (usernames), labels, external_references [{source,
+                    key, url}], created_by, created_at, updated_at, version.
     timeline        [{id, occurred_at, kind, source, text, deployment, created_by, created_at,
                     version}] in time order. Lines hidden from the published post-mortem are left out.
     status_items    [{id, kind, label, detail, ok, warning, pre_existing, order, version}]
@@ -129,6 +129,11 @@ def postmortem_json(
             "resolution": incident.resolution,
             "next_step": incident.next_step,
             "authors": [a.get_username() for a in incident.authors.all()],
+            "labels": [label.name for label in incident.labels.all()],
+            "external_references": [
+                {"source": r.source, "key": r.key, "url": r.url}
+                for r in incident.external_references.all()
+            ],
             "created_by": incident.created_by.get_username() if incident.created_by else None,
             "created_at": _time(incident.created_at),
             "updated_at": _time(incident.updated_at),

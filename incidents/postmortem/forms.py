@@ -329,3 +329,60 @@ class ResolveForm(_TransitionForm):
 
     def clean_resolved_at(self) -> datetime:
         return self._checked_time("resolved_at")
+
+
+class TagsForm(forms.Form):
+    """Labels and external references as typed: the labels separated by commas or spaces, one
+    reference a line (`source:key` then a link if there is one). `base_*` hold what the form
+    showed, so saving changes only what this editor added or removed."""
+
+    labels = forms.CharField(
+        required=False,
+        max_length=1100,
+        help_text="Separated by commas or spaces, e.g. customer-facing, payments.",
+    )
+    references = forms.CharField(
+        label="External references",
+        required=False,
+        max_length=20 * 2300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One a line: source:key, then a link if there is one (pager:P1X2 https://…).",
+    )
+    base_labels = forms.CharField(required=False, widget=forms.HiddenInput)
+    base_references = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_labels(self) -> list[str]:
+        return self.cleaned_data["labels"].replace(",", " ").split()
+
+    def clean_base_labels(self) -> list[str]:
+        return self.cleaned_data["base_labels"].split()
+
+    def clean_references(self) -> list[tuple[str, str, str]]:
+        parsed, errors = [], []
+        for number, line in enumerate(self.cleaned_data["references"].splitlines(), start=1):
+            if not line.strip():
+                continue
+            pair, _space, url = line.strip().partition(" ")
+            source, colon, key = pair.partition(":")
+            if not colon or not source or not key:
+                errors.append(f"Line {number}: write source:key, e.g. pager:P1X2.")
+                continue
+            parsed.append((source, key, url.strip()))
+        if errors:
+            raise forms.ValidationError(errors)
+        return parsed
+
+    def clean_base_references(self) -> list[tuple[str, str]]:
+        pairs = (line.partition(":") for line in self.cleaned_data["base_references"].split())
+        return [(source, key) for source, _colon, key in pairs]
+
+    @staticmethod
+    def initial_for(incident: Incident) -> dict[str, str]:
+        labels = " ".join(label.name for label in incident.labels.all())
+        references = list(incident.external_references.all())
+        return {
+            "labels": ", ".join(labels.split()),
+            "base_labels": labels,
+            "references": "\n".join(f"{r.source}:{r.key} {r.url}".strip() for r in references),
+            "base_references": " ".join(f"{r.source}:{r.key}" for r in references),
+        }

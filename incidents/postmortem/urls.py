@@ -13,6 +13,7 @@ urlpatterns = [
     path("incidents/<str:reference>/", views.incident_detail, name="detail"),
     path("incidents/<str:reference>/part/<str:name>", views.fragment, name="fragment"),
     path("incidents/<str:reference>/details/edit", views.details_edit, name="details_edit"),
+    path("incidents/<str:reference>/labels/edit", views.tags_edit, name="tags_edit"),
     path("incidents/<str:reference>/text/<str:field>/edit", views.prose_edit, name="prose_edit"),
     path("incidents/<str:reference>/status", views.set_status, name="set_status"),
     path("incidents/<str:reference>/resolve", views.resolve, name="resolve"),

@@ -193,11 +193,12 @@ def test_exporting_costs_the_same_queries_for_one_row_or_many(django_assert_num_
 
     small, large = build(1), build(20)
     for fmt in ("md", "json"):
-        # the incident, authors, eight sections, options, communications; JSON adds one for
-        # the names of the people its rows refer to and one for the attachments
-        with django_assert_num_queries(12 if fmt == "md" else 14):
+        # the incident, authors, eight sections, options, communications, labels, external
+        # references; JSON adds one for the names of the people its rows refer to and one for
+        # the attachments
+        with django_assert_num_queries(14 if fmt == "md" else 16):
             export_incident(small.reference, fmt)
-        with django_assert_num_queries(12 if fmt == "md" else 14):
+        with django_assert_num_queries(14 if fmt == "md" else 16):
             export_incident(large.reference, fmt)
 
 

@@ -1,5 +1,6 @@
-"""An incident's external references and labels: each set replaced as a whole, as a form or a
-sync job sends the full list.
+"""An incident's external references and labels: each set replaced as a whole, as a sync job
+sends the full list, or changed by what an editor added and removed since they opened the form
+(`base`), so two people editing the labels at once both keep what they did.
 
 A reference names one incident in its source (the unique constraint); taking one that another
 incident holds is refused with ReferenceTaken, naming that incident, so a sync job that lost its
@@ -71,13 +72,43 @@ def _clean_references(references: Iterable[Reference]) -> list[Reference]:
     return list(cleaned.values())
 
 
+def _holder(reference: Reference) -> str | None:
+    number = (
+        ExternalReference.objects.filter(source=reference.source, key=reference.key)
+        .values_list("incident__number", flat=True)
+        .first()
+    )
+    return None if number is None else f"INC-{number}"
+
+
+def _lock(incident: Incident) -> None:
+    # Two writers of one incident's lists take turns, so each reads what the other wrote.
+    Incident.objects.select_for_update().filter(pk=incident.pk).values_list("pk").first()
+
+
 @transaction.atomic
 def incident_references_set(
-    *, incident: Incident, references: Iterable[Reference], user: User | None
+    *,
+    incident: Incident,
+    references: Iterable[Reference],
+    user: User | None,
+    base: Iterable[tuple[str, str]] | None = None,
 ) -> bool:
-    """Make the incident's references exactly `references`; True if anything changed."""
-    wanted = {(r.source, r.key): r for r in _clean_references(references)}
-    current = {(r.source, r.key): r for r in incident.external_references.all()}
+    """Make the incident's references `references`; True if anything changed.
+
+    With `base` (the (source, key) pairs the editor started from), only the ones the editor
+    added or removed change, and a reference someone else added meanwhile stays.
+    """
+    _lock(incident)
+    typed = {(r.source, r.key): r for r in _clean_references(references)}
+    # Read after the lock, not from a prefetch: the lists as they are now.
+    current = {(r.source, r.key): r for r in ExternalReference.objects.filter(incident=incident)}
+    wanted = dict(typed)
+    if base is not None:
+        started = set(base)
+        for pair, row in current.items():
+            if pair not in started and pair not in wanted:
+                wanted[pair] = Reference(row.source, row.key, row.url)
     gone = [row.pk for pair, row in current.items() if pair not in wanted]
     changed_url = [
         (current[pair], ref.url)
@@ -92,25 +123,15 @@ def incident_references_set(
         row.url = url
         row.save(update_fields=["url"])
     for ref in new:
-        holder = (
-            ExternalReference.objects.filter(source=ref.source, key=ref.key)
-            .values_list("incident__number", flat=True)
-            .first()
-        )
-        if holder is not None:
-            raise ReferenceTaken(ref, f"INC-{holder}")
+        if (holder := _holder(ref)) is not None:
+            raise ReferenceTaken(ref, holder)
         try:
             with transaction.atomic():
                 ExternalReference.objects.create(
                     incident=incident, source=ref.source, key=ref.key, url=ref.url
                 )
         except IntegrityError:  # taken meanwhile by a concurrent request
-            holder = (
-                ExternalReference.objects.filter(source=ref.source, key=ref.key)
-                .values_list("incident__number", flat=True)
-                .first()
-            )
-            raise ReferenceTaken(ref, f"INC-{holder}") from None
+            raise ReferenceTaken(ref, _holder(ref) or "another incident") from None
     _touched(incident, user)
     return True
 
@@ -136,13 +157,26 @@ def _clean_labels(labels: Iterable[str]) -> list[str]:
 
 
 @transaction.atomic
-def incident_labels_set(*, incident: Incident, labels: Iterable[str], user: User | None) -> bool:
-    """Make the incident's labels exactly `labels` (lower-cased); True if anything changed."""
+def incident_labels_set(
+    *,
+    incident: Incident,
+    labels: Iterable[str],
+    user: User | None,
+    base: Iterable[str] | None = None,
+) -> bool:
+    """Make the incident's labels `labels` (lower-cased); True if anything changed.
+
+    With `base` (the labels the editor started from), only the ones the editor added or removed
+    change, and a label someone else added meanwhile stays.
+    """
+    _lock(incident)
     wanted = set(_clean_labels(labels))
-    current = set(incident.labels.values_list("name", flat=True))
+    current = set(IncidentLabel.objects.filter(incident=incident).values_list("name", flat=True))
+    if base is not None:
+        wanted |= current - set(base)
     if wanted == current:
         return False
-    incident.labels.filter(name__in=current - wanted).delete()
+    IncidentLabel.objects.filter(incident=incident, name__in=current - wanted).delete()
     IncidentLabel.objects.bulk_create(
         [IncidentLabel(incident=incident, name=name) for name in sorted(wanted - current)]
     )

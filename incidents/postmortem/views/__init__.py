@@ -8,6 +8,7 @@ the keyboard and without JavaScript. One module per part of the page:
 - declare: declaring an incident
 - prose: the prose and details of the incident row, with their conflicts
 - transitions: the status and the post-mortem state
+- tags: the labels and external references
 - duplicates: closing an incident as a duplicate, and undoing it
 - rows: the rows of the sections (added, edited, moved and deleted in place, one table in
   sections.py driving them all), with their conflicts
@@ -39,6 +40,7 @@ from incidents.postmortem.views.row_states import (
     timeline_event_hide,
 )
 from incidents.postmortem.views.rows import section_row_delete, section_row_form, section_row_move
+from incidents.postmortem.views.tags import tags_edit
 from incidents.postmortem.views.transitions import resolve, set_postmortem_state, set_status
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "section_row_move",
     "set_postmortem_state",
     "set_status",
+    "tags_edit",
     "timeline_event_hide",
     "unmark_duplicate",
 ]
