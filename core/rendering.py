@@ -17,6 +17,7 @@ import xml.etree.ElementTree as etree
 
 import markdown
 import nh3
+from django.core.exceptions import ValidationError
 from markdown.blockprocessors import BlockProcessor
 from markdown.extensions import Extension
 
@@ -152,11 +153,64 @@ def sanitize(html: str) -> str:
     return IMAGE_WITHOUT_SOURCE.sub("", INPUT.sub(_checkbox, clean))
 
 
+# How deep tags may nest in the HTML that Markdown makes of a text. The sanitizer's HTML parser
+# slows with the square of the depth of tags left open (25,000 nested <ul> took 7 s); Markdown's
+# own nesting stays far below this, and at this depth the worst text costs milliseconds.
+MAX_DEPTH = 256
+# Raw HTML tags in one text's source. Python-Markdown slows faster than the count of inline tags
+# grows (33,000 <b> took 3.5 s); a post-mortem needs a handful (<br>, <kbd>). Counted in the
+# source, so HTML shown as code counts too: such a document is better attached as a file.
+MAX_RAW_TAGS = 2000
+RAW_TAG = re.compile(r"<[A-Za-z/!?]")
+TOO_MANY_TAGS = (
+    f"This text holds more than {MAX_RAW_TAGS:,} HTML tags (a < followed by a letter); write "
+    "it as Markdown, or attach such a document as a file, and save again."
+)
+TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)\b[^>]*?(/?)>")
+VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})  # fmt: skip
+
+
+def _too_deep(html: str) -> bool:
+    """Whether tags nest deeper than MAX_DEPTH: open tags count up, closing ones down, in one
+    pass (code the text shows is escaped by then, so it does not count)."""
+    depth = 0
+    for closing, name, self_closing in TAG.findall(html):
+        if closing:
+            depth = max(depth - 1, 0)
+        elif not self_closing and name.lower() not in VOID:
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+    return False
+
+
+TOO_DEEP = (
+    f"This text nests lists, quotes or HTML tags too deeply to show (more than {MAX_DEPTH} "
+    "levels); flatten the nesting and save again."
+)
+
+
 def render(text: str) -> str:
-    """Markdown source to sanitized HTML. Raw HTML in the source is escaped or stripped."""
+    """Markdown source to sanitized HTML. Raw HTML in the source is escaped or stripped.
+
+    Raises ValidationError for text that would cost seconds or exhaust the stack (thousands of
+    raw HTML tags, nesting deeper than MAX_DEPTH, `1. 1. 1. …` thousands of times): refused like
+    any invalid input, never a 500 and never a worker busy for seconds.
+    """
     if not text:
         return ""
-    return sanitize(_converter().reset().convert(text))
+    if sum(1 for _tag in RAW_TAG.finditer(text)) > MAX_RAW_TAGS:
+        raise ValidationError(TOO_MANY_TAGS, code="markdown_too_many_tags")
+    try:
+        html = _converter().reset().convert(text)
+    except RecursionError:
+        # The converter stopped halfway and reset() does not undo all of it: a later text
+        # would come out wrong (a list glued to its paragraph). Build a new one next time.
+        _local.converter = None
+        html = None
+    if html is None or _too_deep(html):
+        raise ValidationError(TOO_DEEP, code="markdown_too_deep")
+    return sanitize(html)
 
 
 def _filter_public_attribute(tag: str, attribute: str, value: str) -> str | None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Self
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -40,7 +41,10 @@ class MarkdownModel(models.Model):
         """Fill every `<name>_html` from its source; return the html field names for save()."""
         names = []
         for name in self.markdown_fields:
-            setattr(self, f"{name}_html", render(getattr(self, name)))
+            try:
+                setattr(self, f"{name}_html", render(getattr(self, name)))
+            except ValidationError as error:  # the field's Markdown cannot be shown
+                raise ValidationError({name: error.messages}) from None
             names.append(f"{name}_html")
         return names
 

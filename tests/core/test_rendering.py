@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from core.rendering import render, without_attachments
 
@@ -209,3 +210,41 @@ def test_the_public_copy_without_attachments_keeps_task_ticks_as_disabled_checkb
     assert html.count("<input") == 2
     assert html.count('<input type="checkbox" disabled=""') == 2
     assert html.count('checked=""') == 1
+
+
+class TestCostlyText:
+    """Text that would exhaust the renderer or keep a worker busy for seconds is refused with a
+    clear message, never a 500."""
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "1. " * 3000,  # RecursionError in Python-Markdown's list processor
+            "> " * 300 + "deep",
+            "<ul>" * 25000,  # 7 s in the sanitizer before the budget
+            "<b>" * 33333,  # 3.5 s in Python-Markdown before the budget
+            "x<i>" * 2001,
+        ],
+    )
+    def test_is_refused_with_a_validation_error(self, text):
+        with pytest.raises(ValidationError) as refused:
+            render(text)
+        assert refused.value.code in {"markdown_too_deep", "markdown_too_many_tags"}
+
+    @pytest.mark.parametrize(
+        "text",
+        [
+            "- item\n" * 2000,
+            "<b>bold</b> and <kbd>Ctrl</kbd><br>" * 300,
+            "> " * 20 + "quoted",
+            "a < b and c > d " * 5000,
+        ],
+    )
+    def test_long_ordinary_text_still_renders(self, text):
+        assert render(text)
+
+    def test_a_refused_text_leaves_the_renderer_as_it_was(self):
+        before = render("What we saw:\n- errors")
+        with pytest.raises(ValidationError):
+            render("1. " * 3000)
+        assert render("What we saw:\n- errors") == before

@@ -335,6 +335,18 @@ def test_the_service_refuses_an_oversized_description_whoever_calls_it():
     assert not Maintenance.objects.exists()
 
 
+def test_the_service_refuses_markdown_nested_too_deeply_on_its_field():
+    with pytest.raises(ValidationError) as refused:
+        maintenance_create(
+            title="Deep",
+            description="1. " * 3000,
+            starts_at=timezone.now() + timedelta(days=1),
+            ends_at=timezone.now() + timedelta(days=2),
+        )
+    assert "too deeply" in refused.value.message_dict["description"][0]
+    assert not Maintenance.objects.exists()
+
+
 def test_the_admin_lists_subscribers_and_unsubscribes_them(admin_client):
     from incidents.models import Subscriber
 

@@ -94,6 +94,19 @@ def test_it_writes_only_the_html_not_the_text_the_version_or_the_history():
     assert (event.text, event.version, event.history.count()) == (TASKS, version, history)
 
 
+def test_a_stored_text_the_renderer_now_refuses_keeps_its_html_and_the_rest_goes_on():
+    incident, event = _stored_as_before()
+    deep = "1. " * 3000  # refused since the renderer's budgets; saved before them
+    Incident.objects.filter(pk=incident.pk).update(summary=deep, summary_html="<p>kept</p>")
+
+    stored_markdown_rerender()
+
+    incident.refresh_from_db()
+    event.refresh_from_db()
+    assert incident.summary_html == "<p>kept</p>"
+    assert event.text_html == render(TASKS)
+
+
 def test_rows_beyond_one_batch_are_all_rendered():
     incident = IncidentFactory()
     TimelineEvent.objects.bulk_create(

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from core.http import AuthenticatedHttpRequest, HtmxHttpRequest
@@ -46,4 +48,11 @@ def markdown_preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     text = request.POST.get(request.GET.get("field", ""), "")
     if len(text) > settings.HINDSIGHT_MARKDOWN_MAX_LENGTH:
         return HttpResponse('<p class="error">Too long to preview.</p>', status=UNPROCESSABLE)
-    return HttpResponse(render_markdown(text) or '<p class="empty">Nothing to preview yet.</p>')
+    try:
+        html = render_markdown(text)
+    except ValidationError as refused:  # saving it would be refused the same way
+        return HttpResponse(
+            format_html('<p class="error">{}</p>', " ".join(refused.messages)),
+            status=UNPROCESSABLE,
+        )
+    return HttpResponse(html or '<p class="empty">Nothing to preview yet.</p>')

@@ -43,6 +43,10 @@ def _checked(maintenance: Maintenance, changes: dict[str, Any]) -> Maintenance:
     if len(maintenance.description or "") > limit:
         raise ValidationError({"description": f"At most {limit} characters."})
     maintenance.full_clean()
+    try:
+        maintenance.description_html = render(maintenance.description)
+    except ValidationError as error:  # Markdown too costly to show
+        raise ValidationError({"description": error.messages}) from None
     return maintenance
 
 
@@ -55,7 +59,6 @@ def maintenance_check(*, maintenance: Maintenance | None = None, **fields: Any) 
 
 def _save(maintenance: Maintenance, changes: dict[str, Any]) -> Maintenance:
     _checked(maintenance, changes)
-    maintenance.description_html = render(maintenance.description)
     maintenance.save()
     public_documents_mark_stale()
     return maintenance
