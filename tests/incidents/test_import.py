@@ -237,6 +237,23 @@ def test_a_duration_that_disagrees_with_the_times_is_reported():
     assert any('"15 minutes"' in w and "40 minutes" in w for w in draft.report.warnings)
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        "**Duration:** 99999999999999999999 minutes",
+        "**Duration:** " + "9999999 days " * 200,
+        "**Incident Date:** 9999-12-31 23:59 - 00:10 UTC",
+        "**Incident Date:** 0001-01-01 00:05 - 00:10 +14:00",
+    ],
+)
+def test_numbers_and_dates_out_of_range_are_kept_as_written_not_a_crash(header):
+    ServiceFactory(slug="any")
+    text = f"# Out of range\n\n**Date:** 2026-03-01 10:00 UTC\n{header}\n\n## Timeline\n- 10:00 x\n"
+    incident = services.postmortem_import(data=text, user=None, service_slug="any").incident
+    assert incident.started_at.year == 2026
+    assert incident.resolved_at is None or incident.resolved_at.year == 2026
+
+
 def test_an_open_status_keeps_the_end_out_and_says_so():
     """Only a resolved incident has an end: the document's "Monitoring" wins over its time
     range, and the end it gave is reported, not dropped unseen."""
@@ -337,6 +354,9 @@ def test_a_wont_do_item_keeps_the_reason_its_quote_opens_with_or_says_none_was_g
     ("data", "code"),
     [
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        # An image whose first bytes carry no NUL: refused by its signature, not read as text.
+        (b"\x89PNG\r\n\x1a\n# Looks like a title\n\n## Timeline\n- 10:00 x\n", "binary"),
+        (b"%PDF-1.7\n# Title\n- item\n", "binary"),
         (b"\xff\xfe\xfa\x00\xd8", "binary"),
         ("", "empty"),
         (" \n\t\n", "empty"),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 
+from incidents.attachments.sniff import HEAD_BYTES, sniff
 from incidents.documents.importer import forward, plans, sections, timeline
 from incidents.documents.importer.blocks import LIST_RE
 from incidents.documents.importer.draft import Draft, Report
@@ -63,6 +64,13 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+# What the attachments' sniffer names by a file's signature, and a document never is.
+BINARY_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf",
+     "application/zip", "application/gzip"}
+)  # fmt: skip
+
+
 class DocumentError(ValueError):
     """The document cannot be imported. `code`: binary, empty, too_large, no_title."""
 
@@ -83,6 +91,10 @@ def decode(data: bytes | str) -> str:
     if isinstance(data, str):
         text = data
     else:
+        # By their signature first: an image or an archive can carry few enough NUL and control
+        # bytes near its start to pass for Windows-1252 text.
+        if sniff(raw[:HEAD_BYTES]) in BINARY_TYPES:
+            raise _binary()
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
             try:
                 text = raw.decode("utf-16")

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
+from api.serializers import MAX_YEAR as API_MAX_YEAR
+from api.serializers import MIN_YEAR as API_MIN_YEAR
 from incidents.models import ActionItem, Incident, Severity
 
 MONTHS = {
@@ -45,20 +47,33 @@ DURATION_PART_RE = re.compile(
 RANGE_SPLIT_RE = re.compile(r"\s+(?:-|\u2013|\u2014|to|until|till)\s+|\s*[\u2013\u2014]\s*")
 
 
+# The dates an import reads: the API's range, less a year at the top, so that a time zone or an
+# end past midnight added to the last day cannot pass the largest date Python holds.
+MIN_YEAR = API_MIN_YEAR
+MAX_YEAR = API_MAX_YEAR - 1
+# Longer than any outage: a duration beyond it is a typo (or an attack on the arithmetic), and
+# the line is kept as a note instead.
+MAX_DURATION = timedelta(days=366)
+
+
 def parse_date(text: str) -> date | None:
+    """The first date in `text`, or None when there is none or it is outside MIN_YEAR to
+    MAX_YEAR (so the line is kept as written, not read)."""
     match = DATE_RE.search(text)
     if not match:
         return None
     try:
         if match.group("iso"):
-            return date(int(match.group("y")), int(match.group("m")), int(match.group("d")))
-        if match.group("md"):
+            found = date(int(match.group("y")), int(match.group("m")), int(match.group("d")))
+        elif match.group("md"):
             month = MONTHS[match.group("month_name").lower()]
-            return date(int(match.group("md_y")), month, int(match.group("md_d")))
-        month = MONTHS[match.group("dm_month").lower()]
-        return date(int(match.group("dm_y")), month, int(match.group("dm_d")))
+            found = date(int(match.group("md_y")), month, int(match.group("md_d")))
+        else:
+            month = MONTHS[match.group("dm_month").lower()]
+            found = date(int(match.group("dm_y")), month, int(match.group("dm_d")))
     except ValueError:
         return None
+    return found if MIN_YEAR <= found.year <= MAX_YEAR else None
 
 
 def _zone(text: str) -> timezone | None:
@@ -155,10 +170,14 @@ def parse_datetime(text: str, default_day: date | None) -> datetime | None:
 
 
 def parse_duration(text: str) -> timedelta | None:
+    """ "16 minutes", "1h 20m", "1:20"; None when there is none or it is longer than
+    MAX_DURATION."""
     total = timedelta()
     found = False
     for match in DURATION_PART_RE.finditer(text):
         amount = float(match.group("n").replace(",", "."))
+        if amount > MAX_DURATION.total_seconds():  # beyond it in any unit; timedelta overflows
+            return None
         unit = match.group("unit").lower()[0]
         total += {
             "d": timedelta(days=amount),
@@ -166,6 +185,8 @@ def parse_duration(text: str) -> timedelta | None:
             "m": timedelta(minutes=amount),
             "s": timedelta(seconds=amount),
         }[unit]
+        if total > MAX_DURATION:  # checked as it grows: many parts could still overflow
+            return None
         found = True
     if not found:
         clock = re.fullmatch(r"\s*(\d{1,3}):([0-5]\d)(?::([0-5]\d))?\s*", text)
@@ -176,7 +197,7 @@ def parse_duration(text: str) -> timedelta | None:
                 seconds=int(clock.group(3) or 0),
             )
         return None
-    return total
+    return total if total <= MAX_DURATION else None
 
 
 def describe_duration(value: timedelta) -> str:
