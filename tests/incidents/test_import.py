@@ -363,6 +363,13 @@ def test_a_wont_do_item_keeps_the_reason_its_quote_opens_with_or_says_none_was_g
         ("just a sentence, no structure at all", "binary"),
         ("## Timeline\n\n- 10:00 something\n", "no_title"),
         ("# " + "x" * 10 + "\n" + "y" * (MAX_DOCUMENT_BYTES), "too_large"),
+        # 1,000 nested levels ran a minute, then out of stack (500)
+        (
+            "# T\n\n## Action items\n" + "".join("  " * i + "- [ ] x\n" for i in range(1000)),
+            "too_deep",
+        ),
+        ("# T\n\n## Timeline\n" + "- 1\n" * 2001, "too_many_rows"),
+        ("# T\n\n" + "## S\n- [ ] x\n" * 10_001, "too_many_rows"),
     ],
 )
 def test_documents_that_cannot_be_imported_are_refused_with_a_reason(data, code):
@@ -372,6 +379,12 @@ def test_documents_that_cannot_be_imported_are_refused_with_a_reason(data, code)
 
     assert refused.value.code == code
     assert Incident.objects.count() == 0
+
+
+def test_a_refusal_for_size_names_the_line_that_broke_the_limit():
+    text = "# T\n\n## Lessons\n" + "".join("  " * i + "- lesson\n" for i in range(17))
+    with pytest.raises(DocumentError, match="Line 20 nests a list 17 levels deep"):
+        parse_postmortem(text)
 
 
 def test_a_document_saved_as_windows_1252_is_read_as_such():

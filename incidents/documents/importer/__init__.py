@@ -71,8 +71,17 @@ BINARY_TYPES = frozenset(
 )  # fmt: skip
 
 
+# What one document may hold. A post-mortem nests steps a few levels deep and has hundreds of
+# rows; the reader's cost grows faster than the nesting (1,000 levels ran a minute, then out of
+# stack), so a document past these is refused up front, naming the line, before any reading.
+MAX_NESTING = 16
+MAX_SECTION_ROWS = 2_000
+MAX_ROWS = 10_000
+
+
 class DocumentError(ValueError):
-    """The document cannot be imported. `code`: binary, empty, too_large, no_title."""
+    """The document cannot be imported. `code`: binary, empty, too_large, no_title,
+    too_deep, too_many_rows."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -131,6 +140,46 @@ def _lines(text: str) -> list[str]:
     return [line.rstrip() for line in repair_mojibake(text).split("\n")]
 
 
+def _check_size(lines: list[str]) -> None:
+    """Refuse nesting deeper than MAX_NESTING and more rows (list items, table rows) than
+    MAX_SECTION_ROWS under one heading or MAX_ROWS in all, naming the first line past the limit.
+    One pass, before the reader: the limits exist to spare the reader's time."""
+    indents: list[int] = []
+    section_rows = rows = 0
+    for number, line in enumerate(lines, start=1):
+        if HEADING_RE.match(line):
+            indents, section_rows = [], 0
+            continue
+        item = LIST_RE.match(line)
+        if item is None and not line.lstrip().startswith("|"):
+            continue
+        section_rows += 1
+        rows += 1
+        if item is not None:
+            indent = len(item.group(1).expandtabs(4))
+            while indents and indents[-1] >= indent:
+                indents.pop()
+            indents.append(indent)
+            if len(indents) > MAX_NESTING:
+                raise DocumentError(
+                    "too_deep",
+                    f"Line {number} nests a list {len(indents)} levels deep; at most "
+                    f"{MAX_NESTING} can be imported.",
+                )
+        if section_rows > MAX_SECTION_ROWS:
+            raise DocumentError(
+                "too_many_rows",
+                f"Line {number} is row {section_rows:,} of its section; at most "
+                f"{MAX_SECTION_ROWS:,} rows a section can be imported.",
+            )
+        if rows > MAX_ROWS:
+            raise DocumentError(
+                "too_many_rows",
+                f"Line {number} is row {rows:,} of the document; at most {MAX_ROWS:,} rows "
+                "can be imported.",
+            )
+
+
 def _looks_like_markdown(lines: list[str]) -> bool:
     return any(HEADING_RE.match(x) or LIST_RE.match(x) or FIELD_RE.match(x) for x in lines)
 
@@ -140,6 +189,7 @@ def parse_postmortem(data: bytes | str, *, title: str | None = None) -> Draft:
     document's own)."""
     text = decode(data)
     lines = _lines(text)
+    _check_size(lines)
     if not _looks_like_markdown(lines):
         raise DocumentError(
             "binary",
