@@ -28,6 +28,8 @@ class Placeholder:
     public: bool
     # For a list of records: the keys each item has ({% for item in action_items %}{{ item.title }}).
     item_keys: tuple[str, ...] = ()
+    # A list: the only thing a template may loop over.
+    many: bool = False
 
 
 PLACEHOLDERS: tuple[Placeholder, ...] = (
@@ -51,7 +53,7 @@ PLACEHOLDERS: tuple[Placeholder, ...] = (
     Placeholder("impact", "The impact summary (Markdown).", True),
     Placeholder("status_line", "Where things stand, in one line.", True),
     Placeholder("next_step", "What happens next (Markdown).", True),
-    Placeholder("components", "Names of the health checks that failed (a list).", True),
+    Placeholder("components", "Names of the health checks that failed (a list).", True, many=True),
     Placeholder("status_page_url", "The address of the public status page.", True),
     # --- Internal -------------------------------------------------------------------------------
     Placeholder("reference", "The incident's reference, e.g. INC-1.", False),
@@ -65,19 +67,22 @@ PLACEHOLDERS: tuple[Placeholder, ...] = (
     Placeholder("time_to_detect", "From start to detection, in words.", False),
     Placeholder("time_to_mitigate", "From start to mitigation, in words.", False),
     Placeholder("root_cause", "The primary causes' titles, joined.", False),
-    Placeholder("causes", "Every cause (a list).", False, ("kind", "title", "detail")),
-    Placeholder("contributing_factors", "Titles of the contributing factors (a list).", False),
+    Placeholder("causes", "Every cause (a list).", False, ("kind", "title", "detail"), many=True),
+    Placeholder(
+        "contributing_factors", "Titles of the contributing factors (a list).", False, many=True
+    ),
     Placeholder(
         "action_items",
         "Every action item, without their steps (a list).",
         False,
         ("title", "owner", "due_date", "status", "blocks_deployments"),
+        many=True,
     ),
     Placeholder("open_action_items", "How many action items (not steps) are still open.", False),
     Placeholder("blocking_action_items", "How many open items block deployments.", False),
-    Placeholder("lessons", "The lessons, as text (a list).", False),
-    Placeholder("notes", "The final notes, as text (a list).", False),
-    Placeholder("authors", "Usernames of the post-mortem's authors (a list).", False),
+    Placeholder("lessons", "The lessons, as text (a list).", False, many=True),
+    Placeholder("notes", "The final notes, as text (a list).", False, many=True),
+    Placeholder("authors", "Usernames of the post-mortem's authors (a list).", False, many=True),
 )
 
 BY_NAME = {placeholder.name: placeholder for placeholder in PLACEHOLDERS}

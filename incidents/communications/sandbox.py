@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 from django.conf import settings
@@ -32,6 +32,10 @@ from incidents.communications.placeholders import BY_NAME, is_public, placeholde
 FORLOOP_KEYS = frozenset({"counter", "counter0", "revcounter", "revcounter0", "first", "last"})
 # Loops in loops multiply; the facts' lists are short, but three deep is never text.
 MAX_LOOP_DEPTH = 2
+# One rendering's loops together: at most this many turns, and fewer for a long template, so
+# the text they write stays below OUTPUT_BUDGET characters (see _turns_for).
+MAX_TURNS = 20_000
+OUTPUT_BUDGET = 1_000_000
 SUBJECT_MAX_LENGTH = 300
 
 
@@ -98,6 +102,22 @@ class _Checker:
         assert isinstance(node.nodelist_loop, NodeList)
         assert isinstance(node.nodelist_empty, NodeList)
         self.expression(node.sequence, scope)
+        variable = node.sequence.var
+        lists = sorted(p.name for p in placeholders_for(self.audience) if p.many)
+        if (
+            node.sequence.filters
+            or not isinstance(variable, Variable)
+            or variable.lookups is None
+            or len(variable.lookups) != 1
+            or not getattr(BY_NAME.get(variable.lookups[0]), "many", False)
+        ):
+            # A loop over a literal or a text runs once per character: two nested over a long
+            # literal took seconds. The lists are the facts' rows, bounded by the incident.
+            self.fail(
+                f"Loops go over a list placeholder ({', '.join(lists)}), without filters; "
+                f"“{node.sequence.token}” is not one."
+            )
+            return
         if depth >= MAX_LOOP_DEPTH:
             self.fail(f"Loops may be nested at most {MAX_LOOP_DEPTH} deep.")
             return
@@ -211,10 +231,59 @@ def check_template(source: str, *, audience: str) -> None:
         )
 
 
+class _OverBudget(Exception):
+    pass
+
+
+class _Budget:
+    """How many loop turns one rendering may take, shared by all its loops."""
+
+    def __init__(self, turns: int) -> None:
+        self.turns = turns
+
+    def spend(self) -> None:
+        self.turns -= 1
+        if self.turns < 0:
+            raise _OverBudget
+
+
+class _BudgetedList(list[Any]):
+    """A fact's list that charges each turn of a loop over it to the rendering's budget. The
+    for tag takes its len() and iterates it: both are a list's public face."""
+
+    def __init__(self, items: list[Any], budget: _Budget) -> None:
+        super().__init__(items)
+        self.budget = budget
+
+    def __iter__(self) -> Iterator[Any]:
+        for item in super().__iter__():
+            self.budget.spend()
+            yield item
+
+
+def _turns_for(source: str) -> int:
+    # Each turn writes at most the template's text once more: the budget keeps the text written
+    # below OUTPUT_BUDGET characters, and the turns below MAX_TURNS however short the template.
+    return min(MAX_TURNS, max(1, OUTPUT_BUDGET // max(len(source), 1)))
+
+
 def render_template(source: str, facts: Mapping[str, Any], *, audience: str) -> str:
-    """Check, then render with `facts` (plain values only). Raises ValidationError."""
+    """Check, then render with `facts` (plain values only). Raises ValidationError, also when
+    the loops would take more turns than the template's budget (_turns_for)."""
     check_template(source, audience=audience)
-    text = _compile(source).render(Context(dict(facts), autoescape=False))
+    budget = _Budget(_turns_for(source))
+    context = {
+        name: _BudgetedList(value, budget) if isinstance(value, list) else value
+        for name, value in facts.items()
+    }
+    try:
+        text = _compile(source).render(Context(context, autoescape=False))
+    except _OverBudget:
+        raise ValidationError(
+            "The template's loops would write more than this incident needs; loop over fewer "
+            "lists, or shorten what each turn writes.",
+            code="too_long",
+        ) from None
     if len(text) > settings.HINDSIGHT_MARKDOWN_MAX_LENGTH:
         raise ValidationError(
             f"The text would be {len(text)} characters long; the most is "

@@ -295,3 +295,44 @@ def test_the_executive_summary_renders_as_five_lines():
     assert len(draft.body.strip().splitlines()) == 5
     assert "about 16 minutes" in draft.body
     assert draft.body_html.count("<br") == 4
+
+
+class TestCostlyTemplates:
+    """Two nested loops over a 6,000-character literal (a 12 KB template) took 7.5 s a render:
+    loops go over the facts' lists only, and a rendering's loops share a budget of turns."""
+
+    @pytest.mark.parametrize(
+        "source",
+        [
+            '{% for a in "'
+            + "x" * 6000
+            + '" %}{% for b in "'
+            + "y" * 6000
+            + '" %}.{% endfor %}{% endfor %}',
+            "{% for c in summary %}{{ c }}{% endfor %}",
+            "{% for c in lessons|first %}{{ c }}{% endfor %}",
+            '{% with text="abc" %}{% for c in text %}{{ c }}{% endfor %}{% endwith %}',
+            "{% for lesson in lessons %}{% for c in lesson %}{{ c }}{% endfor %}{% endfor %}",
+        ],
+    )
+    def test_a_loop_over_anything_but_a_list_placeholder_is_refused_at_save(self, source):
+        assert "Loops go over a list placeholder" in refusal(source, Audience.INTERNAL)
+
+    def test_loops_over_the_facts_lists_still_work(self):
+        source = "{% for item in action_items %}- {{ item.title }}\n{% endfor %}"
+        facts = {"action_items": [{"title": "Add the check"}, {"title": "Page on it"}]}
+        text = render_template(source, facts, audience=Audience.INTERNAL)
+        assert text == "- Add the check\n- Page on it\n"
+
+    def test_nested_loops_past_the_budget_stop_with_a_clear_error(self):
+        padding = "{# " + "x" * 12_000 + " #}"  # a 12 KB template: about 80 turns allowed
+        source = padding + "{% for a in lessons %}{% for b in notes %}.{% endfor %}{% endfor %}"
+        facts = {"lessons": ["l"] * 300, "notes": ["n"] * 300}  # 90,300 turns
+        with pytest.raises(ValidationError) as refused:
+            render_template(source, facts, audience=Audience.INTERNAL)
+        assert "loops would write more" in refused.value.messages[0]
+
+    def test_a_short_template_gets_room_for_long_lists(self):
+        source = "{% for a in lessons %}{{ a }}{% endfor %}"
+        text = render_template(source, {"lessons": ["l"] * 5000}, audience=Audience.INTERNAL)
+        assert len(text) == 5000
