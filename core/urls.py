@@ -6,4 +6,5 @@ from core import views
 
 urlpatterns = [
     path("settings/", views.preferences, name="preferences"),
+    path("people/", views.people, name="people"),
 ]

@@ -1,16 +1,17 @@
-"""A person's own settings."""
+"""A person's own settings, and the people an owner field suggests."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from core.forms import PreferencesForm
 from core.http import AuthenticatedHttpRequest
 from core.permissions import login_required
+from core.selectors import people_matching
 from core.services import profile_update
 from core.timezones import time_zone_of, time_zone_remember
 
@@ -33,3 +34,19 @@ def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
             time_zone_remember(response, profile.time_zone)
             return response
     return render(request, "core/preferences.html", {"form": form}, status=422)
+
+
+@require_GET
+@login_required
+def people(request: AuthenticatedHttpRequest) -> JsonResponse:
+    """`?q=` a prefix of a username or name: at most ten active users, for static/js/people.js.
+    The names are those any signed-in reader already sees beside the items they own."""
+    found = people_matching(request.GET.get("q", "")[:150])
+    return JsonResponse(
+        {
+            "people": [
+                {"username": person.get_username(), "name": person.get_full_name()}
+                for person in found
+            ]
+        }
+    )

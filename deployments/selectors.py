@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 from django.utils.timesince import timesince
 
@@ -31,6 +31,7 @@ from deployments.correlation import (  # noqa: F401  (the correlation reads live
 )
 from deployments.models import (
     CheckResult,
+    CheckResultHourly,
     Deployment,
     HealthCheck,
     HealthSnapshot,
@@ -47,6 +48,93 @@ def results_between(*, service: Service, start: datetime, end: datetime) -> Quer
     return CheckResult.objects.filter(
         service=service, taken_at__gte=start, taken_at__lte=end
     ).order_by("taken_at", "health_check_id")
+
+
+@dataclass(frozen=True)
+class CheckAnswers:
+    """What one check answered at one moment (a raw result), or over one rolled-up hour once
+    retention replaced its raw results (deployments.services.retention)."""
+
+    health_check_id: int
+    name: str
+    order: int
+    at: datetime
+    until: datetime  # `at` for a raw result; the hour's last second for a roll-up
+    total: int  # answers, those inside maintenance windows included
+    failed: int  # failures outside maintenance windows
+    excused: int  # failures inside maintenance windows
+    answer: str  # a raw failure's status code and error; a roll-up keeps none
+    hourly: bool
+
+
+def _said(status_code: int | None, error: str) -> str:
+    return ": ".join(str(part) for part in (status_code, error) if part) or "no answer"
+
+
+def check_answers_between(
+    *, service: Service, start: datetime, end: datetime
+) -> list[CheckAnswers]:
+    """A service's checks' answers in [start, end], by time then check: raw results where they
+    are kept, hourly roll-ups where retention deleted them (the two never overlap). One query
+    (UNION ALL of two range scans, result_service_time_idx and hourly_service_hour_idx)."""
+    columns = (
+        *("health_check_id", "health_check__name", "health_check__order", "at", "total"),
+        *("failed", "excused", "status_code", "error", "hourly"),
+    )
+    raw = (
+        CheckResult.objects.filter(service=service, taken_at__gte=start, taken_at__lte=end)
+        .annotate(
+            at=F("taken_at"),
+            total=Value(1),
+            failed=Case(When(ok=False, maintenance=False, then=Value(1)), default=Value(0)),
+            excused=Case(When(maintenance=True, then=Value(1)), default=Value(0)),
+            hourly=Value(False),
+        )
+        .values_list(*columns)
+        .order_by()
+    )
+    first_hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    rolled_up = (
+        CheckResultHourly.objects.filter(service=service, hour__gte=first_hour, hour__lte=end)
+        .annotate(
+            at=F("hour"),
+            total=F("samples") + F("maintenance_count"),
+            failed=F("samples") - F("ok_count"),
+            excused=F("maintenance_count"),
+            status_code=Value(None, output_field=IntegerField()),
+            error=Value(""),
+            hourly=Value(True),
+        )
+        .values_list(*columns)
+        .order_by()
+    )
+    answers = [
+        CheckAnswers(
+            health_check_id=check_id,
+            name=name,
+            order=order,
+            at=at,
+            until=at + timedelta(hours=1, seconds=-1) if hourly else at,
+            total=total,
+            failed=failed,
+            excused=excused,
+            answer="" if hourly else _said(status_code, error),
+            hourly=hourly,
+        )
+        for (
+            check_id,
+            name,
+            order,
+            at,
+            total,
+            failed,
+            excused,
+            status_code,
+            error,
+            hourly,
+        ) in raw.union(rolled_up, all=True)
+    ]
+    return sorted(answers, key=lambda a: (a.at, a.order, a.name))
 
 
 def snapshots_between(

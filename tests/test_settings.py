@@ -26,6 +26,8 @@ from hindsight.celery import app
 
 print(json.dumps({
     "engine": settings.DATABASES["default"]["ENGINE"],
+    "conn_max_age": settings.DATABASES["default"]["CONN_MAX_AGE"],
+    "conn_health_checks": settings.DATABASES["default"]["CONN_HEALTH_CHECKS"],
     "eager": settings.CELERY_TASK_ALWAYS_EAGER,
     "app_eager": app.conf.task_always_eager,
     "broker_url": settings.CELERY_BROKER_URL,
@@ -87,6 +89,22 @@ def test_database_url_switches_to_postgresql() -> None:
     shown = show_settings(DATABASE_URL="postgres://someone:secret@127.0.0.1:1/hindsight")
 
     assert shown["engine"] == "django.db.backends.postgresql"
+
+
+def test_database_connections_are_kept_a_minute_and_checked_before_reuse_by_default() -> None:
+    shown = show_settings(DATABASE_URL="postgres://hindsight@db.example.test:5432/hindsight")
+    assert (shown["conn_max_age"], shown["conn_health_checks"]) == (60, True)
+
+
+@pytest.mark.parametrize("database_url", ["", "postgres://hindsight@db.example.test:5432/hs"])
+def test_how_long_connections_are_kept_and_their_checks_come_from_the_environment(
+    database_url: str,
+) -> None:
+    env = {"DATABASE_URL": database_url} if database_url else {}
+    shown = show_settings(CONN_MAX_AGE="0", CONN_HEALTH_CHECKS="false", **env)
+    assert (shown["conn_max_age"], shown["conn_health_checks"]) == (0, False)
+    shown = show_settings(CONN_MAX_AGE="300", CONN_HEALTH_CHECKS="true", **env)
+    assert (shown["conn_max_age"], shown["conn_health_checks"]) == (300, True)
 
 
 def test_redis_url_feeds_broker_and_cache_and_turns_eager_off() -> None:

@@ -14,6 +14,7 @@ from api.filters import BoundedIsoDateTimeFilter, NoEmptyTypedValuesForm, Strict
 from api.serializers import EARLIEST, YEAR_PATTERN
 from deployments.models import (
     Change,
+    CheckResultHourly,
     Deployment,
     Environment,
     HealthCheck,
@@ -125,6 +126,20 @@ class HealthSnapshotFilter(django_filters.FilterSet):
         model = HealthSnapshot
         form = NoEmptyTypedValuesForm
         fields = ["service", "status", "taken_after", "taken_before"]
+
+
+class HealthHourFilter(django_filters.FilterSet):
+    service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
+    health_check = django_filters.NumberFilter(
+        field_name="health_check_id", help_text="The check's id."
+    )
+    hour_after = time_filter("hour", "gte", "Hours starting at or after this time (ISO 8601).")
+    hour_before = time_filter("hour", "lt", "Hours starting before this time (ISO 8601).")
+
+    class Meta:
+        model = CheckResultHourly
+        form = NoEmptyTypedValuesForm
+        fields = ["service", "health_check", "hour_after", "hour_before"]
 
 
 class ChangeFilter(django_filters.FilterSet):

@@ -15,6 +15,7 @@ router.register("environments", views.EnvironmentViewSet, basename="environment"
 router.register("deployments", views.DeploymentViewSet, basename="deployment")
 router.register("health-checks", views.HealthCheckViewSet, basename="health-check")
 router.register("health-snapshots", views.HealthSnapshotViewSet, basename="health-snapshot")
+router.register("health-hours", views.HealthHourViewSet, basename="health-hour")
 router.register("gate-runs", GateRunViewSet, basename="gate-run")
 router.register("gate-rules", GateRuleViewSet, basename="gate-rule")
 router.register("changes", ChangeViewSet, basename="change")

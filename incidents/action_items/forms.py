@@ -10,11 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 
+from core.forms import PersonField
 from incidents.action_items.selectors import OPEN_ITEM_STATUSES
 from incidents.models import ActionItem, Horizon
 from incidents.models.incident import REFERENCE_RE
@@ -27,12 +25,6 @@ STATUS_FILTERS: dict[str, list[str] | None] = {
     "all": None,
 }
 STATUS_FILTER_DEFAULT = "open"
-
-
-def assignable_owners() -> QuerySet[User]:
-    """The people an item can be given to: active users, by name. Inactive owners stay put."""
-    user_model = get_user_model()
-    return user_model.objects.filter(is_active=True).order_by(user_model.USERNAME_FIELD)
 
 
 class ActionItemFilterForm(forms.Form):
@@ -97,12 +89,10 @@ class ActionItemAssignForm(forms.Form):
 
     Each control posts on its own, so a field absent from the data is not part of the form:
     changing the priority never touches the owner (who may, for instance, be an inactive user
-    that the owner select cannot offer).
+    that the owner field would refuse). The owner is typed as a username; blank is nobody.
     """
 
-    owner = forms.ModelChoiceField(
-        queryset=get_user_model().objects.none(), required=False, empty_label="Nobody"
-    )
+    owner = PersonField(required=False, label="Owner")
     # ISO only: it is what <input type="date"> sends, and "01/02/2026" means two different days
     # to two different readers.
     due_date = forms.DateField(
@@ -114,9 +104,6 @@ class ActionItemAssignForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        owner = self.fields["owner"]
-        assert isinstance(owner, forms.ModelChoiceField)  # as declared above
-        owner.queryset = assignable_owners()
         for name in list(self.fields):
             if name not in self.data:
                 del self.fields[name]

@@ -22,14 +22,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from core.http import AuthenticatedHttpRequest
-from core.permissions import can_edit, editor_required, login_required
+from core.permissions import editor_required, login_required
 from incidents.action_items import selectors
 from incidents.action_items.forms import (
     STATUS_FILTERS,
     ActionItemAssignForm,
     ActionItemCloseForm,
     ActionItemFilterForm,
-    assignable_owners,
 )
 from incidents.models import ActionItem
 from incidents.postmortem import services
@@ -38,6 +37,7 @@ PER_PAGE = 50
 ROW_TEMPLATE = "incidents/partials/_action_item_row.html"
 OPEN_STEPS_ROW_TEMPLATE = "incidents/partials/_open_steps_row.html"
 OPEN_STEPS_TEMPLATE = "incidents/partials/_open_steps.html"
+ALONE_TEMPLATE = "incidents/partials/_action_item_alone.html"
 
 
 def _back_url(request: AuthenticatedHttpRequest) -> str:
@@ -51,9 +51,9 @@ def _back_url(request: AuthenticatedHttpRequest) -> str:
 
 
 def _row_context(request: AuthenticatedHttpRequest, *, next_url: str) -> dict[str, Any]:
-    """What every row needs besides its item, read once per response rather than per row."""
+    """What every row needs besides its item, read once per response rather than per row. Not
+    the people an item could be given to: the owner box asks for them as someone types."""
     return {
-        "owners": list(assignable_owners()) if can_edit(request.user) else [],
         "priorities": ActionItem.Priority.choices,
         "next_url": next_url,
     }
@@ -84,6 +84,12 @@ def action_item_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "incidents/action_items.html", context)
 
 
+def _rows(pks: Sequence[int]) -> dict[int, ActionItem]:
+    """These items as the table shows them, by id, in one query."""
+    items = selectors.action_item_list(today=timezone.localdate(), statuses=None)
+    return {row.pk: row for row in items.filter(pk__in=pks)}
+
+
 def _row(
     request: AuthenticatedHttpRequest,
     pk: int,
@@ -95,12 +101,7 @@ def _row(
 ) -> HttpResponse:
     """One row of the table as it is now, for htmx to swap in place of the old one; with
     `also`, those rows too (steps closed with it), swapped out of band wherever they are shown."""
-    rows = {
-        row.pk: row
-        for row in selectors.action_item_list(today=timezone.localdate(), statuses=None).filter(
-            pk__in=[pk, *also]
-        )
-    }
+    rows = _rows([pk, *also])
     if pk not in rows:
         raise Http404("No action item has this id.")
     context = {
@@ -237,7 +238,13 @@ def action_item_assign(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
         # 422 rather than 200, so nothing mistakes a refused edit for a saved one. htmx swaps
         # 422 like a success because of the htmx-config meta in base.html.
         return _row(request, pk, assign_form=form, status=422)
-    for name, errors in form.errors.items():
-        where = f"{form[name].label}: " if name in form.fields else ""
-        messages.error(request, f"{item.title}: {where}{' '.join(map(str, errors))}")
-    return redirect(_back_url(request))
+    # Without JavaScript: the row alone, its error beside the field and what was typed kept
+    # (an owner's username, a date), so the person corrects it rather than types it again.
+    context = {
+        "item": _rows([pk])[pk],
+        "incident": item.incident,
+        "assign_form": form,
+        "form_template": ALONE_TEMPLATE,
+        **_row_context(request, next_url=_back_url(request)),
+    }
+    return render(request, "incidents/form_page.html", context, status=422)

@@ -18,6 +18,8 @@ from incidents.insights import selectors
 from incidents.insights.filters import IncidentFilter
 
 LIST_PAGE_SIZE = 25
+# The dashboard shows the first of a person's open items and links to the rest.
+MY_ITEMS_SHOWN = 10
 
 
 @require_GET
@@ -39,14 +41,18 @@ def incident_list(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
+    # A backlog of hundreds is counted by the database, and only the rows shown are read.
+    my_items = action_items_selectors.action_items_open_for(
+        user=request.user, today=timezone.localdate()
+    )
     return render(
         request,
         "incidents/dashboard.html",
         {
             "open_incidents": selectors.incidents_open(),
-            "my_items": action_items_selectors.action_items_open_for(
-                user=request.user, today=timezone.localdate()
-            ),
+            "my_items": my_items[:MY_ITEMS_SHOWN],
+            "my_items_count": my_items.count(),
+            "my_items_shown": MY_ITEMS_SHOWN,
             "blocking_items": action_items_selectors.action_items_blocking_deployments(),
             "in_review": selectors.postmortems_in_review(),
             "services": deployment_selectors.services_health_now(),

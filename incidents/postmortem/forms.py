@@ -12,7 +12,6 @@ from typing import Any, cast
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.validators import MaxLengthValidator
 from django.db import models
@@ -20,7 +19,7 @@ from django.db.models import QuerySet
 from django.forms.models import fields_for_model, modelform_factory
 from django.utils import timezone
 
-from core.forms import ZonedDateTimeInput
+from core.forms import PersonField, ZonedDateTimeInput
 from deployments.models import Deployment, Service
 from incidents.models import Incident, PathPriority, Severity
 from incidents.models.base import MarkdownModel
@@ -110,7 +109,14 @@ class SectionRowForm(forms.ModelForm):
                 ).select_related("environment"),
             )
         if "owner" in self.fields:
-            _choose_from(self, "owner", get_user_model().objects.filter(is_active=True))
+            # Typed as a username with suggestions, not a select of every user (a page would
+            # grow with the staff list).
+            listed = self.fields["owner"]
+            self.fields["owner"] = PersonField(
+                required=listed.required, label=listed.label, help_text=listed.help_text
+            )
+            if getattr(self.instance, "owner_id", None):
+                self.initial["owner"] = self.instance.owner
         if "priority" in self.fields and model.__name__ == "SolutionOption":
             _choose_from(self, "priority", PathPriority.objects.filter(incident=incident))
         if issubclass(model, MarkdownModel):

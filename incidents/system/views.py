@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.http import AuthenticatedHttpRequest
 from core.permissions import editor_required, login_required
 from deployments import selectors as system
-from deployments.models import CheckResult, Deployment, Service
+from deployments.models import Deployment, Service
 from incidents.models import Cause, Incident
 from incidents.postmortem.views import get_incident
 from incidents.system.services import deployment_mark_as_cause
@@ -64,6 +64,7 @@ class Strip:
     cell_width: int
     rows: list[StripRow]
     markers: list[tuple[int, str]]  # (x, label): the incident's start and end
+    hourly: bool = False  # some columns are rolled-up hours, not snapshots
 
     @property
     def width(self) -> int:
@@ -108,42 +109,29 @@ def _column_of(
 
 
 def check_strip(*, service: Service, found: system.Correlation) -> Strip | None:
-    """The strip for the correlation's stretch, from one query of check results."""
+    """The strip for the correlation's stretch: one column per snapshot, or per hour where
+    retention rolled the results up, so an old incident still shows its health."""
     start, end = strip_span(found)
-    results = list(
-        CheckResult.objects.filter(service=service, taken_at__gte=start, taken_at__lte=end)
-        .order_by("taken_at", "health_check__order", "health_check__name")
-        .values_list(
-            "health_check_id",
-            "health_check__name",
-            "taken_at",
-            "ok",
-            "maintenance",
-            "status_code",
-            "error",
-        )
-    )
-    if not results:
+    answers = system.check_answers_between(service=service, start=start, end=end)
+    if not answers:
         return None
-    times = sorted({row[2] for row in results})
+    times = sorted({a.at for a in answers})
     columns, column_of = _column_of(times, start, end)
     cell_width = 10 if columns <= 60 else 6
-    # {check id: {column: [moments, failed count, total, last failing answer, in maintenance]}}
+    # {check id: {column: [first, last, failed count, total, last failing answer, excused]}}
     cells: dict[int, dict[int, list[Any]]] = {}
     names: dict[int, str] = {}
-    for check_id, name, taken_at, ok, maintenance, status_code, error in results:
-        names.setdefault(check_id, name)
-        cell = cells.setdefault(check_id, {}).setdefault(
-            column_of(taken_at), [taken_at, taken_at, 0, 0, "", 0]
+    for a in answers:
+        names.setdefault(a.health_check_id, a.name)
+        cell = cells.setdefault(a.health_check_id, {}).setdefault(
+            column_of(a.at), [a.at, a.until, 0, 0, "", 0]
         )
-        cell[1] = taken_at
-        cell[3] += 1
-        if maintenance:
-            cell[5] += 1
-        elif not ok:
-            cell[2] += 1
-            said = ": ".join(str(part) for part in (status_code, error) if part)
-            cell[4] = said or "no answer"
+        cell[1] = max(cell[1], a.until)
+        cell[2] += a.failed
+        cell[3] += a.total
+        cell[5] += a.excused
+        if a.failed and a.answer:
+            cell[4] = a.answer
     rows = []
     for position, (check_id, name) in enumerate(names.items()):
         row = StripRow(name=name, y=position * (CELL_HEIGHT + ROW_GAP))
@@ -153,7 +141,7 @@ def check_strip(*, service: Service, found: system.Correlation) -> Strip | None:
             when = f"{first:%H:%M}" if first == last else f"{first:%H:%M} to {last:%H:%M}"
             if failed:
                 counted = "" if total == 1 else f" {failed} of {total}"
-                state, said = "failed", f"failed{counted}, {answer}"
+                state, said = "failed", f"failed{counted}, {answer or 'answers rolled up'}"
             elif resting:
                 counted = "" if total == 1 else f" {resting} of {total}"
                 state, said = "maintenance", f"failed{counted} inside a maintenance window"
@@ -169,7 +157,8 @@ def check_strip(*, service: Service, found: system.Correlation) -> Strip | None:
         if start <= moment <= end and times:
             column = column_of(min(times, key=lambda t: abs(t - moment)))
             markers.append((LABEL_WIDTH + column * (cell_width + 1) - 1, label))
-    return Strip(start, end, columns, cell_width, rows, markers)
+    hourly = any(a.hourly for a in answers)
+    return Strip(start, end, columns, cell_width, rows, markers, hourly)
 
 
 def panel_context(incident: Incident) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from deployments.models import (
@@ -188,4 +189,46 @@ def test_two_runs_at_once_count_every_result_once():
     rows = CheckResultHourly.objects.all()
     assert sum(r.samples for r in rows) == 90 * 3
     assert len(rows) == 3 * 3
+    assert not CheckResult.objects.exists()
+
+
+def test_old_raw_results_are_deleted_in_batches(check):
+    # Hour H holds 11 results, more than a batch of 5: it goes whole, alone; then hour H+1's 3.
+    with CaptureQueriesContext(connection) as ctx:
+        report = results_roll_up(before=H + timedelta(hours=3), batch_size=5)
+    # The results' own deletes, not the cascade from emptied snapshots (which finds none).
+    batch_delete = 'DELETE FROM "deployments_checkresult" WHERE "deployments_checkresult"."id" IN'
+    deletes = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith(batch_delete)]
+    assert [sql.count(",") + 1 for sql in deletes] == [11, 3]
+    assert report.results_deleted == 14
+    assert not CheckResult.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_batch_is_its_own_transaction_so_a_failure_keeps_the_batches_before_it(
+    check, monkeypatch
+):
+    calls = []
+    write = CheckResultHourly.objects.bulk_create
+
+    def second_batch_fails(rows, *args, **kwargs):
+        calls.append(len(rows))
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return write(rows, *args, **kwargs)
+
+    monkeypatch.setattr(CheckResultHourly.objects, "bulk_create", second_batch_fails)
+    with pytest.raises(RuntimeError):
+        results_roll_up(before=H + timedelta(hours=3), batch_size=5)
+
+    assert not connection.in_atomic_block
+    # The first batch (hour H) is committed: its roll-up written and its raw results gone.
+    assert list(CheckResultHourly.objects.values_list("hour", flat=True)) == [H]
+    assert not CheckResult.objects.filter(taken_at__lt=H + timedelta(hours=1)).exists()
+    # The second (hour H+1) rolled back whole: its raw results are all still there.
+    assert CheckResult.objects.filter(taken_at__gte=H + timedelta(hours=1)).count() == 3
+
+    monkeypatch.undo()
+    results_roll_up(before=H + timedelta(hours=3), batch_size=5)
+    assert sorted(CheckResultHourly.objects.values_list("samples", flat=True)) == [3, 11]
     assert not CheckResult.objects.exists()

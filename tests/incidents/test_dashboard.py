@@ -98,6 +98,23 @@ class TestMyActionItems:
         assert f"{reverse('incidents:action_items')}?mine=on" in panel
         assert "All 12 of your open items" in panel
 
+    def test_a_backlog_is_counted_in_the_database_and_only_the_rows_shown_are_read(self, client):
+        me = UserFactory()
+        ActionItemFactory.create_batch(30, owner=me)
+        client.force_login(me)
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(reverse("incidents:dashboard"))
+        assert response.context["my_items_count"] == 30
+        assert "All 30 of your open items" in section(response.content.decode(), "my-items-h")
+        reads = [
+            q["sql"]
+            for q in ctx.captured_queries
+            if f'"incidents_actionitem"."owner_id" = {me.pk}' in q["sql"]
+            and "COUNT(" not in q["sql"]
+        ]
+        assert len(reads) == 1
+        assert reads[0].rstrip().endswith("LIMIT 10"), reads[0]
+
     @time_machine.travel(NOON, tick=False)
     def test_only_my_open_items_are_listed(self, client):
         me, someone = UserFactory(), UserFactory()
@@ -269,8 +286,9 @@ def fill_dashboard(user, rows: int) -> None:
 
 class TestQueryBudget:
     # session, user, the user's permissions (2: can_edit), then one per list: open incidents,
-    # my items, blocking items, post-mortems in review, service health.
-    BUDGET = 9
+    # my items (2: the count and the rows shown), blocking items, post-mortems in review,
+    # service health.
+    BUDGET = 10
 
     @time_machine.travel(NOON, tick=False)
     def test_query_count_does_not_grow_with_rows(self, client):

@@ -160,7 +160,7 @@ def test_a_conflict_names_their_values_as_the_page_shows_them(editor, incident):
             "horizon": "long_term",
             "priority": "p2",
             "kind": "prevent",
-            "owner": user_with_role("editor", username="dee").pk,
+            "owner": user_with_role("editor", username="dee").get_username(),
         },
         **HTMX,
     )

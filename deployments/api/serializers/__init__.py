@@ -59,6 +59,7 @@ from deployments.api.serializers.responses import (  # noqa: F401
     DeploymentSerializer,
     EnvironmentSerializer,
     HealthCheckSerializer,
+    HealthHourSerializer,
     HealthSnapshotSerializer,
     MaintenanceWindowSerializer,
     RowSerializer,

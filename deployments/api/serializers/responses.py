@@ -140,6 +140,25 @@ class HealthSnapshotSerializer(RowSerializer):
         data["results"] = source["results"]
 
 
+class HealthHourSerializer(RowSerializer):
+    """One check's results over one hour, as retention keeps them once the raw results are gone
+    (deployments.services.retention)."""
+
+    health_check = serializers.IntegerField(source="health_check_id", help_text="The check's id.")
+    name = serializers.CharField(source="health_check.name", help_text="The check's name.")
+    service = serializers.SlugField(source="service.slug", help_text="The service's slug.")
+    hour = serializers.DateTimeField(help_text="The start of the hour, UTC.")
+    samples = serializers.IntegerField(
+        help_text="Results counted for uptime (failures inside maintenance windows are not)."
+    )
+    ok_count = serializers.IntegerField(help_text="Of those, the results that passed.")
+    maintenance_count = serializers.IntegerField(
+        help_text="Failures inside a maintenance window: not counted against uptime."
+    )
+    latency_p50_ms = serializers.IntegerField(allow_null=True)
+    latency_p95_ms = serializers.IntegerField(allow_null=True)
+
+
 class ChangeSerializer(RowSerializer):
     id = serializers.IntegerField()
     service = serializers.SlugField(source="service.slug", help_text="The service's slug.")

@@ -37,6 +37,7 @@ from deployments.api.views.deployments import (  # noqa: F401
 )
 from deployments.api.views.health import (  # noqa: F401
     HealthCheckViewSet,
+    HealthHourViewSet,
     HealthSnapshotViewSet,
     SnapshotCursorPagination,
 )

@@ -1,4 +1,5 @@
-"""Health checks (configured by admins) and the snapshots the prober takes."""
+"""Health checks (configured by admins), the snapshots the prober takes, and the hourly roll-ups
+retention keeps once the raw results are gone."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from deployments.api.serializers import (
     HealthCheckCreateSerializer,
     HealthCheckSerializer,
     HealthCheckUpdateSerializer,
+    HealthHourSerializer,
     HealthSnapshotSerializer,
 )
 from deployments.api.views.common import (
@@ -40,6 +42,7 @@ from deployments.api.views.common import (
 )
 from deployments.models import (
     CheckResult,
+    CheckResultHourly,
     HealthCheck,
     HealthSnapshot,
 )
@@ -160,3 +163,29 @@ class HealthSnapshotViewSet(RowViewSet):
         if row is None:
             raise NotFound()
         return Response(self.shape(self.with_results([row]))[0])
+
+
+# --- Hourly roll-ups -------------------------------------------------------------------------------
+
+
+class HourCursorPagination(SnapshotCursorPagination):
+    ordering = ("-hour", "-id")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List hourly health roll-ups, newest first",
+        description="What retention keeps of each check once its raw results are deleted "
+        "(after HINDSIGHT_RESULT_RETENTION_DAYS): per check and hour, the samples, how many "
+        "passed, and latency percentiles. Newer hours are still raw results, under "
+        "health-snapshots; the two never cover the same hour. Cursor-paginated by `-hour`.",
+        responses={200: HealthHourSerializer(many=True)},
+    ),
+)
+class HealthHourViewSet(RowViewSet):
+    model = CheckResultHourly
+    row_serializer = HealthHourSerializer
+    base_ordering = ("-hour", "-id")
+    filter_backends = [QueryFilterBackend]  # no ordering parameter: the cursor owns the order
+    filterset_class = filters.HealthHourFilter
+    pagination_class = HourCursorPagination
