@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole suite: lint, Django's checks, then pytest. Extra arguments go to pytest.
+# The whole suite: lint, Django's checks (deployment checks too), then pytest. Extra arguments go to pytest.
 #
 # When their binaries exist, pytest runs against private throwaway PostgreSQL and Redis servers
 # (their own temp dirs and ports, torn down on exit), so a test can never touch a server you
@@ -57,6 +57,8 @@ if [[ ${HINDSIGHT_TEST_SKIP_LINT:-} != 1 ]]; then
     mypy
     step "manage.py check"
     python manage.py check
+    step "manage.py check --deploy with the production settings"
+    PYTHON=python bash scripts/check_deploy.sh
     step "manage.py makemigrations --check"
     python manage.py makemigrations --check --dry-run
 fi
