@@ -29,7 +29,7 @@ class ThrottledLoginBackend(AxesStandaloneBackend):
     django-axes' own backend raises there.
     """
 
-    def authenticate(  # type: ignore[override]  # django-axes' signature, untyped
+    def authenticate(
         self,
         request: HttpRequest | None,
         username: str | None = None,
@@ -51,9 +51,7 @@ def client_address(request: HttpRequest) -> str | None:
     remote = request.META.get("REMOTE_ADDR")
     if not settings.BEHIND_TLS_PROXY:
         return remote
-    forwarded = [
-        part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-    ]
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     forwarded = [part for part in forwarded if part]
     count = max(settings.TLS_PROXY_COUNT, 1)
     if len(forwarded) < count:

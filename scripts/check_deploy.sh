@@ -14,6 +14,7 @@ PYTHON=${PYTHON:-.venv/bin/python}
     set +a
     SECRET_KEY=$("$PYTHON" -c "import secrets; print(secrets.token_urlsafe(50))")
     export SECRET_KEY
+    export DJANGO_SETTINGS_MODULE=hindsight.settings
     # The check needs no database or Redis: it only reads the settings.
     exec "$PYTHON" manage.py check --deploy --fail-level WARNING
 )

@@ -88,3 +88,6 @@ AXES_HTTP_RESPONSE_CODE = 429
 # sign-ins are not recorded row by row.
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_DISABLE_ACCESS_LOG = True
+# The user name and address are what an administrator needs to read a lockout in the log (they
+# are in the access log anyway); the password typed is always masked by django-axes.
+AXES_SENSITIVE_PARAMETERS: list[str] = []
