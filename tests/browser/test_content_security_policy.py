@@ -6,8 +6,6 @@ collects both, so a page that quietly lost a script or a style to the policy fai
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
@@ -25,7 +23,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 
 @pytest.fixture
-def watched(page: Page) -> Iterator[tuple[Page, list[str]]]:
+def watched(page: Page) -> tuple[Page, list[str]]:
     """The page, and every CSP violation it reported on any document it showed."""
     found: list[str] = []
 
@@ -35,7 +33,7 @@ def watched(page: Page) -> Iterator[tuple[Page, list[str]]]:
 
     page.add_init_script(RECORD_VIOLATIONS)
     page.on("console", console)
-    yield page, found
+    return page, found
 
 
 def settle(page: Page, found: list[str]) -> None:
