@@ -23,12 +23,14 @@ HINDSIGHT_BASE_URL ?= http://$(HOST):$(PORT)
 # Extra arguments for pytest: make test ARGS="-k gate -x"
 ARGS ?=
 
-.PHONY: help venv run test worker lint fmt typecheck bench
+.PHONY: help venv run serve test worker lint fmt typecheck bench audit
 
 help:
 	@echo "make run     create the venv, migrate, load the demo and serve on http://$(HOST):$(PORT) (PORT=...)"
 	@echo "make test    the whole suite (private PostgreSQL and Redis when installed); ARGS=... for pytest"
 	@echo "make worker  Celery worker with beat; needs REDIS_URL"
+	@echo "make serve   production on one small machine: gunicorn, Celery worker and beat (settings: deploy/hindsight.env.example)"
+	@echo "make audit   pip-audit over requirements/*.txt (needs its advisory source reachable)"
 	@echo "make lint    ruff check and ruff format --check"
 	@echo "make fmt     ruff fixes and formatting, in place"
 	@echo "make typecheck  mypy with the Django and DRF plugins (settings in pyproject.toml)"
@@ -57,6 +59,12 @@ run: venv
 	@echo "  Log in with a demo login printed above by load_demo."
 	@echo
 	HINDSIGHT_BASE_URL='$(HINDSIGHT_BASE_URL)' $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+serve: venv
+	bash scripts/serve.sh
+
+audit: venv
+	bash scripts/audit.sh
 
 test: venv
 	bash scripts/test.sh $(ARGS)

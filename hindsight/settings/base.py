@@ -283,6 +283,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+# Celery swaps the root logger's handlers for its own text format unless told not to; with JSON
+# logs the worker and beat keep ours, so every process writes the same lines.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 
 CELERY_BEAT_SCHEDULE["idempotency-purge"] = {
     "task": "api.tasks.idempotency_purge_task",
