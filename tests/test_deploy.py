@@ -144,7 +144,9 @@ class TestGunicornConfig:
         handler.setFormatter(logging.getLogger("gunicorn.access").handlers[0].formatter)
         logger.access_log.handlers = [handler]
 
-        response = SimpleNamespace(status="201 Created", headers=[("X-Request-ID", "r-42")], sent=17)
+        response = SimpleNamespace(
+            status="201 Created", headers=[("X-Request-ID", "r-42")], sent=17
+        )
         request = SimpleNamespace(headers=[("USER-AGENT", "hindsight-ci")])
         environ = {
             "REQUEST_METHOD": "POST",
