@@ -55,6 +55,15 @@ class TestContentSecurityPolicy:
         assert response.status_code == 200
         assert_strict_policy(response)
 
+    def test_the_kept_status_page_answered_before_the_view_carries_it_too(self):
+        # The first answer builds and keeps the page; the second comes from KeptStatusPages,
+        # which answers before the rest of the middleware (the CSP's is outside it).
+        client = Client()
+        first, kept = client.get("/status/"), client.get("/status/")
+        assert kept.content == first.content
+        assert_strict_policy(first)
+        assert_strict_policy(kept)
+
     @pytest.mark.parametrize(
         "path", ["/status/feed.atom", "/status/feed.rss", "/status/summary.json"]
     )
