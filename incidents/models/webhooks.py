@@ -17,6 +17,8 @@ from feed.kinds import EventKind
 COMMUNICATION_SENT = "communication.sent"
 # A test request from the page or the API; no FeedEvent behind it.
 PING = "ping"
+# Admins only (core.roles gives editors add_/change_/delete_ of incidents, not this).
+MANAGE_WEBHOOKS = "incidents.manage_webhooks"
 
 
 def every_event_kind() -> list[str]:

@@ -21,13 +21,15 @@ from incidents.communications.messages import (
     signature,
 )
 from incidents.models import WebhookDelivery
-from incidents.models.webhooks import PING
+from incidents.models.webhooks import COMMUNICATION_SENT, PING
 
 EVENT_HEADER = "X-Hindsight-Event"
 EVENT_ID_HEADER = "X-Hindsight-Event-Id"
 
 # The kinds an envelope can carry: every event of the feed, and the test ping.
 ENVELOPE_KINDS = [*EventKind.choices, (PING, "Ping (a test request)")]
+# The kinds an endpoint can follow: every event of the feed, and the first payload.
+FOLLOWABLE_KINDS = [*EventKind.choices, (COMMUNICATION_SENT, "Communication sent (first payload)")]
 
 
 def envelope(delivery: WebhookDelivery) -> dict[str, Any]:
