@@ -8,7 +8,10 @@ delays them without losing any.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import transaction
+from django.db.models import Q
 
 from feed.models import FeedEvent
 from incidents.communications.services.webhooks import (
@@ -30,6 +33,7 @@ __all__ = [
     "webhook_endpoint_ping",
     "webhook_endpoint_save",
     "webhook_endpoint_secret_rotate",
+    "webhook_log_prune",
 ]
 
 
@@ -85,6 +89,16 @@ def webhook_delivery_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
     )
     _enqueue([again])
     return again
+
+
+def webhook_log_prune(*, done_before: datetime) -> int:
+    """Forget deliveries sent or failed before `done_before`, with their attempts; pending ones
+    stay, still being retried. Returns how many deliveries went."""
+    finished = Q(status=WebhookDelivery.Status.SENT, sent_at__lt=done_before) | Q(
+        status=WebhookDelivery.Status.FAILED, created_at__lt=done_before
+    )
+    _total, by_model = WebhookDelivery.objects.filter(finished).delete()
+    return by_model.get(WebhookDelivery._meta.label, 0)
 
 
 @transaction.atomic

@@ -5,14 +5,18 @@ The name is spelled out: it is the contract with outbox rows already written.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import Task, shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from incidents.communications.delivery import (
     MAX_RETRIES,
     TransientDeliveryError,
     delivery_retry_delay,
 )
-from incidents.webhooks import sending
+from incidents.webhooks import sending, services
 from incidents.webhooks.services import DELIVER_TASK
 
 
@@ -35,3 +39,10 @@ def webhook_deliver(self: Task[..., str], delivery_id: int) -> str:
         return sending.webhook_delivery_send(delivery_id=delivery_id, final=final)
     except TransientDeliveryError as error:
         raise self.retry(exc=error, countdown=delivery_retry_delay(self.request.retries)) from None
+
+
+@shared_task(name="incidents.tasks.webhook_log_prune", acks_late=True, ignore_result=True)
+def webhook_log_prune() -> int:
+    """Beat, hourly: forget deliveries done for longer than HINDSIGHT_WEBHOOK_LOG_DAYS."""
+    kept = timedelta(days=settings.HINDSIGHT_WEBHOOK_LOG_DAYS)
+    return services.webhook_log_prune(done_before=timezone.now() - kept)

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
@@ -23,6 +24,7 @@ from incidents.models.webhooks import COMMUNICATION_SENT, every_event_kind
 from incidents.webhooks import services
 from incidents.webhooks.payloads import EVENT_HEADER, EVENT_ID_HEADER
 from incidents.webhooks.sending import webhook_delivery_send
+from incidents.webhooks.tasks import webhook_log_prune
 from outbox.models import OutboxMessage
 from tests.deployments.servers import TargetServer, refused_port, start_target_server
 
@@ -265,3 +267,24 @@ class TestRedeliverAndPing:
 
 def test_every_kind_of_the_feed_can_be_followed():
     assert set(every_event_kind()) == set(EventKind.values)
+
+
+def test_the_log_forgets_deliveries_done_long_ago_but_keeps_those_still_trying(settings):
+    hook = endpoint()
+    for reference in ("INC-1", "INC-2", "INC-3", "INC-4"):
+        declared(reference)
+    old, recent, failed_old, pending_old = WebhookDelivery.objects.order_by("pk")
+    long_ago = timezone.now() - timedelta(days=settings.HINDSIGHT_WEBHOOK_LOG_DAYS + 1)
+    WebhookDelivery.objects.filter(pk__in=[old.pk, failed_old.pk, pending_old.pk]).update(
+        created_at=long_ago
+    )
+    WebhookDelivery.objects.filter(pk=old.pk).update(status="sent", sent_at=long_ago)
+    WebhookDelivery.objects.filter(pk=recent.pk).update(status="sent", sent_at=timezone.now())
+    WebhookDelivery.objects.filter(pk=failed_old.pk).update(status="failed")
+    WebhookAttempt.objects.create(delivery=old, number=1, started_at=long_ago, status_code=200)
+
+    assert webhook_log_prune() == 2
+
+    assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {recent.pk, pending_old.pk}
+    assert not WebhookAttempt.objects.exists()
+    assert hook.deliveries.count() == 2
