@@ -59,7 +59,8 @@ class WebhookEndpoint(models.Model):
 
 class WebhookDelivery(models.Model):
     """One event to one endpoint. A redelivery is a new row pointing at the first, so the log
-    keeps every answer; the first delivery of an event to an endpoint is unique."""
+    keeps every answer. (No uniqueness on endpoint and event: the fan-out runs once, inside
+    feed_record, and a redelivery whose first row left the log must not collide with another.)"""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -91,11 +92,6 @@ class WebhookDelivery(models.Model):
         ordering = ["-id"]
         verbose_name_plural = "webhook deliveries"
         constraints = [
-            models.UniqueConstraint(
-                fields=["endpoint", "event"],
-                name="webhook_delivery_once_per_event",
-                condition=Q(redelivery_of__isnull=True, event__isnull=False),
-            ),
             models.CheckConstraint(
                 condition=Q(event__isnull=True, kind=PING)
                 | (Q(event__isnull=False) & ~Q(kind=PING)),
