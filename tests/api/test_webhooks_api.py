@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
 
 from feed.kinds import EventKind
 from feed.services import feed_record
@@ -214,3 +215,18 @@ def test_lists_cost_the_same_queries_for_1_and_50_rows(api, rows, django_assert_
     with django_assert_num_queries(7):
         response = api.get(f"{HOOKS}/{hooks[0].pk}/deliveries")
     assert len(response.json()["results"]) == rows
+
+
+def test_the_payload_of_every_kind_is_a_named_component_of_the_schema():
+    schemas = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    envelope = schemas["WebhookEvent"]
+    assert set(envelope["required"]) >= {"id", "kind", "occurred_at", "subject_id", "data"}
+    assert envelope["properties"]["kind"] == {"$ref": "#/components/schemas/WebhookEventKindEnum"}
+    assert set(schemas["WebhookEventKindEnum"]["enum"]) == {*EventKind.values, "ping"}
+    assert set(schemas["WebhookFollowedKindEnum"]["enum"]) == {
+        *EventKind.values,
+        COMMUNICATION_SENT,
+    }
+    # The deliveries list shows each delivery's payload as that component.
+    delivery = schemas["WebhookDelivery"]["properties"]["payload"]
+    assert "#/components/schemas/WebhookEvent" in str(delivery)
