@@ -21,6 +21,8 @@ class IncidentsConfig(AppConfig):
         from incidents.system.gate import blocking_action_items
         from incidents.system.links import incident_links
         from incidents.system.services import incident_draft_from_health, timeline_rollback_add
+        from incidents.webhooks.services import webhook_deliveries_queue
+        from incidents.webhooks.tasks import webhook_deliver
 
         plugins.gate_rule_register(GateRule.Kind.BLOCKING_ACTION_ITEMS, blocking_action_items)
         plugins.subscribe("rollback_recorded", timeline_rollback_add)
@@ -30,3 +32,5 @@ class IncidentsConfig(AppConfig):
         plugins.outbox_carry(communication_deliver.name)
         plugins.outbox_carry(subscriber_confirmation_send.name)
         plugins.outbox_carry(maintenance_notice_send.name)
+        plugins.feed_listen(webhook_deliveries_queue)
+        plugins.outbox_carry(webhook_deliver.name)

@@ -64,6 +64,8 @@ SPECTACULAR_SETTINGS = {
         "GateVerdictEnum": "deployments.models.GateRun.Verdict",
         "ChangeKindEnum": "deployments.models.Change.Kind",
         "ComponentStatusEnum": "incidents.models.ComponentStatus",
+        "WebhookEventKindEnum": "incidents.webhooks.payloads.ENVELOPE_KINDS",
+        "WebhookFollowedKindEnum": "incidents.webhooks.payloads.FOLLOWABLE_KINDS",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

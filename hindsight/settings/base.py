@@ -307,6 +307,13 @@ CELERY_BEAT_SCHEDULE["outbox-relay"] = {
 }
 # Attached files no text uses (incidents.attachments.services.attachments_unused_delete). A run
 # that overlaps another, or runs twice, deletes nothing twice.
+# The webhook log: deliveries done for longer than HINDSIGHT_WEBHOOK_LOG_DAYS
+# (incidents.webhooks.services.webhook_log_prune); a repeated run deletes nothing twice.
+CELERY_BEAT_SCHEDULE["webhook-log-prune"] = {
+    "task": "incidents.tasks.webhook_log_prune",
+    "schedule": 3600.0,
+    "options": {"expires": 3600.0},
+}
 CELERY_BEAT_SCHEDULE["attachments-unused-delete"] = {
     "task": "incidents.tasks.attachments_unused_delete",
     "schedule": 3600.0,

@@ -36,6 +36,8 @@ HINDSIGHT_PROBE_CONNECT_TIMEOUT = env.float("HINDSIGHT_PROBE_CONNECT_TIMEOUT", d
 # The SSRF guard refuses private, loopback and link-local targets. Opt in to private targets by
 # listing the networks allowed, e.g. "10.0.0.0/8,127.0.0.1/32"; cloud metadata stays refused.
 HINDSIGHT_PROBE_ALLOWED_NETWORKS = env.list("HINDSIGHT_PROBE_ALLOWED_NETWORKS", default=[])
+# Webhook deliveries (and their attempts) that are done are kept this long for the log.
+HINDSIGHT_WEBHOOK_LOG_DAYS = env.int("HINDSIGHT_WEBHOOK_LOG_DAYS", default=30)
 
 # --- Communications and the status page ------------------------------------------------------
 # Where people reach this Hindsight; links in emails (confirm, unsubscribe, the status page) and

@@ -9,4 +9,5 @@ from incidents.admin import (  # noqa: F401
     postmortem,
     rows,
     statuspage,
+    webhooks,
 )

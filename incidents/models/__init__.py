@@ -24,7 +24,6 @@ from incidents.models.delivery import (
     Maintenance,
     MaintenanceNotice,
     Subscriber,
-    WebhookEndpoint,
 )
 from incidents.models.document import FinalNote, PathPriority, SolutionOption, StatusItem
 from incidents.models.drafting import DiscardedProposal
@@ -33,6 +32,7 @@ from incidents.models.live import LiveMark
 from incidents.models.public_document import PublicDocument
 from incidents.models.references import ExternalReference, IncidentLabel
 from incidents.models.timeline import TimelineEvent
+from incidents.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "COMPONENT_STATUS_RANK",
@@ -68,5 +68,7 @@ __all__ = [
     "Subscriber",
     "SuccessCriterion",
     "TimelineEvent",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "WebhookEndpoint",
 ]

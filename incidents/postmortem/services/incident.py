@@ -17,6 +17,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from deployments.models import Service
+from feed.kinds import EventKind
+from feed.services import feed_record
 from incidents.attachments.storage import attachment_files_delete
 from incidents.live.services import incident_parts, live_mark_bump
 from incidents.models import (
@@ -135,6 +137,20 @@ def incident_create(
         incident.authors.add(created_by)
     # Its change counter from the start, so its page's first poll is the one query too.
     live_mark_bump(incident=incident, parts=[], user=created_by)
+    feed_record(
+        kind=EventKind.INCIDENT_DECLARED,
+        subject_id=incident.reference,
+        incident=incident.reference,
+        actor=created_by.get_username() if created_by is not None else "",
+        data={
+            "reference": incident.reference,
+            "title": incident.title,
+            "status": incident.status,
+            "severity": incident.severity,
+            "service": service.name,
+            "started_at": incident.started_at.isoformat(),
+        },
+    )
     return incident
 
 
