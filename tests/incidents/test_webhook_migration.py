@@ -10,8 +10,8 @@ from django.db.migrations.executor import MigrationExecutor
 from incidents.models import WebhookEndpoint
 from incidents.models.webhooks import COMMUNICATION_SENT, every_event_kind
 
-BEFORE = [("incidents", "0025_discarded_proposals")]
-AFTER = [("incidents", "0026_webhooks_for_every_event")]
+BEFORE = [("incidents", "0026_external_references_and_labels")]
+AFTER = [("incidents", "0027_webhooks_for_every_event")]
 
 
 def migrate(targets) -> None:

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('feed', '0001_initial'),
-        ('incidents', '0025_discarded_proposals'),
+        ('incidents', '0026_external_references_and_labels'),
     ]
 
     operations = [
