@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import get_lib_doc_excludes
 
+from api.idempotency import HEADER, KEY_RE
 from api.reads import RowSerializer
 from api.serializers import StrictSerializer
 
@@ -46,6 +47,23 @@ COMMON = {
     "429": "Too many requests; retry later.",
 }
 WITH_BODY = {"415": "The body must be JSON (application/json)."}
+# Every POST takes an Idempotency-Key (api.idempotency), so every POST documents it.
+IDEMPOTENCY_PARAMETER: dict[str, Any] = {
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": KEY_RE.pattern},
+    "description": "Makes the POST safe to retry: a retry with the same key and the same body "
+    "(JSON compared as its value, so key order and white space do not matter) replays the first "
+    "answer and does nothing again (Idempotent-Replayed: true). The same key with another body "
+    "or URL is 422, and while the first request still runs 409. An answer that refused the "
+    "request (4xx or 5xx) is not kept, so a corrected retry may reuse the key. Keys are kept for "
+    "48 hours, per token (or per signed-in user).",
+}
+IDEMPOTENCY_ANSWERS = {
+    "409": "The first request with this Idempotency-Key is still running; retry later.",
+    "422": "This Idempotency-Key was already used with a different request.",
+}
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
@@ -79,6 +97,11 @@ def add_problem_responses(
             codes = dict(COMMON)
             if "requestBody" in operation:
                 codes |= WITH_BODY
+            if method == "post":
+                codes |= IDEMPOTENCY_ANSWERS
+                parameters = operation.setdefault("parameters", [])
+                if not any(p.get("name") == HEADER and p.get("in") == "header" for p in parameters):
+                    parameters.append(IDEMPOTENCY_PARAMETER)
             for code, description in codes.items():
                 responses.setdefault(
                     code,
