@@ -11,8 +11,17 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.request_id import request_id_of
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:hindsight:problem:"
+INSTANCE_PREFIX = "urn:hindsight:request:"
+
+
+def problem_instance(request: HttpRequest) -> str:
+    """This occurrence of the problem: the request's id, which the logs and X-Request-Id carry
+    too, so a client's report of a problem leads to the server's lines about it."""
+    return INSTANCE_PREFIX + request_id_of(request)
 
 
 class Problem(exceptions.APIException):
@@ -65,7 +74,7 @@ def problem_response(
             problem_type=problem_type,
             title=detail,
             detail=detail,
-            instance=request.get_full_path(),
+            instance=problem_instance(request),
             **extra,
         ),
         status=status_code,
@@ -116,7 +125,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         problem_type=problem_type,
         title=title,
         detail=detail,
-        instance=request.get_full_path(),
+        instance=problem_instance(request),
         **extra,
     )
     response.content_type = PROBLEM_CONTENT_TYPE

@@ -25,7 +25,12 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
-        "instance": {"type": "string"},
+        "instance": {
+            "type": "string",
+            "description": "This occurrence: urn:hindsight:request: and the request's id, the "
+            "same as the answer's X-Request-Id header and in the server's log lines.",
+            "example": "urn:hindsight:request:0b6f7a52-3c1e-4f7a-9d1b-2f6c8e4a9b10",
+        },
         "errors": {
             "type": "object",
             "description": "For validation errors: the messages per field.",
