@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     # After authentication: keys are scoped to the token or the logged-in user.
     "api.idempotency.IdempotencyMiddleware",
+    # Under /api/, a 404, 413 or 400 a view raises is a problem with DEBUG on as well as off.
+    "api.problems.ApiErrorsAsProblems",
 ]
 
 ROOT_URLCONF = "hindsight.urls"
