@@ -65,6 +65,24 @@ IDEMPOTENCY_PARAMETER: dict[str, Any] = {
     "request (4xx or 5xx) is not kept, so a corrected retry may reuse the key. Keys are kept for "
     "48 hours, per token (or per signed-in user).",
 }
+# Every successful GET answers an ETag and If-None-Match (api.conditional); an operation that
+# documents If-None-Match itself says what it does there instead.
+IF_NONE_MATCH_PARAMETER: dict[str, Any] = {
+    "name": "If-None-Match",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string"},
+    "description": "The ETag of the answer you hold (or several, comma-separated): 304 with no "
+    "body when it is still current. Compared weakly, so W/ forms match too.",
+}
+ETAG_HEADER: dict[str, Any] = {
+    "schema": {"type": "string"},
+    "description": "A strong ETag of this answer; send it back in If-None-Match.",
+}
+NOT_MODIFIED = {
+    "description": "Not modified: the ETag in If-None-Match is current. No body; the ETag, "
+    "Vary and Cache-Control headers as a 200 would have them."
+}
 IDEMPOTENCY_ANSWERS = {
     "409": "The first request with this Idempotency-Key is still running; retry later.",
     "422": "This Idempotency-Key was already used with a different request.",
@@ -102,6 +120,8 @@ def add_problem_responses(
             codes = dict(COMMON)
             if "requestBody" in operation:
                 codes |= WITH_BODY
+            if method == "get":
+                _document_conditional_get(operation)
             if method == "post":
                 codes |= IDEMPOTENCY_ANSWERS
                 parameters = operation.setdefault("parameters", [])
@@ -116,6 +136,18 @@ def add_problem_responses(
                     },
                 )
     return result
+
+
+def _document_conditional_get(operation: dict[str, Any]) -> None:
+    parameters = operation.setdefault("parameters", [])
+    if any(p.get("name") == "If-None-Match" and p.get("in") == "header" for p in parameters):
+        return
+    parameters.append(IF_NONE_MATCH_PARAMETER)
+    responses = operation.setdefault("responses", {})
+    responses.setdefault("304", NOT_MODIFIED)
+    ok = responses.get("200")
+    if ok is not None:
+        ok.setdefault("headers", {}).setdefault("ETag", ETAG_HEADER)
 
 
 def doc_excludes() -> list[type]:

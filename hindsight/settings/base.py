@@ -56,6 +56,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every answer carries X-Request-Id and every log line of the request names it.
     "core.request_id.RequestId",
+    # API GETs: an ETag on every answer and 304 for If-None-Match; outside everything that
+    # shapes the body, so the ETag is computed from the bytes the client gets.
+    "api.conditional.ApiConditionalGet",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # The kept status page and public incident pages, fresh, before the rest of the stack

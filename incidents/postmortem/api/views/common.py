@@ -97,6 +97,16 @@ ETAG = OpenApiParameter(
     required=True,
     description='The incident\'s version as a strong ETag, e.g. "7".',
 )
+INCIDENT_IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description=(
+        "Never answered with 304 here: the ETag is the incident's version, which its rows "
+        "(embedded in this answer) do not change, so it cannot tell that nothing changed. Each "
+        "row list and row answers 304 for its own ETag."
+    ),
+)
 IF_MATCH = OpenApiParameter(
     "If-Match",
     str,
