@@ -2,8 +2,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from core import views
+from core import health, views
 
 urlpatterns = [
+    # For load balancers and orchestrators, without login (core.health).
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("settings/", views.preferences, name="preferences"),
 ]
