@@ -55,6 +55,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer carries X-Request-Id and every log line of the request names it.
+    "core.request_id.RequestId",
+    # API GETs: an ETag on every answer and 304 for If-None-Match; outside everything that
+    # shapes the body, so the ETag is computed from the bytes the client gets.
+    "api.conditional.ApiConditionalGet",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # The kept status page and public incident pages, fresh, before the rest of the stack
@@ -75,6 +80,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     # After authentication: keys are scoped to the token or the logged-in user.
     "api.idempotency.IdempotencyMiddleware",
+    # Under /api/, a 404, 413 or 400 a view raises is a problem with DEBUG on as well as off.
+    "api.problems.ApiErrorsAsProblems",
 ]
 
 ROOT_URLCONF = "hindsight.urls"
@@ -270,7 +277,19 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="hindsight@localhost"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Each line names the request it was written for (core.request_id), so one request's lines
+    # can be found among many; "-" outside a request.
+    "filters": {"request_id": {"()": "core.request_id.RequestIdFilter"}},
+    "formatters": {
+        "with_request_id": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "with_request_id",
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

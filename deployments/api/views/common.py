@@ -58,8 +58,9 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     location=OpenApiParameter.HEADER,
     pattern=KEY_RE.pattern,
     description="Makes the POST safe to retry: a retry with the same key and body (within "
-    "24 hours) replays the first answer byte for byte and creates nothing. The same key with "
-    "another body answers 422; while the first request still runs, 409.",
+    "48 hours; a JSON body compared as its value) replays the first answer and creates nothing. "
+    "The same key with another body answers 422; while the first request still runs, 409. A "
+    "refused request (4xx) is not kept, so its corrected retry may reuse the key.",
 )
 IDEMPOTENCY_PROBLEMS = problems(
     _400="Invalid input (`errors` says what, by field), or a malformed Idempotency-Key.",

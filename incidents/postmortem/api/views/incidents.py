@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from api.conditional import etag_names_version_only
 from api.filters import QueryFilterBackend, StableOrderingFilter
 from api.pagination import PagePagination
 from api.permissions import request_user
@@ -30,6 +31,7 @@ from incidents.postmortem.api.filters import IncidentFilter
 from incidents.postmortem.api.views.common import (
     ETAG,
     IF_MATCH,
+    INCIDENT_IF_NONE_MATCH,
     LIST_PROBLEMS,
     LOCATION,
     READ_PROBLEMS,
@@ -79,7 +81,7 @@ def transition_races() -> Iterator[None]:
     ),
     retrieve=extend_schema(
         summary="Read an incident with its whole post-mortem",
-        parameters=[REF, ETAG],
+        parameters=[REF, ETAG, INCIDENT_IF_NONE_MATCH],
         responses={200: s.IncidentDetailSerializer, **problems(*READ_PROBLEMS)},
     ),
     create=extend_schema(
@@ -172,6 +174,8 @@ class IncidentViewSet(DraftActions, viewsets.GenericViewSet):
             s.IncidentDetailSerializer(incident, context=context).data, status=status
         )
         response["ETag"] = etag(incident.version)
+        # The version leaves out the rows embedded here: If-None-Match must not answer 304.
+        etag_names_version_only(response)
         return response
 
     def list(self, request: Request) -> Response:
