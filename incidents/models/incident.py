@@ -192,6 +192,9 @@ class Incident(MarkdownModel):
         indexes = [
             # The incident list filtered by service, newest first; also "incidents around t".
             models.Index(fields=["service", "-started_at"], name="incident_service_started_idx"),
+            # The incident list page and the API's incident list, newest first (both leave
+            # duplicates out, which the scan filters on the way), and the API's keyset pages.
+            models.Index(fields=["-started_at", "-number"], name="incident_started_idx"),
             # Dashboards: open incidents.
             models.Index(fields=["status"], name="incident_status_idx"),
             # The import's duplicate check: an incident imported from the same document.
