@@ -24,6 +24,7 @@ from api.filters import QueryFilterBackend, StableOrderingFilter
 from api.pagination import PagePagination
 from api.permissions import request_user
 from api.problems import PROBLEM_CONTENT_TYPE, Problem
+from core.lists import LeanList
 from incidents.action_items import selectors
 from incidents.action_items.api.filters import ActionItemFilter
 from incidents.models import (
@@ -131,7 +132,10 @@ class ActionItemViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         items = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(items.values(*s.ActionItemListSerializer.values()))
+        rows = items.values(*s.ActionItemListSerializer.values())
+        # Its order (overdue first) is worked out per request, so no index holds it: the page's
+        # ids are sorted out of the items alone, then only those rows joined.
+        page = self.paginate_queryset(LeanList(rows, count=items, keys=items))
         assert page is not None  # pagination_class is set
         context = {"today": self.today}
         return self.get_paginated_response(s.ActionItemListSerializer.shape(page, context))
