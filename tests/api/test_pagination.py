@@ -262,3 +262,38 @@ class TestLeanQueries:
         ActionItemFactory.create_batch(2)
         count = next(sql for sql in self.queries(api, "/action-items") if "COUNT(" in sql)
         assert "JOIN" not in count
+
+
+class TestFilteredBudgets:
+    """Pinned for filtered lists too: a filter's join goes into the count and the page, never a
+    query per row. The token with its user (1), the role's permissions (2), count, page."""
+
+    @pytest.mark.parametrize(
+        ("path", "params"),
+        [
+            ("/incidents", {"service": "pinned", "severity": "sev3"}),
+            ("/action-items", {"status": "open", "service": "pinned"}),
+            ("/deployments", {"service": "pinned", "environment": "production"}),
+            ("/changes", {"service": "pinned"}),
+        ],
+    )
+    def test_a_filtered_list_costs_the_same_for_1_and_50_rows(self, path, params):
+        api = bearer("viewer")
+        production = EnvironmentFactory(service__slug="pinned")
+        owner = user_with_role("editor", username="owner")
+
+        def add() -> None:
+            incident = IncidentFactory(service=production.service)
+            ActionItemFactory(incident=incident, owner=owner)
+            DeploymentFactory(environment=production)
+            ChangeFactory(service=production.service, environment=production)
+
+        get(api, path)  # marks the token used: a write that later requests skip
+        counts = []
+        for total in (1, 50):
+            while len(rows_of(api, path, page_size=200, **params)) < total:
+                add()
+            with CaptureQueriesContext(connection) as captured:
+                assert len(rows_of(api, path, **params)) == total
+            counts.append(len(captured))
+        assert counts == [5, 5], [q["sql"] for q in captured.captured_queries]
