@@ -118,7 +118,11 @@ class ActionItemViewSet(viewsets.GenericViewSet):
         return timezone.localdate()
 
     def get_queryset(self) -> QuerySet[ActionItem]:
-        return selectors.action_item_list(today=self.today, statuses=None)
+        # Asked for open items only, the selector orders them by due date alone, which an
+        # index holds; the filterset still checks and applies `status` as for any value.
+        asked = self.request.query_params.getlist("status")
+        only_open = bool(asked) and set(asked) <= set(selectors.OPEN_ITEM_STATUSES)
+        return selectors.action_item_list(today=self.today, statuses=asked if only_open else None)
 
     def get_object(self, queryset: QuerySet[ActionItem] | None = None) -> ActionItem:
         queryset = self.get_queryset() if queryset is None else queryset
