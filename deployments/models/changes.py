@@ -73,6 +73,8 @@ class Change(models.Model):
             # changes_around(service, window) for the incident page and its suspect, and the
             # API list filtered by service and time.
             models.Index(fields=["service", "at"], name="change_service_at_idx"),
+            # The API's change list, newest first, its numbered pages and its keyset pages.
+            models.Index(fields=["-at", "-id"], name="change_at_idx"),
         ]
 
     def __str__(self) -> str:

@@ -88,6 +88,8 @@ class Deployment(models.Model):
         indexes = [
             # deployments_around(window) and last_known_good(env): one environment, by time.
             models.Index(fields=["environment", "started_at"], name="deployment_env_started_idx"),
+            # The API's deployment list, newest first, its numbered pages and its keyset pages.
+            models.Index(fields=["-started_at", "-id"], name="deployment_started_idx"),
             # The stale-build and preview-first gate rules: "was this digest shipped before?"
             models.Index(
                 fields=["environment", "manifest_digest"], name="deployment_env_digest_idx"

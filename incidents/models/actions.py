@@ -125,6 +125,13 @@ class ActionItem(MarkdownModel, Ordered, Versioned):
                 condition=Q(status__in=["open", "in_progress"]),
                 name="actionitem_owner_open_idx",
             ),
+            # The action items page (action_item_list of open items): soonest due first, which
+            # puts the overdue ones first; undated ones last, as btree sorts NULLs by default.
+            models.Index(
+                fields=["due_date", "priority", "id"],
+                condition=Q(status__in=["open", "in_progress"]),
+                name="actionitem_open_due_idx",
+            ),
             # The gate's blocking rule: open items that block deployments, by incident.
             models.Index(
                 fields=["incident"],

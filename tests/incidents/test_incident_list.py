@@ -257,3 +257,32 @@ class TestQueryBudget:
         # A filtered list also validates the service slug: one more query.
         budget = self.BUDGET + (1 if "service" in params else 0)
         assert counts == [budget, budget], counts
+
+
+class TestOpenItemCounts:
+    def test_each_row_counts_its_own_open_and_started_items_only(self, reader):
+        busy = IncidentFactory(title="Busy", started_at=T0)
+        ActionItemFactory(incident=busy)
+        ActionItemFactory(incident=busy, status=ActionItem.Status.IN_PROGRESS)
+        ActionItemFactory(incident=busy, status=ActionItem.Status.WONT_DO)
+        done = ActionItemFactory(incident=busy)
+        done.status, done.done_at = ActionItem.Status.DONE, T0
+        done.save()
+        IncidentFactory(title="Quiet", started_at=T0 - timedelta(days=1))
+        rows = reader.get(reverse(LIST)).context["page"].object_list
+        assert [(row.title, row.open_action_items) for row in rows] == [("Busy", 2), ("Quiet", 0)]
+
+    def test_the_page_count_reads_the_incidents_without_their_items(self, reader):
+        ActionItemFactory(incident=IncidentFactory())
+        with CaptureQueriesContext(connection) as ctx:
+            assert reader.get(reverse(LIST)).status_code == 200
+        count = next(q["sql"] for q in ctx.captured_queries if "COUNT(*)" in q["sql"])
+        assert "incidents_actionitem" not in count
+
+    def test_open_items_are_counted_per_row_not_joined_and_grouped(self, reader):
+        # A join grouped by incident counts the items of every incident before the page is cut.
+        ActionItemFactory(incident=IncidentFactory())
+        with CaptureQueriesContext(connection) as ctx:
+            assert reader.get(reverse(LIST)).status_code == 200
+        page = next(q["sql"] for q in ctx.captured_queries if '"open_action_items"' in q["sql"])
+        assert 'JOIN "incidents_actionitem"' not in page

@@ -67,7 +67,9 @@ def opener(request: Request) -> str:
     list=extend_schema(
         summary="List changes",
         description="Changes that are not deployments (configuration, feature flags, "
-        "infrastructure), newest first (`-at`, then `-id`) unless `ordering` says otherwise.",
+        "infrastructure), newest first (`-at`, then `-id`) unless `ordering` says otherwise. "
+        "Numbered pages (`page`, or `page=last`), or keyset pages (`cursor`, empty for the first "
+        "page) that cost the same however deep.",
         responses={200: ChangeSerializer(many=True)},
     ),
     retrieve=extend_schema(summary="A change", responses={200: ChangeSerializer}),
@@ -102,6 +104,7 @@ class ChangeViewSet(RowViewSet):
     filterset_class = filters.ChangeFilter
     ordering_fields = ["at", "created_at", "id"]
     ordering = ["-at", "-id"]
+    keyset_pages = True  # change_at_idx
     # CI retries its POSTs; api.idempotency replays the first answer to a retry.
     idempotent_post = True
 

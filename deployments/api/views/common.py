@@ -24,6 +24,7 @@ from rest_framework.serializers import Serializer
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import KEY_RE
 from api.problems import PROBLEM_CONTENT_TYPE, Problem
+from core.lists import LeanList
 from deployments import services
 from deployments.api.serializers import (
     RowSerializer,
@@ -202,7 +203,10 @@ class RowViewSet(viewsets.GenericViewSet):
         return self.row_serializer().to_representation(row)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        rows = self.filter_queryset(self.get_queryset())
+        # Counted without the joins its `.values()` made: the filters' own joins stay.
+        plain = self.filter_queryset(self.model._default_manager.all())
+        page = self.paginate_queryset(LeanList(rows, count=plain))
         assert page is not None  # every list of this API is paginated
         return self.get_paginated_response(self.shape(page))
 

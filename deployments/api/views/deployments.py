@@ -50,7 +50,9 @@ DEPLOYMENT_STATUS_PROBLEMS = problems(
 @extend_schema_view(
     list=extend_schema(
         summary="List deployments",
-        description="Newest first (`-started_at`, then `-id`) unless `ordering` says otherwise.",
+        description="Newest first (`-started_at`, then `-id`) unless `ordering` says otherwise. "
+        "Numbered pages (`page`, or `page=last`), or keyset pages (`cursor`, empty for the first "
+        "page) that cost the same however deep.",
         responses={200: DeploymentSerializer(many=True)},
     ),
     retrieve=extend_schema(
@@ -123,6 +125,7 @@ class DeploymentViewSet(RowViewSet):
     filterset_class = filters.DeploymentFilter
     ordering_fields = ["started_at", "finished_at", "created_at", "id"]
     ordering = ["-started_at", "-id"]
+    keyset_pages = True  # deployment_started_idx
     # CI retries its POSTs; api.idempotency replays the first answer to a retry.
     idempotent_post = True
 

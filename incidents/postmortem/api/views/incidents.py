@@ -22,6 +22,7 @@ from api.filters import QueryFilterBackend, StableOrderingFilter
 from api.pagination import PagePagination
 from api.permissions import request_user
 from api.problems import Problem
+from core.lists import LeanList
 from incidents.models import (
     Incident,
 )
@@ -75,7 +76,9 @@ def transition_races() -> Iterator[None]:
         description=(
             "Newest first by default (`-started_at`, then `-number`). `ordering` takes "
             "started_at, number, severity, status or updated_at, `-` for descending. "
-            "Duplicates are left out unless `duplicates` asks for them."
+            "Duplicates are left out unless `duplicates` asks for them. Numbered pages "
+            "(`page`, or `page=last`), or keyset pages (`cursor`, empty for the first page) "
+            "that cost the same however deep."
         ),
         responses={200: s.IncidentListSerializer(many=True), **problems(*LIST_PROBLEMS)},
     ),
@@ -140,6 +143,7 @@ class IncidentViewSet(DraftActions, viewsets.GenericViewSet):
     ordering = ["-started_at", "-number"]
     ordering_tiebreak = "-number"
     pagination_class = PagePagination
+    keyset_pages = True
 
     def get_serializer_class(self) -> type[BaseSerializer]:
         by_action: dict[str | None, type[BaseSerializer]] = {
@@ -184,7 +188,8 @@ class IncidentViewSet(DraftActions, viewsets.GenericViewSet):
         incidents = self.filter_queryset(
             Incident.objects.all() if asked else Incident.objects.counted()
         )
-        page = self.paginate_queryset(incidents.values(*s.IncidentListSerializer.values()))
+        rows = incidents.values(*s.IncidentListSerializer.values())
+        page = self.paginate_queryset(LeanList(rows, count=incidents))
         assert page is not None  # pagination_class is set
         rows = selectors.incident_labels_and_references(list(page))
         return self.get_paginated_response(s.IncidentListSerializer.shape(rows))
