@@ -44,7 +44,16 @@ from scale_rows import (
 )
 from scale_texts import THEMES
 
-from deployments.models import Change, Deployment, Environment, HealthCheck, Service
+from deployments.models import (
+    Change,
+    CheckResult,
+    CheckResultHourly,
+    Deployment,
+    Environment,
+    HealthCheck,
+    HealthSnapshot,
+    Service,
+)
 from incidents.models import ActionItem, Cause, Incident, Lesson, SuccessCriterion, TimelineEvent
 
 SERVICES = 50
@@ -199,6 +208,37 @@ def history_fill(
         )
         counts["changes"] = _copy(Change, lambda first: change_rows(rng, services, changed, first))
     return counts
+
+
+# What history_base writes, and what history_fill writes, for vacuum().
+BASE_TABLES = (
+    User,
+    Service,
+    Environment,
+    HealthCheck,
+    HealthSnapshot,
+    CheckResult,
+    CheckResultHourly,
+)
+HISTORY_TABLES = (
+    Incident,
+    TimelineEvent,
+    Cause,
+    Lesson,
+    ActionItem,
+    SuccessCriterion,
+    Deployment,
+    Change,
+)
+
+
+def vacuum(models_: Iterable[type[models.Model]]) -> None:
+    """VACUUM ANALYZE what was written, as autovacuum would have by the time anyone reads it:
+    fresh statistics for the planner, and visibility maps for index-only scans. Outside any
+    transaction (VACUUM refuses to run in one)."""
+    with connection.cursor() as cursor:
+        for model in models_:
+            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def busiest_owner() -> User:
