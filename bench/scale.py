@@ -309,7 +309,7 @@ def main() -> int:
         with _admin(url) as admin:
             for name in [base, *names.values()]:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    print(f"{missed} of {len(figures)} targets missed" if missed else "every target met")
+    _say(f"{missed} of {len(figures)} targets missed" if missed else "every target met")
     return 1 if missed else 0
 
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import Group, User
-from django.db import connection, models
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 from scale_rows import (
     CHANGES_EACH,
@@ -100,6 +101,26 @@ def _next_id(model: type[models.Model]) -> int:
     return (model._default_manager.aggregate(top=models.Max("id"))["top"] or 0) + 1
 
 
+@contextmanager
+def _trusted_rows() -> Iterator[None]:
+    """Generated rows are consistent by construction: skipping the foreign key triggers (a
+    superuser may; others just don't) loads millions of health results minutes faster. No
+    effect on reads."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+    except DatabaseError:
+        trusted = False
+    else:
+        trusted = True
+    try:
+        yield
+    finally:
+        if trusted:
+            with connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = DEFAULT")
+
+
 def history_base(*, now: datetime, health_days: float) -> None:
     """People, services, environments, checks and `health_days` of minute health data."""
     editors = Group.objects.get(name="editor")
@@ -123,7 +144,7 @@ def history_base(*, now: datetime, health_days: float) -> None:
     minutes = int(health_days * 24 * 60)
     start = now.replace(second=0, microsecond=0) - timedelta(minutes=minutes)
     bounds: dict[str, Any] = {"start": start, "minutes": minutes}
-    with connection.cursor() as cursor:
+    with _trusted_rows(), connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO deployments_healthsnapshot (service_id, taken_at, status, kind) "
             "SELECT s.id, %(start)s + m * interval '1 minute', 'up', 'scheduled' "
