@@ -188,8 +188,8 @@ class IncidentViewSet(DraftActions, viewsets.GenericViewSet):
         incidents = self.filter_queryset(
             Incident.objects.all() if asked else Incident.objects.counted()
         )
-        rows = incidents.values(*s.IncidentListSerializer.values())
-        page = self.paginate_queryset(LeanList(rows, count=incidents))
+        values = incidents.values(*s.IncidentListSerializer.values())
+        page = self.paginate_queryset(LeanList(values, count=incidents))
         assert page is not None  # pagination_class is set
         rows = selectors.incident_labels_and_references(list(page))
         return self.get_paginated_response(s.IncidentListSerializer.shape(rows))
