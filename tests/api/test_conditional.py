@@ -16,7 +16,8 @@ from deployments import services as deployment_services
 from deployments.models import GateRun
 from deployments.services import ProbeOutcome, snapshot_record
 from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
-from incidents.models import Incident
+from incidents.communications.services.webhooks import webhook_endpoint_save
+from incidents.models import Incident, WebhookEndpoint
 from tests.api.test_incidents_api import bearer
 from tests.factories import (
     T0,
@@ -82,6 +83,9 @@ def world(admin, settings, tmp_path) -> dict[str, str]:
         status=Incident.Status.RESOLVED,
     )
     ref = incident.reference
+    endpoint = webhook_endpoint_save(
+        endpoint=WebhookEndpoint(name="Chat", url="https://hooks.example.com/x")
+    )
     rows = {
         "timeline-events": TimelineEventFactory(incident=incident),
         "causes": CauseFactory(incident=incident),
@@ -134,6 +138,10 @@ def world(admin, settings, tmp_path) -> dict[str, str]:
         "export-json": f"{API}/incidents/{ref}/export?format=json",
         "attachments": f"{API}/incidents/{ref}/attachments",
         "correlation": f"{API}/incidents/{ref}/correlation",
+        "health-hours": f"{API}/health-hours",
+        "webhooks": f"{API}/webhooks",
+        "webhook": f"{API}/webhooks/{endpoint.pk}",
+        "webhook-deliveries": f"{API}/webhooks/{endpoint.pk}/deliveries",
     }
     for name, row in rows.items():
         urls[name] = f"{API}/incidents/{ref}/{name}"

@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -204,9 +205,13 @@ class RowViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         rows = self.filter_queryset(self.get_queryset())
-        # Counted without the joins its `.values()` made: the filters' own joins stay.
-        plain = self.filter_queryset(self.model._default_manager.all())
-        page = self.paginate_queryset(LeanList(rows, count=plain))
+        if issubclass(self.pagination_class or object, CursorPagination):
+            # A cursor's pages have no count, and it orders the queryset itself.
+            page = self.paginate_queryset(rows)
+        else:
+            # Counted without the joins its `.values()` made: the filters' own joins stay.
+            plain = self.filter_queryset(self.model._default_manager.all())
+            page = self.paginate_queryset(LeanList(rows, count=plain))
         assert page is not None  # every list of this API is paginated
         return self.get_paginated_response(self.shape(page))
 
