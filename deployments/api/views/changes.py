@@ -100,6 +100,8 @@ class ChangeViewSet(RowViewSet):
     lookup_value_regex = ID_REGEX
     filter_backends = [QueryFilterBackend, StableOrderingFilter]
     filterset_class = filters.ChangeFilter
+    # `hindsight-ci change`, with a deployments token (api.scopes).
+    token_scopes = {"create": (ApiToken.Scope.DEPLOYMENTS,)}
     ordering_fields = ["at", "created_at", "id"]
     ordering = ["-at", "-id"]
     # CI retries its POSTs; api.idempotency replays the first answer to a retry.
@@ -166,6 +168,10 @@ class MaintenanceWindowViewSet(RowViewSet):
     lookup_value_regex = ID_REGEX
     filter_backends = [QueryFilterBackend, StableOrderingFilter]
     filterset_class = filters.MaintenanceWindowFilter
+    # `hindsight-ci maintenance start|end`, with a deployments token (api.scopes).
+    token_scopes = dict.fromkeys(
+        ("list", "retrieve", "create", "end"), (ApiToken.Scope.DEPLOYMENTS,)
+    )
     ordering_fields = ["starts_at", "ends_at", "id"]
     ordering = ["-starts_at", "-id"]
     idempotent_post = True
