@@ -113,3 +113,21 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner} {self.key} ({self.state})"
+
+
+class RateLimitCount(models.Model):
+    """One client's requests in one window of one rate limit, when there is no Redis to count
+    in (api.ratelimit.DatabaseCounter)."""
+
+    key = models.CharField(max_length=255, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # The purge of ended windows, run when a window's first row is made.
+            models.Index(fields=["expires_at"], name="ratelimit_expires_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Records who made each change in the incident history.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # RateLimit headers on every API answer; what the throttles never saw counts per address.
+    "api.ratelimit_headers.RateLimitHeaders",
     # After authentication: keys are scoped to the token or the logged-in user.
     "api.idempotency.IdempotencyMiddleware",
 ]
