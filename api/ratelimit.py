@@ -41,7 +41,8 @@ trouble = RateLimitedLog(logger, seconds=60)
 # Where a request's counts are kept for the headers (api.throttling sets it; the middleware
 # below reads it).
 REQUEST_ATTRIBUTE = "rate_limits"
-ANON = "anon"
+# The policies every client counts against one of (DEFAULT_THROTTLE_RATES names their rates).
+ANON, TOKEN, USER = "anon", "token", "user"
 
 
 @dataclass(frozen=True)
@@ -174,8 +175,14 @@ def header_values(usages: list[Usage]) -> dict[str, str]:
     }
 
 
-def anonymous_policy() -> Policy:
-    return Policy(ANON, *parse_rate(SimpleRateThrottle.THROTTLE_RATES[ANON] or ""))
+def policy(name: str) -> Policy:
+    return Policy(name, *parse_rate(SimpleRateThrottle.THROTTLE_RATES[name] or ""))
+
+
+def token_client(key_hash: str) -> str:
+    """A token's count, by its hash: the same whether the token was looked up (a throttle) or
+    not (an answer given before, read from the header alone)."""
+    return f"token:{key_hash[:32]}"
 
 
 def parse_rate(rate: str) -> tuple[int, int]:

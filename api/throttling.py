@@ -20,8 +20,6 @@ from rest_framework.request import Request
 from api import ratelimit
 from api.models import ApiToken
 
-TOKEN, USER = "token", "user"
-
 
 class _Shared(throttling.SimpleRateThrottle):
     """DRF's rate settings (THROTTLE_RATES, "60/min"), counted in api.ratelimit."""
@@ -53,9 +51,11 @@ class ClientRateThrottle(_Shared):
 
     def allow_request(self, request: Request, view: Any) -> bool:
         if isinstance(request.auth, ApiToken):
-            return self.check(request, TOKEN, f"token:{request.auth.pk}")
+            return self.check(
+                request, ratelimit.TOKEN, ratelimit.token_client(request.auth.key_hash)
+            )
         if request.user.is_authenticated:
-            return self.check(request, USER, f"user:{request.user.pk}")
+            return self.check(request, ratelimit.USER, f"user:{request.user.pk}")
         return self.check(request, ratelimit.ANON, f"address:{ratelimit.client_address(request)}")
 
 

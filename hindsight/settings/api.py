@@ -21,7 +21,7 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "EXCEPTION_HANDLER": "api.problems.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ScopedAutoSchema",
     # Counted in Redis (or the database without it), shared by every worker: api.ratelimit.
     "DEFAULT_THROTTLE_CLASSES": [
         "api.throttling.ClientRateThrottle",

@@ -22,7 +22,7 @@ from api import ratelimit, throttling
 from api.models import RateLimitCount
 from api.tokens import token_create
 from core.ratelimited_log import RateLimitedLog
-from tests.factories import user_with_role
+from tests.factories import ServiceFactory, user_with_role
 
 pytestmark = pytest.mark.django_db
 TOKENS = "/api/v1/tokens"
@@ -162,6 +162,28 @@ class TestLimits:
         assert parsed(refused["RateLimit"])["anon"]["r"] == 0
         # Another address is not held back by it.
         assert APIClient(REMOTE_ADDR="192.0.2.6").get(INCIDENTS).status_code == 401
+
+    def test_a_scope_refusal_counts_against_the_token_not_the_address(self, rates):
+        rates(token="2/min", anon="1/min")
+        raw = token_create(user=user_with_role("viewer"), name="x", scope="gate")[1]
+        api = bearer(raw)
+        assert [api.get(INCIDENTS).status_code for _ in range(3)] == [403, 403, 429]
+        assert "token" in parsed(api.get(INCIDENTS)["RateLimit"])
+        assert APIClient().get(INCIDENTS).status_code == 401  # the address is untouched
+
+    def test_an_idempotent_replay_counts_against_its_token(self, rates):
+        rates(token="3/min", anon="1/min")
+        raw = token_create(user=user_with_role("admin"), name="x", scope="write")[1]
+        api = bearer(raw)
+        ServiceFactory(slug="moodmash")
+        body = {"service": "moodmash", "kind": "config", "summary": "Raised the pool size"}
+        codes = [
+            api.post(
+                "/api/v1/changes", body, format="json", HTTP_IDEMPOTENCY_KEY="same"
+            ).status_code
+            for _ in range(4)
+        ]
+        assert codes == [201, 201, 201, 429]
 
     def test_an_unknown_api_url_carries_the_headers_too(self):
         response = APIClient().get("/api/v1/no-such-thing")

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient, APIRequestFactory
 
 from api.models import ApiToken
@@ -128,3 +129,16 @@ def test_a_refusal_names_the_scope_and_what_the_route_needs(tokens):
     assert response.json()["detail"] == (
         "This token has the gate scope; this route needs a token with one of: read, write."
     )
+
+
+def test_the_openapi_document_lists_each_operations_scopes():
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    assert paths["/api/v1/gate"]["post"]["x-token-scopes"] == [READ, WRITE, GATE, DEPLOYMENTS]
+    assert paths["/api/v1/deployments"]["post"]["x-token-scopes"] == [WRITE, DEPLOYMENTS]
+    assert paths["/api/v1/incidents"]["get"]["x-token-scopes"] == [READ, WRITE]
+    assert paths["/api/v1/incidents"]["post"]["x-token-scopes"] == [WRITE]
+    assert "Token scopes: `write`." in paths["/api/v1/incidents"]["post"]["description"]
+    for path in paths.values():
+        for method, operation in path.items():
+            if method in {"get", "post", "put", "patch", "delete"}:
+                assert operation["x-token-scopes"], (path, method)
