@@ -11,6 +11,8 @@ import time_machine
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -239,3 +241,41 @@ class TestServiceAccounts:
         assert account.user.username == "nightly"
         assert account.created_by == superuser
         assert account.user.groups.get().name == "viewer"
+
+
+class TestQueryBudgets:
+    """The pages' queries do not grow with their rows: pinned at 1 row and at 50."""
+
+    def queries(self, client, url: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    def test_the_service_accounts_page(self, client, admin_user):
+        client.force_login(admin_user)
+        service_account_create(username="sa-0", role="viewer", created_by=admin_user)
+        one = self.queries(client, reverse("service_accounts"))
+        for i in range(1, 50):
+            account = service_account_create(username=f"sa-{i}", role="editor", created_by=None)
+            token_create(user=account.user, name="t")
+        assert self.queries(client, reverse("service_accounts")) == one
+        assert one <= 8
+
+    def test_a_service_accounts_tokens_page(self, client, admin_user):
+        client.force_login(admin_user)
+        account = service_account_create(username="ci", role="viewer", created_by=admin_user)
+        url = reverse("service_account_tokens", args=[account.pk])
+        parent, _raw = token_create(user=account.user, name="t0")
+        one = self.queries(client, url)
+        for i in range(1, 50):
+            token_create(user=account.user, name=f"t{i}", parent=parent if i % 2 else None)
+        assert self.queries(client, url) == one
+        assert one <= 10
+
+    def test_your_tokens_page(self, client, editor):
+        client.force_login(editor)
+        token_create(user=editor, name="t0")
+        one = self.queries(client, reverse("tokens"))
+        for i in range(1, 50):
+            token_create(user=editor, name=f"t{i}")
+        assert self.queries(client, reverse("tokens")) == one
