@@ -6,16 +6,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_lib_doc_excludes
 
 from api.idempotency import HEADER, KEY_RE
 from api.reads import RowSerializer
+from api.scopes import DESCRIPTIONS, allowed_scopes
 from api.serializers import StrictSerializer
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
     from drf_spectacular.generators import SchemaGenerator
-    from drf_spectacular.openapi import AutoSchema
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -49,7 +50,8 @@ COMMON = {
     "404": "No such object (or page).",
     "405": "Method not allowed.",
     "406": "Cannot answer in an acceptable format.",
-    "429": "Too many requests; retry later.",
+    "429": "Too many requests: retry after `Retry-After` seconds. Every answer carries "
+    "`RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10).",
 }
 WITH_BODY = {"415": "The body must be JSON (application/json)."}
 # Every POST takes an Idempotency-Key (api.idempotency), so every POST documents it.
@@ -97,9 +99,27 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A personal API token (hst_...), from /settings/tokens/ or "
-            "`manage.py create_api_token`.",
+            "description": "An API token (hst_...), from /settings/tokens/, a service "
+            "account's page or `manage.py create_api_token`. It acts with its owner's role, "
+            "narrowed by its scope; each operation lists the scopes it takes in "
+            "`x-token-scopes`. "
+            + " ".join(f"`{scope}`: {text}" for scope, text in DESCRIPTIONS.items()),
         }
+
+
+class ScopedAutoSchema(AutoSchema):
+    """drf-spectacular's schema, with the token scopes each operation takes (api.scopes)."""
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        scopes = list(allowed_scopes(self.view, self.method))
+        operation["x-token-scopes"] = scopes
+        line = "Token scopes: " + ", ".join(f"`{s}`" for s in scopes) + "."
+        description = operation.get("description", "")
+        operation["description"] = f"{description}\n\n{line}" if description else line
+        return operation
 
 
 def add_problem_responses(

@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Records who made each change in the incident history.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # RateLimit headers on every API answer; what the throttles never saw counts per address.
+    "api.ratelimit_headers.RateLimitHeaders",
     # After authentication: keys are scoped to the token or the logged-in user.
     "api.idempotency.IdempotencyMiddleware",
     # Under /api/, a 404, 413 or 400 a view raises is a problem with DEBUG on as well as off.
@@ -192,6 +194,8 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Auth -----------------------------------------------------------------------------------
+# A service account (api.models.ServiceAccount) holds API tokens but never logs in to pages.
+AUTHENTICATION_BACKENDS = ["api.backends.PeopleOnlyBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -19,6 +19,15 @@ HINDSIGHT_ATTACHMENT_MAX_MB = env.int("HINDSIGHT_ATTACHMENT_MAX_MB", default=10)
 # A file no text of its incident links to (pasted into a form that was then cancelled, or whose
 # link was removed) is deleted once it is this many hours old, by the hourly clean-up.
 HINDSIGHT_ATTACHMENT_UNUSED_HOURS = env.int("HINDSIGHT_ATTACHMENT_UNUSED_HOURS", default=24)
+# New API tokens expire after at most this many days (0: no limit). A token made over the API
+# also expires no later than the token that made it.
+HINDSIGHT_TOKEN_MAX_DAYS = env.int("HINDSIGHT_TOKEN_MAX_DAYS", default=365)
+
+# How many reverse proxies in front of Hindsight append to X-Forwarded-For. 0: the address a
+# request came from is REMOTE_ADDR, and X-Forwarded-For is never read (a client could write
+# anything there). n: the n-th address from the right of X-Forwarded-For, the one the outermost
+# proxy saw. The API's per-address rate limits count by it.
+HINDSIGHT_TRUSTED_PROXIES = env.int("HINDSIGHT_TRUSTED_PROXIES", default=0)
 
 # --- Deployments and health -------------------------------------------------------------------
 # Last known good: a succeeded deployment whose smoke run passed and that stayed healthy this long.

@@ -102,6 +102,8 @@ class ChangeViewSet(RowViewSet):
     lookup_value_regex = ID_REGEX
     filter_backends = [QueryFilterBackend, StableOrderingFilter]
     filterset_class = filters.ChangeFilter
+    # `hindsight-ci change`, with a deployments token (api.scopes).
+    token_scopes = {"create": (ApiToken.Scope.DEPLOYMENTS,)}
     ordering_fields = ["at", "created_at", "id"]
     ordering = ["-at", "-id"]
     keyset_pages = True  # change_at_idx
@@ -169,6 +171,10 @@ class MaintenanceWindowViewSet(RowViewSet):
     lookup_value_regex = ID_REGEX
     filter_backends = [QueryFilterBackend, StableOrderingFilter]
     filterset_class = filters.MaintenanceWindowFilter
+    # `hindsight-ci maintenance start|end`, with a deployments token (api.scopes).
+    token_scopes = dict.fromkeys(
+        ("list", "retrieve", "create", "end"), (ApiToken.Scope.DEPLOYMENTS,)
+    )
     ordering_fields = ["starts_at", "ends_at", "id"]
     ordering = ["-starts_at", "-id"]
     idempotent_post = True

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.filters import QueryFilterBackend, StableOrderingFilter
+from api.models import ApiToken
 from api.problems import Problem
 from deployments import services
 from deployments.api import filters
@@ -123,6 +124,10 @@ class DeploymentViewSet(RowViewSet):
     lookup_value_regex = ID_REGEX
     filter_backends = [QueryFilterBackend, StableOrderingFilter]
     filterset_class = filters.DeploymentFilter
+    # What hindsight-ci does around a deployment, with a deployments token (api.scopes).
+    token_scopes = dict.fromkeys(
+        ("list", "retrieve", "create", "set_status", "verify"), (ApiToken.Scope.DEPLOYMENTS,)
+    )
     ordering_fields = ["started_at", "finished_at", "created_at", "id"]
     ordering = ["-started_at", "-id"]
     keyset_pages = True  # deployment_started_idx
