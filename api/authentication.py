@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 from rest_framework import authentication, exceptions
 
 from api.tokens import token_authenticate
+from feed.services import feed_token_set
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -32,6 +33,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         token = token_authenticate(parts[1])
         if token is None:
             raise exceptions.AuthenticationFailed("The token is unknown, expired or revoked.")
+        # The change feed names the token, not its owner, as who made this request's changes.
+        feed_token_set(token.name)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "simple_history.middleware.HistoryRequestMiddleware",
     # After authentication: keys are scoped to the token or the logged-in user.
     "api.idempotency.IdempotencyMiddleware",
+    # Clears the API token the change feed names as the actor when the request ends.
+    "feed.middleware.FeedActor",
 ]
 
 ROOT_URLCONF = "hindsight.urls"
@@ -307,6 +309,18 @@ CELERY_BEAT_SCHEDULE["outbox-relay"] = {
 }
 # Attached files no text uses (incidents.attachments.services.attachments_unused_delete). A run
 # that overlaps another, or runs twice, deletes nothing twice.
+# The change feed: number committed events in order (readers also do it before reading), and
+# delete those past HINDSIGHT_FEED_RETENTION_DAYS. Both are safe to overlap or repeat.
+CELERY_BEAT_SCHEDULE["feed-sequence"] = {
+    "task": "feed.tasks.feed_sequence",
+    "schedule": 5.0,
+    "options": {"expires": 5.0},
+}
+CELERY_BEAT_SCHEDULE["feed-purge"] = {
+    "task": "feed.tasks.feed_purge",
+    "schedule": 3600.0,
+    "options": {"expires": 3600.0},
+}
 CELERY_BEAT_SCHEDULE["attachments-unused-delete"] = {
     "task": "incidents.tasks.attachments_unused_delete",
     "schedule": 3600.0,
