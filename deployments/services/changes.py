@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from deployments.models import Change, Environment, MaintenanceWindow, Service
 from deployments.selectors import maintenance_windows_open
+from deployments.services.feed import feed_change
 from deployments.services.health import service_lock
 
 MAINTENANCE_DEFAULT_MINUTES = 60
@@ -68,6 +69,7 @@ def change_record(
         if not external_id or existing is None:
             raise
         return existing, False
+    feed_change(change=change)
     return change, True
 
 

@@ -15,6 +15,7 @@ from django.db.models import Subquery
 from deployments import gate as registry
 from deployments.models import Deployment, Environment, GateRule, GateRun, Service
 from deployments.models.releases import manifest_digest
+from deployments.services.feed import feed_gate_run
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def gate_evaluate(
     rules = GateRule.objects.filter(environment=environment, enabled=True).order_by("order", "id")
     reasons = [_judge(rule, context) for rule in rules]
     blocked = any(reason["outcome"] == registry.Outcome.BLOCK for reason in reasons)
-    return GateRun.objects.create(
+    run = GateRun.objects.create(
         service=service,
         environment=environment,
         commit_sha=context.commit_sha,
@@ -106,6 +107,8 @@ def gate_evaluate(
         reasons=reasons,
         requested_by=requested_by if requested_by and requested_by.is_authenticated else None,
     )
+    feed_gate_run(run=run)
+    return run
 
 
 def gate_run_link(*, deployment: Deployment) -> int:

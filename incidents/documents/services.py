@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from deployments.services import service_create
+from feed.kinds import EventKind
 from incidents.documents.bulk import rows_create
 from incidents.documents.importer import Report
 from incidents.documents.importer.draft import CauseDraft, ItemDraft
@@ -38,7 +39,8 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.models.base import MarkdownModel
-from incidents.postmortem.services import REASON_MAX_LENGTH, incident_create
+from incidents.postmortem.services import REASON_MAX_LENGTH, feed_incident_parts, incident_create
+from incidents.postmortem.services.feed import SECTION_NAMES, feed_action_item
 
 M = TypeVar("M", bound=MarkdownModel)
 
@@ -241,6 +243,23 @@ def _write_sections(w: _Writer, plan: ImportPlan) -> None:
     )  # fmt: skip
 
 
+def _feed_imported(incident: Incident, user: User | None) -> None:
+    """The sections were written in bulk, past part_save: tell the feed of each action item
+    and of the sections the incident now has (its declaration came before them)."""
+    for item in ActionItem.objects.filter(incident=incident).order_by("pk"):
+        feed_action_item(kind=EventKind.ACTION_ITEM_CREATED, item=item, user=user)
+    sections = sorted(
+        {
+            name
+            for model, name in SECTION_NAMES.items()
+            if model is not SolutionOption
+            and model._default_manager.filter(incident=incident).exists()
+        }
+    )
+    if sections:
+        feed_incident_parts(incident=incident, parts=sections, user=user)
+
+
 @transaction.atomic
 def postmortem_import(
     *,
@@ -270,4 +289,5 @@ def postmortem_import(
     if now is not None:
         writer.now = now
     _write_sections(writer, plan)
+    _feed_imported(incident, user)
     return ImportResult(incident=incident, report=plan.draft.report)

@@ -16,6 +16,7 @@ from django.db.models import F
 from deployments.models import Deployment
 from incidents.live.services import live_mark_row
 from incidents.models import Incident, TimelineEvent
+from incidents.postmortem.services.feed import feed_row_saved
 from incidents.postmortem.services.history import history_record
 
 
@@ -42,6 +43,7 @@ def timeline_event_add(
     event.render_markdown()
     event.full_clean()
     event.save()
+    feed_row_saved(row=event, user=created_by, created=True)
     live_mark_row(row=event, user=created_by)
     return event
 
@@ -73,5 +75,6 @@ def timeline_event_set_hidden(
     event.refresh_from_db()
     if changed:
         history_record(obj=event, user=user)
+        feed_row_saved(row=event, user=user, created=False)
         live_mark_row(row=event, user=user)
     return event
