@@ -10,7 +10,7 @@ from django import forms
 from django.db import models
 from django.db.models import QuerySet
 
-from api.filters import BoundedIsoDateTimeFilter, NoEmptyTypedValuesForm
+from api.filters import BoundedIsoDateTimeFilter, NoEmptyTypedValuesForm, updated_after_filter
 from incidents.insights.selectors import SEARCH_MAX_TERMS
 from incidents.models import Incident, Severity
 
@@ -67,6 +67,7 @@ class IncidentFilter(django_filters.FilterSet):
         lookup_expr="lt",
         help_text="Started before this ISO 8601 date-time.",
     )
+    updated_after = updated_after_filter()
     q = django_filters.CharFilter(
         method="filter_q",
         help_text=f"Words the title contains, all of them, any case (at most {SEARCH_MAX_TERMS}).",
