@@ -20,7 +20,6 @@ from tests.api.test_incidents_api import API, bearer, errors, problem_type
 from tests.factories import (
     ActionItemFactory,
     EnvironmentFactory,
-    IncidentFactory,
     ServiceFactory,
     user_with_role,
 )
@@ -139,7 +138,6 @@ def test_a_cursor_older_than_the_oldest_kept_event_answers_410_with_where_to_go_
 ):
     api = bearer(editor)
     for title in ("One", "Two"):
-        IncidentFactory()  # not through a service: no event
         services.incident_create(
             service=ServiceFactory(), title=title, started_at=timezone.now(), created_by=editor
         )
