@@ -32,19 +32,13 @@ class StableOrderingFilter(OrderingFilter):
         raw = request.query_params.get(self.ordering_param)
         if raw is not None:
             terms = [term.strip() for term in raw.split(",")]
-            valid = {
-                name for name, _label in self.get_valid_fields(queryset, view, {"request": request})
-            }
+            context = {"request": request}
+            valid = {name for name, _label in self.get_valid_fields(queryset, view, context)}
             wrong = [term for term in terms if term.lstrip("-") not in valid]
             if wrong:
                 allowed = ", ".join(sorted(valid))
-                raise ValidationError(
-                    {
-                        self.ordering_param: [
-                            f"Unknown ordering {', '.join(wrong)}. Allowed: {allowed}, each optionally with a leading -."
-                        ]
-                    }
-                )
+                detail = f"Unknown ordering {', '.join(wrong)}. Allowed: {allowed} (- reverses)."
+                raise ValidationError({self.ordering_param: [detail]})
         ordering = super().get_ordering(request, queryset, view)
         if not ordering:
             return ordering
@@ -71,11 +65,16 @@ class QueryFilterBackend(DjangoFilterBackend):
     def filter_queryset(  # type: ignore[override]  # types-django-filter say HttpRequest; DRF passes its Request
         self, request: Request, queryset: QuerySet[Any], view: APIView
     ) -> QuerySet[Any]:
-        if not set(request.query_params).difference(NOT_FILTERS):
+        # `ordering` only where a list can be ordered; elsewhere it would be silently ignored.
+        ordered = any(
+            issubclass(backend, OrderingFilter) for backend in getattr(view, "filter_backends", ())
+        )
+        not_filters = NOT_FILTERS if ordered else NOT_FILTERS - {"ordering"}
+        if not set(request.query_params).difference(not_filters):
             return queryset
         filterset_class = self.get_filterset_class(view, queryset)
         allowed = (
-            NOT_FILTERS
+            not_filters
             | set(getattr(view, "query_parameters", ()))
             | set(filterset_class.base_filters if filterset_class else ())
         )
@@ -176,3 +175,13 @@ def updated_after_filter() -> BoundedIsoDateTimeFilter:
         lookup_expr="gte",
         help_text="Changed at or after this ISO 8601 date-time (inclusive).",
     )
+
+
+class UpdatedAfterFilterSet(django_filters.FilterSet):
+    """`updated_after`, for every list of rows with an `updated_at`: lists with filters of their
+    own build on it, lists without use it as it is."""
+
+    updated_after = updated_after_filter()
+
+    class Meta:
+        form = NoEmptyTypedValuesForm

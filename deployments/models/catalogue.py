@@ -21,6 +21,10 @@ class Service(models.Model):
     # forward with compare-and-set, so two beats never enqueue the same slot. Null: not yet.
     probe_due_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
     class Meta:
         ordering = ["name"]
 
@@ -46,6 +50,10 @@ class Environment(models.Model):
         help_text="Shell command to roll back, e.g. "
         "'npx wrangler pages deployment rollback {external_id}'.",
     )
+
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["service__name", "name"]

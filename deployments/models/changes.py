@@ -56,6 +56,10 @@ class Change(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
     class Meta:
         ordering = ["-at", "-id"]
         constraints = [
@@ -114,6 +118,10 @@ class MaintenanceWindow(models.Model):
     ended_at = models.DateTimeField(
         null=True, blank=True, help_text="When it was ended; empty if it was not (yet)."
     )
+
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-starts_at", "-id"]

@@ -45,6 +45,10 @@ class GateRule(models.Model):
     enabled = models.BooleanField(default=True)
     order = models.PositiveIntegerField(default=0)
 
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
     class Meta:
         ordering = ["environment_id", "order", "id"]
         constraints = [
@@ -99,6 +103,10 @@ class GateRun(models.Model):
         help_text="The deployment recorded after this answer, with the same commit and digest.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

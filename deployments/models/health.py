@@ -44,6 +44,10 @@ class HealthCheck(models.Model):
     enabled = models.BooleanField(default=True)
     order = models.PositiveIntegerField(default=0)
 
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
     class Meta:
         ordering = ["service__name", "order", "name"]
         constraints = [
@@ -91,6 +95,10 @@ class HealthSnapshot(models.Model):
     taken_at = models.DateTimeField()
     status = models.CharField(max_length=STATUS_LENGTH, choices=HealthStatus.choices)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SCHEDULED)
+
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["-taken_at"]

@@ -71,6 +71,10 @@ class Deployment(models.Model):
     # go by it.
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
     class Meta:
         ordering = ["-started_at", "-id"]
         constraints = [

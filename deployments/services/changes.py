@@ -129,6 +129,6 @@ def maintenance_window_end(*, window: MaintenanceWindow) -> MaintenanceWindow:
     stamp one time."""
     now = timezone.now()
     MaintenanceWindow.objects.filter(pk=window.pk, ended_at__isnull=True, ends_at__gt=now).update(
-        ended_at=now
+        ended_at=now, updated_at=now
     )
     return MaintenanceWindow.objects.select_related("service", "environment").get(pk=window.pk)

@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Subquery
+from django.utils import timezone
 
 from deployments import gate as registry
 from deployments.models import Deployment, Environment, GateRule, GateRun, Service
@@ -124,7 +125,9 @@ def gate_run_link(*, deployment: Deployment) -> int:
         .order_by("-created_at", "-id")
         .values("pk")[:1]
     )
-    return GateRun.objects.filter(pk__in=Subquery(latest)).update(deployment=deployment)
+    return GateRun.objects.filter(pk__in=Subquery(latest)).update(
+        deployment=deployment, updated_at=timezone.now()
+    )
 
 
 # --- Rules ----------------------------------------------------------------------------------------
@@ -215,7 +218,7 @@ def gate_rule_update(*, rule: GateRule, **changes: Any) -> GateRule:
     for name, value in changes.items():
         setattr(rule, name, value)
     if changes:
-        rule.save(update_fields=list(changes))
+        rule.save(update_fields=[*changes, "updated_at"])
     return rule
 
 

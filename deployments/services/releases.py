@@ -186,7 +186,7 @@ def deployment_set_status(
         same = Deployment.objects.filter(
             pk=current.pk, status=current.status, finished_at=current.finished_at
         )
-        if same.update(**changes):
+        if same.update(**changes, updated_at=timezone.now()):
             current.refresh_from_db()
             if "status" in changes and status in FINISHED:
                 # Finishing is the event; a rollback of a finished one is finishing again.

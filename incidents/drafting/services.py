@@ -146,7 +146,7 @@ def proposal_keep(*, row: MarkdownModel, user: User | None) -> bool:
     kept = (
         rows_of(model)
         .filter(pk=row.pk, proposed=True)
-        .update(proposed=False, version=F("version") + 1)
+        .update(proposed=False, version=F("version") + 1, updated_at=timezone.now())
     )
     if kept:
         row.refresh_from_db()
@@ -231,7 +231,9 @@ def proposals_keep_all(*, incident: Incident, user: User | None) -> int:
         )
         if not pks:
             continue
-        rows_of(model).filter(pk__in=pks).update(proposed=False, version=F("version") + 1)
+        rows_of(model).filter(pk__in=pks).update(
+            proposed=False, version=F("version") + 1, updated_at=timezone.now()
+        )
         _history(list(rows_of(model).filter(pk__in=pks)), user, update=True)
         count += len(pks)
         kept_sections.append(SECTION_NAMES[model])

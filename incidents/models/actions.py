@@ -168,6 +168,10 @@ class SuccessCriterion(MarkdownModel, Ordered, Versioned):
 
     history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)
 
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
     class Meta:
         ordering = ["order", "id"]
         verbose_name_plural = "success criteria"

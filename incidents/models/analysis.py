@@ -55,6 +55,10 @@ class Cause(MarkdownModel, Ordered, Versioned):
 
     history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)
 
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
     class Meta:
         ordering = ["order", "id"]
         constraints = [
@@ -84,6 +88,10 @@ class Lesson(MarkdownModel, Ordered, Versioned):
     text_html = models.TextField(blank=True, editable=False)
 
     history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)
+
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
         ordering = ["order", "id"]  # the page groups rows by kind

@@ -217,7 +217,7 @@ def _part_move_once(*, row: _Moved, offset: int, user: User | None) -> _Moved:
         if sibling.order != position:
             assert isinstance(sibling, Versioned)  # every ordered row is
             if not model._default_manager.filter(pk=sibling.pk, version=sibling.version).update(
-                order=position, version=F("version") + 1
+                **_with_timestamp(model, {"order": position}), version=F("version") + 1
             ):
                 raise _SiblingMoved()
             changed.append(sibling.pk)
@@ -245,7 +245,12 @@ def criterion_set_done(
     changed = (
         SuccessCriterion.objects.filter(pk=criterion.pk)
         .exclude(done=done)
-        .update(done=done, done_at=timezone.now() if done else None, version=F("version") + 1)
+        .update(
+            done=done,
+            done_at=timezone.now() if done else None,
+            version=F("version") + 1,
+            updated_at=timezone.now(),
+        )
     )
     criterion.refresh_from_db()
     if changed:

@@ -12,6 +12,7 @@ from datetime import datetime
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from deployments.models import Deployment
 from incidents.live.services import live_mark_row
@@ -70,7 +71,7 @@ def timeline_event_set_hidden(
     changed = (
         TimelineEvent.objects.filter(pk=event.pk)
         .exclude(hidden=hidden)
-        .update(hidden=hidden, version=F("version") + 1)
+        .update(hidden=hidden, version=F("version") + 1, updated_at=timezone.now())
     )
     event.refresh_from_db()
     if changed:
