@@ -13,8 +13,9 @@ from rest_framework.test import APIClient
 
 from core.roles import Role
 from deployments.services import change_record, deployment_record, gate_evaluate
+from feed.kinds import EventKind
 from feed.models import FeedEvent
-from feed.services import feed_purge
+from feed.services import feed_purge, feed_record
 from incidents.postmortem import services
 from tests.api.test_incidents_api import API, bearer, errors, problem_type
 from tests.factories import (
@@ -153,3 +154,18 @@ def test_a_cursor_older_than_the_oldest_kept_event_answers_410_with_where_to_go_
     latest = response.json()["next"]
     assert api.get(EVENTS, {"after": latest}).json()["results"] == []
     assert [e["data"]["title"] for e in api.get(EVENTS).json()["results"]] == ["Two"]
+
+
+@pytest.mark.parametrize("rows", [1, 50])
+def test_a_page_of_the_feed_costs_the_same_queries_for_1_and_50_events(
+    editor, rows, django_assert_num_queries
+):
+    api = bearer(editor)
+    for n in range(rows):
+        feed_record(kind=EventKind.CHANGE_RECORDED, subject_id=n, data={"id": n})
+    api.get(EVENTS)  # sequenced once; what follows is a reader's steady state
+    # The token with its user (1) and the role's permissions (2); is anything waiting for a
+    # position (1), the clock (1) and the page (1).
+    with django_assert_num_queries(6):
+        response = api.get(EVENTS)
+    assert len(response.json()["results"]) == rows

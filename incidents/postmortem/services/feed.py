@@ -138,10 +138,16 @@ def action_item_feed_data(item: ActionItem) -> dict[str, Any]:
 
 
 def feed_incident(
-    *, kind: EventKind, incident: Incident, user: _Who, changes: Iterable[str] = ()
+    *,
+    kind: EventKind,
+    incident: Incident,
+    user: _Who,
+    changes: Iterable[str] = (),
+    fresh: bool = True,
 ) -> None:
     """Record a change of the incident (or, with `changes`, of parts of it), as it is now."""
-    incident.refresh_from_db()
+    if fresh:
+        incident.refresh_from_db()
     feed_record(
         kind=kind,
         subject_id=incident.reference,
@@ -154,9 +160,12 @@ def feed_incident(
 
 def feed_incident_parts(*, incident: Incident | int, parts: Iterable[str], user: _Who) -> None:
     """incident.updated for a change of its sections (their API names in `parts`)."""
-    if isinstance(incident, int):
-        incident = Incident.objects.get(pk=incident)
-    feed_incident(kind=EventKind.INCIDENT_UPDATED, incident=incident, user=user, changes=parts)
+    # Read as it is now, with what its data names: one query.
+    pk = incident if isinstance(incident, int) else incident.pk
+    current = Incident.objects.select_related("service", "created_by").get(pk=pk)
+    feed_incident(
+        kind=EventKind.INCIDENT_UPDATED, incident=current, user=user, changes=parts, fresh=False
+    )
 
 
 def feed_action_item(*, kind: EventKind, item: ActionItem, user: _Who) -> None:
