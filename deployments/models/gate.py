@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Now
 
 from deployments.models.catalogue import Environment, Service, commit_validator
 from deployments.models.releases import Deployment
@@ -46,8 +47,9 @@ class GateRule(models.Model):
     order = models.PositiveIntegerField(default=0)
 
     # When the row last changed (auto_now; a service writing with .update() sets it too).
-    # Indexed for the lists' updated_after, which sync jobs poll.
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # Indexed for the lists' updated_after, which sync jobs poll. The database's default fills
+    # it for rows written by code that predates it (a rolling upgrade, an old migration).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
 
     class Meta:
         ordering = ["environment_id", "order", "id"]
@@ -105,8 +107,9 @@ class GateRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     # When the row last changed (auto_now; a service writing with .update() sets it too).
-    # Indexed for the lists' updated_after, which sync jobs poll.
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # Indexed for the lists' updated_after, which sync jobs poll. The database's default fills
+    # it for rows written by code that predates it (a rolling upgrade, an old migration).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from core.roles import Role
@@ -169,3 +170,13 @@ def test_a_page_of_the_feed_costs_the_same_queries_for_1_and_50_events(
     with django_assert_num_queries(6):
         response = api.get(EVENTS)
     assert len(response.json()["results"]) == rows
+
+
+def test_the_openapi_document_describes_the_feed_its_cursor_and_its_410():
+    operation = SchemaGenerator().get_schema(request=None, public=True)["paths"]["/api/v1/events"][
+        "get"
+    ]
+    assert {p["name"] for p in operation["parameters"]} >= {"after", "kind", "incident", "limit"}
+    assert {"200", "400", "410"} <= set(operation["responses"])
+    page = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    assert page.endswith("/FeedPage")

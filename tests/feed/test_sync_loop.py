@@ -11,8 +11,10 @@ from django.test import Client
 from django.urls import reverse
 
 from core.roles import Role
+from incidents.models import Incident
 from tests.api.test_incidents_api import API, bearer, if_match, send_json
 from tests.factories import ServiceFactory, user_with_role
+from tests.test_admin import admin_url
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +90,7 @@ def _as_synced(job: SyncJob) -> tuple[dict, dict]:
 def test_a_sync_loop_on_the_feed_alone_rebuilds_the_incidents_and_action_items_the_lists_show():
     service = ServiceFactory(slug="shop")
     editor = user_with_role(Role.EDITOR)
-    admin = user_with_role(Role.ADMIN)
+    admin = user_with_role(Role.ADMIN, is_staff=True)  # may open the admin
     api, admin_api, reader = bearer(editor), bearer(admin), bearer(editor, scope="read")
     page = Client()
     page.force_login(editor)
@@ -147,6 +149,20 @@ def test_a_sync_loop_on_the_feed_alone_rebuilds_the_incidents_and_action_items_t
     assert changed.status_code == 200, changed.content
     assert api.delete(f"{API}/incidents/{second}").status_code == 403  # an editor may not
     assert admin_api.delete(f"{API}/incidents/{second}").status_code == 204
+    # And one deleted in the admin, with its action item.
+    third = api.post(
+        f"{API}/incidents",
+        {"service": "shop", "title": "Logins time out", "started_at": "2026-03-12T08:00:00Z"},
+        format="json",
+    ).json()["reference"]
+    api.post(f"{API}/incidents/{third}/action-items", {"title": "Raise the pool"}, format="json")
+    job.run()
+    admin_page = Client()
+    admin_page.force_login(admin)
+    pk = Incident.objects.get(number=int(third.removeprefix("INC-"))).pk
+    deleted = admin_page.post(admin_url(Incident, "delete", pk), {"post": "yes"})
+    assert deleted.status_code == 302, deleted.content
+    assert deleted.url == admin_url(Incident, "changelist")
     job.run()
     incidents, items = _as_lists(api)
     assert _as_synced(job) == (incidents, items)
