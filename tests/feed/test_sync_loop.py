@@ -162,7 +162,7 @@ def test_a_sync_loop_on_the_feed_alone_rebuilds_the_incidents_and_action_items_t
     pk = Incident.objects.get(number=int(third.removeprefix("INC-"))).pk
     deleted = admin_page.post(admin_url(Incident, "delete", pk), {"post": "yes"})
     assert deleted.status_code == 302, deleted.content
-    assert deleted.url == admin_url(Incident, "changelist")
+    assert deleted["Location"] == admin_url(Incident, "changelist")
     job.run()
     incidents, items = _as_lists(api)
     assert _as_synced(job) == (incidents, items)
