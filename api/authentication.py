@@ -6,6 +6,7 @@ from rest_framework import authentication, exceptions
 
 from api.scopes import scope_refusal
 from api.tokens import token_authenticate
+from feed.services import feed_token_set
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -41,6 +42,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         view = (request.parser_context or {}).get("view")
         if view is not None and (refusal := scope_refusal(token, view, request.method or "")):
             raise exceptions.PermissionDenied(refusal)
+        # The change feed names the token, not its owner, as who made this request's changes.
+        feed_token_set(token.name)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

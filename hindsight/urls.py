@@ -12,6 +12,7 @@ from incidents.urls import api_urlpatterns as incidents_api
 
 api_v1 = [
     path("", include("api.api_urls")),
+    path("", include("feed.api.urls")),
     path("", include("deployments.api.urls")),
     path("", include(incidents_api)),
 ]

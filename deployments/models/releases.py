@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from deployments.models.catalogue import Environment, commit_validator, sha256_validator
@@ -70,6 +71,11 @@ class Deployment(models.Model):
     # Set once it finished (succeeded, failed or rolled back): last known good and the suspect
     # go by it.
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll. The database's default fills
+    # it for rows written by code that predates it (a rolling upgrade, an old migration).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -18,7 +18,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
     "DEFAULT_FILTER_BACKENDS": [
         "api.filters.QueryFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        # An unknown ordering is a 400 naming the allowed ones, never silently the default.
+        "api.filters.StableOrderingFilter",
     ],
     "EXCEPTION_HANDLER": "api.problems.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "api.schema.ScopedAutoSchema",

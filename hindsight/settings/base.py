@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "api.ratelimit_headers.RateLimitHeaders",
     # After authentication: keys are scoped to the token or the logged-in user.
     "api.idempotency.IdempotencyMiddleware",
+    # Clears the API token the change feed names as the actor when the request ends.
+    "feed.middleware.FeedActor",
     # Under /api/, a 404, 413 or 400 a view raises is a problem with DEBUG on as well as off.
     "api.problems.ApiErrorsAsProblems",
 ]
@@ -328,8 +330,6 @@ CELERY_BEAT_SCHEDULE["outbox-relay"] = {
     "schedule": 10.0,
     "options": {"expires": 10.0},
 }
-# Attached files no text uses (incidents.attachments.services.attachments_unused_delete). A run
-# that overlaps another, or runs twice, deletes nothing twice.
 # The webhook log: deliveries done for longer than HINDSIGHT_WEBHOOK_LOG_DAYS
 # (incidents.webhooks.services.webhook_log_prune); a repeated run deletes nothing twice.
 CELERY_BEAT_SCHEDULE["webhook-log-prune"] = {
@@ -337,6 +337,20 @@ CELERY_BEAT_SCHEDULE["webhook-log-prune"] = {
     "schedule": 3600.0,
     "options": {"expires": 3600.0},
 }
+# The change feed: number committed events in order (readers also do it before reading), and
+# delete those past HINDSIGHT_FEED_RETENTION_DAYS. Both are safe to overlap or repeat.
+CELERY_BEAT_SCHEDULE["feed-sequence"] = {
+    "task": "feed.tasks.feed_sequence",
+    "schedule": 5.0,
+    "options": {"expires": 5.0},
+}
+CELERY_BEAT_SCHEDULE["feed-purge"] = {
+    "task": "feed.tasks.feed_purge",
+    "schedule": 3600.0,
+    "options": {"expires": 3600.0},
+}
+# Attached files no text uses (incidents.attachments.services.attachments_unused_delete). A run
+# that overlaps another, or runs twice, deletes nothing twice.
 CELERY_BEAT_SCHEDULE["attachments-unused-delete"] = {
     "task": "incidents.tasks.attachments_unused_delete",
     "schedule": 3600.0,

@@ -55,3 +55,7 @@ HINDSIGHT_WEBHOOK_LOG_DAYS = env.int("HINDSIGHT_WEBHOOK_LOG_DAYS", default=30)
 HINDSIGHT_BASE_URL = (env.str("HINDSIGHT_BASE_URL", default="") or "http://127.0.0.1:8000").rstrip(
     "/"
 )
+
+# The change feed (/api/v1/events): how long events are kept. A sync job whose cursor is older
+# than the oldest kept event is told (410) to resynchronise from the lists.
+HINDSIGHT_FEED_RETENTION_DAYS = env.int("HINDSIGHT_FEED_RETENTION_DAYS", default=90)

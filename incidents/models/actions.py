@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from simple_history.models import HistoricalRecords
 
 from incidents.models.base import (
@@ -174,6 +175,11 @@ class SuccessCriterion(MarkdownModel, Ordered, Versioned):
     done_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)
+
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll. The database's default fills
+    # it for rows written by code that predates it (a rolling upgrade, an old migration).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
 
     class Meta:
         ordering = ["order", "id"]

@@ -416,10 +416,12 @@ class TestIncidentEdit:
         assert (first.status_code, second.status_code) == (200, 412)
         assert second.json()["current_version"] == 2
 
-    def test_delete_is_not_offered(self, api, incident):
+    def test_only_an_admin_may_delete_as_in_the_admin(self, api, incident):
         response = api.delete(incident_url(incident))
-        assert response.status_code == 405
-        assert problem_type(response) == "method-not-allowed"
+        assert response.status_code == 403
+        assert problem_type(response) == "permission-denied"
+        assert bearer(user_with_role("admin")).delete(incident_url(incident)).status_code == 204
+        assert not Incident.objects.filter(pk=incident.pk).exists()
 
 
 class TestTransitions:

@@ -22,6 +22,7 @@ from api.filters import (
     QueryFilterBackend,
     StableOrderingFilter,
     StrictBooleanFilter,
+    UpdatedAfterFilterSet,
 )
 from api.models import ApiToken
 from api.permissions import RolePermission, request_user
@@ -116,7 +117,7 @@ class GateView(APIView):
 # --- The record -----------------------------------------------------------------------------------
 
 
-class GateRunFilter(django_filters.FilterSet):
+class GateRunFilter(UpdatedAfterFilterSet):
     service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
     environment = django_filters.CharFilter(
         field_name="environment__name", help_text="The environment's name."
@@ -154,7 +155,7 @@ class GateRunViewSet(RowViewSet):
 # --- Rules ----------------------------------------------------------------------------------------
 
 
-class GateRuleFilter(django_filters.FilterSet):
+class GateRuleFilter(UpdatedAfterFilterSet):
     service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
     environment = django_filters.CharFilter(
         field_name="environment__name", help_text="The environment's name."

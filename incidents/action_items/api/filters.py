@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
-from api.filters import NoEmptyTypedValuesForm, StrictBooleanFilter
+from api.filters import NoEmptyTypedValuesForm, StrictBooleanFilter, updated_after_filter
 from core.http import request_user
 from incidents.models import ActionItem, Horizon
 from incidents.postmortem.api.filters import ReferenceFilter
@@ -40,6 +40,7 @@ class ActionItemFilter(django_filters.FilterSet):
     service = django_filters.CharFilter(
         field_name="incident__service__slug", help_text="The incident's service's slug."
     )
+    updated_after = updated_after_filter()
 
     class Meta:
         model = ActionItem

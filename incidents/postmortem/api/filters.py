@@ -13,7 +13,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 
-from api.filters import BoundedIsoDateTimeFilter, NoEmptyTypedValuesForm
+from api.filters import BoundedIsoDateTimeFilter, NoEmptyTypedValuesForm, updated_after_filter
 from incidents.insights.selectors import SEARCH_MAX_TERMS
 from incidents.models import ExternalReference, Incident, IncidentLabel, Severity
 from incidents.models.references import LABEL_PATTERN
@@ -89,6 +89,7 @@ class IncidentFilter(django_filters.FilterSet):
         max_length=40,
         help_text="Incidents with a reference in this source, e.g. `tickets`.",
     )
+    updated_after = updated_after_filter()
     q = django_filters.CharFilter(
         method="filter_q",
         help_text=f"Words the title contains, all of them, any case (at most {SEARCH_MAX_TERMS}).",

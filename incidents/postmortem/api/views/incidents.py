@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.contrib.admin.models import DELETION, LogEntry
 from django.db import transaction
 from django.urls import reverse
 from drf_spectacular.utils import (
@@ -114,6 +115,16 @@ def transition_races() -> Iterator[None]:
                 d409="An external reference names another incident.",
             ),
         },
+    ),
+    destroy=extend_schema(
+        summary="Delete the incident",
+        description=(
+            "Admins only, as in the admin: the incident goes with its whole post-mortem, its "
+            "messages and its attached files. The admin's log records who deleted it, and the "
+            "change feed records incident.deleted (and action_item.deleted for its items)."
+        ),
+        parameters=[REF],
+        responses={204: None, **problems(*READ_PROBLEMS)},
     ),
     partial_update=extend_schema(
         summary="Change some of the incident's fields",
@@ -246,6 +257,18 @@ class IncidentViewSet(DraftActions, viewsets.GenericViewSet):
                 current_version=stale.current_version,
             ) from None
         return self._detail_response(incident.number)
+
+    def destroy(self, request: Request, ref: str) -> Response:
+        incident = self.get_object()
+        user = request_user(request)
+        # The same record the admin's delete leaves (who deleted which incident), written
+        # with the deletion or not at all, as the admin does.
+        with transaction.atomic():
+            LogEntry.objects.log_actions(
+                user_id=user.pk, queryset=[incident], action_flag=DELETION, single_object=True
+            )
+            services.incident_delete(incident=incident, user=user)
+        return Response(status=204)
 
     @extend_schema(
         summary="Resolve the incident",
