@@ -54,7 +54,7 @@ def feed_record(
         changes=sorted(set(changes)),
     )
     for listener in plugins.feed_listeners():
-        listener(event)
+        listener([event])
     return event
 
 
@@ -73,9 +73,8 @@ def feed_record_many(events: Iterable[dict[str, Any]]) -> list[FeedEvent]:
         for event in events
     ]
     created = FeedEvent.objects.bulk_create(rows)
-    for event in created:
-        for listener in plugins.feed_listeners():
-            listener(event)
+    for listener in plugins.feed_listeners():
+        listener(created)  # the batch at once: a listener's cost must not grow with it
     return created
 
 

@@ -133,7 +133,7 @@ class HealthSnapshotFilter(UpdatedAfterFilterSet):
         fields = ["service", "status", "taken_after", "taken_before"]
 
 
-class HealthHourFilter(django_filters.FilterSet):
+class HealthHourFilter(UpdatedAfterFilterSet):
     service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
     health_check = django_filters.NumberFilter(
         field_name="health_check_id", help_text="The check's id."

@@ -214,6 +214,8 @@ class CheckResultHourly(models.Model):
     maintenance_count = models.PositiveIntegerField(default=0, db_default=0)
     latency_p50_ms = models.PositiveIntegerField(null=True, blank=True)
     latency_p95_ms = models.PositiveIntegerField(null=True, blank=True)
+    # A late result merged into an hour already rolled up changes it: `updated_after` finds it.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
 
     class Meta:
         ordering = ["hour"]

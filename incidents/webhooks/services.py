@@ -8,6 +8,7 @@ delays them without losing any.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import transaction
@@ -46,21 +47,20 @@ def _enqueue(deliveries: list[WebhookDelivery]) -> None:
         outbox_enqueue(task=DELIVER_TASK, kwargs={"delivery_id": delivery.pk})
 
 
-def webhook_deliveries_queue(event: FeedEvent) -> None:
-    """The feed listener (registered in incidents' AppConfig.ready()): one delivery per active
-    endpoint that follows the event's kind, in the transaction that recorded it."""
+def webhook_deliveries_queue(events: Sequence[FeedEvent]) -> None:
+    """The feed listener (registered in incidents' AppConfig.ready()): one delivery per event
+    and active endpoint that follows its kind, in the transaction that recorded them. A batch
+    (an import's items) costs one read of the endpoints, however many events it holds."""
     # A JSON lookup would not run on SQLite, and there are few endpoints: one query, then pick.
-    following = [
-        pk
-        for pk, events in WebhookEndpoint.objects.filter(active=True).values_list("pk", "events")
-        if event.kind in (events or [])
+    endpoints = list(WebhookEndpoint.objects.filter(active=True).values_list("pk", "events"))
+    deliveries = [
+        WebhookDelivery(endpoint_id=pk, event=event, kind=event.kind)
+        for event in events
+        for pk, kinds in endpoints
+        if event.kind in (kinds or [])
     ]
-    if following:
-        _enqueue(
-            WebhookDelivery.objects.bulk_create(
-                [WebhookDelivery(endpoint_id=pk, event=event, kind=event.kind) for pk in following]
-            )
-        )
+    if deliveries:
+        _enqueue(WebhookDelivery.objects.bulk_create(deliveries))
 
 
 @transaction.atomic

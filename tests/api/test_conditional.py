@@ -139,6 +139,7 @@ def world(admin, settings, tmp_path) -> dict[str, str]:
         "attachments": f"{API}/incidents/{ref}/attachments",
         "correlation": f"{API}/incidents/{ref}/correlation",
         "health-hours": f"{API}/health-hours",
+        "events": f"{API}/events",
         "webhooks": f"{API}/webhooks",
         "webhook": f"{API}/webhooks/{endpoint.pk}",
         "webhook-deliveries": f"{API}/webhooks/{endpoint.pk}/deliveries",

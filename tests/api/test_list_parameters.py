@@ -24,6 +24,8 @@ NO_UPDATED_AFTER = {
     "/api/v1/tokens",
     # The change feed follows its own cursor (`after`).
     "/api/v1/events",
+    # Webhook endpoints: an admin's handful of settings, read whole, not data a job syncs.
+    "/api/v1/webhooks",
 }
 
 

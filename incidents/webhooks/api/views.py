@@ -22,6 +22,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from api.filters import QueryFilterBackend
 from api.pagination import PagePagination
 from api.permissions import RolePermission
 from api.problems import Problem
@@ -66,7 +67,8 @@ class WebhookViewSet(viewsets.GenericViewSet):
     queryset = WebhookEndpoint.objects.all()
     permission_classes = [ManagesWebhooks]
     lookup_value_regex = "[0-9]{1,18}"
-    filter_backends: list = []
+    # No filters and no ordering: any other parameter is a 400 naming the allowed ones.
+    filter_backends = [QueryFilterBackend]
     pagination_class = PagePagination
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
@@ -91,7 +93,8 @@ class WebhookViewSet(viewsets.GenericViewSet):
         responses={200: WebhookEndpointSerializer(many=True), **problems(*LIST_PROBLEMS)},
     )
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(WebhookEndpoint.objects.order_by("name", "pk"))
+        endpoints = self.filter_queryset(WebhookEndpoint.objects.order_by("name", "pk"))
+        page = self.paginate_queryset(endpoints)
         assert page is not None  # pagination_class is set
         return self.get_paginated_response(WebhookEndpointSerializer(page, many=True).data)
 
