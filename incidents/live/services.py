@@ -17,6 +17,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import models, transaction
 from django.utils import timezone
 
+from incidents.insights.services import search_document_mark_stale
 from incidents.models import Incident, LiveMark, SolutionOption
 from incidents.postmortem.sections import PROSE_FIELDS, SECTIONS
 
@@ -103,3 +104,6 @@ def _bump(incident_id: int, parts: list[str], by: str) -> None:
             unique_fields=["incident", "part"],
             update_fields=["serial", "changed_by", "changed_at"],
         )
+    # Every change to an incident passes here, so here its search document is asked to follow;
+    # in a transaction of its own, so that a failure there never loses the mark.
+    search_document_mark_stale(incident_id=incident_id)

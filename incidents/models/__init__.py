@@ -31,6 +31,7 @@ from incidents.models.drafting import DiscardedProposal
 from incidents.models.incident import Incident, ReferenceCounter, Severity
 from incidents.models.live import LiveMark
 from incidents.models.public_document import PublicDocument
+from incidents.models.search import SearchDocument
 from incidents.models.timeline import TimelineEvent
 
 __all__ = [
@@ -59,6 +60,7 @@ __all__ = [
     "Phase",
     "PublicDocument",
     "ReferenceCounter",
+    "SearchDocument",
     "Severity",
     "SolutionOption",
     "StatusItem",
