@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from api.reads import RowSerializer, Times
+from incidents.insights.search import SEARCH_RANK, SEARCH_SNIPPET, snippet
 from incidents.models import Incident, Severity
 from incidents.models.incident import REFERENCE_PREFIX
 
@@ -16,6 +17,22 @@ class ServiceRefSerializer(serializers.Serializer):
 
     slug = serializers.CharField()
     name = serializers.CharField()
+
+
+class SearchMatchSerializer(serializers.Serializer):
+    """Schema only: how a listed incident matched the list's `q`, as IncidentListSerializer
+    nests it."""
+
+    rank = serializers.FloatField(
+        help_text="How well it matched: higher is better; comparable within one answer only."
+    )
+    snippet = serializers.CharField(
+        help_text="Plain text around the best matches (not HTML: escape it to show it)."
+    )
+    highlights = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField(), min_length=2, max_length=2),
+        help_text="Where the matches are in `snippet`: [start, end) character offsets.",
+    )
 
 
 class IncidentListSerializer(RowSerializer):
@@ -60,6 +77,11 @@ class IncidentListSerializer(RowSerializer):
     version = serializers.IntegerField(help_text="Also the ETag; send it back in If-Match.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    # Added by finish() to rows searched with `q` (incidents.insights.search), from the context's
+    # "q".
+    search = SearchMatchSerializer(
+        required=False, help_text="Only when the list was searched with `q`: how it matched."
+    )
 
     @classmethod
     def values(cls) -> list[str]:
@@ -75,3 +97,10 @@ class IncidentListSerializer(RowSerializer):
             data["service"] = {"slug": source.service.slug, "name": source.service.name}
         else:
             data["service"] = {"slug": source["service__slug"], "name": source["service__name"]}
+            if SEARCH_RANK in source:
+                found = snippet(source[SEARCH_SNIPPET], self.context.get("q", ""))
+                data["search"] = {
+                    "rank": source[SEARCH_RANK],
+                    "snippet": found.text,
+                    "highlights": found.highlights,
+                }

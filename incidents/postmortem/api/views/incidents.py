@@ -20,6 +20,7 @@ from api.filters import QueryFilterBackend, StableOrderingFilter
 from api.pagination import PagePagination
 from api.permissions import request_user
 from api.problems import Problem
+from incidents.insights import search
 from incidents.models import (
     Incident,
 )
@@ -71,7 +72,8 @@ def transition_races() -> Iterator[None]:
         description=(
             "Newest first by default (`-started_at`, then `-number`). `ordering` takes "
             "started_at, number, severity, status or updated_at, `-` for descending. "
-            "Duplicates are left out unless `duplicates` asks for them."
+            "Duplicates are left out unless `duplicates` asks for them. With `q`, the best "
+            "match comes first unless `ordering` is given, and each row says how it matched."
         ),
         responses={200: s.IncidentListSerializer(many=True), **problems(*LIST_PROBLEMS)},
     ),
@@ -159,9 +161,15 @@ class IncidentViewSet(DraftActions, viewsets.GenericViewSet):
         incidents = self.filter_queryset(
             Incident.objects.all() if asked else Incident.objects.counted()
         )
-        page = self.paginate_queryset(incidents.values(*s.IncidentListSerializer.values()))
+        columns = s.IncidentListSerializer.values()
+        if search.is_searched(incidents):
+            columns += [search.SEARCH_RANK, search.SEARCH_SNIPPET]
+            if not request.query_params.get("ordering"):
+                incidents = incidents.order_by(f"-{search.SEARCH_RANK}", "-started_at", "-number")
+        page = self.paginate_queryset(incidents.values(*columns))
         assert page is not None  # pagination_class is set
-        return self.get_paginated_response(s.IncidentListSerializer.shape(page))
+        context = {"q": request.query_params.get("q", "")}
+        return self.get_paginated_response(s.IncidentListSerializer.shape(page, context))
 
     def retrieve(self, request: Request, ref: str) -> Response:
         return self._detail_response(ref)
