@@ -8,8 +8,8 @@ ts_rank, and the snippet is ts_headline's. On SQLite every word must appear some
 document's text, in any case; a match in the title ranks first, and the snippet is cut around
 the first match.
 
-A searched queryset carries two annotations, SEARCH_RANK and SEARCH_SNIPPET; `snippet()` turns
-the second into a Snippet, whose parts a template prints escaped and the API gives as offsets.
+A searched queryset carries the annotation SEARCH_RANK; `snippets()` gives the rows of a page
+their Snippets, whose parts a template prints escaped and the API gives as offsets.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Concat
 
-from incidents.models import Incident
+from incidents.models import Incident, SearchDocument
 
 # The text search configuration of the stored vectors and of every query: English stemming and
 # stop words. Changing it needs `manage.py search_rebuild`.
@@ -41,7 +41,6 @@ SEARCH_CONFIG = "english"
 # A pasted paragraph must not become a huge query: words past this many are left out.
 SEARCH_MAX_TERMS = 8
 SEARCH_RANK = "search_rank"
-SEARCH_SNIPPET = "search_snippet"
 
 # Where a match starts and stops in the raw snippet. Control characters that the stored text
 # never holds (services strips them), so nothing a person wrote can forge a highlight.
@@ -84,47 +83,26 @@ def search_terms(text: str) -> str:
 
 def incident_search(queryset: QuerySet[Incident], text: str) -> QuerySet[Incident]:
     """Narrow `queryset` to incidents whose search document matches `text`, best match first
-    (then newest), annotated with SEARCH_RANK and SEARCH_SNIPPET."""
+    (then newest), annotated with SEARCH_RANK. snippets() gives the rows of a page their
+    snippets."""
     terms = search_terms(text)
     searched = _full_text_search if full_text() else _plain_search
     return searched(queryset, terms).order_by(f"-{SEARCH_RANK}", "-started_at", "-number")
 
 
 def is_searched(queryset: QuerySet[Any]) -> bool:
-    """Whether incident_search() narrowed `queryset`, so its rows carry a rank and a snippet."""
+    """Whether incident_search() narrowed `queryset`, so its rows carry a rank."""
     return SEARCH_RANK in queryset.query.annotations
 
 
-def _document_text() -> Concat:
-    return Concat(
-        "search_document__heading",
-        Value("\n"),
-        "search_document__prose",
-        Value("\n"),
-        "search_document__rows",
-        output_field=TextField(),
-    )
+def _query(terms: str) -> SearchQuery:
+    return SearchQuery(terms, config=SEARCH_CONFIG, search_type="websearch")
 
 
 def _full_text_search(queryset: QuerySet[Incident], terms: str) -> QuerySet[Incident]:
-    query = SearchQuery(terms, config=SEARCH_CONFIG, search_type="websearch")
-    # The headline is worked out for the rows of the page only: PostgreSQL evaluates costly
-    # output columns after the sort and the limit.
+    query = _query(terms)
     return queryset.filter(search_document__vector=query).annotate(
-        **{
-            SEARCH_RANK: SearchRank(F("search_document__vector"), query),
-            SEARCH_SNIPPET: SearchHeadline(
-                _document_text(),
-                query,
-                config=SEARCH_CONFIG,
-                start_sel=START,
-                stop_sel=STOP,
-                max_words=30,
-                min_words=12,
-                max_fragments=2,
-                fragment_delimiter=FRAGMENT_DELIMITER,
-            ),
-        }
+        **{SEARCH_RANK: SearchRank(F("search_document__vector"), query)}
     )
 
 
@@ -145,34 +123,57 @@ def _plain_search(queryset: QuerySet[Incident], terms: str) -> QuerySet[Incident
             | Q(search_document__rows__icontains=word)
         )
         in_title &= Q(search_document__heading__icontains=word)
-    return queryset.annotate(
-        **{
-            # Simple: an incident whose heading holds every word before one that only mentions them.
-            SEARCH_RANK: Case(
-                When(in_title, then=Value(1.0)), default=Value(0.5), output_field=FloatField()
-            ),
-            SEARCH_SNIPPET: _document_text(),
-        }
-    )
+    # Simple: an incident whose heading holds every word before one that only mentions them.
+    rank = Case(When(in_title, then=Value(1.0)), default=Value(0.5), output_field=FloatField())
+    return queryset.annotate(**{SEARCH_RANK: rank})
+
+
+def _document_text() -> Concat:
+    return Concat("heading", Value("\n"), "prose", Value("\n"), "rows", output_field=TextField())
+
+
+def snippets(
+    incident_ids: Iterable[int], text: str, *, full: bool | None = None
+) -> dict[int, Snippet]:
+    """The snippet of each of these incidents (a page's rows) for `text`, in one query.
+
+    Apart from the search itself, so that ts_headline, which reads a whole document, runs for
+    the rows shown and not for every match. `full` False asks for the SQLite snippet on any
+    database."""
+    ids = list(incident_ids)
+    if not ids:
+        return {}
+    documents = SearchDocument.objects.filter(incident_id__in=ids)
+    if full_text() if full is None else full:
+        headline = SearchHeadline(
+            _document_text(),
+            _query(search_terms(text)),
+            config=SEARCH_CONFIG,
+            start_sel=START,
+            stop_sel=STOP,
+            max_words=30,
+            min_words=12,
+            max_fragments=2,
+            fragment_delimiter=FRAGMENT_DELIMITER,
+        )
+        found = documents.annotate(headline=headline).values_list("incident_id", "headline")
+        return {pk: _marked(raw) for pk, raw in found}
+    texts = documents.annotate(text=_document_text()).values_list("incident_id", "text")
+    return {pk: plain_snippet(document, text) for pk, document in texts}
+
+
+def snippets_attach(rows: Iterable[Incident], text: str) -> None:
+    """Give each searched incident of a page its `snippet`, for the template."""
+    rows = list(rows)
+    found = snippets([row.pk for row in rows], text)
+    for row in rows:
+        row.snippet = found.get(row.pk, Snippet(parts=()))  # type: ignore[attr-defined]
 
 
 def _plain_words(terms: str) -> list[str]:
     # The operators of full-text search mean nothing here: quotes are dropped, `or` and a leading
     # `-` are searched as written.
     return [word for word in terms.replace('"', " ").split() if word]
-
-
-def snippet(raw: str | None, text: str) -> Snippet:
-    """The Snippet of a searched row, from its SEARCH_SNIPPET and the text searched for."""
-    if not raw:
-        return Snippet(parts=())
-    return _marked(raw) if full_text() else plain_snippet(raw, text)
-
-
-def snippets_attach(rows: Iterable[Incident], text: str) -> None:
-    """Give each searched incident its `snippet`, for the template."""
-    for row in rows:
-        row.snippet = snippet(getattr(row, SEARCH_SNIPPET), text)  # type: ignore[attr-defined]
 
 
 def _marked(raw: str) -> Snippet:

@@ -6,6 +6,9 @@ own short transaction: it never holds a lock inside the write's, so two writes o
 cannot deadlock over it, and a write that rolls back marks nothing. If writing the mark fails,
 the write stands and the failure is logged (robust): the page then learns of it with the next
 change or a reload.
+
+Being the one place every change passes after it commits, the bump also asks for the incident's
+search document to be refreshed (incidents.insights.services).
 """
 
 from __future__ import annotations

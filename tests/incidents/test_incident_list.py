@@ -262,6 +262,7 @@ class TestQueryBudget:
             assert response.status_code == 200
             assert len(response.context["page"].object_list) == min(total, 25)
             counts.append(len(ctx.captured_queries))
-        # A filtered list also validates the service slug: one more query.
-        budget = self.BUDGET + (1 if "service" in params else 0)
+        # A filtered list also validates the service slug, and a searched one reads its page's
+        # snippets: one more query each.
+        budget = self.BUDGET + (1 if "service" in params else 0) + (1 if "q" in params else 0)
         assert counts == [budget, budget], counts

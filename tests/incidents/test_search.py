@@ -299,7 +299,7 @@ class TestFallback:
         )
         build_documents()
         row = search.plain_search(Incident.objects.all(), '"zeppelin"').get()
-        found = search.plain_snippet(getattr(row, search.SEARCH_SNIPPET), '"zeppelin"')
+        found = search.snippets([row.pk], '"zeppelin"', full=False)[row.pk]
         assert found.text.startswith("… ")
         assert found.text.endswith(" …")
         assert "Zeppelin fell, zeppelin" in found.text
@@ -406,8 +406,8 @@ class TestQueryBudget:
             assert len(response.context["page"].object_list) == min(total, 25)
             assert "<mark>zeppelin</mark>" in response.content.decode()
             counts.append(len(ctx.captured_queries))
-        # session, user, permissions (2), service slug, count, rows, service choices.
-        assert counts == [8, 8], counts
+        # session, user, permissions (2), service slug, count, rows, snippets, service choices.
+        assert counts == [9, 9], counts
 
     def test_a_searched_api_list_costs_the_same_for_1_and_50_matches(self, api):
         IncidentFactory(title="zeppelin")
@@ -420,5 +420,5 @@ class TestQueryBudget:
         with CaptureQueriesContext(connection) as fifty:
             response = api.get(f"{API}/incidents", {"q": "zeppelin"})
         assert response.json()["count"] == 50
-        # token, user permissions, group permissions, count, page
-        assert len(one) == len(fifty) == 5, [q["sql"] for q in fifty.captured_queries]
+        # token, user permissions, group permissions, count, page, snippets
+        assert len(one) == len(fifty) == 6, [q["sql"] for q in fifty.captured_queries]

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from api.reads import RowSerializer, Times
-from incidents.insights.search import SEARCH_RANK, SEARCH_SNIPPET, snippet
+from incidents.insights.search import SEARCH_RANK, Snippet
 from incidents.models import Incident, Severity
 from incidents.models.incident import REFERENCE_PREFIX
 
@@ -78,7 +78,7 @@ class IncidentListSerializer(RowSerializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     # Added by finish() to rows searched with `q` (incidents.insights.search), from the context's
-    # "q".
+    # "snippets" of the page.
     search = SearchMatchSerializer(
         required=False, help_text="Only when the list was searched with `q`: how it matched."
     )
@@ -98,7 +98,7 @@ class IncidentListSerializer(RowSerializer):
         else:
             data["service"] = {"slug": source["service__slug"], "name": source["service__name"]}
             if SEARCH_RANK in source:
-                found = snippet(source[SEARCH_SNIPPET], self.context.get("q", ""))
+                found = self.context["snippets"].get(source["id"], Snippet(parts=()))
                 data["search"] = {
                     "rank": source[SEARCH_RANK],
                     "snippet": found.text,

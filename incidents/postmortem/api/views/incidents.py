@@ -162,13 +162,17 @@ class IncidentViewSet(DraftActions, viewsets.GenericViewSet):
             Incident.objects.all() if asked else Incident.objects.counted()
         )
         columns = s.IncidentListSerializer.values()
-        if search.is_searched(incidents):
-            columns += [search.SEARCH_RANK, search.SEARCH_SNIPPET]
+        searched = search.is_searched(incidents)
+        if searched:
+            columns += ["id", search.SEARCH_RANK]
             if not request.query_params.get("ordering"):
                 incidents = incidents.order_by(f"-{search.SEARCH_RANK}", "-started_at", "-number")
         page = self.paginate_queryset(incidents.values(*columns))
         assert page is not None  # pagination_class is set
-        context = {"q": request.query_params.get("q", "")}
+        context = {}
+        if searched:
+            q = request.query_params.get("q", "")
+            context["snippets"] = search.snippets([row["id"] for row in page], q)
         return self.get_paginated_response(s.IncidentListSerializer.shape(page, context))
 
     def retrieve(self, request: Request, ref: str) -> Response:
