@@ -32,7 +32,7 @@ help:
 	@echo "make lint    ruff check and ruff format --check"
 	@echo "make fmt     ruff fixes and formatting, in place"
 	@echo "make typecheck  mypy with the Django and DRF plugins (settings in pyproject.toml)"
-	@echo "make bench   benchmarks: API lists, prober, health look-up, import, status page, live pages"
+	@echo "make bench   benchmarks: API lists, prober, health look-up, search, import, status page, live pages"
 	@echo "make venv    create or update .venv"
 
 venv: $(STAMP)

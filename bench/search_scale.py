@@ -153,6 +153,22 @@ def _measure(client: Any) -> dict[str, float]:
     return times
 
 
+def _explain(words: str) -> None:
+    """The plans of the API's search at the biggest size: its count, then its first page."""
+    from django.db import connection
+
+    from incidents.insights.search import incident_search
+    from incidents.models import Incident
+
+    searched = incident_search(Incident.objects.counted(), words)
+    print(f"\nPlans of q={words}, the API's count and then its first page:")
+    count_sql, params = searched.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN ANALYZE SELECT COUNT(*) FROM ({count_sql}) AS q", params)
+        print("\n".join(row[0] for row in cursor.fetchall()))
+    print(searched.values("pk", "number", "title")[:25].explain(analyze=True))
+
+
 def main() -> int:
     url = os.environ.get("DATABASE_URL", "")
     if urlsplit(url).scheme not in {"postgres", "postgresql"}:
@@ -193,6 +209,7 @@ def main() -> int:
                 f"{time.monotonic() - started:.0f} s"
             )
             results[size] = _measure(client)
+        _explain("worker")
         small, big = SIZES[0], SIZES[-1]
         print(f"\n{'':24}" + "".join(f"{size:>10}" for size in SIZES) + "     ratio")
         for name, *_ in QUERIES:

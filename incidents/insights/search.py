@@ -3,10 +3,10 @@
 Both read the incident's stored search document (incidents.models.SearchDocument), which
 incidents.insights.services keeps current after each change. On PostgreSQL the words are
 matched with full-text search (websearch_to_tsquery against the document's GIN-indexed vector,
-so "quoted phrases", `or` and `-word` work, and words match their other forms), ranked with
-ts_rank, and the snippet is ts_headline's. On SQLite every word must appear somewhere in the
-document's text, in any case; a match in the title ranks first, and the snippet is cut around
-the first match.
+so "quoted phrases", `or` and `-word` work, and words match their other forms), and the snippet
+is ts_headline's. On SQLite every word must appear somewhere in the document's text, in any
+case, and the snippet is cut around the first match. Both rank the same way: a match in the
+title (or the status line) first, then the newest.
 
 A searched queryset carries the annotation SEARCH_RANK; `snippets()` gives the rows of a page
 their Snippets, whose parts a template prints escaped and the API gives as offsets.
@@ -19,11 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.contrib.postgres.search import SearchHeadline, SearchQuery
 from django.db import connection
 from django.db.models import (
     Case,
-    F,
     FloatField,
     Q,
     QuerySet,
@@ -101,9 +100,15 @@ def _query(terms: str) -> SearchQuery:
 
 def _full_text_search(queryset: QuerySet[Incident], terms: str) -> QuerySet[Incident]:
     query = _query(terms)
-    return queryset.filter(search_document__vector=query).annotate(
-        **{SEARCH_RANK: SearchRank(F("search_document__vector"), query)}
+    # Ranked by where it matched, not by ts_rank: ts_rank reads every matching document whole
+    # (100 ms for 2,800 matches of 10,000 incidents, growing with them), the heading's small
+    # vector costs next to nothing.
+    rank = Case(
+        When(search_document__heading_vector=query, then=Value(1.0)),
+        default=Value(0.5),
+        output_field=FloatField(),
     )
+    return queryset.filter(search_document__vector=query).annotate(**{SEARCH_RANK: rank})
 
 
 def plain_search(queryset: QuerySet[Incident], text: str) -> QuerySet[Incident]:

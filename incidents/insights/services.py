@@ -150,9 +150,14 @@ def search_document_refresh(*, incident_id: int) -> bool:
         if found is None:
             return False
         heading, prose, rows = found
-        vector = _vector(Value(heading), Value(prose), Value(rows)) if full_text() else None
+        vectors = {}
+        if full_text():
+            vectors = {
+                "vector": _vector(Value(heading), Value(prose), Value(rows)),
+                "heading_vector": SearchVector(Value(heading), config=SEARCH_CONFIG),
+            }
         SearchDocument.objects.filter(incident_id=incident_id).update(
-            heading=heading, prose=prose, rows=rows, vector=vector, built_at=timezone.now()
+            heading=heading, prose=prose, rows=rows, built_at=timezone.now(), **vectors
         )
     return True
 
@@ -187,7 +192,8 @@ def search_documents_rebuild(*, batch_size: int = REBUILD_BATCH) -> int:
             )
             if full_text():
                 SearchDocument.objects.filter(incident_id__in=ids).update(
-                    vector=_vector(F("heading"), F("prose"), F("rows"))
+                    vector=_vector(F("heading"), F("prose"), F("rows")),
+                    heading_vector=SearchVector("heading", config=SEARCH_CONFIG),
                 )
         built += len(parts)
         after = ids[-1]

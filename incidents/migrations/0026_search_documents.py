@@ -46,6 +46,10 @@ class Migration(migrations.Migration):
                     "vector",
                     django.contrib.postgres.search.SearchVectorField(editable=False, null=True),
                 ),
+                (
+                    "heading_vector",
+                    django.contrib.postgres.search.SearchVectorField(editable=False, null=True),
+                ),
                 ("stale_since", models.DateTimeField(blank=True, null=True)),
                 ("built_at", models.DateTimeField(blank=True, null=True)),
             ],

@@ -6,8 +6,8 @@ from django.db import models
 
 
 class SearchDocument(models.Model):
-    """What search reads of one incident: the text of every section in three parts, weighted
-    apart (heading before prose before rows), and on PostgreSQL their full-text vector.
+    """What search reads of one incident: the text of every section in three parts (heading,
+    prose, rows), and on PostgreSQL their full-text vectors.
 
     Written only by incidents.insights.services, after each change to the incident commits.
     Kept apart from the incident row, so a refresh never touches the version two editors
@@ -28,6 +28,9 @@ class SearchDocument(models.Model):
     rows = models.TextField(blank=True)
     # to_tsvector of the three parts (weights A, B, C); null on SQLite, which searches the text.
     vector = SearchVectorField(null=True, editable=False)
+    # to_tsvector of the heading alone: what ranks a match in the title first. Small enough to be
+    # read for every match, where ts_rank over `vector` would read every whole document.
+    heading_vector = SearchVectorField(null=True, editable=False)
     # Set when a change asked for a refresh that has not run yet: the changes meanwhile ask for
     # no other (incidents.insights.services.search_document_mark_stale).
     stale_since = models.DateTimeField(null=True, blank=True)

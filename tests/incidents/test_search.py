@@ -253,7 +253,9 @@ class TestSnippets:
         marked = [row["search"]["snippet"][a:b] for a, b in row["search"]["highlights"]]
         assert marked == ["zeppelin"]
 
-    def test_the_api_gives_rank_snippet_and_highlight_offsets_only_when_searched(self, api):
+    def test_the_api_gives_rank_snippet_and_highlight_offsets_when_searched_and_null_otherwise(
+        self, api
+    ):
         incident = IncidentFactory(number=1, title="Checkout down")
         LessonFactory(incident=incident, text="The *zeppelin* alarm never fired.")
         build_documents()
@@ -263,7 +265,7 @@ class TestSnippets:
         assert [row["search"]["snippet"][a:b] for a, b in row["search"]["highlights"]] == [
             "zeppelin"
         ]
-        assert "search" not in api.get(f"{API}/incidents").json()["results"][0]
+        assert api.get(f"{API}/incidents").json()["results"][0]["search"] is None
         assert "search" not in api.get(f"{API}/incidents/INC-1").json()
 
     def test_the_schema_names_the_search_fields_of_a_listed_incident_only(self):

@@ -24,7 +24,7 @@ class SearchMatchSerializer(serializers.Serializer):
     nests it."""
 
     rank = serializers.FloatField(
-        help_text="How well it matched: higher is better; comparable within one answer only."
+        help_text="Where it matched: 1.0 in the title or status line, 0.5 elsewhere."
     )
     snippet = serializers.CharField(
         help_text="Plain text around the best matches (not HTML: escape it to show it)."
@@ -80,7 +80,7 @@ class IncidentListSerializer(RowSerializer):
     # Added by finish() to rows searched with `q` (incidents.insights.search), from the context's
     # "snippets" of the page.
     search = SearchMatchSerializer(
-        required=False, help_text="Only when the list was searched with `q`: how it matched."
+        allow_null=True, help_text="How it matched the list's `q`; null when there is none."
     )
 
     @classmethod
@@ -97,10 +97,13 @@ class IncidentListSerializer(RowSerializer):
             data["service"] = {"slug": source.service.slug, "name": source.service.name}
         else:
             data["service"] = {"slug": source["service__slug"], "name": source["service__name"]}
-            if SEARCH_RANK in source:
-                found = self.context["snippets"].get(source["id"], Snippet(parts=()))
-                data["search"] = {
-                    "rank": source[SEARCH_RANK],
-                    "snippet": found.text,
-                    "highlights": found.highlights,
-                }
+        if "search" not in self._declared_fields:
+            return  # the detail, which drops the field
+        data["search"] = None
+        if isinstance(source, dict) and SEARCH_RANK in source:
+            found = self.context["snippets"].get(source["id"], Snippet(parts=()))
+            data["search"] = {
+                "rank": source[SEARCH_RANK],
+                "snippet": found.text,
+                "highlights": found.highlights,
+            }
