@@ -15,6 +15,7 @@ class IncidentsConfig(AppConfig):
         from deployments.models import GateRule
         from incidents.attachments import tasks as attachment_tasks  # noqa: F401
         from incidents.communications.tasks import communication_deliver
+        from incidents.insights.tasks import search_document_refresh
         from incidents.postmortem import tasks as postmortem_tasks  # noqa: F401
         from incidents.statuspage.services import components_follow_health
         from incidents.statuspage.tasks import maintenance_notice_send, subscriber_confirmation_send
@@ -34,3 +35,4 @@ class IncidentsConfig(AppConfig):
         plugins.outbox_carry(maintenance_notice_send.name)
         plugins.feed_listen(webhook_deliveries_queue)
         plugins.outbox_carry(webhook_deliver.name)
+        plugins.outbox_carry(search_document_refresh.name)

@@ -1,14 +1,12 @@
 """Reads for the dashboard and the incident list: open incidents, post-mortems in review, the
-list with its counts, and search.
+list with its counts. Search is incidents.insights.search.
 """
 
 from __future__ import annotations
 
 from django.db.models import (
     Count,
-    Exists,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
 )
@@ -16,7 +14,6 @@ from django.db.models.functions import Coalesce
 
 from incidents.models import (
     ActionItem,
-    Cause,
     Incident,
 )
 
@@ -42,29 +39,6 @@ def incident_list() -> QuerySet[Incident]:
         .annotate(open_action_items=Coalesce(Subquery(open_items), 0))
         .order_by("-started_at", "-number")
     )
-
-
-# Each word costs two EXISTS subqueries; a pasted paragraph must not become a huge query.
-SEARCH_MAX_TERMS = 8
-
-
-def incident_search(queryset: QuerySet[Incident], text: str) -> QuerySet[Incident]:
-    """Narrow `queryset` to incidents that mention every word of `text`, case-insensitively.
-
-    A word may appear in the title, the summary, a cause's title or detail, or an action item's
-    title. Causes and items are matched with EXISTS rather than a join: a join would repeat an
-    incident once per matching row, and inflate the list's count of open items.
-    """
-    for term in text.split()[:SEARCH_MAX_TERMS]:
-        # A cause the draft from the facts proposed is nobody's finding until kept.
-        causes = Cause.objects.filter(incident=OuterRef("pk"), proposed=False).filter(
-            Q(title__icontains=term) | Q(detail__icontains=term)
-        )
-        items = ActionItem.objects.filter(incident=OuterRef("pk"), title__icontains=term)
-        queryset = queryset.filter(
-            Q(title__icontains=term) | Q(summary__icontains=term) | Exists(causes) | Exists(items)
-        )
-    return queryset
 
 
 def incidents_open() -> QuerySet[Incident]:

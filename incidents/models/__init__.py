@@ -31,6 +31,7 @@ from incidents.models.incident import Incident, ReferenceCounter, Severity
 from incidents.models.live import LiveMark
 from incidents.models.public_document import PublicDocument
 from incidents.models.references import ExternalReference, IncidentLabel
+from incidents.models.search import SearchDocument
 from incidents.models.timeline import TimelineEvent
 from incidents.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -62,6 +63,7 @@ __all__ = [
     "Phase",
     "PublicDocument",
     "ReferenceCounter",
+    "SearchDocument",
     "Severity",
     "SolutionOption",
     "StatusItem",

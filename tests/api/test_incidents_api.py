@@ -16,6 +16,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from api.tokens import token_create
+from incidents.insights.services import search_documents_rebuild
 from incidents.models import (
     ActionItem,
     Cause,
@@ -158,6 +159,7 @@ class TestIncidentList:
     def test_q_matches_every_word_of_the_title_in_any_case(self, api):
         IncidentFactory(number=1, title="Checkout worker missing")
         IncidentFactory(number=2, title="Checkout slow")
+        search_documents_rebuild()  # what the refresh after each change does
         response = api.get(f"{API}/incidents", {"q": "WORKER checkout"})
         assert [row["number"] for row in response.json()["results"]] == [1]
 

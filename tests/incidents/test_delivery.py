@@ -457,5 +457,5 @@ class TestOutbox:
         subscriber("ann@example.com")
         with django_capture_on_commit_callbacks(execute=True):
             sent()
-        assert OutboxMessage.objects.get().published_at is not None
+        assert OutboxMessage.objects.get(task=delivery.DELIVER_TASK).published_at is not None
         assert [m.to for m in mail.outbox] == [["ann@example.com"]]

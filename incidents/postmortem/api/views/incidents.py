@@ -24,6 +24,7 @@ from api.pagination import PagePagination
 from api.permissions import request_user
 from api.problems import Problem
 from core.lists import LeanList
+from incidents.insights import search
 from incidents.models import (
     Incident,
 )
@@ -77,9 +78,11 @@ def transition_races() -> Iterator[None]:
         description=(
             "Newest first by default (`-started_at`, then `-number`). `ordering` takes "
             "started_at, number, severity, status or updated_at, `-` for descending. "
-            "Duplicates are left out unless `duplicates` asks for them. Numbered pages "
-            "(`page`, or `page=last`), or keyset pages (`cursor`, empty for the first page) "
-            "that cost the same however deep."
+            "Duplicates are left out unless `duplicates` asks for them. With `q`, the best "
+            "match comes first unless `ordering` is given (or keyset pages, which keep the "
+            "list's order), and each row says how it matched. Numbered pages (`page`, or "
+            "`page=last`), or keyset pages (`cursor`, empty for the first page) that cost the "
+            "same however deep."
         ),
         responses={200: s.IncidentListSerializer(many=True), **problems(*LIST_PROBLEMS)},
     ),
@@ -199,11 +202,20 @@ class IncidentViewSet(DraftActions, viewsets.GenericViewSet):
         incidents = self.filter_queryset(
             Incident.objects.all() if asked else Incident.objects.counted()
         )
-        values = incidents.values(*s.IncidentListSerializer.values())
-        page = self.paginate_queryset(LeanList(values, count=incidents))
+        columns = s.IncidentListSerializer.values()
+        searched = search.is_searched(incidents)
+        if searched:
+            columns += ["id", search.SEARCH_RANK]
+            if not request.query_params.get("ordering"):
+                incidents = incidents.order_by(f"-{search.SEARCH_RANK}", "-started_at", "-number")
+        page = self.paginate_queryset(LeanList(incidents.values(*columns), count=incidents))
         assert page is not None  # pagination_class is set
         rows = selectors.incident_labels_and_references(list(page))
-        return self.get_paginated_response(s.IncidentListSerializer.shape(rows))
+        context = {}
+        if searched:
+            q = request.query_params.get("q", "")
+            context["snippets"] = search.snippets([row["id"] for row in rows], q)
+        return self.get_paginated_response(s.IncidentListSerializer.shape(rows, context))
 
     def retrieve(self, request: Request, ref: str) -> Response:
         return self._detail_response(ref)
