@@ -34,7 +34,7 @@ help:
 	@echo "make lint    ruff check and ruff format --check"
 	@echo "make fmt     ruff fixes and formatting, in place"
 	@echo "make typecheck  mypy with the Django and DRF plugins (settings in pyproject.toml)"
-	@echo "make bench   benchmarks: API lists, prober, health look-up, import, status page, live pages"
+	@echo "make bench   benchmarks: API lists, prober, health look-up, import, status page, live pages, scale"
 	@echo "make venv    create or update .venv"
 
 venv: $(STAMP)

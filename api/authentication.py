@@ -4,7 +4,9 @@ from typing import TYPE_CHECKING
 
 from rest_framework import authentication, exceptions
 
+from api.scopes import scope_refusal
 from api.tokens import token_authenticate
+from feed.services import feed_token_set
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -14,7 +16,12 @@ if TYPE_CHECKING:
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
-    """`Authorization: Bearer hst_...`: a personal API token. request.auth is the ApiToken."""
+    """`Authorization: Bearer hst_...`: an API token. request.auth is the ApiToken.
+
+    The token's scope is checked here, against the view the request is for (api.scopes): every
+    API route authenticates through this class, whatever permission classes it has, so no route
+    can forget the check.
+    """
 
     keyword = "Bearer"
 
@@ -32,6 +39,11 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         token = token_authenticate(parts[1])
         if token is None:
             raise exceptions.AuthenticationFailed("The token is unknown, expired or revoked.")
+        view = (request.parser_context or {}).get("view")
+        if view is not None and (refusal := scope_refusal(token, view, request.method or "")):
+            raise exceptions.PermissionDenied(refusal)
+        # The change feed names the token, not its owner, as who made this request's changes.
+        feed_token_set(token.name)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

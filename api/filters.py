@@ -12,6 +12,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -21,11 +22,23 @@ class StableOrderingFilter(OrderingFilter):
     """The client's ordering, then a tiebreak, so pages never overlap or shuffle rows that tie.
 
     The tiebreak is the view's `ordering_tiebreak`, or the id in the direction of the first term.
+    An ordering the view does not offer is a 400 naming the ones it does, never quietly the
+    default (`?ordering=password` must not look like it worked).
     """
 
     def get_ordering(
         self, request: Request, queryset: QuerySet[Any], view: APIView
     ) -> Sequence[str] | None:
+        raw = request.query_params.get(self.ordering_param)
+        if raw is not None:
+            terms = [term.strip() for term in raw.split(",")]
+            context = {"request": request}
+            valid = {name for name, _label in self.get_valid_fields(queryset, view, context)}
+            wrong = [term for term in terms if term.lstrip("-") not in valid]
+            if wrong:
+                allowed = ", ".join(sorted(valid))
+                detail = f"Unknown ordering {', '.join(wrong)}. Allowed: {allowed} (- reverses)."
+                raise ValidationError({self.ordering_param: [detail]})
         ordering = super().get_ordering(request, queryset, view)
         if not ordering:
             return ordering
@@ -44,15 +57,33 @@ class QueryFilterBackend(DjangoFilterBackend):
     """django-filter, skipped when the request has no parameter but pagination and ordering.
 
     Building and validating a FilterSet costs about as much as shaping a page of rows, and a
-    plain list (the common case for dashboards and scripts) gives it nothing to do. Parameters
-    the filterset does not know are ignored either way, so the answer is the same.
+    plain list (the common case for dashboards and scripts) gives it nothing to do. A parameter
+    neither the filterset, the pagination nor the view (`query_parameters`) knows is a 400
+    naming the allowed ones: `?updated_after=` ignored would answer with every row.
     """
 
     def filter_queryset(  # type: ignore[override]  # types-django-filter say HttpRequest; DRF passes its Request
         self, request: Request, queryset: QuerySet[Any], view: APIView
     ) -> QuerySet[Any]:
-        if not set(request.query_params).difference(NOT_FILTERS):
+        # `ordering` only where a list can be ordered; elsewhere it would be silently ignored.
+        ordered = any(
+            issubclass(backend, OrderingFilter) for backend in getattr(view, "filter_backends", ())
+        )
+        not_filters = NOT_FILTERS if ordered else NOT_FILTERS - {"ordering"}
+        if not set(request.query_params).difference(not_filters):
             return queryset
+        filterset_class = self.get_filterset_class(view, queryset)
+        allowed = (
+            not_filters
+            | set(getattr(view, "query_parameters", ()))
+            | set(filterset_class.base_filters if filterset_class else ())
+        )
+        unknown = sorted(set(request.query_params) - allowed)
+        if unknown:
+            names = ", ".join(sorted(allowed))
+            raise ValidationError(
+                {name: [f"Unknown parameter. Allowed: {names}."] for name in unknown}
+            )
         return super().filter_queryset(request, queryset, view)
 
 
@@ -133,3 +164,24 @@ class BoundedIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     """Takes `earliest=` as BoundedIsoDateTimeField does."""
 
     field_class = BoundedIsoDateTimeField
+
+
+def updated_after_filter() -> BoundedIsoDateTimeFilter:
+    """`updated_after`, on every list whose rows have an `updated_at`. Inclusive: a sync job
+    that passes the newest updated_at it saw gets that row again, rather than miss another row
+    changed in the same instant."""
+    return BoundedIsoDateTimeFilter(
+        field_name="updated_at",
+        lookup_expr="gte",
+        help_text="Changed at or after this ISO 8601 date-time (inclusive).",
+    )
+
+
+class UpdatedAfterFilterSet(django_filters.FilterSet):
+    """`updated_after`, for every list of rows with an `updated_at`: lists with filters of their
+    own build on it, lists without use it as it is."""
+
+    updated_after = updated_after_filter()
+
+    class Meta:
+        form = NoEmptyTypedValuesForm

@@ -1,4 +1,4 @@
-"""Personal API tokens and the record of idempotent requests."""
+"""API tokens (a person's or a service account's) and the record of idempotent requests."""
 
 from __future__ import annotations
 
@@ -8,10 +8,37 @@ from django.db.models import Q
 from django.utils import timezone
 
 
+class ServiceAccount(models.Model):
+    """A user that is not a person: it holds API tokens for a CI job or a script, with a role,
+    and cannot log in to pages (api.backends refuses it)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="service_account"
+    )
+    description = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return self.user.username
+
+
 class ApiToken(models.Model):
     class Scope(models.TextChoices):
         READ = "read", "Read"
         WRITE = "write", "Read and write"
+        # The narrow ones a CI job needs (api.scopes says which routes each may call).
+        GATE = "gate", "Ask the gate"
+        DEPLOYMENTS = "deployments", "Deployments: record, finish, changes, the gate"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
@@ -21,7 +48,17 @@ class ApiToken(models.Model):
     # token itself is never stored, only its SHA-256.
     prefix = models.CharField(max_length=16, editable=False)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.READ)
+    scope = models.CharField(max_length=20, choices=Scope.choices, default=Scope.READ)
+    # The token that made this one over the API: revoking it revokes this one, and this one
+    # never expires after it.
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="children",
+    )
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -43,10 +80,6 @@ class ApiToken(models.Model):
     def is_active(self) -> bool:
         now = timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
-
-    @property
-    def can_write(self) -> bool:
-        return self.scope == self.Scope.WRITE
 
 
 class IdempotencyRecord(models.Model):
@@ -80,3 +113,21 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner} {self.key} ({self.state})"
+
+
+class RateLimitCount(models.Model):
+    """One client's requests in one window of one rate limit, when there is no Redis to count
+    in (api.ratelimit.DatabaseCounter)."""
+
+    key = models.CharField(max_length=255, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # The purge of ended windows, run when a window's first row is made.
+            models.Index(fields=["expires_at"], name="ratelimit_expires_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

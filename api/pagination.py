@@ -6,7 +6,10 @@ from django.core.paginator import Paginator
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import BasePagination, CursorPagination, PageNumberPagination
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from core.lists import LeanList
 
 if TYPE_CHECKING:
     # What the mixin is mixed into, for the type checker; at run time it stays a plain mixin.
@@ -50,10 +53,59 @@ class StrictPageSizeMixin(_PaginationBase):
         return parameters
 
 
+class KeysetCursorPagination(CursorPagination):
+    """Cursor pages in the list's own order, for PagePagination's `cursor=` (no `count`)."""
+
+    cursor_query_param = "cursor"
+
+
 class PagePagination(StrictPageSizeMixin, PageNumberPagination):
+    """Numbered pages; with `cursor` (empty for the first page), keyset pages instead.
+
+    A numbered page deep in a long list makes the database walk every row before it (OFFSET);
+    a cursor page starts where the last one ended, so page 400 costs what page 1 costs, and
+    rows arriving meanwhile neither repeat nor skip a row. Views whose order is a plain column
+    with an index behind it say so with `keyset_pages = True`.
+    """
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+    cursor_query_param = "cursor"
+
+    def paginate_queryset(
+        self, queryset: Any, request: Request, view: APIView | None = None
+    ) -> list[Any] | None:
+        self.keyset: KeysetCursorPagination | None = None
+        if self.cursor_query_param in request.query_params:
+            if not getattr(view, "keyset_pages", False):
+                # Answering page 1 instead would look like the page the cursor pointed at.
+                raise ValidationError(
+                    {self.cursor_query_param: ["This list has numbered pages only: use page."]}
+                )
+            if self.page_query_param in request.query_params:
+                raise ValidationError(
+                    {self.cursor_query_param: ["Send either page or cursor, not both."]}
+                )
+            self.keyset = KeysetCursorPagination()
+            self.keyset.page_size = self.get_page_size(request)
+            self.keyset.ordering = getattr(view, "ordering", None) or "-id"
+            rows = queryset.rows if isinstance(queryset, LeanList) else queryset
+            return self.keyset.paginate_queryset(rows, request, view)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        if getattr(self, "keyset", None) is not None:
+            assert self.keyset is not None
+            return self.keyset.get_paginated_response(data)
+        return super().get_paginated_response(data)
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        paginated = super().get_paginated_response_schema(schema)
+        # Keyset pages have no count: counting would walk the whole list they avoid.
+        paginated["required"] = [name for name in paginated["required"] if name != "count"]
+        paginated["properties"]["count"]["description"] = "Absent from keyset (cursor) pages."
+        return paginated
 
     def get_page_number(self, request: Request, paginator: Paginator) -> int | str:
         # DRF reads an empty or garbled ?page= as page 1; a client should learn it sent nonsense.
@@ -61,7 +113,9 @@ class PagePagination(StrictPageSizeMixin, PageNumberPagination):
         if raw is None:
             return 1
         if raw in self.last_page_strings:
-            return raw
+            # DRF's own reading turns "last" into the number; returned as text, the paginator
+            # took it for a garbled number and the page was a 404.
+            return paginator.num_pages
         if not raw.isdigit() or int(raw) < 1:
             raise ValidationError({self.page_query_param: ["Must be a whole number from 1."]})
         return raw
@@ -70,7 +124,27 @@ class PagePagination(StrictPageSizeMixin, PageNumberPagination):
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             if parameter["name"] == self.page_query_param:
-                parameter["schema"] = {"type": "integer", "minimum": 1}
+                parameter["schema"] = {
+                    "oneOf": [
+                        {"type": "integer", "minimum": 1},
+                        {"type": "string", "enum": list(self.last_page_strings)},
+                    ]
+                }
+                parameter["description"] = "A page number, or `last` for the last page."
+        if getattr(view, "keyset_pages", False):
+            parameters.append(
+                {
+                    "name": self.cursor_query_param,
+                    "required": False,
+                    "in": "query",
+                    "description": (
+                        "Keyset pages instead of numbered ones: send it empty for the first "
+                        "page, then follow `next` and `previous`. Each page costs the same "
+                        "however deep; the answer has no `count`. Not with `page`."
+                    ),
+                    "schema": {"type": "string"},
+                }
+            )
         return parameters
 
 

@@ -7,12 +7,15 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from core.request_id import NONE as NO_REQUEST
+
 # A record's own attributes; anything else on it came from `extra=` or a filter.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
 class JsonLinesFormatter(logging.Formatter):
-    """time, level, logger, message, request_id when a filter set one, then any `extra=`."""
+    """time, level, logger, message, request_id when the line was written for a request
+    (core.request_id's filter sets it, "-" outside one), then any `extra=`."""
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -24,10 +27,10 @@ class JsonLinesFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         request_id = getattr(record, "request_id", None)
-        if request_id is not None:
+        if request_id not in (None, NO_REQUEST):
             entry["request_id"] = request_id
         for key, value in vars(record).items():
-            if key not in _STANDARD and key not in entry:
+            if key not in _STANDARD and key not in entry and key != "request_id":
                 entry[key] = value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

@@ -31,6 +31,20 @@ NAVIGATION = (
     NavItem("Components", "incidents:component_list", ("incidents:component_list",)),
     NavItem("Status page", "incidents:status_page"),
     NavItem("API tokens", "tokens", ("tokens",)),
+    NavItem(
+        "Webhooks",
+        "incidents:webhook_list",
+        (
+            "incidents:webhook_list",
+            "incidents:webhook_create",
+            "incidents:webhook_detail",
+            "incidents:webhook_edit",
+            "incidents:webhook_delete",
+        ),
+        # The page asks for the admin role's permission; staff is how the link knows an admin
+        # without a permission query on every page.
+        staff_only=True,
+    ),
     NavItem("Admin", "admin:index", staff_only=True),
 )
 

@@ -20,8 +20,9 @@ in this module, so this docstring is the whole list:
 - **Deployment links** (`deployment_links_register`, `deployment_links`): links from deployment
   rows to the rows above that name them. incidents provides the incidents a deployment caused
   or happened during (incidents/system/links.py); deployments' pages ask once per page.
-- **Feed listeners** (`feed_listen`, `feed_listeners`): functions called with each FeedEvent that
-  `feed.services.feed_record` records, in the transaction that recorded it. incidents queues the
+- **Feed listeners** (`feed_listen`, `feed_listeners`): functions called with the FeedEvents that
+  `feed.services.feed_record` (one) and `feed_record_many` (a batch) record, in the transaction
+  that recorded them. incidents queues the
   webhook deliveries of every endpoint that follows the event's kind.
 - **Outbox carriers** (`outbox_carry`, `outbox_carries`, `outbox_carried`): the Celery tasks, by
   registered name, that the outbox may publish. deployments registers the post-deploy smoke run,
@@ -129,8 +130,10 @@ def deployment_links(deployment_ids: Iterable[int]) -> dict[int, list[Link]]:
 
 # --- Feed listeners -------------------------------------------------------------------------
 
-# listener(event) with the FeedEvent just recorded; typed loosely, as core does not import feed.
-FeedListener = Callable[[Any], None]
+# listener(events) with the FeedEvents just recorded, in a list: one for a single change, all of
+# a bulk write's at once (an import), so a listener can spend one query on the whole batch.
+# Typed loosely, as core does not import feed.
+FeedListener = Callable[[list[Any]], None]
 
 _feed_listeners: list[FeedListener] = []
 

@@ -19,6 +19,8 @@ DEPLOYMENTS_APP = "deployments"
 # Everyone manages their own tokens on their settings page; only admins see all of them.
 API_APP = "api"
 DELETE_INCIDENT = "delete_incident"
+# Every role reads the change feed (/api/v1/events): it holds what the lists show already.
+FEED_APP = "feed"
 
 
 class Role(models.TextChoices):
@@ -30,7 +32,7 @@ class Role(models.TextChoices):
 def _ensure_permission_rows(using: str) -> None:
     # Permissions are created by a post_migrate handler; a call made in the same process right
     # after migrate (or against a database migrated elsewhere) must not depend on its timing.
-    for label in ("admin", "auth", API_APP, INCIDENTS_APP, DEPLOYMENTS_APP):
+    for label in ("admin", "auth", API_APP, FEED_APP, INCIDENTS_APP, DEPLOYMENTS_APP):
         create_permissions(apps.get_app_config(label), verbosity=0, using=using)
 
 
@@ -67,11 +69,12 @@ def _roles_write(using: str) -> dict[str, Group]:
     # The admin's log (who deleted which incident, among the rest), read in the admin.
     admin_log = Q(content_type__app_label="admin", codename="view_logentry")
 
-    viewer = both_apps & Q(codename__startswith="view_")
+    feed = Q(content_type__app_label=FEED_APP, codename="view_feedevent")
+    viewer = (both_apps & Q(codename__startswith="view_")) | feed
     grants = {
         Role.VIEWER: _permissions(viewer, using),
         Role.EDITOR: _permissions(viewer | incidents_writes, using),
-        Role.ADMIN: _permissions(both_apps | people | api_access | admin_log, using),
+        Role.ADMIN: _permissions(both_apps | people | api_access | admin_log | feed, using),
     }
     groups: dict[str, Group] = {}
     for role, permissions in grants.items():

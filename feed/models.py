@@ -27,6 +27,8 @@ class FeedEvent(models.Model):
     incident = models.CharField(max_length=20, blank=True)
     # The subject as the API shows it at that moment; for a deletion, its identifiers only.
     data = models.JSONField(default=dict, blank=True)
+    # For incident.updated: which parts changed (fields of the incident, sections by name).
+    changes = models.JSONField(default=list, blank=True)
     # The username of who did it, or the token's name; empty for the system (beat, prober).
     actor = models.CharField(max_length=150, blank=True)
     occurred_at = models.DateTimeField(default=timezone.now)
@@ -44,3 +46,22 @@ class FeedEvent(models.Model):
     @property
     def subject(self) -> str:
         return EventKind(self.kind).subject
+
+
+class FeedClock(models.Model):
+    """The one row the sequencer locks: the last position it gave, and the last one retention
+    purged (a cursor before it may have missed events, so it is answered 410)."""
+
+    SINGLETON = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON)
+    position = models.BigIntegerField(default=0)
+    purged_through = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="feed_clock_singleton"),
+        ]
+
+    def __str__(self) -> str:
+        return f"feed clock at {self.position}"

@@ -15,12 +15,15 @@ class IncidentsConfig(AppConfig):
         from deployments.models import GateRule
         from incidents.attachments import tasks as attachment_tasks  # noqa: F401
         from incidents.communications.tasks import communication_deliver
+        from incidents.insights.tasks import search_document_refresh
         from incidents.postmortem import tasks as postmortem_tasks  # noqa: F401
         from incidents.statuspage.services import components_follow_health
         from incidents.statuspage.tasks import maintenance_notice_send, subscriber_confirmation_send
         from incidents.system.gate import blocking_action_items
         from incidents.system.links import incident_links
         from incidents.system.services import incident_draft_from_health, timeline_rollback_add
+        from incidents.webhooks.services import webhook_deliveries_queue
+        from incidents.webhooks.tasks import webhook_deliver
 
         plugins.gate_rule_register(GateRule.Kind.BLOCKING_ACTION_ITEMS, blocking_action_items)
         plugins.subscribe("rollback_recorded", timeline_rollback_add)
@@ -30,3 +33,6 @@ class IncidentsConfig(AppConfig):
         plugins.outbox_carry(communication_deliver.name)
         plugins.outbox_carry(subscriber_confirmation_send.name)
         plugins.outbox_carry(maintenance_notice_send.name)
+        plugins.feed_listen(webhook_deliveries_queue)
+        plugins.outbox_carry(webhook_deliver.name)
+        plugins.outbox_carry(search_document_refresh.name)

@@ -24,6 +24,8 @@ from incidents.postmortem.api import urls as postmortem_api
 from incidents.statuspage import urls as statuspage
 from incidents.system import urls as system
 from incidents.system.api import urls as system_api
+from incidents.webhooks import urls as webhooks
+from incidents.webhooks.api import urls as webhooks_api
 
 app_name = "incidents"
 
@@ -39,6 +41,7 @@ urlpatterns = [
     *action_items.urlpatterns,
     *drafting.urlpatterns,
     *live.urlpatterns,
+    *webhooks.urlpatterns,
     *postmortem.urlpatterns,
 ]
 
@@ -48,5 +51,6 @@ api_urlpatterns = [
     *communications_api.urlpatterns,
     *action_items_api.urlpatterns,
     *system_api.urlpatterns,
+    *webhooks_api.urlpatterns,
     *postmortem_api.urlpatterns,
 ]

@@ -137,13 +137,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(autouse=True)
 def _fresh_throttle_history(monkeypatch) -> None:
     # Each test starts with no requests counted against any rate, without flushing the shared
-    # cache (on Redis that would also empty the Celery broker's queues).
+    # cache (on Redis that would also empty the Celery broker's queues) and without a query
+    # (the database counts when there is no Redis) in the query budgets.
     from django.core.cache.backends.locmem import LocMemCache
-    from rest_framework.throttling import SimpleRateThrottle
+
+    from api import ratelimit
 
     cache = LocMemCache("test-throttle", {})
     cache.clear()
-    monkeypatch.setattr(SimpleRateThrottle, "cache", cache)
+    monkeypatch.setattr(ratelimit, "_counter", ratelimit.CacheCounter(cache))
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 
-from api.filters import BoundedIsoDateTimeFilter, NoEmptyTypedValuesForm, StrictBooleanFilter
+from api.filters import (
+    BoundedIsoDateTimeFilter,
+    NoEmptyTypedValuesForm,
+    StrictBooleanFilter,
+    UpdatedAfterFilterSet,
+)
 from api.serializers import EARLIEST, YEAR_PATTERN
 from deployments.models import (
     Change,
@@ -59,7 +64,7 @@ class CommitPrefixFilter(django_filters.CharFilter):
         return qs.filter(**{f"{self.field_name}__startswith": value.lower()})
 
 
-class EnvironmentFilter(django_filters.FilterSet):
+class EnvironmentFilter(UpdatedAfterFilterSet):
     service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
     name = django_filters.CharFilter()
     kind = django_filters.ChoiceFilter(choices=Environment.Kind.choices)
@@ -70,7 +75,7 @@ class EnvironmentFilter(django_filters.FilterSet):
         fields = ["service", "name", "kind"]
 
 
-class DeploymentFilter(django_filters.FilterSet):
+class DeploymentFilter(UpdatedAfterFilterSet):
     service = django_filters.CharFilter(
         field_name="environment__service__slug", help_text="The service's slug."
     )
@@ -101,7 +106,7 @@ class DeploymentFilter(django_filters.FilterSet):
         ]
 
 
-class HealthCheckFilter(django_filters.FilterSet):
+class HealthCheckFilter(UpdatedAfterFilterSet):
     service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
     environment = django_filters.CharFilter(
         field_name="environment__name", help_text="The environment's name."
@@ -114,7 +119,7 @@ class HealthCheckFilter(django_filters.FilterSet):
         fields = ["service", "environment", "enabled"]
 
 
-class HealthSnapshotFilter(django_filters.FilterSet):
+class HealthSnapshotFilter(UpdatedAfterFilterSet):
     service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
     status = django_filters.ChoiceFilter(choices=HealthStatus.choices)
     taken_after = time_filter(
@@ -128,7 +133,7 @@ class HealthSnapshotFilter(django_filters.FilterSet):
         fields = ["service", "status", "taken_after", "taken_before"]
 
 
-class HealthHourFilter(django_filters.FilterSet):
+class HealthHourFilter(UpdatedAfterFilterSet):
     service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
     health_check = django_filters.NumberFilter(
         field_name="health_check_id", help_text="The check's id."
@@ -142,7 +147,7 @@ class HealthHourFilter(django_filters.FilterSet):
         fields = ["service", "health_check", "hour_after", "hour_before"]
 
 
-class ChangeFilter(django_filters.FilterSet):
+class ChangeFilter(UpdatedAfterFilterSet):
     service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
     environment = django_filters.CharFilter(
         field_name="environment__name",
@@ -158,7 +163,7 @@ class ChangeFilter(django_filters.FilterSet):
         fields = ["service", "environment", "kind", "after", "before"]
 
 
-class MaintenanceWindowFilter(django_filters.FilterSet):
+class MaintenanceWindowFilter(UpdatedAfterFilterSet):
     service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
     environment = django_filters.CharFilter(
         field_name="environment__name",

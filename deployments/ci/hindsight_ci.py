@@ -19,6 +19,11 @@ any Python 3.9 or later, from any directory.
     hindsight-ci maintenance end --service moodmash --external-id "$DEPLOY_ID"
     hindsight-ci change --service moodmash --kind feature_flag --summary "new-feed on for 10%"
 
+The token: a `deployments` token reaches every command here (asking the gate; recording,
+finding, finishing and verifying deployments; maintenance windows; changes), and a `gate` token
+is enough for `gate` alone. Make it for a service account with the admin role, on Hindsight's
+Service accounts page, rather than for a person.
+
 Exit codes: 0 pass (the gate passes; recorded, finished or ended; healthy), 1 blocked (the gate
 blocks; the deployment is not healthy by --timeout), 2 any error (usage, the network
 after retries, an answer the command did not expect). Never a traceback.
@@ -658,8 +663,8 @@ def add_connection(parser: argparse.ArgumentParser, *, old_timeout: bool = False
     group.add_argument(
         "--token",
         default=argparse.SUPPRESS,
-        help="An API token (HINDSIGHT_TOKEN; prefer the variable: arguments are visible to "
-        "other processes).",
+        help="An API token with the deployments scope, or gate for `gate` alone "
+        "(HINDSIGHT_TOKEN; prefer the variable: arguments are visible to other processes).",
     )
     group.add_argument(
         "--deadline",

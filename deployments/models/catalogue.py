@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models.functions import Now
 
 sha256_validator = RegexValidator(r"^[0-9a-f]{64}$", "Enter a lowercase hex SHA-256 digest.")
 commit_validator = RegexValidator(
@@ -20,6 +21,11 @@ class Service(models.Model):
     # When the next scheduled health snapshot is due. The dispatcher claims a slot by moving it
     # forward with compare-and-set, so two beats never enqueue the same slot. Null: not yet.
     probe_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll. The database's default fills
+    # it for rows written by code that predates it (a rolling upgrade, an old migration).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
 
     class Meta:
         ordering = ["name"]
@@ -46,6 +52,11 @@ class Environment(models.Model):
         help_text="Shell command to roll back, e.g. "
         "'npx wrangler pages deployment rollback {external_id}'.",
     )
+
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll. The database's default fills
+    # it for rows written by code that predates it (a rolling upgrade, an old migration).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
 
     class Meta:
         ordering = ["service__name", "name"]

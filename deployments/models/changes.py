@@ -8,6 +8,7 @@ from datetime import datetime
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from deployments.models.catalogue import Environment, Service
@@ -56,6 +57,11 @@ class Change(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll. The database's default fills
+    # it for rows written by code that predates it (a rolling upgrade, an old migration).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
+
     class Meta:
         ordering = ["-at", "-id"]
         constraints = [
@@ -73,6 +79,8 @@ class Change(models.Model):
             # changes_around(service, window) for the incident page and its suspect, and the
             # API list filtered by service and time.
             models.Index(fields=["service", "at"], name="change_service_at_idx"),
+            # The API's change list, newest first, its numbered pages and its keyset pages.
+            models.Index(fields=["-at", "-id"], name="change_at_idx"),
         ]
 
     def __str__(self) -> str:
@@ -114,6 +122,11 @@ class MaintenanceWindow(models.Model):
     ended_at = models.DateTimeField(
         null=True, blank=True, help_text="When it was ended; empty if it was not (yet)."
     )
+
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll. The database's default fills
+    # it for rows written by code that predates it (a rolling upgrade, an old migration).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
 
     class Meta:
         ordering = ["-starts_at", "-id"]

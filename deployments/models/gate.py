@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Now
 
 from deployments.models.catalogue import Environment, Service, commit_validator
 from deployments.models.releases import Deployment
@@ -44,6 +45,11 @@ class GateRule(models.Model):
     max_size = models.PositiveBigIntegerField(null=True, blank=True, help_text="Bytes.")
     enabled = models.BooleanField(default=True)
     order = models.PositiveIntegerField(default=0)
+
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll. The database's default fills
+    # it for rows written by code that predates it (a rolling upgrade, an old migration).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
 
     class Meta:
         ordering = ["environment_id", "order", "id"]
@@ -99,6 +105,11 @@ class GateRun(models.Model):
         help_text="The deployment recorded after this answer, with the same commit and digest.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll. The database's default fills
+    # it for rows written by code that predates it (a rolling upgrade, an old migration).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
 
     class Meta:
         ordering = ["-created_at", "-id"]

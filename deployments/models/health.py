@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 
 from deployments.models.catalogue import Environment, Service
 
@@ -43,6 +44,11 @@ class HealthCheck(models.Model):
     )
     enabled = models.BooleanField(default=True)
     order = models.PositiveIntegerField(default=0)
+
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll. The database's default fills
+    # it for rows written by code that predates it (a rolling upgrade, an old migration).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
 
     class Meta:
         ordering = ["service__name", "order", "name"]
@@ -91,6 +97,11 @@ class HealthSnapshot(models.Model):
     taken_at = models.DateTimeField()
     status = models.CharField(max_length=STATUS_LENGTH, choices=HealthStatus.choices)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SCHEDULED)
+
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll. The database's default fills
+    # it for rows written by code that predates it (a rolling upgrade, an old migration).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
 
     class Meta:
         ordering = ["-taken_at"]
@@ -203,6 +214,8 @@ class CheckResultHourly(models.Model):
     maintenance_count = models.PositiveIntegerField(default=0, db_default=0)
     latency_p50_ms = models.PositiveIntegerField(null=True, blank=True)
     latency_p95_ms = models.PositiveIntegerField(null=True, blank=True)
+    # A late result merged into an hour already rolled up changes it: `updated_after` finds it.
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
 
     class Meta:
         ordering = ["hour"]

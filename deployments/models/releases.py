@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from deployments.models.catalogue import Environment, commit_validator, sha256_validator
@@ -71,6 +72,11 @@ class Deployment(models.Model):
     # go by it.
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll. The database's default fills
+    # it for rows written by code that predates it (a rolling upgrade, an old migration).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
+
     class Meta:
         ordering = ["-started_at", "-id"]
         constraints = [
@@ -88,6 +94,8 @@ class Deployment(models.Model):
         indexes = [
             # deployments_around(window) and last_known_good(env): one environment, by time.
             models.Index(fields=["environment", "started_at"], name="deployment_env_started_idx"),
+            # The API's deployment list, newest first, its numbered pages and its keyset pages.
+            models.Index(fields=["-started_at", "-id"], name="deployment_started_idx"),
             # The stale-build and preview-first gate rules: "was this digest shipped before?"
             models.Index(
                 fields=["environment", "manifest_digest"], name="deployment_env_digest_idx"

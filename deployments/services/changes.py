@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from deployments.models import Change, Environment, MaintenanceWindow, Service
 from deployments.selectors import maintenance_windows_open
+from deployments.services.feed import feed_change
 from deployments.services.health import service_lock
 
 MAINTENANCE_DEFAULT_MINUTES = 60
@@ -68,6 +69,7 @@ def change_record(
         if not external_id or existing is None:
             raise
         return existing, False
+    feed_change(change=change)
     return change, True
 
 
@@ -127,6 +129,6 @@ def maintenance_window_end(*, window: MaintenanceWindow) -> MaintenanceWindow:
     stamp one time."""
     now = timezone.now()
     MaintenanceWindow.objects.filter(pk=window.pk, ended_at__isnull=True, ends_at__gt=now).update(
-        ended_at=now
+        ended_at=now, updated_at=now
     )
     return MaintenanceWindow.objects.select_related("service", "environment").get(pk=window.pk)

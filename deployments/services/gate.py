@@ -11,10 +11,12 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Subquery
+from django.utils import timezone
 
 from deployments import gate as registry
 from deployments.models import Deployment, Environment, GateRule, GateRun, Service
 from deployments.models.releases import manifest_digest
+from deployments.services.feed import feed_gate_run
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +98,7 @@ def gate_evaluate(
     rules = GateRule.objects.filter(environment=environment, enabled=True).order_by("order", "id")
     reasons = [_judge(rule, context) for rule in rules]
     blocked = any(reason["outcome"] == registry.Outcome.BLOCK for reason in reasons)
-    return GateRun.objects.create(
+    run = GateRun.objects.create(
         service=service,
         environment=environment,
         commit_sha=context.commit_sha,
@@ -106,6 +108,8 @@ def gate_evaluate(
         reasons=reasons,
         requested_by=requested_by if requested_by and requested_by.is_authenticated else None,
     )
+    feed_gate_run(run=run)
+    return run
 
 
 def gate_run_link(*, deployment: Deployment) -> int:
@@ -121,7 +125,9 @@ def gate_run_link(*, deployment: Deployment) -> int:
         .order_by("-created_at", "-id")
         .values("pk")[:1]
     )
-    return GateRun.objects.filter(pk__in=Subquery(latest)).update(deployment=deployment)
+    return GateRun.objects.filter(pk__in=Subquery(latest)).update(
+        deployment=deployment, updated_at=timezone.now()
+    )
 
 
 # --- Rules ----------------------------------------------------------------------------------------
@@ -212,7 +218,7 @@ def gate_rule_update(*, rule: GateRule, **changes: Any) -> GateRule:
     for name, value in changes.items():
         setattr(rule, name, value)
     if changes:
-        rule.save(update_fields=list(changes))
+        rule.save(update_fields=[*changes, "updated_at"])
     return rule
 
 

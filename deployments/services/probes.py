@@ -120,6 +120,7 @@ def health_dispatch_due(*, now: datetime | None = None) -> list[Claim]:
         slot = slot_start(service_id=pk, interval=interval, now=now)
         same = Q(probe_due_at__isnull=True) if due_at is None else Q(probe_due_at=due_at)
         # Compare-and-set: of two dispatchers that read the same due time, one moves it.
+        # The prober's own schedule, not a change anyone reads: updated_at stays.
         if Service.objects.filter(same, pk=pk).update(probe_due_at=slot + step):
             claim = Claim(service_id=pk, slot=slot, interval=interval)
             claims.append(claim)
@@ -231,7 +232,7 @@ def deployment_smoke_run(*, deployment: Deployment) -> Deployment:
         health, checked_at = verdict
         Deployment.objects.filter(
             pk=deployment.pk, status=Deployment.Status.SUCCEEDED, health_checked_at__isnull=True
-        ).update(health=health, health_checked_at=checked_at)
+        ).update(health=health, health_checked_at=checked_at, updated_at=timezone.now())
         deployment.refresh_from_db()
     return deployment
 
@@ -275,7 +276,7 @@ def deployment_verify(*, deployment: Deployment) -> Deployment:
             ~Exists(_newer_shipped(deployment)),
             pk=deployment.pk,
             status=Deployment.Status.SUCCEEDED,
-        ).update(health=health, health_checked_at=checked_at)
+        ).update(health=health, health_checked_at=checked_at, updated_at=timezone.now())
         deployment.refresh_from_db()
     return deployment
 

@@ -18,7 +18,9 @@ from deployments.models import (
 )
 from deployments.models.releases import manifest_digest
 from deployments.services import gate as gate_service
+from deployments.services.feed import feed_deployment
 from deployments.services.probes import smoke_run_enqueue
+from feed.kinds import EventKind
 
 
 @transaction.atomic
@@ -98,6 +100,10 @@ def deployment_record(
     if deployment.rollback_of_id is not None:
         # Only a new row: a replayed record returned above without telling anyone again.
         plugins.announce("rollback_recorded", deployment=deployment)
+    deployment.refresh_from_db()
+    feed_deployment(kind=EventKind.DEPLOYMENT_RECORDED, deployment=deployment)
+    if deployment.status in FINISHED:
+        feed_deployment(kind=EventKind.DEPLOYMENT_FINISHED, deployment=deployment)
     # Recorded as succeeded already: its smoke run starts after commit like any other's.
     smoke_run_enqueue(deployment=deployment)
     return deployment, True
@@ -180,8 +186,11 @@ def deployment_set_status(
         same = Deployment.objects.filter(
             pk=current.pk, status=current.status, finished_at=current.finished_at
         )
-        if same.update(**changes):
+        if same.update(**changes, updated_at=timezone.now()):
             current.refresh_from_db()
+            if "status" in changes and status in FINISHED:
+                # Finishing is the event; a rollback of a finished one is finishing again.
+                feed_deployment(kind=EventKind.DEPLOYMENT_FINISHED, deployment=current)
             if "status" in changes and status == _S.SUCCEEDED:
                 smoke_run_enqueue(deployment=current)
             return current

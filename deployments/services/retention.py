@@ -155,7 +155,15 @@ def _roll_up_batch(
             merged.append(_merge(row, part))
     CheckResultHourly.objects.bulk_create(new)
     CheckResultHourly.objects.bulk_update(
-        merged, ["samples", "ok_count", "maintenance_count", "latency_p50_ms", "latency_p95_ms"]
+        merged,
+        [
+            "samples",
+            "ok_count",
+            "maintenance_count",
+            "latency_p50_ms",
+            "latency_p95_ms",
+            "updated_at",
+        ],
     )
 
     first_hour, end = hour_start(rows[0][2]), hour_start(rows[-1][2]) + HOUR
@@ -181,4 +189,5 @@ def _merge(row: CheckResultHourly, part: CheckResultHourly) -> CheckResultHourly
     row.samples += part.samples
     row.ok_count += part.ok_count
     row.maintenance_count += part.maintenance_count
+    row.updated_at = timezone.now()  # bulk_update does not touch auto_now fields itself
     return row

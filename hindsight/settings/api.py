@@ -18,17 +18,22 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "api.pagination.PagePagination",
     "DEFAULT_FILTER_BACKENDS": [
         "api.filters.QueryFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        # An unknown ordering is a 400 naming the allowed ones, never silently the default.
+        "api.filters.StableOrderingFilter",
     ],
     "EXCEPTION_HANDLER": "api.problems.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ScopedAutoSchema",
+    # Counted in Redis (or the database without it), shared by every worker: api.ratelimit.
     "DEFAULT_THROTTLE_CLASSES": [
-        "api.throttling.AnonRateThrottle",
+        "api.throttling.ClientRateThrottle",
         "api.throttling.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
+        # Per address: requests without credentials, and any refused before the limits ran.
         "anon": env.str("API_THROTTLE_ANON", default="60/min"),
-        "tokens": env.str("API_THROTTLE_TOKENS", default="30/min"),
+        "token": env.str("API_THROTTLE_TOKEN", default="600/min"),  # per API token
+        "user": env.str("API_THROTTLE_USER", default="600/min"),  # per signed-in person
+        "tokens": env.str("API_THROTTLE_TOKENS", default="30/min"),  # making and revoking tokens
     },
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "COERCE_DECIMAL_TO_STRING": False,
@@ -64,6 +69,8 @@ SPECTACULAR_SETTINGS = {
         "GateVerdictEnum": "deployments.models.GateRun.Verdict",
         "ChangeKindEnum": "deployments.models.Change.Kind",
         "ComponentStatusEnum": "incidents.models.ComponentStatus",
+        "WebhookEventKindEnum": "incidents.webhooks.payloads.ENVELOPE_KINDS",
+        "WebhookFollowedKindEnum": "incidents.webhooks.payloads.FOLLOWABLE_KINDS",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -57,6 +57,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every answer carries X-Request-Id and every log line of the request names it.
+    "core.request_id.RequestId",
+    # API GETs: an ETag on every answer and 304 for If-None-Match; outside everything that
+    # shapes the body, so the ETag is computed from the bytes the client gets.
+    "api.conditional.ApiConditionalGet",
     "django.middleware.security.SecurityMiddleware",
     # Before the kept status pages, which answer without the rest of the stack, so that every
     # answer carries the Content-Security-Policy (hindsight/settings/security.py).
@@ -78,8 +83,14 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Records who made each change in the incident history.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # RateLimit headers on every API answer; what the throttles never saw counts per address.
+    "api.ratelimit_headers.RateLimitHeaders",
     # After authentication: keys are scoped to the token or the logged-in user.
     "api.idempotency.IdempotencyMiddleware",
+    # Clears the API token the change feed names as the actor when the request ends.
+    "feed.middleware.FeedActor",
+    # Under /api/, a 404, 413 or 400 a view raises is a problem with DEBUG on as well as off.
+    "api.problems.ApiErrorsAsProblems",
     # Last, as django-axes asks: turns a locked-out sign-in into the login page saying so.
     "axes.middleware.AxesMiddleware",
 ]
@@ -192,6 +203,8 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Auth -----------------------------------------------------------------------------------
+# A service account (api.models.ServiceAccount) holds API tokens but never logs in to pages.
+AUTHENTICATION_BACKENDS = ["api.backends.PeopleOnlyBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -275,11 +288,20 @@ if LOG_FORMAT not in ("text", "json"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # Each line names the request it was written for (core.request_id), so one request's lines
+    # can be found among many; "-" outside a request (a JSON line then has no request_id).
+    "filters": {"request_id": {"()": "core.request_id.RequestIdFilter"}},
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "text": {"format": "%(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "core.jsonlog.JsonLinesFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
@@ -316,6 +338,25 @@ CELERY_BEAT_SCHEDULE["outbox-relay"] = {
     "task": "outbox.tasks.outbox_relay",
     "schedule": 10.0,
     "options": {"expires": 10.0},
+}
+# The webhook log: deliveries done for longer than HINDSIGHT_WEBHOOK_LOG_DAYS
+# (incidents.webhooks.services.webhook_log_prune); a repeated run deletes nothing twice.
+CELERY_BEAT_SCHEDULE["webhook-log-prune"] = {
+    "task": "incidents.tasks.webhook_log_prune",
+    "schedule": 3600.0,
+    "options": {"expires": 3600.0},
+}
+# The change feed: number committed events in order (readers also do it before reading), and
+# delete those past HINDSIGHT_FEED_RETENTION_DAYS. Both are safe to overlap or repeat.
+CELERY_BEAT_SCHEDULE["feed-sequence"] = {
+    "task": "feed.tasks.feed_sequence",
+    "schedule": 5.0,
+    "options": {"expires": 5.0},
+}
+CELERY_BEAT_SCHEDULE["feed-purge"] = {
+    "task": "feed.tasks.feed_purge",
+    "schedule": 3600.0,
+    "options": {"expires": 3600.0},
 }
 # Attached files no text uses (incidents.attachments.services.attachments_unused_delete). A run
 # that overlaps another, or runs twice, deletes nothing twice.

@@ -19,6 +19,15 @@ HINDSIGHT_ATTACHMENT_MAX_MB = env.int("HINDSIGHT_ATTACHMENT_MAX_MB", default=10)
 # A file no text of its incident links to (pasted into a form that was then cancelled, or whose
 # link was removed) is deleted once it is this many hours old, by the hourly clean-up.
 HINDSIGHT_ATTACHMENT_UNUSED_HOURS = env.int("HINDSIGHT_ATTACHMENT_UNUSED_HOURS", default=24)
+# New API tokens expire after at most this many days (0: no limit). A token made over the API
+# also expires no later than the token that made it.
+HINDSIGHT_TOKEN_MAX_DAYS = env.int("HINDSIGHT_TOKEN_MAX_DAYS", default=365)
+
+# How many reverse proxies in front of Hindsight append to X-Forwarded-For. 0: the address a
+# request came from is REMOTE_ADDR, and X-Forwarded-For is never read (a client could write
+# anything there). n: the n-th address from the right of X-Forwarded-For, the one the outermost
+# proxy saw. The API's per-address rate limits count by it.
+HINDSIGHT_TRUSTED_PROXIES = env.int("HINDSIGHT_TRUSTED_PROXIES", default=0)
 
 # --- Deployments and health -------------------------------------------------------------------
 # Last known good: a succeeded deployment whose smoke run passed and that stayed healthy this long.
@@ -36,6 +45,8 @@ HINDSIGHT_PROBE_CONNECT_TIMEOUT = env.float("HINDSIGHT_PROBE_CONNECT_TIMEOUT", d
 # The SSRF guard refuses private, loopback and link-local targets. Opt in to private targets by
 # listing the networks allowed, e.g. "10.0.0.0/8,127.0.0.1/32"; cloud metadata stays refused.
 HINDSIGHT_PROBE_ALLOWED_NETWORKS = env.list("HINDSIGHT_PROBE_ALLOWED_NETWORKS", default=[])
+# Webhook deliveries (and their attempts) that are done are kept this long for the log.
+HINDSIGHT_WEBHOOK_LOG_DAYS = env.int("HINDSIGHT_WEBHOOK_LOG_DAYS", default=30)
 
 # --- Communications and the status page ------------------------------------------------------
 # Where people reach this Hindsight; links in emails (confirm, unsubscribe, the status page) and
@@ -44,3 +55,7 @@ HINDSIGHT_PROBE_ALLOWED_NETWORKS = env.list("HINDSIGHT_PROBE_ALLOWED_NETWORKS", 
 HINDSIGHT_BASE_URL = (env.str("HINDSIGHT_BASE_URL", default="") or "http://127.0.0.1:8000").rstrip(
     "/"
 )
+
+# The change feed (/api/v1/events): how long events are kept. A sync job whose cursor is older
+# than the oldest kept event is told (410) to resynchronise from the lists.
+HINDSIGHT_FEED_RETENTION_DAYS = env.int("HINDSIGHT_FEED_RETENTION_DAYS", default=90)

@@ -7,6 +7,8 @@ from incidents.admin import (  # noqa: F401
     drafting,
     live,
     postmortem,
+    references,
     rows,
     statuspage,
+    webhooks,
 )

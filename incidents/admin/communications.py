@@ -11,7 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from core.http import request_user
 from incidents.communications import services
-from incidents.communications.forms import CommunicationTemplateForm, WebhookEndpointForm
+from incidents.communications.forms import CommunicationTemplateForm
 from incidents.models import (
     Communication,
     CommunicationComponent,
@@ -19,6 +19,7 @@ from incidents.models import (
     Delivery,
     WebhookEndpoint,
 )
+from incidents.webhooks.forms import WebhookEndpointForm
 
 
 @admin.register(CommunicationTemplate)

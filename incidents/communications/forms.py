@@ -114,8 +114,8 @@ class WebhookEndpointForm(forms.ModelForm):
         model = WebhookEndpoint
         fields = ["name", "url", "active"]
         help_texts = {
-            "url": "Where each sent communication is POSTed, signed with this endpoint's secret. "
-            "Private and loopback addresses are refused.",
+            "url": "Where the events it follows are POSTed, signed with this endpoint's "
+            "secret. Private and loopback addresses are refused.",
         }
 
     def clean_url(self) -> str:

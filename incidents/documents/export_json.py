@@ -15,16 +15,16 @@ Schema "hindsight.postmortem/v1". A document is one object:
                     (Markdown), authors (usernames), labels, external_references [{source,
                     key, url}], created_by, created_at, updated_at, version.
     timeline        [{id, occurred_at, kind, source, text, deployment, created_by, created_at,
-                    version}] in time order. Lines hidden from the published post-mortem are left out.
+                    updated_at, version}] in time order. Lines hidden from the published post-mortem are left out.
     status_items    [{id, kind, label, detail, ok, warning, pre_existing, order, version}]
-    causes          [{id, parent, kind, title, detail, order, deployment, version}]; parent is
+    causes          [{id, parent, kind, title, detail, order, deployment, updated_at, version}]; parent is
                     the id of the cause it is nested under, or null.
-    lessons         [{id, kind, text, order, version}]
+    lessons         [{id, kind, text, order, updated_at, version}]
     action_items    [{id, parent, title, detail, status, priority, kind, horizon, owner,
                     due_date, blocks_deployments, done_at, done_by, closed_reason (why a
                     wont_do will not be done; empty otherwise), order, created_at,
                     updated_at, version}]; parent as for causes.
-    success_criteria [{id, group, text, done, done_at, order, version}]
+    success_criteria [{id, group, text, done, done_at, order, updated_at, version}]
     path_forward    [{id, title, urgent, detail, order, version,
                       options: [{id, label, title, estimate, detail, chosen, order, version}]}]
     communications  [{id, audience, phase, status, subject, body, template, corrects,
@@ -149,6 +149,7 @@ def postmortem_json(
                 "deployment": _deployment(e),
                 "created_by": e.created_by.get_username() if e.created_by else None,
                 "created_at": _time(e.created_at),
+                "updated_at": _time(e.updated_at),
                 "version": e.version,
             }
             for e in incident.timeline_events.all()
@@ -166,13 +167,16 @@ def postmortem_json(
             {
                 "id": c.pk, "parent": c.parent_id, "kind": c.kind, "title": c.title,
                 "detail": c.detail, "order": c.order, "deployment": _deployment(c),
-                "version": c.version,
+                "updated_at": _time(c.updated_at), "version": c.version,
             }
             for c in _ordered(incident.causes.all())
             if not c.proposed
         ],
         "lessons": [
-            {"id": n.pk, "kind": n.kind, "text": n.text, "order": n.order, "version": n.version}
+            {
+                "id": n.pk, "kind": n.kind, "text": n.text, "order": n.order,
+                "updated_at": _time(n.updated_at), "version": n.version,
+            }
             for n in _ordered(incident.lessons.all())
         ],
         "action_items": [
@@ -190,7 +194,8 @@ def postmortem_json(
         "success_criteria": [
             {
                 "id": c.pk, "group": c.group, "text": c.text, "done": c.done,
-                "done_at": _time(c.done_at), "order": c.order, "version": c.version,
+                "done_at": _time(c.done_at), "order": c.order, "updated_at": _time(c.updated_at),
+                "version": c.version,
             }
             for c in _ordered(incident.success_criteria.all())
         ],

@@ -19,6 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from deployments.services import service_create
+from feed.kinds import EventKind
+from feed.services import feed_actor, feed_record_many
 from incidents.documents.bulk import rows_create
 from incidents.documents.importer import Report
 from incidents.documents.importer.draft import CauseDraft, ItemDraft
@@ -38,7 +40,8 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.models.base import MarkdownModel
-from incidents.postmortem.services import REASON_MAX_LENGTH, incident_create
+from incidents.postmortem.services import REASON_MAX_LENGTH, feed_incident_parts, incident_create
+from incidents.postmortem.services.feed import SECTION_NAMES, action_item_feed_data
 
 M = TypeVar("M", bound=MarkdownModel)
 
@@ -241,6 +244,36 @@ def _write_sections(w: _Writer, plan: ImportPlan) -> None:
     )  # fmt: skip
 
 
+def _feed_imported(incident: Incident, user: User | None) -> None:
+    """The sections were written in bulk, past part_save: tell the feed of each action item
+    and of the sections the incident now has (its declaration came before them)."""
+    # One read and one INSERT however many items: an import's cost does not grow with its rows.
+    items = ActionItem.objects.filter(incident=incident).select_related(
+        "incident__service", "owner"
+    )
+    actor = feed_actor(user)
+    feed_record_many(
+        {
+            "kind": EventKind.ACTION_ITEM_CREATED,
+            "subject_id": item.pk,
+            "incident": incident.reference,
+            "data": action_item_feed_data(item),
+            "actor": actor,
+        }
+        for item in items.order_by("pk")
+    )
+    sections = sorted(
+        {
+            name
+            for model, name in SECTION_NAMES.items()
+            if model is not SolutionOption
+            and model._default_manager.filter(incident=incident).exists()
+        }
+    )
+    if sections:
+        feed_incident_parts(incident=incident, parts=sections, user=user)
+
+
 @transaction.atomic
 def postmortem_import(
     *,
@@ -270,4 +303,5 @@ def postmortem_import(
     if now is not None:
         writer.now = now
     _write_sections(writer, plan)
+    _feed_imported(incident, user)
     return ImportResult(incident=incident, report=plan.draft.report)

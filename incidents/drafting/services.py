@@ -23,7 +23,8 @@ from incidents.drafting.facts import PROSE, draft_from_facts
 from incidents.live.services import DRAFT, TIMELINE, live_mark_bump, row_part
 from incidents.models import Cause, DiscardedProposal, Incident, TimelineEvent
 from incidents.models.base import MarkdownModel
-from incidents.postmortem.services import history_record, incident_update
+from incidents.postmortem.services import feed_incident_parts, history_record, incident_update
+from incidents.postmortem.services.feed import SECTION_NAMES
 from incidents.postmortem.services.history import _acting
 
 # The rows a proposal writes, by the key the page and the API name their section with.
@@ -145,11 +146,17 @@ def proposal_keep(*, row: MarkdownModel, user: User | None) -> bool:
     kept = (
         rows_of(model)
         .filter(pk=row.pk, proposed=True)
-        .update(proposed=False, version=F("version") + 1)
+        .update(proposed=False, version=F("version") + 1, updated_at=timezone.now())
     )
     if kept:
         row.refresh_from_db()
         history_record(obj=row, user=user)
+        # Kept, a proposal becomes a fact of the post-mortem: its creation, for the feed.
+        feed_incident_parts(
+            incident=row.incident_id,  # type: ignore[attr-defined]  # every proposed model has an incident
+            parts=[SECTION_NAMES[model]],
+            user=user,
+        )
         live_mark_bump(incident=row.incident_id, parts=(DRAFT, row_part(row)), user=user)  # type: ignore[attr-defined]  # every proposed model has an incident
     return bool(kept)
 
@@ -217,15 +224,21 @@ def proposals_keep_all(*, incident: Incident, user: User | None) -> int:
     """Keep every proposed row and text of the incident. Returns how many were kept."""
     incident = _locked(incident)
     count = 0
+    kept_sections = []
     for model in PROPOSED_MODELS.values():
         pks = list(
             rows_of(model).filter(incident=incident, proposed=True).values_list("pk", flat=True)
         )
         if not pks:
             continue
-        rows_of(model).filter(pk__in=pks).update(proposed=False, version=F("version") + 1)
+        rows_of(model).filter(pk__in=pks).update(
+            proposed=False, version=F("version") + 1, updated_at=timezone.now()
+        )
         _history(list(rows_of(model).filter(pk__in=pks)), user, update=True)
         count += len(pks)
+        kept_sections.append(SECTION_NAMES[model])
+    if kept_sections:
+        feed_incident_parts(incident=incident, parts=kept_sections, user=user)
     live_mark_bump(incident=incident, parts=_ALL_PARTS, user=user)
     texts = {k: v for k, v in incident.proposed_prose.items() if not getattr(incident, k).strip()}
     if texts:

@@ -12,7 +12,7 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from deployments.models import Service
-from incidents.insights import selectors
+from incidents.insights import search
 from incidents.models import Incident, Severity
 
 
@@ -35,7 +35,7 @@ class IncidentFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label="Search",
         method="filter_search",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Title, cause, action…"}),
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Words from any section…"}),
     )
     status = django_filters.ChoiceFilter(choices=Incident.Status.choices, empty_label="Any")
     severity = django_filters.ChoiceFilter(choices=Severity.choices, empty_label="Any")
@@ -63,7 +63,7 @@ class IncidentFilter(django_filters.FilterSet):
     def filter_search(
         self, queryset: QuerySet[Incident], name: str, value: str
     ) -> QuerySet[Incident]:
-        return selectors.incident_search(queryset, value)
+        return search.incident_search(queryset, value)
 
     def filter_started_from(
         self, queryset: QuerySet[Incident], name: str, value: date

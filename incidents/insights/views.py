@@ -14,7 +14,7 @@ from core.http import AuthenticatedHttpRequest
 from core.permissions import login_required
 from deployments import selectors as deployment_selectors
 from incidents.action_items import selectors as action_items_selectors
-from incidents.insights import selectors
+from incidents.insights import search, selectors
 from incidents.insights.filters import IncidentFilter
 
 LIST_PAGE_SIZE = 25
@@ -31,6 +31,8 @@ def incident_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     # fields alone would look like an answer to the question the person asked.
     incidents = filters.qs if filters.is_valid() else queryset.none()
     page = Paginator(incidents, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    if search.is_searched(incidents):
+        search.snippets_attach(page.object_list, request.GET.get("q", ""))
     return render(
         request,
         "incidents/incident_list.html",

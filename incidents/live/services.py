@@ -6,6 +6,9 @@ own short transaction: it never holds a lock inside the write's, so two writes o
 cannot deadlock over it, and a write that rolls back marks nothing. If writing the mark fails,
 the write stands and the failure is logged (robust): the page then learns of it with the next
 change or a reload.
+
+Being the one place every change passes after it commits, the bump also asks for the incident's
+search document to be refreshed (incidents.insights.services).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import models, transaction
 from django.utils import timezone
 
+from incidents.insights.services import search_document_mark_stale
 from incidents.models import Incident, LiveMark, SolutionOption
 from incidents.postmortem.sections import PROSE_FIELDS, SECTIONS
 
@@ -103,3 +107,6 @@ def _bump(incident_id: int, parts: list[str], by: str) -> None:
             unique_fields=["incident", "part"],
             update_fields=["serial", "changed_by", "changed_at"],
         )
+    # Every change to an incident passes here, so here its search document is asked to follow;
+    # in a transaction of its own, so that a failure there never loses the mark.
+    search_document_mark_stale(incident_id=incident_id)

@@ -24,7 +24,6 @@ from incidents.models.delivery import (
     Maintenance,
     MaintenanceNotice,
     Subscriber,
-    WebhookEndpoint,
 )
 from incidents.models.document import FinalNote, PathPriority, SolutionOption, StatusItem
 from incidents.models.drafting import DiscardedProposal
@@ -32,7 +31,9 @@ from incidents.models.incident import Incident, ReferenceCounter, Severity
 from incidents.models.live import LiveMark
 from incidents.models.public_document import PublicDocument
 from incidents.models.references import ExternalReference, IncidentLabel
+from incidents.models.search import SearchDocument
 from incidents.models.timeline import TimelineEvent
+from incidents.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "COMPONENT_STATUS_RANK",
@@ -62,11 +63,14 @@ __all__ = [
     "Phase",
     "PublicDocument",
     "ReferenceCounter",
+    "SearchDocument",
     "Severity",
     "SolutionOption",
     "StatusItem",
     "Subscriber",
     "SuccessCriterion",
     "TimelineEvent",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "WebhookEndpoint",
 ]

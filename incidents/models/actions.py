@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from simple_history.models import HistoricalRecords
 
 from incidents.models.base import (
@@ -125,6 +126,13 @@ class ActionItem(MarkdownModel, Ordered, Versioned):
                 condition=Q(status__in=["open", "in_progress"]),
                 name="actionitem_owner_open_idx",
             ),
+            # The action items page (action_item_list of open items): soonest due first, which
+            # puts the overdue ones first; undated ones last, as btree sorts NULLs by default.
+            models.Index(
+                fields=["due_date", "priority", "id"],
+                condition=Q(status__in=["open", "in_progress"]),
+                name="actionitem_open_due_idx",
+            ),
             # The gate's blocking rule: open items that block deployments, by incident.
             models.Index(
                 fields=["incident"],
@@ -167,6 +175,11 @@ class SuccessCriterion(MarkdownModel, Ordered, Versioned):
     done_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)
+
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll. The database's default fills
+    # it for rows written by code that predates it (a rolling upgrade, an old migration).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
 
     class Meta:
         ordering = ["order", "id"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Now
 from simple_history.models import HistoricalRecords
 
 from incidents.models.base import (
@@ -55,6 +56,11 @@ class Cause(MarkdownModel, Ordered, Versioned):
 
     history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)
 
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll. The database's default fills
+    # it for rows written by code that predates it (a rolling upgrade, an old migration).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
+
     class Meta:
         ordering = ["order", "id"]
         constraints = [
@@ -84,6 +90,11 @@ class Lesson(MarkdownModel, Ordered, Versioned):
     text_html = models.TextField(blank=True, editable=False)
 
     history = HistoricalRecords(excluded_fields=ROW_HISTORY_EXCLUDED)
+
+    # When the row last changed (auto_now; a service writing with .update() sets it too).
+    # Indexed for the lists' updated_after, which sync jobs poll. The database's default fills
+    # it for rows written by code that predates it (a rolling upgrade, an old migration).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True, db_default=Now())
 
     class Meta:
         ordering = ["order", "id"]  # the page groups rows by kind

@@ -192,6 +192,22 @@ class Incident(MarkdownModel):
         indexes = [
             # The incident list filtered by service, newest first; also "incidents around t".
             models.Index(fields=["service", "-started_at"], name="incident_service_started_idx"),
+            # The incident list page and the API's incident list, newest first (both leave
+            # duplicates out, which the scan filters on the way), and the API's keyset pages.
+            models.Index(fields=["-started_at", "-number"], name="incident_started_idx"),
+            # The dashboard's open incidents (incidents_open), most severe first: a handful
+            # among years of resolved ones, which a NOT-equal test on status cannot skip.
+            models.Index(
+                fields=["severity", "-started_at", "-number"],
+                condition=~Q(status="resolved") & Q(duplicate_of__isnull=True),
+                name="incident_open_idx",
+            ),
+            # The dashboard's post-mortems in review (postmortems_in_review), newest first.
+            models.Index(
+                fields=["-started_at", "-number"],
+                condition=Q(postmortem_state="in_review", duplicate_of__isnull=True),
+                name="incident_in_review_idx",
+            ),
             # Dashboards: open incidents.
             models.Index(fields=["status"], name="incident_status_idx"),
             # The import's duplicate check: an incident imported from the same document.

@@ -64,6 +64,24 @@ class TestList:
             undated.pk,
         ]
 
+    def test_open_items_asked_by_status_keep_the_same_order(self, api, today):
+        # Open only, the list is ordered by due date alone (an index holds it): the same order.
+        undated = ActionItemFactory(priority="p1")
+        later_p2 = ActionItemFactory(due_date=today + timedelta(days=9), priority="p2")
+        later_p1 = ActionItemFactory(due_date=today + timedelta(days=9), priority="p1")
+        started = ActionItemFactory(due_date=today - timedelta(days=1), status="in_progress")
+        very_overdue = ActionItemFactory(due_date=today - timedelta(days=5))
+        ActionItemFactory(due_date=today - timedelta(days=9), status="done", done_at=timezone.now())
+        asked = api.get(ITEMS, {"status": ["open", "in_progress"]})
+        assert ids(asked) == [very_overdue.pk, started.pk, later_p1.pk, later_p2.pk, undated.pk]
+        assert [row["overdue"] for row in asked.json()["results"]] == [
+            True,
+            True,
+            False,
+            False,
+            False,
+        ]
+
     def test_a_row_says_where_it_belongs_and_whether_it_is_overdue(self, api, today):
         incident = IncidentFactory(number=7, service=ServiceFactory(slug="checkout"))
         ActionItemFactory(incident=incident, due_date=today - timedelta(days=1))

@@ -16,6 +16,7 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from api.tokens import token_create
+from incidents.insights.services import search_documents_rebuild
 from incidents.models import (
     ActionItem,
     Cause,
@@ -158,6 +159,7 @@ class TestIncidentList:
     def test_q_matches_every_word_of_the_title_in_any_case(self, api):
         IncidentFactory(number=1, title="Checkout worker missing")
         IncidentFactory(number=2, title="Checkout slow")
+        search_documents_rebuild()  # what the refresh after each change does
         response = api.get(f"{API}/incidents", {"q": "WORKER checkout"})
         assert [row["number"] for row in response.json()["results"]] == [1]
 
@@ -416,10 +418,12 @@ class TestIncidentEdit:
         assert (first.status_code, second.status_code) == (200, 412)
         assert second.json()["current_version"] == 2
 
-    def test_delete_is_not_offered(self, api, incident):
+    def test_only_an_admin_may_delete_as_in_the_admin(self, api, incident):
         response = api.delete(incident_url(incident))
-        assert response.status_code == 405
-        assert problem_type(response) == "method-not-allowed"
+        assert response.status_code == 403
+        assert problem_type(response) == "permission-denied"
+        assert bearer(user_with_role("admin")).delete(incident_url(incident)).status_code == 204
+        assert not Incident.objects.filter(pk=incident.pk).exists()
 
 
 class TestTransitions:

@@ -197,7 +197,7 @@ class TestProblems:
         assert body["type"] == "urn:hindsight:problem:validation-error"
         assert set(body["errors"]) == {"name", "scope"}
         assert body["status"] == 400
-        assert body["instance"] == TOKENS
+        assert body["instance"] == "urn:hindsight:request:" + response["X-Request-Id"]
 
 
 class TestHostileBodies:

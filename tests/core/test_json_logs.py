@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import sys
 
+import pytest
+from django.test import Client
+
 from core.jsonlog import JsonLinesFormatter
+from core.request_id import RequestIdFilter
 
 
 def record(
@@ -32,6 +37,29 @@ def test_a_record_is_one_line_of_json_with_time_level_logger_and_message() -> No
 def test_the_request_id_a_filter_set_is_a_key_of_its_own() -> None:
     entry = json.loads(JsonLinesFormatter().format(record(request_id="5f0c2a")))
     assert entry["request_id"] == "5f0c2a"
+
+
+def test_a_line_written_outside_any_request_has_no_request_id() -> None:
+    entry = json.loads(JsonLinesFormatter().format(record(request_id="-")))
+    assert "request_id" not in entry
+
+
+@pytest.mark.django_db
+def test_a_line_written_during_a_request_carries_its_id() -> None:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonLinesFormatter())
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    try:
+        response = Client().get("/no-such-page/", HTTP_X_REQUEST_ID="probe-7")
+    finally:
+        logger.removeHandler(handler)
+    assert response.status_code == 404
+    entry = json.loads(out.getvalue().splitlines()[-1])
+    assert entry["message"] == "Not Found: /no-such-page/"
+    assert entry["request_id"] == "probe-7"
 
 
 def test_extra_values_are_kept_and_objects_are_written_as_text() -> None:

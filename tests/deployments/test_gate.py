@@ -503,9 +503,9 @@ class TestTheRecord:
         many = cost(build(extra=497))
         assert len(build(extra=497)) == 500
         # The rules (1); a savepoint pair per rule (12) around its reads: two stale builds (2),
-        # preview first (2), health (1), action items (1); the insert (1); and the service's
-        # own savepoint pair inside the test's transaction (2).
-        assert one == many == 22
+        # preview first (2), health (1), action items (1); the insert (1); its event in the
+        # change feed (1); and the service's own savepoint pair inside the test's transaction (2).
+        assert one == many == 23
 
 
 class TestRuleConfiguration:

@@ -23,7 +23,7 @@ def _record_then_fail() -> None:
 
 def test_an_event_and_its_listeners_roll_back_with_the_change():
     heard: list[FeedEvent] = []
-    listener = heard.append
+    listener = heard.extend
     plugins.feed_listen(listener)
     try:
         with pytest.raises(_ChangeFailed):

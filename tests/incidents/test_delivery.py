@@ -33,6 +33,7 @@ from incidents.models import (
     Subscriber,
     WebhookEndpoint,
 )
+from incidents.models.webhooks import COMMUNICATION_SENT
 from incidents.statuspage.subscriber_links import (
     subscriber_for,
     unsubscribe_claims,
@@ -177,13 +178,19 @@ def deliver_all(communication: Communication) -> list[str]:
 
 
 class TestFanOut:
-    def test_only_confirmed_subscribed_addresses_and_active_webhooks_get_a_delivery(self):
+    def test_only_confirmed_subscribed_addresses_and_active_webhooks_following_it_get_one(self):
         subscriber("ann@example.com")
         subscriber("bob@example.com")
         subscriber("unconfirmed@example.com", confirmed=False)
         subscriber("gone@example.com", unsubscribed=True)
-        hook = WebhookEndpoint.objects.create(name="Chat", url="https://hooks.example.com/x")
-        WebhookEndpoint.objects.create(name="Off", url="https://off.example.com/", active=False)
+        hook = WebhookEndpoint.objects.create(
+            name="Chat", url="https://hooks.example.com/x", events=[COMMUNICATION_SENT]
+        )
+        WebhookEndpoint.objects.create(
+            name="Off", url="https://off.example.com/", active=False, events=[COMMUNICATION_SENT]
+        )
+        # Following other events only: it gets those, not this payload.
+        WebhookEndpoint.objects.create(name="New", url="https://new.example.com/")
         communication = sent()
 
         pending = delivery.deliveries_create(communication=communication)
@@ -338,7 +345,9 @@ class TestEmail:
 
 class TestWebhooks:
     def endpoint(self, url: str) -> WebhookEndpoint:
-        return WebhookEndpoint.objects.create(name="Hook", url=url, secret="s3cret-for-tests")
+        return WebhookEndpoint.objects.create(
+            name="Hook", url=url, secret="s3cret-for-tests", events=[COMMUNICATION_SENT]
+        )
 
     def test_the_body_is_signed_with_the_timestamp_and_the_endpoint_secret(self, webhook_target):
         hook = self.endpoint(webhook_target.url("/echo"))
@@ -448,5 +457,5 @@ class TestOutbox:
         subscriber("ann@example.com")
         with django_capture_on_commit_callbacks(execute=True):
             sent()
-        assert OutboxMessage.objects.get().published_at is not None
+        assert OutboxMessage.objects.get(task=delivery.DELIVER_TASK).published_at is not None
         assert [m.to for m in mail.outbox] == [["ann@example.com"]]

@@ -18,7 +18,8 @@ from incidents.communications.facts import internal_facts
 from incidents.documents.exports import export_incident
 from incidents.drafting import services
 from incidents.drafting.facts import draft_from_facts
-from incidents.insights.selectors import incident_search
+from incidents.insights.search import incident_search
+from incidents.insights.services import search_documents_rebuild
 from incidents.models import Audience, Cause, Communication, Incident, TimelineEvent
 from incidents.postmortem.services import incident_set_status, incident_update
 from incidents.system.services import deployment_mark_as_cause, timeline_rollback_add
@@ -374,8 +375,11 @@ class TestUntilKept:
     def test_searching_incidents_finds_a_trigger_only_once_kept(self, editor):
         _system, incident, _bad = outage()
         services.postmortem_draft_propose(incident=incident, user=editor)
+        # What the refresh after each commit does (tests/incidents/test_search.py runs it).
+        search_documents_rebuild()
         assert not incident_search(Incident.objects.all(), "badc0de").exists()
         services.proposal_keep(row=incident.causes.get(), user=editor)
+        search_documents_rebuild()
         assert list(incident_search(Incident.objects.all(), "badc0de")) == [incident]
 
     def test_messages_do_not_state_a_proposed_cause(self, editor):

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core.roles import Role
+from incidents.insights.services import search_documents_rebuild
 from incidents.models import ActionItem, Incident
 from tests.factories import (
     T0,
@@ -35,7 +36,11 @@ def reader(client):
 
 
 def listed(client, **params) -> list[str]:
-    """The titles of the incidents the list shows on this page, in order."""
+    """The titles of the incidents the list shows on this page, in order.
+
+    Search reads the incidents' stored search documents, which factories do not write: they
+    are built first, as the refresh after each change would."""
+    search_documents_rebuild()
     response = client.get(reverse(LIST), params)
     assert response.status_code == 200
     rows = response.context["page"].object_list
@@ -190,6 +195,7 @@ class TestSearch:
         for i in range(3):
             CauseFactory(incident=incident, title=f"Worker cause {i}")
             ActionItemFactory(incident=incident, title=f"Fix worker {i}")
+        search_documents_rebuild()
         response = reader.get(reverse(LIST), {"q": "worker"})
         rows = list(response.context["page"].object_list)
         assert [row.title for row in rows] == ["Worker outage"]
@@ -207,6 +213,7 @@ class TestPagination:
         for i in range(60):
             IncidentFactory(title=f"Sev1 {i}", severity="sev1", started_at=T0 - timedelta(hours=i))
         IncidentFactory(title="Sev4", severity="sev4")
+        search_documents_rebuild()
         response = reader.get(reverse(LIST), {"severity": "sev1", "q": "sev1", "status": ""})
         assert len(response.context["page"].object_list) == 25
         links = pager_links(response.content.decode())
@@ -249,11 +256,42 @@ class TestQueryBudget:
                 CauseFactory(incident=incident, title="outage cause")
                 ActionItemFactory(incident=incident, title="outage fix")
                 ActionItemFactory(incident=incident, status=ActionItem.Status.IN_PROGRESS)
+            search_documents_rebuild()
             with CaptureQueriesContext(connection) as ctx:
                 response = client.get(reverse(LIST), params)
             assert response.status_code == 200
             assert len(response.context["page"].object_list) == min(total, 25)
             counts.append(len(ctx.captured_queries))
-        # A filtered list also validates the service slug: one more query.
-        budget = self.BUDGET + (1 if "service" in params else 0)
+        # A filtered list also validates the service slug, and a searched one reads its page's
+        # snippets: one more query each.
+        budget = self.BUDGET + (1 if "service" in params else 0) + (1 if "q" in params else 0)
         assert counts == [budget, budget], counts
+
+
+class TestOpenItemCounts:
+    def test_each_row_counts_its_own_open_and_started_items_only(self, reader):
+        busy = IncidentFactory(title="Busy", started_at=T0)
+        ActionItemFactory(incident=busy)
+        ActionItemFactory(incident=busy, status=ActionItem.Status.IN_PROGRESS)
+        ActionItemFactory(incident=busy, status=ActionItem.Status.WONT_DO)
+        done = ActionItemFactory(incident=busy)
+        done.status, done.done_at = ActionItem.Status.DONE, T0
+        done.save()
+        IncidentFactory(title="Quiet", started_at=T0 - timedelta(days=1))
+        rows = reader.get(reverse(LIST)).context["page"].object_list
+        assert [(row.title, row.open_action_items) for row in rows] == [("Busy", 2), ("Quiet", 0)]
+
+    def test_the_page_count_reads_the_incidents_without_their_items(self, reader):
+        ActionItemFactory(incident=IncidentFactory())
+        with CaptureQueriesContext(connection) as ctx:
+            assert reader.get(reverse(LIST)).status_code == 200
+        count = next(q["sql"] for q in ctx.captured_queries if "COUNT(*)" in q["sql"])
+        assert "incidents_actionitem" not in count
+
+    def test_open_items_are_counted_per_row_not_joined_and_grouped(self, reader):
+        # A join grouped by incident counts the items of every incident before the page is cut.
+        ActionItemFactory(incident=IncidentFactory())
+        with CaptureQueriesContext(connection) as ctx:
+            assert reader.get(reverse(LIST)).status_code == 200
+        page = next(q["sql"] for q in ctx.captured_queries if '"open_action_items"' in q["sql"])
+        assert 'JOIN "incidents_actionitem"' not in page

@@ -25,8 +25,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 GZIP = {"Accept-Encoding": "gzip"}
-# Set per response (the date), or by the test client: not part of what is compared.
-NOT_COMPARED = {"date"}
+# Set per response (the date, the request's own id), or by the test client: not part of what is
+# compared.
+NOT_COMPARED = {"date", "x-request-id"}
 
 
 @pytest.fixture(autouse=True)

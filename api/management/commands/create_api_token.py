@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from api.models import ApiToken
@@ -33,7 +34,12 @@ class Command(BaseCommand):
             user = get_user_model().objects.get_by_natural_key(username)
         except get_user_model().DoesNotExist:
             raise CommandError(f"No user {username!r}.") from None
-        _token, raw = token_create(user=user, name=name, scope=scope, expires_in_days=expires_days)
+        try:
+            _token, raw = token_create(
+                user=user, name=name, scope=scope, expires_in_days=expires_days
+            )
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from None
         # Only the token on stdout, so scripts can capture it; the advice goes to stderr.
         self.stdout.write(raw)
         self.stderr.write("Store it now: Hindsight keeps only its hash and cannot show it again.")

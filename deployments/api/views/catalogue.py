@@ -11,7 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.filters import QueryFilterBackend, StableOrderingFilter
+from api.filters import QueryFilterBackend, StableOrderingFilter, UpdatedAfterFilterSet
 from api.problems import Problem
 from deployments import selectors, services
 from deployments.api import filters
@@ -61,7 +61,8 @@ class ServiceViewSet(RowViewSet):
     row_serializer = ServiceSerializer
     lookup_field = "slug"
     lookup_value_regex = "[-a-zA-Z0-9_]{1,100}"
-    filter_backends = [StableOrderingFilter]
+    filter_backends = [QueryFilterBackend, StableOrderingFilter]
+    filterset_class = UpdatedAfterFilterSet
     ordering_fields = ["name", "slug", "created_at"]
     ordering = ["name", "id"]
 

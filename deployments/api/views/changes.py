@@ -67,7 +67,9 @@ def opener(request: Request) -> str:
     list=extend_schema(
         summary="List changes",
         description="Changes that are not deployments (configuration, feature flags, "
-        "infrastructure), newest first (`-at`, then `-id`) unless `ordering` says otherwise.",
+        "infrastructure), newest first (`-at`, then `-id`) unless `ordering` says otherwise. "
+        "Numbered pages (`page`, or `page=last`), or keyset pages (`cursor`, empty for the first "
+        "page) that cost the same however deep.",
         responses={200: ChangeSerializer(many=True)},
     ),
     retrieve=extend_schema(summary="A change", responses={200: ChangeSerializer}),
@@ -100,8 +102,11 @@ class ChangeViewSet(RowViewSet):
     lookup_value_regex = ID_REGEX
     filter_backends = [QueryFilterBackend, StableOrderingFilter]
     filterset_class = filters.ChangeFilter
+    # `hindsight-ci change`, with a deployments token (api.scopes).
+    token_scopes = {"create": (ApiToken.Scope.DEPLOYMENTS,)}
     ordering_fields = ["at", "created_at", "id"]
     ordering = ["-at", "-id"]
+    keyset_pages = True  # change_at_idx
     # CI retries its POSTs; api.idempotency replays the first answer to a retry.
     idempotent_post = True
 
@@ -166,6 +171,10 @@ class MaintenanceWindowViewSet(RowViewSet):
     lookup_value_regex = ID_REGEX
     filter_backends = [QueryFilterBackend, StableOrderingFilter]
     filterset_class = filters.MaintenanceWindowFilter
+    # `hindsight-ci maintenance start|end`, with a deployments token (api.scopes).
+    token_scopes = dict.fromkeys(
+        ("list", "retrieve", "create", "end"), (ApiToken.Scope.DEPLOYMENTS,)
+    )
     ordering_fields = ["starts_at", "ends_at", "id"]
     ordering = ["-starts_at", "-id"]
     idempotent_post = True

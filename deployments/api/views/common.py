@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -24,6 +25,7 @@ from rest_framework.serializers import Serializer
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import KEY_RE
 from api.problems import PROBLEM_CONTENT_TYPE, Problem
+from core.lists import LeanList
 from deployments import services
 from deployments.api.serializers import (
     RowSerializer,
@@ -58,8 +60,9 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     location=OpenApiParameter.HEADER,
     pattern=KEY_RE.pattern,
     description="Makes the POST safe to retry: a retry with the same key and body (within "
-    "24 hours) replays the first answer byte for byte and creates nothing. The same key with "
-    "another body answers 422; while the first request still runs, 409.",
+    "48 hours; a JSON body compared as its value) replays the first answer and creates nothing. "
+    "The same key with another body answers 422; while the first request still runs, 409. A "
+    "refused request (4xx) is not kept, so its corrected retry may reuse the key.",
 )
 IDEMPOTENCY_PROBLEMS = problems(
     _400="Invalid input (`errors` says what, by field), or a malformed Idempotency-Key.",
@@ -201,7 +204,14 @@ class RowViewSet(viewsets.GenericViewSet):
         return self.row_serializer().to_representation(row)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        rows = self.filter_queryset(self.get_queryset())
+        if issubclass(self.pagination_class or object, CursorPagination):
+            # A cursor's pages have no count, and it orders the queryset itself.
+            page = self.paginate_queryset(rows)
+        else:
+            # Counted without the joins its `.values()` made: the filters' own joins stay.
+            plain = self.filter_queryset(self.model._default_manager.all())
+            page = self.paginate_queryset(LeanList(rows, count=plain))
         assert page is not None  # every list of this API is paginated
         return self.get_paginated_response(self.shape(page))
 

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from api.filters import QueryFilterBackend, StableOrderingFilter
+from api.models import ApiToken
 from api.problems import Problem
 from deployments import services
 from deployments.api import filters
@@ -50,7 +51,9 @@ DEPLOYMENT_STATUS_PROBLEMS = problems(
 @extend_schema_view(
     list=extend_schema(
         summary="List deployments",
-        description="Newest first (`-started_at`, then `-id`) unless `ordering` says otherwise.",
+        description="Newest first (`-started_at`, then `-id`) unless `ordering` says otherwise. "
+        "Numbered pages (`page`, or `page=last`), or keyset pages (`cursor`, empty for the first "
+        "page) that cost the same however deep.",
         responses={200: DeploymentSerializer(many=True)},
     ),
     retrieve=extend_schema(
@@ -121,8 +124,13 @@ class DeploymentViewSet(RowViewSet):
     lookup_value_regex = ID_REGEX
     filter_backends = [QueryFilterBackend, StableOrderingFilter]
     filterset_class = filters.DeploymentFilter
+    # What hindsight-ci does around a deployment, with a deployments token (api.scopes).
+    token_scopes = dict.fromkeys(
+        ("list", "retrieve", "create", "set_status", "verify"), (ApiToken.Scope.DEPLOYMENTS,)
+    )
     ordering_fields = ["started_at", "finished_at", "created_at", "id"]
     ordering = ["-started_at", "-id"]
+    keyset_pages = True  # deployment_started_idx
     # CI retries its POSTs; api.idempotency replays the first answer to a retry.
     idempotent_post = True
 

@@ -22,7 +22,9 @@ from api.filters import (
     QueryFilterBackend,
     StableOrderingFilter,
     StrictBooleanFilter,
+    UpdatedAfterFilterSet,
 )
+from api.models import ApiToken
 from api.permissions import RolePermission, request_user
 from api.problems import Problem
 from deployments import services
@@ -49,17 +51,19 @@ from deployments.models import Deployment, Environment, GateRule, GateRun
 
 
 class AskPermission(RolePermission):
-    """POST needs only the view permission on deployments, and a read-scope token will do."""
+    """POST needs only the view permission on deployments: asking is a question, not a write."""
 
     perms_map = {**RolePermission.perms_map, "POST": ["%(app_label)s.view_%(model_name)s"]}
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        # RolePermission refuses every write to read tokens; this POST is a question, not a write.
+        # RolePermission's own check would pass a POST to a view without a post handler.
         return permissions.DjangoModelPermissions.has_permission(self, request, view)
 
 
 class GateView(APIView):
     permission_classes = [AskPermission]
+    # A CI job that only asks holds a gate token; a read token may ask too (api.scopes).
+    token_scopes = {"post": (ApiToken.Scope.READ, ApiToken.Scope.GATE, ApiToken.Scope.DEPLOYMENTS)}
     queryset = Deployment.objects.all()  # RolePermission reads the model from it
 
     @extend_schema(
@@ -113,7 +117,7 @@ class GateView(APIView):
 # --- The record -----------------------------------------------------------------------------------
 
 
-class GateRunFilter(django_filters.FilterSet):
+class GateRunFilter(UpdatedAfterFilterSet):
     service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
     environment = django_filters.CharFilter(
         field_name="environment__name", help_text="The environment's name."
@@ -151,7 +155,7 @@ class GateRunViewSet(RowViewSet):
 # --- Rules ----------------------------------------------------------------------------------------
 
 
-class GateRuleFilter(django_filters.FilterSet):
+class GateRuleFilter(UpdatedAfterFilterSet):
     service = django_filters.CharFilter(field_name="service__slug", help_text="The service's slug.")
     environment = django_filters.CharFilter(
         field_name="environment__name", help_text="The environment's name."

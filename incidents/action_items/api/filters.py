@@ -5,7 +5,7 @@ from __future__ import annotations
 import django_filters
 from django.db.models import QuerySet
 
-from api.filters import NoEmptyTypedValuesForm, StrictBooleanFilter
+from api.filters import NoEmptyTypedValuesForm, StrictBooleanFilter, updated_after_filter
 from core.http import request_user
 from incidents.models import ActionItem, Horizon
 from incidents.postmortem.api.filters import ReferenceFilter
@@ -15,8 +15,13 @@ class ActionItemFilter(django_filters.FilterSet):
     owner = django_filters.CharFilter(
         method="filter_owner", help_text="A username, or `me` for the caller's own items."
     )
+    # No DISTINCT (django-filter's default for this filter): a test of the row's own column
+    # cannot repeat a row, and DISTINCT over every column cost a hash of all open items for the
+    # count and a sort of them all for the page.
     status = django_filters.MultipleChoiceFilter(
-        choices=ActionItem.Status.choices, help_text="Repeat for several: status=open&status=done."
+        choices=ActionItem.Status.choices,
+        distinct=False,
+        help_text="Repeat for several: status=open&status=done.",
     )
     overdue = StrictBooleanFilter(
         field_name="overdue", help_text="Open and due before today (true), or not (false)."
@@ -35,6 +40,7 @@ class ActionItemFilter(django_filters.FilterSet):
     service = django_filters.CharFilter(
         field_name="incident__service__slug", help_text="The incident's service's slug."
     )
+    updated_after = updated_after_filter()
 
     class Meta:
         model = ActionItem

@@ -24,6 +24,7 @@ from api.filters import QueryFilterBackend, StableOrderingFilter
 from api.pagination import PagePagination
 from api.permissions import request_user
 from api.problems import PROBLEM_CONTENT_TYPE, Problem
+from core.lists import LeanList
 from incidents.action_items import selectors
 from incidents.action_items.api.filters import ActionItemFilter
 from incidents.models import (
@@ -117,7 +118,11 @@ class ActionItemViewSet(viewsets.GenericViewSet):
         return timezone.localdate()
 
     def get_queryset(self) -> QuerySet[ActionItem]:
-        return selectors.action_item_list(today=self.today, statuses=None)
+        # Asked for open items only, the selector orders them by due date alone, which an
+        # index holds; the filterset still checks and applies `status` as for any value.
+        asked = self.request.query_params.getlist("status")
+        only_open = bool(asked) and set(asked) <= set(selectors.OPEN_ITEM_STATUSES)
+        return selectors.action_item_list(today=self.today, statuses=asked if only_open else None)
 
     def get_object(self, queryset: QuerySet[ActionItem] | None = None) -> ActionItem:
         queryset = self.get_queryset() if queryset is None else queryset
@@ -131,7 +136,10 @@ class ActionItemViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         items = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(items.values(*s.ActionItemListSerializer.values()))
+        rows = items.values(*s.ActionItemListSerializer.values())
+        # Its order (overdue first) is worked out per request, so no index holds it: the page's
+        # ids are sorted out of the items alone, then only those rows joined.
+        page = self.paginate_queryset(LeanList(rows, count=items, keys=items))
         assert page is not None  # pagination_class is set
         context = {"today": self.today}
         return self.get_paginated_response(s.ActionItemListSerializer.shape(page, context))

@@ -38,6 +38,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from api.filters import QueryFilterBackend, UpdatedAfterFilterSet
 from api.pagination import PagePagination
 from api.permissions import request_user
 from api.problems import Problem
@@ -122,7 +123,8 @@ class CommunicationTemplateViewSet(viewsets.GenericViewSet):
     queryset = CommunicationTemplate.objects.all()
     lookup_field = "slug"
     lookup_value_regex = "[-a-zA-Z0-9_]{1,100}"
-    filter_backends: list = []
+    filter_backends = [QueryFilterBackend]
+    filterset_class = UpdatedAfterFilterSet
     pagination_class = PagePagination
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -141,7 +143,9 @@ class CommunicationTemplateViewSet(viewsets.GenericViewSet):
         return Response(CommunicationTemplateSerializer(template).data, status=status)
 
     def list(self, request: Request) -> Response:
-        rows = CommunicationTemplate.objects.order_by("audience", "name", "id")
+        rows = self.filter_queryset(
+            CommunicationTemplate.objects.order_by("audience", "name", "id")
+        )
         page = self.paginate_queryset(rows.values(*CommunicationTemplateSerializer.values()))
         assert page is not None  # pagination_class is set
         return self.get_paginated_response(CommunicationTemplateSerializer.shape(page))
@@ -208,7 +212,8 @@ _ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The commun
 class CommunicationViewSet(viewsets.GenericViewSet):
     queryset = Communication.objects.all()  # for the role check: view/add/change_communication
     lookup_value_regex = "[0-9]{1,18}"
-    filter_backends: list = []
+    filter_backends = [QueryFilterBackend]
+    filterset_class = UpdatedAfterFilterSet
     pagination_class = PagePagination
     idempotent_post = True  # api.idempotency: Idempotency-Key on every POST here
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
@@ -253,7 +258,7 @@ class CommunicationViewSet(viewsets.GenericViewSet):
         return response
 
     def list(self, request: Request, incident_ref: str) -> Response:
-        page = self.paginate_queryset(self.rows())
+        page = self.paginate_queryset(self.filter_queryset(self.rows()))
         assert page is not None  # pagination_class is set
         for communication in page:
             communication.incident = self.incident

@@ -21,6 +21,7 @@ from incidents.communications.defaults import PROMPT_CLOSE, PROMPT_OPEN
 from incidents.communications.delivery import DELIVER_TASK, is_delivered
 from incidents.communications.services._common import Status, _who
 from incidents.communications.services.errors import CommunicationStateError
+from incidents.communications.services.feed import feed_message_sent
 from incidents.live.services import COMMUNICATIONS, live_mark_bump
 from incidents.models import Audience, Communication, TimelineEvent
 from incidents.postmortem.services import history_record, timeline_event_add
@@ -93,6 +94,7 @@ def communication_send(*, communication: Communication, user: User | None) -> Co
             status=communication.status,
         )
     history_record(obj=communication, user=user)
+    feed_message_sent(communication=communication, user=user)
     live_mark_bump(incident=communication.incident_id, parts=[COMMUNICATIONS], user=user)
     verb = _SENT_VERBS.get(communication.audience, "marked as sent")
     acting = _who(user)

@@ -165,6 +165,7 @@ class ExportEventSerializer(serializers.Serializer):
     deployment = ExportDeploymentSerializer(allow_null=True)
     created_by = _UserName()
     created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
     version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
@@ -188,6 +189,7 @@ class ExportCauseSerializer(serializers.Serializer):
     detail = serializers.CharField(allow_blank=True)
     order = serializers.IntegerField()
     deployment = ExportDeploymentSerializer(allow_null=True)
+    updated_at = serializers.DateTimeField()
     version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
@@ -196,6 +198,7 @@ class ExportLessonSerializer(serializers.Serializer):
     kind = _choice(Lesson.Kind.choices)
     text = serializers.CharField()
     order = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
     version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 
@@ -229,6 +232,7 @@ class ExportCriterionSerializer(serializers.Serializer):
     done = serializers.BooleanField()
     done_at = serializers.DateTimeField(allow_null=True)
     order = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
     version = serializers.IntegerField(help_text="The row's version: its ETag in the API.")
 
 

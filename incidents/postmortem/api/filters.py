@@ -13,8 +13,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.http import QueryDict
 from rest_framework.exceptions import ValidationError
 
-from api.filters import BoundedIsoDateTimeFilter, NoEmptyTypedValuesForm
-from incidents.insights.selectors import SEARCH_MAX_TERMS
+from api.filters import BoundedIsoDateTimeFilter, NoEmptyTypedValuesForm, updated_after_filter
+from incidents.insights.search import SEARCH_MAX_TERMS, incident_search
 from incidents.models import ExternalReference, Incident, IncidentLabel, Severity
 from incidents.models.references import LABEL_PATTERN
 
@@ -89,9 +89,16 @@ class IncidentFilter(django_filters.FilterSet):
         max_length=40,
         help_text="Incidents with a reference in this source, e.g. `tickets`.",
     )
+    updated_after = updated_after_filter()
     q = django_filters.CharFilter(
         method="filter_q",
-        help_text=f"Words the title contains, all of them, any case (at most {SEARCH_MAX_TERMS}).",
+        help_text=(
+            "Words to find anywhere in the post-mortem: title, summary, impact, timeline, "
+            "causes, lessons, action items, criteria, status, path forward, notes and the "
+            f"messages sent (at most {SEARCH_MAX_TERMS} words). On PostgreSQL, words match "
+            'their other forms, and "a phrase", `or` and `-word` work. Rows then carry '
+            "`rank` and `snippet`, and the best match comes first unless `ordering` says."
+        ),
     )
 
     class Meta:
@@ -139,6 +146,4 @@ class IncidentFilter(django_filters.FilterSet):
         return queryset.filter(Exists(references))
 
     def filter_q(self, queryset: QuerySet[Incident], name: str, value: str) -> QuerySet[Incident]:
-        for term in value.split()[:SEARCH_MAX_TERMS]:
-            queryset = queryset.filter(title__icontains=term)
-        return queryset
+        return incident_search(queryset, value)

@@ -28,6 +28,12 @@ from incidents.postmortem.services.conflicts import (
     comparable,
     comparable_values,
 )
+from incidents.postmortem.services.feed import (
+    action_item_feed_data,
+    feed_incident,
+    feed_incident_parts,
+    incident_feed_data,
+)
 from incidents.postmortem.services.history import history_record
 from incidents.postmortem.services.incident import (
     EDITABLE_INCIDENT_FIELDS,
@@ -84,14 +90,18 @@ __all__ = [
     "action_item_assign",
     "action_item_complete",
     "action_item_drop",
+    "action_item_feed_data",
     "action_item_reopen",
     "action_item_start",
     "comparable",
     "comparable_values",
     "criterion_set_done",
+    "feed_incident",
+    "feed_incident_parts",
     "history_record",
     "incident_create",
     "incident_delete",
+    "incident_feed_data",
     "incident_labels_set",
     "incident_mark_duplicate",
     "incident_number_next",

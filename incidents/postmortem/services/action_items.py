@@ -15,8 +15,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from feed.kinds import EventKind
 from incidents.live.services import live_mark_row
 from incidents.models import ActionItem
+from incidents.postmortem.services.feed import feed_row_saved
 from incidents.postmortem.services.history import history_record
 
 # What the inline controls of the action items page may change.
@@ -117,15 +119,28 @@ def _close(
         ActionItem.objects.filter(pk__in=[step.pk for step in steps]).update(
             **step_values, updated_at=now, version=F("version") + 1
         )
-        _history_many(list(ActionItem.objects.filter(pk__in=[s.pk for s in steps])), user)
+        closed_steps = list(ActionItem.objects.filter(pk__in=[s.pk for s in steps]))
+        _history_many(closed_steps, user)
+        for step in closed_steps:
+            feed_row_saved(
+                row=step, user=user, created=False, item_kind=_closed_kind(step), incident_too=False
+            )
     changed = ActionItem.objects.filter(pk=item.pk, status__in=leaving).update(
         **values, updated_at=now, version=F("version") + 1
     )
     item.refresh_from_db()
     if changed:
         history_record(obj=item, user=user)
+        feed_row_saved(row=item, user=user, created=False, item_kind=_closed_kind(item))
         live_mark_row(row=item, user=user)
     return item
+
+
+def _closed_kind(item: ActionItem) -> EventKind:
+    # Done is the event tooling waits for; won't do is a change like any other.
+    if item.status == ActionItem.Status.DONE:
+        return EventKind.ACTION_ITEM_COMPLETED
+    return EventKind.ACTION_ITEM_CHANGED
 
 
 @transaction.atomic
@@ -179,6 +194,7 @@ def action_item_start(*, item: ActionItem, user: User | None) -> ActionItem:
     item.refresh_from_db()
     if changed:
         history_record(obj=item, user=user)
+        feed_row_saved(row=item, user=user, created=False)
         live_mark_row(row=item, user=user)
     return item
 
@@ -198,6 +214,7 @@ def action_item_reopen(*, item: ActionItem, user: User | None = None) -> ActionI
     item.refresh_from_db()
     if changed:
         history_record(obj=item, user=user)
+        feed_row_saved(row=item, user=user, created=False)
         live_mark_row(row=item, user=user)
     return item
 
@@ -216,5 +233,6 @@ def action_item_assign(*, item: ActionItem, user: User | None, **changes: Any) -
     )
     item.refresh_from_db()
     history_record(obj=item, user=user)
+    feed_row_saved(row=item, user=user, created=False)
     live_mark_row(row=item, user=user)
     return item

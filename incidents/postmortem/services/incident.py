@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from deployments.models import Service
+from feed.kinds import EventKind
 from incidents.attachments.storage import attachment_files_delete
 from incidents.live.services import incident_parts, live_mark_bump
 from incidents.models import (
@@ -37,6 +38,10 @@ from incidents.postmortem.services.conflicts import (
     TRANSITION_ATTEMPTS,
     StaleVersion,
     comparable_values,
+)
+from incidents.postmortem.services.feed import (
+    feed_incident,
+    feed_incident_deleted,
 )
 from incidents.postmortem.services.history import _acting, history_record
 
@@ -133,6 +138,7 @@ def incident_create(
     incident.save()
     if created_by is not None:
         incident.authors.add(created_by)
+    feed_incident(kind=EventKind.INCIDENT_DECLARED, incident=incident, user=created_by)
     # Its change counter from the start, so its page's first poll is the one query too.
     live_mark_bump(incident=incident, parts=[], user=created_by)
     return incident
@@ -213,6 +219,7 @@ def _incident_update_once(
         raise StaleVersion(current_version=current)
     incident.refresh_from_db()
     history_record(obj=incident, user=user)
+    feed_incident(kind=EventKind.INCIDENT_UPDATED, incident=incident, user=user, changes=changes)
     live_mark_bump(incident=incident, parts=incident_parts(changes), user=user)
     return incident
 
@@ -223,6 +230,7 @@ def incident_delete(*, incident: Incident, user: User | None) -> None:
     files go from the storage once that is committed. The history keeps the incident's last
     state and who deleted it."""
     _acting(incident, user)
+    feed_incident_deleted(incident=incident, user=user)
     files = list(incident.attachments.values_list("file", flat=True))
     incident.delete()
     attachment_files_delete(files)

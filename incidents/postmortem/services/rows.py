@@ -14,13 +14,19 @@ from django.db import models, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
-from incidents.live.services import live_mark_row
+from incidents.live.services import live_mark_row, row_incident_id
 from incidents.models import DiscardedProposal, SuccessCriterion, TimelineEvent
 from incidents.models.base import MarkdownModel, Ordered, Versioned
 from incidents.postmortem.services.conflicts import (
     TRANSITION_ATTEMPTS,
     StaleRow,
     comparable_values,
+)
+from incidents.postmortem.services.feed import (
+    SECTION_NAMES,
+    feed_incident_parts,
+    feed_row_deleted,
+    feed_row_saved,
 )
 from incidents.postmortem.services.history import _acting, history_record
 from incidents.postmortem.services.timeline import AuditLineLocked
@@ -94,6 +100,7 @@ def part_save(
         row.full_clean()
         _acting(row, user)
         row.save()
+        feed_row_saved(row=row, user=user, created=True)
         live_mark_row(row=row, user=user)
         return row
 
@@ -142,6 +149,7 @@ def part_save(
         raise StaleRow(current_version=None, fields=names)
     row.refresh_from_db()
     history_record(obj=row, user=user)
+    feed_row_saved(row=row, user=user, created=False)
     live_mark_row(row=row, user=user)
     return row
 
@@ -167,6 +175,7 @@ def part_delete(
             current_version=rows.filter(pk=row.pk).values_list("version", flat=True).first()
         )
     _acting(row, user)
+    feed_row_deleted(row=row, user=user)
     live_mark_row(row=row, user=user)
     # Deleting a row the draft from the facts proposed, by its Delete button or by removing its
     # line in the text, discards it as Discard does: proposing again leaves it out.
@@ -208,7 +217,7 @@ def _part_move_once(*, row: _Moved, offset: int, user: User | None) -> _Moved:
         if sibling.order != position:
             assert isinstance(sibling, Versioned)  # every ordered row is
             if not model._default_manager.filter(pk=sibling.pk, version=sibling.version).update(
-                order=position, version=F("version") + 1
+                **_with_timestamp(model, {"order": position}), version=F("version") + 1
             ):
                 raise _SiblingMoved()
             changed.append(sibling.pk)
@@ -219,6 +228,9 @@ def _part_move_once(*, row: _Moved, offset: int, user: User | None) -> _Moved:
             update=True,
             default_user=user if user is not None and user.is_authenticated else None,
         )
+        for moved in written:
+            feed_row_saved(row=moved, user=user, created=False, incident_too=False)
+        feed_incident_parts(incident=row_incident_id(row), parts=[SECTION_NAMES[model]], user=user)
         live_mark_row(row=row, user=user)
     row.refresh_from_db()
     return row
@@ -233,10 +245,16 @@ def criterion_set_done(
     changed = (
         SuccessCriterion.objects.filter(pk=criterion.pk)
         .exclude(done=done)
-        .update(done=done, done_at=timezone.now() if done else None, version=F("version") + 1)
+        .update(
+            done=done,
+            done_at=timezone.now() if done else None,
+            version=F("version") + 1,
+            updated_at=timezone.now(),
+        )
     )
     criterion.refresh_from_db()
     if changed:
         history_record(obj=criterion, user=user)
+        feed_row_saved(row=criterion, user=user, created=False)
         live_mark_row(row=criterion, user=user)
     return criterion

@@ -17,9 +17,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from feed.kinds import EventKind
 from incidents.live.services import DUPLICATE, incident_parts, live_mark_bump
 from incidents.models import Incident, TimelineEvent
 from incidents.postmortem.services.conflicts import TRANSITION_ATTEMPTS, StaleVersion
+from incidents.postmortem.services.feed import feed_incident
 from incidents.postmortem.services.history import history_record
 from incidents.postmortem.services.timeline import timeline_event_add
 
@@ -57,6 +59,8 @@ def _transition(
         return False
     incident.refresh_from_db()
     history_record(obj=incident, user=user)
+    for event_kind in _event_kinds(field, incident):
+        feed_incident(kind=event_kind, incident=incident, user=user, changes=changes)
     live_mark_bump(
         incident=incident,
         parts=[DUPLICATE] if field == "duplicate_of" else incident_parts(changes),
@@ -71,6 +75,18 @@ def _transition(
         created_by=user if user is not None and user.is_authenticated else None,
     )
     return True
+
+
+def _event_kinds(field: str, incident: Incident) -> list[EventKind]:
+    """What a transition of `field` tells the feed: resolving is a status change and the
+    event tooling waits for."""
+    if field == "status":
+        if incident.status == Incident.Status.RESOLVED:
+            return [EventKind.INCIDENT_STATUS_CHANGED, EventKind.INCIDENT_RESOLVED]
+        return [EventKind.INCIDENT_STATUS_CHANGED]
+    if field == "postmortem_state":
+        return [EventKind.INCIDENT_POSTMORTEM_STATE_CHANGED]
+    return [EventKind.INCIDENT_UPDATED]
 
 
 def incident_set_status(
@@ -206,6 +222,12 @@ def incident_mark_duplicate(
         for follower in followers:
             follower.refresh_from_db()
             history_record(obj=follower, user=user)
+            feed_incident(
+                kind=EventKind.INCIDENT_UPDATED,
+                incident=follower,
+                user=user,
+                changes=["duplicate_of"],
+            )
             live_mark_bump(incident=follower, parts=[DUPLICATE], user=user)
     lines = [
         (

@@ -12,10 +12,12 @@ from datetime import datetime
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from deployments.models import Deployment
 from incidents.live.services import live_mark_row
 from incidents.models import Incident, TimelineEvent
+from incidents.postmortem.services.feed import feed_row_saved
 from incidents.postmortem.services.history import history_record
 
 
@@ -42,6 +44,7 @@ def timeline_event_add(
     event.render_markdown()
     event.full_clean()
     event.save()
+    feed_row_saved(row=event, user=created_by, created=True)
     live_mark_row(row=event, user=created_by)
     return event
 
@@ -68,10 +71,11 @@ def timeline_event_set_hidden(
     changed = (
         TimelineEvent.objects.filter(pk=event.pk)
         .exclude(hidden=hidden)
-        .update(hidden=hidden, version=F("version") + 1)
+        .update(hidden=hidden, version=F("version") + 1, updated_at=timezone.now())
     )
     event.refresh_from_db()
     if changed:
         history_record(obj=event, user=user)
+        feed_row_saved(row=event, user=user, created=False)
         live_mark_row(row=event, user=user)
     return event

@@ -19,9 +19,10 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from feed.kinds import EventKind
 from incidents.live.services import VISIBILITY, live_mark_bump
 from incidents.models import Audience, Communication, Incident, TimelineEvent
-from incidents.postmortem.services import history_record, timeline_event_add
+from incidents.postmortem.services import feed_incident, history_record, timeline_event_add
 from incidents.statuspage.page import public_documents_mark_stale
 
 
@@ -59,6 +60,7 @@ def _change_visibility(
     assert updated == 1, "the incident's visibility changed under its lock"
     incident.refresh_from_db()
     history_record(obj=incident, user=user)
+    feed_incident(kind=EventKind.INCIDENT_UPDATED, incident=incident, user=user, changes=["public"])
     live_mark_bump(incident=incident, parts=[VISIBILITY], user=user)
     if line:
         timeline_event_add(

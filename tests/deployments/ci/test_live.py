@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from api.tokens import token_create
+from api.tokens import service_account_create, token_create
 from deployments import services
 from deployments.models import Artifact, Deployment, GateRun
 from tests.deployments.ci.conftest import CLIENT, assert_no_traceback, run_client
@@ -266,3 +266,37 @@ def test_no_folder_or_no_deployment_exits_2(live_server, production, admin_token
     by_id = client(live_server, "finish", "--id", "999", "--status", "failed", token=admin_token)
     assert by_id.returncode == 2, str(by_id)
     assert "Hindsight has no deployment #999" in by_id.stderr
+
+
+def test_a_service_accounts_deployments_token_runs_the_whole_pipeline(
+    live_server, production, tmp_path
+):
+    account = service_account_create(username="pipeline", role="admin", created_by=None)
+    token = token_create(user=account.user, name="deploys", scope="deployments")[1]
+    folder = build_folder(tmp_path, worker=True)
+    ident = ("--external-id", "pages-91ab")
+    steps = [
+        ("gate", *WHERE, "--commit", "e4f5a6b", str(folder)),
+        ("record", *WHERE, *ident, "--commit", "e4f5a6b", str(folder)),
+        ("maintenance", "start", *WHERE, *ident, "--reason", "Deploying", "--minutes", "30"),
+        ("finish", *WHERE, *ident, "--status", "succeeded"),
+        ("maintenance", "end", "--service", "moodmash", *ident),
+        ("change", "--service", "moodmash", "--kind", "feature_flag", "--summary", "new feed on"),
+    ]
+    for step in steps:
+        result = client(live_server, *step, token=token)
+        assert result.returncode == 0, (step, str(result))
+    assert Deployment.objects.get().status == Deployment.Status.SUCCEEDED
+
+
+def test_a_gate_token_asks_the_gate_and_records_nothing(live_server, production, tmp_path):
+    account = service_account_create(username="gatekeeper", role="viewer", created_by=None)
+    token = token_create(user=account.user, name="gate", scope="gate")[1]
+    folder = build_folder(tmp_path, worker=True)
+    assert gate(live_server, folder, token=token).returncode == 0
+    record = ("record", *WHERE, "--external-id", "x2", "--commit", "e4f5a6b", str(folder))
+    recorded = client(live_server, *record, token=token)
+    assert recorded.returncode == 2
+    assert "Hindsight answered 403" in recorded.stderr
+    assert "deployments" in recorded.stderr
+    assert not Deployment.objects.exists()

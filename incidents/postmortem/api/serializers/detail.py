@@ -32,6 +32,9 @@ class IncidentDetailSerializer(IncidentListSerializer):
     says whether there are older ones, and `timeline_url` lists them all (cursor-paginated).
     """
 
+    # DRF drops a base class field set to None: a detail is not the answer to a search.
+    search = None  # type: ignore[assignment]
+
     # Added by finish() after the list's fields, as `source="*"` says.
     summary = serializers.CharField(source="*", help_text="Markdown.")
     summary_html = serializers.CharField(source="*")

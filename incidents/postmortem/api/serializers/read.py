@@ -7,6 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from api.reads import RowSerializer, Times
+from incidents.insights.search import SEARCH_RANK, Snippet
 from incidents.models import Incident, Severity
 from incidents.models.incident import REFERENCE_PREFIX
 
@@ -25,6 +26,22 @@ class ExternalReferenceReadSerializer(serializers.Serializer):
     source = serializers.CharField()  # type: ignore[assignment]
     key = serializers.CharField()
     url = serializers.CharField(help_text="A link to it there, or empty.")
+
+
+class SearchMatchSerializer(serializers.Serializer):
+    """Schema only: how a listed incident matched the list's `q`, as IncidentListSerializer
+    nests it."""
+
+    rank = serializers.FloatField(
+        help_text="Where it matched: 1.0 in the title or status line, 0.5 elsewhere."
+    )
+    snippet = serializers.CharField(
+        help_text="Plain text around the best matches (not HTML: escape it to show it)."
+    )
+    highlights = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField(), min_length=2, max_length=2),
+        help_text="Where the matches are in `snippet`: [start, end) character offsets.",
+    )
 
 
 class IncidentListSerializer(RowSerializer):
@@ -71,6 +88,11 @@ class IncidentListSerializer(RowSerializer):
     version = serializers.IntegerField(help_text="Also the ETag; send it back in If-Match.")
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+    # Added by finish() to rows searched with `q` (incidents.insights.search), from the context's
+    # "snippets" of the page.
+    search = SearchMatchSerializer(
+        allow_null=True, help_text="How it matched the list's `q`; null when there is none."
+    )
 
     @classmethod
     def values(cls) -> list[str]:
@@ -94,3 +116,13 @@ class IncidentListSerializer(RowSerializer):
         data["external_references"] = [
             {"source": ref.source, "key": ref.key, "url": ref.url} for ref in references
         ]
+        if "search" not in self._declared_fields:
+            return  # the detail, which drops the field
+        data["search"] = None
+        if isinstance(source, dict) and SEARCH_RANK in source:
+            found = self.context["snippets"].get(source["id"], Snippet(parts=()))
+            data["search"] = {
+                "rank": source[SEARCH_RANK],
+                "snippet": found.text,
+                "highlights": found.highlights,
+            }

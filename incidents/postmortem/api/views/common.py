@@ -97,6 +97,16 @@ ETAG = OpenApiParameter(
     required=True,
     description='The incident\'s version as a strong ETag, e.g. "7".',
 )
+INCIDENT_IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    str,
+    OpenApiParameter.HEADER,
+    description=(
+        "Never answered with 304 here: the ETag is the incident's version, which its rows "
+        "(embedded in this answer) do not change, so it cannot tell that nothing changed. Each "
+        "row list and row answers 304 for its own ETag."
+    ),
+)
 IF_MATCH = OpenApiParameter(
     "If-Match",
     str,
@@ -151,10 +161,11 @@ IDEMPOTENCY_KEY = OpenApiParameter(
     OpenApiParameter.HEADER,
     pattern=IDEMPOTENCY_KEY_RE.pattern,
     description=(
-        "Makes the POST safe to retry: a retry with the same key and body replays the first "
-        "answer byte for byte and creates nothing (Idempotent-Replayed: true); the same key "
-        "with another body is 422, and while the first is still running 409. Keys are kept "
-        "for 48 hours, per token (or per logged-in user)."
+        "Makes the POST safe to retry: a retry with the same key and body (a JSON body "
+        "compared as its value) replays the first answer and creates nothing "
+        "(Idempotent-Replayed: true); the same key with another body is 422, and while the "
+        "first is still running 409. A refused request (4xx) is not kept, so its corrected "
+        "retry may reuse the key. Keys are kept for 48 hours, per token (or per logged-in user)."
     ),
 )
 

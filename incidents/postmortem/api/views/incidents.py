@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.contrib.admin.models import DELETION, LogEntry
 from django.db import transaction
 from django.urls import reverse
 from drf_spectacular.utils import (
@@ -17,10 +18,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from api.conditional import etag_names_version_only
 from api.filters import QueryFilterBackend, StableOrderingFilter
 from api.pagination import PagePagination
 from api.permissions import request_user
 from api.problems import Problem
+from core.lists import LeanList
+from incidents.insights import search
 from incidents.models import (
     Incident,
 )
@@ -30,6 +34,7 @@ from incidents.postmortem.api.filters import IncidentFilter
 from incidents.postmortem.api.views.common import (
     ETAG,
     IF_MATCH,
+    INCIDENT_IF_NONE_MATCH,
     LIST_PROBLEMS,
     LOCATION,
     READ_PROBLEMS,
@@ -73,13 +78,17 @@ def transition_races() -> Iterator[None]:
         description=(
             "Newest first by default (`-started_at`, then `-number`). `ordering` takes "
             "started_at, number, severity, status or updated_at, `-` for descending. "
-            "Duplicates are left out unless `duplicates` asks for them."
+            "Duplicates are left out unless `duplicates` asks for them. With `q`, the best "
+            "match comes first unless `ordering` is given (or keyset pages, which keep the "
+            "list's order), and each row says how it matched. Numbered pages (`page`, or "
+            "`page=last`), or keyset pages (`cursor`, empty for the first page) that cost the "
+            "same however deep."
         ),
         responses={200: s.IncidentListSerializer(many=True), **problems(*LIST_PROBLEMS)},
     ),
     retrieve=extend_schema(
         summary="Read an incident with its whole post-mortem",
-        parameters=[REF, ETAG],
+        parameters=[REF, ETAG, INCIDENT_IF_NONE_MATCH],
         responses={200: s.IncidentDetailSerializer, **problems(*READ_PROBLEMS)},
     ),
     create=extend_schema(
@@ -110,6 +119,16 @@ def transition_races() -> Iterator[None]:
             ),
         },
     ),
+    destroy=extend_schema(
+        summary="Delete the incident",
+        description=(
+            "Admins only, as in the admin: the incident goes with its whole post-mortem, its "
+            "messages and its attached files. The admin's log records who deleted it, and the "
+            "change feed records incident.deleted (and action_item.deleted for its items)."
+        ),
+        parameters=[REF],
+        responses={204: None, **problems(*READ_PROBLEMS)},
+    ),
     partial_update=extend_schema(
         summary="Change some of the incident's fields",
         description="Only the fields sent change. Needs If-Match.",
@@ -138,6 +157,7 @@ class IncidentViewSet(DraftActions, viewsets.GenericViewSet):
     ordering = ["-started_at", "-number"]
     ordering_tiebreak = "-number"
     pagination_class = PagePagination
+    keyset_pages = True
 
     def get_serializer_class(self) -> type[BaseSerializer]:
         by_action: dict[str | None, type[BaseSerializer]] = {
@@ -172,6 +192,8 @@ class IncidentViewSet(DraftActions, viewsets.GenericViewSet):
             s.IncidentDetailSerializer(incident, context=context).data, status=status
         )
         response["ETag"] = etag(incident.version)
+        # The version leaves out the rows embedded here: If-None-Match must not answer 304.
+        etag_names_version_only(response)
         return response
 
     def list(self, request: Request) -> Response:
@@ -180,10 +202,20 @@ class IncidentViewSet(DraftActions, viewsets.GenericViewSet):
         incidents = self.filter_queryset(
             Incident.objects.all() if asked else Incident.objects.counted()
         )
-        page = self.paginate_queryset(incidents.values(*s.IncidentListSerializer.values()))
+        columns = s.IncidentListSerializer.values()
+        searched = search.is_searched(incidents)
+        if searched:
+            columns += ["id", search.SEARCH_RANK]
+            if not request.query_params.get("ordering"):
+                incidents = incidents.order_by(f"-{search.SEARCH_RANK}", "-started_at", "-number")
+        page = self.paginate_queryset(LeanList(incidents.values(*columns), count=incidents))
         assert page is not None  # pagination_class is set
         rows = selectors.incident_labels_and_references(list(page))
-        return self.get_paginated_response(s.IncidentListSerializer.shape(rows))
+        context = {}
+        if searched:
+            q = request.query_params.get("q", "")
+            context["snippets"] = search.snippets([row["id"] for row in rows], q)
+        return self.get_paginated_response(s.IncidentListSerializer.shape(rows, context))
 
     def retrieve(self, request: Request, ref: str) -> Response:
         return self._detail_response(ref)
@@ -237,6 +269,18 @@ class IncidentViewSet(DraftActions, viewsets.GenericViewSet):
                 current_version=stale.current_version,
             ) from None
         return self._detail_response(incident.number)
+
+    def destroy(self, request: Request, ref: str) -> Response:
+        incident = self.get_object()
+        user = request_user(request)
+        # The same record the admin's delete leaves (who deleted which incident), written
+        # with the deletion or not at all, as the admin does.
+        with transaction.atomic():
+            LogEntry.objects.log_actions(
+                user_id=user.pk, queryset=[incident], action_flag=DELETION, single_object=True
+            )
+            services.incident_delete(incident=incident, user=user)
+        return Response(status=204)
 
     @extend_schema(
         summary="Resolve the incident",

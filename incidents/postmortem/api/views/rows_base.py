@@ -29,6 +29,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from api.filters import QueryFilterBackend, UpdatedAfterFilterSet
 from api.pagination import PagePagination
 from api.permissions import request_user
 from api.problems import Problem
@@ -77,7 +78,8 @@ class IncidentRowViewSet(viewsets.GenericViewSet, Generic[_Row]):
     list_ordering: tuple[str, ...] = ("order", "id")
 
     lookup_value_regex = "[0-9]{1,18}"
-    filter_backends: list = []
+    filter_backends = [QueryFilterBackend]
+    filterset_class = UpdatedAfterFilterSet
     pagination_class: type[BasePagination] | None = PagePagination
 
     def get_queryset(self) -> QuerySet[_Row]:
@@ -152,7 +154,9 @@ class IncidentRowViewSet(viewsets.GenericViewSet, Generic[_Row]):
             raise Problem(AUDIT_LINE, status_code=409, problem_type="audit-line") from None
 
     def list(self, request: Request, incident_ref: str) -> Response:
-        page = self.paginate_queryset(self.rows().order_by(*self.list_ordering))
+        page = self.paginate_queryset(
+            self.filter_queryset(self.rows().order_by(*self.list_ordering))
+        )
         assert page is not None  # pagination_class is set
         data = self.read_serializer.shape(page, self.get_serializer_context())
         return self.get_paginated_response(data)
