@@ -7,8 +7,10 @@ collects both, so a page that quietly lost a script or a style to the policy fai
 from __future__ import annotations
 
 import pytest
+from django.urls import reverse
 from playwright.sync_api import ConsoleMessage, Page, expect
 
+from deployments.models import Environment
 from tests.browser.conftest import lazy_parts_loaded, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -61,6 +63,18 @@ def test_the_main_pages_load_without_any_csp_violation(
     expect(page.get_by_role("heading", level=1)).to_contain_text("MoodMash")
     # lazy_parts_loaded waited for htmx to swap in "Deployments and health": htmx ran here.
     settle(page, found)
+
+    # Forms and settings pages off the menu.
+    for name in ("incidents:webhook_create", "service_accounts", "preferences"):
+        page.goto(f"{demo}{reverse(name)}")
+        settle(page, found)
+
+    # Every service's environment page and its deployment gate.
+    for environment in Environment.objects.select_related("service"):
+        for name in ("deployments:environment", "deployments:environment_gate"):
+            kwargs = {"service": environment.service.slug, "environment": environment.name}
+            page.goto(f"{demo}{reverse(name, kwargs=kwargs)}")
+            settle(page, found)
 
     page.goto(f"{demo}/status/")
     settle(page, found)
