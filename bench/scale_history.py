@@ -55,7 +55,16 @@ from deployments.models import (
     HealthSnapshot,
     Service,
 )
-from incidents.models import ActionItem, Cause, Incident, Lesson, SuccessCriterion, TimelineEvent
+from incidents.insights.services import search_documents_sweep
+from incidents.models import (
+    ActionItem,
+    Cause,
+    Incident,
+    Lesson,
+    SearchDocument,
+    SuccessCriterion,
+    TimelineEvent,
+)
 
 SERVICES = 50
 PEOPLE = 50
@@ -228,6 +237,11 @@ def history_fill(
             Deployment, lambda first: deployment_rows(rng, environments, shipped, first)
         )
         counts["changes"] = _copy(Change, lambda first: change_rows(rng, services, changed, first))
+    # What the beat's sweep does for rows written around the services: each incident's search
+    # document, so the searches timed read what a real history would have.
+    counts["search documents"] = 0
+    while built := search_documents_sweep(batch_size=2000):
+        counts["search documents"] += built
     return counts
 
 
@@ -250,6 +264,7 @@ HISTORY_TABLES = (
     SuccessCriterion,
     Deployment,
     Change,
+    SearchDocument,
 )
 
 

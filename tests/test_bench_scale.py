@@ -46,6 +46,7 @@ def test_the_generator_writes_every_table_at_its_share_per_incident(history):
         "success criteria": INCIDENTS * 2,
         "deployments": INCIDENTS * 20,
         "changes": INCIDENTS * 5,
+        "search documents": INCIDENTS,
     }
     assert Incident.objects.count() == INCIDENTS
     assert TimelineEvent.objects.count() == INCIDENTS * 30

@@ -358,6 +358,14 @@ CELERY_BEAT_SCHEDULE["feed-purge"] = {
     "schedule": 3600.0,
     "options": {"expires": 3600.0},
 }
+# Search documents the per-change refreshes missed: incidents from before search documents (an
+# upgrade needs no command) and refreshes whose task was lost
+# (incidents.insights.services.search_documents_sweep).
+CELERY_BEAT_SCHEDULE["search-documents-sweep"] = {
+    "task": "incidents.insights.search_documents_sweep",
+    "schedule": 60.0,
+    "options": {"expires": 60.0},
+}
 # Attached files no text uses (incidents.attachments.services.attachments_unused_delete). A run
 # that overlaps another, or runs twice, deletes nothing twice.
 CELERY_BEAT_SCHEDULE["attachments-unused-delete"] = {

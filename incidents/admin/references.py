@@ -1,13 +1,15 @@
-"""External references and labels, listed and searchable: a sync job's id finds its incident
-here too. They are written through the incident's page or the API, which keep a source's key
-on one incident and bump the incident's version; the admin only looks, and deletes."""
+"""External references, labels and search documents, listed for looking. References and labels
+are written through the incident's page or the API, which keep a source's key on one incident
+and bump the incident's version; search documents by the refresh after each change and the
+beat's sweep. The admin only looks, and deletes (a deleted search document is built again by
+the next sweep)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest
 
-from incidents.models import ExternalReference, IncidentLabel
+from incidents.models import ExternalReference, IncidentLabel, SearchDocument
 
 
 class _LookOnly(admin.ModelAdmin):
@@ -31,3 +33,10 @@ class ExternalReferenceAdmin(_LookOnly):
 class IncidentLabelAdmin(_LookOnly):
     list_display = ["name", "incident"]
     search_fields = ["name", "incident__title"]
+
+
+@admin.register(SearchDocument)
+class SearchDocumentAdmin(_LookOnly):
+    list_display = ["incident", "built_at", "stale_since"]
+    search_fields = ["incident__title"]
+    exclude = ["vector", "heading_vector"]

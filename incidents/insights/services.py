@@ -162,9 +162,34 @@ def search_document_refresh(*, incident_id: int) -> bool:
     return True
 
 
+def _documents_build(ids: list[int]) -> int:
+    """Build these incidents' documents anew in one transaction; how many it built. A refresh
+    asked for meanwhile stays asked for: stale_since is left as it is."""
+    with transaction.atomic():
+        now = timezone.now()
+        parts = search_document_parts(ids)
+        SearchDocument.objects.bulk_create(
+            [
+                SearchDocument(
+                    incident_id=pk, heading=heading, prose=prose, rows=rows, built_at=now
+                )
+                for pk, (heading, prose, rows) in parts.items()
+            ],
+            update_conflicts=True,
+            unique_fields=["incident"],
+            update_fields=["heading", "prose", "rows", "built_at"],
+        )
+        if full_text():
+            SearchDocument.objects.filter(incident_id__in=ids).update(
+                vector=_vector(F("heading"), F("prose"), F("rows")),
+                heading_vector=SearchVector("heading", config=SEARCH_CONFIG),
+            )
+    return len(parts)
+
+
 def search_documents_rebuild(*, batch_size: int = REBUILD_BATCH) -> int:
     """Build every incident's search document anew, a batch of incidents per transaction; for
-    upgrades and for a changed SEARCH_CONFIG. Returns how many it built."""
+    a changed SEARCH_CONFIG. Returns how many it built."""
     built = 0
     after = 0
     while True:
@@ -175,25 +200,24 @@ def search_documents_rebuild(*, batch_size: int = REBUILD_BATCH) -> int:
         )
         if not ids:
             return built
-        with transaction.atomic():
-            now = timezone.now()
-            parts = search_document_parts(ids)
-            # A refresh asked for meanwhile stays asked for: stale_since is left as it is.
-            SearchDocument.objects.bulk_create(
-                [
-                    SearchDocument(
-                        incident_id=pk, heading=heading, prose=prose, rows=rows, built_at=now
-                    )
-                    for pk, (heading, prose, rows) in parts.items()
-                ],
-                update_conflicts=True,
-                unique_fields=["incident"],
-                update_fields=["heading", "prose", "rows", "built_at"],
-            )
-            if full_text():
-                SearchDocument.objects.filter(incident_id__in=ids).update(
-                    vector=_vector(F("heading"), F("prose"), F("rows")),
-                    heading_vector=SearchVector("heading", config=SEARCH_CONFIG),
-                )
-        built += len(parts)
+        built += _documents_build(ids)
         after = ids[-1]
+
+
+def search_documents_sweep(*, batch_size: int = REBUILD_BATCH) -> int:
+    """What the refreshes after each change can miss, a batch a run (the beat runs it each
+    minute): incidents without a document (written before search documents existed, so an
+    upgrade needs no command; or by bulk SQL), and refreshes asked for longer than STALE_RETRY
+    ago whose task was lost. Returns how many documents it built."""
+    missing = list(
+        Incident.objects.filter(search_document__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:batch_size]
+    )
+    built = _documents_build(missing) if missing else 0
+    lost = SearchDocument.objects.filter(stale_since__lt=timezone.now() - STALE_RETRY)
+    for incident_id in lost.order_by("stale_since").values_list("incident_id", flat=True)[
+        :batch_size
+    ]:
+        built += search_document_refresh(incident_id=incident_id)
+    return built

@@ -504,8 +504,9 @@ class TestTheRecord:
         assert len(build(extra=497)) == 500
         # The rules (1); a savepoint pair per rule (12) around its reads: two stale builds (2),
         # preview first (2), health (1), action items (1); the insert (1); its event in the
-        # change feed (1); and the service's own savepoint pair inside the test's transaction (2).
-        assert one == many == 23
+        # change feed (1) and the webhook endpoints that may follow it (1); and the service's own
+        # savepoint pair inside the test's transaction (2).
+        assert one == many == 24
 
 
 class TestRuleConfiguration:

@@ -422,5 +422,6 @@ class TestQueryBudget:
         with CaptureQueriesContext(connection) as fifty:
             response = api.get(f"{API}/incidents", {"q": "zeppelin"})
         assert response.json()["count"] == 50
-        # token, user permissions, group permissions, count, page, snippets
-        assert len(one) == len(fifty) == 6, [q["sql"] for q in fifty.captured_queries]
+        # token, user permissions, group permissions, count, page, the page's labels and
+        # external references (2), snippets
+        assert len(one) == len(fifty) == 8, [q["sql"] for q in fifty.captured_queries]
