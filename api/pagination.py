@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.lists import LeanList
+from core.lists import LeanList, TailPaginator
 
 if TYPE_CHECKING:
     # What the mixin is mixed into, for the type checker; at run time it stays a plain mixin.
@@ -65,9 +65,11 @@ class PagePagination(StrictPageSizeMixin, PageNumberPagination):
     A numbered page deep in a long list makes the database walk every row before it (OFFSET);
     a cursor page starts where the last one ended, so page 400 costs what page 1 costs, and
     rows arriving meanwhile neither repeat nor skip a row. Views whose order is a plain column
-    with an index behind it say so with `keyset_pages = True`.
+    with an index behind it say so with `keyset_pages = True`. Numbered pages in the back half
+    (`page=last` above all) are read from the other end (core.lists.TailPaginator).
     """
 
+    django_paginator_class = TailPaginator
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, overload
 
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
 
@@ -54,3 +55,32 @@ class LeanList(Sequence[Any]):
 
     def count(self) -> int:  # type: ignore[override]  # the paginators' count(), not Sequence's
         return self._count.order_by().count()
+
+    def reverse(self) -> LeanList:
+        """The same rows in the opposite order, as QuerySet.reverse() gives them."""
+        keys = self._keys.reverse() if self._keys is not None else None
+        return LeanList(self.rows.reverse(), count=self._count, keys=keys)
+
+
+class TailPaginator(Paginator):
+    """Django's Paginator, reading a page in the back half of an ordered list from the other end.
+
+    Page 400 of 400 is an OFFSET past 9,975 rows, which the database walks; read from the end
+    it is the first 25 rows of the opposite order, which an index gives as cheaply as page 1.
+    The order must be total (a tiebreak last, as the API's lists have), so that both ends agree
+    on which rows a page holds.
+    """
+
+    def page(self, number: Any) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        rows = self.object_list
+        if bottom <= self.count // 2 or not getattr(rows, "ordered", False):
+            return super().page(number)
+        assert isinstance(rows, QuerySet | LeanList)  # ordered, so reversible
+        tail = list(rows.reverse()[self.count - top : self.count - bottom])
+        tail.reverse()
+        return Page(tail, number, self)

@@ -20,6 +20,7 @@ from incidents.insights.filters import IncidentFilter
 LIST_PAGE_SIZE = 25
 # The dashboard shows the first of a person's open items and links to the rest.
 MY_ITEMS_SHOWN = 10
+OPEN_INCIDENTS_SHOWN = 25
 
 
 @require_GET
@@ -47,16 +48,24 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     my_items = action_items_selectors.action_items_open_for(
         user=request.user, today=timezone.localdate()
     )
+    # The other lists too: five years of forgotten blocking items must not make the page grow.
+    open_incidents = selectors.incidents_open()
+    blocking = action_items_selectors.action_items_blocking_deployments()
+    in_review = selectors.postmortems_in_review()
     return render(
         request,
         "incidents/dashboard.html",
         {
-            "open_incidents": selectors.incidents_open(),
+            "open_incidents": open_incidents[:OPEN_INCIDENTS_SHOWN],
+            "open_incidents_count": open_incidents.count(),
+            "open_incidents_shown": OPEN_INCIDENTS_SHOWN,
             "my_items": my_items[:MY_ITEMS_SHOWN],
             "my_items_count": my_items.count(),
             "my_items_shown": MY_ITEMS_SHOWN,
-            "blocking_items": action_items_selectors.action_items_blocking_deployments(),
-            "in_review": selectors.postmortems_in_review(),
+            "blocking_items": blocking[:MY_ITEMS_SHOWN],
+            "blocking_count": blocking.count(),
+            "in_review": in_review[:MY_ITEMS_SHOWN],
+            "in_review_count": in_review.count(),
             "services": deployment_selectors.services_health_now(),
         },
     )
