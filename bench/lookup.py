@@ -76,6 +76,8 @@ def _setup(url: str, *, big: str, small: str) -> None:
             "DJANGO_SETTINGS_MODULE": "hindsight.settings",
             "DATABASE_URL": _with_database(url, big),
             "DEBUG": "false",
+            # Served over plain HTTP here, in process or on 127.0.0.1: no redirect to HTTPS.
+            "SECURE_SSL_REDIRECT": "false",
             "SECRET_KEY": "bench-only-not-secret",
             "ALLOWED_HOSTS": "testserver",
             "LOG_LEVEL": "ERROR",

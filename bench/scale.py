@@ -145,6 +145,8 @@ def _setup(url: str, base: str, tmp: str) -> None:
             "DJANGO_SETTINGS_MODULE": "hindsight.settings",
             "DATABASE_URL": _with_database(url, base),
             "DEBUG": "false",
+            # Served over plain HTTP here, in process or on 127.0.0.1: no redirect to HTTPS.
+            "SECURE_SSL_REDIRECT": "false",
             "SECRET_KEY": "bench-only-not-secret",
             "ALLOWED_HOSTS": "testserver",
             "SECURE_COOKIES": "false",

@@ -57,6 +57,8 @@ def _environment(tmp: Path, port: int) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "hindsight.settings",
         "DATABASE_URL": f"sqlite:///{tmp}/bench.sqlite3",
         "DEBUG": "false",
+        # Served over plain HTTP here, in process or on 127.0.0.1: no redirect to HTTPS.
+        "SECURE_SSL_REDIRECT": "false",
         "SECRET_KEY": "bench-only-not-secret",
         "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
         "SECURE_COOKIES": "false",
