@@ -43,7 +43,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         if view is not None and (refusal := scope_refusal(token, view, request.method or "")):
             raise exceptions.PermissionDenied(refusal)
         # The change feed names the token, not its owner, as who made this request's changes.
-        feed_token_set(token.name)
+        feed_token_set(token.name, owner=token.user_id)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -25,10 +25,11 @@ from core import plugins
 from feed.kinds import EventKind
 from feed.models import FeedClock, FeedEvent
 
-# The name of the API token the current request acts with, set by the API's authentication
-# (feed_acting_as): the feed names the token, not its owner, so a sync job's own writes are
-# recognisable.
-_token_name: ContextVar[str] = ContextVar("feed_token_name", default="")
+# The API token the current request acts with, by name and by its owner's id, set by the API's
+# authentication: the feed names the token, not its owner, so a sync job's own writes are
+# recognisable. The owner is kept so that a name left behind by code that authenticated outside
+# a request (a test calling a view, a shell) can never be given to another person's change.
+_token_name: ContextVar[tuple[str, int | None]] = ContextVar("feed_token_name", default=("", None))
 
 SEQUENCE_BATCH = 1000
 PURGE_BATCH = 1000
@@ -81,8 +82,8 @@ def feed_record_many(events: Iterable[dict[str, Any]]) -> list[FeedEvent]:
 def feed_actor(user: User | AnonymousUser | None) -> str:
     """Who the feed names for a change by `user`: the API token acting in this request, else
     the person's username, else nobody (the system)."""
-    token = _token_name.get()
-    if token:
+    token, owner = _token_name.get()
+    if token and (owner is None or (user is not None and user.pk == owner)):
         return token
     if user is not None and user.is_authenticated:
         return user.get_username()
@@ -90,19 +91,20 @@ def feed_actor(user: User | AnonymousUser | None) -> str:
 
 
 @contextlib.contextmanager
-def feed_acting_as(token_name: str) -> Iterator[None]:
-    """Name `token_name` as the actor of every change recorded inside the block."""
-    reset = _token_name.set(token_name)
+def feed_acting_as(token_name: str, *, owner: int | None = None) -> Iterator[None]:
+    """Name `token_name` as the actor of every change recorded inside the block (by `owner`'s
+    user id, when given)."""
+    reset = _token_name.set((token_name, owner))
     try:
         yield
     finally:
         _token_name.reset(reset)
 
 
-def feed_token_set(token_name: str) -> None:
-    """Name the token for the rest of this request (the API's authentication; the middleware
-    FeedActor clears it when the request ends)."""
-    _token_name.set(token_name)
+def feed_token_set(token_name: str, *, owner: int) -> None:
+    """Name the token of user `owner` for the rest of this request (the API's authentication;
+    the middleware FeedActor clears it when the request ends)."""
+    _token_name.set((token_name, owner))
 
 
 def feed_sequence() -> int:

@@ -203,8 +203,8 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Auth -----------------------------------------------------------------------------------
-# A service account (api.models.ServiceAccount) holds API tokens but never logs in to pages.
-AUTHENTICATION_BACKENDS = ["api.backends.PeopleOnlyBackend"]
+# AUTHENTICATION_BACKENDS: security.py (sign-in throttling, and people only: a service account
+# holds API tokens but never logs in to pages).
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -72,7 +72,8 @@ if not SECURE_HSTS_PRELOAD:
 # tokens never go through authenticate(), so they are not counted nor locked.
 AUTHENTICATION_BACKENDS = [
     "core.login_throttle.ThrottledLoginBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # People only: a service account holds tokens and never signs in to pages.
+    "api.backends.PeopleOnlyBackend",
 ]
 AXES_ENABLED = env.bool("HINDSIGHT_LOGIN_THROTTLE", default=True)
 AXES_FAILURE_LIMIT = env.int("HINDSIGHT_LOGIN_FAILURES", default=5)

@@ -66,6 +66,8 @@ class Gunicorn:
             "PATH": os.environ["PATH"],
             "DJANGO_SETTINGS_MODULE": "hindsight.settings",
             "DEBUG": "false",
+            # Plain HTTP on 127.0.0.1: no redirect to HTTPS, which production settings turn on.
+            "SECURE_SSL_REDIRECT": "false",
             "SECRET_KEY": "only-for-this-test-" + uuid.uuid4().hex,
             "ALLOWED_HOSTS": "127.0.0.1",
             "DATABASE_URL": database_url(),
