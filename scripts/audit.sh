@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make audit`: known vulnerabilities in every pinned requirement (requirements/*.txt), by
-# pip-audit against its advisory source (PyPI's JSON API by default; PIP_AUDIT_SERVICE=osv for
-# OSV). --strict: a package the source cannot answer for fails the audit instead of passing
+# pip-audit against its advisory source (the package index's JSON API by default;
+# PIP_AUDIT_SERVICE=osv for OSV). --strict: a package the source cannot answer for fails the audit instead of passing
 # unaudited. Accepted findings are listed in the README ("Dependencies and known vulnerabilities")
 # with their reason, and skipped here by id with --ignore-vuln.
 #
