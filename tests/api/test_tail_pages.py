@@ -32,11 +32,17 @@ def api():
     return bearer("viewer")
 
 
-@pytest.mark.parametrize("path", ["/incidents", "/action-items", "/deployments"])
-@pytest.mark.parametrize("ordering", [None, "-started_at", "severity"])
+@pytest.mark.parametrize(
+    ("path", "ordering"),
+    [
+        ("/incidents", None),
+        ("/incidents", "-started_at"),
+        ("/incidents", "severity"),  # ties, broken by the list's tiebreak
+        ("/action-items", None),  # counted and keyed by plainer querysets (core.lists.LeanList)
+        ("/deployments", None),
+    ],
+)
 def test_every_page_holds_the_rows_a_walk_from_the_front_finds(api, path, ordering):
-    if ordering and path != "/incidents":
-        pytest.skip("the other lists order by their own fields")
     extra = {"ordering": ordering} if ordering else {}
     whole = [_key(row) for row in rows_of(api, path, page_size=200, **extra)]
     assert len(whole) == ROWS
