@@ -47,6 +47,19 @@ def outbox_enqueue(*, task: str, kwargs: dict) -> OutboxMessage:
     return message
 
 
+def outbox_enqueue_many(*, task: str, kwargs_list: list[dict]) -> list[OutboxMessage]:
+    """outbox_enqueue for many messages of one task, in one INSERT (a bulk write's deliveries),
+    and one quick publish of them all after commit."""
+    _check_carried(task)
+    messages = OutboxMessage.objects.bulk_create(
+        [OutboxMessage(task=task, kwargs=kwargs) for kwargs in kwargs_list]
+    )
+    if messages:
+        ids = [message.pk for message in messages]
+        transaction.on_commit(partial(outbox_publish_quickly, ids=ids))
+    return messages
+
+
 def outbox_publish(*, message: OutboxMessage, connection: Connection | None = None) -> bool:
     """Publish one row's task, then mark the row published; False if another publisher had
     marked it first (the task then went out twice, which its idempotence absorbs). Raises

@@ -21,7 +21,7 @@ from incidents.communications.services.webhooks import (
 )
 from incidents.models import WebhookDelivery, WebhookEndpoint
 from incidents.models.webhooks import PING
-from outbox.services import outbox_enqueue
+from outbox.services import outbox_enqueue_many
 
 DELIVER_TASK = "incidents.tasks.webhook_deliver"
 
@@ -43,8 +43,10 @@ class WebhookEndpointInactive(Exception):
 
 
 def _enqueue(deliveries: list[WebhookDelivery]) -> None:
-    for delivery in deliveries:
-        outbox_enqueue(task=DELIVER_TASK, kwargs={"delivery_id": delivery.pk})
+    # One INSERT however many: an import's events, each to every following endpoint.
+    outbox_enqueue_many(
+        task=DELIVER_TASK, kwargs_list=[{"delivery_id": delivery.pk} for delivery in deliveries]
+    )
 
 
 def webhook_deliveries_queue(events: Sequence[FeedEvent]) -> None:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from feed.kinds import EventKind
 from feed.models import FeedEvent
-from feed.services import feed_record
+from feed.services import feed_record, feed_record_many
 from incidents.communications.delivery import TransientDeliveryError
 from incidents.communications.messages import DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER
 from incidents.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -288,3 +288,23 @@ def test_the_log_forgets_deliveries_done_long_ago_but_keeps_those_still_trying(s
     assert set(WebhookDelivery.objects.values_list("pk", flat=True)) == {recent.pk, pending_old.pk}
     assert not WebhookAttempt.objects.exists()
     assert hook.deliveries.count() == 2
+
+
+def test_a_bulk_write_queues_its_deliveries_in_the_same_queries_however_many_events(
+    django_assert_num_queries,
+):
+    endpoint()
+    endpoint(url="https://other.example.com/in")
+
+    def events(count: int) -> list[dict]:
+        return [
+            {"kind": EventKind.ACTION_ITEM_CREATED, "subject_id": i, "data": {}}
+            for i in range(count)
+        ]
+
+    # the events (1), the endpoints (1), the deliveries (1), their outbox rows (1)
+    for count in (1, 20):
+        with django_assert_num_queries(4):
+            feed_record_many(events(count))
+    assert WebhookDelivery.objects.count() == 2 * 21
+    assert OutboxMessage.objects.filter(task=services.DELIVER_TASK).count() == 2 * 21
