@@ -26,6 +26,9 @@ Environment (each optional):
     HINDSIGHT_BENCH_SCALE_SEARCH       the search-only size (100000; 0 with QUICK; 0 skips it)
     HINDSIGHT_BENCH_SCALE_HEALTH_DAYS  days of minute health results (30; 1 with QUICK)
     HINDSIGHT_BENCH_SCALE_REPEATS      timed requests per page and size (7; 3 with QUICK)
+    HINDSIGHT_BENCH_SCALE_PAGES        only the pages whose label contains one of these
+                                       comma-separated words (all pages when unset), for a quick
+                                       look at the page one is working on
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ BIG = int(os.environ.get("HINDSIGHT_BENCH_SCALE_INCIDENTS", "1000" if QUICK else
 SEARCH = int(os.environ.get("HINDSIGHT_BENCH_SCALE_SEARCH", "0" if QUICK else "100000"))
 HEALTH_DAYS = float(os.environ.get("HINDSIGHT_BENCH_SCALE_HEALTH_DAYS", "1" if QUICK else "30"))
 REPEATS = int(os.environ.get("HINDSIGHT_BENCH_SCALE_REPEATS", "3" if QUICK else "7"))
+ONLY = [word.strip() for word in os.environ.get("HINDSIGHT_BENCH_SCALE_PAGES", "").split(",")]
 WARMUP = 2
 TARGET = 2.0
 # Enough `next` links to reach the last page of 100,000 rows at 50 a page, when ?page=last
@@ -114,6 +118,14 @@ def _deep_page(client: Client) -> str:
 
 
 def _pages() -> list[Page]:
+    pages = _all_pages()
+    wanted = [word for word in ONLY if word]
+    if not wanted:
+        return pages
+    return [page for page in pages if any(word in page.label for word in wanted)]
+
+
+def _all_pages() -> list[Page]:
     from scale_texts import SEARCH_HIT, SEARCH_MISS
 
     return [
@@ -291,7 +303,10 @@ def main() -> int:
     if urlsplit(url).scheme not in {"postgres", "postgresql", "pgsql"}:
         print("bench/scale.py: skipped, it needs PostgreSQL: set DATABASE_URL=postgres://...")
         return 0
-    sizes = [SMALL, BIG] + ([SEARCH] if SEARCH and SEARCH not in (SMALL, BIG) else [])
+    pages = _pages()
+    # The search-only size takes minutes to generate: only when a search is timed.
+    searched = SEARCH and SEARCH not in (SMALL, BIG) and any(page.search for page in pages)
+    sizes = [SMALL, BIG] + ([SEARCH] if searched else [])
     prefix = f"hindsight_bench_scale_{os.getpid()}"
     names = {size: f"{prefix}_{size}" for size in sizes}
     base = f"{prefix}_base"
@@ -304,7 +319,7 @@ def main() -> int:
 
             _generate(url, names, timezone.now())
             _say("timing the pages")
-            figures = _measure(names, _pages())
+            figures = _measure(names, pages)
             missed = _report(figures, sizes)
     finally:
         if "django.db" in sys.modules:
