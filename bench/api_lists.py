@@ -5,8 +5,8 @@ The target (issue "REST API") is a ratio of 2.0 or less against that view, which
 same middleware and session login as the endpoint, so the ratio measures what the endpoint adds:
 DRF's dispatch, permissions, filtering, pagination and shaping. The ratio against the bare query
 and dump, with no request at all, is printed beside it. The benchmark builds its own data in a
-throwaway SQLite database, so it touches nothing of yours. It prints and never fails: speed is
-read, not asserted.
+throwaway SQLite database, so it touches nothing of yours. Run alone it prints and exits 0;
+it records each ratio (bench/results.py) for make bench's table, which fails on a missed one.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+import results as record
 from sqlite_django import setup_django
 
 if TYPE_CHECKING:
@@ -161,6 +162,9 @@ def main() -> int:
             response = client.get(url, {"page_size": ROWS})
             if response.status_code != 200:
                 print(f"{url:24} not available ({response.status_code})")
+                record.check(
+                    f"{url} answers", met=False, seen=str(response.status_code), wanted="200"
+                )
                 continue
             cases.append((url, model, ordering, columns))
         baselines = _mount_baselines(cases)
@@ -194,6 +198,13 @@ def main() -> int:
 
             api, hand, raw = _medians(endpoint, view, bare)
             ratio = api / hand
+            record.figure(
+                f"{url}, {ROWS} rows, CPU against the hand-written view",
+                api * 1000,
+                unit="ms",
+                baseline=hand * 1000,
+                target=TARGET,
+            )
             worst = max(worst, ratio)
             print(
                 f"{url:24} {api * 1000:11.2f} {hand * 1000:8.2f} {ratio:6.2f} "
@@ -207,4 +218,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    record.run(main)

@@ -8,8 +8,9 @@ indexes: the plan printed at the end must use result_service_time_idx.
 
 PostgreSQL only: it needs DATABASE_URL=postgres://..., creates a database of its own next to that
 one (the role must be allowed to create databases), fills it with INSERT ... SELECT
-generate_series, and drops it at the end. Without PostgreSQL it says so and exits 0. Like the
-other benchmarks it prints and never fails: speed is read, not asserted.
+generate_series, and drops it at the end. Without PostgreSQL it says so and exits 0. Run alone
+it prints and exits 0; it records its figures (bench/results.py) for make bench's table, which
+fails on a missed target.
 
     DATABASE_URL=postgres://... python bench/lookup.py
     HINDSIGHT_BENCH_LOOKUP_ROWS=1000000 python bench/lookup.py    # a quicker, smaller big size
@@ -27,6 +28,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
+
+import results as record
 
 if TYPE_CHECKING:
     import psycopg
@@ -210,6 +213,13 @@ def _bench() -> None:
         print(f"  {rows:>12,} result rows  {medians[using]:8.2f} ms")
     verdict = "within target" if ratio <= TARGET else "OVER TARGET"
     print(f"  ratio {ratio:.2f} (target <= {TARGET}): {verdict}")
+    record.figure(
+        f"look-up at {sizes['big']:,} result rows against {sizes['small']:,}",
+        medians["big"],
+        unit="ms",
+        baseline=medians["small"],
+        target=TARGET,
+    )
 
     start, end = WINDOW
     service = services["big"]
@@ -220,6 +230,12 @@ def _bench() -> None:
         f"({'uses' if uses else 'DOES NOT USE'} result_service_time_idx):"
     )
     print("\n".join(f"  {line}" for line in plan.splitlines()))
+    record.check(
+        f"plan at {sizes['big']:,} rows",
+        met=uses,
+        seen="uses the index" if uses else "no index",
+        wanted="result_service_time_idx",
+    )
     plan = snapshots_between(service=service, start=start, end=end).using("big").explain()
     print("\nEXPLAIN snapshots_between:")
     print("\n".join(f"  {line}" for line in plan.splitlines()))
@@ -232,6 +248,7 @@ def main() -> int:
             "bench/lookup.py: skipped, it needs PostgreSQL: set DATABASE_URL=postgres://... "
             "(a role that may create databases)."
         )
+        record.skip("needs PostgreSQL")
         return 0
     names = {size: f"hindsight_bench_lookup_{size}_{os.getpid()}" for size in ("big", "small")}
     with _admin(url) as admin:
@@ -249,4 +266,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    record.run(main)

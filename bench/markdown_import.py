@@ -15,8 +15,9 @@ one transaction) against a throwaway SQLite database, in CPU time of this proces
 so a busy machine skews no figure, and counts the import's queries in one more run. Targets
 (issue "A house to live in for years"): a seed-sized document imports in under 0.5 s of CPU, and
 the cost stays linear in the document's length: the import's cost per line at 10,000 lines within
-1.5x of its cost per line at 1,000 (1.0x is linear, 10x would be quadratic). It prints and never
-fails: speed is read, not asserted.
+1.5x of its cost per line at 1,000 (1.0x is linear, 10x would be quadratic). Run alone it
+prints and exits 0; it records its figures (bench/results.py) for make bench's table, which
+fails on a missed target.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+import results as record
 from sqlite_django import setup_django
 
 if TYPE_CHECKING:
@@ -170,6 +172,13 @@ def main() -> None:
         f"seed-sized import ({SEED_LINES} lines): {seed:.3f} s CPU, {verdict} the "
         f"{SEED_TARGET_SECONDS} s target"
     )
+    record.figure(
+        f"seed-sized import ({SEED_LINES} lines), CPU",
+        seed,
+        unit="s",
+        target=SEED_TARGET_SECONDS,
+        bound="<",
+    )
     small, large = SIZES
     for name in ("seed-like", "dense"):
         per_line = (results[name, large] / large) / (results[name, small] / small)
@@ -179,7 +188,15 @@ def main() -> None:
             f"{small:,} ({results[name, large]:.2f} s vs {results[name, small]:.3f} s), "
             f"{verdict} the {LINEAR_TARGET}x target (1.0x is linear)"
         )
+        record.figure(
+            f"{name}: import CPU per line, {large:,} lines against {small:,}",
+            results[name, large] / large * 1e6,
+            unit="us",
+            baseline=results[name, small] / small * 1e6,
+            target=LINEAR_TARGET,
+            bound="<",
+        )
 
 
 if __name__ == "__main__":
-    main()
+    record.run(main)

@@ -4,8 +4,9 @@ of them never answering.
 Targets (issue 5): at most 3 s wall and 2.5 ms of the prober's CPU per probe for the 1,000; with
 10% blackholed, the batch ends within one timeout + 1 s. The target server runs in a subprocess
 on 127.0.0.1-127.0.0.100, so its CPU is not counted and the per-host cap (10 by default) is not
-the bottleneck. CPU is time.process_time() of this process around probe_targets only. Like the
-other benchmarks it prints and never fails: speed is read, not asserted.
+the bottleneck. CPU is time.process_time() of this process around probe_targets only. Run
+alone it prints and exits 0; it records its figures (bench/results.py) for make bench's table,
+which fails on a missed target.
 
     python bench/probe.py
 """
@@ -20,6 +21,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import results as record
 
 TARGETS = 1000
 HOSTS = 100
@@ -149,6 +152,13 @@ def main() -> None:
             f"{_each(cpus, ' ms')}"
         )
         print(f"  failed probes: {failed} (expected 0)")
+        name = f"{TARGETS:,} answering after {ANSWER_MS} ms"
+        record.figure(f"{name}: wall", statistics.median(walls), unit="s", target=WALL_TARGET)
+        record.figure(
+            f"{name}: CPU per probe", statistics.median(cpus), unit="ms", target=CPU_TARGET_MS
+        )
+        # A probe that failed fast would flatter both figures.
+        record.check(f"{name}: failed probes", met=failed == 0, seen=str(failed), wanted="0")
 
         every = round(1 / BLACKHOLED_SHARE)
         # i % every == 0 lands on hosts 1, 11, 21, ...: ten hosts blackholed whole, as when a
@@ -175,8 +185,18 @@ def main() -> None:
         print(f"  the last blackholed probe started about {wall - BLACKHOLE_TIMEOUT:.2f} s in")
         cpus = [c * 1000 / TARGETS for _, c, _ in runs]
         print(f"  CPU {statistics.median(cpus):.2f} ms per probe")
-        answered = ", ".join(str(sum(r.ok for r in results)) for _, _, results in runs)
-        print(f"  answered ok: {answered} (expected {TARGETS - TARGETS // every} each)")
+        expected = TARGETS - TARGETS // every
+        answers = [sum(r.ok for r in results) for _, _, results in runs]
+        answered = ", ".join(str(n) for n in answers)
+        print(f"  answered ok: {answered} (expected {expected} each)")
+        name = f"{TARGETS // every} of {TARGETS:,} never answering"
+        record.figure(f"{name}: wall", wall, unit="s", target=BLACKHOLE_TIMEOUT + 1)
+        record.check(
+            f"{name}: answered ok",
+            met=all(n == expected for n in answers),
+            seen=answered,
+            wanted=f"{expected} each",
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -186,4 +206,4 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--serve"]:
         asyncio.run(_serve())
     else:
-        main()
+        record.run(main)

@@ -12,7 +12,7 @@ items, 3 causes, 3 lessons, 2 success criteria, 20 deployments, 5 changes).
 Each figure is the median wall time of several requests after warm-up, the sizes taking turns so
 that a busy machine slows them alike. The target is every page at 10,000 (and each search at
 100,000) within 2x of the same page at 100. It prints one table and exits 1 when a target is
-missed (scripts/bench.sh reports that and goes on: speed is read, not asserted by make).
+missed; it also records each ratio (bench/results.py) for make bench's table.
 
 PostgreSQL only: it needs DATABASE_URL=postgres://... with a role that may create databases; it
 creates its own next to that one and drops them at the end. Without PostgreSQL it says so and
@@ -46,6 +46,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
+
+import results as record
 
 if TYPE_CHECKING:
     import psycopg
@@ -282,11 +284,20 @@ def _report(figures: dict[str, Figures], sizes: list[int]) -> int:
                 ratio = figure.ms[size] / figure.ms[SMALL]
                 line += f" {figure.ms[size]:9.1f} {ratio:6.2f}"
                 verdicts.append(ratio <= TARGET)
+                record.figure(
+                    f"{label} at {size:,} against {SMALL:,}",
+                    figure.ms[size],
+                    unit="ms",
+                    baseline=figure.ms[SMALL],
+                    target=TARGET,
+                )
             else:
                 line += f" {'-':>9} {'-':>6}"
         if figure.errors:
             verdict = "error " + ", ".join(f"{e} at {s:,}" for s, e in figure.errors.items())
             missed += 1
+            for size, error in figure.errors.items():
+                record.check(f"{label} at {size:,} answers", met=False, seen=error, wanted="200")
         elif all(verdicts):
             verdict = "met"
         else:
@@ -302,6 +313,7 @@ def main() -> int:
     url = os.environ.get("DATABASE_URL", "")
     if urlsplit(url).scheme not in {"postgres", "postgresql", "pgsql"}:
         print("bench/scale.py: skipped, it needs PostgreSQL: set DATABASE_URL=postgres://...")
+        record.skip("needs PostgreSQL")
         return 0
     pages = _pages()
     # The search-only size takes minutes to generate: only when a search is timed.
@@ -332,4 +344,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    record.run(main)

@@ -17,7 +17,8 @@ seconds each: the static file, first visits (no validators; ab keeps no cookies)
 (If-None-Match, answered 304) and first visits with gzip (for information); the median of the
 turns is compared. Then, in this process through Django's test client, the page's two paths are
 timed against the same static file: hot (the kept page) and cold (built and rendered again after
-a write marked it stale). Like the other benchmarks it prints and never fails.
+a write marked it stale). Run alone it prints and exits 0; it records the ratios with targets
+(bench/results.py) for make bench's table, which fails on a missed one.
 
 Beside it: status_history.py generates the history, status_servers.py starts Redis and gunicorn,
 apachebench.py runs `ab`.
@@ -38,6 +39,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+import results as record
 from apachebench import CONCURRENCY, ab, repeat_visitor_headers
 from status_history import large_history, uptime_history
 from status_servers import ROOT, flush_redis, free_port, start_gunicorn, start_redis
@@ -106,6 +108,7 @@ def main() -> int:
             "bench/status_page.py: ApacheBench (ab) is not installed, so the status page load "
             "benchmark is skipped. On Debian: apt-get install -y apache2-utils"
         )
+        record.skip("needs ApacheBench (ab)")
         return 0
     with tempfile.TemporaryDirectory(prefix="hindsight-bench-status-") as name:
         tmp = Path(name)
@@ -119,6 +122,7 @@ def main() -> int:
             )
         try:
             for size in ("demo", f"{LARGE_INCIDENTS:,} incidents over five years"):
+                short = "demo" if size == "demo" else f"{LARGE_INCIDENTS:,} incidents"
                 if size != "demo":
                     started = time.monotonic()
                     large_history(LARGE_INCIDENTS)
@@ -129,9 +133,9 @@ def main() -> int:
                 (tmp / "static" / STATIC_NAME).write_bytes(page)
                 print(f"\n== {size}: page of {len(page):,} bytes")
                 up = f"redis://127.0.0.1:{redis_port}/0" if redis is not None else None
-                _serve_and_measure(env, tmp, redis_url=up, redis_down=False)
+                _serve_and_measure(env, tmp, short, redis_url=up, redis_down=False)
                 down = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
-                _serve_and_measure(env, tmp, redis_url=down, redis_down=True)
+                _serve_and_measure(env, tmp, short, redis_url=down, redis_down=True)
         finally:
             if redis is not None:
                 os.killpg(redis.pid, signal.SIGTERM)
@@ -141,7 +145,7 @@ def main() -> int:
 
 
 def _serve_and_measure(
-    env: dict[str, str], tmp: Path, *, redis_url: str | None, redis_down: bool
+    env: dict[str, str], tmp: Path, size: str, *, redis_url: str | None, redis_down: bool
 ) -> None:
     port = free_port()
     env = {**env, "HINDSIGHT_BASE_URL": f"http://127.0.0.1:{port}"}
@@ -150,7 +154,7 @@ def _serve_and_measure(
         env["REDIS_URL"] = redis_url
     server = start_gunicorn(env, port, tmp)
     try:
-        _measure(port, redis_down=redis_down)
+        _measure(port, size, redis_down=redis_down)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -196,15 +200,25 @@ def _measure_in_process() -> None:
         print(f"  {label:<28} {ms:9.2f} ms   {ms / static:7.1f}x the static file")
 
 
-def _ratio_line(label: str, rps: float, static_rps: float, note: str, target: float | None) -> None:
+def _ratio_line(
+    label: str, rps: float, static_rps: float, note: str, target: float | None, size: str
+) -> None:
     ratio = rps / static_rps if static_rps else 0.0
     verdict = ""
     if target is not None:
         verdict = f"  {'meets' if ratio >= target else 'MISSES'} the target of {target:.2f}"
+        record.figure(
+            f"{size}: {label.strip()} against the static file",
+            rps,
+            unit="req/s",
+            baseline=static_rps,
+            target=target,
+            bound=">=",
+        )
     print(f"  {label:<34} {rps:9.0f} req/s  {ratio:5.2f}x static{verdict}{note}")
 
 
-def _measure(port: int, *, redis_down: bool) -> None:
+def _measure(port: int, size: str, *, redis_down: bool) -> None:
     base = f"http://127.0.0.1:{port}"
     status, static = f"{base}/status/", f"{base}/static/{STATIC_NAME}"
     cache = "Redis down (cache at a closed port)" if redis_down else "cache up"
@@ -233,14 +247,17 @@ def _measure(port: int, *, redis_down: bool) -> None:
     static_rps = median["static"]
     print(f"  {'static file (whitenoise)':<34} {static_rps:9.0f} req/s{notes['static']}")
     first_target = TARGET_REDIS_DOWN if redis_down else TARGET
-    _ratio_line("/status/ first visits", median["first"], static_rps, notes["first"], first_target)
+    first = "/status/ first visits" + (", Redis down" if redis_down else "")
+    _ratio_line(first, median["first"], static_rps, notes["first"], first_target, size)
     if redis_down:
         return
     _ratio_line(
-        "/status/ repeat visits (304)", median["repeat"], static_rps, notes["repeat"], TARGET
+        "/status/ repeat visits (304)", median["repeat"], static_rps, notes["repeat"], TARGET, size
     )
-    _ratio_line("/status/ first visits, gzip", median["gzip"], static_rps, notes["gzip"], None)
+    _ratio_line(
+        "/status/ first visits, gzip", median["gzip"], static_rps, notes["gzip"], None, size
+    )
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    record.run(main)
