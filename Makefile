@@ -22,6 +22,8 @@ PORT ?= 8000
 HINDSIGHT_BASE_URL ?= http://$(HOST):$(PORT)
 # Extra arguments for pytest: make test ARGS="-k gate -x"
 ARGS ?=
+# Some benchmarks only: make bench BENCH="probe lookup"
+BENCH ?=
 
 .PHONY: help venv run serve test worker lint fmt typecheck bench audit
 
@@ -34,7 +36,9 @@ help:
 	@echo "make lint    ruff check and ruff format --check"
 	@echo "make fmt     ruff fixes and formatting, in place"
 	@echo "make typecheck  mypy with the Django and DRF plugins (settings in pyproject.toml)"
-	@echo "make bench   benchmarks: API lists, prober, health look-up, import, status page, live pages, scale"
+	@echo "make bench   benchmarks: API lists, prober, health look-up, import, status page, live pages, scale;"
+	@echo "             one table of figures against targets, non-zero when one is missed;"
+	@echo "             BENCH=\"probe scale\" for some, HINDSIGHT_BENCH_QUICK=1 for quick sizes"
 	@echo "make venv    create or update .venv"
 
 venv: $(STAMP)
@@ -91,4 +95,4 @@ typecheck: venv
 	$(BIN)/mypy
 
 bench: venv
-	bash scripts/bench.sh
+	bash scripts/bench.sh $(BENCH)
