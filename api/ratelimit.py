@@ -26,8 +26,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.core.cache import BaseCache, caches
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import connection
 from django.http import HttpRequest
 from django.utils import timezone
 from rest_framework.throttling import SimpleRateThrottle
@@ -89,27 +88,32 @@ class CacheCounter:
 
 
 class DatabaseCounter:
-    """Counts in the database when there is no Redis: shared by every worker all the same."""
+    """Counts in the database when there is no Redis: shared by every worker all the same.
+
+    One statement per request, an upsert that returns the new count (INSERT ... ON CONFLICT DO
+    UPDATE ... RETURNING, in PostgreSQL and in SQLite since 3.35): atomic without a
+    transaction of its own, because the row is locked by the statement that raises it. The
+    ORM has no upsert that raises a column and returns it; three ORM queries in a transaction
+    cost a millisecond on every API request.
+    """
 
     def hit(self, key: str, window: int) -> int:
         now = timezone.now()
-        # One transaction, so the count read back is this request's own: another worker's
-        # UPDATE of the row waits for this one to commit.
-        with transaction.atomic():
-            raised = RateLimitCount.objects.filter(key=key).update(count=F("count") + 1)
-            if not raised:
-                try:
-                    with transaction.atomic():
-                        RateLimitCount.objects.create(
-                            key=key, count=1, expires_at=now + timedelta(seconds=2 * window)
-                        )
-                except IntegrityError:  # another worker made it first
-                    RateLimitCount.objects.filter(key=key).update(count=F("count") + 1)
-                else:
-                    # Once per client and window: cheap, and the table stays small.
-                    RateLimitCount.objects.filter(expires_at__lt=now).delete()
-                    return 1
-            return RateLimitCount.objects.values_list("count", flat=True).get(key=key)
+        quote = connection.ops.quote_name
+        table = quote(RateLimitCount._meta.db_table)
+        count = quote("count")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({quote('key')}, {count}, {quote('expires_at')}) "
+                f"VALUES (%s, 1, %s) ON CONFLICT ({quote('key')}) "
+                f"DO UPDATE SET {count} = {table}.{count} + 1 RETURNING {count}",
+                [key, now + timedelta(seconds=2 * window)],
+            )
+            (current,) = cursor.fetchone()
+        if current == 1:
+            # Once per client and window: cheap, and the table stays small.
+            RateLimitCount.objects.filter(expires_at__lt=now).delete()
+        return int(current)
 
 
 _counter: Counter | None = None
