@@ -74,21 +74,21 @@ def incident_document(reference: str | int, *, timeline_limit: int | None = None
 
 def incident_labels_and_references(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add `labels` and `external_references` to a page of `.values()` rows (each with its
-    `number`): two queries for the page, whatever its length."""
-    numbers = [row["number"] for row in rows]
-    labels: dict[int, list[str]] = {number: [] for number in numbers}
-    for number, name in IncidentLabel.objects.filter(incident__number__in=numbers).values_list(
-        "incident__number", "name"
+    `id`): two queries for the page, whatever its length, by the incidents' ids (no join)."""
+    ids = [row["id"] for row in rows]
+    labels: dict[int, list[str]] = {pk: [] for pk in ids}
+    for pk, name in IncidentLabel.objects.filter(incident_id__in=ids).values_list(
+        "incident_id", "name"
     ):
-        labels[number].append(name)
-    references: dict[int, list[ExternalReference]] = {number: [] for number in numbers}
-    for reference in ExternalReference.objects.filter(incident__number__in=numbers).annotate(
-        number=models.F("incident__number")
+        labels[pk].append(name)
+    references: dict[int, list[dict[str, str]]] = {pk: [] for pk in ids}
+    for reference in ExternalReference.objects.filter(incident_id__in=ids).values(
+        "incident_id", "source", "key", "url"
     ):
-        references[reference.number].append(reference)
+        references[reference.pop("incident_id")].append(reference)
     for row in rows:
-        row["labels"] = labels[row["number"]]
-        row["external_references"] = references[row["number"]]
+        row["labels"] = labels[row["id"]]
+        row["external_references"] = references[row["id"]]
     return rows
 
 

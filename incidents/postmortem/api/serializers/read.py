@@ -107,15 +107,15 @@ class IncidentListSerializer(RowSerializer):
         if isinstance(source, Incident):
             data["service"] = {"slug": source.service.slug, "name": source.service.name}
             data["labels"] = [label.name for label in source.labels.all()]
-            references = source.external_references.all()
+            data["external_references"] = [
+                {"source": ref.source, "key": ref.key, "url": ref.url}
+                for ref in source.external_references.all()
+            ]
         else:
             data["service"] = {"slug": source["service__slug"], "name": source["service__name"]}
             # Added to the page's rows by incident_labels_and_references(), two queries a page.
             data["labels"] = source["labels"]
-            references = source["external_references"]
-        data["external_references"] = [
-            {"source": ref.source, "key": ref.key, "url": ref.url} for ref in references
-        ]
+            data["external_references"] = source["external_references"]
         if "search" not in self._declared_fields:
             return  # the detail, which drops the field
         data["search"] = None

@@ -180,10 +180,11 @@ class IncidentViewSet(TransitionActions, DraftActions, viewsets.GenericViewSet):
         incidents = self.filter_queryset(
             Incident.objects.all() if asked else Incident.objects.counted()
         )
-        columns = s.IncidentListSerializer.values()
+        # The id finds each row's labels and references (and its search snippet).
+        columns = [*s.IncidentListSerializer.values(), "id"]
         searched = search.is_searched(incidents)
         if searched:
-            columns += ["id", search.SEARCH_RANK]
+            columns += [search.SEARCH_RANK]
             if not request.query_params.get("ordering"):
                 incidents = incidents.order_by(f"-{search.SEARCH_RANK}", "-started_at", "-number")
         page = self.paginate_queryset(LeanList(incidents.values(*columns), count=incidents))
