@@ -6,10 +6,12 @@ get_conditional_response answers 304 when If-None-Match names it (compared weakl
 says for If-None-Match, so W/"..." matches too). An ETag a view set itself is kept: rows answer
 their version, which every write of the row bumps, so it validates the body as well.
 
-The incident's detail is the exception: its ETag is the incident's version, the If-Match contract
-for writes, but the detail embeds the sections' rows, whose writes leave that version alone, so
-"7" can name two different bodies. The view marks it (`etag_names_version_only`) and it never
-answers 304: a stale 304 would hide a change, a 200 only costs the bytes.
+A view may set an ETag that is also the If-Match token of its row's version, when the body
+holds more than the row (the incident's detail embeds the rows of its sections, whose writes
+leave its version alone): `versioned_etag` answers `"<version>.<digest of the body's data>"`, so
+it validates the whole body for If-None-Match while the version in front keeps If-Match
+working. The digest is of the serialized data, not the rendered bytes, so the view knows the
+ETag before rendering: a create's answer and its Idempotency-Key replay carry the same one.
 
 The work is the view's either way (the ETag is the answer's, so the answer is built): a 304
 saves the client the body and its parsing, not the server its queries. Every answer says
@@ -20,7 +22,10 @@ again each time, with If-None-Match.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.cache import (
@@ -29,13 +34,18 @@ from django.utils.cache import (
     patch_vary_headers,
     set_response_etag,
 )
+from rest_framework.utils.encoders import JSONEncoder
 
-# Set on a response whose ETag is not a validator of its body (see above).
-VERSION_ONLY = "etag_names_version_only"
+# Hex digits of the digest in a versioned ETag: 64 bits, so two bodies of one version never
+# share one in practice.
+DIGEST_HEX = 16
 
 
-def etag_names_version_only(response: HttpResponseBase) -> None:
-    setattr(response, VERSION_ONLY, True)
+def versioned_etag(version: int, data: Any) -> str:
+    """A strong ETag naming `version` and validating `data`, the body before rendering."""
+    encoded = json.dumps(data, cls=JSONEncoder, sort_keys=True, separators=(",", ":"))
+    digest = hashlib.blake2b(encoded.encode(), digest_size=DIGEST_HEX // 2).hexdigest()
+    return f'"{version}.{digest}"'
 
 
 class ApiConditionalGet:
@@ -55,7 +65,7 @@ class ApiConditionalGet:
             return response
         if not response.has_header("ETag"):
             set_response_etag(response)
-        if getattr(response, VERSION_ONLY, False) or not response.has_header("ETag"):
+        if not response.has_header("ETag"):
             return response
         conditional = get_conditional_response(request, etag=response["ETag"], response=response)
         return conditional or response

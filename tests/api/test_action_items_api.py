@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
@@ -180,6 +180,41 @@ class TestList:
             assert len(ids(api.get(ITEMS))) == 50
         # token, user permissions, group permissions, count, page
         assert len(one) == len(fifty) == 5, [q["sql"] for q in fifty.captured_queries]
+
+    @pytest.mark.postgres
+    @pytest.mark.django_db(transaction=True)  # VACUUM, for the visibility map, needs no transaction
+    def test_the_count_of_open_items_is_an_index_only_scan_of_the_open_status_index(self, api):
+        # A long history: a third of the items open, the rest closed, each with its prose.
+        incident = IncidentFactory()
+        statuses = ["open", "open", "in_progress", "done", "done", "done", "done", "wont_do"]
+        closed_at = timezone.now()
+        with transaction.atomic(), connection.cursor() as cursor:
+            # The test server commits asynchronously, and VACUUM marks a page all-visible only
+            # once the commit of its rows is on disk: this one waits for it.
+            cursor.execute("SET LOCAL synchronous_commit = on")
+            ActionItem.objects.bulk_create(
+                ActionItem(
+                    incident=incident,
+                    title=f"Item {n}",
+                    detail="Why and how, in a few sentences. " * 8,
+                    order=n,
+                    status=(status := statuses[n % len(statuses)]),
+                    done_at=closed_at if status == "done" else None,
+                    closed_reason="Not worth it." if status == "wont_do" else "",
+                )
+                for n in range(8000)
+            )
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE incidents_actionitem")  # as autovacuum would
+        with CaptureQueriesContext(connection) as captured:
+            response = api.get(ITEMS, {"status": "open"})
+        assert response.json()["count"] == ActionItem.objects.filter(status="open").count() == 2000
+        count = next(q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"])
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN {count}")
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+        # Not the table's rows: the few pages of the index, however many items there are.
+        assert "Index Only Scan using actionitem_open_status_idx" in plan, plan
 
     def test_anonymous_gets_401(self, client):
         response = client.get(ITEMS)

@@ -18,7 +18,7 @@ from deployments.services import ProbeOutcome, snapshot_record
 from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
 from incidents.communications.services.webhooks import webhook_endpoint_save
 from incidents.models import Incident, WebhookEndpoint
-from tests.api.test_incidents_api import bearer
+from tests.api.test_incidents_api import bearer, etag_version, send_json
 from tests.factories import (
     T0,
     ActionItemFactory,
@@ -187,10 +187,6 @@ def test_every_list_and_detail_answers_an_etag_and_304_for_it(world, admin):
         assert etag.startswith('"'), (name, etag)  # strong, not W/
         assert etag.endswith('"'), (name, etag)
         again = admin.get(url, HTTP_IF_NONE_MATCH=etag)
-        if name == "incident":
-            # Its ETag is its version (If-Match), which the embedded rows do not change.
-            assert again.status_code == 200
-            continue
         if name == "export-json":
             # Each JSON export is stamped with its `exported_at`: no two are the same bytes.
             assert again.status_code == 200
@@ -231,17 +227,104 @@ def test_a_row_answers_its_version_and_304_until_it_changes(admin):
     assert after.json()["title"] == "Renamed"
 
 
-def test_the_incident_keeps_its_version_etag_and_never_answers_a_stale_304(admin):
+# --- The incident's detail: "<version>.<digest>", 304 on the digest, If-Match on the version ---
+
+
+def incident_read(client: APIClient, incident: Incident, if_none_match: str = ""):
+    headers = {"If-None-Match": if_none_match} if if_none_match else {}
+    return client.get(f"{API}/incidents/{incident.reference}", headers=headers)
+
+
+def patch_title(client: APIClient, incident: Incident, title: str, if_match: str):
+    return send_json(
+        client,
+        "patch",
+        f"{API}/incidents/{incident.reference}",
+        {"title": title},
+        HTTP_IF_MATCH=if_match,
+    )
+
+
+def test_the_incident_answers_304_while_nothing_in_it_changed(admin):
     incident = IncidentFactory()
-    url = f"{API}/incidents/{incident.reference}"
-    first = admin.get(url)
-    assert first["ETag"] == f'"{incident.version}"'
-    TimelineEventFactory(incident=incident, text="A new line the version does not count")
-    again = admin.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
-    assert again.status_code == 200
+    first = incident_read(admin, incident)
+    assert etag_version(first) == incident.version
+    again = incident_read(admin, incident, first["ETag"])
+    assert again.status_code == 304
+    assert again.content == b""
     assert again["ETag"] == first["ETag"]
+    assert incident_read(admin, incident, f"W/{first['ETag']}").status_code == 304
+
+
+def test_a_timeline_event_added_through_the_api_gives_the_incident_a_new_etag_and_a_200(admin):
+    incident = IncidentFactory()
+    first = incident_read(admin, incident)
+    added = send_json(
+        admin,
+        "post",
+        f"{API}/incidents/{incident.reference}/timeline-events",
+        {"occurred_at": "2026-01-02T06:05:00Z", "text": "A new line the version does not count"},
+    )
+    assert added.status_code == 201, added.content
+    again = incident_read(admin, incident, first["ETag"])
+    assert again.status_code == 200
     assert "A new line" in again.content.decode()
-    assert Incident.objects.get().version == incident.version
+    assert again["ETag"] != first["ETag"]
+    # The row left the version alone: only the digest tells the two answers apart.
+    assert etag_version(again) == etag_version(first) == Incident.objects.get().version
+    assert incident_read(admin, incident, again["ETag"]).status_code == 304
+
+
+def test_a_changed_field_gives_the_incident_a_new_etag_and_a_200(admin):
+    incident = IncidentFactory()
+    first = incident_read(admin, incident)
+    Incident.objects.filter(pk=incident.pk).update(summary="Written elsewhere.")
+    again = incident_read(admin, incident, first["ETag"])
+    assert again.status_code == 200
+    assert again["ETag"] != first["ETag"]
+    assert again.json()["summary"] == "Written elsewhere."
+
+
+def test_a_write_answers_the_etag_the_next_read_answers(admin):
+    incident = IncidentFactory()
+    patched = patch_title(admin, incident, "Renamed", incident_read(admin, incident)["ETag"])
+    assert patched.status_code == 200, patched.content
+    assert etag_version(patched) == incident.version + 1
+    assert incident_read(admin, incident, patched["ETag"]).status_code == 304
+
+
+def test_if_match_takes_the_etag_as_read_or_the_bare_version(admin):
+    incident = IncidentFactory()
+    read = incident_read(admin, incident)
+    with_etag = patch_title(admin, incident, "First", read["ETag"])
+    assert with_etag.status_code == 200, with_etag.content
+    bare = f'"{etag_version(with_etag)}"'
+    with_version = patch_title(admin, incident, "Second", bare)
+    assert with_version.status_code == 200, with_version.content
+    assert Incident.objects.get().title == "Second"
+
+
+def test_a_row_written_since_the_read_does_not_make_if_match_stale(admin):
+    incident = IncidentFactory()
+    read = incident_read(admin, incident)
+    TimelineEventFactory(incident=incident, text="Someone else's line")
+    assert incident_read(admin, incident)["ETag"] != read["ETag"]
+    patched = patch_title(admin, incident, "Mine", read["ETag"])
+    assert patched.status_code == 200, patched.content
+    assert Incident.objects.get().title == "Mine"
+
+
+def test_a_stale_if_match_is_412_in_either_form(admin):
+    incident = IncidentFactory()
+    read = incident_read(admin, incident)
+    assert patch_title(admin, incident, "First", read["ETag"]).status_code == 200
+    for stale in (read["ETag"], f'"{etag_version(read)}"'):
+        response = patch_title(admin, incident, "Lost", stale)
+        assert response.status_code == 412, stale
+        assert response.json()["current_version"] == incident.version + 1
+        # The current version alone: enough for If-Match, and it names no answer's body.
+        assert response["ETag"] == f'"{incident.version + 1}"'
+    assert Incident.objects.get().title == "First"
 
 
 def test_no_304_on_an_error(admin):
@@ -279,9 +362,8 @@ def test_the_schema_documents_the_etag_and_304_on_every_get():
     for path, operation in gets.items():
         headers = [p["name"] for p in operation["parameters"] if p["in"] == "header"]
         assert headers.count("If-None-Match") == 1, path
-        if path == "/api/v1/incidents/{ref}":
-            assert "304" not in operation["responses"]
-            continue
         assert "304" in operation["responses"], path
         if "200" in operation["responses"]:
             assert "ETag" in operation["responses"]["200"]["headers"], path
+    detail = gets["/api/v1/incidents/{ref}"]["responses"]["200"]["headers"]["ETag"]
+    assert '"7.3f9a0c2b1d4e5f60"' in detail["description"]

@@ -23,6 +23,7 @@ from tests.api.test_incidents_api import (
     API,
     assert_documented,
     bearer,
+    etag_version,
     incident_url,
     openapi,  # noqa: F401  (a fixture)
     problem_type,
@@ -396,7 +397,7 @@ def test_the_api_publishes_and_unpublishes_with_the_detail_as_the_answer(
     assert published.status_code == 200, published.content
     assert published.json()["public"] is True
     assert published.json()["public_since"] == "2026-03-02T12:00:00Z"
-    assert published["ETag"] == f'"{incident.version + 1}"'
+    assert etag_version(published) == incident.version + 1
     assert_documented(openapi, "/api/v1/incidents/{ref}/publish", "POST", url, published)
     assert where_shown(incident) == ALL
 

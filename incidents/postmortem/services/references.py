@@ -42,7 +42,7 @@ class ReferenceTaken(Exception):
 
 
 def _touched(incident: Incident, user: User | None) -> None:
-    # The version is the ETag: a client holding the old one must read the new lists.
+    # The version is what If-Match compares: a client holding the old one must read the new lists.
     Incident.objects.filter(pk=incident.pk).update(
         version=F("version") + 1, updated_at=timezone.now()
     )

@@ -85,7 +85,9 @@ class IncidentListSerializer(RowSerializer):
     )
     labels = serializers.ListField(source="*", child=serializers.CharField())
     external_references = ExternalReferenceReadSerializer(many=True, source="*")
-    version = serializers.IntegerField(help_text="Also the ETag; send it back in If-Match.")
+    version = serializers.IntegerField(
+        help_text='The version the ETag starts with ("7" of "7.3f9a..."); If-Match compares it.'
+    )
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     # Added by finish() to rows searched with `q` (incidents.insights.search), from the context's

@@ -13,6 +13,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.viewsets import GenericViewSet
 
+from api.conditional import DIGEST_HEX
 from api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from api.idempotency import KEY_RE as IDEMPOTENCY_KEY_RE
 from api.pagination import TimeCursorPagination
@@ -27,7 +28,13 @@ from incidents.postmortem.api import serializers as s
 
 # How many of the latest timeline events the incident's detail embeds.
 TIMELINE_EMBEDDED = 100
+# A row's ETag, its version: "3".
 IF_MATCH_RE = re.compile(r'^"([0-9]+)"$')
+# The incident's ETag as the detail answers it, "7.<digest>" (api.conditional.versioned_etag),
+# or its version alone, as clients sent it before the digest was added and as a 412 answers it.
+# Only the version is compared: a row written by someone else since changes the digest, and
+# must not make a PATCH of the summary stale.
+INCIDENT_IF_MATCH_RE = re.compile(rf'^"([0-9]+)(?:\.[0-9a-f]{{{DIGEST_HEX}}})?"$')
 # What if_match_version() answers for a well-formed ETag that no version can equal.
 NO_VERSION = s.MAX_ID + 1
 
@@ -95,16 +102,12 @@ ETAG = OpenApiParameter(
     OpenApiParameter.HEADER,
     response=[200, 201, 412],
     required=True,
-    description='The incident\'s version as a strong ETag, e.g. "7".',
-)
-INCIDENT_IF_NONE_MATCH = OpenApiParameter(
-    "If-None-Match",
-    str,
-    OpenApiParameter.HEADER,
     description=(
-        "Never answered with 304 here: the ETag is the incident's version, which its rows "
-        "(embedded in this answer) do not change, so it cannot tell that nothing changed. Each "
-        "row list and row answers 304 for its own ETag."
+        "A strong ETag: the incident's version, a dot and a digest of this answer, e.g. "
+        '"7.3f9a0c2b1d4e5f60". The digest changes whenever anything in the answer does (its '
+        "rows too, which leave the version alone): send the ETag in If-None-Match for a 304 "
+        "while nothing changed, and in If-Match to write, where only the version counts. A 412 "
+        'answers the current version alone, e.g. "8", which If-Match takes too.'
     ),
 )
 IF_MATCH = OpenApiParameter(
@@ -112,10 +115,12 @@ IF_MATCH = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     required=True,
-    pattern=IF_MATCH_RE.pattern,
+    pattern=INCIDENT_IF_MATCH_RE.pattern,
     description=(
-        'The ETag of the incident as you last read it, e.g. "7". Missing: 428. Not one quoted '
-        "version (`*` and weak tags are refused): 400. Stale: 412."
+        'The ETag of the incident as you last read it, e.g. "7.3f9a0c2b1d4e5f60", or its '
+        'version alone, e.g. "7". Only the version is compared, so a row someone changed since '
+        "does not make your write stale. Missing: 428. Neither form (`*` and weak tags are "
+        "refused): 400. Stale: 412."
     ),
 )
 ROW_ETAG = OpenApiParameter(
@@ -190,6 +195,7 @@ def if_match_version(request: Request, what: str = "incident") -> int:
     """The version the client read of the incident (or of a row: `what`), from If-Match; 428
     or 400 problems otherwise."""
     header = request.headers.get("If-Match")
+    pattern = INCIDENT_IF_MATCH_RE if what == "incident" else IF_MATCH_RE
     if header is None:
         raise Problem(
             f'Send If-Match with the ETag of the {what} you read, e.g. If-Match: "7".',
@@ -197,7 +203,7 @@ def if_match_version(request: Request, what: str = "incident") -> int:
             problem_type="precondition-required",
         )
     # Not stripped: the schema's pattern is the whole value, and servers trim the field already.
-    match = IF_MATCH_RE.match(header)
+    match = pattern.match(header)
     if match is not None:
         digits = match.group(1)
         # Strong comparison is by characters: "07" or a 30-digit tag is no version we sent.
@@ -208,6 +214,11 @@ def if_match_version(request: Request, what: str = "incident") -> int:
         detail = 'If-Match: * is not supported; send the ETag you read, e.g. "7".'
     elif header.startswith("W/"):
         detail = 'Weak ETags never match for a write; send the strong ETag, e.g. "7".'
+    elif what == "incident":
+        detail = (
+            'If-Match must be the ETag as it was sent, e.g. "7.3f9a0c2b1d4e5f60", or the quoted '
+            'version alone, e.g. "7".'
+        )
     else:
         detail = 'If-Match must be one quoted version, as the ETag was sent, e.g. "7".'
     raise Problem(detail, status_code=400, problem_type="malformed-if-match")
