@@ -18,16 +18,24 @@ twice; every other delivery is recorded as sent, or still pending and sent once 
 that runs again (acks_late, or Redis handing an old message back an hour later) finds the row
 sent, or claimed by a live worker, and sends nothing.
 
+Who is alive: on PostgreSQL a worker also holds the delivery's advisory lock (session level)
+from before its claim until after its record. The server frees it the instant a killed worker's
+connection drops, so a task that finds a claimed row whose lock is free takes it over at once
+(Redis handing the dead worker's message back, or the sweep's task). The lease (the row's
+lease_until) is the rule where no such lock exists (SQLite) and for a worker that hangs, alive,
+past it.
+
 What a dead worker held comes back through `deliveries_sweep`, which beat runs every
 HINDSIGHT_DELIVERY_SWEEP_SECONDS (30 s) and which re-enqueues, through the outbox:
-- the delivery it had claimed, once the lease has run out (HINDSIGHT_DELIVERY_LEASE_SECONDS,
-  120 s);
+- the delivery it had claimed: at once when its lock is free, or when its lease
+  (HINDSIGHT_DELIVERY_LEASE_SECONDS, 120 s) has run out;
 - the retries it was holding for later (Celery keeps a countdown task in the worker that took
   it), once they are HINDSIGHT_DELIVERY_OVERDUE_SECONDS (120 s) past due. A fan-out that died
   between writing its rows and queueing their tasks is caught the same way.
-So the dead worker's work is picked up within lease + one sweep + a quick publish: about 2.5
-minutes, instead of Redis's visibility timeout of an hour (hindsight/settings/base.py says why
-that timeout stays long).
+So the in-flight delivery of a dead worker goes out again within one sweep (30 s) on
+PostgreSQL, and within lease + sweep (2.5 min) at worst; its held retries within 2.5 min of
+falling due. Redis's visibility timeout alone took an hour (hindsight/settings/base.py says why
+it stays that long).
 
 The lease needs no renewal because one send is bounded well below it: a webhook has a total
 timeout of 10 s (incidents.communications.delivery.WEBHOOK_TIMEOUT), and an email sees
@@ -43,13 +51,14 @@ import os
 import secrets
 import socket
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -129,10 +138,21 @@ def delivery_attempt(
     or earlier), "busy" (another worker holds it, or it is gone), or "retry" (a transient failure
     was recorded; the caller tries again in `retry_in` seconds). With `final`, or on the kind's
     last attempt, a transient failure is recorded as failed instead."""
-    token = _claim(kind, delivery_id)
-    if token is None:
-        status = _manager(kind).filter(pk=delivery_id).values_list("status", flat=True).first()
-        return ("busy" if status in (None, PENDING) else str(status)), ""
+    locked = _lock(kind, delivery_id)
+    try:
+        token = _claim(kind, delivery_id, locked=locked)
+        if token is None:
+            status = _manager(kind).filter(pk=delivery_id).values_list("status", flat=True).first()
+            return ("busy" if status in (None, PENDING) else str(status)), ""
+        return _send_and_record(kind, delivery_id, token, retry_in=retry_in, final=final)
+    finally:
+        if locked:
+            _unlock(kind, delivery_id)
+
+
+def _send_and_record(
+    kind: DeliveryKind, delivery_id: int, token: str, *, retry_in: float, final: bool
+) -> tuple[str, str]:
     row = kind.load(delivery_id)
     if row is None:
         return "busy", ""  # deleted since the claim (its endpoint or communication went)
@@ -161,7 +181,40 @@ def delivery_attempt(
     return attempt.status, attempt.error
 
 
-def _claim(kind: DeliveryKind, delivery_id: int) -> str | None:
+def _lock_key(kind: DeliveryKind, delivery_id: int) -> int:
+    # One bigint per (kind, row): 15 bits of the kind's name above 48 bits of the row's id.
+    return ((zlib.crc32(kind.name.encode()) & 0x7FFF) << 48) | (delivery_id & (2**48 - 1))
+
+
+def _lock(kind: DeliveryKind, delivery_id: int) -> bool:
+    """Take the delivery's advisory lock (PostgreSQL) for as long as this worker sends it. It
+    lives with the session, so the server frees it the moment a killed worker's connection
+    drops: a claim whose lock is free belongs to a dead worker, and can be taken over at once
+    rather than when its lease runs out. False where there is no such lock (SQLite)."""
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_lock_key(kind, delivery_id)])
+        return bool(cursor.fetchone()[0])
+
+
+def _unlock(kind: DeliveryKind, delivery_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(kind, delivery_id)])
+
+
+def _claimable(now: datetime, *, locked: bool) -> Q:
+    if locked:
+        # The lock is ours, so whoever claimed it before us is gone.
+        return Q(status=PENDING)
+    if connection.vendor == "postgresql":
+        # A live worker holds the lock (it may be between taking it and claiming, or between
+        # recording and letting go): only a lease that ran out is ours to take.
+        return Q(status=PENDING, lease_until__lt=now)
+    return Q(status=PENDING) & (Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+
+
+def _claim(kind: DeliveryKind, delivery_id: int, *, locked: bool) -> str | None:
     now = timezone.now()
     token = f"{_WORKER}:{secrets.token_hex(4)}"
     # Its own transaction, committed before the send (under autocommit, as in a worker; inside
@@ -169,8 +222,7 @@ def _claim(kind: DeliveryKind, delivery_id: int) -> str | None:
     with transaction.atomic():
         claimed = (
             _manager(kind)
-            .filter(pk=delivery_id, status=PENDING)
-            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .filter(_claimable(now, locked=locked), pk=delivery_id)
             .update(claimed_by=token, lease_until=now + _lease(), attempts=F("attempts") + 1)
         )
     return token if claimed else None
@@ -212,6 +264,14 @@ def _record(kind: DeliveryKind, token: str, attempt: Attempt, *, retry_in: float
     return bool(recorded)
 
 
+def _holder_gone(kind: DeliveryKind, delivery_id: int) -> bool:
+    """Whether the worker that claimed this delivery is dead: its advisory lock is free."""
+    if not _lock(kind, delivery_id):
+        return False
+    _unlock(kind, delivery_id)
+    return True
+
+
 def deliveries_sweep(*, now: datetime | None = None) -> int:
     """Hand back to the queue what no live worker holds: deliveries whose claim's lease ran out
     (their worker died mid-send) and pending ones long past due (retries a dead worker held, a
@@ -226,24 +286,38 @@ def deliveries_sweep(*, now: datetime | None = None) -> int:
         stale = (
             manager.filter(status=PENDING)
             .annotate(due=Coalesce("next_attempt_at", "created_at"))
-            .filter(Q(lease_until__lt=now) | Q(lease_until__isnull=True, due__lt=overdue))
+            .filter(
+                Q(lease_until__lt=now)
+                | Q(lease_until__isnull=True, due__lt=overdue)
+                # Claimed under a live lease: the lock tells whether its worker is alive.
+                | (Q(lease_until__isnull=False) if connection.vendor == "postgresql" else Q())
+            )
             .order_by("due")
-            .values_list("pk", "claimed_by", "attempts")[:SWEEP_BATCH]
+            .values_list("pk", "claimed_by", "lease_until", "attempts")[:SWEEP_BATCH]
         )
         with transaction.atomic():
             ids = []
-            for pk, claimed_by, attempts in stale:
-                released = manager.filter(pk=pk, status=PENDING, claimed_by=claimed_by).filter(
-                    Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+            for pk, claimed_by, lease_until, attempts in stale:
+                claimed = lease_until is not None
+                if claimed and not _holder_gone(kind, pk):
+                    if lease_until >= now:
+                        continue  # a live worker is sending it
+                    if connection.vendor == "postgresql":
+                        # Alive but past its lease (hung on the far side): a task takes the
+                        # claim over by the lease's rule, which needs the claim left in place.
+                        ids.append(pk)
+                        continue
+                row = manager.filter(
+                    pk=pk, status=PENDING, claimed_by=claimed_by, lease_until=lease_until
                 )
-                if attempts >= kind.max_attempts:
-                    released.update(
+                if claimed and attempts >= kind.max_attempts:
+                    row.update(
                         status=FAILED,
                         claimed_by="",
                         lease_until=None,
                         last_error=f"Gave up after {attempts} attempts.",
                     )
-                elif released.update(claimed_by="", lease_until=None, next_attempt_at=now):
+                elif row.update(claimed_by="", lease_until=None, next_attempt_at=now):
                     ids.append(pk)
             outbox_enqueue_many(task=kind.task, kwargs_list=[{"delivery_id": pk} for pk in ids])
         if ids:
