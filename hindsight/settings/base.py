@@ -179,8 +179,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # The delivery engine (core/delivery.py). A worker claims a delivery for the lease before it
 # sends it; one send takes at most about 80 s (an email: 10 s per SMTP step; a webhook: 10 s in
 # all), so 120 s is never cut short by a live worker. The sweep runs every 30 s and hands back
-# claims whose lease ran out (their worker died) and retries 120 s past due (a dead worker held
-# them): a dead worker's delivery goes out again within lease + sweep + publish, about 2.5 min.
+# claims whose worker died (on PostgreSQL its advisory lock is free at once; elsewhere its lease
+# runs out) and retries 120 s past due (a dead worker held them): a dead worker's delivery goes
+# out again within one sweep on PostgreSQL, and within lease + sweep (2.5 min) at worst.
 HINDSIGHT_DELIVERY_LEASE_SECONDS = env.float("HINDSIGHT_DELIVERY_LEASE_SECONDS", default=120.0)
 HINDSIGHT_DELIVERY_SWEEP_SECONDS = env.float("HINDSIGHT_DELIVERY_SWEEP_SECONDS", default=30.0)
 HINDSIGHT_DELIVERY_OVERDUE_SECONDS = env.float("HINDSIGHT_DELIVERY_OVERDUE_SECONDS", default=120.0)
