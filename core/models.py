@@ -24,3 +24,18 @@ class Profile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.time_zone}"
+
+
+class Leased(models.Model):
+    """The claim a worker holds on a delivery while it sends it, and when the next try is due:
+    the columns the one delivery engine (core/delivery.py) reads and writes."""
+
+    # Which worker holds the claim ("host:pid:nonce"); empty when nobody does.
+    claimed_by = models.CharField(max_length=100, blank=True, editable=False)
+    # The claim is void after this; the sweep then hands the delivery to another worker.
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # After a transient failure: when the retry is due. Null: due since it was created.
+    next_attempt_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True

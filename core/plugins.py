@@ -27,6 +27,10 @@ in this module, so this docstring is the whole list:
 - **Outbox carriers** (`outbox_carry`, `outbox_carries`, `outbox_carried`): the Celery tasks, by
   registered name, that the outbox may publish. deployments registers the post-deploy smoke run,
   incidents the delivery of a sent communication.
+- **Delivery kinds** (`delivery_kind_register`, `delivery_kinds`): the models whose rows the one
+  delivery engine (core/delivery.py) claims, sends and records, each with its sending function.
+  incidents registers emails and messages (incidents/communications/delivery.py) and webhooks
+  (incidents/webhooks/sending.py); the engine's sweep walks them all.
 
 Registering the same thing twice is a no-op, so ready() may run more than once (tests do).
 """
@@ -36,7 +40,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from core.delivery import DeliveryKind
 
 # --- Gate rules -------------------------------------------------------------------------------
 
@@ -163,3 +170,21 @@ def outbox_carries(task_name: str) -> bool:
 
 def outbox_carried() -> frozenset[str]:
     return frozenset(_outbox_carried)
+
+
+# --- Delivery kinds ---------------------------------------------------------------------------
+
+_delivery_kinds: dict[str, DeliveryKind] = {}
+
+
+def delivery_kind_register(kind: DeliveryKind) -> None:
+    """Let the delivery engine's sweep hand back this kind's deliveries. Another kind under the
+    same name is a mistake (two apps claiming one), not an override."""
+    current = _delivery_kinds.get(kind.name)
+    if current is not None and current != kind:
+        raise ValueError(f"A delivery kind named {kind.name!r} is already registered.")
+    _delivery_kinds[kind.name] = kind
+
+
+def delivery_kinds() -> tuple[DeliveryKind, ...]:
+    return tuple(_delivery_kinds.values())

@@ -14,7 +14,8 @@ class IncidentsConfig(AppConfig):
         from core import plugins
         from deployments.models import GateRule
         from incidents.attachments import tasks as attachment_tasks  # noqa: F401
-        from incidents.communications.tasks import communication_deliver
+        from incidents.communications import delivery as communications_delivery
+        from incidents.communications.tasks import communication_deliver, delivery_send
         from incidents.insights.tasks import search_document_refresh
         from incidents.postmortem import tasks as postmortem_tasks  # noqa: F401
         from incidents.statuspage.services import components_follow_health
@@ -22,6 +23,7 @@ class IncidentsConfig(AppConfig):
         from incidents.system.gate import blocking_action_items
         from incidents.system.links import incident_links
         from incidents.system.services import incident_draft_from_health, timeline_rollback_add
+        from incidents.webhooks import sending as webhooks_sending
         from incidents.webhooks.services import webhook_deliveries_queue
         from incidents.webhooks.tasks import webhook_deliver
 
@@ -36,3 +38,7 @@ class IncidentsConfig(AppConfig):
         plugins.feed_listen(webhook_deliveries_queue)
         plugins.outbox_carry(webhook_deliver.name)
         plugins.outbox_carry(search_document_refresh.name)
+        # The delivery engine's sweep hands these back through the outbox (core/delivery.py).
+        plugins.outbox_carry(delivery_send.name)
+        plugins.delivery_kind_register(communications_delivery.KIND)
+        plugins.delivery_kind_register(webhooks_sending.KIND)

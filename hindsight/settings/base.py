@@ -169,9 +169,22 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_start": 0,
     "interval_step": 0.2,
     "interval_max": 0.5,
-    # acks_late tasks that a dead worker held are redelivered after this many seconds.
+    # acks_late tasks that a dead worker held are redelivered after this many seconds. It stays
+    # an hour because a delivery's retry waits in the worker as a countdown task of up to an
+    # hour (incidents.communications.delivery.RETRY_MAX_DELAY), and Redis hands any message held
+    # longer than this to a second worker as well. A dead worker's deliveries do not wait for
+    # it: the delivery engine's sweep below hands them on within minutes.
     "visibility_timeout": 3600,
 }
+# The delivery engine (core/delivery.py). A worker claims a delivery for the lease before it
+# sends it; one send takes at most about 80 s (an email: 10 s per SMTP step; a webhook: 10 s in
+# all), so 120 s is never cut short by a live worker. The sweep runs every 30 s and hands back
+# claims whose worker died (on PostgreSQL its advisory lock is free at once; elsewhere its lease
+# runs out) and retries 120 s past due (a dead worker held them): a dead worker's delivery goes
+# out again within one sweep on PostgreSQL, and within lease + sweep (2.5 min) at worst.
+HINDSIGHT_DELIVERY_LEASE_SECONDS = env.float("HINDSIGHT_DELIVERY_LEASE_SECONDS", default=120.0)
+HINDSIGHT_DELIVERY_SWEEP_SECONDS = env.float("HINDSIGHT_DELIVERY_SWEEP_SECONDS", default=30.0)
+HINDSIGHT_DELIVERY_OVERDUE_SECONDS = env.float("HINDSIGHT_DELIVERY_OVERDUE_SECONDS", default=120.0)
 # Before publishing, the Redis result backend subscribes to the task's result channel; its
 # default of 20 reconnect attempts turned an unanswering Redis into a minute-long hang.
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
@@ -338,6 +351,11 @@ CELERY_BEAT_SCHEDULE["outbox-relay"] = {
     "task": "outbox.tasks.outbox_relay",
     "schedule": 10.0,
     "options": {"expires": 10.0},
+}
+CELERY_BEAT_SCHEDULE["deliveries-sweep"] = {
+    "task": "core.tasks.deliveries_sweep",
+    "schedule": HINDSIGHT_DELIVERY_SWEEP_SECONDS,
+    "options": {"expires": HINDSIGHT_DELIVERY_SWEEP_SECONDS},
 }
 # The webhook log: deliveries done for longer than HINDSIGHT_WEBHOOK_LOG_DAYS
 # (incidents.webhooks.services.webhook_log_prune); a repeated run deletes nothing twice.

@@ -4,12 +4,11 @@ communication_send hands the fan-out to the outbox (the outbox app) in its own t
 a send never waits on a broker that is down; everything below may run more than once.
 
 Exactly once: the fan-out makes one Delivery row per (communication, channel, recipient), which
-the database keeps unique however often it runs. Each delivery is sent by one task that locks
-its row (FOR UPDATE SKIP LOCKED, held while it sends), sends only if the row is still pending,
-and marks it sent in the same transaction. A second task for the same row skips it while the
-first holds it and finds it sent afterwards; a worker killed mid-send drops its connection, so
-PostgreSQL releases the lock and the redelivered task sends it. The one window left is between
-the mail server accepting a message and the commit; a resend then carries the same Message-ID.
+the database keeps unique however often it runs. Each delivery is sent by one task through the
+one delivery engine (core.delivery): claimed (committed) before it is sent, recorded (committed)
+right after, so a task that runs again finds it claimed or sent, and a worker killed mid-send
+leaves only the message in flight possibly sent twice; the engine's sweep hands that one to
+another worker when its lease runs out. A resend carries the same Message-ID.
 """
 
 from __future__ import annotations
@@ -19,10 +18,15 @@ import random
 import smtplib
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models.functions import Lower
-from django.utils import timezone
 
+from core.delivery import (
+    Attempt,
+    DeliveryKind,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+    delivery_attempt,
+)
 from deployments.probing import BlockedAddress, ProbeError, guarded_request, validate_target_url
 from incidents.communications import messages
 from incidents.models import (
@@ -39,6 +43,8 @@ from incidents.statuspage.selectors import subscribers_reached, update_component
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "incidents.tasks.communication_deliver"
+# The task that sends one delivery (incidents.communications.tasks.delivery_send).
+SEND_TASK = "incidents.tasks.delivery_send"
 FANOUT_BATCH = 1000
 WEBHOOK_TIMEOUT = 10.0
 WEBHOOK_PREFIX = "webhook:"
@@ -56,14 +62,6 @@ def is_delivered(audience: str) -> bool:
 RETRY_FIRST_DELAY = 10.0
 RETRY_MAX_DELAY = 3600.0
 MAX_RETRIES = 10
-
-
-class TransientDeliveryError(Exception):
-    """Worth trying again later: a connection error, a timeout, a 4xx SMTP or 5xx HTTP answer."""
-
-
-class PermanentDeliveryError(Exception):
-    """Trying again cannot help: a refused address, a 4xx HTTP answer, a blocked URL."""
 
 
 # --- Fan-out ------------------------------------------------------------------------------------
@@ -118,51 +116,49 @@ def deliveries_create(*, communication: Communication) -> list[int]:
 # --- One delivery -------------------------------------------------------------------------------
 
 
-def delivery_send(*, delivery_id: int, final: bool = False) -> str:
-    """Send one delivery unless it is sent, failed, or being sent by another worker right now.
-
-    Returns what happened ("sent", "failed", "busy", ...). Raises TransientDeliveryError when a
-    retry may succeed, after recording the attempt; with `final`, it records a failure instead.
-    """
-    outcome, error = _attempt(delivery_id, final=final)
-    if outcome == "retry":
-        raise TransientDeliveryError(error)
-    return outcome
-
-
-@transaction.atomic
-def _attempt(delivery_id: int, *, final: bool) -> tuple[str, str]:
-    delivery = (
-        Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("communication__incident__service", "maintenance__service")
+def _load(delivery_id: int) -> Delivery | None:
+    return (
+        Delivery.objects.select_related("communication__incident__service", "maintenance__service")
         .filter(pk=delivery_id)
         .first()
     )
-    if delivery is None:
-        return "busy", ""  # another worker holds it, or it is gone
-    if delivery.status != Delivery.Status.PENDING:
-        return str(delivery.status), ""
-    delivery.attempts += 1
-    try:
-        if delivery.channel == Delivery.Channel.EMAIL:
-            _send_email(delivery)
-        else:
-            _send_webhook(delivery)
-    except PermanentDeliveryError as error:
-        _record(delivery, Delivery.Status.FAILED, str(error))
-        return "failed", str(error)
-    except TransientDeliveryError as error:
-        _record(delivery, Delivery.Status.FAILED if final else Delivery.Status.PENDING, str(error))
-        return ("failed" if final else "retry"), str(error)
-    delivery.sent_at = timezone.now()
-    _record(delivery, Delivery.Status.SENT, "")
-    return "sent", ""
 
 
-def _record(delivery: Delivery, status: str, error: str) -> None:
-    delivery.status = status
-    delivery.last_error = error[:500]
-    delivery.save(update_fields=["status", "attempts", "last_error", "sent_at"])
+def _send(attempt: Attempt) -> None:
+    delivery: Delivery = attempt.delivery
+    if delivery.channel == Delivery.Channel.EMAIL:
+        _send_email(delivery)
+    else:
+        _send_webhook(delivery)
+
+
+KIND = DeliveryKind(
+    name="communications",
+    model=Delivery,
+    task=SEND_TASK,
+    load=_load,
+    send=_send,
+    max_attempts=MAX_RETRIES + 1,
+)
+
+
+def delivery_send(*, delivery_id: int, final: bool = False, retry_in: float | None = None) -> str:
+    """Send one delivery unless it is sent, failed, or being sent by another worker right now
+    (the engine: core.delivery).
+
+    Returns what happened ("sent", "failed", "busy", ...). Raises TransientDeliveryError when a
+    retry may succeed, after recording the attempt and that the retry is due in `retry_in`
+    seconds; with `final`, it records a failure instead.
+    """
+    outcome, error = delivery_attempt(
+        kind=KIND,
+        delivery_id=delivery_id,
+        final=final,
+        retry_in=delivery_retry_delay(0) if retry_in is None else retry_in,
+    )
+    if outcome == "retry":
+        raise TransientDeliveryError(error)
+    return outcome
 
 
 def _send_email(delivery: Delivery) -> None:

@@ -12,7 +12,8 @@ from incidents.communications import delivery as delivery_services
 from incidents.models import Communication
 
 # acks_late with reject_on_worker_lost: a task whose worker dies mid-run goes back to the queue
-# and runs again, which the services make harmless (incidents.communications.delivery).
+# and runs again, which the services make harmless (incidents.communications.delivery); the
+# delivery engine's sweep (core.delivery) hands a dead worker's delivery on sooner than that.
 
 
 @shared_task(
@@ -48,9 +49,9 @@ def delivery_send(self: Task[..., str], delivery_id: int) -> str:
         # Set in the decorator; None would mean retrying for ever, never a final try.
         self.max_retries is not None and self.request.retries >= self.max_retries
     )
+    # Drawn first: the row records when the retry is due, and the countdown is the same.
+    delay = delivery_services.delivery_retry_delay(self.request.retries)
     try:
-        return delivery_services.delivery_send(delivery_id=delivery_id, final=final)
+        return delivery_services.delivery_send(delivery_id=delivery_id, final=final, retry_in=delay)
     except delivery_services.TransientDeliveryError as error:
-        raise self.retry(
-            exc=error, countdown=delivery_services.delivery_retry_delay(self.request.retries)
-        ) from None
+        raise self.retry(exc=error, countdown=delay) from None

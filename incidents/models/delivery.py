@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
+from core.models import Leased
 from incidents.models.communications import Communication
 
 
@@ -63,7 +64,7 @@ class MaintenanceNotice(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class Delivery(models.Model):
+class Delivery(Leased):
     """One communication, or one maintenance notice, to one recipient. The unique constraints
     are what make a send exactly once per recipient, even when a task runs again after its
     worker died mid-run, or two beat processes run the same notice."""
@@ -126,6 +127,11 @@ class Delivery(models.Model):
                 condition=~Q(status="sent") | Q(sent_at__isnull=False),
                 name="delivery_sent_has_time",
             ),
+        ]
+        indexes = [
+            # The delivery sweep (core.delivery.deliveries_sweep): pending rows only, few at
+            # any time, however many sent ones the table keeps.
+            models.Index(fields=["id"], name="delivery_pending_idx", condition=Q(status="pending")),
         ]
 
     def __str__(self) -> str:

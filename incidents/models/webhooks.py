@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from core.models import Leased
 from feed.kinds import EventKind
 
 # The payload sent communications had before the feed existed. Receivers built on it keep it;
@@ -57,7 +58,7 @@ class WebhookEndpoint(models.Model):
         return kind in (self.events or [])
 
 
-class WebhookDelivery(models.Model):
+class WebhookDelivery(Leased):
     """One event to one endpoint. A redelivery is a new row pointing at the first, so the log
     keeps every answer. (No uniqueness on endpoint and event: the fan-out runs once, inside
     feed_record, and a redelivery whose first row left the log must not collide with another.)"""
@@ -105,6 +106,10 @@ class WebhookDelivery(models.Model):
         indexes = [
             # An endpoint's page and the API's `deliveries`: its latest deliveries first.
             models.Index(fields=["endpoint", "-id"], name="webhook_delivery_latest_idx"),
+            # The delivery sweep (core.delivery.deliveries_sweep): pending rows only.
+            models.Index(
+                fields=["id"], name="webhook_delivery_pending_idx", condition=Q(status="pending")
+            ),
         ]
 
     def __str__(self) -> str:

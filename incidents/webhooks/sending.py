@@ -1,29 +1,28 @@
 """Sending one webhook delivery, once, and recording the attempt.
 
-The same exactly-once rules as sent communications (incidents.communications.delivery): the
-task locks its row (FOR UPDATE SKIP LOCKED, held while it sends), sends only if the row is
-still pending, and records the attempt and the outcome in that transaction. A second run of the
-task (acks_late) skips the row while the first holds it and finds it sent afterwards.
+The same exactly-once rules as sent communications, by the same engine (core.delivery): the
+delivery is claimed (committed) before the request, and the outcome and the attempt's log row are
+recorded (committed) right after. A second run of the task (acks_late, the sweep) finds it
+claimed by a live worker or sent and sends nothing.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.utils import timezone
 
-from deployments.probing import BlockedAddress, ProbeError, guarded_request, validate_target_url
-from incidents.communications.delivery import (
-    WEBHOOK_TIMEOUT,
+from core.delivery import (
+    Attempt,
+    DeliveryKind,
     PermanentDeliveryError,
     TransientDeliveryError,
+    delivery_attempt,
 )
+from deployments.probing import BlockedAddress, ProbeError, guarded_request, validate_target_url
+from incidents.communications.delivery import MAX_RETRIES, WEBHOOK_TIMEOUT, delivery_retry_delay
 from incidents.models import WebhookAttempt, WebhookDelivery
 from incidents.models.webhooks import PING
 from incidents.webhooks import payloads
+from incidents.webhooks.services import DELIVER_TASK
 
 # How much of an answer's body the log keeps: enough to read what the receiver said.
 ANSWER_KEPT = 300
@@ -31,71 +30,29 @@ ANSWER_KEPT = 300
 _RETRY_STATUSES = frozenset({408, 425, 429})
 
 
-@dataclass
-class _Outcome:
-    status_code: int | None = None
-    answer: str = ""
-
-
-def webhook_delivery_send(*, delivery_id: int, final: bool = False) -> str:
-    """Send one delivery unless it is sent, failed, gone or held by another worker.
-
-    Returns what happened ("sent", "failed", "busy", ...). Raises TransientDeliveryError when a
-    retry may succeed, after recording the attempt; with `final` it records a failure instead.
-    """
-    outcome, error = _attempt(delivery_id, final=final)
-    if outcome == "retry":
-        raise TransientDeliveryError(error)
-    return outcome
-
-
-@transaction.atomic
-def _attempt(delivery_id: int, *, final: bool) -> tuple[str, str]:
-    delivery = (
-        WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("endpoint", "event")
-        .filter(pk=delivery_id)
-        .first()
+def _load(delivery_id: int) -> WebhookDelivery | None:
+    return (
+        WebhookDelivery.objects.select_related("endpoint", "event").filter(pk=delivery_id).first()
     )
-    if delivery is None:
-        return "busy", ""  # another worker holds it, or it (or its endpoint) is gone
-    if delivery.status != WebhookDelivery.Status.PENDING:
-        return str(delivery.status), ""
-    outcome = _Outcome()
-    started_at = timezone.now()
-    started = time.monotonic()
-    error = ""
-    try:
-        _send(delivery, outcome)
-    except PermanentDeliveryError as failure:
-        error, status = str(failure), WebhookDelivery.Status.FAILED
-    except TransientDeliveryError as failure:
-        error = str(failure)
-        status = WebhookDelivery.Status.FAILED if final else WebhookDelivery.Status.PENDING
-    else:
-        status = WebhookDelivery.Status.SENT
-    delivery.attempts += 1
+
+
+def _log(attempt: Attempt) -> None:
+    delivery: WebhookDelivery = attempt.delivery
     WebhookAttempt.objects.create(
         delivery=delivery,
+        # The claim counted it: attempts is this attempt's number.
         number=delivery.attempts,
-        started_at=started_at,
-        duration_ms=round((time.monotonic() - started) * 1000),
-        status_code=outcome.status_code,
-        answer=outcome.answer,
-        error=error[:500],
+        started_at=attempt.started_at,
+        duration_ms=attempt.duration_ms,
+        status_code=attempt.status_code,
+        answer=attempt.answer,
+        error=attempt.error[:500],
     )
-    delivery.status = status
-    delivery.last_status_code = outcome.status_code
-    delivery.last_error = error[:500]
-    if status == WebhookDelivery.Status.SENT:
-        delivery.sent_at = timezone.now()
-    delivery.save(update_fields=["status", "attempts", "last_status_code", "last_error", "sent_at"])
-    if status == WebhookDelivery.Status.PENDING:
-        return "retry", error
-    return str(status), error
 
 
-def _send(delivery: WebhookDelivery, outcome: _Outcome) -> None:
+def _send(attempt: Attempt) -> None:
+    delivery: WebhookDelivery = attempt.delivery
+    attempt.fields["last_status_code"] = None
     endpoint = delivery.endpoint
     if delivery.kind != PING:
         if not endpoint.active:
@@ -118,11 +75,42 @@ def _send(delivery: WebhookDelivery, outcome: _Outcome) -> None:
         raise PermanentDeliveryError(str(error)) from None
     except ProbeError as error:
         raise TransientDeliveryError(str(error)) from None
-    outcome.status_code = answer.status_code
-    outcome.answer = answer.body[:ANSWER_KEPT].decode("utf-8", errors="replace")
+    attempt.status_code = attempt.fields["last_status_code"] = answer.status_code
+    attempt.answer = answer.body[:ANSWER_KEPT].decode("utf-8", errors="replace")
     if 200 <= answer.status_code < 300:
         return
     text = f"The endpoint answered HTTP {answer.status_code}."
     if answer.status_code >= 500 or answer.status_code in _RETRY_STATUSES:
         raise TransientDeliveryError(text)
     raise PermanentDeliveryError(text)
+
+
+KIND = DeliveryKind(
+    name="webhooks",
+    model=WebhookDelivery,
+    task=DELIVER_TASK,
+    load=_load,
+    send=_send,
+    record=_log,
+    max_attempts=MAX_RETRIES + 1,
+)
+
+
+def webhook_delivery_send(
+    *, delivery_id: int, final: bool = False, retry_in: float | None = None
+) -> str:
+    """Send one delivery unless it is sent, failed, gone or held by another worker.
+
+    Returns what happened ("sent", "failed", "busy", ...). Raises TransientDeliveryError when a
+    retry may succeed, after recording the attempt and when the retry is due; with `final` it
+    records a failure instead.
+    """
+    outcome, error = delivery_attempt(
+        kind=KIND,
+        delivery_id=delivery_id,
+        final=final,
+        retry_in=delivery_retry_delay(0) if retry_in is None else retry_in,
+    )
+    if outcome == "retry":
+        raise TransientDeliveryError(error)
+    return outcome

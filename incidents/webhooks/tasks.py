@@ -35,10 +35,12 @@ def webhook_deliver(self: Task[..., str], delivery_id: int) -> str:
     final = self.request.is_eager or (
         self.max_retries is not None and self.request.retries >= self.max_retries
     )
+    # Drawn first: the row records when the retry is due, and the countdown is the same.
+    delay = delivery_retry_delay(self.request.retries)
     try:
-        return sending.webhook_delivery_send(delivery_id=delivery_id, final=final)
+        return sending.webhook_delivery_send(delivery_id=delivery_id, final=final, retry_in=delay)
     except TransientDeliveryError as error:
-        raise self.retry(exc=error, countdown=delivery_retry_delay(self.request.retries)) from None
+        raise self.retry(exc=error, countdown=delay) from None
 
 
 @shared_task(name="incidents.tasks.webhook_log_prune", acks_late=True, ignore_result=True)
