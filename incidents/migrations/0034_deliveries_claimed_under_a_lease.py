@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('feed', '0002_clock_and_changes'),
-        ('incidents', '0032_search_documents'),
+        ('incidents', '0033_action_items_open_count_index'),
     ]
 
     operations = [
