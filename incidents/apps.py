@@ -15,6 +15,7 @@ class IncidentsConfig(AppConfig):
         from deployments.models import GateRule
         from incidents.attachments import tasks as attachment_tasks  # noqa: F401
         from incidents.communications.tasks import communication_deliver
+        from incidents.insights.reminders.tasks import reminder_send
         from incidents.insights.tasks import search_document_refresh
         from incidents.postmortem import tasks as postmortem_tasks  # noqa: F401
         from incidents.statuspage.services import components_follow_health
@@ -36,3 +37,4 @@ class IncidentsConfig(AppConfig):
         plugins.feed_listen(webhook_deliveries_queue)
         plugins.outbox_carry(webhook_deliver.name)
         plugins.outbox_carry(search_document_refresh.name)
+        plugins.outbox_carry(reminder_send.name)
