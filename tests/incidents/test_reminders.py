@@ -17,6 +17,8 @@ from celery.schedules import crontab
 from django.contrib.auth.models import User
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core import plugins
@@ -457,3 +459,41 @@ def test_the_beat_asks_every_hour_on_the_hour_and_the_outbox_carries_the_send(se
     assert entry["schedule"] == crontab(minute=0)
     assert current_app.tasks[services.SEND_TASK].name == services.SEND_TASK
     assert plugins.outbox_carries(services.SEND_TASK)
+
+
+def send_queries(person: User, period: date) -> int:
+    reminder = Reminder.objects.create(person=person, kind=Reminder.Kind.DIGEST, period=period)
+    with CaptureQueriesContext(connection) as queries:
+        assert services.reminder_send(reminder_id=reminder.pk) == "sent"
+    return len(queries)
+
+
+def test_writing_a_digest_costs_the_same_for_1_and_50_items():
+    ada = owner()
+    item(ada, "The first", TODAY)
+    one = send_queries(ada, TODAY)
+    ActionItemFactory.create_batch(49, owner=ada, due_date=TODAY - timedelta(days=1))
+    assert send_queries(ada, TODAY + timedelta(days=1)) == one
+    assert mail.outbox[-1].body.count("/#row-actions-") == selectors.DIGEST_ITEMS_SHOWN
+    assert "And 20 more" in mail.outbox[-1].body
+
+
+def test_writing_the_summary_costs_the_same_for_1_and_50_rows_of_each_list():
+    admin = user_with_role(Role.ADMIN, username="root", email="root@example.test")
+
+    def rows(n: int) -> None:
+        for _ in range(n):
+            item(None, "Blocks", None, blocks_deployments=True)
+            in_review_since(MONDAY - timedelta(days=10), title="Stuck")
+            resolved(MONDAY - timedelta(days=10), Severity.SEV2, title="Late")
+
+    def summary_queries(period: date) -> int:
+        reminder = Reminder.objects.create(person=admin, kind=Reminder.Kind.SUMMARY, period=period)
+        with time_machine.travel(MONDAY, tick=False), CaptureQueriesContext(connection) as queries:
+            assert services.reminder_send(reminder_id=reminder.pk) == "sent"
+        return len(queries)
+
+    rows(1)
+    one = summary_queries(date(2026, 3, 16))
+    rows(49)
+    assert summary_queries(date(2026, 3, 9)) == one
