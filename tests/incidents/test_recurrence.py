@@ -21,6 +21,9 @@ from incidents.insights import search
 from incidents.insights import services as search_services
 from incidents.insights.recurrence import selectors
 from incidents.models import ActionItem, Incident
+from incidents.postmortem.forms import VersionedForm
+from incidents.postmortem.sections import DETAIL_FIELDS
+from incidents.postmortem.services import comparable_values
 from tests.factories import (
     T0,
     ActionItemFactory,
@@ -306,3 +309,33 @@ def test_declaring_an_incident_like_an_earlier_one_says_so(client, titled):
     assert "Earlier incidents look like it" in message
     near = Incident.objects.get(title__startswith="Checkout workers crashing")
     assert near.reference in message
+
+
+@pytest.mark.parametrize(
+    ("changes", "refresh"),
+    [({"title": "Orders stuck in the queue again"}, True), ({"severity": "sev1"}, False)],
+)
+def test_saving_the_title_tells_the_panel_to_look_again_and_the_severity_does_not(
+    client, changes, refresh
+):
+    client.force_login(user_with_role(Role.EDITOR))
+    incident = IncidentFactory(title="Orders stuck", severity="sev3", started_at=T0)
+    data = {
+        "title": incident.title,
+        "severity": incident.severity,
+        "status_line": "",
+        "started_at": T0.strftime("%Y-%m-%dT%H:%M"),
+        "detected_at": "",
+        "mitigated_at": "",
+        "resolved_at": "",
+        "version": incident.version,
+        "base": VersionedForm.sign_base(comparable_values(incident, list(DETAIL_FIELDS))),
+        **changes,
+    }
+    response = client.post(
+        reverse("incidents:details_edit", args=[incident.reference]),
+        data,
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200, response.content
+    assert (response.get("HX-Trigger") == "similar-refresh") is refresh
