@@ -49,6 +49,12 @@ class PreferencesForm(forms.Form):
         help_text="Every time on a page, and the times you type into forms. Messages to users "
         "and the status page keep the organisation's zone.",
     )
+    reminder_emails = forms.BooleanField(
+        label="Email me reminders",
+        required=False,
+        help_text="Each morning in your zone: your action items that are overdue or due within "
+        "three days, when there are any. Admins also get a weekly summary.",
+    )
 
 
 class PersonInput(forms.TextInput):

@@ -21,6 +21,16 @@ class Profile(models.Model):
     # The zone every time on a page is shown in; forms read times in it too. Messages to users
     # and the public status page keep the organisation's zone (settings.TIME_ZONE).
     time_zone = models.CharField(max_length=64, default=DEFAULT_TIME_ZONE)
+    # The morning digest of their own action items, and for admins the weekly summary
+    # (incidents.insights.reminders). On unless turned off: a reminder nobody asked for is
+    # cheaper than an item forgotten.
+    reminder_emails = models.BooleanField(
+        "email me reminders",
+        default=True,
+        db_default=True,
+        help_text="A morning email of your overdue and soon-due action items (admins: and the "
+        "weekly summary).",
+    )
 
     def __str__(self) -> str:
         return f"{self.user}: {self.time_zone}"

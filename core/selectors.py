@@ -6,6 +6,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet
 
+from core.models import Profile
+
 # Enough to pick from while typing; a longer prefix narrows it, so no page ever lists everyone.
 PEOPLE_SUGGESTED = 10
 
@@ -33,3 +35,9 @@ def people_matching(prefix: str, *, limit: int = PEOPLE_SUGGESTED) -> list[User]
         .only(username, "first_name", "last_name")
         .order_by(username)[:limit]
     )
+
+
+def reminder_emails_on(user: User) -> bool:
+    """Whether the person gets reminder emails: yes until they turn them off."""
+    found = Profile.objects.filter(user=user).values_list("reminder_emails", flat=True).first()
+    return True if found is None else found

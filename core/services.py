@@ -12,8 +12,12 @@ from core.models import Profile
 
 
 @transaction.atomic
-def profile_update(*, user: User, time_zone: str) -> Profile:
+def profile_update(*, user: User, time_zone: str, reminder_emails: bool | None = None) -> Profile:
+    """Save a person's zone and, when given, whether they get reminder emails."""
     if time_zone not in zoneinfo.available_timezones():
         raise ValidationError({"time_zone": f"{time_zone!r} is not a time zone this server knows."})
-    profile, _ = Profile.objects.update_or_create(user=user, defaults={"time_zone": time_zone})
+    defaults: dict[str, object] = {"time_zone": time_zone}
+    if reminder_emails is not None:
+        defaults["reminder_emails"] = reminder_emails
+    profile, _ = Profile.objects.update_or_create(user=user, defaults=defaults)
     return profile

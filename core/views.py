@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from core.forms import PreferencesForm
 from core.http import AuthenticatedHttpRequest
 from core.permissions import login_required
-from core.selectors import people_matching
+from core.selectors import people_matching, reminder_emails_on
 from core.services import profile_update
 from core.timezones import time_zone_of, time_zone_remember
 
@@ -20,16 +20,29 @@ from core.timezones import time_zone_of, time_zone_remember
 @login_required
 def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "GET":
-        form = PreferencesForm(initial={"time_zone": time_zone_of(request.user)})
+        form = PreferencesForm(
+            initial={
+                "time_zone": time_zone_of(request.user),
+                "reminder_emails": reminder_emails_on(request.user),
+            }
+        )
         return render(request, "core/preferences.html", {"form": form})
     form = PreferencesForm(request.POST)
     if form.is_valid():
         try:
-            profile = profile_update(user=request.user, time_zone=form.cleaned_data["time_zone"])
+            profile = profile_update(
+                user=request.user,
+                time_zone=form.cleaned_data["time_zone"],
+                reminder_emails=form.cleaned_data["reminder_emails"],
+            )
         except ValidationError as error:
             form.add_error("time_zone", error.message_dict.get("time_zone") or error.messages)
         else:
-            messages.success(request, f"Times are now shown in {profile.time_zone}.")
+            reminders = "on" if profile.reminder_emails else "off"
+            messages.success(
+                request,
+                f"Times are now shown in {profile.time_zone}. Reminder emails are {reminders}.",
+            )
             response = redirect("preferences")
             time_zone_remember(response, profile.time_zone)
             return response

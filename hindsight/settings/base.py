@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -390,4 +391,13 @@ CELERY_BEAT_SCHEDULE["attachments-unused-delete"] = {
     "task": "incidents.tasks.attachments_unused_delete",
     "schedule": 3600.0,
     "options": {"expires": 3600.0},
+}
+# Reminder emails (incidents.insights.reminders): each hour, on the hour, the people whose local
+# hour is HINDSIGHT_DIGEST_HOUR get their digest (and admins, on HINDSIGHT_SUMMARY_WEEKDAY, the
+# weekly summary). Each is claimed by a unique row first, so a repeated or overlapping run, or a
+# second beat process, sends nothing twice. A run expires within the hour it was meant for.
+CELERY_BEAT_SCHEDULE["reminders-due"] = {
+    "task": "incidents.insights.reminders_due",
+    "schedule": crontab(minute=0),
+    "options": {"expires": 3000.0},
 }

@@ -4,6 +4,8 @@ same name; the README's configuration table lists them."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
+
 from hindsight.settings.base import env
 
 # --- Hindsight --------------------------------------------------------------------------------
@@ -59,3 +61,14 @@ HINDSIGHT_BASE_URL = (env.str("HINDSIGHT_BASE_URL", default="") or "http://127.0
 # The change feed (/api/v1/events): how long events are kept. A sync job whose cursor is older
 # than the oldest kept event is told (410) to resynchronise from the lists.
 HINDSIGHT_FEED_RETENTION_DAYS = env.int("HINDSIGHT_FEED_RETENTION_DAYS", default=90)
+
+# --- Reminders (incidents.insights.reminders) -------------------------------------------------
+# The local hour (0-23, in each person's own time zone) at which the morning digest of their
+# action items goes out, and the weekday (0 Monday ... 6 Sunday) of the admins' weekly summary,
+# sent at the same hour. The beat asks every hour; a person whose local hour it is gets theirs.
+HINDSIGHT_DIGEST_HOUR = env.int("HINDSIGHT_DIGEST_HOUR", default=8)
+HINDSIGHT_SUMMARY_WEEKDAY = env.int("HINDSIGHT_SUMMARY_WEEKDAY", default=0)
+if not 0 <= HINDSIGHT_DIGEST_HOUR <= 23:
+    raise ImproperlyConfigured("HINDSIGHT_DIGEST_HOUR is an hour of the day, 0 to 23.")
+if not 0 <= HINDSIGHT_SUMMARY_WEEKDAY <= 6:
+    raise ImproperlyConfigured("HINDSIGHT_SUMMARY_WEEKDAY is 0 (Monday) to 6 (Sunday).")

@@ -8,6 +8,7 @@ from incidents.admin import (  # noqa: F401
     live,
     postmortem,
     references,
+    reminders,
     rows,
     statuspage,
     webhooks,

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 from core.http import AuthenticatedHttpRequest
 from core.kept_forms import form_kept, keeps_typed_text
 from core.permissions import editor_required
+from incidents.insights.recurrence.selectors import similar_incidents
 from incidents.models import Incident
 from incidents.postmortem import selectors, services
 from incidents.postmortem.forms import IncidentDeclareForm
@@ -45,7 +46,20 @@ def incident_declare(request: AuthenticatedHttpRequest) -> HttpResponse:
             for field, field_errors in by_field.items():
                 form.add_error(field if field in form.fields else None, field_errors)
         else:
-            messages.success(request, f"{incident.reference} declared.")
+            messages.success(request, _declared(incident))
             return redirect("incidents:detail", incident.reference)
     status = 422 if form.errors else 200
     return render(request, "incidents/incident_declare.html", {"form": form}, status=status)
+
+
+def _declared(incident: Incident) -> str:
+    """What the person reads after declaring: the reference and, when earlier incidents look
+    like this one, a pointer to them while the promises they left open still matter."""
+    similar = similar_incidents(incident)
+    if not similar:
+        return f"{incident.reference} declared."
+    named = ", ".join(found.incident.reference for found in similar)
+    return (
+        f"{incident.reference} declared. Earlier incidents look like it ({named}): see "
+        "“Similar past incidents” for what they left open."
+    )

@@ -24,6 +24,11 @@ from incidents.postmortem.views._common import (
     get_incident,
 )
 
+# The details that decide which earlier incidents look like this one: its title (the text), and
+# its times (the health checks that failed in them).
+SIMILAR_BY = frozenset({"title", "started_at", "resolved_at"})
+SIMILAR_REFRESH = "similar-refresh"
+
 
 def _save_versioned(
     request: AuthenticatedHttpRequest,
@@ -127,7 +132,11 @@ def details_edit(request: AuthenticatedHttpRequest, reference: str) -> HttpRespo
         return _conflict(
             request, incident, form, list(DETAIL_FIELDS), clashing, template, context, changes
         )
-    return after_write(request, incident, "incidents/prose/_summary_box.html", "summary-box")
+    response = after_write(request, incident, "incidents/prose/_summary_box.html", "summary-box")
+    if request.htmx and SIMILAR_BY.intersection(changes):
+        # The similar incidents panel (incidents.insights.recurrence) looks again.
+        response["HX-Trigger"] = SIMILAR_REFRESH
+    return response
 
 
 def _conflict(

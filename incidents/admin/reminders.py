@@ -1,0 +1,37 @@
+"""The reminder emails' claims, listed for looking only (incidents.insights.reminders)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from incidents.models import Reminder
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    """Who was reminded of what, when, and whether it went out. A row is the claim that keeps a
+    reminder from going twice: adding or editing one here would send one too many, or none."""
+
+    list_display = ["person", "kind", "period", "status", "listed", "attempts", "sent_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["person__username", "person__email"]
+    list_select_related = ["person"]
+    date_hierarchy = "period"
+    readonly_fields = [
+        "person",
+        "kind",
+        "period",
+        "status",
+        "claimed_at",
+        "sent_at",
+        "listed",
+        "attempts",
+        "last_error",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Reminder | None = None) -> bool:
+        return False

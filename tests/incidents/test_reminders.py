@@ -1,0 +1,499 @@
+"""Reminder emails: each owner's morning digest and the admins' weekly summary, claimed once per
+person and period by a unique row, sent through the outbox.
+
+The outbox's task runs eagerly here (no broker), right after the claim commits; one test sends
+through Redis and a real worker instead.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+from celery import current_app
+from celery.schedules import crontab
+from django.contrib.auth.models import User
+from django.core import mail
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from core import plugins
+from core.models import Profile
+from core.roles import Role
+from incidents.insights.reminders import selectors, services
+from incidents.insights.reminders.tasks import reminders_due
+from incidents.models import ActionItem, Incident, Reminder, Severity
+from incidents.postmortem import services as postmortem_services
+from outbox.models import OutboxMessage
+from tests.factories import ActionItemFactory, IncidentFactory, UserFactory, user_with_role
+from tests.helpers import assert_violates, run_in_threads
+
+pytestmark = pytest.mark.django_db
+
+# Tuesday 2026-03-10, 08:00 in UTC: the digest hour (8) for people without a zone.
+UTC_MORNING = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
+TODAY = date(2026, 3, 10)
+
+
+@pytest.fixture(autouse=True)
+def eager():
+    """No broker: the outbox's publish after commit runs the task right here."""
+    saved = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    yield
+    current_app.conf.task_always_eager = saved
+
+
+@pytest.fixture(autouse=True)
+def _digest_at_eight(settings):
+    settings.HINDSIGHT_DIGEST_HOUR = 8
+    settings.HINDSIGHT_SUMMARY_WEEKDAY = 0
+    settings.HINDSIGHT_BASE_URL = "https://hindsight.example.test"
+
+
+@pytest.fixture
+def run(django_capture_on_commit_callbacks):
+    """The beat's task at `now`, with what waits for its commits (the outbox, so the email)."""
+
+    def go(now: datetime) -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            return services.reminders_due(now=now)
+
+    return go
+
+
+def owner(username: str = "ada", zone: str | None = None, **kwargs) -> User:
+    person = UserFactory(username=username, **kwargs)
+    if zone is not None:
+        Profile.objects.create(user=person, time_zone=zone)
+    return person
+
+
+def item(person, title: str, due: date | None, **kwargs) -> ActionItem:
+    return ActionItemFactory(owner=person, title=title, due_date=due, **kwargs)
+
+
+def digests_to(username: str) -> list[EmailMultiAlternatives]:
+    found = [m for m in mail.outbox if m.to == [f"{username}@example.test"]]
+    assert all(isinstance(m, EmailMultiAlternatives) for m in found)
+    return found  # type: ignore[return-value]  # checked just above
+
+
+def html_of(message: object) -> str:
+    assert isinstance(message, EmailMultiAlternatives)
+    html, mime = message.alternatives[0]
+    assert mime == "text/html"
+    assert isinstance(html, str)
+    return html
+
+
+# --- the digest ----------------------------------------------------------------------------
+
+
+def test_the_digest_lists_overdue_and_soon_due_items_and_nothing_else(run):
+    ada = owner()
+    incident = IncidentFactory(title="Checkout worker missing")
+    late = item(
+        ada, "Add a smoke test for the worker file", TODAY - timedelta(days=2), incident=incident
+    )
+    soon = item(ada, "Alert on the worker's 404s", TODAY + timedelta(days=3), incident=incident)
+    item(ada, "Write the runbook", TODAY + timedelta(days=4))  # later than three days
+    item(ada, "Someday, maybe", None)  # no date
+    item(
+        ada,
+        "Done already",
+        TODAY - timedelta(days=1),
+        status=ActionItem.Status.DONE,
+        done_at=UTC_MORNING,
+    )
+    item(ada, "Decided against", TODAY, status=ActionItem.Status.WONT_DO)
+    item(UserFactory(username="bob"), "Bob's, overdue", TODAY - timedelta(days=5))
+
+    assert run(UTC_MORNING) == 2  # ada's and bob's
+    [message] = digests_to("ada")
+    text = message.body
+    assert "Add a smoke test for the worker file" in text
+    assert "Alert on the worker's 404s" in text
+    for absent in (
+        "Write the runbook",
+        "Someday, maybe",
+        "Done already",
+        "Decided against",
+        "Bob's",
+    ):
+        assert absent not in text
+    assert text.index("OVERDUE") < text.index(late.title) < text.index("DUE SOON")
+    assert text.index("DUE SOON") < text.index(soon.title)
+    assert message.subject == "1 overdue, 1 due soon: your action items for Tue 10 Mar"
+    # Links to each item on its incident page, absolute, in both parts.
+    link = f"https://hindsight.example.test/incidents/{incident.reference}/#row-actions-{late.pk}"
+    assert link in text
+    html = html_of(message)
+    assert f'href="{link}"' in html
+    assert "Checkout worker missing" in html
+    reminder = Reminder.objects.get(person=ada)
+    assert (reminder.kind, reminder.period, reminder.status, reminder.listed) == (
+        Reminder.Kind.DIGEST,
+        TODAY,
+        Reminder.Status.SENT,
+        2,
+    )
+
+
+def test_what_a_person_typed_is_escaped_in_the_html_part(run):
+    ada = owner()
+    item(ada, "<script>alert(1)</script> & more", TODAY)
+    run(UTC_MORNING)
+    [message] = mail.outbox
+    html = html_of(message)
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
+    assert "<script>alert(1)</script> & more" in message.body  # the text part is plain text
+
+
+def test_nobody_with_nothing_due_gets_an_email_or_a_claim(run):
+    ada = owner()
+    item(ada, "Later", TODAY + timedelta(days=10))
+    item(ada, "Done", TODAY - timedelta(days=1), status=ActionItem.Status.DONE, done_at=UTC_MORNING)
+    assert run(UTC_MORNING) == 0
+    assert mail.outbox == []
+    assert not Reminder.objects.exists()
+
+
+def test_each_person_gets_it_at_the_digest_hour_of_their_own_zone(run):
+    utc = owner("utc")  # no profile: UTC
+    berlin = owner("berlin", zone="Europe/Berlin")  # UTC+1 in March
+    tokyo = owner("tokyo", zone="Asia/Tokyo")  # UTC+9
+    for person in (utc, berlin, tokyo):
+        item(person, f"{person.username}'s item", TODAY)
+
+    run(datetime(2026, 3, 10, 7, 0, tzinfo=UTC))  # 08:00 in Berlin
+    assert [m.to for m in mail.outbox] == [["berlin@example.test"]]
+    run(datetime(2026, 3, 10, 8, 0, tzinfo=UTC))  # 08:00 in UTC; 17:00 in Tokyo
+    assert [m.to for m in mail.outbox][1:] == [["utc@example.test"]]
+    run(datetime(2026, 3, 10, 23, 0, tzinfo=UTC))  # 08:00 on the 11th in Tokyo
+    assert [m.to for m in mail.outbox][2:] == [["tokyo@example.test"]]
+    tokyo_reminder = Reminder.objects.get(person=tokyo)
+    assert tokyo_reminder.period == date(2026, 3, 11)  # Tokyo's own date
+
+
+def test_a_person_who_turned_reminders_off_gets_none(run, client):
+    ada = owner(zone="UTC")
+    item(ada, "Overdue", TODAY - timedelta(days=1))
+    client.force_login(ada)
+    response = client.post(reverse("preferences"), {"time_zone": "UTC"})  # box left unticked
+    assert response.status_code == 302
+    assert Profile.objects.get(user=ada).reminder_emails is False
+
+    assert run(UTC_MORNING) == 0
+    assert mail.outbox == []
+
+    page = client.get(reverse("preferences")).content.decode()
+    assert 'name="reminder_emails"' in page
+    assert "checked" not in page.split('name="reminder_emails"')[1].split(">")[0]
+    client.post(reverse("preferences"), {"time_zone": "UTC", "reminder_emails": "on"})
+    assert run(UTC_MORNING + timedelta(days=1)) == 1
+
+
+def test_turning_reminders_off_after_the_claim_sends_nothing(django_capture_on_commit_callbacks):
+    ada = owner(zone="UTC")
+    item(ada, "Overdue", TODAY - timedelta(days=1))
+    services.reminders_due(now=UTC_MORNING)  # claimed; the commit has not run the send yet
+    Profile.objects.filter(user=ada).update(reminder_emails=False)
+    reminder = Reminder.objects.get()
+    assert services.reminder_send(reminder_id=reminder.pk) == "skipped"
+    assert mail.outbox == []
+
+
+def test_an_item_done_between_the_claim_and_the_send_is_not_listed():
+    ada = owner()
+    done_later = item(ada, "Done before breakfast", TODAY)
+    services.reminders_due(now=UTC_MORNING)
+    ActionItem.objects.filter(pk=done_later.pk).update(
+        status=ActionItem.Status.DONE, done_at=UTC_MORNING
+    )
+    reminder = Reminder.objects.get()
+    assert services.reminder_send(reminder_id=reminder.pk) == "skipped"
+    assert mail.outbox == []
+    assert Reminder.objects.get().status == Reminder.Status.SKIPPED
+
+
+def test_the_task_run_twice_sends_one_digest(run):
+    ada = owner()
+    item(ada, "Overdue", TODAY - timedelta(days=1))
+    assert run(UTC_MORNING) == 1
+    assert run(UTC_MORNING) == 0
+    assert run(UTC_MORNING + timedelta(minutes=30)) == 0
+    assert len(mail.outbox) == 1
+    assert Reminder.objects.count() == 1
+    assert OutboxMessage.objects.filter(task=services.SEND_TASK).count() == 1
+
+
+def test_the_send_task_run_twice_sends_once(run):
+    ada = owner()
+    item(ada, "Overdue", TODAY - timedelta(days=1))
+    run(UTC_MORNING)
+    reminder = Reminder.objects.get()
+    assert services.reminder_send(reminder_id=reminder.pk) == "sent"  # already: nothing more
+    assert len(mail.outbox) == 1
+
+
+def test_the_next_day_brings_the_next_digest(run):
+    ada = owner()
+    item(ada, "Overdue", TODAY - timedelta(days=1))
+    run(UTC_MORNING)
+    run(UTC_MORNING + timedelta(days=1))
+    assert len(mail.outbox) == 2
+    assert sorted(Reminder.objects.values_list("period", flat=True)) == [
+        TODAY,
+        TODAY + timedelta(days=1),
+    ]
+
+
+def test_the_database_refuses_a_second_claim_for_one_day():
+    ada = owner()
+    Reminder.objects.create(person=ada, kind=Reminder.Kind.DIGEST, period=TODAY)
+    assert_violates(
+        "reminder_once_per_period",
+        lambda: Reminder.objects.create(person=ada, kind=Reminder.Kind.DIGEST, period=TODAY),
+        columns="incidents_reminder.person_id, incidents_reminder.kind, incidents_reminder.period",
+    )
+
+
+def test_a_mail_server_that_is_away_leaves_the_reminder_to_try_again(run, monkeypatch):
+    ada = owner()
+    item(ada, "Overdue", TODAY - timedelta(days=1))
+    services.reminders_due(now=UTC_MORNING)
+    reminder = Reminder.objects.get()
+
+    def refuse(self, fail_silently=False):
+        raise ConnectionRefusedError("no mail server")
+
+    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
+    with pytest.raises(services.ReminderSendError):
+        services.reminder_send(reminder_id=reminder.pk)
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.attempts) == (Reminder.Status.PENDING, 1)
+    assert "no mail server" in reminder.last_error
+    monkeypatch.undo()
+    assert services.reminder_send(reminder_id=reminder.pk) == "sent"
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_at_once_send_one_digest_per_person():
+    people = [owner(f"person{i}") for i in range(5)]
+    for person in people:
+        item(person, "Overdue", TODAY - timedelta(days=1))
+
+    results = run_in_threads(4, lambda i: services.reminders_due(now=UTC_MORNING))
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert sum(results) == 5  # each claim won by exactly one run
+    assert sorted(m.to[0] for m in mail.outbox) == sorted(p.email for p in people)
+    assert Reminder.objects.filter(status=Reminder.Status.SENT).count() == 5
+
+
+@pytest.mark.celery_worker
+@pytest.mark.django_db(transaction=True)
+def test_through_redis_a_real_worker_sends_the_digest_once_when_the_beat_task_runs_twice(
+    celery_worker,
+):
+    ada = owner()
+    item(ada, "Overdue", TODAY - timedelta(days=1))
+    with time_machine.travel(UTC_MORNING, tick=True):
+        reminders_due.delay()
+        reminders_due.delay()
+        deadline = time.monotonic() + 20
+        while (
+            Reminder.objects.filter(status=Reminder.Status.SENT).count() < 1
+            and time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+        time.sleep(0.5)  # room for a second email, were there one
+    assert [m.to for m in mail.outbox] == [["ada@example.test"]]
+    assert Reminder.objects.get().status == Reminder.Status.SENT
+
+
+# --- the weekly summary ----------------------------------------------------------------------
+
+# Monday 2026-03-16, 08:00 UTC: the summary's weekday and hour.
+MONDAY = datetime(2026, 3, 16, 8, 0, tzinfo=UTC)
+
+
+def in_review_since(moment: datetime, **kwargs) -> Incident:
+    with time_machine.travel(moment, tick=False):
+        incident = IncidentFactory(started_at=moment - timedelta(hours=2), **kwargs)
+        return postmortem_services.incident_set_postmortem_state(
+            incident=incident, state=Incident.PostmortemState.IN_REVIEW, user=None
+        )
+
+
+def resolved(at: datetime, severity: str, state: str = Incident.PostmortemState.DRAFT, **kw):
+    return IncidentFactory(
+        title=kw.pop("title"),
+        severity=severity,
+        status=Incident.Status.RESOLVED,
+        started_at=at - timedelta(hours=1),
+        resolved_at=at,
+        postmortem_state=state,
+        **kw,
+    )
+
+
+def test_the_weekly_summary_lists_what_is_stuck_and_nothing_that_is_not(run):
+    admin = user_with_role(Role.ADMIN, username="root", email="root@example.test")
+    user_with_role(Role.EDITOR, username="editor", email="editor@example.test")
+    item(None, "Block deploys until the worker ships", None, blocks_deployments=True)
+    item(
+        None,
+        "Blocked once, done now",
+        None,
+        blocks_deployments=True,
+        status=ActionItem.Status.DONE,
+        done_at=MONDAY,
+    )
+    item(None, "Not blocking", TODAY)
+    in_review_since(MONDAY - timedelta(days=9), title="Stuck in review")
+    in_review_since(MONDAY - timedelta(days=3), title="Just sent for review")
+    sent_back = in_review_since(MONDAY - timedelta(days=20), title="Back to draft and again")
+    with time_machine.travel(MONDAY - timedelta(days=15), tick=False):
+        postmortem_services.incident_set_postmortem_state(
+            incident=sent_back, state=Incident.PostmortemState.DRAFT, user=None
+        )
+    with time_machine.travel(MONDAY - timedelta(days=2), tick=False):
+        sent_back.refresh_from_db()
+        postmortem_services.incident_set_postmortem_state(
+            incident=sent_back, state=Incident.PostmortemState.IN_REVIEW, user=None
+        )
+    # Resolved on the Monday a week before: five business days ran out on this Monday's eve.
+    resolved(MONDAY - timedelta(days=7), Severity.SEV1, title="Sev1 unpublished")
+    resolved(
+        MONDAY - timedelta(days=30),
+        Severity.SEV2,
+        Incident.PostmortemState.IN_REVIEW,
+        title="Sev2 long ago, only in review",
+    )
+    # Resolved on Wednesday: four business days ago, not late yet.
+    resolved(MONDAY - timedelta(days=5), Severity.SEV1, title="Sev1 recent")
+    resolved(
+        MONDAY - timedelta(days=30),
+        Severity.SEV1,
+        Incident.PostmortemState.PUBLISHED,
+        title="Sev1 published",
+    )
+    resolved(MONDAY - timedelta(days=30), Severity.SEV3, title="Sev3 unpublished")
+
+    with time_machine.travel(MONDAY, tick=False):
+        assert run(MONDAY) == 1
+    [message] = mail.outbox
+    assert message.to == [admin.email]
+    text = message.body
+    blocking, reviews, late = (
+        text.split("OPEN ACTION ITEMS")[1].split("POST-MORTEMS IN REVIEW")[0],
+        text.split("POST-MORTEMS IN REVIEW")[1].split("SEV1 AND SEV2")[0],
+        text.split("SEV1 AND SEV2")[1],
+    )
+    assert "Block deploys until the worker ships" in blocking
+    assert "done now" not in blocking
+    assert "Not blocking" not in blocking
+    assert "Stuck in review" in reviews
+    assert "in review since 2026-03-07" in reviews
+    assert "Just sent for review" not in reviews
+    assert "Back to draft and again" not in reviews  # back in review two days ago only
+    assert "Sev1 unpublished" in late
+    assert "Sev2 long ago, only in review" in late
+    for absent in ("Sev1 recent", "Sev1 published", "Sev3 unpublished"):
+        assert absent not in late
+    assert message.subject == (
+        "Week of 16 Mar: 1 blocking item, 1 stuck review, 2 unpublished post-mortems"
+    )
+    assert "Sev1 unpublished" in html_of(message)
+
+
+def test_the_summary_goes_to_admins_on_its_weekday_only_and_once_a_week(run):
+    user_with_role(Role.ADMIN, username="root", email="root@example.test")
+    UserFactory(username="super", is_superuser=True)
+    UserFactory(username="plain")
+    item(None, "Block deploys", None, blocks_deployments=True)
+
+    with time_machine.travel(MONDAY - timedelta(days=1), tick=False):
+        assert run(MONDAY - timedelta(days=1)) == 0  # Sunday
+    with time_machine.travel(MONDAY, tick=False):
+        assert run(MONDAY) == 2
+        assert run(MONDAY) == 0
+    assert sorted(m.to[0] for m in mail.outbox) == ["root@example.test", "super@example.test"]
+    assert set(Reminder.objects.values_list("kind", "period")) == {
+        (Reminder.Kind.SUMMARY, date(2026, 3, 16))
+    }
+
+
+def test_an_empty_summary_is_not_sent(run):
+    user_with_role(Role.ADMIN, username="root", email="root@example.test")
+    with time_machine.travel(MONDAY, tick=False):
+        run(MONDAY)
+    assert mail.outbox == []
+    assert Reminder.objects.get().status == Reminder.Status.SKIPPED
+
+
+@pytest.mark.parametrize(
+    ("resolved_on", "late_from"),
+    [
+        (datetime(2026, 3, 9, 15, 0, tzinfo=UTC), datetime(2026, 3, 16, 15, 0, tzinfo=UTC)),  # Mon
+        (datetime(2026, 3, 13, 15, 0, tzinfo=UTC), datetime(2026, 3, 20, 15, 0, tzinfo=UTC)),  # Fri
+        (datetime(2026, 3, 14, 15, 0, tzinfo=UTC), datetime(2026, 3, 20, 15, 0, tzinfo=UTC)),  # Sat
+    ],
+)
+def test_five_business_days_skip_the_weekend(resolved_on, late_from):
+    assert selectors.business_days_after(resolved_on, 5) == late_from
+
+
+def test_the_beat_asks_every_hour_on_the_hour_and_the_outbox_carries_the_send(settings):
+    entry = settings.CELERY_BEAT_SCHEDULE["reminders-due"]
+    assert entry["task"] == services.REMINDERS_DUE_TASK == reminders_due.name
+    assert entry["schedule"] == crontab(minute=0)
+    assert current_app.tasks[services.SEND_TASK].name == services.SEND_TASK
+    assert plugins.outbox_carries(services.SEND_TASK)
+
+
+def send_queries(person: User, period: date) -> int:
+    reminder = Reminder.objects.create(person=person, kind=Reminder.Kind.DIGEST, period=period)
+    with CaptureQueriesContext(connection) as queries:
+        assert services.reminder_send(reminder_id=reminder.pk) == "sent"
+    return len(queries)
+
+
+def test_writing_a_digest_costs_the_same_for_1_and_50_items():
+    ada = owner()
+    item(ada, "The first", TODAY)
+    one = send_queries(ada, TODAY)
+    ActionItemFactory.create_batch(49, owner=ada, due_date=TODAY - timedelta(days=1))
+    assert send_queries(ada, TODAY + timedelta(days=1)) == one
+    assert mail.outbox[-1].body.count("/#row-actions-") == selectors.DIGEST_ITEMS_SHOWN
+    assert "And 20 more" in mail.outbox[-1].body
+
+
+def test_writing_the_summary_costs_the_same_for_1_and_50_rows_of_each_list():
+    admin = user_with_role(Role.ADMIN, username="root", email="root@example.test")
+
+    def rows(n: int) -> None:
+        for _ in range(n):
+            item(None, "Blocks", None, blocks_deployments=True)
+            in_review_since(MONDAY - timedelta(days=10), title="Stuck")
+            resolved(MONDAY - timedelta(days=10), Severity.SEV2, title="Late")
+
+    def summary_queries(period: date) -> int:
+        reminder = Reminder.objects.create(person=admin, kind=Reminder.Kind.SUMMARY, period=period)
+        with time_machine.travel(MONDAY, tick=False), CaptureQueriesContext(connection) as queries:
+            assert services.reminder_send(reminder_id=reminder.pk) == "sent"
+        return len(queries)
+
+    rows(1)
+    one = summary_queries(date(2026, 3, 16))
+    rows(49)
+    assert summary_queries(date(2026, 3, 9)) == one
