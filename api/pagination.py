@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core.lists import LeanList, TailPaginator
+from core.lists import CappedList, LeanList, TailPaginator
 
 if TYPE_CHECKING:
     # What the mixin is mixed into, for the type checker; at run time it stays a plain mixin.
@@ -92,21 +92,42 @@ class PagePagination(StrictPageSizeMixin, PageNumberPagination):
             self.keyset = KeysetCursorPagination()
             self.keyset.page_size = self.get_page_size(request)
             self.keyset.ordering = getattr(view, "ordering", None) or "-id"
-            rows = queryset.rows if isinstance(queryset, LeanList) else queryset
+            rows = queryset.rows if isinstance(queryset, LeanList | CappedList) else queryset
             return self.keyset.paginate_queryset(rows, request, view)
+        if isinstance(queryset, CappedList):
+            queryset.reach_to(self._page_end(request))
         return super().paginate_queryset(queryset, request, view)
+
+    def _page_end(self, request: Request) -> int | None:
+        """How far a capped list must count to answer the page asked for; None: to its end."""
+        raw = request.query_params.get(self.page_query_param, "1")
+        if raw in self.last_page_strings:
+            return None
+        size = self.get_page_size(request) or 1
+        # A garbled number is refused by get_page_number, after the count.
+        return int(raw) * size if raw.isdigit() else size
 
     def get_paginated_response(self, data: Any) -> Response:
         if getattr(self, "keyset", None) is not None:
             assert self.keyset is not None
             return self.keyset.get_paginated_response(data)
-        return super().get_paginated_response(data)
+        response = super().get_paginated_response(data)
+        assert self.page is not None  # paginate_queryset ran
+        rows = self.page.paginator.object_list
+        if isinstance(rows, CappedList) and not rows.count_exact:
+            # Only a floor was counted: a number that looks exact would be a wrong answer.
+            del response.data["count"]
+        return response
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         paginated = super().get_paginated_response_schema(schema)
         # Keyset pages have no count: counting would walk the whole list they avoid.
         paginated["required"] = [name for name in paginated["required"] if name != "count"]
-        paginated["properties"]["count"]["description"] = "Absent from keyset (cursor) pages."
+        paginated["properties"]["count"]["description"] = (
+            "Absent from keyset (cursor) pages, and from lists that count only so far (a search "
+            "with `q` that matches more incidents than it counts): then `next` says whether "
+            "there are more."
+        )
         return paginated
 
     def get_page_number(self, request: Request, paginator: Paginator) -> int | str:

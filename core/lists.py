@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, overload
 
 from django.core.paginator import Page, Paginator
@@ -60,6 +60,68 @@ class LeanList(Sequence[Any]):
         """The same rows in the opposite order, as QuerySet.reverse() gives them."""
         keys = self._keys.reverse() if self._keys is not None else None
         return LeanList(self.rows.reverse(), count=self._count, keys=keys)
+
+
+class CappedList(Sequence[Any]):
+    """Rows counted only as far as the pages people look at: up to `cap`, or to the end of the
+    page asked for when that is further.
+
+    A search for a word in a third of all incidents matches tens of thousands of them; counting
+    them all would cost what the history holds on every page, where the first `cap` cost the
+    same whatever its size. count() then gives `reach` + 1, which is enough for the paginators
+    to know that a next page exists, and `count_exact` says it is a floor, not the number.
+
+    `count` is the rows' filters and order without their joins (as for LeanList), walked in that
+    order so that the database stops at the cap. `page`, given, fetches rows [start, stop) in
+    place of slicing `rows` (the search ranks candidates for the page only).
+    """
+
+    def __init__(
+        self,
+        rows: QuerySet[Any],
+        *,
+        count: QuerySet[Any],
+        cap: int,
+        page: Callable[[int, int], list[Any]] | None = None,
+    ) -> None:
+        self.rows = rows
+        self._count = count
+        self.cap = cap
+        self._page = page
+        # None counts every row (the last page must know where the list ends).
+        self.reach: int | None = cap
+        self.count_exact = True
+
+    def reach_to(self, end: int | None) -> None:
+        """Count at least as far as row `end`, the last of the page asked for; None: every row."""
+        self.reach = None if end is None else max(self.cap, end)
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Any]: ...
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, int):
+            return self[index : index + 1][0]
+        if self._page is None or index.step is not None:
+            return list(self.rows[index])
+        start, stop = index.start or 0, index.stop
+        assert stop is not None  # the paginators always slice to a page's end
+        return self._page(start, stop)
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.rows)
+
+    def count(self) -> int:  # type: ignore[override]  # the paginators' count(), not Sequence's
+        if self.reach is None:
+            self.count_exact = True
+            return self._count.count()
+        found = self._count[: self.reach + 1].count()
+        self.count_exact = found <= self.reach
+        return found
 
 
 class TailPaginator(Paginator):

@@ -31,13 +31,27 @@ def incident_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     # A filter that does not validate shows its error and no rows: rows filtered by the other
     # fields alone would look like an answer to the question the person asked.
     incidents = filters.qs if filters.is_valid() else queryset.none()
-    page = Paginator(incidents, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
-    if search.is_searched(incidents):
+    if not search.is_searched(incidents):
+        page = Paginator(incidents, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
+        more_than = None
+    else:
+        # Counted only as far as the page asked for (or SEARCH_COUNT_LIMIT) reaches.
+        results = search.search_results(incidents, count=incidents)
+        asked = request.GET.get("page", "")
+        number = int(asked) if asked.isdigit() and int(asked) > 0 else 1
+        results.reach_to(number * LIST_PAGE_SIZE)
+        page = Paginator(results, LIST_PAGE_SIZE).get_page(number)
+        more_than = None if results.count_exact else results.reach
         search.snippets_attach(page.object_list, request.GET.get("q", ""))
     return render(
         request,
         "incidents/incident_list.html",
-        {"page": page, "filters": filters, "filter_params": filters.active_params},
+        {
+            "page": page,
+            "more_than": more_than,
+            "filters": filters,
+            "filter_params": filters.active_params,
+        },
     )
 
 

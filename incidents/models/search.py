@@ -41,6 +41,10 @@ class SearchDocument(models.Model):
             # The incident list's and the API's `q`: WHERE vector @@ websearch_to_tsquery(...).
             # Created on PostgreSQL only (migration 0026); SQLite scans the text instead.
             GinIndex(fields=["vector"], name="searchdocument_vector_idx"),
+            # The search's candidates in the heading (incidents.insights.search._ranked_page):
+            # WHERE heading_vector @@ ..., for a word rare in titles however common elsewhere.
+            # PostgreSQL only too (migration 0033).
+            GinIndex(fields=["heading_vector"], name="searchdocument_heading_idx"),
         ]
 
     def __str__(self) -> str:

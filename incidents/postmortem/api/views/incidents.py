@@ -19,7 +19,7 @@ from api.filters import QueryFilterBackend, StableOrderingFilter
 from api.pagination import PagePagination
 from api.permissions import request_user
 from api.problems import Problem
-from core.lists import LeanList
+from core.lists import CappedList, LeanList
 from incidents.insights import search
 from incidents.models import (
     Incident,
@@ -181,11 +181,17 @@ class IncidentViewSet(TransitionActions, DraftActions, viewsets.GenericViewSet):
         # The id finds each row's labels and references (and its search snippet).
         columns = [*s.IncidentListSerializer.values(), "id"]
         searched = search.is_searched(incidents)
+        listed: LeanList | CappedList
         if searched:
             columns += [search.SEARCH_RANK]
-            if not request.query_params.get("ordering"):
-                incidents = incidents.order_by(f"-{search.SEARCH_RANK}", "-started_at", "-number")
-        page = self.paginate_queryset(LeanList(incidents.values(*columns), count=incidents))
+            # An `ordering` asked for wins over the rank; either way counted only so far.
+            ranked = not request.query_params.get("ordering")
+            listed = search.search_results(
+                incidents.values(*columns), count=incidents, ranked=ranked
+            )
+        else:
+            listed = LeanList(incidents.values(*columns), count=incidents)
+        page = self.paginate_queryset(listed)
         assert page is not None  # pagination_class is set
         rows = selectors.incident_labels_and_references(list(page))
         context = {}
