@@ -82,10 +82,10 @@ def incident_labels_and_references(rows: list[dict[str, Any]]) -> list[dict[str,
     ):
         labels[pk].append(name)
     references: dict[int, list[dict[str, str]]] = {pk: [] for pk in ids}
-    for reference in ExternalReference.objects.filter(incident_id__in=ids).values(
+    for pk, source, key, url in ExternalReference.objects.filter(incident_id__in=ids).values_list(
         "incident_id", "source", "key", "url"
     ):
-        references[reference.pop("incident_id")].append(reference)
+        references[pk].append({"source": source, "key": key, "url": url})
     for row in rows:
         row["labels"] = labels[row["id"]]
         row["external_references"] = references[row["id"]]
