@@ -84,10 +84,15 @@ def monthly_percentiles(
             _month(row["metric_month"]): [_minutes(row[f"p{i}"]) for i in range(len(PERCENTILES))]
             for row in rows
         }
-    return _python_percentiles(by_month.order_by().values_list("metric_month", "metric_duration"))
+    return monthly_percentiles_in_python(
+        by_month.order_by().values_list("metric_month", "metric_duration")
+    )
 
 
-def _python_percentiles(rows: Iterable[tuple[Any, timedelta]]) -> dict[date, list[float | None]]:
+def monthly_percentiles_in_python(
+    rows: Iterable[tuple[Any, timedelta]],
+) -> dict[date, list[float | None]]:
+    """The SQLite path: {month: [median, p90]} in minutes from (month, duration) rows."""
     durations: dict[date, list[float]] = defaultdict(list)
     for month, value in rows:
         durations[_month(month)].append(value.total_seconds() / 60)
