@@ -51,13 +51,13 @@ def test_the_metrics_page_draws_the_demo_history_without_any_csp_violation(
         chart.get_by_role("link", name="Download CSV").click()
     assert download.value.suggested_filename == "hindsight-change-failure-rate.csv"
 
-    page.get_by_label("Service").select_option(label="Ledger")
+    page.get_by_label("Service", exact=True).select_option(label="Ledger")
     page.get_by_role("button", name="Show").click()
     expect(page.get_by_role("status")).to_contain_text("Ledger")
     expect(page.locator("svg.chart").first).to_be_visible()
 
-    page.get_by_label("From").fill("2026-02-01")
-    page.get_by_label("To").fill("2026-01-01")
+    page.get_by_label("From", exact=True).fill("2026-02-01")
+    page.get_by_label("To", exact=True).fill("2026-01-01")
     page.get_by_role("button", name="Show").click()
     expect(page.locator("#id_date_to_error")).to_have_text("This date is before the “from” date.")
     expect(page.locator("svg.chart")).to_have_count(0)

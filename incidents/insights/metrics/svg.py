@@ -68,7 +68,7 @@ def _frame(chart: Chart, height: int, body: SafeString) -> SafeString:
     title_id, desc_id = f"chart-{chart.name}-title", f"chart-{chart.name}-desc"
     return _svg(
         '<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" role="img" '
-        'viewBox="0 0 {w} {h}" aria-labelledby="{t} {d}">'
+        'viewBox="0 0 {w} {h}" aria-labelledby="{t}" aria-describedby="{d}">'
         '<title id="{t}">{title}</title><desc id="{d}">{desc}</desc>{body}</svg>',
         kind=chart.kind.value,
         w=WIDTH,
@@ -106,7 +106,10 @@ def _y_axis(chart: Chart, top: float) -> SafeString:
 def _x_axis(chart: Chart) -> SafeString:
     count = len(chart.categories)
     band = (WIDTH - LEFT - RIGHT) / max(count, 1)
-    every = max(1, math.ceil(count / MAX_X_LABELS))
+    # Long labels (weeks as dates) need more room each than months do.
+    longest = max((len(c) for c in chart.categories), default=0)
+    room = MAX_X_LABELS if longest <= 7 else MAX_X_LABELS * 2 // 3
+    every = max(1, math.ceil(count / room))
     baseline = HEIGHT - BOTTOM
     labels = _svg_join(
         '<text class="tick" x="{}" y="{}" text-anchor="middle">{}</text>',

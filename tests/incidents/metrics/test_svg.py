@@ -42,7 +42,8 @@ def test_every_kind_of_chart_is_well_formed_svg_that_names_itself(kind):
     assert title.text == "Sample <chart>"
     assert desc is not None
     assert desc.text == "What it means & why"
-    assert root.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
+    assert root.get("aria-labelledby") == title.get("id")
+    assert root.get("aria-describedby") == desc.get("id")
 
 
 @pytest.mark.parametrize("kind", list(Kind))
