@@ -16,12 +16,13 @@ from django.urls import reverse
 
 from core.roles import Role
 from deployments.models import CheckResultHourly, Environment, GateRun, Service
+from incidents.insights.metrics import percentiles
 from incidents.insights.metrics.forms import Scope
 from incidents.insights.metrics.percentiles import (
     monthly_percentiles,
     monthly_percentiles_in_python,
 )
-from incidents.insights.metrics.selectors import CHARTS
+from incidents.insights.metrics.selectors import CHARTS, delivery
 from incidents.insights.metrics.selectors.common import incidents_in
 from incidents.models import ActionItem, Cause, Incident, Severity, TimelineEvent
 from tests.factories import (
@@ -373,3 +374,23 @@ def test_each_csv_download_is_one_query_plus_the_session(viewer):
             response = viewer.get(reverse("incidents:metrics"), {"format": "csv", "chart": name})
         assert response.status_code == 200
         assert len(queries) == 2 + 1, name
+
+
+class NotPostgres:
+    vendor = "sqlite"
+
+
+def test_the_sqlite_fallbacks_give_the_figures_postgresql_gives(viewer, monkeypatch):
+    """The fallbacks (Python over one query's rows) run here on PostgreSQL's rows, told the
+    database is SQLite: the same page figures either way."""
+    world(size=12)
+    for i in range(12):
+        start = FEB + timedelta(hours=i)
+        IncidentFactory(started_at=start, detected_at=start + minutes(i * i + 1))
+    names = ("detect", "mitigate", "resolve", "rollback", "near-misses")
+    on_postgres = {name: figures(viewer, name) for name in names}
+    monkeypatch.setattr(percentiles, "connection", NotPostgres())
+    monkeypatch.setattr(delivery, "connection", NotPostgres())
+    for name in names:
+        assert figures(viewer, name) == on_postgres[name], name
+    assert on_postgres["detect"]["2026-02"] != ["", ""]
