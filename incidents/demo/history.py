@@ -107,7 +107,9 @@ class _History:
         self.serial = 0
         self.users = users
         self.today = today
-        self.now = timezone.now()
+        # The start of the day, not the moment: every load on the same day writes the same
+        # history, whatever the hour.
+        self.now = datetime.combine(today, time.min, tzinfo=UTC)
         first = today.replace(day=1)
         for _ in range(MONTHS):
             first = (first - timedelta(days=1)).replace(day=1)

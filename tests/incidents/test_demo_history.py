@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from deployments.models import CheckResultHourly, Deployment, GateRun
+from deployments.models import CheckResultHourly, Deployment, GateRun, Service
 from incidents.insights.metrics.forms import default_scope
 from incidents.insights.metrics.selectors import CHARTS
 from incidents.models import ActionItem, Cause, Incident, Severity, TimelineEvent
@@ -79,3 +79,22 @@ def test_incident_numbers_follow_on_from_the_demo_incident_without_gaps():
     numbers = sorted(Incident.objects.values_list("number", flat=True))
     assert numbers == list(range(1, len(numbers) + 1))
     assert date(2026, 1, 2) == Incident.objects.get(number=1).started_at.date()
+
+
+def test_two_loads_on_the_same_day_write_the_same_history():
+    def written() -> list[tuple]:
+        return list(
+            Incident.objects.exclude(service__slug="moodmash")
+            .order_by("started_at", "title")
+            .values_list("service__slug", "title", "severity", "started_at", "resolved_at")
+        )
+
+    with time_machine.travel(NOW.replace(hour=1), tick=False):
+        load("--history")
+    first = written()
+    slugs = {slug for slug, *_ in first}
+    Incident.objects.filter(service__slug__in=slugs).delete()
+    Service.objects.filter(slug__in=slugs).delete()
+    with time_machine.travel(NOW.replace(hour=23), tick=False):
+        load("--history")
+    assert written() == first
