@@ -60,6 +60,7 @@ def test_the_history_gives_every_chart_of_the_default_year_something_to_draw():
     assert items.filter(status__in=["open", "in_progress"], due_date__lt=NOW.date()).exists()
     assert GateRun.objects.filter(verdict="block").count() > 20
     assert CheckResultHourly.objects.exclude(service__slug="moodmash").exists()
+    assert not history.filter(search_document__isnull=True).exists()
 
     today = NOW.date()
     scope = default_scope(today)
