@@ -57,7 +57,7 @@ $(STAMP): $(REQUIREMENTS) pyproject.toml | $(BIN)/python
 
 run: venv
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py load_demo --history
 	@echo
 	@echo "  Hindsight is starting on http://$(HOST):$(PORT)/"
 	@echo "  Log in with a demo login printed above by load_demo."

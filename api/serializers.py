@@ -43,6 +43,8 @@ class StrictChoiceField(serializers.ChoiceField):
     default_error_messages = {"invalid_choice": "Must be one of: {choices}."}
 
     def to_internal_value(self, data: Any) -> Any:
+        if data == "" and self.allow_blank:
+            return ""
         if isinstance(data, str) and data in self.choice_strings_to_values:
             return self.choice_strings_to_values[data]
         self.fail("invalid_choice", choices=", ".join(map(str, self.choices)))

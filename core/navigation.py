@@ -25,6 +25,7 @@ NAVIGATION = (
     NavItem("Dashboard", "incidents:dashboard", ("incidents:dashboard",)),
     NavItem("Incidents", "incidents:list", ("incidents:list", "incidents:detail")),
     NavItem("Action items", "incidents:action_items", ("incidents:action_items",)),
+    NavItem("Metrics", "incidents:metrics", ("incidents:metrics",)),
     NavItem("Health", "deployments:health_checks", ("deployments:health_checks",)),
     NavItem("System", "deployments:services", ("deployments:services", "deployments:environment")),
     NavItem("Maintenance", "incidents:maintenance_list", ("incidents:maintenance_list",)),

@@ -18,6 +18,7 @@ from incidents.documents import urls as documents
 from incidents.documents.api import urls as documents_api
 from incidents.drafting import urls as drafting
 from incidents.insights import urls as insights
+from incidents.insights.metrics import urls as metrics
 from incidents.live import urls as live
 from incidents.postmortem import urls as postmortem
 from incidents.postmortem.api import urls as postmortem_api
@@ -34,6 +35,7 @@ urlpatterns = [
     # the fewest steps.
     *statuspage.urlpatterns,
     *insights.urlpatterns,
+    *metrics.urlpatterns,
     *documents.urlpatterns,
     *attachments.urlpatterns,
     *communications.urlpatterns,

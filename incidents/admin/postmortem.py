@@ -94,7 +94,7 @@ class StatusItemInline(admin.TabularInline):
 class CauseInline(admin.StackedInline):
     model = Cause
     extra = 0
-    fields = [("kind", "order"), "title", "detail", ("parent", "deployment")]
+    fields = [("kind", "category", "order"), "title", "detail", ("parent", "deployment")]
     raw_id_fields = ["parent", "deployment"]
 
 

@@ -72,8 +72,8 @@ class TimelineEventAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
 
 @admin.register(Cause)
 class CauseAdmin(PartsThroughServicesMixin, SimpleHistoryAdmin):
-    list_display = ["title", "incident", "kind", "parent"]
-    list_filter = ["kind"]
+    list_display = ["title", "incident", "kind", "category", "parent"]
+    list_filter = ["kind", "category"]
     search_fields = ["title", "detail", "incident__title"]
     list_select_related = ["incident", "parent"]
     raw_id_fields = ["incident", "parent", "deployment"]

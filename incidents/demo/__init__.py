@@ -26,6 +26,7 @@ from deployments.models import (
 from incidents.demo import content
 from incidents.demo.communications import communications_load
 from incidents.demo.gate import gate_load
+from incidents.demo.history import history_load
 from incidents.demo.sections import sections_create
 from incidents.demo.status_page import status_page_load
 from incidents.demo.system import (
@@ -153,8 +154,11 @@ def _counts(system: DemoSystem, incident: Incident) -> dict[str, int]:
 
 
 @transaction.atomic
-def demo_load() -> DemoSummary:
-    """Load the demo users, MoodMash's system history and its post-mortem; safe to repeat."""
+def demo_load(*, history: bool = False) -> DemoSummary:
+    """Load the demo users, MoodMash's system history and its post-mortem; safe to repeat.
+
+    `history` adds three years of three more services (history.py) for the metrics page.
+    """
     users = _users(roles_ensure())
     system = system_load()
     gate_load(system)
@@ -163,8 +167,7 @@ def demo_load() -> DemoSummary:
     status_page_load(incident=incident, users=users)
     # The public status page shows production's checks only; preview has no uptime to show.
     uptime_history_load(list(HealthCheck.objects.filter(environment=system.production)))
-    return DemoSummary(
-        reference=incident.reference,
-        incident_created=created,
-        counts=_counts(system, incident),
-    )
+    counts = _counts(system, incident)
+    if history:
+        counts.update(history_load(users=users))
+    return DemoSummary(reference=incident.reference, incident_created=created, counts=counts)

@@ -17,8 +17,9 @@ Schema "hindsight.postmortem/v1". A document is one object:
     timeline        [{id, occurred_at, kind, source, text, deployment, created_by, created_at,
                     updated_at, version}] in time order. Lines hidden from the published post-mortem are left out.
     status_items    [{id, kind, label, detail, ok, warning, pre_existing, order, version}]
-    causes          [{id, parent, kind, title, detail, order, deployment, updated_at, version}]; parent is
-                    the id of the cause it is nested under, or null.
+    causes          [{id, parent, kind, category, title, detail, order, deployment, updated_at,
+                    version}]; parent is the id of the cause it is nested under, or null;
+                    category is "" when the cause has none.
     lessons         [{id, kind, text, order, updated_at, version}]
     action_items    [{id, parent, title, detail, status, priority, kind, horizon, owner,
                     due_date, blocks_deployments, done_at, done_by, closed_reason (why a
@@ -165,8 +166,8 @@ def postmortem_json(
         ],
         "causes": [
             {
-                "id": c.pk, "parent": c.parent_id, "kind": c.kind, "title": c.title,
-                "detail": c.detail, "order": c.order, "deployment": _deployment(c),
+                "id": c.pk, "parent": c.parent_id, "kind": c.kind, "category": c.category,
+                "title": c.title, "detail": c.detail, "order": c.order, "deployment": _deployment(c),
                 "updated_at": _time(c.updated_at), "version": c.version,
             }
             for c in _ordered(incident.causes.all())

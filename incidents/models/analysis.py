@@ -23,6 +23,20 @@ class Cause(MarkdownModel, Ordered, Versioned):
         TRIGGER = "trigger", "Trigger"
         ASSUMPTION = "assumption", "Incorrect assumption"
 
+    class Category(models.TextChoices):
+        """What kind of failure it was, so the metrics page can count causes across incidents:
+        a kind says the cause's role in one incident, a category what sort of thing broke."""
+
+        CHANGE = "change", "Change or deployment"
+        CODE = "code", "Code defect"
+        CONFIGURATION = "configuration", "Configuration"
+        CAPACITY = "capacity", "Capacity or load"
+        DEPENDENCY = "dependency", "External dependency"
+        INFRASTRUCTURE = "infrastructure", "Infrastructure"
+        DATA = "data", "Data"
+        MONITORING = "monitoring", "Monitoring gap"
+        PROCESS = "process", "Process or people"
+
     sibling_fields = ("incident", "parent", "kind")
     markdown_fields = ("detail",)
 
@@ -39,6 +53,10 @@ class Cause(MarkdownModel, Ordered, Versioned):
         help_text="Nests this row as detail under another cause.",
     )
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CONTRIBUTING)
+    # Blank: not categorised yet; older causes and imported documents start without one.
+    category = models.CharField(
+        max_length=20, choices=Category.choices, blank=True, default="", db_default=""
+    )
     title = models.CharField(max_length=300)
     detail = models.TextField(blank=True)
     detail_html = models.TextField(blank=True, editable=False)

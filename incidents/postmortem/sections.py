@@ -55,7 +55,12 @@ SECTIONS: dict[str, Section] = {
             ("kind", "label", "detail", "ok", "warning", "pre_existing"),
             "line",
         ),
-        Section("causes", Cause, ("kind", "title", "detail", "parent", "deployment"), "cause"),
+        Section(
+            "causes",
+            Cause,
+            ("kind", "category", "title", "detail", "parent", "deployment"),
+            "cause",
+        ),
         Section("lessons", Lesson, ("kind", "text"), "lesson"),
         Section(
             "actions",

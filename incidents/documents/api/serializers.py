@@ -185,6 +185,9 @@ class ExportCauseSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     parent = serializers.IntegerField(allow_null=True, help_text="The cause it is nested under.")  # type: ignore[assignment]  # a declared field, not Field.parent
     kind = _choice(Cause.Kind.choices)
+    category = _choice(
+        Cause.Category.choices, allow_blank=True, help_text="Empty: not categorised."
+    )
     title = serializers.CharField()
     detail = serializers.CharField(allow_blank=True)
     order = serializers.IntegerField()

@@ -43,6 +43,7 @@ from incidents.postmortem.services.incident import (
     incident_create,
     incident_delete,
     incident_number_next,
+    incident_numbers_next,
     incident_rerender_markdown,
     incident_update,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "incident_labels_set",
     "incident_mark_duplicate",
     "incident_number_next",
+    "incident_numbers_next",
     "incident_references_set",
     "incident_rerender_markdown",
     "incident_set_postmortem_state",

@@ -90,15 +90,22 @@ def incident_number_next() -> int:
     return _next_number(INCIDENT_COUNTER)
 
 
-def _next_number(counter: str) -> int:
+def incident_numbers_next(*, count: int) -> range:
+    """Allocate `count` consecutive incident numbers at once, for a bulk load (the demo's
+    history). Call inside the transaction that saves the incidents."""
+    last = _next_number(INCIDENT_COUNTER, step=count)
+    return range(last - count + 1, last + 1)
+
+
+def _next_number(counter: str, *, step: int = 1) -> int:
     # UPDATE first: it takes the row lock, so a concurrent creator waits here until we commit
     # and then reads our value + 1. A plain SELECT MAX() would hand both the same number.
-    if not ReferenceCounter.objects.filter(name=counter).update(value=F("value") + 1):
+    if not ReferenceCounter.objects.filter(name=counter).update(value=F("value") + step):
         # First use (or a flushed test database): create the row, then increment it like
         # everyone else. get_or_create survives a concurrent first use through its savepoint.
         start = Incident.objects.order_by("-number").values_list("number", flat=True).first()
         ReferenceCounter.objects.get_or_create(name=counter, defaults={"value": start or 0})
-        ReferenceCounter.objects.filter(name=counter).update(value=F("value") + 1)
+        ReferenceCounter.objects.filter(name=counter).update(value=F("value") + step)
     return ReferenceCounter.objects.values_list("value", flat=True).get(name=counter)
 
 

@@ -60,6 +60,9 @@ class CauseSerializer(RowSerializer):
         help_text="The id of the cause this one is nested under.",
     )
     kind = serializers.ChoiceField(choices=Cause.Kind.choices)
+    category = serializers.ChoiceField(
+        choices=Cause.Category.choices, allow_blank=True, help_text="Empty: not categorised."
+    )
     title = serializers.CharField()
     detail = serializers.CharField(help_text="Markdown.")
     detail_html = serializers.CharField()

@@ -241,6 +241,12 @@ class CauseWriteSerializer(IncidentRowSerializer):
     model = Cause
 
     kind = StrictChoiceField(choices=Cause.Kind.choices, default=Cause.Kind.CONTRIBUTING)
+    category = StrictChoiceField(
+        choices=Cause.Category.choices,
+        allow_blank=True,
+        default="",
+        help_text="What sort of failure it was; empty: not categorised.",
+    )
     title = StrictCharField(max_length=300)
     detail = markdown_field(default="")
     parent = id_field(allow_null=True, default=None, help_text="Nest under this cause's id.")  # type: ignore[assignment]  # a declared field, not Field.parent

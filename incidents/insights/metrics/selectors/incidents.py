@@ -1,0 +1,122 @@
+"""Charts about the incidents themselves: how many, how fast, and what caused them."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from django.db.models import Count, F
+from django.db.models.functions import TruncMonth
+
+from incidents.insights.metrics.charts import Chart, Kind, Series
+from incidents.insights.metrics.forms import Scope
+from incidents.insights.metrics.percentiles import PERCENTILES, monthly_percentiles
+from incidents.insights.metrics.selectors.common import as_date, incidents_in, month_label
+from incidents.models import Cause, Severity
+
+UNCATEGORISED = "Not categorised"
+RANKED_ROWS = 10
+
+
+def incidents_by_severity(scope: Scope, today: date) -> Chart:
+    counts: dict[tuple[date, str], int] = defaultdict(int)
+    rows = (
+        incidents_in(scope)
+        .order_by()
+        .annotate(month=TruncMonth("started_at"))
+        .values("month", "severity")
+        .annotate(n=Count("id"))
+    )
+    for row in rows:
+        counts[as_date(row["month"]), row["severity"]] += row["n"]
+    months = scope.months
+    return Chart(
+        name="incidents",
+        title="Incidents per month by severity",
+        description="How many incidents started each month, stacked by severity. A duplicate "
+        "is counted once, as the incident it duplicates.",
+        kind=Kind.STACKED,
+        category_label="Month",
+        value_label="Incidents",
+        categories=[month_label(m) for m in months],
+        series=[
+            Series(label, [counts[m, value] for m in months], css=f"severity-{value}")
+            for value, label in Severity.choices
+        ],
+    )
+
+
+def _timing(scope: Scope, *, name: str, field: str, title: str, description: str) -> Chart:
+    by_month = monthly_percentiles(
+        incidents_in(scope), month_field="started_at", duration=F(field) - F("started_at")
+    )
+    months = scope.months
+    return Chart(
+        name=name,
+        title=title,
+        description=description,
+        kind=Kind.LINES,
+        category_label="Month the incident started",
+        value_label="Minutes",
+        categories=[month_label(m) for m in months],
+        series=[
+            Series(label, [by_month.get(m, [None] * len(PERCENTILES))[i] for m in months])
+            for i, (_, label) in enumerate(PERCENTILES)
+        ],
+        note="Incidents without this time recorded are left out; a month with none has no point.",
+    )
+
+
+def time_to_detect(scope: Scope, today: date) -> Chart:
+    return _timing(
+        scope,
+        name="detect",
+        field="detected_at",
+        title="Time to detect",
+        description="Minutes from the start of an incident to its detection, per month: the "
+        "median incident and the slowest tenth (p90).",
+    )
+
+
+def time_to_mitigate(scope: Scope, today: date) -> Chart:
+    return _timing(
+        scope,
+        name="mitigate",
+        field="mitigated_at",
+        title="Time to mitigate",
+        description="Minutes from the start of an incident until its impact was stopped, per "
+        "month: median and p90.",
+    )
+
+
+def time_to_resolve(scope: Scope, today: date) -> Chart:
+    return _timing(
+        scope,
+        name="resolve",
+        field="resolved_at",
+        title="Time to resolve",
+        description="Minutes from the start of an incident to its resolution, per month: median "
+        "and p90.",
+    )
+
+
+def cause_categories(scope: Scope, today: date) -> Chart:
+    rows = list(
+        Cause.objects.filter(incident__in=incidents_in(scope), proposed=False)
+        .order_by()
+        .values("category")
+        .annotate(n=Count("incident", distinct=True))
+        .order_by("-n", "category")[:RANKED_ROWS]
+    )
+    labels = dict(Cause.Category.choices)
+    return Chart(
+        name="cause-categories",
+        title="Top cause categories",
+        description="How many incidents name a cause of each category (an incident with "
+        "causes in two categories counts in both).",
+        kind=Kind.RANKED,
+        category_label="Category",
+        value_label="Incidents",
+        categories=[labels.get(row["category"], UNCATEGORISED) for row in rows],
+        series=[Series("Incidents", [row["n"] for row in rows])],
+    )
