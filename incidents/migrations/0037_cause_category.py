@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0032_search_documents'),
+        ('incidents', '0036_search_heading_index'),
     ]
 
     operations = [
