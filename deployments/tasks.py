@@ -1,6 +1,6 @@
 """Celery faces of the health runtime. Arguments are primitive ids; each task is idempotent.
 
-Beat (hindsight/settings/base.py) runs `health_dispatch` every few seconds and
+Beat (hindsight/settings/background.py) runs `health_dispatch` every few seconds and
 `health_results_roll_up` every hour. See deployments.services.probes for how a slot is claimed
 once however many beats run.
 """

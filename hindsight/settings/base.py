@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -177,15 +176,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # it: the delivery engine's sweep below hands them on within minutes.
     "visibility_timeout": 3600,
 }
-# The delivery engine (core/delivery.py). A worker claims a delivery for the lease before it
-# sends it; one send takes at most about 80 s (an email: 10 s per SMTP step; a webhook: 10 s in
-# all), so 120 s is never cut short by a live worker. The sweep runs every 30 s and hands back
-# claims whose worker died (on PostgreSQL its advisory lock is free at once; elsewhere its lease
-# runs out) and retries 120 s past due (a dead worker held them): a dead worker's delivery goes
-# out again within one sweep on PostgreSQL, and within lease + sweep (2.5 min) at worst.
-HINDSIGHT_DELIVERY_LEASE_SECONDS = env.float("HINDSIGHT_DELIVERY_LEASE_SECONDS", default=120.0)
-HINDSIGHT_DELIVERY_SWEEP_SECONDS = env.float("HINDSIGHT_DELIVERY_SWEEP_SECONDS", default=30.0)
-HINDSIGHT_DELIVERY_OVERDUE_SECONDS = env.float("HINDSIGHT_DELIVERY_OVERDUE_SECONDS", default=120.0)
 # Before publishing, the Redis result backend subscribes to the task's result channel; its
 # default of 20 reconnect attempts turned an unanswering Redis into a minute-long hang.
 CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
@@ -199,7 +189,7 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
 CELERY_REDIS_SOCKET_TIMEOUT = REDIS_SOCKET_TIMEOUT
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = REDIS_SOCKET_TIMEOUT
 CELERY_REDIS_BACKEND_HEALTH_CHECK_INTERVAL = 30
-CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# CELERY_BEAT_SCHEDULE: background.py, with what each periodic task is for.
 
 if REDIS_URL:
     CACHES = {
@@ -322,82 +312,3 @@ LOGGING = {
 # Celery swaps the root logger's handlers for its own text format unless told not to; with JSON
 # logs the worker and beat keep ours, so every process writes the same lines.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
-
-CELERY_BEAT_SCHEDULE["idempotency-purge"] = {
-    "task": "api.tasks.idempotency_purge_task",
-    "schedule": 3600.0,
-}
-# Health checks: claim due slots and enqueue their probes (deployments.services.probes). A
-# dispatch nobody ran within its period is dropped; the next one covers it.
-CELERY_BEAT_SCHEDULE["health-dispatch"] = {
-    "task": "deployments.tasks.health_dispatch",
-    "schedule": 5.0,
-    "options": {"expires": 5.0},
-}
-CELERY_BEAT_SCHEDULE["health-results-roll-up"] = {
-    "task": "deployments.tasks.health_results_roll_up",
-    "schedule": 3600.0,
-}
-# The outbox (sends and smoke runs written while Redis was down, or whose quick publish after
-# commit failed): publish what it holds. A relay missed in its period is dropped; the next covers it.
-# Maintenance notices to subscribers: a window's start and end, within a minute of them. Each
-# notice is claimed by compare-and-set on its row, so an overlapping or repeated run sends nothing
-# twice.
-CELERY_BEAT_SCHEDULE["maintenance-notices"] = {
-    "task": "incidents.tasks.maintenance_notices_due",
-    "schedule": 60.0,
-    "options": {"expires": 60.0},
-}
-CELERY_BEAT_SCHEDULE["outbox-relay"] = {
-    "task": "outbox.tasks.outbox_relay",
-    "schedule": 10.0,
-    "options": {"expires": 10.0},
-}
-CELERY_BEAT_SCHEDULE["deliveries-sweep"] = {
-    "task": "core.tasks.deliveries_sweep",
-    "schedule": HINDSIGHT_DELIVERY_SWEEP_SECONDS,
-    "options": {"expires": HINDSIGHT_DELIVERY_SWEEP_SECONDS},
-}
-# The webhook log: deliveries done for longer than HINDSIGHT_WEBHOOK_LOG_DAYS
-# (incidents.webhooks.services.webhook_log_prune); a repeated run deletes nothing twice.
-CELERY_BEAT_SCHEDULE["webhook-log-prune"] = {
-    "task": "incidents.tasks.webhook_log_prune",
-    "schedule": 3600.0,
-    "options": {"expires": 3600.0},
-}
-# The change feed: number committed events in order (readers also do it before reading), and
-# delete those past HINDSIGHT_FEED_RETENTION_DAYS. Both are safe to overlap or repeat.
-CELERY_BEAT_SCHEDULE["feed-sequence"] = {
-    "task": "feed.tasks.feed_sequence",
-    "schedule": 5.0,
-    "options": {"expires": 5.0},
-}
-CELERY_BEAT_SCHEDULE["feed-purge"] = {
-    "task": "feed.tasks.feed_purge",
-    "schedule": 3600.0,
-    "options": {"expires": 3600.0},
-}
-# Search documents the per-change refreshes missed: incidents from before search documents (an
-# upgrade needs no command) and refreshes whose task was lost
-# (incidents.insights.services.search_documents_sweep).
-CELERY_BEAT_SCHEDULE["search-documents-sweep"] = {
-    "task": "incidents.insights.search_documents_sweep",
-    "schedule": 60.0,
-    "options": {"expires": 60.0},
-}
-# Attached files no text uses (incidents.attachments.services.attachments_unused_delete). A run
-# that overlaps another, or runs twice, deletes nothing twice.
-CELERY_BEAT_SCHEDULE["attachments-unused-delete"] = {
-    "task": "incidents.tasks.attachments_unused_delete",
-    "schedule": 3600.0,
-    "options": {"expires": 3600.0},
-}
-# Reminder emails (incidents.insights.reminders): each hour, on the hour, the people whose local
-# hour is HINDSIGHT_DIGEST_HOUR get their digest (and admins, on HINDSIGHT_SUMMARY_WEEKDAY, the
-# weekly summary). Each is claimed by a unique row first, so a repeated or overlapping run, or a
-# second beat process, sends nothing twice. A run expires within the hour it was meant for.
-CELERY_BEAT_SCHEDULE["reminders-due"] = {
-    "task": "incidents.insights.reminders_due",
-    "schedule": crontab(minute=0),
-    "options": {"expires": 3000.0},
-}
