@@ -36,7 +36,13 @@ from incidents.postmortem.services.references import (
     incident_references_set,
 )
 from incidents.statuspage.services import component_save, maintenance_create, subscriber_signup
-from tests.factories import ServiceFactory, user_with_role
+from tests.factories import (
+    ChangeFactory,
+    DeploymentFactory,
+    EnvironmentFactory,
+    ServiceFactory,
+    user_with_role,
+)
 from tests.security.inert import dangers, fragment_dangers
 from tests.security.payloads import MARKDOWN_PAYLOADS, PAYLOADS, all_marked, marked, marker
 
@@ -370,3 +376,38 @@ def test_an_attachment_named_with_a_payload_is_served_as_a_download(world):
         assert response.status_code == 200, attachment.name
         assert "html" not in response["Content-Type"], attachment.name
         assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_what_ci_sends_is_inert_on_the_system_pages(world):
+    """Deployments and changes come from CI: branch names, authors and notes are whatever a
+    commit or a pipeline says."""
+    incident = world.incident
+    service = incident.service
+    service.description = PROSE
+    service.save()
+    environment = EnvironmentFactory(service=service, name="production")
+    for n in range(0, len(PAYLOADS), 10):
+        DeploymentFactory(
+            environment=environment,
+            branch=marked(n, PAYLOADS[n])[:200],
+            deployed_by=marked(n + 1, PAYLOADS[n + 1])[:200],
+            notes=marked(n + 2, PAYLOADS[n + 2]),
+            started_at=incident.started_at - timedelta(minutes=30 + n),
+        )
+        ChangeFactory(
+            service=service,
+            summary=marked(n + 3, PAYLOADS[n + 3])[:500],
+            by=marked(n + 4, PAYLOADS[n + 4])[:200],
+            at=incident.started_at - timedelta(minutes=20 + n),
+        )
+    found = []
+    for url in (
+        "/system/",
+        "/system/shop/production/",
+        "/system/shop/production/gate/",
+        f"/incidents/{incident.reference}/system",
+    ):
+        found += check(get(world.editor_client, url), url)
+    page = get(world.editor_client, "/system/shop/production/").decode()
+    assert marker(0) in page
+    assert found == []
