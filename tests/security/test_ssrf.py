@@ -92,13 +92,17 @@ def target() -> Iterator[TargetServer]:
 
 
 @pytest.fixture
-def dialled(monkeypatch) -> list[str]:
-    """Every address a socket is asked to connect to during the test, whatever connects it."""
+def dialled(monkeypatch, listeners: Listeners) -> list[str]:
+    """Every address a socket is asked to connect to on the ports the tests aim at (the
+    listeners' and HTTP's), whatever connects it. Other ports are left out: a Celery worker
+    thread of an earlier test may still be talking to Redis in this process."""
     seen: list[str] = []
     real_connect = socket.socket.connect
+    aimed_at = {listeners.port, 80, 443}
 
     def connect(self: socket.socket, address: tuple[str, int] | str) -> None:
-        seen.append(str(address[0]) if isinstance(address, tuple) else str(address))
+        if isinstance(address, tuple) and int(address[1]) in aimed_at:
+            seen.append(str(address[0]))
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", connect)
