@@ -11,6 +11,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from django.contrib.auth.models import User
@@ -26,9 +27,16 @@ from incidents.communications.services import (
     communication_generate,
     communication_send,
     communication_update,
+    webhook_endpoint_save,
 )
 from incidents.documents.services import postmortem_import
-from incidents.models import Communication, CommunicationTemplate, Component, Incident
+from incidents.models import (
+    Communication,
+    CommunicationTemplate,
+    Component,
+    Incident,
+    WebhookEndpoint,
+)
 from incidents.postmortem.services.incident import incident_update
 from incidents.postmortem.services.references import (
     Reference,
@@ -410,4 +418,23 @@ def test_what_ci_sends_is_inert_on_the_system_pages(world):
         found += check(get(world.editor_client, url), url)
     page = get(world.editor_client, "/system/shop/production/").decode()
     assert marker(0) in page
+    assert found == []
+
+
+def test_webhook_names_and_addresses_are_inert_on_the_admins_pages(world):
+    endpoints = [
+        webhook_endpoint_save(
+            endpoint=WebhookEndpoint(
+                name=marked(n, PAYLOADS[n])[:100],
+                url=f"https://hooks.example.test/{quote(PAYLOADS[n])}?q={quote(PAYLOADS[n])}",
+            )
+        )
+        for n in range(0, len(PAYLOADS), 6)
+    ]
+    admin = Client()
+    admin.force_login(user_with_role("admin"))
+    found = check(get(admin, "/webhooks/"), "/webhooks/", markers=range(0, len(PAYLOADS), 6))
+    for endpoint in endpoints[:5]:
+        for url in (f"/webhooks/{endpoint.pk}/", f"/webhooks/{endpoint.pk}/edit/"):
+            found += check(get(admin, url), url)
     assert found == []
