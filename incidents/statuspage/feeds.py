@@ -13,6 +13,7 @@ entries again as new ones. A published public post-mortem is an entry of its own
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,6 +28,13 @@ from incidents.statuspage.page import HISTORY_DAYS, PublicIncident, incident_url
 from incidents.statuspage.selectors import withdrawn_update_rows
 
 MAX_ITEMS = 50
+# What XML 1.0 cannot hold at all, escaped or not. Django's feed writer raises on it, so one
+# control character pasted into an update would take both feeds down for every reader.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub("", text)
 
 
 @dataclass(frozen=True)
@@ -170,10 +178,10 @@ class StatusRssFeed(Feed):
 
     def item_title(self, item: FeedEntry) -> str:
         # Escaped like Django's default: some RSS readers take a title as HTML.
-        return escape(item.title)
+        return escape(_xml_text(item.title))
 
     def item_description(self, item: FeedEntry) -> str:
-        return item.html
+        return _xml_text(item.html)
 
     def item_link(self, item: FeedEntry) -> str:
         return item.link

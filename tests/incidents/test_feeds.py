@@ -115,6 +115,16 @@ def test_markdown_xss_in_an_update_is_inert_in_the_feed(url):
     assert "&lt;script&gt;" in html.unescape(body)
 
 
+@pytest.mark.parametrize("url", [ATOM, RSS])
+def test_control_characters_in_an_update_leave_the_feed_well_formed(url):
+    incident = IncidentFactory(started_at=NOW - timedelta(hours=1))
+    communication(incident, "Checkout\x0b errors\x01", at=NOW, body="Still\x08 <b>slow</b>\x1f")
+    root = ET.fromstring(get(url))
+    text = ET.tostring(root, encoding="unicode")
+    assert "Checkout errors" in text
+    assert "Still &lt;b&gt;slow&lt;/b&gt;" in text or "Still <b>slow</b>" in text
+
+
 def test_a_feed_is_built_in_two_queries_then_read_from_its_kept_row(
     incidents, django_assert_num_queries
 ):
