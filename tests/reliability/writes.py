@@ -45,6 +45,7 @@ from tests.factories import (
     HealthCheckFactory,
     IncidentFactory,
     LessonFactory,
+    ServiceFactory,
     SuccessCriterionFactory,
     TimelineEventFactory,
     user_with_role,
@@ -85,8 +86,11 @@ class World:
 def world_build() -> World:
     editor = user_with_role("editor")
     admin = user_with_role("admin")
-    environment = EnvironmentFactory(service__slug="moodmash", name="production")
-    service = environment.service
+    # The demo's service and environment where the demo is loaded (the backup test), else new.
+    service = ServiceFactory(slug="moodmash")
+    environment = service.environments.filter(name="production").first() or EnvironmentFactory(
+        service=service, name="production"
+    )
     # Resolved, as the shipped email template asks; the resolves have open ones of their own.
     incident = IncidentFactory(service=service, status="resolved", resolved_at=timezone.now())
     default_templates_ensure()
