@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 
 from django.apps import apps
 from django.core.management import call_command
@@ -28,17 +29,22 @@ class DatabaseNotEmpty(Exception):
 
 
 def backup_write(stream: io.TextIOBase) -> None:
-    """Every row except EXCLUDED's, as JSON: models in dependency order, rows by primary key."""
+    """Every row except EXCLUDED's, as JSON: models in dependency order, rows by primary key,
+    keys sorted."""
+    dumped = io.StringIO()
     call_command(
         "dumpdata",
         format="json",
-        indent=1,
         natural_foreign=True,
         natural_primary=True,
         use_base_manager=True,  # every row, whatever a model's default manager hides
         exclude=EXCLUDED,
-        stdout=stream,
+        stdout=dumped,
     )
+    # Sorted keys, so that the bytes do not depend on the database: PostgreSQL's jsonb gives a
+    # JSON field's keys back in its own order, SQLite in the order they were written.
+    json.dump(json.loads(dumped.getvalue()), stream, indent=1, sort_keys=True, ensure_ascii=False)
+    stream.write("\n")
 
 
 def _holding_data() -> list[str]:
