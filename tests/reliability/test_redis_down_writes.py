@@ -1,6 +1,6 @@
 """Every write answers within a second while Redis is wedged, and keeps the work it queued.
 
-Each write of the table (tests/reliability/writes.py) is sent with Redis accepting connections
+Each write of the table (tests/reliability/write_routes.py) is sent with Redis accepting connections
 but never answering (the slow way to be down: every ask waits out its timeout), with the broker,
 the cache and the rate limit counters all pointing there. The time counted includes what runs
 after the write commits (the outbox's quick publish), as it does in a real request. What the
@@ -18,14 +18,8 @@ from django.db import transaction
 
 from outbox.models import OutboxMessage
 from tests.reliability.redis_down import redis_down, warm_up
-from tests.reliability.writes import (
-    NOT_WALKED,
-    WALKED,
-    World,
-    Write,
-    world_build,
-    write_routes,
-)
+from tests.reliability.write_routes import NOT_WALKED, write_routes
+from tests.reliability.writes import WALKED, World, Write, world_build
 
 pytestmark = [
     pytest.mark.django_db,
@@ -50,7 +44,7 @@ def test_every_write_route_is_in_the_table():
     missing = sorted(write_routes() - listed)
     assert not missing, (
         "write routes neither walked with Redis down nor named in NOT_WALKED "
-        f"(tests/reliability/writes.py): {missing}"
+        f"(tests/reliability/write_routes.py): {missing}"
     )
     assert not listed - write_routes(), "the table names routes that do not exist or do not write"
 
