@@ -33,6 +33,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from api.models import RateLimitCount
 from core.ratelimited_log import RateLimitedLog
+from core.redis_pause import redis_pause, redis_paused
 
 logger = logging.getLogger(__name__)
 trouble = RateLimitedLog(logger, seconds=60)
@@ -129,13 +130,20 @@ def counter() -> Counter:
 def count(policy: Policy, client: str, *, clock: Callable[[], float] = time.time) -> Usage | None:
     """Count one request of `client` against `policy`; None when the counters cannot be
     reached. A limit guards against abuse: it must not take the API down with Redis, so the
-    request goes through and the failure is logged once a minute."""
+    request goes through and the failure is logged once a minute. Redis having failed a moment
+    ago (core.redis_pause), it is not asked: the request goes through at once."""
+    # Only the cache's counters are Redis's; the database's never pause.
+    redis = isinstance(counter(), CacheCounter)
+    if redis and redis_paused():
+        return None
     now = clock()
     window = int(now // policy.window)
     key = f"ratelimit:{policy.name}:{policy.window}:{window}:{client}"
     try:
         current = counter().hit(key, policy.window)
     except Exception as error:  # whatever the backend raises; Redis raises its own errors
+        if redis:
+            redis_pause()
         trouble.warning(
             "API rate limits: the counters failed, letting requests through: %s: %s",
             type(error).__name__,

@@ -2,7 +2,10 @@
 
 `outbox_enqueue` records a task inside the caller's transaction. After commit one quick publish
 is tried with a hard timeout of a fraction of a second, so a request never waits on a broker that
-is down or wedged; whatever it could not publish, the beat's relay publishes later. A row is
+is down or wedged; whatever it could not publish, the beat's relay publishes later. One write can
+queue several tasks in several transactions (the change, its search refresh, its webhooks), each
+with a quick publish of its own: after a failure the process leaves publishing to the relay for a
+while (core.redis_pause), so a wedged Redis costs a request one timeout, not one per task. A row is
 marked published by compare-and-set after the publish, so a crash in between publishes it
 again: every carried task must therefore be idempotent, as the house rules ask of all tasks.
 """
@@ -20,6 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core import plugins
+from core.redis_pause import redis_pause, redis_paused
 from outbox.models import OutboxMessage
 
 if TYPE_CHECKING:
@@ -91,11 +95,14 @@ def outbox_publish_quickly(*, ids: list[int]) -> int:
     """One short try right after commit; never raises and never blocks long. Returns how many
     rows it published. Without a broker (eager mode) the tasks simply run here."""
     app = current_app
+    eager = app.conf.task_always_eager
+    if not eager and redis_paused():
+        return 0  # Redis failed a moment ago: the relay publishes these
     rows = list(OutboxMessage.objects.filter(pk__in=ids, published_at__isnull=True))
     published = 0
     current = None
     try:
-        if app.conf.task_always_eager:
+        if eager:
             for current in rows:
                 published += outbox_publish(message=current)
             return published
@@ -110,6 +117,8 @@ def outbox_publish_quickly(*, ids: list[int]) -> int:
             for current in rows:
                 published += outbox_publish(message=current, connection=connection)
     except Exception as error:  # the relay retries; the request that wrote it must not fail
+        if not eager:
+            redis_pause()
         if current is not None:
             _failed(current, error)
         logger.warning("Outbox: quick publish failed, the relay will retry: %s", error)

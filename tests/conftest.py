@@ -149,6 +149,15 @@ def _fresh_throttle_history(monkeypatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _redis_not_paused(monkeypatch) -> None:
+    # A test that took Redis down pauses the process's asking it for a while (core.redis_pause);
+    # the next test starts with a Redis it may ask.
+    from core import redis_pause
+
+    monkeypatch.setattr(redis_pause, "_paused_until", 0.0)
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
     # PBKDF2 costs about 0.4 s a hash by design; tests are about who may log in, not the hash.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -4,7 +4,9 @@ Each open page says so with every poll (presence_beat): one key per person and i
 expires HINDSIGHT_LIVE_PRESENCE_SECONDS after their page last asked, and a roster of who was
 there, so a page can read them all without a key pattern (which the local-memory cache used in
 development has not). Nothing here writes to the database. The cache failing (Redis down) only
-hides who is there: every function answers as if nobody were, and the page keeps working.
+hides who is there: every function answers as if nobody were, and the page keeps working; for
+a while after a failure (core.redis_pause) without asking, so each poll does not wait out a
+wedged Redis's timeouts.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
+
+from core.redis_pause import redis_pause, redis_paused
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,8 @@ def _person_key(incident_id: int, user_id: int) -> str:
 
 def presence_beat(*, incident_id: int, user: User, editing: str) -> None:
     """`user` has the page open now, editing `editing` ("" for nothing)."""
+    if redis_paused():
+        return
     try:
         cache.set(
             _person_key(incident_id, user.pk),
@@ -48,11 +54,14 @@ def presence_beat(*, incident_id: int, user: User, editing: str) -> None:
         if user.pk not in roster:
             cache.set(_roster_key(incident_id), [*roster, user.pk], _ROSTER_SECONDS)
     except Exception:  # any cache failure: presence is a courtesy, not a duty
+        redis_pause()
         log.debug("presence not recorded", exc_info=True)
 
 
 def presence_others(*, incident_id: int, user: User) -> list[Present]:
     """Everyone else with the page open, by name."""
+    if redis_paused():
+        return []
     try:
         roster: list[int] = cache.get(_roster_key(incident_id)) or []
         keys = {_person_key(incident_id, pk): pk for pk in roster}
@@ -64,6 +73,7 @@ def presence_others(*, incident_id: int, user: User) -> list[Present]:
                 _roster_key(incident_id), [pk for pk in roster if pk not in gone], _ROSTER_SECONDS
             )
     except Exception:  # as above
+        redis_pause()
         log.debug("presence not read", exc_info=True)
         return []
     return sorted(
