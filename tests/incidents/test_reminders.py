@@ -7,6 +7,7 @@ through Redis and a real worker instead.
 
 from __future__ import annotations
 
+import smtplib
 import time
 from datetime import UTC, date, datetime, timedelta
 
@@ -287,6 +288,25 @@ def test_a_mail_server_that_is_away_leaves_the_reminder_to_try_again(run, monkey
     assert len(mail.outbox) == 1
 
 
+def test_an_address_the_mail_server_refuses_fails_the_reminder_without_retrying(monkeypatch):
+    ada = owner()
+    item(ada, "Overdue", TODAY - timedelta(days=1))
+    services.reminders_due(now=UTC_MORNING)
+    reminder = Reminder.objects.get()
+
+    def refuse(self, fail_silently=False):
+        raise smtplib.SMTPRecipientsRefused({ada.email: (550, b"No such mailbox")})
+
+    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
+    assert services.reminder_send(reminder_id=reminder.pk) == "failed"
+    monkeypatch.undo()
+    assert services.reminder_send(reminder_id=reminder.pk) == "failed"  # and stays so
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.attempts) == (Reminder.Status.FAILED, 1)
+    assert "refused the address: [550]" in reminder.last_error
+    assert mail.outbox == []
+
+
 def test_every_attempt_carries_the_same_message_id(monkeypatch):
     ada = owner()
     item(ada, "Overdue", TODAY - timedelta(days=1))
@@ -322,6 +342,7 @@ def test_a_reminder_skipped_says_why_and_is_never_handed_back(settings):
 
     reminder.refresh_from_db()
     assert (reminder.status, reminder.listed, reminder.sent_at) == ("skipped", 0, None)
+    assert (reminder.claimed_by, reminder.lease_until) == ("", None)
     assert "Nothing was left to list" in reminder.last_error
     assert engine.deliveries_sweep(now=timezone.now() + timedelta(hours=1)) == 0
     assert mail.outbox == []
