@@ -1,7 +1,10 @@
 """The one engine that sends deliveries to the outside world (emails, webhooks), each once.
 
 A delivery kind is a model with the fields of core.models.Leased, a status of pending, sent or
-failed, an attempts counter, last_error, sent_at and created_at. The app that owns it registers
+failed, an attempts counter, last_error, sent_at and created_at. A kind whose message is written
+when it goes out, and may by then have nothing left to say (a reminder whose items were done),
+raises NothingToSend from its send: the row ends "skipped" (its model has that status too),
+nothing is sent and nothing retried. The app that owns it registers
 it (core.plugins.delivery_kind_register) with the function that sends one row. Every send then
 runs three steps, each committed on its own:
 
@@ -68,7 +71,7 @@ from outbox.services import outbox_enqueue_many
 
 logger = logging.getLogger(__name__)
 
-PENDING, SENT, FAILED = "pending", "sent", "failed"
+PENDING, SENT, FAILED, SKIPPED = "pending", "sent", "failed", "skipped"
 # How many deliveries of each kind one sweep hands back at most. A backlog that waits in the
 # queue longer than the overdue time is swept too (a task that finds its row sent costs one
 # query); the cap keeps that to a trickle.
@@ -85,6 +88,11 @@ class TransientDeliveryError(Exception):
 
 class PermanentDeliveryError(Exception):
     """Trying again cannot help: a refused address, a 4xx HTTP answer, a blocked URL."""
+
+
+class NothingToSend(Exception):
+    """The delivery ends unsent, by design: what it would say is no longer true. Its message is
+    kept as the row's last_error, so the admin tells why."""
 
 
 @dataclass
@@ -134,8 +142,8 @@ def _manager(kind: DeliveryKind) -> models.Manager[Any]:
 def delivery_attempt(
     *, kind: DeliveryKind, delivery_id: int, retry_in: float, final: bool = False
 ) -> tuple[str, str]:
-    """Claim, send and record one delivery. Returns (outcome, error): "sent" or "failed" (now
-    or earlier), "busy" (another worker holds it, or it is gone), or "retry" (a transient failure
+    """Claim, send and record one delivery. Returns (outcome, error): "sent", "failed" or
+    "skipped" (now or earlier), "busy" (another worker holds it, or it is gone), or "retry" (a transient failure
     was recorded; the caller tries again in `retry_in` seconds). With `final`, or on the kind's
     last attempt, a transient failure is recorded as failed instead."""
     locked = _lock(kind, delivery_id)
@@ -161,6 +169,8 @@ def _send_and_record(
     started = time.monotonic()
     try:
         kind.send(attempt)
+    except NothingToSend as reason:
+        attempt.status, attempt.error = SKIPPED, str(reason)
     except PermanentDeliveryError as error:
         attempt.status, attempt.error = FAILED, str(error)
     except TransientDeliveryError as error:

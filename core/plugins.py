@@ -29,8 +29,9 @@ in this module, so this docstring is the whole list:
   incidents the delivery of a sent communication.
 - **Delivery kinds** (`delivery_kind_register`, `delivery_kinds`): the models whose rows the one
   delivery engine (core/delivery.py) claims, sends and records, each with its sending function.
-  incidents registers emails and messages (incidents/communications/delivery.py) and webhooks
-  (incidents/webhooks/sending.py); the engine's sweep walks them all.
+  incidents registers emails and messages (incidents/communications/delivery.py), webhooks
+  (incidents/webhooks/sending.py) and reminder emails (incidents/insights/reminders/services.py);
+  the engine's sweep walks them all.
 
 Registering the same thing twice is a no-op, so ready() may run more than once (tests do).
 """

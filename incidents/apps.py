@@ -16,6 +16,7 @@ class IncidentsConfig(AppConfig):
         from incidents.attachments import tasks as attachment_tasks  # noqa: F401
         from incidents.communications import delivery as communications_delivery
         from incidents.communications.tasks import communication_deliver, delivery_send
+        from incidents.insights.reminders import services as reminders_services
         from incidents.insights.reminders.tasks import reminder_send
         from incidents.insights.tasks import search_document_refresh
         from incidents.postmortem import tasks as postmortem_tasks  # noqa: F401
@@ -44,3 +45,4 @@ class IncidentsConfig(AppConfig):
         plugins.delivery_kind_register(communications_delivery.KIND)
         plugins.delivery_kind_register(webhooks_sending.KIND)
         plugins.outbox_carry(reminder_send.name)
+        plugins.delivery_kind_register(reminders_services.KIND)

@@ -23,11 +23,14 @@ class ReminderAdmin(admin.ModelAdmin):
         "kind",
         "period",
         "status",
-        "claimed_at",
+        "created_at",
         "sent_at",
         "listed",
         "attempts",
         "last_error",
+        "claimed_by",
+        "lease_until",
+        "next_attempt_at",
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

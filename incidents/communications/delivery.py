@@ -18,6 +18,7 @@ import random
 import smtplib
 
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
 from django.db.models.functions import Lower
 
 from core.delivery import (
@@ -189,6 +190,15 @@ def _send_email(delivery: Delivery) -> None:
             message = messages.email_message(
                 communication=delivery.communication, subscriber=subscriber, delivery_id=delivery.pk
             )
+    except ValueError as error:  # an address or header the mail library cannot write
+        raise PermanentDeliveryError(f"Cannot address this message: {error}") from None
+    email_send(message)
+
+
+def email_send(message: EmailMessage) -> None:
+    """Send one email, a failure told as the engine's transient or permanent error: every kind
+    of delivery that is an email (reminders too) judges the mail server's answers alike."""
+    try:
         message.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _text in error.recipients.values()]

@@ -6,14 +6,17 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from core.models import Leased
 
-class Reminder(models.Model):
+
+class Reminder(Leased):
     """One reminder email to one person for one period (incidents.insights.reminders).
 
     The row is the claim: the beat inserts it before it asks for the email, and the unique
     constraint lets one insert win however often the task runs or however many beat processes
     run it at once, so nobody hears twice about one day (or one week). A cache lock would
-    forget its claims when Redis restarts; the database does not.
+    forget its claims when Redis restarts; the database does not. The email is then one
+    delivery of the one delivery engine (core/delivery.py), whose lease columns it inherits.
     """
 
     class Kind(models.TextChoices):
@@ -35,7 +38,8 @@ class Reminder(models.Model):
     # The person's own local date for a digest; the Monday of their local week for a summary.
     period = models.DateField()
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    claimed_at = models.DateTimeField(auto_now_add=True)
+    # When the beat inserted the row; the engine's sweep counts an unsent one overdue from it.
+    created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     # How many rows the email listed, for the admin's view of what went out.
     listed = models.PositiveIntegerField(default=0)
@@ -44,6 +48,11 @@ class Reminder(models.Model):
 
     class Meta:
         ordering = ["-period", "person_id"]
+        indexes = [
+            # The engine's sweep looks at pending reminders every half minute; a row is written
+            # per person and day, nearly all of them long sent.
+            models.Index(fields=["id"], condition=Q(status="pending"), name="reminder_pending_idx"),
+        ]
         constraints = [
             # The claim (see the docstring); also the index of "this person's reminders".
             models.UniqueConstraint(

@@ -20,13 +20,14 @@ from deployments.models.health import HealthStatus
 from incidents.insights import search
 from incidents.insights import services as search_services
 from incidents.insights.recurrence import selectors
-from incidents.models import ActionItem, Incident
+from incidents.models import ActionItem, Cause, Incident
 from incidents.postmortem.forms import VersionedForm
 from incidents.postmortem.sections import DETAIL_FIELDS
 from incidents.postmortem.services import comparable_values
 from tests.factories import (
     T0,
     ActionItemFactory,
+    CauseFactory,
     HealthCheckFactory,
     IncidentFactory,
     ServiceFactory,
@@ -283,8 +284,10 @@ def test_the_panel_costs_the_same_for_1_and_50_past_incidents_and_their_items(cl
         old = incident(f"Queue backlog on the workers {n}", start, service=service)
         failed(check, start + timedelta(minutes=n % 50))
         ActionItemFactory.create_batch(3, incident=old)
+        CauseFactory(incident=old, category=Cause.Category.CAPACITY)
 
     current = IncidentFactory(service=service, title="Queue backlog on the workers again")
+    CauseFactory(incident=current, category=Cause.Category.CAPACITY)
     failed(check, NOW)
     past(0)
     search_services.search_documents_rebuild()

@@ -7,6 +7,7 @@ through Redis and a real worker instead.
 
 from __future__ import annotations
 
+import smtplib
 import time
 from datetime import UTC, date, datetime, timedelta
 
@@ -20,8 +21,11 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
+from core import delivery as engine
 from core import plugins
+from core.delivery import TransientDeliveryError
 from core.models import Profile
 from core.roles import Role
 from incidents.insights.reminders import selectors, services
@@ -274,13 +278,105 @@ def test_a_mail_server_that_is_away_leaves_the_reminder_to_try_again(run, monkey
         raise ConnectionRefusedError("no mail server")
 
     monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
-    with pytest.raises(services.ReminderSendError):
+    with pytest.raises(TransientDeliveryError):
         services.reminder_send(reminder_id=reminder.pk)
     reminder.refresh_from_db()
     assert (reminder.status, reminder.attempts) == (Reminder.Status.PENDING, 1)
     assert "no mail server" in reminder.last_error
     monkeypatch.undo()
     assert services.reminder_send(reminder_id=reminder.pk) == "sent"
+    assert len(mail.outbox) == 1
+
+
+def test_an_address_the_mail_server_refuses_fails_the_reminder_without_retrying(monkeypatch):
+    ada = owner()
+    item(ada, "Overdue", TODAY - timedelta(days=1))
+    services.reminders_due(now=UTC_MORNING)
+    reminder = Reminder.objects.get()
+
+    def refuse(self, fail_silently=False):
+        raise smtplib.SMTPRecipientsRefused({ada.email: (550, b"No such mailbox")})
+
+    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
+    assert services.reminder_send(reminder_id=reminder.pk) == "failed"
+    monkeypatch.undo()
+    assert services.reminder_send(reminder_id=reminder.pk) == "failed"  # and stays so
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.attempts) == (Reminder.Status.FAILED, 1)
+    assert "refused the address: [550]" in reminder.last_error
+    assert mail.outbox == []
+
+
+def test_every_attempt_carries_the_same_message_id(monkeypatch):
+    ada = owner()
+    item(ada, "Overdue", TODAY - timedelta(days=1))
+    services.reminders_due(now=UTC_MORNING)
+    reminder = Reminder.objects.get()
+    tried: list[str] = []
+
+    def refuse(self, fail_silently=False):
+        tried.append(self.extra_headers["Message-ID"])
+        raise ConnectionResetError("the mail server hung up")
+
+    monkeypatch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
+    with pytest.raises(TransientDeliveryError):
+        services.reminder_send(reminder_id=reminder.pk)
+    monkeypatch.undo()
+    assert services.reminder_send(reminder_id=reminder.pk) == "sent"
+    [message] = mail.outbox
+    assert tried == [message.extra_headers["Message-ID"]]
+    assert message.extra_headers["Message-ID"] == f"<reminder-{reminder.pk}@hindsight.example.test>"
+
+
+def test_a_reminder_skipped_says_why_and_is_never_handed_back(settings):
+    settings.HINDSIGHT_DELIVERY_OVERDUE_SECONDS = 0
+    ada = owner()
+    done_later = item(ada, "Done before breakfast", TODAY)
+    services.reminders_due(now=UTC_MORNING)
+    ActionItem.objects.filter(pk=done_later.pk).update(
+        status=ActionItem.Status.DONE, done_at=UTC_MORNING
+    )
+    reminder = Reminder.objects.get()
+
+    assert services.reminder_send(reminder_id=reminder.pk) == "skipped"
+
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.listed, reminder.sent_at) == ("skipped", 0, None)
+    assert (reminder.claimed_by, reminder.lease_until) == ("", None)
+    assert "Nothing was left to list" in reminder.last_error
+    assert engine.deliveries_sweep(now=timezone.now() + timedelta(hours=1)) == 0
+    assert mail.outbox == []
+
+
+@pytest.mark.postgres
+def test_a_claimed_reminder_whose_worker_died_is_swept_back_and_sent_once(
+    django_capture_on_commit_callbacks,
+):
+    ada = owner()
+    item(ada, "Overdue", TODAY - timedelta(days=1))
+    services.reminders_due(now=UTC_MORNING)  # claimed; its task is not run here
+    reminder = Reminder.objects.get()
+    # A worker claimed it for two minutes and was killed mid-send: its advisory lock went with
+    # its connection, the claim stays on the row.
+    Reminder.objects.filter(pk=reminder.pk).update(
+        claimed_by="elsewhere:1:dead", lease_until=timezone.now() + timedelta(minutes=2), attempts=1
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert engine.deliveries_sweep() == 1  # queued again through the outbox, and run
+
+    assert [m.to for m in mail.outbox] == [[ada.email]]
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.attempts, reminder.claimed_by) == ("sent", 2, "")
+    assert (
+        OutboxMessage.objects.filter(
+            task=services.SEND_TASK, kwargs={"delivery_id": reminder.pk}
+        ).count()
+        == 2
+    )  # the claim's request, and the sweep's
+    # The dead worker's own task, handed back by Redis an hour later, finds it sent.
+    assert services.reminder_send(reminder_id=reminder.pk) == "sent"
+    assert engine.deliveries_sweep() == 0
     assert len(mail.outbox) == 1
 
 

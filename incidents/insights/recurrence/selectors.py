@@ -4,19 +4,22 @@ An earlier incident is similar when:
 
 - it hit the same service, and a health check that failed in this incident failed in it too
   (raw results, or the hourly roll-ups that outlive them); or
+- it hit the same service, and one of its causes has a category one of this incident's causes
+  has (Cause.category; uncategorised causes match nothing); or
 - its text is close: its title shares at least half of the distinctive words of this one's,
   in any of their forms ("crashed", "crashes"), among the candidates the search
   (incidents.insights.search) finds for them. On PostgreSQL that is its full-text search,
   which also finds a word in its other forms; SQLite has none, and its candidates are the
   incidents whose heading holds one of the words as written.
 
-Same cause category is the third signal the issue names. Causes have no category yet; when
-they get one, it belongs here as one more query of the shape of _sharing_checks (earlier
-incidents with a cause of this incident's categories), merged by similar_incidents like the
-other two.
+The same cause category on another service is a weak signal, and never enough alone: there are
+nine categories, so across a whole organisation "a configuration mistake" matches most of its
+history. It only ranks an incident found another way (a close title elsewhere) above the ones
+without it: each strong reason counts one, a category shared across services half.
 
 Bounded whatever the history: at most SIMILAR_SHOWN incidents, found among the latest
-CHECKS_SCANNED of the service and the search's best CANDIDATES, in at most four queries.
+SERVICE_SCANNED of the service and the search's best CANDIDATES, in at most five queries. The
+shared category rides along as a subquery of each of them, not a query of its own.
 """
 
 from __future__ import annotations
@@ -25,18 +28,28 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet
+from django.db.models import (
+    DateTimeField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from deployments.models import CheckResult, CheckResultHourly
 from incidents.action_items.selectors import OPEN_ITEM_STATUSES
 from incidents.insights import search
-from incidents.models import ActionItem, Incident
+from incidents.models import ActionItem, Cause, Incident
 
 SIMILAR_SHOWN = 5
-# The service's latest incidents whose health is compared; older ones are not looked at.
-CHECKS_SCANNED = 200
+# The service's latest incidents whose health and causes are compared; older ones are not looked
+# at.
+SERVICE_SCANNED = 200
 # Checks often fail a while before anyone declares an incident, and an open incident is
 # compared over its first day.
 FAILING_LEAD = timedelta(hours=1)
@@ -55,6 +68,11 @@ CANDIDATES = 100
 
 CHECKS = "checks"
 TEXT = "text"
+CATEGORY = "category"  # the same service, and a cause of the same category
+CATEGORY_ELSEWHERE = "category elsewhere"  # another service's: weak, see the docstring
+WEIGHTS = {CHECKS: 1.0, TEXT: 1.0, CATEGORY: 1.0, CATEGORY_ELSEWHERE: 0.5}
+# The subquery annotated on every candidate: the first category it shares with this incident.
+SHARED_CATEGORY = "shared_category"
 
 
 @dataclass
@@ -63,6 +81,8 @@ class Similar:
     reasons: set[str] = field(default_factory=set)
     open_items: list[ActionItem] = field(default_factory=list)
     open_count: int = 0
+    # A cause category it shares with the incident looked at ("" for none).
+    category: str = ""
 
     @property
     def same_checks(self) -> bool:
@@ -71,6 +91,22 @@ class Similar:
     @property
     def close_text(self) -> bool:
         return TEXT in self.reasons
+
+    @property
+    def same_category(self) -> bool:
+        return CATEGORY in self.reasons
+
+    @property
+    def category_elsewhere(self) -> bool:
+        return CATEGORY_ELSEWHERE in self.reasons
+
+    @property
+    def category_label(self) -> str:
+        return str(Cause.Category(self.category).label) if self.category else ""
+
+    @property
+    def score(self) -> float:
+        return sum(WEIGHTS[reason] for reason in self.reasons)
 
     @property
     def more_items(self) -> int:
@@ -102,23 +138,39 @@ def failing_checks(incident: Incident, *, now: datetime | None = None) -> set[in
     return set(raw.order_by().union(hourly.order_by()))
 
 
+def _shared_category(incident: Incident) -> Subquery:
+    """For an outer incident: the first cause category it shares with `incident`, else null."""
+    mine = Cause.objects.filter(incident_id=incident.pk).exclude(category="").values("category")
+    return Subquery(
+        Cause.objects.filter(incident_id=OuterRef("pk"), category__in=mine)
+        .order_by("category")
+        .values("category")[:1]
+    )
+
+
 def _earlier(incident: Incident) -> QuerySet[Incident]:
-    """Incidents that started before this one; duplicates are told by their originals."""
+    """Incidents that started before this one, each with the cause category it shares with this
+    one (SHARED_CATEGORY); duplicates are told by their originals."""
     return (
         Incident.objects.counted()
         .filter(started_at__lt=incident.started_at)
         .exclude(pk=incident.pk)
         .select_related("service")
+        .annotate(**{SHARED_CATEGORY: _shared_category(incident)})
+    )
+
+
+def _latest_of_service(incident: Incident) -> QuerySet[Incident, int]:
+    return (
+        Incident.objects.filter(service_id=incident.service_id, started_at__lt=incident.started_at)
+        .order_by("-started_at")
+        .values_list("pk", flat=True)[:SERVICE_SCANNED]
     )
 
 
 def _sharing_checks(incident: Incident, checks: set[int]) -> list[Incident]:
     """Earlier incidents of the service in whose window one of `checks` failed too."""
-    latest = (
-        Incident.objects.filter(service_id=incident.service_id, started_at__lt=incident.started_at)
-        .order_by("-started_at")
-        .values("pk")[:CHECKS_SCANNED]
-    )
+    latest = _latest_of_service(incident)
     window_end = ExpressionWrapper(
         Coalesce(F("resolved_at"), F("started_at") + OPEN_REACH), output_field=DateTimeField()
     )
@@ -143,6 +195,15 @@ def _sharing_checks(incident: Incident, checks: set[int]) -> list[Incident]:
         .filter(pk__in=latest)
         .alias(window_start=window_start, window_end=window_end)
         .filter(Q(Exists(failed_raw)) | Q(Exists(failed_hourly)))
+        .order_by("-started_at", "-number")[:SIMILAR_SHOWN]
+    )
+
+
+def _sharing_category(incident: Incident) -> list[Incident]:
+    """Earlier incidents of the service with a cause of a category this one's causes have."""
+    return list(
+        _earlier(incident)
+        .filter(pk__in=_latest_of_service(incident), **{f"{SHARED_CATEGORY}__isnull": False})
         .order_by("-started_at", "-number")[:SIMILAR_SHOWN]
     )
 
@@ -214,17 +275,29 @@ def _attach_open_items(found: list[Similar]) -> None:
 
 def similar_incidents(incident: Incident, *, now: datetime | None = None) -> list[Similar]:
     """At most SIMILAR_SHOWN earlier incidents like this one (see the module's docstring), those
-    alike in both ways first, then the newest; each with its open action items."""
+    alike in more ways first (by WEIGHTS), then the newest; each with its open action items."""
     found: dict[int, Similar] = {}
+
+    def add(other: Incident, reason: str) -> None:
+        similar = found.setdefault(other.pk, Similar(incident=other))
+        similar.reasons.add(reason)
+        shared = getattr(other, SHARED_CATEGORY)
+        if shared:
+            similar.category = shared
+            same_service = other.service_id == incident.service_id
+            similar.reasons.add(CATEGORY if same_service else CATEGORY_ELSEWHERE)
+
     checks = failing_checks(incident, now=now)
     if checks:
         for other in _sharing_checks(incident, checks):
-            found.setdefault(other.pk, Similar(incident=other)).reasons.add(CHECKS)
+            add(other, CHECKS)
+    for other in _sharing_category(incident):
+        add(other, CATEGORY)
     for other in _close_text(incident):
-        found.setdefault(other.pk, Similar(incident=other)).reasons.add(TEXT)
+        add(other, TEXT)
     ranked = sorted(
         found.values(),
-        key=lambda s: (len(s.reasons), s.incident.started_at, s.incident.number),
+        key=lambda s: (s.score, s.incident.started_at, s.incident.number),
         reverse=True,
     )[:SIMILAR_SHOWN]
     if ranked:

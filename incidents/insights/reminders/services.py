@@ -6,15 +6,18 @@ the same transaction: the claim and the request commit together or not at all. O
 once (a repeated task, a second beat process) one insert wins; the other meets the constraint
 and asks for nothing.
 
-The email itself goes out from the outbox's task (reminder_send), which may run more than once:
-it locks the row, sends only while the row is pending, and marks it sent in the same
-transaction, as the communications' deliveries do. What it lists is read when it is written, so
-an item done since the claim is not in it, and a claim with nothing left to say sends nothing.
+The email itself is a delivery of the one delivery engine (core/delivery.py), sent by the
+outbox's task (reminder_send): claimed under a lease and committed, sent with no transaction
+open, recorded right after. A task that runs again finds it sent or held; a worker killed
+mid-send leaves at most that one email to go out twice (with the same Message-ID, so mail
+systems drop the copy), and the engine's sweep hands it to another worker within a minute or
+two rather than when Redis gives the task back an hour later. What it lists is read when it is
+written, so an item done since the claim is not in it, and a claim with nothing left to say
+ends "skipped", unsent.
 """
 
 from __future__ import annotations
 
-import smtplib
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
@@ -22,6 +25,14 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.delivery import (
+    Attempt,
+    DeliveryKind,
+    NothingToSend,
+    TransientDeliveryError,
+    delivery_attempt,
+)
+from incidents.communications.delivery import email_send
 from incidents.insights.reminders import emails, selectors
 from incidents.models import Reminder
 from outbox.services import outbox_enqueue
@@ -30,9 +41,8 @@ REMINDERS_DUE_TASK = "incidents.insights.reminders_due"
 SEND_TASK = "incidents.insights.reminder_send"
 MAX_RETRIES = 6
 
-
-class ReminderSendError(Exception):
-    """The mail server may take it later: a connection error, a timeout, a 4xx answer."""
+# Retries after 1, 2, 4 ... 32 minutes: a mail server away for an hour is waited out.
+RETRY_FIRST_DELAY = 60.0
 
 
 def reminder_claim(*, person_id: int, kind: str, period: date) -> bool:
@@ -40,7 +50,7 @@ def reminder_claim(*, person_id: int, kind: str, period: date) -> bool:
     try:
         with transaction.atomic():
             reminder = Reminder.objects.create(person_id=person_id, kind=kind, period=period)
-            outbox_enqueue(task=SEND_TASK, kwargs={"reminder_id": reminder.pk})
+            outbox_enqueue(task=SEND_TASK, kwargs={"delivery_id": reminder.pk})
     except IntegrityError:
         return False  # reminder_once_per_period: another run claimed it
     return True
@@ -68,75 +78,67 @@ def reminders_due(*, now: datetime | None = None) -> int:
     return claimed
 
 
-def _written(reminder: Reminder) -> tuple[EmailMultiAlternatives | None, int]:
-    """The email as things are now, and how many rows it lists; None when there is nothing to
-    say or the person no longer wants it."""
+def _written(reminder: Reminder) -> tuple[EmailMultiAlternatives, int]:
+    """The email as things are now, and how many rows it lists. NothingToSend when there is
+    nothing to say or the person no longer wants it."""
     person = reminder.person
     if not selectors.reminded_people().filter(pk=person.pk).exists():
-        return None, 0  # turned reminders off, left, or lost their address since the claim
+        # Turned reminders off, left, or lost their address since the claim.
+        raise NothingToSend("The person no longer takes reminder emails.")
     if reminder.kind == Reminder.Kind.DIGEST:
         items = selectors.digest_items(person=person, today=reminder.period)
         listed = selectors.Listed(
             rows=list(items[: selectors.DIGEST_ITEMS_SHOWN]), count=items.count()
         )
         if not listed.count:
-            return None, 0
+            raise NothingToSend("Nothing was left to list: the items were done or moved.")
         return emails.digest_message(reminder=reminder, items=listed), listed.count
     summary = selectors.weekly_summary(now=timezone.now())
     if summary.empty:
-        return None, 0
+        raise NothingToSend("Nothing was left to list.")
     total = summary.blocking.count + summary.stale_reviews.count + summary.unpublished.count
     return emails.summary_message(reminder=reminder, summary=summary), total
 
 
-def reminder_send(*, reminder_id: int, final: bool = False) -> str:
-    """Send a claimed reminder unless it went out, was skipped, or another worker is sending
-    it right now. Returns what happened ("sent", "skipped", "busy", ...). Raises
-    ReminderSendError when a later try may succeed, after recording this one; with `final` it
-    records a failure instead."""
-    outcome, error = _attempt(reminder_id, final=final)
-    if outcome == "retry":
-        raise ReminderSendError(error)
-    return outcome
+def _load(reminder_id: int) -> Reminder | None:
+    return Reminder.objects.select_related("person").filter(pk=reminder_id).first()
 
 
-@transaction.atomic
-def _attempt(reminder_id: int, *, final: bool) -> tuple[str, str]:
-    reminder = (
-        Reminder.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("person")
-        .filter(pk=reminder_id)
-        .first()
-    )
-    if reminder is None:
-        return "busy", ""  # another worker holds it, or it is gone
-    if reminder.status != Reminder.Status.PENDING:
-        return str(reminder.status), ""
+def _send(attempt: Attempt) -> None:
+    reminder: Reminder = attempt.delivery
+    # Written with the outcome: 0 when nothing was sent.
+    attempt.fields["listed"] = 0
     message, listed = _written(reminder)
-    reminder.listed = listed
-    if message is None:
-        _record(reminder, Reminder.Status.SKIPPED, "")
-        return "skipped", ""
-    reminder.attempts += 1
-    try:
-        message.send(fail_silently=False)
-    except smtplib.SMTPResponseException as error:
-        text = f"The mail server answered {error.smtp_code}: {error.smtp_error!r}"
-        if 400 <= error.smtp_code < 500 and not final:
-            _record(reminder, Reminder.Status.PENDING, text)
-            return "retry", text
-        _record(reminder, Reminder.Status.FAILED, text)
-        return "failed", text
-    except (smtplib.SMTPException, OSError) as error:
-        text = f"{type(error).__name__}: {error}"
-        _record(reminder, Reminder.Status.FAILED if final else Reminder.Status.PENDING, text)
-        return ("failed" if final else "retry"), text
-    reminder.sent_at = timezone.now()
-    _record(reminder, Reminder.Status.SENT, "")
-    return "sent", ""
+    attempt.fields["listed"] = listed
+    email_send(message)
 
 
-def _record(reminder: Reminder, status: str, error: str) -> None:
-    reminder.status = status
-    reminder.last_error = error[:500]
-    reminder.save(update_fields=["status", "listed", "attempts", "last_error", "sent_at"])
+KIND = DeliveryKind(
+    name="reminders",
+    model=Reminder,
+    task=SEND_TASK,
+    load=_load,
+    send=_send,
+    max_attempts=MAX_RETRIES + 1,
+)
+
+
+def reminder_retry_delay(retries: int) -> float:
+    return RETRY_FIRST_DELAY * 2**retries
+
+
+def reminder_send(*, reminder_id: int, final: bool = False, retry_in: float | None = None) -> str:
+    """Send a claimed reminder unless it went out, was skipped, failed, or another worker is
+    sending it right now (the engine: core.delivery). Returns what happened ("sent", "skipped",
+    "busy", ...). Raises TransientDeliveryError when a later try may succeed, after recording
+    this one and that the retry is due in `retry_in` seconds; with `final` it records a failure
+    instead."""
+    outcome, error = delivery_attempt(
+        kind=KIND,
+        delivery_id=reminder_id,
+        final=final,
+        retry_in=reminder_retry_delay(0) if retry_in is None else retry_in,
+    )
+    if outcome == "retry":
+        raise TransientDeliveryError(error)
+    return outcome

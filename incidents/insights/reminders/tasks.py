@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import Task, shared_task
 
+from core.delivery import TransientDeliveryError
 from incidents.insights.reminders import services
 
 
@@ -22,13 +23,16 @@ def reminders_due() -> int:
     ignore_result=True,
     max_retries=services.MAX_RETRIES,
 )
-def reminder_send(self: Task[..., str], reminder_id: int) -> str:
+def reminder_send(self: Task[..., str], delivery_id: int) -> str:
     """Send one claimed reminder once; a mail server that is away is tried again later, with
-    growing pauses. Run eagerly there is nobody to retry later, so the first failure is final."""
+    growing pauses. Run eagerly there is nobody to retry later, so the first failure is final.
+    Called with `delivery_id`, as the delivery engine's sweep calls every kind's task."""
     final = self.request.is_eager or (
         self.max_retries is not None and self.request.retries >= self.max_retries
     )
+    # Drawn first: the row records when the retry is due, and the countdown is the same.
+    delay = services.reminder_retry_delay(self.request.retries)
     try:
-        return services.reminder_send(reminder_id=reminder_id, final=final)
-    except services.ReminderSendError as error:
-        raise self.retry(exc=error, countdown=60 * 2**self.request.retries) from None
+        return services.reminder_send(reminder_id=delivery_id, final=final, retry_in=delay)
+    except TransientDeliveryError as error:
+        raise self.retry(exc=error, countdown=delay) from None
