@@ -10,6 +10,7 @@ from celery import Task, shared_task
 
 from incidents.communications import delivery as delivery_services
 from incidents.models import Communication
+from outbox.services import outbox_enqueue_many
 
 # acks_late with reject_on_worker_lost: a task whose worker dies mid-run goes back to the queue
 # and runs again, which the services make harmless (incidents.communications.delivery); the
@@ -28,8 +29,11 @@ def communication_deliver(communication_id: int) -> int | None:
     if communication is None:
         return None
     pending = delivery_services.deliveries_create(communication=communication)
-    for delivery_id in pending:
-        delivery_send.apply_async(args=(delivery_id,), ignore_result=True)
+    # Through the outbox like every carried task: one INSERT for them all, and the relay
+    # publishes what a broker hiccup left behind.
+    outbox_enqueue_many(
+        task=delivery_send.name, kwargs_list=[{"delivery_id": pk} for pk in pending]
+    )
     return len(pending)
 
 

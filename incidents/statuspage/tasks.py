@@ -12,6 +12,7 @@ from celery import shared_task
 from incidents.communications.tasks import delivery_send
 from incidents.models import Maintenance, Subscriber
 from incidents.statuspage import maintenance_notices, services
+from outbox.services import outbox_enqueue_many
 
 # acks_late with reject_on_worker_lost: a task whose worker dies mid-run goes back to the queue
 # and runs again, which the service makes harmless (at most one mail per resend gap).
@@ -46,8 +47,11 @@ def maintenance_notice_send(maintenance_id: int, notice: str, revision: int = 0)
     pending = maintenance_notices.maintenance_deliveries_create(
         maintenance=maintenance, notice=notice, revision=revision
     )
-    for delivery_id in pending:
-        delivery_send.apply_async(args=(delivery_id,), ignore_result=True)
+    # Through the outbox like every carried task: one INSERT for them all, and the relay
+    # publishes what a broker hiccup left behind.
+    outbox_enqueue_many(
+        task=delivery_send.name, kwargs_list=[{"delivery_id": pk} for pk in pending]
+    )
     return len(pending)
 
 

@@ -47,6 +47,7 @@ from incidents.models import (
     IncidentLabel,
     PathPriority,
     PublicDocument,
+    Reminder,
     SolutionOption,
     StatusItem,
     Subscriber,
@@ -104,6 +105,7 @@ def rows_the_walk_leaves_out(world: World) -> None:
                              http_accept="*/*", path_info="/login/")  # fmt: skip
     # Settings and tokens.
     Profile.objects.update_or_create(user=admin, defaults={"time_zone": "Europe/Berlin"})
+    Reminder.objects.create(person=admin, kind=Reminder.Kind.DIGEST, period=now.date())
     ServiceAccount.objects.create(user=UserFactory(username="ci-bot"), created_by=admin)
     admin.user_permissions.add(Permission.objects.get(codename="view_incident"))
     ratelimit.DatabaseCounter().hit("ratelimit:anon:60:1:192.0.2.7", 60)
