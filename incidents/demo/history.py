@@ -1,4 +1,5 @@
-"""A few years of made-up history for three more services, so the metrics page means something.
+"""A few years of made-up history for three more services, so the metrics page means something
+(its pieces: incidents.demo.history_parts).
 
 Deterministic: one seeded random sequence, laid out backwards from the month of the load, so two
 loads on the same day write the same rows. Everything is written with bulk_create (a few dozen
@@ -13,26 +14,19 @@ nothing.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
-from typing import TypeVar
 
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from core.rendering import render
 from deployments.models import (
     CheckResultHourly,
     Deployment,
-    Environment,
     GateRun,
-    HealthCheck,
-    Service,
 )
+from incidents.demo import history_parts as parts
 from incidents.demo import history_words as words
 from incidents.insights.services import search_documents_sweep
 from incidents.models import ActionItem, Cause, Incident, Severity, TimelineEvent
@@ -47,61 +41,6 @@ INCIDENTS_A_MONTH = (0, 1, 1, 1, 2, 2, 3, 4)
 OWNERS = ("demo-editor", "demo-admin", None)
 
 
-@cache
-def _html(text: str) -> str:
-    return render(text)
-
-
-def _sha(*parts: object) -> str:
-    return hashlib.sha1(" ".join(map(str, parts)).encode()).hexdigest()
-
-
-@dataclass
-class _Service:
-    service: Service
-    production: Environment
-    checks: list[HealthCheck]
-    deployments: list[Deployment] = field(default_factory=list)
-
-
-def _services() -> list[_Service]:
-    made = []
-    for slug, name, description in words.SERVICES:
-        service, _ = Service.objects.get_or_create(
-            slug=slug,
-            defaults={
-                "name": name,
-                "description": description,
-                "public_url": f"https://{slug}.example.com",
-            },
-        )
-        production, _ = Environment.objects.get_or_create(
-            service=service,
-            name="production",
-            defaults={"kind": Environment.Kind.PRODUCTION, "url": f"https://{slug}.example.com"},
-        )
-        checks = [
-            HealthCheck.objects.get_or_create(
-                service=service,
-                name=check,
-                defaults={
-                    "environment": production,
-                    "url": f"https://{slug}.example.com{path}",
-                    # Made-up hosts: the prober must never call them.
-                    "enabled": False,
-                    "order": order,
-                },
-            )[0]
-            for order, (check, path) in enumerate(words.CHECKS)
-        ]
-        made.append(_Service(service, production, checks))
-    return made
-
-
-def _month_start(day: date) -> datetime:
-    return datetime.combine(day.replace(day=1), time.min, tzinfo=UTC)
-
-
 class _History:
     def __init__(self, users: Mapping[str, User], today: date) -> None:
         self.rng = random.Random(SEED)
@@ -114,7 +53,7 @@ class _History:
         first = today.replace(day=1)
         for _ in range(MONTHS):
             first = (first - timedelta(days=1)).replace(day=1)
-        self.start = _month_start(first)
+        self.start = parts.month_start(first)
         self.span = (self.now - self.start).total_seconds()
 
     def progress(self, moment: datetime) -> float:
@@ -125,7 +64,7 @@ class _History:
         slower = 1.6 - 0.9 * self.progress(moment)
         return timedelta(minutes=self.rng.uniform(low, high) * slower)
 
-    def deployments(self, services: list[_Service]) -> None:
+    def deployments(self, services: list[parts.HistoryService]) -> None:
         rows = []
         for s in services:
             week = self.start
@@ -141,9 +80,11 @@ class _History:
         for row in sorted(created, key=lambda d: d.started_at):
             by_env[row.environment_id].deployments.append(row)
 
-    def _deployment(self, s: _Service, started: datetime, undoes: Deployment | None) -> Deployment:
+    def _deployment(
+        self, s: parts.HistoryService, started: datetime, undoes: Deployment | None
+    ) -> Deployment:
         self.serial += 1  # two releases can start in the same minute
-        key = _sha(s.service.slug, started.isoformat(), self.serial)
+        key = parts.sha(s.service.slug, started.isoformat(), self.serial)
         return Deployment(
             environment=s.production,
             external_id=f"history-{key[:24]}",
@@ -152,12 +93,12 @@ class _History:
             status=Deployment.Status.SUCCEEDED,
             deployed_by="ci",
             rollback_of=undoes,
-            manifest_digest=_sha("manifest", key),
+            manifest_digest=parts.sha("manifest", key),
             started_at=started,
             finished_at=started + timedelta(minutes=4),
         )
 
-    def incidents(self, services: list[_Service]) -> list[Made]:
+    def incidents(self, services: list[parts.HistoryService]) -> list[Made]:
         planned = []
         month = self.start
         while month < self.now:
@@ -165,7 +106,7 @@ class _History:
                 for _ in range(self.rng.choice(INCIDENTS_A_MONTH)):
                     started = month + timedelta(minutes=self.rng.randint(0, 28 * 24 * 60))
                     planned.append((started, s))
-            month = _month_start((month + timedelta(days=32)).date())
+            month = parts.month_start((month + timedelta(days=32)).date())
         planned = [(at, s) for at, s in planned if at < self.now - timedelta(days=1)]
         planned.sort(key=lambda p: p[0])
         numbers = incident_numbers_next(count=len(planned))
@@ -202,7 +143,7 @@ class _History:
                 mitigated_at=mitigated,
                 resolved_at=resolved,
                 summary=summary,
-                summary_html=_html(summary),
+                summary_html=parts.html(summary),
                 created_by=self.users["demo-editor"],
             )
             made.append((incident, s, category, trigger))
@@ -215,16 +156,16 @@ class _History:
         rollbacks: list[Deployment] = []
         for incident, s, category, trigger in made:
             _, cause_title = self.rng.choice(words.FAILURES[category])
-            causes.append(_cause(incident, Cause.Kind.PRIMARY, cause_title, category))
+            causes.append(parts.cause(incident, Cause.Kind.PRIMARY, cause_title, category))
             if self.rng.random() < 0.3:
                 title, extra = self.rng.choice(words.CONTRIBUTING)
-                causes.append(_cause(incident, Cause.Kind.CONTRIBUTING, title, extra))
+                causes.append(parts.cause(incident, Cause.Kind.CONTRIBUTING, title, extra))
             assert incident.detected_at is not None
             assert incident.mitigated_at is not None
             assert incident.resolved_at is not None
             if trigger is not None:
                 # As "Mark as cause" records it: the deployment as the trigger.
-                marked = _cause(
+                marked = parts.cause(
                     incident, Cause.Kind.TRIGGER, f"Deployment {trigger.commit_sha[:7]}", category
                 )
                 marked.deployment = trigger
@@ -235,17 +176,21 @@ class _History:
                 )
                 rollback = self._deployment(s, rolled, trigger)
                 rollbacks.append(rollback)
-                events.append(_event(incident, rolled, TimelineEvent.Kind.ROLLBACK, words.ROLLBACK))
+                events.append(
+                    parts.event(incident, rolled, TimelineEvent.Kind.ROLLBACK, words.ROLLBACK)
+                )
                 events[-1].deployment = rollback
             events += [
-                _event(incident, incident.detected_at, TimelineEvent.Kind.DETECTED, words.DETECTED),
-                _event(
+                parts.event(
+                    incident, incident.detected_at, TimelineEvent.Kind.DETECTED, words.DETECTED
+                ),
+                parts.event(
                     incident,
                     incident.mitigated_at,
                     TimelineEvent.Kind.MITIGATED,
                     words.MITIGATED.format(service=s.service.name),
                 ),
-                _event(
+                parts.event(
                     incident, incident.resolved_at, TimelineEvent.Kind.STATUS_CHANGE, words.RESOLVED
                 ),
             ]
@@ -277,7 +222,7 @@ class _History:
                 )
                 self._progress(item, written)
                 items.append((item, written))
-        return _backdated(ActionItem, items)
+        return parts.backdated(ActionItem, items)
 
     def _progress(self, item: ActionItem, written: datetime) -> None:
         """Most items get done, some late, some not at all: the follow-through charts' story."""
@@ -304,7 +249,7 @@ class _History:
         item.status = ActionItem.Status.DONE
         item.done_by = item.owner
 
-    def gate_runs(self, services: list[_Service]) -> int:
+    def gate_runs(self, services: list[parts.HistoryService]) -> int:
         runs: list[tuple[GateRun, datetime]] = []
         kinds = list(words.GATE_MESSAGES)
         for s in services:
@@ -316,7 +261,7 @@ class _History:
                 run = GateRun(
                     service=s.service,
                     environment=s.production,
-                    commit_sha=_sha("refused", d.commit_sha),
+                    commit_sha=parts.sha("refused", d.commit_sha),
                     verdict=GateRun.Verdict.BLOCK,
                     reasons=[
                         {
@@ -330,7 +275,7 @@ class _History:
                     ],
                 )
                 runs.append((run, d.started_at - timedelta(minutes=self.rng.randint(10, 600))))
-        return len(_backdated(GateRun, runs))
+        return len(parts.backdated(GateRun, runs))
 
     def check_failures(self, made: list[Made]) -> int:
         rows: dict[tuple[int, datetime], CheckResultHourly] = {}
@@ -360,33 +305,7 @@ class _History:
         return len(rows)
 
 
-Made = tuple[Incident, _Service, str, Deployment | None]
-R = TypeVar("R", ActionItem, GateRun)
-
-
-def _backdated(model: type[R], rows: list[tuple[R, datetime]]) -> list[R]:
-    """Save the rows, then give each its creation time: auto_now_add stamps them with now on
-    the way in, and bulk_update writes what the history says instead."""
-    created = model._default_manager.bulk_create([row for row, _ in rows])
-    for row, at in zip(created, (at for _, at in rows), strict=True):
-        row.created_at = at
-    model._default_manager.bulk_update(created, ["created_at"], batch_size=500)
-    return created
-
-
-def _cause(incident: Incident, kind: str, title: str, category: str) -> Cause:
-    return Cause(incident=incident, kind=kind, title=title, category=category, detail="")
-
-
-def _event(incident: Incident, at: datetime, kind: str, text: str) -> TimelineEvent:
-    return TimelineEvent(
-        incident=incident,
-        occurred_at=at,
-        kind=kind,
-        source=TimelineEvent.Source.MANUAL,
-        text=text,
-        text_html=_html(text),
-    )
+Made = tuple[Incident, parts.HistoryService, str, Deployment | None]
 
 
 def history_load(*, users: Mapping[str, User], today: date | None = None) -> dict[str, int]:
@@ -395,7 +314,7 @@ def history_load(*, users: Mapping[str, User], today: date | None = None) -> dic
     if Incident.objects.filter(service__slug__in=slugs).exists():
         return {}
     history = _History(users, today or timezone.localdate())
-    services = _services()
+    services = parts.services_ensure()
     history.deployments(services)
     made = history.incidents(services)
     history.causes(made)
