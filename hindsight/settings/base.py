@@ -136,6 +136,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# `manage.py backup` writes Django's JSON with times to the microsecond (incidents/backups/).
+SERIALIZATION_MODULES = {"backup-json": "incidents.backups.serializer"}
 
 # --- Redis, Celery and the cache --------------------------------------------------------------
 # One REDIS_URL feeds both the broker and the cache. Without it, tasks run eagerly in-process and

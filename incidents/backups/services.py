@@ -34,7 +34,7 @@ def backup_write(stream: io.TextIOBase) -> None:
     dumped = io.StringIO()
     call_command(
         "dumpdata",
-        format="json",
+        format="backup-json",  # Django's JSON with microseconds (incidents.backups.serializer)
         natural_foreign=True,
         natural_primary=True,
         use_base_manager=True,  # every row, whatever a model's default manager hides
