@@ -2,7 +2,8 @@
 
 The sections follow the seed document's order: the facts under the title, summary and impact,
 the timeline (a table of time, kind and text), resolution, current status, root cause
-analysis, lessons, action items (task lists by horizon, one item a line in rowtext's syntax:
+analysis (a cause's category closes its line: "- **Title** (category: configuration)"),
+lessons, action items (task lists by horizon, one item a line in rowtext's syntax:
 "- [ ] Title p1 prevent @alex due:2026-01-09"), the path forward, communications (fenced,
 with their subject), success criteria, final notes and the next step.
 All times are UTC, to the second.
@@ -22,7 +23,13 @@ from typing import Any
 
 from incidents.documents.editing.forwardtext import format_forward
 from incidents.documents.importer.fields import describe_duration
-from incidents.documents.rowtext import action_detail, action_line, continued, status_line
+from incidents.documents.rowtext import (
+    action_detail,
+    action_line,
+    cause_line,
+    continued,
+    status_line,
+)
 from incidents.documents.text import (
     SEP,
     fence_for,
@@ -187,7 +194,7 @@ def _tree(rows: Iterable[Any]) -> tuple[list[Any], dict[int, list[Any]]]:
 
 def _cause(w: _Writer, cause: Cause, children: dict[int, list], depth: int) -> None:
     pad = "  " * depth
-    w.line(f"{pad}- **{cause.title}**")
+    w.line(f"{pad}- {cause_line(cause)}")
     if cause.detail:
         w.line(quote(cause.detail, pad + "  "))
     for child in children.get(cause.pk, []):

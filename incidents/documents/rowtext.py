@@ -24,6 +24,7 @@ from typing import Any
 from incidents.documents.text import heading_words
 from incidents.models import (
     ActionItem,
+    Cause,
     Horizon,
     StatusItem,
     TimelineEvent,
@@ -207,6 +208,56 @@ def read_event(text: str, day: date) -> dict[str, Any]:
     kind: str = found or TimelineEvent.Kind.NOTE
     body = "\n".join(p for p in (body.strip(), more) if p)
     return {"occurred_at": datetime.combine(on, at, tzinfo=UTC), "kind": kind, "text": body}
+
+
+# --- Causes -------------------------------------------------------------------------------------
+
+# The category closes a cause's first line, after its bold title, as "(pre-existing)" does a
+# status line's label: `- **The key expired** (category: configuration)`.
+_CATEGORY_ASIDE_RE = re.compile(r"\s*\(\s*category\s*:\s*(?P<name>[^()]*?)\s*\)\s*$", re.I)
+
+
+def _category_names() -> dict[str, str]:
+    # A person writes what the form shows as readily as the stored value: "configuration",
+    # "Change or deployment", or either half of a label with "or" ("deployment", "load").
+    names: dict[str, str] = {}
+    for value, label in Cause.Category.choices:
+        label = str(label).lower()
+        names.update({value: value, label: value})
+        names.update(dict.fromkeys(label.split(" or "), value))
+    return names
+
+
+_CATEGORY_NAMES = _category_names()
+
+
+def split_category(text: str) -> tuple[str, str, str | None]:
+    """A cause's line without its closing "(category: …)", the category it names ("" when it
+    names none) and a problem when the aside names no category (the line is then unchanged)."""
+    aside = _CATEGORY_ASIDE_RE.search(text)
+    if aside is None:
+        return text, "", None
+    written = aside.group("name")
+    value = _CATEGORY_NAMES.get(" ".join(written.lower().replace("-", " ").split()))
+    if value is None:
+        known = ", ".join(Cause.Category.values)
+        return text, "", f"“{written}” is not a cause category; write one of: {known}."
+    return text[: aside.start()].rstrip(), value, None
+
+
+def cause_line(row: Any) -> str:
+    """`**Title** (category: configuration)`; a cause without a category is its title alone."""
+    category = getattr(row, "category", "")
+    return f"**{row.title}**" + (f" (category: {category})" if category else "")
+
+
+def read_cause(text: str) -> dict[str, Any]:
+    first, newline, rest = text.partition("\n")
+    first, category, problem = split_category(first)
+    if problem:
+        raise ValueError(problem)
+    # Always a category, blank when the line names none: deleting the aside clears it.
+    return {"title": unbold(first + newline + rest), "category": category}
 
 
 # --- The other rows -------------------------------------------------------------------------------

@@ -156,7 +156,7 @@ def _write_sections(w: _Writer, plan: ImportPlan) -> None:
     def cause(d: CauseDraft, parent: Cause | None) -> Cause:
         return Cause(
             incident_id=incident, parent_id=parent.pk if parent else None, kind=d.kind,
-            title=d.title, detail=d.detail,
+            title=d.title, detail=d.detail, category=d.category,
             order=w.order("cause", parent.pk if parent else None, d.kind),
         )  # fmt: skip
 

@@ -69,7 +69,7 @@ def _by(rows, key, fields) -> dict:
 def structure(incident: Incident) -> dict:
     """Every structured field of an incident and its parts, without ids and row timestamps."""
     incident = Incident.objects.get(pk=incident.pk)
-    causes = _tree(incident.causes.all(), ("kind", "title", "detail"))
+    causes = _tree(incident.causes.all(), ("kind", "category", "title", "detail"))
     items = _tree(
         incident.action_items.select_related("owner"),
         ("title", "detail", "status", "closed_reason", "priority", "kind", "horizon", "owner",
@@ -205,6 +205,7 @@ def rich_incident() -> Incident:
     primary = _save(
         Cause(incident=incident),
         kind=Cause.Kind.PRIMARY,
+        category=Cause.Category.CONFIGURATION,
         title="The gateway key expired",
         detail="It was issued for a year:\n\n- nobody tracked it\n- no alert\n\n> quoted\n\n```\ncode\n```",
     )
@@ -213,6 +214,7 @@ def rich_incident() -> Incident:
         Cause(incident=incident),
         kind=Cause.Kind.CONTRIBUTING,
         title="Keys live in env files",
+        category=Cause.Category.PROCESS,
         parent=factor,
     )
     _save(
@@ -225,9 +227,11 @@ def rich_incident() -> Incident:
     _save(
         Cause(incident=incident), kind=Cause.Kind.CONTRIBUTING, title="Second child", parent=factor
     )
+    # A title that ends in what looks like a category aside keeps it, and a real one follows.
     _save(
-        Cause(incident=incident), kind=Cause.Kind.TRIGGER, title="Midnight UTC on the expiry date"
-    )
+        Cause(incident=incident), kind=Cause.Kind.TRIGGER, category=Cause.Category.DEPENDENCY,
+        title="Midnight UTC on the expiry date (category: code)",
+    )  # fmt: skip
     _save(Cause(incident=incident), kind=Cause.Kind.ASSUMPTION, title="Keys never expire")
     assert primary.pk
     for kind, text in (

@@ -17,14 +17,15 @@ from incidents.documents.rowtext import (
     RowTextError,
     action_detail,
     action_line,
+    cause_line,
     continued,
     event_line,
     read_action,
+    read_cause,
     read_criterion,
     read_event,
     read_status,
     status_line,
-    unbold,
 )
 from incidents.documents.text import heading_words
 from incidents.models import (
@@ -84,8 +85,10 @@ HELP = {
     "- ✅ **Label**: detail (✅ healthy, ❌ failing, no mark for neither); "
     "add (pre-existing) after the label for an old issue.",
     "causes": "Under ### Primary Cause, ### Trigger, ### Contributing Factors or ### Incorrect "
-    "Assumptions: - **Title**, detail as > quoted lines under it, nested causes indented "
-    "by two spaces.",
+    "Assumptions: - **Title** (category: configuration), detail as > quoted lines under it, "
+    "nested causes indented by two spaces. Categories: "
+    + ", ".join(Cause.Category.values)
+    + "; leave the (category: …) out for none.",
     "lessons": "Under ### What Went Wrong, ### What Went Right or ### Where We Got Lucky: "
     "- one lesson a line (continue a long one indented by two spaces).",
     "actions": "Under ### Immediate, ### Today, ### This week, ### Before next deployment or "
@@ -207,7 +210,7 @@ def _reader(section: str, day: date) -> Callable[[str], dict[str, Any]]:
     return {
         "timeline": lambda text: read_event(text, day),
         "status": read_status,
-        "causes": lambda text: {"title": unbold(text)},
+        "causes": read_cause,
         "lessons": plain,
         "notes": plain,
         "actions": read_action,
@@ -299,7 +302,7 @@ def format_section(section: str, rows: list[Any], *, day: date) -> tuple[str, li
         elif section == "status":
             body, quote = status_line(row), ""
         elif section == "causes":
-            body, quote = f"**{row.title}**", row.detail
+            body, quote = cause_line(row), row.detail
         elif section in ("lessons", "notes"):
             body, quote = continued(row.text), ""
         elif section == "criteria":

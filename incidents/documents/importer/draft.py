@@ -35,6 +35,7 @@ class CauseDraft:
     kind: str
     title: str
     detail: str = ""
+    category: str = ""  # a Cause.Category value, or "" for none
     children: list[CauseDraft] = field(default_factory=list)
 
 

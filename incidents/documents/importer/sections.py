@@ -5,7 +5,7 @@ reader's draft."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from incidents.documents.importer.blocks import Block, Item, Section, parse_blocks
 from incidents.documents.importer.draft import CauseDraft, NoteDraft, StatusDraft
@@ -24,6 +24,7 @@ from incidents.documents.importer.items import (
     title_and_rest,
 )
 from incidents.documents.importer.reader import Reader
+from incidents.documents.rowtext import split_category
 from incidents.documents.text import (
     RULE_RE,
     VERBATIM_CLOSE,
@@ -157,16 +158,29 @@ def _status_item(item: Item, kind: str, pre_existing: bool) -> StatusDraft:
 # --- Causes ----------------------------------------------------------------------------------
 
 
-def cause_from_item(item: Item, kind: str) -> CauseDraft:
+def cause_from_item(item: Item, kind: str, warn: Callable[[str], None]) -> CauseDraft:
     _, text = leading_mark(item.text)
+    first, newline, rest = text.partition("\n")
+    # The category closes the first line ("- **Title** (category: data)"); an aside that names
+    # no category stays in the text, where the person who wrote it finds it again.
+    first, category, problem = split_category(first)
+    text = first + newline + rest
     title, rest = title_and_rest(text)
     label = label_of(title, "causes")
     if label in CAUSE_KINDS:
         kind = CAUSE_KINDS[label]
     title, cut = fit(title, 300)
+    if problem:
+        warn(f"The cause “{title}”: {problem} Kept in its text; no category set.")
     detail = "\n".join(p for p in (text if cut else rest, item.detail()) if p)
-    children = [cause_from_item(child, kind) for child in item.children]
-    return CauseDraft(kind=kind, title=title or "(untitled)", detail=detail, children=children)
+    children = [cause_from_item(child, kind, warn) for child in item.children]
+    return CauseDraft(
+        kind=kind,
+        title=title or "(untitled)",
+        detail=detail,
+        category=category,
+        children=children,
+    )
 
 
 def causes(reader: Reader, section: Section, key: str) -> None:
@@ -177,7 +191,7 @@ def causes(reader: Reader, section: Section, key: str) -> None:
     for block in parse_blocks(section.body):
         if block.kind == "list":
             for item in block.items:
-                last = cause_from_item(item, kind or Cause.Kind.CONTRIBUTING)
+                last = cause_from_item(item, kind or Cause.Kind.CONTRIBUTING, reader.warn)
                 reader.draft.causes.append(last)
                 reader.report.count("Causes", 1 + _count(last.children))
         elif block.kind == "paragraph":
