@@ -89,9 +89,11 @@ CELERY_BEAT_SCHEDULE["attachments-unused-delete"] = {
     "options": {"expires": 3600.0},
 }
 # Reminder emails (incidents.insights.reminders): each hour, on the hour, the people whose local
-# hour is HINDSIGHT_DIGEST_HOUR get their digest (and admins, on HINDSIGHT_SUMMARY_WEEKDAY, the
-# weekly summary). Each is claimed by a unique row first, so a repeated or overlapping run, or a
-# second beat process, sends nothing twice. A run expires within the hour it was meant for.
+# HINDSIGHT_DIGEST_HOUR passed since the previous run get their digest (and admins, on
+# HINDSIGHT_SUMMARY_WEEKDAY, the weekly summary), so a run that was missed is caught up by the
+# next one of the same local day. Each is claimed by a unique row first, so a repeated or
+# overlapping run, or a second beat process, sends nothing twice. A queued run expires within
+# the hour: the next one covers its hour as well.
 CELERY_BEAT_SCHEDULE["reminders-due"] = {
     "task": "incidents.insights.reminders_due",
     "schedule": crontab(minute=0),

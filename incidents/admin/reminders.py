@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
-from incidents.models import Reminder
+from incidents.models import Reminder, ReminderRun
 
 
 @admin.register(Reminder)
@@ -37,4 +37,22 @@ class ReminderAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Reminder | None = None) -> bool:
+        return False
+
+
+@admin.register(ReminderRun)
+class ReminderRunAdmin(admin.ModelAdmin):
+    """How far the hourly reminders task has looked: a covered_until far behind now says the beat
+    or its workers are down. Moving it by hand would skip a day's digests or send them late."""
+
+    list_display = ["__str__", "covered_until"]
+    readonly_fields = ["covered_until"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ReminderRun | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: ReminderRun | None = None) -> bool:
         return False

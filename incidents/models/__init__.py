@@ -31,7 +31,7 @@ from incidents.models.incident import Incident, ReferenceCounter, Severity
 from incidents.models.live import LiveMark
 from incidents.models.public_document import PublicDocument
 from incidents.models.references import ExternalReference, IncidentLabel
-from incidents.models.reminders import Reminder
+from incidents.models.reminders import Reminder, ReminderRun
 from incidents.models.search import SearchDocument
 from incidents.models.timeline import TimelineEvent
 from incidents.models.webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -65,6 +65,7 @@ __all__ = [
     "PublicDocument",
     "ReferenceCounter",
     "Reminder",
+    "ReminderRun",
     "SearchDocument",
     "Severity",
     "SolutionOption",

@@ -66,3 +66,27 @@ class Reminder(Leased):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.person_id} on {self.period}: {self.status}"
+
+
+class ReminderRun(models.Model):
+    """How far the hourly reminders task has looked: one row.
+
+    A run claims the reminders whose local hour fell between the last run and now, not only
+    those of the current hour, so a beat or worker that was down at the digest hour is caught
+    up by the next run of the same local day (or, for the summary, week); a run after that
+    finds the hour behind it and claims nothing more. Kept in the database, like the claims,
+    because the outage it bridges may well be Redis's.
+    """
+
+    ONE = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=ONE, editable=False)
+    covered_until = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="reminder_run_is_one_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminders claimed up to {self.covered_until:%Y-%m-%d %H:%M:%S} UTC"

@@ -48,6 +48,7 @@ from incidents.models import (
     PathPriority,
     PublicDocument,
     Reminder,
+    ReminderRun,
     SolutionOption,
     StatusItem,
     Subscriber,
@@ -106,6 +107,7 @@ def rows_the_walk_leaves_out(world: World) -> None:
     # Settings and tokens.
     Profile.objects.update_or_create(user=admin, defaults={"time_zone": "Europe/Berlin"})
     Reminder.objects.create(person=admin, kind=Reminder.Kind.DIGEST, period=now.date())
+    ReminderRun.objects.create(covered_until=now)
     ServiceAccount.objects.create(user=UserFactory(username="ci-bot"), created_by=admin)
     admin.user_permissions.add(Permission.objects.get(codename="view_incident"))
     ratelimit.DatabaseCounter().hit("ratelimit:anon:60:1:192.0.2.7", 60)

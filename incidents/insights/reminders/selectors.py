@@ -1,15 +1,16 @@
 """What the reminder emails say, and who is due one at a given moment.
 
-Who: the beat runs every hour; a person is due when the hour in their own zone
-(core.models.Profile.time_zone, UTC without a profile) is HINDSIGHT_DIGEST_HOUR. Everyone in one
-zone is due together, so the people are read per zone, a query each, not per person.
+Who: the beat runs every hour; a person is due when HINDSIGHT_DIGEST_HOUR in their own zone
+(core.models.Profile.time_zone, UTC without a profile) passed since the previous run, on the
+local day it is now. Everyone in one zone is due together, so the people are read per zone, a
+query each, not per person.
 """
 
 from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
@@ -38,20 +39,40 @@ PUBLISH_BUSINESS_DAYS = 5
 SEVERE = (Severity.SEV1, Severity.SEV2)
 
 
-def zones_at_hour(*, now: datetime, hour: int) -> dict[str, date]:
-    """The time zones people chose in which it is `hour` o'clock at `now`, each with its local
-    date. One query: the distinct zones, a handful however many people there are."""
+@dataclass(frozen=True)
+class Due:
+    """The zones whose reminders fell due in a stretch of time: for each, the local date of its
+    digest, and the Monday of the local week of its summary."""
+
+    digests: dict[str, date]
+    summaries: dict[str, date]
+
+
+def _local_moment(day: date, hour: int, zone: zoneinfo.ZoneInfo) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=zone)
+
+
+def reminders_due_between(*, since: datetime, now: datetime, hour: int, weekday: int) -> Due:
+    """The zones people chose whose digest hour (and summary weekday at that hour) fell in
+    (`since`, `now`], counting only the local day (and week) `now` is in: a run after an outage
+    catches up today's digest, never one for a day already past. One query: the distinct
+    zones, a handful however many people there are."""
     names = set(Profile.objects.values_list("time_zone", flat=True).distinct())
     names.add(DEFAULT_TIME_ZONE)  # people who never chose one
-    found: dict[str, date] = {}
+    digests: dict[str, date] = {}
+    summaries: dict[str, date] = {}
     for name in sorted(names):
         try:
-            local = now.astimezone(zoneinfo.ZoneInfo(name))
+            zone = zoneinfo.ZoneInfo(name)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             continue  # a zone this server no longer knows: nobody can be placed in it
-        if local.hour == hour:
-            found[name] = local.date()
-    return found
+        today = now.astimezone(zone).date()
+        if since < _local_moment(today, hour, zone) <= now:
+            digests[name] = today
+        monday = today - timedelta(days=today.weekday())
+        if since < _local_moment(monday + timedelta(days=weekday), hour, zone) <= now:
+            summaries[name] = monday
+    return Due(digests=digests, summaries=summaries)
 
 
 def _in_zone(name: str) -> Q:

@@ -1,6 +1,7 @@
 """Claiming and sending reminder emails.
 
-The hourly beat task (reminders_due) finds who is due, and claims each reminder by inserting its
+The hourly beat task (reminders_due) finds who is due since its previous run (a run that was
+missed is caught up by the next one of the same local day), and claims each reminder by inserting its
 Reminder row, unique per (person, kind, period), with the outbox row that asks for the email in
 the same transaction: the claim and the request commit together or not at all. Of two runs at
 once (a repeated task, a second beat process) one insert wins; the other meets the constraint
@@ -34,7 +35,7 @@ from core.delivery import (
 )
 from incidents.communications.delivery import email_send
 from incidents.insights.reminders import emails, selectors
-from incidents.models import Reminder
+from incidents.models import Reminder, ReminderRun
 from outbox.services import outbox_enqueue
 
 REMINDERS_DUE_TASK = "incidents.insights.reminders_due"
@@ -57,24 +58,44 @@ def reminder_claim(*, person_id: int, kind: str, period: date) -> bool:
 
 
 def reminders_due(*, now: datetime | None = None) -> int:
-    """Claim the digests (and, on the summary's weekday, the admins' summaries) of everyone whose
-    local hour is HINDSIGHT_DIGEST_HOUR at `now`. Returns how many it claimed; a second run in
-    the same hour claims none."""
+    """Claim the digests (and the admins' summaries) of everyone whose local
+    HINDSIGHT_DIGEST_HOUR (on HINDSIGHT_SUMMARY_WEEKDAY for a summary) passed since the previous
+    run, on the local day (or week) it is now. Returns how many it claimed.
+
+    The previous run's moment is kept in ReminderRun, locked for the run: two runs at once (a
+    repeated task, a second beat process) take turns, and the second finds nothing left. Without
+    a previous run (the first ever) the hour before `now` counts, as a beat on time would have
+    it. A run late by hours, because the beat or every worker was down at the hour, claims what
+    that hour would have, still once per person and period (the claim's unique row)."""
     now = now or timezone.now()
     claimed = 0
-    for zone, today in selectors.zones_at_hour(
-        now=now, hour=settings.HINDSIGHT_DIGEST_HOUR
-    ).items():
-        for person_id in selectors.digest_recipients(zone=zone, today=today).values_list(
-            "pk", flat=True
-        ):
-            claimed += reminder_claim(person_id=person_id, kind=Reminder.Kind.DIGEST, period=today)
-        if today.weekday() == settings.HINDSIGHT_SUMMARY_WEEKDAY:
-            week = today - timedelta(days=today.weekday())
+    with transaction.atomic():
+        run, made = ReminderRun.objects.select_for_update().get_or_create(
+            pk=ReminderRun.ONE, defaults={"covered_until": now}
+        )
+        since = now - timedelta(hours=1) if made else run.covered_until
+        if since >= now:
+            return 0  # a run at the same moment, or one from a clock behind, covered it
+        due = selectors.reminders_due_between(
+            since=since,
+            now=now,
+            hour=settings.HINDSIGHT_DIGEST_HOUR,
+            weekday=settings.HINDSIGHT_SUMMARY_WEEKDAY,
+        )
+        for zone, today in due.digests.items():
+            for person_id in selectors.digest_recipients(zone=zone, today=today).values_list(
+                "pk", flat=True
+            ):
+                claimed += reminder_claim(
+                    person_id=person_id, kind=Reminder.Kind.DIGEST, period=today
+                )
+        for zone, week in due.summaries.items():
             for person_id in selectors.summary_recipients(zone=zone).values_list("pk", flat=True):
                 claimed += reminder_claim(
                     person_id=person_id, kind=Reminder.Kind.SUMMARY, period=week
                 )
+        if not made:
+            ReminderRun.objects.filter(pk=run.pk).update(covered_until=now)
     return claimed
 
 
