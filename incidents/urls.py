@@ -19,6 +19,7 @@ from incidents.documents.api import urls as documents_api
 from incidents.drafting import urls as drafting
 from incidents.insights import urls as insights
 from incidents.insights.metrics import urls as metrics
+from incidents.insights.recurrence.api import urls as recurrence_api
 from incidents.live import urls as live
 from incidents.postmortem import urls as postmortem
 from incidents.postmortem.api import urls as postmortem_api
@@ -50,6 +51,7 @@ urlpatterns = [
 api_urlpatterns = [
     *documents_api.urlpatterns,
     *attachments_api.urlpatterns,
+    *recurrence_api.urlpatterns,
     *communications_api.urlpatterns,
     *action_items_api.urlpatterns,
     *system_api.urlpatterns,

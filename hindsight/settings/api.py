@@ -71,6 +71,7 @@ SPECTACULAR_SETTINGS = {
         "ComponentStatusEnum": "incidents.models.ComponentStatus",
         "WebhookEventKindEnum": "incidents.webhooks.payloads.ENVELOPE_KINDS",
         "WebhookFollowedKindEnum": "incidents.webhooks.payloads.FOLLOWABLE_KINDS",
+        "SimilarReasonEnum": "incidents.insights.recurrence.api.serializers.REASON_NAMES",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -108,6 +108,7 @@ TABLE: dict[str, dict[str, str]] = {
     "incident-import": {"POST": API_EDIT},
     "incident-export": {"GET": API_READ_MISSING},
     "incident-attachments": {"GET": API_READ_MISSING, "POST": API_EDIT_MISSING},
+    "incident-similar": {"GET": API_READ_MISSING},
     "communication-template-list": {"GET": API_READ, "POST": API_EDIT},
     "communication-template-detail": {"GET": API_READ_MISSING, "PATCH": API_EDIT_MISSING},
     "incident-communication-list": {"GET": API_READ_MISSING},
