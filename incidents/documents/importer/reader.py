@@ -20,7 +20,7 @@ from incidents.documents.importer.headings import (
     unread_asides,
 )
 from incidents.documents.importer.items import has_warning_mark, leading_mark
-from incidents.documents.rowtext import WARNING_SIGN
+from incidents.documents.rowtext import WARNING_SIGN, split_category
 from incidents.documents.text import (
     fit,
     heading_aside_list,
@@ -240,9 +240,16 @@ class Reader:
             self.unrecognized(where, block.raw())
 
     def cause_from_text(self, kind: str, text: str) -> None:
+        # "**Root cause:** The key expired (category: configuration)" reads as the export's
+        # cause line does; an aside naming no category stays in the title.
+        text, category, problem = split_category(text)
         title, overflow = fit(" ".join(text.split()), 300)
+        if problem:
+            self.warn(f"The cause “{title}”: {problem} Kept in its text; no category set.")
         detail = text if overflow else ""
-        self.draft.causes.append(CauseDraft(kind=kind, title=title, detail=detail))
+        self.draft.causes.append(
+            CauseDraft(kind=kind, title=title, detail=detail, category=category)
+        )
         self.report.count("Causes")
 
     def _span(self, value: str) -> bool:

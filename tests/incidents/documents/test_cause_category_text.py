@@ -86,6 +86,19 @@ def test_the_import_reads_a_category_by_its_value_or_the_words_the_form_shows(wr
     ]
 
 
+def test_a_root_cause_written_as_a_field_line_takes_its_category_too():
+    draft = parse_postmortem(
+        "# Outage\n\n**Root cause:** The signing key expired (category: configuration)\n"
+    )
+
+    [cause] = draft.causes
+    assert (cause.kind, cause.title, cause.category) == (
+        "primary",
+        "The signing key expired",
+        "configuration",
+    )
+
+
 def test_an_unknown_category_in_an_import_is_kept_in_the_text_with_a_warning():
     draft = parse_postmortem(
         "# Outage\n\n## Root Cause Analysis\n\n- **The key expired** (category: gremlins)\n"
