@@ -170,21 +170,21 @@ def test_an_unknown_category_is_named_beside_its_line_and_nothing_is_applied(
     assert key.category == "configuration"
 
 
-def test_a_category_set_meanwhile_is_kept_when_the_text_leaves_that_cause_alone(
-    editor, incident, causes
-):
+def test_a_category_set_meanwhile_is_kept_when_the_text_leaves_it_alone(editor, incident, causes):
     key, alert = causes
     text, opened = open_text(editor, incident, "causes")
-    theirs = Cause.objects.get(pk=alert.pk)
-    theirs.category = "monitoring"
-    services.part_save(row=theirs, user=None, fields=["category"])
+    for row, category in ((key, "data"), (alert, "monitoring")):
+        theirs = Cause.objects.get(pk=row.pk)
+        theirs.category = category
+        services.part_save(row=theirs, user=None, fields=["category"])
 
+    # The text, opened before, edits the first cause's title and nothing of the second.
     edited = text.replace("The key expired", "The signing key expired")
     assert post(editor, incident, "causes", edited, opened).status_code == 302
 
     key.refresh_from_db()
     alert.refresh_from_db()
-    assert (key.title, key.category) == ("The signing key expired", "configuration")
+    assert (key.title, key.category) == ("The signing key expired", "data")
     assert alert.category == "monitoring"
 
 
