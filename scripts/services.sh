@@ -16,12 +16,18 @@ PG_PORT=""
 REDIS_TMP=""
 REDIS_PID=""
 REDIS_PORT=""
+BACKGROUND_PIDS=() # the caller's own background jobs, stopped on exit too
 
 step() { printf '\n==> %s\n' "$*"; }
 
 cleanup() {
     local rc=$?
     set +e
+    local pid
+    for pid in "${BACKGROUND_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
     if [[ -n $REDIS_PID ]]; then
         kill "$REDIS_PID" 2>/dev/null
         wait "$REDIS_PID" 2>/dev/null
