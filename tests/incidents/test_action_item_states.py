@@ -7,8 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -245,31 +244,6 @@ class TestParentWithOpenSteps:
         parent = tree[0]
         with pytest.raises(ValidationError):
             services.action_item_complete(item=parent, user=None, close_children="in_progress")
-
-
-BEFORE = [("incidents", "0010_row_versions")]
-AFTER = [("incidents", "0011_action_item_states_and_duplicates")]
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("back_to_the_latest_schema")
-def test_items_set_to_wont_do_before_reasons_existed_get_one_saying_so():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    old = executor.loader.project_state(BEFORE).apps
-    service = old.get_model("deployments", "Service").objects.create(slug="old", name="Old")
-    incident = old.get_model("incidents", "Incident").objects.create(
-        number=77, service=service, title="Old", started_at=timezone.now()
-    )
-    items = old.get_model("incidents", "ActionItem").objects
-    dropped = items.create(incident=incident, title="Dropped", status="wont_do")
-    kept = items.create(incident=incident, title="Kept", status="open")
-
-    executor = MigrationExecutor(connection)
-    executor.migrate(AFTER)
-
-    reasons = dict(ActionItem.objects.values_list("pk", "closed_reason"))
-    assert reasons == {dropped.pk: NO_REASON_RECORDED, kept.pk: ""}
 
 
 class TestOnTheIncidentPage:

@@ -7,12 +7,10 @@ editors switch it there or over the API.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from celery import current_app
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
 
@@ -425,49 +423,3 @@ def test_the_schema_documents_both_actions_beside_resolve(openapi):  # noqa: F81
     for action in ("publish", "unpublish"):
         operation = openapi[f"/api/v1/incidents/{{ref}}/{action}"]["POST"]
         assert "200" in operation.definition.raw["responses"]
-
-
-# --- the migration ---------------------------------------------------------------------------
-
-BEFORE = [("incidents", "0012_timeline_changes")]
-AFTER = [("incidents", "0013_incident_visibility")]
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("back_to_the_latest_schema")
-def test_incidents_with_a_standing_published_update_are_public_after_the_migration():
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    old = executor.loader.project_state(BEFORE).apps
-    service = old.get_model("deployments", "Service").objects.create(slug="old", name="Old")
-    incidents = old.get_model("incidents", "Incident").objects
-    messages = old.get_model("incidents", "Communication").objects
-    at = datetime(2026, 1, 2, 6, 5, tzinfo=UTC)
-
-    def incident(number: int, *updates: dict) -> int:
-        row = incidents.create(number=number, service=service, title="Old", started_at=at)
-        for fields in updates:
-            messages.create(incident=row, subject="Update", **fields)
-        return row.pk
-
-    sent = {"audience": "status_page", "status": "sent", "approved_at": at, "sent_at": at}
-    later = {**sent, "approved_at": at + timedelta(minutes=9), "sent_at": at + timedelta(minutes=9)}
-    withdrawn = {**sent, "retracted_at": at + timedelta(minutes=1), "retraction_reason": "Wrong"}
-    published = incident(1, later, sent)
-    only_withdrawn = incident(2, withdrawn)
-    only_email = incident(3, {**sent, "audience": "user_email"})
-    only_draft = incident(4, {"audience": "status_page", "status": "draft"})
-    nothing = incident(5)
-
-    executor = MigrationExecutor(connection)
-    executor.migrate(AFTER)
-
-    since = dict(Incident.objects.values_list("pk", "public_since"))
-    assert since == {
-        published: at,  # its first published update
-        only_withdrawn: None,
-        only_email: None,
-        only_draft: None,
-        nothing: None,
-    }
-    assert not Incident.objects.filter(public_marked=True).exists()
