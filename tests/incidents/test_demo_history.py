@@ -4,11 +4,13 @@ say, loaded once however often the command runs."""
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import transaction
 
 from deployments.models import CheckResultHourly, Deployment, GateRun, Service
 from incidents.insights.metrics.forms import default_scope
@@ -36,14 +38,25 @@ def load(*args: str) -> str:
     return out.getvalue()
 
 
+@pytest.fixture(scope="module")
+def history(django_db_setup, django_db_blocker) -> Iterator[str]:
+    """The demo with its history, loaded once for the tests that read it (a load takes seconds),
+    in a transaction rolled back after the module; each test runs in a savepoint of its own.
+    Returns what the command printed."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        with time_machine.travel(NOW, tick=False):
+            output = load("--history")
+        yield output
+        transaction.set_rollback(True)
+
+
 def test_without_the_flag_the_demo_is_the_moodmash_outage_alone():
     load()
     assert Incident.objects.count() == 1
 
 
-def test_the_history_gives_every_chart_of_the_default_year_something_to_draw():
-    output = load("--history")
-    assert "history incidents" in output
+def test_the_history_gives_every_chart_of_the_default_year_something_to_draw(history):
+    assert "history incidents" in history
     history = Incident.objects.exclude(service__slug="moodmash")
     assert history.count() > 100
     assert set(history.values_list("severity", flat=True)) == set(Severity.values)
@@ -68,21 +81,19 @@ def test_the_history_gives_every_chart_of_the_default_year_something_to_draw():
         assert not selector(scope, today).is_empty, name
 
 
-def test_loading_the_history_again_adds_nothing():
-    load("--history")
+def test_loading_the_history_again_adds_nothing(history):
     first = row_counts()
     load("--history")
     assert row_counts() == first
 
 
-def test_incident_numbers_follow_on_from_the_demo_incident_without_gaps():
-    load("--history")
+def test_incident_numbers_follow_on_from_the_demo_incident_without_gaps(history):
     numbers = sorted(Incident.objects.values_list("number", flat=True))
     assert numbers == list(range(1, len(numbers) + 1))
     assert date(2026, 1, 2) == Incident.objects.get(number=1).started_at.date()
 
 
-def test_two_loads_on_the_same_day_write_the_same_history():
+def test_two_loads_on_the_same_day_write_the_same_history(history):
     def written() -> list[tuple]:
         return list(
             Incident.objects.exclude(service__slug="moodmash")
@@ -90,9 +101,7 @@ def test_two_loads_on_the_same_day_write_the_same_history():
             .values_list("service__slug", "title", "severity", "started_at", "resolved_at")
         )
 
-    with time_machine.travel(NOW.replace(hour=1), tick=False):
-        load("--history")
-    first = written()
+    first = written()  # loaded at noon
     slugs = {slug for slug, *_ in first}
     Incident.objects.filter(service__slug__in=slugs).delete()
     Service.objects.filter(slug__in=slugs).delete()
