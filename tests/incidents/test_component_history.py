@@ -153,7 +153,10 @@ def test_the_page_costs_the_same_queries_however_many_components_and_changes(
         check = HealthCheckFactory(name=f"Check {i}", service=service)
         result(check, at=NOW - timedelta(minutes=1))
         made.append(services.component_save(name=f"Part {i}", group=group, health_checks=[check]))
-    for days in range(1, 31):
+    # An outage every third day of the 30 the page shows: 20 changes a component (3,000 service
+    # calls for every day cost seconds, and showed nothing more).
+    outage_days = range(1, 31, 3)
+    for days in outage_days:
         clock.move_to(at_days_ago(days, 6))
         for part in made:
             services.component_set_status(component=part, status=PARTIAL, user=None)
@@ -165,4 +168,4 @@ def test_the_page_costs_the_same_queries_however_many_components_and_changes(
     # their uptime, components, their status history, maintenance, incidents), the page stored.
     with django_assert_num_queries(2 + 6 + 1):
         html = Client().get("/status/").content.decode()
-    assert html.count('<rect class="s-partial_outage"') == 30 * n
+    assert html.count('<rect class="s-partial_outage"') == len(outage_days) * n
