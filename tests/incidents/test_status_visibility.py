@@ -2,7 +2,7 @@
 when an editor publishes a status page update for it, or marks it public. Withdrawing its last
 published update takes it off again, unless it was marked public; making it internal takes it
 off whatever stands. The incident page says which it is, next to what the public would read, and
-editors switch it there or over the API.
+editors switch it there or over the API (tests/api/test_visibility_api.py).
 """
 
 from __future__ import annotations
@@ -19,12 +19,9 @@ from incidents.models import Audience, Communication, Incident, Phase, TimelineE
 from incidents.statuspage import services
 from tests.api.test_incidents_api import (
     API,
-    assert_documented,
     bearer,
-    etag_version,
     incident_url,
     openapi,  # noqa: F401  (a fixture)
-    problem_type,
     send_json,
 )
 from tests.factories import (
@@ -379,47 +376,3 @@ def test_the_incident_page_reads_in_the_same_number_of_queries_public_or_not(
     with django_assert_max_num_queries(40) as public:
         detail(client, incident)
     assert len(public.captured_queries) == len(internal.captured_queries)
-
-
-# --- the API ---------------------------------------------------------------------------------
-
-
-def test_the_api_publishes_and_unpublishes_with_the_detail_as_the_answer(
-    incident,
-    editor,
-    openapi,  # noqa: F811
-):
-    api = bearer(editor)
-    url = incident_url(incident, "/publish")
-    published = api.post(url)
-    assert published.status_code == 200, published.content
-    assert published.json()["public"] is True
-    assert published.json()["public_since"] == "2026-03-02T12:00:00Z"
-    assert etag_version(published) == incident.version + 1
-    assert_documented(openapi, "/api/v1/incidents/{ref}/publish", "POST", url, published)
-    assert where_shown(incident) == ALL
-
-    url = incident_url(incident, "/unpublish")
-    unpublished = api.post(url)
-    assert unpublished.status_code == 200
-    assert unpublished.json()["public"] is False
-    assert unpublished.json()["public_since"] is None
-    assert_documented(openapi, "/api/v1/incidents/{ref}/unpublish", "POST", url, unpublished)
-    listed = api.get(f"{API}/incidents").json()["results"][0]
-    assert (listed["public"], listed["public_since"]) == (False, None)
-
-
-@pytest.mark.parametrize("action", ["publish", "unpublish"])
-def test_viewers_and_read_tokens_cannot_change_visibility(incident, editor, action):
-    viewer = bearer(user_with_role("viewer"))
-    reader = bearer(editor, scope="read")
-    for client in (viewer, reader):
-        response = client.post(incident_url(incident, f"/{action}"))
-        assert response.status_code == 403
-        assert problem_type(response) == "permission-denied"
-
-
-def test_the_schema_documents_both_actions_beside_resolve(openapi):  # noqa: F811
-    for action in ("publish", "unpublish"):
-        operation = openapi[f"/api/v1/incidents/{{ref}}/{action}"]["POST"]
-        assert "200" in operation.definition.raw["responses"]
