@@ -91,6 +91,16 @@ def test_no_component_is_described_by_the_machinery_it_is_built_on():
     assert described == []
 
 
+def test_the_docs_page_sends_a_browser_not_signed_in_to_sign_in_and_back(client: Client, db):
+    response = client.get("/api/docs/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/api/docs/"
+    # Credentials that do not hold are the API's problem, not a page to sign in on.
+    refused = client.get("/api/docs/", HTTP_AUTHORIZATION="Bearer not-a-token")
+    assert refused.status_code == 401
+    assert refused["Content-Type"] == "application/problem+json"
+
+
 def test_the_docs_page_loads_its_assets_from_this_server(client: Client, db):
     client.force_login(user_with_role("viewer"))
     html = client.get("/api/docs/").content.decode()
