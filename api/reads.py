@@ -9,23 +9,38 @@ shapes each row with a dict comprehension over them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, ClassVar
 
+import orjson
 from django.utils import timezone
 from rest_framework import serializers
 
 
 class Times:
     """Formats times as DRF's DateTimeField does (in the current time zone, UTC as "Z"),
-    reading the zone once per response rather than once per value."""
+    reading the zone once per response rather than once per value.
+
+    In UTC, the default zone and the one every token's request is answered in, a time is
+    written by orjson: the same RFC 3339 text as isoformat() with "Z" (a test holds them equal
+    over the whole range of datetime), at a quarter of the cost, which on a page of 100 rows
+    with three times each was a tenth of the list's time. Other zones keep isoformat(): orjson
+    writes an offset in whole minutes, and some zones' historical offsets have seconds.
+    """
 
     def __init__(self) -> None:
         self.zone: tzinfo = timezone.get_current_timezone()
+        self.utc = str(self.zone) == "UTC"
 
     def __call__(self, value: datetime | None) -> str | None:
         if value is None:
             return None
+        if self.utc:
+            # The database's times are in UTC already: converting them would cost as much
+            # as writing them.
+            if value.tzinfo is not UTC:
+                value = value.astimezone(UTC)
+            return orjson.dumps(value, option=orjson.OPT_UTC_Z)[1:-1].decode()
         text = value.astimezone(self.zone).isoformat()
         return text[:-6] + "Z" if text.endswith("+00:00") else text
 
