@@ -9,23 +9,38 @@ shapes each row with a dict comprehension over them.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, ClassVar
 
+import orjson
 from django.utils import timezone
 from rest_framework import serializers
 
 
 class Times:
     """Formats times as DRF's DateTimeField does (in the current time zone, UTC as "Z"),
-    reading the zone once per response rather than once per value."""
+    reading the zone once per response rather than once per value.
+
+    In UTC, the default zone and the one every token's request is answered in, a time is
+    written by orjson: the same RFC 3339 text as isoformat() with "Z" (a test holds them equal
+    over the whole range of datetime), at a quarter of the cost, which on a page of 100 rows
+    with three times each was a tenth of the list's time. Other zones keep isoformat(): orjson
+    writes an offset in whole minutes, and some zones' historical offsets have seconds.
+    """
 
     def __init__(self) -> None:
         self.zone: tzinfo = timezone.get_current_timezone()
+        self.utc = str(self.zone) == "UTC"
 
     def __call__(self, value: datetime | None) -> str | None:
         if value is None:
             return None
+        if self.utc:
+            # The database's times are in UTC already: converting them would cost as much
+            # as writing them.
+            if value.tzinfo is not UTC:
+                value = value.astimezone(UTC)
+            return orjson.dumps(value, option=orjson.OPT_UTC_Z)[1:-1].decode()
         text = value.astimezone(self.zone).isoformat()
         return text[:-6] + "Z" if text.endswith("+00:00") else text
 
@@ -107,11 +122,17 @@ class RowSerializer(serializers.Serializer):
         return [serializer.shape_row(row, times) for row in rows]
 
     def shape_row(self, source: Any, times: Times) -> dict[str, Any]:
-        row = source if isinstance(source, Mapping) else instance_row(source, self._selected)
+        # A dict is told apart without the Mapping ABC's check, a tenth of a row's shaping.
+        if type(source) is dict or isinstance(source, Mapping):
+            row = source
+        else:
+            row = instance_row(source, self._selected)
         data = {name: row[column] for name, column in self._pairs}
         self.finish(data, source, times)
+        # Most optional times are unset: leave None as it is, without a call.
         for name in self._datetimes:
-            data[name] = times(data[name])
+            if data[name] is not None:
+                data[name] = times(data[name])
         for name in self._dates:
             data[name] = iso_day(data[name])
         return data

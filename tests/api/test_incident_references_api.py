@@ -158,3 +158,46 @@ def test_the_lists_query_count_does_not_grow_with_labels_and_references(api):
         rows = api.get(f"{API}/incidents").json()["results"]
     assert all(len(row["labels"]) == 2 and len(row["external_references"]) == 1 for row in rows)
     assert len(one) == len(fifty)
+
+
+def _labelled(*labels: str, key: str) -> Incident:
+    incident = IncidentFactory()
+    for label in labels:
+        IncidentLabel.objects.create(incident=incident, name=label)
+    ExternalReference.objects.create(incident=incident, source="pager", key=key)
+    return incident
+
+
+def _labels_and_keys(api, **params) -> dict[str, tuple[list[str], list[str]]]:
+    rows = api.get(f"{API}/incidents", {"ordering": "number", **params}).json()["results"]
+    return {
+        row["reference"]: (row["labels"], [ref["key"] for ref in row["external_references"]])
+        for row in rows
+    }
+
+
+def test_a_page_shows_its_own_incidents_labels_not_those_of_incidents_between_them(api):
+    # Ids next to each other: the page is read by the range of its ids, which holds the
+    # incident in between, left off the page by the filter.
+    first = _labelled("shared", "alpha", key="A")
+    between = _labelled("beta", key="B")
+    last = _labelled("shared", "gamma", key="C")
+    assert last.pk - first.pk == 2
+    assert _labels_and_keys(api, label="shared") == {
+        first.reference: (["alpha", "shared"], ["A"]),
+        last.reference: (["gamma", "shared"], ["C"]),
+    }
+    assert _labels_and_keys(api)[between.reference] == (["beta"], ["B"])
+
+
+def test_a_page_whose_ids_lie_far_apart_shows_each_incidents_labels(api):
+    # Ids further apart than twice the page's length: the page is read by its ids.
+    first = _labelled("shared", "alpha", key="A")
+    for i in range(6):
+        _labelled("other", key=f"O{i}")
+    last = _labelled("shared", "gamma", key="C")
+    assert last.pk - first.pk == 7
+    assert _labels_and_keys(api, label="shared") == {
+        first.reference: (["alpha", "shared"], ["A"]),
+        last.reference: (["gamma", "shared"], ["C"]),
+    }
