@@ -9,8 +9,8 @@ where a fixture makes them, otherwise about id 999999, where a caller let in get
 request runs in a savepoint that is rolled back, so one caller's DELETE does not change what the
 next one sees. API routes are asked about id 999999: DRF checks role and scope before it looks
 the row up, so 404 there means "let in". The admin site is Django's own and is asked as a whole
-(GET on each of its pages as anonymous and as an admin, and by every caller on the pages whose
-one permission check decides for all of them; Hindsight's roles carry no staff status, so all of
+(GET and POST on each of its pages as anonymous and as an admin, and by every caller on the
+pages whose one permission check decides for all of them; Hindsight's roles carry no staff status, so all of
 them are sent to its login, and a staff account is let in).
 
 The table is authorization_table.py.
@@ -51,7 +51,15 @@ from tests.factories import (
     user_with_role,
 )
 from tests.security.authorization_table import PUBLIC_ROUTES, TABLE
-from tests.security.matrix import LOGIN, OK, UNAUTHENTICATED, Route, outcome, routes
+from tests.security.matrix import (
+    LOGIN,
+    OK,
+    PAGE_METHODS,
+    UNAUTHENTICATED,
+    Route,
+    outcome,
+    routes,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
@@ -242,16 +250,18 @@ ADMIN_SITE_OPEN = frozenset({"admin:login", "admin:logout"})
 
 
 def test_the_admin_site_sends_everyone_without_staff_status_to_its_login(values, callers):
-    """Every admin page for anonymous and for the strongest role without staff status; every
-    caller on the pages that decide for all of them (the site's one permission check)."""
+    """Every admin page, with each method a page takes, for anonymous and for the strongest role
+    without staff status; every caller on the pages that decide for all of them (the site's one
+    permission check). A POST is refused like a GET, before the admin reads the form."""
     wrong = []
     for route in ADMIN_SITE:
         url = url_of(route, values)
         expected = OK if route.name in ADMIN_SITE_OPEN else LOGIN
         everyone = route.name in ("admin:index", "admin:incidents_incident_changelist")
         for role in ROLES if everyone else ("anonymous", "admin"):
-            if (got := ask(callers[role], "GET", url, api=False)) != expected:
-                wrong.append(f"GET {url} as {role}: {got}")
+            for method in PAGE_METHODS:
+                if (got := ask(callers[role], method, url, api=False)) != expected:
+                    wrong.append(f"{method} {url} as {role}: {got}")
     assert wrong == []
     staff = Client()
     staff.force_login(User.objects.create_superuser("root", "root@example.test", "x"))
