@@ -10,10 +10,6 @@ from incidents.insights.metrics.forms import Scope
 from incidents.models import ActionItem, Incident
 
 
-def month_label(month: date) -> str:
-    return f"{month:%Y-%m}"
-
-
 def as_date(value: date | datetime) -> date:
     """A truncated month or week as a date: TruncMonth gives datetimes for datetime fields."""
     return value.date() if isinstance(value, datetime) else value
