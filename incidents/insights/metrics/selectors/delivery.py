@@ -61,9 +61,9 @@ def production_deployments(scope: Scope) -> QuerySet[Deployment]:
 def change_failure_rate(scope: Scope, today: date) -> Chart:
     # Named as a cause by a person ("Mark as cause", or a cause row naming it): a deployment
     # that merely came before an incident is not a failure, and a draft's proposal not yet kept
-    # is no one's word.
-    # The deployments named, read once (a few, through cause_named_deployment_idx) rather than
-    # asked of each deployment: an EXISTS per row read every cause of the history.
+    # is no one's word. The deployments named are read once (a few, through
+    # cause_named_deployment_idx) rather than asked of each deployment: an EXISTS per row read
+    # every cause of the history.
     named = Cause.objects.filter(
         deployment__isnull=False, proposed=False, incident__duplicate_of__isnull=True
     )
