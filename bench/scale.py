@@ -7,7 +7,8 @@ through Django's test client and the whole middleware stack, logged in as the pe
 the most action items (an editor). Every size spans the same five years and shares the same 50
 services, 50 people and month of minute health results for 50 checks; what grows is the number
 of incidents and everything that comes with them (per incident: 30 timeline events, 8 action
-items, 3 causes, 3 lessons, 2 success criteria, 20 deployments, 5 changes).
+items, 3 causes, 3 lessons, 2 success criteria, 20 deployments, 5 changes, 5 answers of the
+gate, and the hourly roll-ups of the hours its check failed).
 
 Each figure is the median wall time of several requests after warm-up, the sizes taking turns so
 that a busy machine slows them alike. The target is every page at 10,000 (and each search at
@@ -62,6 +63,8 @@ REPEATS = int(os.environ.get("HINDSIGHT_BENCH_SCALE_REPEATS", "3" if QUICK else 
 ONLY = [word.strip() for word in os.environ.get("HINDSIGHT_BENCH_SCALE_PAGES", "").split(",")]
 WARMUP = 2
 TARGET = 2.0
+# The metrics page filtered to one service (bench/scale_history.py names them service-01 ...).
+METRICS_SERVICE = "service-07"
 # Enough `next` links to reach the last page of 100,000 rows at 50 a page, when ?page=last
 # is not understood.
 MAX_HOPS = 2500
@@ -149,6 +152,8 @@ def _all_pages() -> list[Page]:
         Page("incident page (newest)", ""),
         Page("action items, mine + overdue", "/action-items/?mine=on&overdue=on"),
         Page("dashboard", "/"),
+        Page("metrics page, 12 months", "/metrics/"),
+        Page("metrics page, one service", f"/metrics/?service={METRICS_SERVICE}"),
     ]
 
 

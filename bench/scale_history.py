@@ -9,7 +9,10 @@ Used by bench/scale.py and by its smoke test. It needs Django set up on a Postgr
 - history_fill(): `incidents` incidents spread over `years` ending now, each with its timeline,
   causes, lessons, action items (open, overdue and done, owned by many people) and success
   criteria, plus deployments and recorded changes. The newest three are still open and the next
-  seven are in review, whatever the size, so the dashboard's lists keep their length.
+  seven are in review, whatever the size, so the dashboard's lists keep their length. For the
+  metrics page's charts also: cause categories, the gate's answers (some blocked, by rule), the
+  hourly roll-ups of each incident's failing check, and a third of the resolved incidents
+  caused by a production deployment the team confirmed, and rolled back on their timeline.
 
 Markdown goes through the app's one renderer, once per distinct text: the stored HTML is what
 the services would have stored. No history rows (simple_history) are written: no page measured
@@ -31,6 +34,7 @@ from django.utils import timezone
 from scale_rows import (
     CHANGES_EACH,
     DEPLOYMENTS,
+    GATE_RUNS,
     OPEN_NEWEST,
     PlannedIncident,
     action_item_rows,
@@ -38,6 +42,8 @@ from scale_rows import (
     change_rows,
     criterion_rows,
     deployment_rows,
+    failing_hour_rows,
+    gate_run_rows,
     incident_rows,
     lesson_rows,
     moments,
@@ -51,6 +57,7 @@ from deployments.models import (
     CheckResultHourly,
     Deployment,
     Environment,
+    GateRun,
     HealthCheck,
     HealthSnapshot,
     Service,
@@ -104,6 +111,23 @@ def _copy(model: type[models.Model], rows_from: Callable[[int], Iterable[dict[st
             [model._meta.db_table],
         )
     return written
+
+
+def _causes_confirm(incident_ids: list[int]) -> None:
+    """The primary cause of each of these incidents names the last production deployment of
+    its service before it ("Mark as cause"): what the change failure rate counts."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE incidents_cause c SET deployment_id = ("
+            " SELECT d.id FROM deployments_deployment d"
+            " JOIN deployments_environment e ON e.id = d.environment_id"
+            " WHERE e.service_id = i.service_id AND e.kind = 'production'"
+            " AND d.rollback_of_id IS NULL AND d.started_at < i.started_at"
+            " ORDER BY d.started_at DESC LIMIT 1"
+            ") FROM incidents_incident i"
+            ' WHERE i.id = c.incident_id AND c."order" = 0 AND i.id = ANY(%s)',
+            [incident_ids],
+        )
 
 
 def _next_id(model: type[models.Model]) -> int:
@@ -237,6 +261,21 @@ def history_fill(
             Deployment, lambda first: deployment_rows(rng, environments, shipped, first)
         )
         counts["changes"] = _copy(Change, lambda first: change_rows(rng, services, changed, first))
+        # What the metrics page's charts read besides incidents, from a generator of its own so
+        # the rows above stay as they were before these were added.
+        extra = random.Random(seed + 1)
+        productions = [e for e in environments if e.kind == Environment.Kind.PRODUCTION]
+        gated = moments(extra, incidents * GATE_RUNS, start, now)
+        counts["gate runs"] = _copy(
+            GateRun, lambda first: gate_run_rows(extra, productions, gated, first)
+        )
+        checks = dict(HealthCheck.objects.values_list("service_id", "id"))
+        rolled_up_from = CheckResultHourly.objects.aggregate(first=models.Min("hour"))["first"]
+        counts["failing check hours"] = _copy(
+            CheckResultHourly,
+            lambda first: failing_hour_rows(plan, checks, rolled_up_from, first),
+        )
+        _causes_confirm([inc.id for inc in plan if inc.confirmed])
     # What the beat's sweep does for rows written around the services: each incident's search
     # document, so the searches timed read what a real history would have.
     counts["search documents"] = 0
@@ -264,6 +303,8 @@ HISTORY_TABLES = (
     SuccessCriterion,
     Deployment,
     Change,
+    GateRun,
+    CheckResultHourly,
     SearchDocument,
 )
 

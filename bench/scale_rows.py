@@ -28,7 +28,7 @@ from scale_texts import (
 )
 
 from core.rendering import render
-from deployments.models import Environment, Service
+from deployments.models import Environment, GateRule, Service
 
 # Per incident, as measured on the history the issue describes (10,001 incidents: 300,010
 # timeline events, 80,031 action items, 200,008 deployments).
@@ -43,6 +43,13 @@ OPEN_NEWEST = 3
 IN_REVIEW_NEXT = 7
 # Items younger than this are still being worked on; older open ones are the forgotten backlog.
 RECENT = timedelta(days=90)
+# Gate answers per incident (the gate is asked before some deployments), and the share it blocks.
+GATE_RUNS = 5
+BLOCKED = 0.12
+# The categories of the contributing causes, after the primary's (its theme's).
+CONTRIBUTING_CATEGORIES = ("monitoring", "process")
+# Failing hours rolled up per incident at most: from its start, until it was resolved.
+FAILING_HOURS = 4
 
 
 @functools.cache
@@ -66,6 +73,12 @@ class PlannedIncident:
 
     def say(self, text: str) -> str:
         return text.format(service=self.service.name)
+
+    @property
+    def confirmed(self) -> bool:
+        """A third of the resolved incidents were caused by a deployment the team confirmed
+        ("Mark as cause") and rolled back: a share of ids, so no random draw changes the rest."""
+        return self.resolved_at is not None and self.id % 3 == 0
 
 
 def incident_rows(
@@ -115,11 +128,14 @@ def timeline_rows(
         for n in range(TIMELINE):
             pool = inc.theme.lines if n % 4 == 1 else COMMON_LINES
             at = inc.started_at + span * n
+            kind = rng.choice(kinds)
+            if n == 2 and inc.confirmed:
+                kind = "rollback"  # what the detection-to-rollback chart reads
             yield {
                 "id": next_id,
                 "incident_id": inc.id,
                 "occurred_at": at,
-                "kind": rng.choice(kinds),
+                "kind": kind,
                 "created_at": at,
                 **md("text", inc.say(rng.choice(pool))),
             }
@@ -135,6 +151,9 @@ def cause_rows(
                 "id": next_id,
                 "incident_id": inc.id,
                 "kind": "primary" if n == 0 else "contributing",
+                "category": inc.theme.category
+                if n == 0
+                else CONTRIBUTING_CATEGORIES[(n - 1) % len(CONTRIBUTING_CATEGORIES)],
                 "order": n,
                 "title": inc.say(inc.theme.causes[n % len(inc.theme.causes)]),
                 **md("detail", inc.say(rng.choice(inc.theme.summaries))),
@@ -257,3 +276,58 @@ def change_rows(
             "created_at": at,
         }
         next_id += 1
+
+
+def gate_run_rows(
+    rng: random.Random, environments: list[Environment], times: list[datetime], next_id: int
+) -> Iterator[dict[str, Any]]:
+    """The gate's answers: a reason per rule, most passing; a blocked answer has one or two
+    rules that blocked (the near-misses chart counts them by rule)."""
+    rules = [kind for kind, _ in GateRule.Kind.choices]
+    for at in times:
+        environment = rng.choice(environments)
+        blocked = rng.random() < BLOCKED
+        blocking = set(rng.sample(rules, rng.choice((1, 1, 2)))) if blocked else set()
+        yield {
+            "id": next_id,
+            "service_id": environment.service_id,
+            "environment_id": environment.pk,
+            "commit_sha": f"{rng.getrandbits(160):040x}",
+            "verdict": "block" if blocked else "pass",
+            "reasons": [
+                {"rule": rule, "outcome": "block" if rule in blocking else "pass"} for rule in rules
+            ],
+            "created_at": at,
+            "updated_at": at,
+        }
+        next_id += 1
+
+
+def failing_hour_rows(
+    plan: list[PlannedIncident], checks: dict[int, int], before: datetime | None, next_id: int
+) -> Iterator[dict[str, Any]]:
+    """Hourly roll-ups of each resolved incident's failing check (its service's), from the hour
+    it started until it was resolved, FAILING_HOURS at most; none at or after `before` (the
+    minute results' own roll-ups start there) and one per check and hour."""
+    seen: set[tuple[int, datetime]] = set()
+    for inc in plan:
+        if inc.resolved_at is None:
+            continue
+        check = checks[inc.service.pk]
+        hour = inc.started_at.replace(minute=0, second=0, microsecond=0)
+        for _ in range(FAILING_HOURS):
+            if hour > inc.resolved_at or (before is not None and hour >= before):
+                break
+            if (check, hour) not in seen:
+                seen.add((check, hour))
+                yield {
+                    "id": next_id,
+                    "health_check_id": check,
+                    "service_id": inc.service.pk,
+                    "hour": hour,
+                    "samples": 60,
+                    "ok_count": 60 - (inc.number % 50 + 5),
+                    "maintenance_count": 0,
+                }
+                next_id += 1
+            hour += timedelta(hours=1)

@@ -22,11 +22,14 @@ class Theme:
     causes: tuple[str, ...]
     lines: tuple[str, ...]  # timeline lines only this theme writes
     actions: tuple[str, ...]
+    # The cause category (incidents.models.Cause.Category) of its primary cause.
+    category: str = ""
 
 
 THEMES = (
     Theme(
         weight=35,
+        category="change",
         titles=(
             "{service}: background worker stopped taking jobs",
             "{service} worker crashed on start after a release",
@@ -55,6 +58,7 @@ THEMES = (
     ),
     Theme(
         weight=15,
+        category="capacity",
         titles=("{service}: cache cluster evicted everything", "Cold cache slowed {service}"),
         summaries=(
             "The cache in front of {service} was flushed during maintenance and the database "
@@ -66,6 +70,7 @@ THEMES = (
     ),
     Theme(
         weight=15,
+        category="infrastructure",
         titles=("{service}: expired certificate", "TLS handshakes failed for {service}"),
         summaries=(
             "The TLS certificate of {service} expired overnight; browsers refused to connect.",
@@ -76,6 +81,7 @@ THEMES = (
     ),
     Theme(
         weight=15,
+        category="infrastructure",
         titles=("{service}: database failover took too long", "{service} lost its primary"),
         summaries=(
             "The primary database of {service} went away and the replica took minutes to "
@@ -87,6 +93,7 @@ THEMES = (
     ),
     Theme(
         weight=15,
+        category="configuration",
         titles=(
             "{service}: a feature flag turned on for everyone",
             "Bad flag rollout in {service}",
@@ -98,6 +105,7 @@ THEMES = (
     ),
     Theme(
         weight=15,
+        category="capacity",
         titles=("{service}: disk full on the log volume", "{service} stopped writing logs"),
         summaries=("The log volume of {service} filled up and the service refused writes.",),
         causes=("Log rotation was switched off in a config change",),

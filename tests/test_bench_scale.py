@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
-from deployments.models import CheckResult, CheckResultHourly, Deployment, HealthSnapshot
-from incidents.models import ActionItem, Incident, TimelineEvent
+from deployments.models import CheckResult, CheckResultHourly, Deployment, GateRun, HealthSnapshot
+from incidents.models import ActionItem, Cause, Incident, TimelineEvent
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 # The benchmarks import each other as top-level modules, as `python bench/scale.py` runs them.
@@ -37,6 +38,9 @@ def history():
 
 
 def test_the_generator_writes_every_table_at_its_share_per_incident(history):
+    # One to four hours per resolved incident, fewer where two share an hour.
+    failing_hours = history.pop("failing check hours")
+    assert INCIDENTS - 3 <= failing_hours <= (INCIDENTS - 3) * 4
     assert history == {
         "incidents": INCIDENTS,
         "timeline events": INCIDENTS * 30,
@@ -46,6 +50,7 @@ def test_the_generator_writes_every_table_at_its_share_per_incident(history):
         "success criteria": INCIDENTS * 2,
         "deployments": INCIDENTS * 20,
         "changes": INCIDENTS * 5,
+        "gate runs": INCIDENTS * 5,
         "search documents": INCIDENTS,
     }
     assert Incident.objects.count() == INCIDENTS
@@ -84,8 +89,18 @@ def test_the_pages_the_benchmark_times_answer_on_the_generated_history(history, 
         "/action-items/?mine=on&overdue=on",
         "/api/v1/action-items?status=open",
         f"/api/v1/incidents?q={scale_texts.SEARCH_MISS}",
+        "/metrics/",
+        "/metrics/?service=service-07",
     ):
         assert client.get(url).status_code == 200, url
+
+
+def test_the_history_holds_what_every_metrics_chart_reads(history):
+    assert Cause.objects.exclude(category="").count() == INCIDENTS * 3
+    assert Cause.objects.filter(deployment__isnull=False).exists()
+    assert TimelineEvent.objects.filter(kind=TimelineEvent.Kind.ROLLBACK).exists()
+    assert GateRun.objects.filter(verdict=GateRun.Verdict.BLOCK).exists()
+    assert CheckResultHourly.objects.filter(ok_count__lt=F("samples")).exists()
 
 
 def test_nothing_generated_says_the_word_the_benchmark_searches_for_in_vain(history):

@@ -116,6 +116,11 @@ class GateRun(models.Model):
         indexes = [
             # The environment page's list of gate runs, newest first.
             models.Index(fields=["environment", "created_at"], name="gaterun_env_created_idx"),
+            # The blocked answers in a range (the metrics page's near misses): a few among the
+            # answers that passed.
+            models.Index(
+                fields=["created_at"], condition=Q(verdict="block"), name="gaterun_blocked_idx"
+            ),
         ]
 
     def __str__(self) -> str:

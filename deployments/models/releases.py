@@ -100,6 +100,14 @@ class Deployment(models.Model):
             models.Index(
                 fields=["environment", "manifest_digest"], name="deployment_env_digest_idx"
             ),
+            # The changes shipped in a range, rollbacks left out (the metrics page's change
+            # failure rate and deployments per week): read from the index alone, a fifth of the
+            # entries of five years instead of every row.
+            models.Index(
+                fields=["started_at", "environment", "id"],
+                condition=Q(rollback_of__isnull=True),
+                name="deployment_shipped_idx",
+            ),
         ]
 
     def __str__(self) -> str:

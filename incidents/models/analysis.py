@@ -85,7 +85,16 @@ class Cause(MarkdownModel, Ordered, Versioned):
             models.CheckConstraint(condition=~Q(parent=F("id")), name="cause_not_own_parent"),
             version_positive("cause"),
         ]
-        indexes = [models.Index(fields=["incident", "order"], name="cause_incident_order_idx")]
+        indexes = [
+            models.Index(fields=["incident", "order"], name="cause_incident_order_idx"),
+            # The deployments a person named as a cause (the metrics page's change failure
+            # rate): a few among all causes, read whole with their incidents.
+            models.Index(
+                fields=["deployment", "incident"],
+                condition=Q(deployment__isnull=False, proposed=False),
+                name="cause_named_deployment_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title

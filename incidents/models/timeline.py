@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Now
 from simple_history.models import HistoricalRecords
 
@@ -82,6 +83,13 @@ class TimelineEvent(MarkdownModel, Versioned):
             # An incident's timeline in time order (and its cursor pagination).
             models.Index(
                 fields=["incident", "occurred_at", "id"], name="timeline_incident_time_idx"
+            ),
+            # An incident's first rollback (the metrics page's time from detection to rollback):
+            # one entry to read, not the whole timeline.
+            models.Index(
+                fields=["incident", "occurred_at"],
+                condition=Q(kind="rollback"),
+                name="timeline_rollback_idx",
             ),
         ]
 

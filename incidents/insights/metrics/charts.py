@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 Figure = float | int | None
@@ -70,6 +71,51 @@ class Chart:
         writer.writerow(self.header)
         writer.writerows(self.rows)
         return out.getvalue()
+
+
+@dataclass(frozen=True)
+class Column:
+    """A series of a monthly chart before its figures: what monthly_chart makes a Series of."""
+
+    label: str
+    drawn: bool = True
+    css: str = ""
+
+
+def month_label(month: date) -> str:
+    return f"{month:%Y-%m}"
+
+
+def monthly_chart(
+    *,
+    months: Sequence[date],
+    columns: Sequence[Column],
+    row: Callable[[date], Sequence[Figure]],
+    name: str,
+    title: str,
+    description: str,
+    kind: Kind,
+    value_label: str,
+    category_label: str = "Month",
+    note: str = "",
+) -> Chart:
+    """A chart with a category per month: `row(month)` gives that month's figure of each
+    column, in the columns' order (a month the query returned nothing for included)."""
+    rows = [row(month) for month in months]
+    return Chart(
+        name=name,
+        title=title,
+        description=description,
+        kind=kind,
+        category_label=category_label,
+        value_label=value_label,
+        categories=[month_label(month) for month in months],
+        series=[
+            Series(column.label, [r[i] for r in rows], drawn=column.drawn, css=column.css)
+            for i, column in enumerate(columns)
+        ],
+        note=note,
+    )
 
 
 def format_figure(value: Figure) -> str:

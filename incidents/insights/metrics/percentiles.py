@@ -20,7 +20,12 @@ from django.db import connection
 from django.db.models import Aggregate, DurationField, Expression, F, QuerySet
 from django.db.models.functions import TruncMonth
 
+from incidents.insights.metrics.charts import Column
+
 PERCENTILES = ((0.5, "Median"), (0.9, "p90"))
+# The percentile charts' series, and a month without a duration (no point on either line).
+PERCENTILE_COLUMNS = [Column(label) for _, label in PERCENTILES]
+NO_PERCENTILES: list[float | None] = [None] * len(PERCENTILES)
 
 
 class PercentileCont(Aggregate):

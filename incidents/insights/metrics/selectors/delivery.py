@@ -11,7 +11,6 @@ from django.db import connection
 from django.db.models import (
     Count,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -23,10 +22,22 @@ from django.db.models import (
 from django.db.models.functions import TruncMonth, TruncWeek
 
 from deployments.models import CheckResultHourly, Deployment, Environment, GateRule, GateRun
-from incidents.insights.metrics.charts import Chart, Kind, Series, share
+from incidents.insights.metrics.charts import (
+    Chart,
+    Column,
+    Figure,
+    Kind,
+    Series,
+    monthly_chart,
+    share,
+)
 from incidents.insights.metrics.forms import Scope
-from incidents.insights.metrics.percentiles import PERCENTILES, monthly_percentiles
-from incidents.insights.metrics.selectors.common import as_date, incidents_in, month_label
+from incidents.insights.metrics.percentiles import (
+    NO_PERCENTILES,
+    PERCENTILE_COLUMNS,
+    monthly_percentiles,
+)
+from incidents.insights.metrics.selectors.common import as_date, incidents_in
 from incidents.models import Cause, TimelineEvent
 
 RANKED_ROWS = 10
@@ -50,36 +61,44 @@ def production_deployments(scope: Scope) -> QuerySet[Deployment]:
 def change_failure_rate(scope: Scope, today: date) -> Chart:
     # Named as a cause by a person ("Mark as cause", or a cause row naming it): a deployment
     # that merely came before an incident is not a failure, and a draft's proposal not yet kept
-    # is no one's word.
-    causes = Cause.objects.filter(
-        deployment=OuterRef("pk"), proposed=False, incident__duplicate_of__isnull=True
+    # is no one's word. The deployments named are read once (a few, through
+    # cause_named_deployment_idx) rather than asked of each deployment: an EXISTS per row read
+    # every cause of the history.
+    named = Cause.objects.filter(
+        deployment__isnull=False, proposed=False, incident__duplicate_of__isnull=True
     )
     if scope.severity:
-        causes = causes.filter(incident__severity=scope.severity)
+        named = named.filter(incident__severity=scope.severity)
     rows = (
         production_deployments(scope)
         .order_by()
         .annotate(month=TruncMonth("started_at"))
         .values("month")
-        .annotate(total=Count("id"), failed=Count("id", filter=Q(Exists(causes))))
+        .annotate(
+            total=Count("id"),
+            failed=Count("id", filter=Q(pk__in=named.values("deployment_id"))),
+        )
     )
     totals = {as_date(row["month"]): (row["total"], row["failed"]) for row in rows}
-    months = scope.months
-    counts = [totals.get(m, (0, 0)) for m in months]
-    return Chart(
+
+    def row(month: date) -> list[Figure]:
+        total, failed = totals.get(month, (0, 0))
+        return [share(failed, total), total, failed]
+
+    return monthly_chart(
+        months=scope.months,
+        columns=[
+            Column("Failure rate (%)"),
+            Column("Deployments", drawn=False),
+            Column("Named as a cause", drawn=False),
+        ],
+        row=row,
         name="change-failure-rate",
         title="Change failure rate",
         description="The share of production deployments that an incident names as its cause, "
         "per month the deployment started.",
         kind=Kind.BARS,
-        category_label="Month",
         value_label="Percent of deployments",
-        categories=[month_label(m) for m in months],
-        series=[
-            Series("Failure rate (%)", [share(failed, total) for total, failed in counts]),
-            Series("Deployments", [total for total, _ in counts], drawn=False),
-            Series("Named as a cause", [failed for _, failed in counts], drawn=False),
-        ],
         note="Severity counts only the incidents that name a deployment; rollbacks are not "
         "counted as deployments.",
     )
@@ -101,8 +120,10 @@ def detection_to_rollback(scope: Scope, today: date) -> Chart:
             F("rolled_back_at") - F("detected_at"), output_field=DurationField()
         ),
     )
-    months = scope.months
-    return Chart(
+    return monthly_chart(
+        months=scope.months,
+        columns=PERCENTILE_COLUMNS,
+        row=lambda month: by_month.get(month, NO_PERCENTILES),
         name="rollback",
         title="Time from detection to rollback",
         description="Minutes from detecting an incident to the first rollback on its timeline, "
@@ -110,11 +131,6 @@ def detection_to_rollback(scope: Scope, today: date) -> Chart:
         kind=Kind.LINES,
         category_label="Month the incident started",
         value_label="Minutes",
-        categories=[month_label(m) for m in months],
-        series=[
-            Series(label, [by_month.get(m, [None] * len(PERCENTILES))[i] for m in months])
-            for i, (_, label) in enumerate(PERCENTILES)
-        ],
     )
 
 
@@ -179,26 +195,26 @@ def _blocks_by_rule(scope: Scope) -> dict[tuple[date, str], int]:
 
 def near_misses(scope: Scope, today: date) -> Chart:
     counts = _blocks_by_rule(scope)
-    months = scope.months
-    return Chart(
+    return monthly_chart(
+        months=scope.months,
+        columns=[Column(label) for label in GateRule.Kind.labels],
+        row=lambda month: [counts[month, kind] for kind in GateRule.Kind.values],
         name="near-misses",
         title="Near misses: deployments the gate blocked",
         description="How many times the deployment gate refused a deployment each month, by "
         "the rule that blocked it. An answer blocked by two rules counts under both.",
         kind=Kind.STACKED,
-        category_label="Month",
         value_label="Blocked answers",
-        categories=[month_label(m) for m in months],
-        series=[
-            Series(label, [counts[m, kind] for m in months])
-            for kind, label in GateRule.Kind.choices
-        ],
         note=SCOPE_NOTE,
     )
 
 
 def failing_checks(scope: Scope, today: date) -> Chart:
-    hours = CheckResultHourly.objects.filter(hour__gte=scope.start_at, hour__lt=scope.end_before)
+    # Only the hours with a failure (an hour without adds nothing): a few among the years of
+    # healthy hours, through hourly_failing_idx.
+    hours = CheckResultHourly.objects.filter(
+        ok_count__lt=F("samples"), hour__gte=scope.start_at, hour__lt=scope.end_before
+    )
     if scope.service is not None:
         hours = hours.filter(service=scope.service)
     rows = list(

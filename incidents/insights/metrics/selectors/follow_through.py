@@ -9,9 +9,17 @@ from django.db.models import Count, F, Q, QuerySet, Value
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from incidents.insights.metrics.charts import Chart, Kind, Series, share
+from incidents.insights.metrics.charts import (
+    Chart,
+    Column,
+    Figure,
+    Kind,
+    Series,
+    monthly_chart,
+    share,
+)
 from incidents.insights.metrics.forms import Scope
-from incidents.insights.metrics.selectors.common import action_items_of, as_date, month_label
+from incidents.insights.metrics.selectors.common import action_items_of, as_date
 from incidents.models import ActionItem
 
 RANKED_ROWS = 10
@@ -49,20 +57,16 @@ def items_created_and_completed(scope: Scope, today: date) -> Chart:
     # One query: the two counts as a UNION ALL.
     for row in created.union(completed, all=True):
         counts[as_date(row["month"]), row["what"]] += row["n"]
-    months = scope.months
-    return Chart(
+    return monthly_chart(
+        months=scope.months,
+        columns=[Column("Created"), Column("Completed")],
+        row=lambda month: [counts[month, "created"], counts[month, "done"]],
         name="items",
         title="Action items created and completed",
         description="Action items written into post-mortems each month, beside those marked "
         "done that month.",
         kind=Kind.BARS,
-        category_label="Month",
         value_label="Action items",
-        categories=[month_label(m) for m in months],
-        series=[
-            Series("Created", [counts[m, "created"] for m in months]),
-            Series("Completed", [counts[m, "done"] for m in months]),
-        ],
     )
 
 
@@ -85,9 +89,19 @@ def items_done_by_due_date(scope: Scope, today: date) -> Chart:
         )
     )
     totals = {as_date(row["month"]): (row["total"], row["on_time"]) for row in rows}
-    months = scope.months
-    counts = [totals.get(m, (0, 0)) for m in months]
-    return Chart(
+
+    def row(month: date) -> list[Figure]:
+        total, on_time = totals.get(month, (0, 0))
+        return [share(on_time, total), total, on_time]
+
+    return monthly_chart(
+        months=scope.months,
+        columns=[
+            Column("Done on time (%)"),
+            Column("Due", drawn=False),
+            Column("Done on time", drawn=False),
+        ],
+        row=row,
         name="on-time",
         title="Action items done by their due date",
         description="Of the action items due each month, the share marked done on or before "
@@ -95,12 +109,6 @@ def items_done_by_due_date(scope: Scope, today: date) -> Chart:
         kind=Kind.BARS,
         category_label="Month the item was due",
         value_label="Percent done on time",
-        categories=[month_label(m) for m in months],
-        series=[
-            Series("Done on time (%)", [share(on_time, total) for total, on_time in counts]),
-            Series("Due", [total for total, _ in counts], drawn=False),
-            Series("Done on time", [on_time for _, on_time in counts], drawn=False),
-        ],
     )
 
 

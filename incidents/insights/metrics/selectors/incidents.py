@@ -8,10 +8,14 @@ from datetime import date
 from django.db.models import Count, F
 from django.db.models.functions import TruncMonth
 
-from incidents.insights.metrics.charts import Chart, Kind, Series
+from incidents.insights.metrics.charts import Chart, Column, Kind, Series, monthly_chart
 from incidents.insights.metrics.forms import Scope
-from incidents.insights.metrics.percentiles import PERCENTILES, monthly_percentiles
-from incidents.insights.metrics.selectors.common import as_date, incidents_in, month_label
+from incidents.insights.metrics.percentiles import (
+    NO_PERCENTILES,
+    PERCENTILE_COLUMNS,
+    monthly_percentiles,
+)
+from incidents.insights.metrics.selectors.common import as_date, incidents_in
 from incidents.models import Cause, Severity
 
 UNCATEGORISED = "Not categorised"
@@ -29,20 +33,16 @@ def incidents_by_severity(scope: Scope, today: date) -> Chart:
     )
     for row in rows:
         counts[as_date(row["month"]), row["severity"]] += row["n"]
-    months = scope.months
-    return Chart(
+    return monthly_chart(
+        months=scope.months,
+        columns=[Column(label, css=f"severity-{value}") for value, label in Severity.choices],
+        row=lambda month: [counts[month, value] for value in Severity.values],
         name="incidents",
         title="Incidents per month by severity",
         description="How many incidents started each month, stacked by severity. A duplicate "
         "is counted once, as the incident it duplicates.",
         kind=Kind.STACKED,
-        category_label="Month",
         value_label="Incidents",
-        categories=[month_label(m) for m in months],
-        series=[
-            Series(label, [counts[m, value] for m in months], css=f"severity-{value}")
-            for value, label in Severity.choices
-        ],
     )
 
 
@@ -50,19 +50,16 @@ def _timing(scope: Scope, *, name: str, field: str, title: str, description: str
     by_month = monthly_percentiles(
         incidents_in(scope), month_field="started_at", duration=F(field) - F("started_at")
     )
-    months = scope.months
-    return Chart(
+    return monthly_chart(
+        months=scope.months,
+        columns=PERCENTILE_COLUMNS,
+        row=lambda month: by_month.get(month, NO_PERCENTILES),
         name=name,
         title=title,
         description=description,
         kind=Kind.LINES,
         category_label="Month the incident started",
         value_label="Minutes",
-        categories=[month_label(m) for m in months],
-        series=[
-            Series(label, [by_month.get(m, [None] * len(PERCENTILES))[i] for m in months])
-            for i, (_, label) in enumerate(PERCENTILES)
-        ],
         note="Incidents without this time recorded are left out; a month with none has no point.",
     )
 
