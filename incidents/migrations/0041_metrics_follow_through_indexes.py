@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0039_metrics_named_causes_and_rollbacks_indexes'),
+        ('incidents', '0040_metrics_named_causes_and_rollbacks_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

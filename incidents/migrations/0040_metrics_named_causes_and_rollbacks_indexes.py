@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('deployments', '0009_metrics_failing_hours_and_blocked_answers_indexes'),
-        ('incidents', '0038_reminders_sent_through_the_delivery_engine'),
+        ('incidents', '0039_reminders_catch_up_a_missed_hour'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
