@@ -22,7 +22,6 @@ from urllib.parse import urlencode
 
 from django.contrib.messages import constants as message_levels
 from django.contrib.messages import get_messages
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -31,7 +30,6 @@ from api.models import ApiToken
 from api.tokens import service_account_create, token_create
 from deployments.models import Deployment, Environment, GateRule, HealthCheck, Service
 from deployments.services.changes import maintenance_window_open
-from incidents.attachments.services import attachment_upload
 from incidents.communications import services as communications
 from incidents.communications.defaults import (
     PUBLIC_POSTMORTEM_SLUG,
@@ -175,7 +173,7 @@ def _spares(*, service: Service, environment: Environment, incident: Incident, a
         spare[f"message:{use}"] = _communication(incident, USER_EMAIL_SLUG, to="sent")
     for use in ("retract", "page-retract"):
         spare[f"message:{use}"] = _communication(incident, PUBLIC_POSTMORTEM_SLUG, to="sent")
-    # Webhook endpoints to delete, and a delivery to send again.
+    # Webhook endpoints to delete.
     for use in ("delete", "page-delete"):
         spare[f"hook:{use}"] = WebhookEndpoint.objects.create(
             name=f"Spare {use}", url="https://hooks.example.com/spare"
@@ -219,9 +217,6 @@ def _spares(*, service: Service, environment: Environment, incident: Incident, a
             email=f"{use}@example.com",
             confirmed_at=None if use == "confirm" else now,
         )
-    spare["attachment"] = attachment_upload(
-        incident=incident, upload=SimpleUploadedFile("worker.log", b"exited 1\n"), user=None
-    )
     return spare
 
 
