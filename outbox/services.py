@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 QUICK_PUBLISH_TIMEOUT = 0.25
 RELAY_BATCH = 100
 PUBLISHED_KEPT_DAYS = 7
+# A row no quick publish has tried yet may be being published by one right now (in a worker's
+# fan-out, say): the relay leaves it alone this long after it was written, or both publish it
+# and its task runs twice. Rows a quick publish gave up on, or skipped, are the relay's at once.
+QUICK_PUBLISH_GRACE_SECONDS = 5.0
 
 
 def _check_carried(task: str) -> None:
@@ -86,8 +90,13 @@ def outbox_publish(*, message: OutboxMessage, connection: Connection | None = No
 
 
 def _failed(message: OutboxMessage, error: Exception) -> None:
-    OutboxMessage.objects.filter(pk=message.pk).update(
-        attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:500]
+    _left_to_the_relay([message.pk], f"{type(error).__name__}: {error}")
+
+
+def _left_to_the_relay(ids: list[int], why: str) -> None:
+    """Counted as tried, so the relay takes the rows at once (QUICK_PUBLISH_GRACE_SECONDS)."""
+    OutboxMessage.objects.filter(pk__in=ids, published_at__isnull=True).update(
+        attempts=F("attempts") + 1, last_error=why[:500]
     )
 
 
@@ -97,7 +106,8 @@ def outbox_publish_quickly(*, ids: list[int]) -> int:
     app = current_app
     eager = app.conf.task_always_eager
     if not eager and redis_paused():
-        return 0  # Redis failed a moment ago: the relay publishes these
+        _left_to_the_relay(ids, "Not tried: Redis failed a moment ago (core.redis_pause).")
+        return 0
     rows = list(OutboxMessage.objects.filter(pk__in=ids, published_at__isnull=True))
     published = 0
     current = None
@@ -121,6 +131,9 @@ def outbox_publish_quickly(*, ids: list[int]) -> int:
             redis_pause()
         if current is not None:
             _failed(current, error)
+        # The rest of the batch waits for the relay too, which need not wait to take them.
+        others = [pk for pk in ids if current is None or pk != current.pk]
+        _left_to_the_relay(others, f"Not tried: the quick publish failed on another row: {error}")
         logger.warning("Outbox: quick publish failed, the relay will retry: %s", error)
     return published
 
@@ -133,6 +146,9 @@ def outbox_relay(*, limit: int = RELAY_BATCH) -> int:
     waiting = OutboxMessage.objects.filter(
         published_at__isnull=True, task__in=sorted(plugins.outbox_carried())
     )
+    if not current_app.conf.task_always_eager:  # eager, the quick publish ran them at commit
+        just_written = timezone.now() - timedelta(seconds=QUICK_PUBLISH_GRACE_SECONDS)
+        waiting = waiting.exclude(attempts=0, created_at__gt=just_written)
     for message in waiting.order_by("id")[:limit]:
         try:
             published += outbox_publish(message=message)

@@ -18,8 +18,6 @@ from hindsight.celery import app
 from tests import brokers
 from tests.reliability.writes import World
 
-DOWN = ["refused", "wedged"]
-
 
 @contextmanager
 def redis_down(how: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

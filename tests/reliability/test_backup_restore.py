@@ -57,7 +57,8 @@ from incidents.models import (
 )
 from tests import brokers
 from tests.factories import ChangeFactory, MaintenanceWindowFactory, UserFactory
-from tests.reliability.writes import WALKED, World, world_build
+from tests.reliability.write_routes import WALKED
+from tests.reliability.writes import World, world_build
 
 pytestmark = [
     # Committed rows, as a backup reads them (and flush cannot empty tables mid-transaction).

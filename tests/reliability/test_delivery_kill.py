@@ -26,10 +26,7 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import socketserver
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -39,7 +36,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from feed.kinds import EventKind
@@ -58,6 +54,7 @@ from incidents.models import (
 )
 from incidents.webhooks.sending import webhook_delivery_send
 from tests.factories import IncidentFactory
+from tests.reliability.worker_processes import WorkerProcesses
 
 pytestmark = [
     pytest.mark.postgres,
@@ -67,7 +64,6 @@ pytestmark = [
     pytest.mark.xdist_group("one-at-a-time"),
 ]
 
-ROOT = Path(settings.BASE_DIR)
 BATCH = 20
 # What each far side spends on one message, so that a batch takes long enough to be killed in.
 ACCEPT_DELAY = 0.02
@@ -214,51 +210,20 @@ def receiver() -> Iterator[tuple[ThreadingHTTPServer, Accepted]]:
 # --- The workers -----------------------------------------------------------------------------
 
 
-def database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+class Workers(WorkerProcesses):
+    """Workers that mail through the test's SMTP server, with the delivery engine's times
+    shortened (LEASE, SWEEP, OVERDUE) and the local receiver allowed past the SSRF guard."""
 
-
-class Workers:
     def __init__(self, tmp_path: Path, smtp_port: int) -> None:
-        self.tmp = tmp_path
-        self.smtp_port = smtp_port
-        self.processes: list[subprocess.Popen] = []
-
-    def start(self, name: str, **env: str) -> subprocess.Popen:
-        environment = {
-            "PATH": os.environ["PATH"],
-            "DJANGO_SETTINGS_MODULE": "hindsight.settings",
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": settings.REDIS_URL,
-            "HINDSIGHT_PROBE_ALLOWED_NETWORKS": "127.0.0.1/32",
-            "HINDSIGHT_DELIVERY_LEASE_SECONDS": LEASE,
-            "HINDSIGHT_DELIVERY_SWEEP_SECONDS": SWEEP,
-            "HINDSIGHT_DELIVERY_OVERDUE_SECONDS": OVERDUE,
-            "WORKER_NAME": f"{name}@%h",
-            "WORKER_SMTP_PORT": str(self.smtp_port),
-            **env,
-        }
-        process = subprocess.Popen(
-            [sys.executable, "-c", WORKER],
-            cwd=ROOT,
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.tmp / f"{name}.log", "wb"),  # noqa: SIM115 (closed with the process)
-            start_new_session=True,
+        super().__init__(
+            tmp_path,
+            WORKER,
+            HINDSIGHT_PROBE_ALLOWED_NETWORKS="127.0.0.1/32",
+            HINDSIGHT_DELIVERY_LEASE_SECONDS=LEASE,
+            HINDSIGHT_DELIVERY_SWEEP_SECONDS=SWEEP,
+            HINDSIGHT_DELIVERY_OVERDUE_SECONDS=OVERDUE,
+            WORKER_SMTP_PORT=str(smtp_port),
         )
-        self.processes.append(process)
-        return process
-
-    def log(self, name: str) -> str:
-        return (self.tmp / f"{name}.log").read_text(errors="replace")[-3000:]
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
 
 
 @pytest.fixture
@@ -337,7 +302,7 @@ def killed_mid_batch(
 
     first = workers.start("first")
     if moment == "accepted":
-        accepted.then = (kill_after, lambda: os.killpg(first.pid, signal.SIGKILL))
+        accepted.then = (kill_after, lambda: workers.kill(first))
     wait_for(
         lambda: accepted.total() >= kill_after,
         timeout=60,
@@ -346,7 +311,7 @@ def killed_mid_batch(
     )
     if moment == "random":
         time.sleep(pause)
-        os.killpg(first.pid, signal.SIGKILL)
+        workers.kill(first)
     first.wait(timeout=30)
     killed_at = time.monotonic()
     at_kill = accepted.total()

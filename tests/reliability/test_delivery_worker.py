@@ -9,19 +9,13 @@ through a temporary folder.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from hindsight.celery import app
@@ -29,6 +23,7 @@ from incidents.communications import services
 from incidents.communications.defaults import USER_EMAIL_SLUG, default_templates_ensure
 from incidents.models import CommunicationTemplate, Delivery, Subscriber
 from tests.factories import IncidentFactory
+from tests.reliability.worker_processes import WorkerProcesses
 
 pytestmark = [
     pytest.mark.postgres,
@@ -38,7 +33,6 @@ pytestmark = [
     pytest.mark.xdist_group("one-at-a-time"),
 ]
 
-ROOT = Path(settings.BASE_DIR)
 CONFIRMED = [f"reader{i}@example.com" for i in range(1, 6)]
 
 # A worker in its own process. WORKER_STALL_AT=n makes its email backend stop for good before the
@@ -80,50 +74,20 @@ app.worker_main(["worker", "--pool=solo", "--without-gossip", "--without-mingle"
 """
 
 
-def database_url() -> str:
-    db = connection.settings_dict
-    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+class Workers(WorkerProcesses):
+    """Workers sharing one mail folder; each counts its emails and marks its stall in files of
+    its own."""
 
-
-class Workers:
     def __init__(self, tmp_path: Path) -> None:
-        self.tmp = tmp_path
         self.mail = tmp_path / "mail"
         self.mail.mkdir()
-        self.processes: list[subprocess.Popen] = []
+        super().__init__(tmp_path, WORKER, WORKER_MAIL_DIR=str(self.mail))
 
-    def start(self, name: str, **env: str) -> subprocess.Popen:
-        environment = {
-            "PATH": os.environ["PATH"],
-            "DJANGO_SETTINGS_MODULE": "hindsight.settings",
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": settings.REDIS_URL,
-            "WORKER_NAME": f"{name}@%h",
-            "WORKER_MAIL_DIR": str(self.mail),
+    def environment(self, name: str) -> dict[str, str]:
+        return {
             "WORKER_COUNTER": str(self.tmp / f"{name}.count"),
             "WORKER_STALLED": str(self.tmp / f"{name}.stalled"),
-            **env,
         }
-        process = subprocess.Popen(
-            [sys.executable, "-c", WORKER],
-            cwd=ROOT,
-            env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.tmp / f"{name}.log", "wb"),  # noqa: SIM115 (closed with the process)
-            start_new_session=True,
-        )
-        self.processes.append(process)
-        return process
-
-    def log(self, name: str) -> str:
-        return (self.tmp / f"{name}.log").read_text(errors="replace")[-3000:]
-
-    def stop_all(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
 
     def emails_by_recipient(self) -> Counter:
         counts: Counter = Counter()
@@ -169,7 +133,7 @@ def test_a_worker_killed_mid_batch_leaves_each_recipient_exactly_one_email(worke
     stalled = workers.tmp / "first.stalled"
     wait_for(stalled.exists, timeout=60, what="the third email", workers=workers, name="first")
 
-    os.killpg(first.pid, signal.SIGKILL)  # mid-send: the third email was never handed over
+    workers.kill(first)  # mid-send: the third email was never handed over
     first.wait(timeout=30)
     assert sorted(Delivery.objects.values_list("status", flat=True)) == [
         "pending",
