@@ -138,6 +138,7 @@ def world(admin, settings, tmp_path) -> dict[str, str]:
         "export-json": f"{API}/incidents/{ref}/export?format=json",
         "attachments": f"{API}/incidents/{ref}/attachments",
         "correlation": f"{API}/incidents/{ref}/correlation",
+        "similar": f"{API}/incidents/{ref}/similar",
         "health-hours": f"{API}/health-hours",
         "events": f"{API}/events",
         "webhooks": f"{API}/webhooks",
