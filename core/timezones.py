@@ -63,6 +63,9 @@ class ZoneLoginView(LoginView):
     """Django's login, which also brings the person's chosen zone to this browser."""
 
     redirect_authenticated_user = True
+    # Django's form views answer PUT as POST, but read a form only from a POST's body: a PUT
+    # could only ever show the form again. 405 says what the page takes.
+    http_method_names = ["get", "post", "head", "options"]
 
     def form_valid(self, form):  # type: ignore[no-untyped-def]  # LoginView's own signature
         response = super().form_valid(form)

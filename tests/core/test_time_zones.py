@@ -69,6 +69,14 @@ def test_logging_in_brings_the_zone_to_a_new_browser(client, berliner):
     assert "CET" in html.split('class="who"', 1)[1][:200]
 
 
+def test_the_sign_in_page_takes_get_and_post_only(client):
+    # Django's form views answer PUT as POST but read no form from it: the page said
+    # "This field is required" to a request that could never carry one.
+    response = client.put(reverse("login"), "username=a&password=b")
+    assert response.status_code == 405
+    assert sorted(response["Allow"].split(", ")) == ["GET", "HEAD", "OPTIONS", "POST"]
+
+
 def test_an_unknown_zone_is_refused_beside_the_field(client):
     client.force_login(user_with_role("viewer"))
     response = client.post(reverse("preferences"), {"time_zone": "Mars/Olympus"})
