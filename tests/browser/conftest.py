@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.shortcuts import resolve_url
+from django.test import Client
 from playwright.sync_api import BrowserContext, Page, Request, expect
 from playwright.sync_api import Error as PlaywrightError
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
-PASSWORD = "hindsight-demo"
 # How long a context may take to get the answers to its requests when a test ends.
 QUIET_SECONDS = 5.0
 
@@ -86,10 +88,15 @@ def lazy_parts_loaded(page: Page) -> None:
 
 
 def log_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    """Signed in as `username`, on the page signing in leads to: the session the sign-in form
+    would start (Django's login, its signals included), handed to the browser as its cookie.
+    The form itself is driven in test_smoke.py; going through it cost every other test a page
+    and a form."""
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    name = settings.SESSION_COOKIE_NAME
+    page.context.add_cookies([{"name": name, "value": client.cookies[name].value, "url": base}])
+    page.goto(f"{base}{resolve_url(settings.LOGIN_REDIRECT_URL)}")
     expect(
         page.get_by_role("link", name="Log out").or_(page.get_by_role("button", name="Log out"))
     ).to_be_visible()
