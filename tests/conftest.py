@@ -228,6 +228,18 @@ def celery_worker(transactional_db: None) -> Iterator[object]:
 
 
 @pytest.fixture
+def eager() -> Iterator[None]:
+    """No broker: what the outbox publishes after commit runs right here, as Celery's eager
+    mode runs a task; the module that asks for it sees the task's effects at once."""
+    from celery import current_app
+
+    saved = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    yield
+    current_app.conf.task_always_eager = saved
+
+
+@pytest.fixture
 def fresh_cache(monkeypatch, request) -> BaseCache:
     """A private, empty cache for what the status page still keeps in the shared cache (the
     sign-up throttle and confirmations), one per test. A browser test's live server runs in a

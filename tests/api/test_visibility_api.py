@@ -18,13 +18,12 @@ from tests.factories import user_with_role
 from tests.incidents.test_status_page import clock  # noqa: F401  (fixture)
 from tests.incidents.test_status_visibility import (
     ALL,
-    eager,  # noqa: F401  (fixture)
     editor,  # noqa: F401  (fixture)
     incident,  # noqa: F401  (fixture)
     where_shown,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache", "eager")]
 
 
 def test_the_api_publishes_and_unpublishes_with_the_detail_as_the_answer(

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from celery import current_app
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
@@ -18,7 +17,7 @@ from incidents.statuspage.tasks import maintenance_notice_send, maintenance_noti
 from outbox.models import OutboxMessage
 from tests.factories import HealthCheckFactory, ServiceFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache", "eager")]
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -27,14 +26,6 @@ NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 def clock():
     with time_machine.travel(NOW, tick=False) as traveller:
         yield traveller
-
-
-@pytest.fixture(autouse=True)
-def eager():
-    saved = current_app.conf.task_always_eager
-    current_app.conf.task_always_eager = True
-    yield
-    current_app.conf.task_always_eager = saved
 
 
 @pytest.fixture

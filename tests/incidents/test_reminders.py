@@ -36,20 +36,11 @@ from outbox.models import OutboxMessage
 from tests.factories import ActionItemFactory, IncidentFactory, UserFactory, user_with_role
 from tests.helpers import assert_violates, run_in_threads
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager")]
 
 # Tuesday 2026-03-10, 08:00 in UTC: the digest hour (8) for people without a zone.
 UTC_MORNING = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)
 TODAY = date(2026, 3, 10)
-
-
-@pytest.fixture(autouse=True)
-def eager():
-    """No broker: the outbox's publish after commit runs the task right here."""
-    saved = current_app.conf.task_always_eager
-    current_app.conf.task_always_eager = True
-    yield
-    current_app.conf.task_always_eager = saved
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
-from celery import current_app
 from django.contrib.auth.models import User
 from django.core import mail
 
@@ -19,8 +18,9 @@ from incidents.insights.reminders import services
 from incidents.models import ActionItem, Reminder, ReminderRun
 from tests.factories import ActionItemFactory, UserFactory, user_with_role
 from tests.helpers import run_in_threads
+from tests.incidents.test_reminders import _digest_at_eight  # noqa: F401  (fixture: 8, Monday)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager")]
 
 # Tuesday 2026-03-10; the digest hour is 8 and the summary's weekday Monday.
 TODAY = date(2026, 3, 10)
@@ -28,22 +28,6 @@ TODAY = date(2026, 3, 10)
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 3, day, hour, minute, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def eager():
-    """No broker: the outbox's publish after commit runs the task right here."""
-    saved = current_app.conf.task_always_eager
-    current_app.conf.task_always_eager = True
-    yield
-    current_app.conf.task_always_eager = saved
-
-
-@pytest.fixture(autouse=True)
-def _digest_at_eight(settings):
-    settings.HINDSIGHT_DIGEST_HOUR = 8
-    settings.HINDSIGHT_SUMMARY_WEEKDAY = 0
-    settings.HINDSIGHT_BASE_URL = "https://hindsight.example.test"
 
 
 @pytest.fixture

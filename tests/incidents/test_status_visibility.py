@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from celery import current_app
 from django.test import Client
 from django.urls import reverse
 
@@ -39,19 +38,10 @@ from tests.incidents.test_status_page import (
     result,
 )
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache", "eager")]
 
 ATOM = "/status/feed.atom"
 RSS = "/status/feed.rss"
-
-
-@pytest.fixture(autouse=True)
-def eager():
-    """No broker: what a publish hands to the outbox runs here, after commit."""
-    saved = current_app.conf.task_always_eager
-    current_app.conf.task_always_eager = True
-    yield
-    current_app.conf.task_always_eager = saved
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import importlib
 from datetime import timedelta
 
 import pytest
-from celery import current_app
 from django.core import mail
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -37,15 +36,7 @@ from incidents.statuspage.subscriber_links import (
 )
 from tests.factories import IncidentFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
-
-
-@pytest.fixture(autouse=True)
-def eager():
-    saved = current_app.conf.task_always_eager
-    current_app.conf.task_always_eager = True
-    yield
-    current_app.conf.task_always_eager = saved
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache", "eager")]
 
 
 @pytest.fixture

@@ -38,19 +38,10 @@ from incidents.statuspage.tasks import subscriber_confirmation_send
 from incidents.statuspage.views import SIGNUP_LIMIT
 from outbox.models import OutboxMessage
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache", "eager")]
 
 SUBSCRIBE = "/status/subscribe/"
 SENT = "/status/subscribe/sent/"
-
-
-@pytest.fixture(autouse=True)
-def eager():
-    """No broker: the outbox's publish after commit runs the task right here."""
-    saved = current_app.conf.task_always_eager
-    current_app.conf.task_always_eager = True
-    yield
-    current_app.conf.task_always_eager = saved
 
 
 @pytest.fixture
