@@ -34,7 +34,8 @@ from incidents.insights.recurrence import selectors as recurrence
 from incidents.insights.reminders import services as reminders
 from incidents.models import ActionItem, Cause, Incident, Reminder, Severity
 from tests.factories import user_with_role
-from tests.incidents.metrics.history import (
+from tests.incidents.metrics.history import History, history_grow, history_start
+from tests.incidents.metrics.plan import (
     NOW,
     PAST_NUMBERS,
     PEOPLE,
@@ -42,10 +43,7 @@ from tests.incidents.metrics.history import (
     SEVERE_UNPUBLISHED,
     STUCK_IN_REVIEW,
     THEMES,
-    History,
     Past,
-    history_grow,
-    history_start,
 )
 
 pytestmark = [
