@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -43,6 +44,27 @@ def ids(response) -> list[int]:
 @pytest.fixture
 def today():
     return timezone.localdate()
+
+
+def _no_other_snapshot_in_this_database(wait: float = 15.0) -> None:
+    """Wait until no other connection to this test database holds a snapshot. VACUUM marks a
+    page all-visible only when its rows are older than every snapshot open in the database, so
+    a transaction elsewhere (a task a test's worker is still running, say) would leave the new
+    rows' pages unmarked, and the count would read the table instead of the index."""
+    deadline = time.monotonic() + wait
+    holders: list = []
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid, state, left(query, 200) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND backend_type = 'client backend' AND backend_xmin IS NOT NULL"
+            )
+            holders = cursor.fetchall()
+        if not holders:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"other connections kept a snapshot open for {wait:.0f} s: {holders}")
 
 
 class TestList:
@@ -204,6 +226,7 @@ class TestList:
                 )
                 for n in range(8000)
             )
+        _no_other_snapshot_in_this_database()
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE incidents_actionitem")  # as autovacuum would
         with CaptureQueriesContext(connection) as captured:
