@@ -158,6 +158,20 @@ def delivery_attempt(
             _unlock(kind, delivery_id)
 
 
+def delivery_attempt_or_retry(
+    *, kind: DeliveryKind, delivery_id: int, retry_in: float, final: bool = False
+) -> str:
+    """delivery_attempt for a send task: its outcome ("sent", "failed", "busy", ...), or
+    TransientDeliveryError when a retry is due in `retry_in` seconds (the attempt is recorded
+    either way), so the task can hand the retry to Celery."""
+    outcome, error = delivery_attempt(
+        kind=kind, delivery_id=delivery_id, retry_in=retry_in, final=final
+    )
+    if outcome == "retry":
+        raise TransientDeliveryError(error)
+    return outcome
+
+
 def _send_and_record(
     kind: DeliveryKind, delivery_id: int, token: str, *, retry_in: float, final: bool
 ) -> tuple[str, str]:

@@ -26,7 +26,7 @@ from core.delivery import (
     DeliveryKind,
     PermanentDeliveryError,
     TransientDeliveryError,
-    delivery_attempt,
+    delivery_attempt_or_retry,
 )
 from deployments.probing import BlockedAddress, ProbeError, guarded_request, validate_target_url
 from incidents.communications import messages
@@ -151,15 +151,12 @@ def delivery_send(*, delivery_id: int, final: bool = False, retry_in: float | No
     retry may succeed, after recording the attempt and that the retry is due in `retry_in`
     seconds; with `final`, it records a failure instead.
     """
-    outcome, error = delivery_attempt(
+    return delivery_attempt_or_retry(
         kind=KIND,
         delivery_id=delivery_id,
         final=final,
         retry_in=delivery_retry_delay(0) if retry_in is None else retry_in,
     )
-    if outcome == "retry":
-        raise TransientDeliveryError(error)
-    return outcome
 
 
 def _send_email(delivery: Delivery) -> None:

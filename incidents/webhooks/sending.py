@@ -15,7 +15,7 @@ from core.delivery import (
     DeliveryKind,
     PermanentDeliveryError,
     TransientDeliveryError,
-    delivery_attempt,
+    delivery_attempt_or_retry,
 )
 from deployments.probing import BlockedAddress, ProbeError, guarded_request, validate_target_url
 from incidents.communications.delivery import MAX_RETRIES, WEBHOOK_TIMEOUT, delivery_retry_delay
@@ -105,12 +105,9 @@ def webhook_delivery_send(
     retry may succeed, after recording the attempt and when the retry is due; with `final` it
     records a failure instead.
     """
-    outcome, error = delivery_attempt(
+    return delivery_attempt_or_retry(
         kind=KIND,
         delivery_id=delivery_id,
         final=final,
         retry_in=delivery_retry_delay(0) if retry_in is None else retry_in,
     )
-    if outcome == "retry":
-        raise TransientDeliveryError(error)
-    return outcome

@@ -30,8 +30,7 @@ from core.delivery import (
     Attempt,
     DeliveryKind,
     NothingToSend,
-    TransientDeliveryError,
-    delivery_attempt,
+    delivery_attempt_or_retry,
 )
 from incidents.communications.delivery import email_send
 from incidents.insights.reminders import emails, selectors
@@ -154,12 +153,9 @@ def reminder_send(*, reminder_id: int, final: bool = False, retry_in: float | No
     "busy", ...). Raises TransientDeliveryError when a later try may succeed, after recording
     this one and that the retry is due in `retry_in` seconds; with `final` it records a failure
     instead."""
-    outcome, error = delivery_attempt(
+    return delivery_attempt_or_retry(
         kind=KIND,
         delivery_id=reminder_id,
         final=final,
         retry_in=reminder_retry_delay(0) if retry_in is None else retry_in,
     )
-    if outcome == "retry":
-        raise TransientDeliveryError(error)
-    return outcome
