@@ -143,41 +143,56 @@ def _overdue(scope: Scope, today: date) -> QuerySet[ActionItem]:
     )
 
 
-def overdue_by_owner(scope: Scope, today: date) -> Chart:
+def _overdue_ranked(
+    scope: Scope,
+    today: date,
+    *,
+    by: str,
+    empty: str,
+    category_label: str,
+    name: str,
+    title: str,
+    description: str,
+) -> Chart:
+    """Open items past their due date counted per value of `by`, most first; `empty` names the
+    rows without one."""
     rows = list(
-        _overdue(scope, today)
-        .values("owner__username")
-        .annotate(n=Count("id"))
-        .order_by("-n", "owner__username")[:RANKED_ROWS]
+        _overdue(scope, today).values(by).annotate(n=Count("id")).order_by("-n", by)[:RANKED_ROWS]
     )
     return Chart(
+        name=name,
+        title=title,
+        description=description,
+        kind=Kind.RANKED,
+        category_label=category_label,
+        value_label="Overdue items",
+        categories=[row[by] or empty for row in rows],
+        series=[Series("Overdue items", [row["n"] for row in rows])],
+        note=NOW_NOTE,
+    )
+
+
+def overdue_by_owner(scope: Scope, today: date) -> Chart:
+    return _overdue_ranked(
+        scope,
+        today,
+        by="owner__username",
+        empty=NO_OWNER,
+        category_label="Owner",
         name="overdue-owner",
         title="Overdue action items by owner",
         description="Open action items past their due date, per owner, most first.",
-        kind=Kind.RANKED,
-        category_label="Owner",
-        value_label="Overdue items",
-        categories=[row["owner__username"] or NO_OWNER for row in rows],
-        series=[Series("Overdue items", [row["n"] for row in rows])],
-        note=NOW_NOTE,
     )
 
 
 def overdue_by_service(scope: Scope, today: date) -> Chart:
-    rows = list(
-        _overdue(scope, today)
-        .values("incident__service__name")
-        .annotate(n=Count("id"))
-        .order_by("-n", "incident__service__name")[:RANKED_ROWS]
-    )
-    return Chart(
+    return _overdue_ranked(
+        scope,
+        today,
+        by="incident__service__name",
+        empty="",  # every incident has a service
+        category_label="Service",
         name="overdue-service",
         title="Overdue action items by service",
         description="Open action items past their due date, per service of their incident.",
-        kind=Kind.RANKED,
-        category_label="Service",
-        value_label="Overdue items",
-        categories=[row["incident__service__name"] for row in rows],
-        series=[Series("Overdue items", [row["n"] for row in rows])],
-        note=NOW_NOTE,
     )
